@@ -1,0 +1,1 @@
+"""OpenTimelineIO plugin glue for VidMusician (media linker, hooks), declared in a manifest."""

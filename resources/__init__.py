@@ -1,0 +1,1 @@
+"""Embedded model files, presets and icons (package data, read with importlib.resources)."""
