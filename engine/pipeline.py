@@ -1,0 +1,143 @@
+"""The per-scene pipeline: media -> visual features -> generator -> finishing -> cue file.
+
+One function a user can call from Python (`score`); the CLI, the service and the panel all go
+through it, so every path produces the same cues for the same request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine import __version__
+from engine.api import CUE_SAMPLE_RATE, CueResult, SceneRequest, ScoreRequest, ScoreResult
+from engine.finishing import finish_cue, num_samples_for, write_wav_atomic
+
+log = logging.getLogger(__name__)
+RHYTHM_RATE = 50  # the token grid of the generator
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What a front end shows: which scene, which step, how far (0..1 over the whole request)."""
+
+    scene_index: int
+    scene_position: int  # 1-based position in the request
+    scene_count: int
+    scene_name: str
+    stage: str  # "features" | "generate" | "finish" | "done"
+    fraction: float
+    elapsed_s: float
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+def cue_seed(request_seed: int, scene: SceneRequest) -> int:
+    """A per-scene seed: explicit when given, else derived so equal-length scenes differ."""
+    if scene.seed is not None:
+        return int(scene.seed)
+    return (int(request_seed) + 7919 * (scene.index + 1)) % (2**31 - 1)
+
+
+def cue_filename(score_name: str, scene: SceneRequest, seed: int) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in score_name) or "score"
+    return f"{safe}_cue{scene.index + 1:03d}_take{scene.take}_{scene.source_hash()[:8]}_s{seed}.wav"
+
+
+def _marker_channel(hit_points_s: tuple[float, ...], frames: int) -> np.ndarray:
+    channel = np.zeros(frames, dtype=np.float32)
+    for t in hit_points_s:
+        k = int(round(t * RHYTHM_RATE))
+        if 0 <= k < frames:
+            channel[k] = 1.0
+    return channel
+
+
+def _conditions(scene: SceneRequest, preset: str) -> tuple[np.ndarray | None, np.ndarray]:
+    """CLS frames (or None for no pictures) and the [T, 2] rhythm input: patch rhythm, explicit cues."""
+    from engine.features import extract_scene_features
+
+    frames = max(1, int(round(scene.duration_s * RHYTHM_RATE)))
+    if scene.media is None:
+        return None, np.stack([np.zeros(frames, np.float32), _marker_channel(scene.hit_points_s, frames)], -1)
+    feats = extract_scene_features(
+        scene.media.path,
+        scene.media.start_s,
+        scene.media.end_s,
+        preset=preset,
+        hit_points_s=scene.hit_points_s,
+    )
+    rhythm = np.stack([feats.rhythm_50hz, feats.cues_50hz], axis=-1).astype(np.float32)
+    return feats.cls_1fps, rhythm
+
+
+def score(
+    request: ScoreRequest,
+    progress: ProgressCallback | None = None,
+) -> ScoreResult:
+    """Generate one cue per scene of `request` into `request.cue_dir`."""
+    from engine.generator.service import MusicGenerator
+
+    started = time.monotonic()
+    generator = MusicGenerator.load(request.preset)
+    cue_dir = Path(request.cue_dir)
+    cues: list[CueResult] = []
+    count = len(request.scenes)
+
+    def report(position: int, scene: SceneRequest, stage: str, within: float) -> None:
+        if progress is not None:
+            fraction = (position - 1 + within) / max(count, 1)
+            progress(
+                ProgressEvent(
+                    scene.index, position, count, scene.name, stage, fraction, time.monotonic() - started
+                )
+            )
+
+    for position, scene in enumerate(request.scenes, start=1):
+        seed = cue_seed(request.seed, scene)
+        prompt = scene.prompt if scene.prompt is not None else request.prompt
+        report(position, scene, "features", 0.0)
+        cls_1fps, rhythm = _conditions(scene, request.preset)
+        report(position, scene, "generate", 0.1)
+        audio = generator.generate(
+            cls_1fps=cls_1fps,
+            rhythm_50hz=rhythm,
+            duration_s=scene.duration_s,
+            seed=seed,
+            prompt=prompt,
+            progress=lambda f, p=position, s=scene: report(p, s, "generate", 0.1 + 0.8 * f),
+        )
+        report(position, scene, "finish", 0.9)
+        cue_audio = finish_cue(audio, generator.sample_rate, scene.duration_s)
+        path = write_wav_atomic(cue_dir / cue_filename(request.score_name, scene, seed), cue_audio)
+        cues.append(
+            CueResult(
+                index=scene.index,
+                name=scene.name,
+                wav_path=str(path),
+                duration_s=scene.duration_s,
+                num_samples=num_samples_for(scene.duration_s),
+                sample_rate=CUE_SAMPLE_RATE,
+                preset=request.preset,
+                seed=seed,
+                prompt=prompt,
+                take=scene.take,
+                source_hash=scene.source_hash(),
+                engine_version=__version__,
+                model_trained=generator.trained,
+            )
+        )
+        report(position, scene, "done", 1.0)
+    warnings = ()
+    if not generator.trained:
+        warnings = (
+            f"preset '{request.preset}' has no trained weights yet: it runs randomly initialised from "
+            "its config, so the music does not follow the pictures",
+        )
+    return ScoreResult(cues=tuple(cues), warnings=warnings)
