@@ -1,0 +1,60 @@
+"""`vm-editor score` end to end on a real generated clip, and `make demo`'s script on real footage."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import opentimelineio as otio
+import pytest
+import soundfile
+
+from tests.scored_checks import check_scored
+from tests.timeline_builders import clip, gap, timeline_of, video_track
+
+
+@pytest.mark.parametrize("rate", [25, 24000 / 1001])
+def test_score_writes_a_music_track_that_lines_up(tmp_path, shots_video, rate):
+    timeline = timeline_of(
+        video_track(
+            clip("wide", shots_video, 0, 28, rate, 72),
+            gap(7, rate),
+            clip("close", shots_video, 30, 40, rate, 72),
+        ),
+        rate=rate,
+    )
+    source = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(timeline, str(source))
+    before = hashlib.sha256(source.read_bytes()).hexdigest()
+    out = tmp_path / "scored" / "cut.scored.otio"
+    result = subprocess.run(
+        [sys.executable, "-m", "vm_editor.cli", "score", str(source), "-o", str(out), "--seed", "3"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == before
+    assert "[1/2] wide" in result.stderr and "[2/2] close" in result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) <= 1
+    cues = check_scored(source, out)
+    assert [c["meta"]["seed"] for c in cues] != [0, 0]
+    audio, _ = soundfile.read(str(cues[0]["wav"]), dtype="float32")
+    assert np.isfinite(audio).all() and np.abs(audio).max() > 1e-3  # music, not silence
+
+
+@pytest.mark.slow
+def test_demo_scores_real_footage(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "vm_editor.demo", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "demo result:" in result.stdout
+    cues = check_scored(tmp_path / "bikes_demo.otio", tmp_path / "bikes_demo.scored.otio")
+    assert len(cues) >= 2  # bikes.mp4 has hard cuts
