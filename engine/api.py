@@ -121,3 +121,24 @@ def scene_from_dict(data: dict[str, Any]) -> SceneRequest:
         prompt=data.get("prompt"),
         take=int(data.get("take", 1)),
     )
+
+
+def score_request_from_dict(data: dict[str, Any]) -> ScoreRequest:
+    return ScoreRequest(
+        scenes=tuple(scene_from_dict(s) for s in data["scenes"]),
+        cue_dir=str(data["cue_dir"]),
+        preset=str(data.get("preset", "tiny")),
+        seed=int(data.get("seed", 0)),
+        prompt=data.get("prompt"),
+        score_name=str(data.get("score_name", "score")),
+    )
+
+
+def cue_from_dict(data: dict[str, Any]) -> CueResult:
+    names = {f.name for f in dataclasses.fields(CueResult)}
+    return CueResult(**{k: v for k, v in data.items() if k in names})
+
+
+def request_hash(request: ScoreRequest) -> str:
+    """Identical requests (same scenes, settings and cue folder) share one result."""
+    return hashlib.sha256(to_json(request).encode()).hexdigest()

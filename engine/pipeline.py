@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,17 +78,29 @@ def _conditions(scene: SceneRequest, preset: str) -> tuple[np.ndarray | None, np
     return feats.cls_1fps, rhythm
 
 
-def score(
+def untrained_warning(preset: str) -> str:
+    return (
+        f"preset '{preset}' has no trained weights yet: it runs randomly initialised from its config, "
+        "so the music does not follow the pictures"
+    )
+
+
+def iter_cues(
     request: ScoreRequest,
     progress: ProgressCallback | None = None,
-) -> ScoreResult:
-    """Generate one cue per scene of `request` into `request.cue_dir`."""
+    skip: frozenset[int] = frozenset(),
+) -> Iterator[CueResult]:
+    """Cues one by one as they are written (scenes in `skip` are not redone).
+
+    The next scene's pictures are decoded and encoded on a helper thread while the current scene
+    is generated, so the generator never waits for the decoder after the first scene.
+    """
     from engine.generator.service import MusicGenerator
 
     started = time.monotonic()
     generator = MusicGenerator.load(request.preset)
     cue_dir = Path(request.cue_dir)
-    cues: list[CueResult] = []
+    scenes = [s for s in request.scenes if s.index not in skip]
     count = len(request.scenes)
 
     def report(position: int, scene: SceneRequest, stage: str, within: float) -> None:
@@ -99,25 +112,35 @@ def score(
                 )
             )
 
-    for position, scene in enumerate(request.scenes, start=1):
-        seed = cue_seed(request.seed, scene)
-        prompt = scene.prompt if scene.prompt is not None else request.prompt
-        report(position, scene, "features", 0.0)
-        cls_1fps, rhythm = _conditions(scene, request.preset)
-        report(position, scene, "generate", 0.1)
-        audio = generator.generate(
-            cls_1fps=cls_1fps,
-            rhythm_50hz=rhythm,
-            duration_s=scene.duration_s,
-            seed=seed,
-            prompt=prompt,
-            progress=lambda f, p=position, s=scene: report(p, s, "generate", 0.1 + 0.8 * f),
-        )
-        report(position, scene, "finish", 0.9)
-        cue_audio = finish_cue(audio, generator.sample_rate, scene.duration_s)
-        path = write_wav_atomic(cue_dir / cue_filename(request.score_name, scene, seed), cue_audio)
-        cues.append(
-            CueResult(
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="features")
+    pending: dict[int, Future] = {}
+
+    def prefetch(i: int) -> None:
+        if i < len(scenes) and i not in pending:
+            pending[i] = pool.submit(_conditions, scenes[i], request.preset)
+
+    try:
+        prefetch(0)
+        for i, scene in enumerate(scenes):
+            position = request.scenes.index(scene) + 1
+            seed = cue_seed(request.seed, scene)
+            prompt = scene.prompt if scene.prompt is not None else request.prompt
+            report(position, scene, "features", 0.0)
+            cls_1fps, rhythm = pending.pop(i).result()
+            prefetch(i + 1)
+            report(position, scene, "generate", 0.1)
+            audio = generator.generate(
+                cls_1fps=cls_1fps,
+                rhythm_50hz=rhythm,
+                duration_s=scene.duration_s,
+                seed=seed,
+                prompt=prompt,
+                progress=lambda f, p=position, s=scene: report(p, s, "generate", 0.1 + 0.8 * f),
+            )
+            report(position, scene, "finish", 0.9)
+            cue_audio = finish_cue(audio, generator.sample_rate, scene.duration_s)
+            path = write_wav_atomic(cue_dir / cue_filename(request.score_name, scene, seed), cue_audio)
+            yield CueResult(
                 index=scene.index,
                 name=scene.name,
                 wav_path=str(path),
@@ -132,12 +155,13 @@ def score(
                 engine_version=__version__,
                 model_trained=generator.trained,
             )
-        )
-        report(position, scene, "done", 1.0)
-    warnings = ()
-    if not generator.trained:
-        warnings = (
-            f"preset '{request.preset}' has no trained weights yet: it runs randomly initialised from "
-            "its config, so the music does not follow the pictures",
-        )
-    return ScoreResult(cues=tuple(cues), warnings=warnings)
+            report(position, scene, "done", 1.0)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def score(request: ScoreRequest, progress: ProgressCallback | None = None) -> ScoreResult:
+    """Generate one cue per scene of `request` into `request.cue_dir`."""
+    cues = tuple(iter_cues(request, progress))
+    trained = all(c.model_trained for c in cues)
+    return ScoreResult(cues=cues, warnings=() if trained else (untrained_warning(request.preset),))

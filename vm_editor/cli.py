@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine.api import ScoreRequest
 from engine.errors import EngineInputError
+from vm_editor.engine_client import InProcessEngine, ServiceEngine, ServiceProgress
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.scenes import SceneList, extract_scenes, scenes_to_json, to_engine_scene
 from vm_editor.timeline_io import default_output_path, read_timeline, write_timeline_atomic
@@ -40,7 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--seed", type=int, default=0)
     score.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
     score.add_argument("--force", action="store_true", help="replace an existing output file")
-    score.add_argument("--in-process", action="store_true", help="run the engine in this process")
+    score.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the engine in this process instead of the local service",
+    )
     score.set_defaults(func=cmd_score)
 
     scenes = sub.add_parser("scenes", help="list the scenes that would be scored")
@@ -86,7 +91,32 @@ def _check_media(timeline_path: Path, scene_list: SceneList) -> None:
         )
 
 
-def _print_progress(event) -> None:
+class _ProgressPrinter:
+    """Per-scene lines on stderr, for in-process events and for the service's polled status."""
+
+    def __init__(self) -> None:
+        self.last_stage = ""
+
+    def __call__(self, event) -> None:
+        if isinstance(event, ServiceProgress):
+            if (
+                event.stage
+                and event.stage != self.last_stage
+                and event.stage.endswith((": features", ": done"))
+            ):
+                print(
+                    event.stage.replace(": features", ": reading pictures...").replace(
+                        ": done", ": cue ready"
+                    ),
+                    file=sys.stderr,
+                    flush=True,
+                )
+            self.last_stage = event.stage
+        else:
+            _print_event(event)
+
+
+def _print_event(event) -> None:
     if event.stage == "features":
         print(
             f"[{event.scene_position}/{event.scene_count}] {event.scene_name}: reading pictures...",
@@ -118,8 +148,6 @@ def cmd_scenes(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from vm_editor.engine_client import InProcessEngine
-
     timeline, scene_list = _load_scenes(args)
     out_path = args.output or default_output_path(args.timeline)
     if out_path.exists() and not args.force:
@@ -128,7 +156,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     _check_media(args.timeline, scene_list)
     if not scene_list.scenes:
         raise EditorInputError(f"{args.timeline}: the chosen video track has no clips to score")
-    cue_dir = args.cue_dir or out_path.with_name(f"{out_path.stem.replace('.', '_')}_cues")
+    if args.in_process:
+        cue_dir = args.cue_dir or out_path.with_name(f"{out_path.stem.replace('.', '_')}_cues")
+    else:  # the service writes only inside its cue root: a folder per timeline there
+        cue_dir = args.cue_dir or Path(f"{out_path.stem.replace('.', '_')}_cues")
     request = ScoreRequest(
         scenes=tuple(to_engine_scene(s, prompt=args.prompt) for s in scene_list.scenes),
         cue_dir=str(cue_dir),
@@ -141,12 +172,14 @@ def cmd_score(args: argparse.Namespace) -> int:
         f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'",
         file=sys.stderr,
     )
-    result = InProcessEngine().score(request, progress=_print_progress)
+    engine = InProcessEngine() if args.in_process else ServiceEngine()
+    result = engine.score(request, progress=_ProgressPrinter())
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     scored = add_score_track(timeline, scene_list.scenes, result.cues)
     written = write_timeline_atomic(scored, out_path, input_path=args.timeline, force=args.force)
-    print(f"wrote {written} ({len(result.cues)} cue(s) in {cue_dir})")
+    folder = Path(result.cues[0].wav_path).parent if result.cues else cue_dir
+    print(f"wrote {written} ({len(result.cues)} cue(s) in {folder})")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""The local engine service: job store, worker, HTTP app, and the `serve` launcher."""

@@ -1,0 +1,223 @@
+"""The engine's HTTP JSON API (FastAPI, so the OpenAPI schema is the code's own).
+
+Every request needs the per-launch bearer token; bodies are bounded; media must be readable
+files and cue folders must stay inside the cue root. Bad input is 400/404/409/413/422, never 5xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hmac
+import json
+import math
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, model_validator
+
+from engine import __version__
+from engine.api import ScoreRequest, cue_from_dict, request_hash, score_request_from_dict
+from engine.errors import EngineInputError
+from engine.presets import available_presets
+from engine.service.paths import check_media_path, resolve_cue_dir
+from engine.service.store import TERMINAL, JobRecord, JobStore
+from engine.service.worker import Worker
+
+MAX_BODY_BYTES = 1_000_000
+MAX_SCENES = 500
+MAX_SCENE_S = 3600.0
+MAX_TOTAL_S = 4 * 3600.0
+REGENERATE_PRIORITY = 10
+_SEED = Field(default=None, ge=0, le=2**31 - 1)
+
+
+class MediaIn(BaseModel):
+    path: str = Field(min_length=1, max_length=4096)
+    start_s: float = Field(ge=0, le=1e6, allow_inf_nan=False)
+    end_s: float = Field(ge=0, le=1e6, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MediaIn:
+        if self.end_s <= self.start_s:
+            raise ValueError("media end_s must be after start_s")
+        return self
+
+
+class SceneIn(BaseModel):
+    index: int = Field(ge=0, le=100_000)
+    name: str = Field(default="scene", max_length=500)
+    duration_s: float = Field(gt=0, le=MAX_SCENE_S, allow_inf_nan=False)
+    media: MediaIn | None = None
+    hit_points_s: list[float] = Field(default_factory=list, max_length=1000)
+    seed: int | None = _SEED
+    prompt: str | None = Field(default=None, max_length=500)
+    take: int = Field(default=1, ge=1, le=100_000)
+
+
+class ScoreJobIn(BaseModel):
+    scenes: list[SceneIn] = Field(min_length=1, max_length=MAX_SCENES)
+    cue_dir: str | None = Field(default=None, max_length=4096)
+    preset: str = Field(default="tiny", max_length=100)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    prompt: str | None = Field(default=None, max_length=500)
+    score_name: str = Field(default="score", min_length=1, max_length=200)
+
+
+class RegenerateIn(BaseModel):
+    cue_index: int = Field(ge=0, le=100_000)
+    seed: int | None = _SEED
+    prompt: str | None = Field(default=None, max_length=500)
+
+
+class JobOut(BaseModel):
+    id: str
+    status: str
+    progress: float
+    stage: str
+    error: str | None
+    warnings: list[str]
+    cues: list[dict]
+
+
+def _job_out(store: JobStore, job: JobRecord) -> JobOut:
+    return JobOut(
+        id=job.id,
+        status=job.status,
+        progress=job.progress,
+        stage=job.stage,
+        error=job.error,
+        warnings=job.warnings,
+        cues=store.cues(job.id),
+    )
+
+
+def _validated_request(body: ScoreJobIn, cue_root: Path) -> ScoreRequest:
+    if body.preset not in available_presets():
+        raise EngineInputError(f"unknown preset {body.preset!r}; choose one of {available_presets()}")
+    indices = [s.index for s in body.scenes]
+    if len(set(indices)) != len(indices):
+        raise EngineInputError("scene indices must be unique")
+    if sum(s.duration_s for s in body.scenes) > MAX_TOTAL_S:
+        raise EngineInputError(f"the request is longer than {MAX_TOTAL_S / 3600:g} hours; split it")
+    if any(not math.isfinite(t) for s in body.scenes for t in s.hit_points_s):
+        raise EngineInputError("hit points must be finite numbers")
+    for scene in body.scenes:
+        if scene.media is not None:
+            check_media_path(scene.media.path)
+    data = body.model_dump()
+    data["cue_dir"] = str(resolve_cue_dir(cue_root, body.cue_dir))
+    return score_request_from_dict(data)
+
+
+def create_app(store: JobStore, worker: Worker, *, token: str, cue_root: Path) -> FastAPI:
+    app = FastAPI(title="VidMusician engine", version=__version__, docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        supplied = request.headers.get("authorization", "")
+        if not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
+            return JSONResponse({"detail": "missing or wrong bearer token"}, status_code=401)
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse({"detail": "request body too large"}, status_code=413)
+        return await call_next(request)
+
+    @app.exception_handler(EngineInputError)
+    async def bad_input(_: Request, exc: EngineInputError):
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    def job_or_404(job_id: str) -> JobRecord:
+        job = store.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id!r}")
+        return job
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/info")
+    def info() -> dict:
+        import torch
+
+        return {
+            "version": __version__,
+            "presets": available_presets(),
+            "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "warm": sorted(worker.warm_presets),
+            "cue_root": str(cue_root),
+            "jobs": store.counts(),
+        }
+
+    @app.post("/jobs", status_code=202)
+    def submit(body: ScoreJobIn) -> JobOut:
+        request = _validated_request(body, cue_root)
+        key = request_hash(request)
+        previous = store.find_done(key)
+        if previous is not None and all(Path(c["wav_path"]).is_file() for c in store.cues(previous.id)):
+            return _job_out(store, previous)
+        job = store.create(json.loads(json.dumps(dataclasses.asdict(request))), key)
+        worker.wake()
+        return _job_out(store, job)
+
+    @app.get("/jobs/{job_id}")
+    def status(job_id: str) -> JobOut:
+        return _job_out(store, job_or_404(job_id))
+
+    @app.post("/jobs/{job_id}/cancel")
+    def cancel(job_id: str) -> JobOut:
+        job_or_404(job_id)
+        worker.cancel(job_id)
+        return _job_out(store, store.request_cancel(job_id))
+
+    @app.get("/jobs/{job_id}/results")
+    def results(job_id: str) -> JobOut:
+        job = job_or_404(job_id)
+        if job.status != "done":
+            raise HTTPException(409, f"job {job_id} is {job.status}, not done")
+        return _job_out(store, job)
+
+    @app.post("/jobs/{job_id}/regenerate", status_code=202)
+    def regenerate(job_id: str, body: RegenerateIn) -> JobOut:
+        job = job_or_404(job_id)
+        original = score_request_from_dict(job.request)
+        scene = next((s for s in original.scenes if s.index == body.cue_index), None)
+        if scene is None:
+            raise HTTPException(404, f"job {job_id} has no cue {body.cue_index}")
+        previous = next((c for c in store.cues(job_id) if c["index"] == body.cue_index), None)
+        old_seed = cue_from_dict(previous).seed if previous else (scene.seed or 0)
+        new_scene = dataclasses.replace(
+            scene,
+            seed=body.seed if body.seed is not None else (old_seed + 1) % (2**31 - 1),
+            prompt=body.prompt if body.prompt is not None else scene.prompt,
+            take=scene.take + 1,
+        )
+        request = dataclasses.replace(original, scenes=(new_scene,))
+        created = store.create(
+            json.loads(json.dumps(dataclasses.asdict(request))), request_hash(request), REGENERATE_PRIORITY
+        )
+        worker.wake()
+        return _job_out(store, created)
+
+    @app.get("/jobs/{job_id}/events")
+    async def events(job_id: str) -> StreamingResponse:
+        job_or_404(job_id)
+
+        async def stream():
+            last = None
+            while True:
+                job = store.get(job_id)
+                snapshot = (job.status, round(job.progress, 3), job.stage)
+                if snapshot != last:
+                    last = snapshot
+                    payload = {"status": job.status, "progress": job.progress, "stage": job.stage}
+                    yield f"data: {json.dumps(payload)}\n\n"
+                if job.status in TERMINAL:
+                    return
+                await asyncio.sleep(0.2)
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    return app
