@@ -79,6 +79,8 @@ class JobOut(BaseModel):
     error: str | None
     warnings: list[str]
     cues: list[dict]
+    created: float
+    updated: float
 
 
 def _job_out(store: JobStore, job: JobRecord) -> JobOut:
@@ -90,6 +92,8 @@ def _job_out(store: JobStore, job: JobRecord) -> JobOut:
         error=job.error,
         warnings=job.warnings,
         cues=store.cues(job.id),
+        created=job.created,
+        updated=job.updated,
     )
 
 

@@ -189,6 +189,9 @@ class JobStore:
                     self.finish(job_id, CANCELLED, error="cancelled")
             running = [job_id for job_id, cancel in rows if not cancel]
             for job_id in running:
+                cue_dir = Path(self.get(job_id).request.get("cue_dir", ""))
+                for partial in cue_dir.glob(".*.wav.part") if cue_dir.is_dir() else ():
+                    partial.unlink(missing_ok=True)  # a write the crash interrupted
                 for cue in self.cues(job_id):
                     if not Path(cue["wav_path"]).is_file():
                         self.drop_cue(job_id, cue["index"])
