@@ -12,11 +12,24 @@ import pytest
 import soundfile
 
 from tests.scored_checks import check_scored
+from tests.service_process import kill_engine_in
 from tests.timeline_builders import clip, gap, timeline_of, video_track
 
 
-@pytest.mark.parametrize("rate", [25, 24000 / 1001])
-def test_score_writes_a_music_track_that_lines_up(tmp_path, shots_video, rate):
+@pytest.fixture
+def isolated_engine_env(tmp_path, monkeypatch):
+    """A private engine state folder and cue root; the engine a client starts is stopped after."""
+    state = tmp_path / "engine-state"
+    monkeypatch.setenv("VIDMUSICIAN_STATE_DIR", str(state))
+    monkeypatch.setenv("VIDMUSICIAN_CUE_ROOT", str(tmp_path / "cue-root"))
+    yield tmp_path / "cue-root"
+    kill_engine_in(state)
+
+
+@pytest.mark.parametrize(
+    "rate,mode", [(25, "--in-process"), (24000 / 1001, "--in-process"), (24000 / 1001, "service")]
+)
+def test_score_writes_a_music_track_that_lines_up(tmp_path, shots_video, rate, mode, isolated_engine_env):
     timeline = timeline_of(
         video_track(
             clip("wide", shots_video, 0, 28, rate, 72),
@@ -30,7 +43,8 @@ def test_score_writes_a_music_track_that_lines_up(tmp_path, shots_video, rate):
     before = hashlib.sha256(source.read_bytes()).hexdigest()
     out = tmp_path / "scored" / "cut.scored.otio"
     result = subprocess.run(
-        [sys.executable, "-m", "vm_editor.cli", "score", str(source), "-o", str(out), "--seed", "3"],
+        [sys.executable, "-m", "vm_editor.cli", "score", str(source), "-o", str(out), "--seed", "3"]
+        + ([mode] if mode.startswith("--") else []),
         capture_output=True,
         text=True,
         timeout=600,
@@ -41,6 +55,8 @@ def test_score_writes_a_music_track_that_lines_up(tmp_path, shots_video, rate):
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) <= 1
     cues = check_scored(source, out)
+    if mode == "service":  # the service writes only inside its cue root
+        assert all(isolated_engine_env.resolve() in c["wav"].resolve().parents for c in cues)
     assert [c["meta"]["seed"] for c in cues] != [0, 0]
     audio, _ = soundfile.read(str(cues[0]["wav"]), dtype="float32")
     assert np.isfinite(audio).all() and np.abs(audio).max() > 1e-3  # music, not silence

@@ -74,7 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     otio.adapters.write_to_file(build_demo_timeline(media, duration_s, cuts_s, rate), str(timeline_path))
     scored_path = args.out / "bikes_demo.scored.otio"
     status = cli.main(
-        ["score", str(timeline_path), "-o", str(scored_path), "--seed", str(args.seed), "--force"]
+        [
+            "score",
+            str(timeline_path),
+            "-o",
+            str(scored_path),
+            "--seed",
+            str(args.seed),
+            "--force",
+            "--in-process",
+        ]
     )
     if status == 0:
         print(f"demo result: {scored_path.resolve()} (cues in {scored_path.parent.resolve()})")
