@@ -53,7 +53,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_timeline_options(scenes)
     scenes.add_argument("--json", action="store_true", help="machine-readable output (DESIGN.md §7)")
     scenes.set_defaults(func=cmd_scenes)
+    panel = sub.add_parser("panel", help="open the Qt panel (a window; --screenshot renders once)")
+    panel.add_argument("timeline", type=Path, nargs="?")
+    panel.add_argument("--screenshot", type=Path, default=None, help="save one render as PNG and exit")
+    panel.set_defaults(func=cmd_panel)
     return parser
+
+
+def cmd_panel(args: argparse.Namespace) -> int:
+    """The panel runs as its own process: vm_editor stays free of Qt imports (DESIGN.md §4)."""
+    import subprocess
+
+    command = [sys.executable, "-m", "ui"]
+    if args.timeline is not None:
+        command.append(str(args.timeline))
+    if args.screenshot is not None:
+        command += ["--screenshot", str(args.screenshot)]
+    return subprocess.call(command)
 
 
 def _load_scenes(args: argparse.Namespace) -> tuple[object, SceneList]:

@@ -1,0 +1,383 @@
+"""The VidMusician panel: scenes, per-cue settings, score / regenerate / cancel, preview, export.
+
+Widgets only bind to `vm_editor.panel_model.PanelModel`; the panel can be embedded in any
+PySide6 host (Hiero / Nuke Studio) as a QWidget, or run as a window by `vm-editor panel`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, QUrl
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.tasks import run_in_background
+from ui.widgets import Strip
+from vm_editor.errors import EditorInputError
+from vm_editor.panel_model import PanelModel
+from vm_editor.waveform import peak_envelope
+
+COLUMNS = ["Scene", "In", "Out", "Duration", "Markers", "Rhythm", "Music", "State"]
+POLL_MS = 200
+
+
+class ScorePanel(QWidget):
+    def __init__(self, model: PanelModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.settings = QSettings("VidMusician", "Panel")
+        self.setWindowTitle("VidMusician")
+        self._build()
+        self._bind_keys()
+        model.subscribe(self._on_model_changed)
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self._poll)
+        self.player = None
+        self._refresh_all()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.open_button = QPushButton("Open timeline…")
+        self.score_button = QPushButton("Score all")
+        self.regen_button = QPushButton("Regenerate selected")
+        self.cancel_button = QPushButton("Cancel")
+        self.export_button = QPushButton("Export…")
+        self.play_button = QPushButton("Play scene")
+        self.engine_label = QLabel("engine: not connected")
+        for button, slot in (
+            (self.open_button, self._open_dialog),
+            (self.score_button, self.score_all),
+            (self.regen_button, self.regenerate_selected),
+            (self.cancel_button, self.cancel),
+            (self.export_button, self._export_dialog),
+            (self.play_button, self.play_selected),
+        ):
+            button.clicked.connect(slot)
+        bar = QHBoxLayout()
+        for w in (
+            self.open_button,
+            self.score_button,
+            self.regen_button,
+            self.cancel_button,
+            self.export_button,
+            self.play_button,
+        ):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.engine_label)
+
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background:#7a1f1f;color:white;padding:6px;border-radius:3px")
+        self.banner.hide()
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setDefaultSectionSize(40)
+        self.table.setColumnWidth(5, 150)
+        self.table.setColumnWidth(6, 200)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+
+        self.prompt = QLineEdit()
+        self.prompt.setPlaceholderText("style prompt, e.g. warm piano, slow")
+        self.preset = QComboBox()
+        self.preset.addItems(["tiny", "musicgen-small", "musicgen-medium", "musicgen-melody"])
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 2)
+        self.dice = QPushButton("Roll")
+        self.dice.setToolTip("new random seed (Ctrl+D)")
+        self.dice.clicked.connect(self.roll_seed)
+        self.intensity = QDoubleSpinBox()
+        self.intensity.setRange(1.0, 10.0)
+        self.intensity.setSingleStep(0.5)
+        self.lock = QCheckBox("locked (kept by Score all)")
+        self.takes = QComboBox()
+        self.takes.currentIndexChanged.connect(self._on_take)
+        for editor in (self.prompt,):
+            editor.editingFinished.connect(self._store_settings)
+        for spin in (self.seed, self.intensity):
+            spin.valueChanged.connect(self._store_settings)
+        self.preset.currentIndexChanged.connect(self._store_settings)
+        self.lock.toggled.connect(self._store_settings)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.dice)
+        form = QFormLayout()
+        form.addRow("Prompt", self.prompt)
+        form.addRow("Preset", self.preset)
+        form.addRow("Seed", seed_row)
+        form.addRow("Intensity", self.intensity)
+        form.addRow("", self.lock)
+        form.addRow("Take", self.takes)
+        self.detail = QWidget()
+        self.detail.setLayout(form)
+        self.detail.setEnabled(False)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.status = QLabel("Open a timeline to begin (Ctrl+O).")
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        self.resize(1180, 560)
+
+    def _bind_keys(self) -> None:
+        for keys, slot in (
+            ("Ctrl+O", self._open_dialog),
+            ("Ctrl+Return", self.score_all),
+            ("Ctrl+R", self.regenerate_selected),
+            ("Escape", self.cancel),
+            ("Ctrl+E", self._export_dialog),
+            ("Ctrl+D", self.roll_seed),
+            ("Space", self.play_selected),
+        ):
+            QShortcut(QKeySequence(keys), self, activated=slot)
+
+    # -- actions -------------------------------------------------------------------------------
+    def _guard(self, action, *args):
+        try:
+            result = action(*args)
+            self.model.set_error(None)
+            return result
+        except EditorInputError as exc:
+            self.model.set_error(str(exc))
+            return None
+
+    def open_timeline(self, path: Path) -> None:
+        self._guard(self.model.open, Path(path))
+        self.settings.setValue("last_folder", str(Path(path).parent))
+
+    def connect_engine(self) -> None:
+        """Reach (or start) the engine off the GUI thread: starting it can take seconds."""
+        self.engine_label.setText("engine: starting…")
+
+        def done(result, error):
+            if error is not None:
+                self.model.set_error(f"engine unavailable: {error}")
+                self.engine_label.setText("engine: unavailable")
+                return
+            self.model.engine_status = result
+            device = result.get("device", "?")
+            warm = ", ".join(result.get("warm", [])) or "cold"
+            self.engine_label.setText(f"engine: {device}, warm: {warm}")
+
+        run_in_background(self, self.model.engine.info, done)
+
+    def score_all(self) -> None:
+        if self._guard(self.model.score_all):
+            self.timer.start()
+
+    def regenerate_selected(self) -> None:
+        if not self.model.selection:
+            self.model.set_error("select the scenes to regenerate first")
+            return
+        if self._guard(self.model.regenerate_selected):
+            self.timer.start()
+
+    def cancel(self) -> None:
+        self._guard(self.model.cancel_all)
+
+    def roll_seed(self) -> None:
+        position = self._current_row()
+        if position is not None:
+            self.seed.setValue(self.model.roll_seed(position))
+
+    def export(self, path: Path) -> Path | None:
+        return self._guard(self.model.export, Path(path), force=True)
+
+    def play_selected(self) -> None:
+        """Picture and music of the selected scene together (QtMultimedia)."""
+        position = self._current_row()
+        if position is None:
+            return
+        row = self.model.rows[position]
+        from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+
+        if self.player is None:
+            self.player = QMediaPlayer(self)
+            self.music = QMediaPlayer(self)
+            self.music.setAudioOutput(QAudioOutput(self))
+        if row.scene.source is not None and row.scene.source.path is not None:
+            self.player.setSource(QUrl.fromLocalFile(str(row.scene.source.path)))
+            self.player.setPosition(int(row.scene.source.media_range.start_time.to_seconds() * 1000))
+            self.player.play()
+        if row.cue is not None:
+            self.music.setSource(QUrl.fromLocalFile(row.cue.wav_path))
+            self.music.play()
+
+    # -- dialogs -------------------------------------------------------------------------------
+    def _open_dialog(self) -> None:
+        folder = str(self.settings.value("last_folder", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open timeline", folder)
+        if path:
+            self.open_timeline(Path(path))
+
+    def _export_dialog(self) -> None:
+        if self.model.timeline_path is None:
+            return
+        default = self.model.timeline_path.with_name(
+            f"{self.model.timeline_path.stem}.scored{self.model.timeline_path.suffix}"
+        )
+        path, _ = QFileDialog.getSaveFileName(self, "Export scored timeline", str(default))
+        if path and self.export(Path(path)):
+            self.status.setText(f"Exported {path}")
+
+    # -- model -> widgets ----------------------------------------------------------------------
+    def _poll(self) -> None:
+        self._guard(self.model.poll)
+        if not self.model.jobs:
+            self.timer.stop()
+
+    def _on_model_changed(self, what: str) -> None:
+        if what == "scenes":
+            self._refresh_all()
+        elif what.startswith("cue:"):
+            self._refresh_row(int(what.split(":")[1]))
+            self._refresh_detail()
+        elif what in ("progress", "jobs"):
+            for position in range(len(self.model.rows)):
+                self._refresh_state(position)
+            self.progress.setValue(int(self.model.overall_progress() * 1000))
+            busy = bool(self.model.jobs)
+            self.status.setText("Generating…" if busy else "Ready.")
+        elif what == "error":
+            self.banner.setText(self.model.error or "")
+            self.banner.setVisible(bool(self.model.error))
+        elif what.startswith("row:"):
+            self._refresh_detail()
+
+    def _refresh_all(self) -> None:
+        rows = self.model.rows
+        self.table.setRowCount(len(rows))
+        for position in range(len(rows)):
+            self._refresh_row(position)
+        if self.model.timeline_path is not None:
+            self.status.setText(
+                f"{self.model.timeline_path.name}: {len(rows)} scene(s) at {self.model.rate:g} fps"
+            )
+        self._refresh_detail()
+
+    def _refresh_row(self, position: int) -> None:
+        label = self.model.row_label(position)
+        name = label["name"] + ("  (offline media)" if label["offline"] else "")
+        for column, text in enumerate(
+            (name, label["in"], label["out"], f"{label['duration_s']:.2f} s", str(label["markers"]))
+        ):
+            item = QTableWidgetItem(text)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.table.setItem(position, column, item)
+        rhythm = self.table.cellWidget(position, 5) or Strip(
+            "#6cc4ff", mirrored=False, hint="rhythm after scoring"
+        )
+        music = self.table.cellWidget(position, 6) or Strip("#ffb347", mirrored=True, hint="no music yet")
+        self.table.setCellWidget(position, 5, rhythm)
+        self.table.setCellWidget(position, 6, music)
+        row = self.model.rows[position]
+        rhythm.set_values(row.rhythm or [])
+        music.set_values(peak_envelope(row.cue.wav_path, 200).tolist() if row.cue else [])
+        self._refresh_state(position)
+
+    def _refresh_state(self, position: int) -> None:
+        row = self.model.rows[position]
+        text = row.state if row.state not in ("queued", "running") else f"{row.state} {row.progress:.0%}"
+        if row.takes:
+            text += f" · take {row.current_take + 1}/{len(row.takes)}"
+        self.table.setItem(position, 7, QTableWidgetItem(text))
+
+    def _current_row(self) -> int | None:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        return rows[0] if rows else None
+
+    def _on_selection(self) -> None:
+        self.model.select({i.row() for i in self.table.selectedIndexes()})
+        self._refresh_detail()
+
+    def _refresh_detail(self) -> None:
+        position = self._current_row()
+        self.detail.setEnabled(position is not None)
+        if position is None or position >= len(self.model.rows):
+            return
+        row = self.model.rows[position]
+        self._loading = True
+        self.prompt.setText(row.settings.prompt)
+        self.preset.setCurrentText(row.settings.preset)
+        self.seed.setValue(row.settings.seed)
+        self.intensity.setValue(row.settings.intensity)
+        self.lock.setChecked(row.settings.locked)
+        self.takes.clear()
+        self.takes.addItems([f"take {i + 1} (seed {t.seed})" for i, t in enumerate(row.takes)])
+        if row.takes:
+            self.takes.setCurrentIndex(row.current_take)
+        self._loading = False
+
+    def _store_settings(self) -> None:
+        position = self._current_row()
+        if position is None or getattr(self, "_loading", False):
+            return
+        settings = self.model.rows[position].settings
+        settings.prompt = self.prompt.text()
+        settings.preset = self.preset.currentText()
+        settings.seed = self.seed.value()
+        settings.intensity = self.intensity.value()
+        settings.locked = self.lock.isChecked()
+
+    def _on_take(self, index: int) -> None:
+        position = self._current_row()
+        if position is not None and index >= 0 and not getattr(self, "_loading", False):
+            self._guard(self.model.use_take, position, index)
+
+
+def run_panel(timeline: Path | None = None, screenshot: Path | None = None, engine=None) -> int:
+    """`vm-editor panel`: a window, or with `screenshot` one offscreen render saved as PNG."""
+    from PySide6.QtWidgets import QApplication
+
+    from vm_editor.engine_client import ServiceEngine
+
+    app = QApplication.instance() or QApplication([])
+    panel = ScorePanel(PanelModel(engine or ServiceEngine()))
+    if timeline is not None:
+        panel.open_timeline(timeline)
+    if screenshot is not None:
+        panel.show()
+        app.processEvents()
+        panel.grab().save(str(screenshot))
+        return 0
+    panel.connect_engine()
+    panel.show()
+    QThreadPool.globalInstance()
+    return app.exec()

@@ -1,0 +1,261 @@
+"""The panel's view-model: what the Qt widgets show and the actions they call, without Qt.
+
+Widgets in `ui/` only bind to this object (napari's split), so the behaviour is tested headless.
+Engine work is non-blocking: `submit_*` returns at once and `poll()` (a Qt timer calls it) moves
+jobs forward, so the panel stays responsive while music is generated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import opentimelineio as otio
+
+from engine.api import CueResult, ScoreRequest, cue_from_dict
+from vm_editor.errors import EditorInputError
+from vm_editor.scenes import Scene, SceneList, extract_scenes, to_engine_scene
+from vm_editor.timeline_io import read_timeline, write_timeline_atomic
+from vm_editor.writeback import add_score_track
+
+Listener = Callable[[str], None]
+
+
+@dataclass
+class CueSettings:
+    """What the editor sets per cue; locked cues are skipped by "score all"."""
+
+    prompt: str = ""
+    preset: str = "tiny"
+    seed: int = 0
+    intensity: float = 3.0
+    locked: bool = False
+
+
+@dataclass
+class SceneRow:
+    scene: Scene
+    settings: CueSettings
+    takes: list[CueResult] = field(default_factory=list)
+    current_take: int = -1  # index into takes
+    state: str = "idle"  # idle | queued | running | done | failed | cancelled
+    progress: float = 0.0
+    error: str | None = None
+    rhythm: list[float] = field(default_factory=list)  # the scene's rhythm curve, for the sparkline
+
+    @property
+    def cue(self) -> CueResult | None:
+        return self.takes[self.current_take] if self.takes else None
+
+
+def timecode(t: otio.opentime.RationalTime, rate: float) -> str:
+    drop = abs(rate - 29.97) < 0.01 or abs(rate - 59.94) < 0.01
+    try:
+        return otio.opentime.to_timecode(t.rescaled_to(rate), rate, drop_frame=drop)
+    except Exception:  # rates with no timecode standard (e.g. 23.5)
+        return f"{t.to_seconds():.3f}s"
+
+
+class PanelModel:
+    def __init__(self, engine=None):
+        self.engine = engine
+        self.timeline: otio.schema.Timeline | None = None
+        self.timeline_path: Path | None = None
+        self.scene_list: SceneList | None = None
+        self.rows: list[SceneRow] = []
+        self.selection: set[int] = set()
+        self.jobs: dict[str, list[int]] = {}  # job id -> row positions it covers
+        self.error: str | None = None
+        self.engine_status: dict = {}
+        self._listeners: list[Listener] = []
+
+    # -- observation ---------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _changed(self, what: str) -> None:
+        for listener in list(self._listeners):
+            listener(what)
+
+    def set_error(self, message: str | None) -> None:
+        self.error = message
+        self._changed("error")
+
+    # -- timeline ------------------------------------------------------------------------------
+    def open(self, path: Path, *, track: int | None = None, rate: float | None = None) -> None:
+        timeline = read_timeline(path, rate=rate)
+        scene_list = extract_scenes(timeline, track=track, timeline_path=Path(path))
+        self.timeline, self.timeline_path, self.scene_list = timeline, Path(path), scene_list
+        self.rows = [SceneRow(s, CueSettings(seed=s.index)) for s in scene_list.scenes]
+        self.selection = set()
+        self.jobs = {}
+        self.error = None
+        self._changed("scenes")
+
+    @property
+    def rate(self) -> float:
+        return self.scene_list.rate if self.scene_list else 24.0
+
+    def row_label(self, position: int) -> dict:
+        row = self.rows[position]
+        record = row.scene.record_range
+        return {
+            "name": row.scene.name,
+            "in": timecode(record.start_time, self.rate),
+            "out": timecode(record.end_time_exclusive(), self.rate),
+            "duration_s": record.duration.to_seconds(),
+            "markers": len(row.scene.markers),
+            "state": row.state,
+            "takes": len(row.takes),
+            "offline": row.scene.offline,
+        }
+
+    def select(self, positions: set[int]) -> None:
+        self.selection = {p for p in positions if 0 <= p < len(self.rows)}
+        self._changed("selection")
+
+    def merge(self, positions: list[int]) -> None:
+        """Merge adjacent scenes into one cue spanning them (the first one's pictures lead)."""
+        positions = sorted(positions)
+        if len(positions) < 2 or positions != list(range(positions[0], positions[-1] + 1)):
+            raise EditorInputError("select two or more adjacent scenes to merge")
+        first, last = self.rows[positions[0]].scene, self.rows[positions[-1]].scene
+        start = first.record_range.start_time
+        span = otio.opentime.range_from_start_end_time(start, last.record_range.end_time_exclusive())
+        markers = tuple(m for p in positions for m in self.rows[p].scene.markers)
+        merged = dataclasses.replace(
+            first, name=f"{first.name} + {len(positions) - 1}", record_range=span, markers=markers
+        )
+        if first.source is not None:
+            media = first.source.media_range
+            source = dataclasses.replace(
+                first.source, media_range=otio.opentime.TimeRange(media.start_time, span.duration)
+            )
+            merged = dataclasses.replace(merged, source=source)
+        self.rows[positions[0] : positions[-1] + 1] = [SceneRow(merged, self.rows[positions[0]].settings)]
+        self._renumber()
+
+    def split(self, position: int, at_s: float) -> None:
+        """Split one scene at `at_s` seconds from its start into two cues."""
+        row = self.rows[position]
+        record = row.scene.record_range
+        cut = otio.opentime.RationalTime(round(at_s * self.rate), self.rate)
+        if not (otio.opentime.RationalTime(0, self.rate) < cut < record.duration):
+            raise EditorInputError(f"split point must be inside scene {row.scene.name!r}")
+        parts = []
+        for offset, length, suffix in ((cut * 0, cut, "a"), (cut, record.duration - cut, "b")):
+            rec = otio.opentime.TimeRange(record.start_time + offset, length)
+            source = row.scene.source
+            if source is not None:
+                source = dataclasses.replace(
+                    source,
+                    media_range=otio.opentime.TimeRange(source.media_range.start_time + offset, length),
+                )
+            markers = tuple(m for m in row.scene.markers if rec.contains(m))
+            scene = dataclasses.replace(
+                row.scene, name=f"{row.scene.name} {suffix}", record_range=rec, source=source, markers=markers
+            )
+            parts.append(SceneRow(scene, dataclasses.replace(row.settings)))
+        self.rows[position : position + 1] = parts
+        self._renumber()
+
+    def _renumber(self) -> None:
+        for i, row in enumerate(self.rows):
+            row.scene = dataclasses.replace(row.scene, index=i)
+        self.selection = set()
+        self._changed("scenes")
+
+    def roll_seed(self, position: int) -> int:
+        self.rows[position].settings.seed = random.randrange(2**31 - 1)
+        self._changed(f"row:{position}")
+        return self.rows[position].settings.seed
+
+    # -- engine --------------------------------------------------------------------------------
+    def _request(self, positions: list[int]) -> ScoreRequest:
+        scenes = []
+        for p in positions:
+            row = self.rows[p]
+            scene = to_engine_scene(row.scene, seed=row.settings.seed, prompt=row.settings.prompt or None)
+            scenes.append(dataclasses.replace(scene, take=len(row.takes) + 1))
+        stem = self.timeline_path.stem if self.timeline_path else "score"
+        return ScoreRequest(
+            scenes=tuple(scenes),
+            cue_dir=f"{stem}_cues",
+            preset=self.rows[positions[0]].settings.preset,
+            score_name=stem,
+        )
+
+    def submit(self, positions: list[int]) -> str | None:
+        positions = [p for p in positions if not self.rows[p].settings.locked]
+        if not positions:
+            return None
+        job = self.engine.submit(self._request(positions))
+        self.jobs[job["id"]] = positions
+        for p in positions:
+            self.rows[p].state, self.rows[p].progress, self.rows[p].error = "queued", 0.0, None
+        self._changed("jobs")
+        self._absorb(job)
+        return job["id"]
+
+    def score_all(self) -> str | None:
+        return self.submit(list(range(len(self.rows))))
+
+    def regenerate_selected(self) -> str | None:
+        for p in self.selection:
+            self.rows[p].settings.seed = (self.rows[p].settings.seed + 1) % (2**31 - 1)
+        return self.submit(sorted(self.selection))
+
+    def cancel_all(self) -> None:
+        for job_id in list(self.jobs):
+            self._absorb(self.engine.cancel(job_id))
+
+    def poll(self) -> None:
+        for job_id in list(self.jobs):
+            self._absorb(self.engine.status(job_id))
+
+    def _absorb(self, job: dict) -> None:
+        positions = self.jobs.get(job["id"], [])
+        by_index = {c["index"]: cue_from_dict(c) for c in job.get("cues", [])}
+        for p in positions:
+            row = self.rows[p]
+            cue = by_index.get(row.scene.index)
+            if cue is not None and all(t.wav_path != cue.wav_path for t in row.takes):
+                row.takes.append(cue)
+                row.current_take = len(row.takes) - 1
+                row.state = "done"
+                self._changed(f"cue:{p}")
+            elif cue is None:
+                row.state = {"queued": "queued", "running": "running"}.get(job["status"], job["status"])
+                row.progress = job["progress"]
+        if job["status"] in ("done", "failed", "cancelled"):
+            self.jobs.pop(job["id"], None)
+            if job["status"] == "failed":
+                self.set_error(f"scoring failed: {job.get('error')}")
+        self._changed("progress")
+
+    def overall_progress(self) -> float:
+        active = [r for r in self.rows if r.state in ("queued", "running")]
+        if not active:
+            return 1.0 if any(r.takes for r in self.rows) else 0.0
+        return sum(r.progress for r in active) / len(active)
+
+    def use_take(self, position: int, take: int) -> None:
+        row = self.rows[position]
+        if not 0 <= take < len(row.takes):
+            raise EditorInputError(f"scene {row.scene.name!r} has no take {take + 1}")
+        row.current_take = take
+        self._changed(f"cue:{position}")
+
+    # -- export --------------------------------------------------------------------------------
+    def export(self, path: Path, *, force: bool = False) -> Path:
+        if self.timeline is None:
+            raise EditorInputError("open a timeline first")
+        scenes = [r.scene for r in self.rows if r.cue is not None]
+        cues = [r.cue for r in self.rows if r.cue is not None]
+        if not cues:
+            raise EditorInputError("nothing to export yet: score at least one scene")
+        scored = add_score_track(self.timeline, scenes, cues)
+        return write_timeline_atomic(scored, Path(path), input_path=self.timeline_path, force=force)
