@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cue-root", type=Path, default=None, help="the only folder cues are written to")
     serve.add_argument("--state-dir", type=Path, default=None, help="jobs database and runtime file")
     serve.set_defaults(func=cmd_serve)
+    _add_feature_commands(sub)
     return parser
 
 
@@ -27,6 +29,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from engine.service.runtime import serve
 
     return serve(port=args.port, cue_root=args.cue_root, folder=args.state_dir)
+
+
+def _add_feature_commands(sub: argparse._SubParsersAction) -> None:
+    rhythm = sub.add_parser("rhythm", help="print a media file's 50 Hz rhythm curve and hard cuts")
+    rhythm.add_argument("media", help="video file (or image-sequence pattern such as shot.%%04d.png)")
+    rhythm.add_argument("--start", type=float, default=None, help="range start, seconds (default 0)")
+    rhythm.add_argument("--end", type=float, default=None, help="range end, seconds (default: media end)")
+    rhythm.add_argument("--preset", default="tiny")
+    rhythm.add_argument("--cache-dir", default=None, help="feature cache folder (default: user cache)")
+    rhythm.add_argument("--json", action="store_true", help="print the JSON document (the only output form)")
+    rhythm.set_defaults(func=cmd_rhythm)
+    export = sub.add_parser("export-encoders", help="export a preset's image tower to ONNX, check parity")
+    export.add_argument("--preset", required=True)
+    export.add_argument("--out", default=None, help="folder (default: the preset's encoder folder)")
+    export.add_argument(
+        "--random-init", type=int, default=None, metavar="SEED", help="random weights (tests, benchmarks)"
+    )
+    export.set_defaults(func=cmd_export_encoders)
+
+
+def cmd_rhythm(args: argparse.Namespace) -> int:
+    from engine.features import rhythm_for_media
+
+    doc = rhythm_for_media(args.media, args.start, args.end, args.preset, cache_dir=args.cache_dir)
+    print(json.dumps(doc))
+    return 0
+
+
+def cmd_export_encoders(args: argparse.Namespace) -> int:
+    from engine.encoders import export_encoders
+
+    meta = export_encoders(args.preset, args.out, random_init_seed=args.random_init)
+    print(json.dumps(meta))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,3 +19,34 @@ class ModelNotFoundError(EngineInputError):
 
 class PresetError(EngineInputError):
     """Unknown preset name or a preset file that does not parse."""
+
+
+# Media problems, one class per thing the user has to do differently (all are MediaError).
+
+
+class MediaNotFoundError(MediaError):
+    """The media path does not exist (moved, renamed, or an offline drive)."""
+
+
+class MediaEmptyError(MediaError):
+    """The file exists but holds zero bytes (an interrupted copy or render)."""
+
+
+class MediaTruncatedError(MediaError):
+    """The file stops before its own index says it should (an unfinished copy or render)."""
+
+
+class MediaUnreadableError(MediaError):
+    """No demuxer recognises the file: it is not media, or it is damaged beyond its header."""
+
+
+class NoVideoStreamError(MediaError):
+    """The file has no picture (audio-only, subtitles, data)."""
+
+
+class UnsupportedCodecError(MediaError):
+    """The video stream's codec has no decoder in this build."""
+
+
+class MediaRangeError(MediaError):
+    """The requested source range lies (partly) outside the media, or is empty."""
