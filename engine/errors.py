@@ -19,3 +19,11 @@ class ModelNotFoundError(EngineInputError):
 
 class PresetError(EngineInputError):
     """Unknown preset name or a preset file that does not parse."""
+
+
+class GeneratorInputError(EngineInputError):
+    """Inputs to the music generator that cannot be used (duration, feature shapes, audio)."""
+
+
+class AdapterMismatchError(EngineInputError):
+    """An adapter checkpoint was trained for a different backbone or adapter shape."""
