@@ -308,4 +308,19 @@ def load_backbone(preset: str, cfg: GeneratorConfig, device: str = "cpu") -> tup
             return build_random(cfg, device), None
         return load_musicgen_layout(folder, device, window_s=cfg.window_s), folder
     folder = find_musicgen_folder(preset, cfg.hf_repo or "")
+    if "melody" in (cfg.hf_repo or ""):
+        _check_demucs_cached(preset)
     return load_musicgen_layout(folder, device, window_s=cfg.window_s), folder
+
+
+def _check_demucs_cached(preset: str) -> None:
+    """MusicGen-melody's chroma conditioner loads demucs' htdemucs, which demucs would download."""
+    import importlib.util
+
+    hub = Path(torch.hub.get_dir()) / "checkpoints"
+    if importlib.util.find_spec("demucs") is None or not any(hub.glob("955717e8-*.th")):
+        raise ModelNotFoundError(
+            f"preset {preset!r}: MusicGen-melody's chroma conditioner needs demucs and its htdemucs weights. "
+            f"Install it with `pip install demucs` and fetch the weights once with "
+            f"`python -c \"from demucs.pretrained import get_model; get_model('htdemucs')\"` (into {hub})"
+        )
