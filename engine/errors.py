@@ -50,3 +50,11 @@ class UnsupportedCodecError(MediaError):
 
 class MediaRangeError(MediaError):
     """The requested source range lies (partly) outside the media, or is empty."""
+
+
+class GeneratorInputError(EngineInputError):
+    """Inputs to the music generator that cannot be used (duration, feature shapes, audio)."""
+
+
+class AdapterMismatchError(EngineInputError):
+    """An adapter checkpoint was trained for a different backbone or adapter shape."""

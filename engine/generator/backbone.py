@@ -1,0 +1,326 @@
+"""The frozen backbone: an audiocraft LMModel plus its EnCodec, built or loaded the MusicGen way.
+
+Every backbone, the embedded `tiny` one included, goes through audiocraft's own builders and
+loaders (`state_dict.bin` / `compression_state_dict.bin` holding `xp.cfg` + `best_state`), so a
+checkpoint written here and a real MusicGen checkpoint take the same code path. Nothing here ever
+downloads: a missing file is a `ModelNotFoundError` that names the command that fetches it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.errors import ModelNotFoundError
+from engine.generator.config import BUILTIN, GeneratorConfig
+
+log = logging.getLogger(__name__)
+
+LM_FILE = "state_dict.bin"
+CODEC_FILE = "compression_state_dict.bin"
+TEXT_ENCODER_FILE = "text_encoder.safetensors"
+ADAPTERS_FILE = "adapters.safetensors"
+MODELS_ENV = "VIDMUSICIAN_MODELS_DIR"
+
+_LM_DEFAULTS: dict[str, Any] = {
+    "dim": 256,
+    "num_heads": 8,
+    "num_layers": 6,
+    "hidden_scale": 4,
+    "n_q": 4,
+    "card": 256,
+    "dropout": 0.0,
+    "activation": "gelu",
+    "norm_first": True,
+    "bias_ff": False,
+    "bias_attn": False,
+    "bias_proj": False,
+    "past_context": None,
+    "causal": True,
+    "custom": False,
+    "memory_efficient": True,
+    "attention_as_float32": False,
+    "layer_scale": None,
+    "positional_embedding": "sin",
+    "xpos": False,
+    "checkpointing": "none",
+    "weight_init": "gaussian",
+    "depthwise_init": "current",
+    "zero_bias_init": True,
+    "cross_attention": True,
+}
+_CODEC_DEFAULTS: dict[str, Any] = {
+    "sample_rate": 16000,
+    "dimension": 64,
+    "n_filters": 16,
+    "ratios": [8, 5, 4, 2],
+    "n_q": 4,
+    "bins": 256,
+    "lstm": 0,
+    "n_residual_layers": 1,
+}
+
+
+@dataclass
+class Backbone:
+    """The frozen pair the adapters sit on, and whether its weights were trained."""
+
+    lm: Any  # audiocraft.models.lm.LMModel
+    codec: Any  # audiocraft.models.encodec.CompressionModel
+    trained: bool
+    source: str  # folder the weights came from, or "random init (seed N)"
+    window_s: float
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.codec.sample_rate)
+
+    @property
+    def frame_rate(self) -> float:
+        return float(self.codec.frame_rate)
+
+
+def lm_xp_cfg(cfg: GeneratorConfig) -> dict[str, Any]:
+    """An audiocraft training config (`xp.cfg`) for the builtin LM, as builders expect it."""
+    lm = {**_LM_DEFAULTS, **cfg.lm}
+    n_q = lm["n_q"]
+    return {
+        "lm_model": "transformer_lm",
+        "device": "cpu",
+        "dtype": "float32",
+        "dataset": {"segment_duration": cfg.window_s},
+        "transformer_lm": lm,
+        "codebooks_pattern": {
+            "modeling": "delay",
+            "delay": {"delays": list(range(n_q)), "flatten_first": 0, "empty_initial": 0},
+        },
+        "attribute_dropout": {},
+        "classifier_free_guidance": {"training_dropout": 0.1, "inference_coef": cfg.sampling.cfg_coef},
+        # The stock text path: a hashed-text lookup table (offline, no tokenizer files), cross-attended.
+        "conditioners": {
+            "description": {"model": "lut", "lut": {"n_bins": 1024, "dim": 64, "tokenizer": "noop"}}
+        },
+        "fuser": {
+            "cross_attention_pos_emb": False,
+            "cross_attention_pos_emb_scale": 1.0,
+            "sum": [],
+            "prepend": [],
+            "cross": ["description"],
+            "input_interpolate": [],
+        },
+    }
+
+
+def codec_xp_cfg(cfg: GeneratorConfig) -> dict[str, Any]:
+    """An audiocraft EnCodec config (SEANet + RVQ) for the builtin codec."""
+    c = {**_CODEC_DEFAULTS, **cfg.codec}
+    return {
+        "compression_model": "encodec",
+        "device": "cpu",
+        "encodec": {
+            "autoencoder": "seanet",
+            "quantizer": "rvq",
+            "sample_rate": c["sample_rate"],
+            "channels": 1,
+            "causal": False,
+            "renormalize": False,
+        },
+        "seanet": {
+            "dimension": c["dimension"],
+            "channels": 1,
+            "causal": False,
+            "n_filters": c["n_filters"],
+            "n_residual_layers": c["n_residual_layers"],
+            "ratios": list(c["ratios"]),
+            "activation": "ELU",
+            "activation_params": {"alpha": 1.0},
+            "norm": "weight_norm",
+            "norm_params": {},
+            "kernel_size": 7,
+            "residual_kernel_size": 3,
+            "last_kernel_size": 7,
+            "dilation_base": 2,
+            "pad_mode": "constant",
+            "true_skip": True,
+            "compress": 2,
+            "lstm": c["lstm"],
+            "disable_norm_outer_blocks": 0,
+            "encoder": {},
+            "decoder": {"trim_right_ratio": 1.0},
+        },
+        "rvq": {
+            "n_q": c["n_q"],
+            "q_dropout": False,
+            "bins": c["bins"],
+            "decay": 0.99,
+            "kmeans_init": True,
+            "kmeans_iters": 50,
+            "threshold_ema_dead_code": 2,
+        },
+    }
+
+
+def build_random(cfg: GeneratorConfig, device: str = "cpu") -> Backbone:
+    """A deterministic untrained backbone: same seed, same weights, and the caller's RNG untouched."""
+    from audiocraft.models import builders
+    from omegaconf import OmegaConf
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.init_seed)
+        lm = builders.get_lm_model(OmegaConf.create(lm_xp_cfg(cfg)))
+        codec = builders.get_compression_model(OmegaConf.create(codec_xp_cfg(cfg)))
+        # RVQ codebooks start empty (k-means init on first data): seed them from the encoder's own
+        # output on noise so that decoding random tokens gives sound, not silence.
+        noise = torch.randn(4, 1, codec.sample_rate)
+        with torch.no_grad():
+            codec.quantizer(codec.encoder(noise), codec.frame_rate)
+    lm.eval()
+    codec.eval()
+    return Backbone(
+        lm.to(device),
+        codec.to(device),
+        trained=False,
+        source=f"random init (seed {cfg.init_seed})",
+        window_s=cfg.window_s,
+    )
+
+
+def save_musicgen_layout(backbone: Backbone, cfg: GeneratorConfig, folder: Path) -> None:
+    """Write the backbone as MusicGen ships it: `state_dict.bin` + `compression_state_dict.bin`."""
+    import audiocraft
+    from omegaconf import OmegaConf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, xp, module in (
+        (LM_FILE, lm_xp_cfg(cfg), backbone.lm),
+        (CODEC_FILE, codec_xp_cfg(cfg), backbone.codec),
+    ):
+        pkg = {
+            "best_state": module.state_dict(),
+            "xp.cfg": OmegaConf.to_yaml(OmegaConf.create(xp)),
+            "version": audiocraft.__version__,
+            "exported": True,
+        }
+        tmp = folder / (name + ".tmp")
+        torch.save(pkg, tmp)
+        os.replace(tmp, folder / name)
+
+
+@contextlib.contextmanager
+def hub_offline() -> Iterator[None]:
+    """Make every Hugging Face lookup inside the block local-only (no download, ever)."""
+    import huggingface_hub.constants as hf_constants
+
+    saved_env = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    saved_flag = hf_constants.HF_HUB_OFFLINE
+    os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    hf_constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        hf_constants.HF_HUB_OFFLINE = saved_flag
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def load_musicgen_layout(folder: Path, device: str = "cpu", window_s: float | None = None) -> Backbone:
+    """Load a folder in MusicGen's layout through audiocraft's loaders (the path real weights take)."""
+    from audiocraft.models import loaders
+
+    missing = [n for n in (LM_FILE, CODEC_FILE) if not (folder / n).is_file()]
+    if missing:
+        raise ModelNotFoundError(
+            f"{folder}: missing {', '.join(missing)}; a backbone folder needs both "
+            f"{LM_FILE} and {CODEC_FILE} (MusicGen's layout)"
+        )
+    with hub_offline():
+        try:
+            lm = loaders.load_lm_model(str(folder), device=device)
+            codec = loaders.load_compression_model(str(folder), device=device)
+        except OSError as exc:  # transformers / hub: a file the checkpoint refers to is not cached
+            raise ModelNotFoundError(
+                f"{folder}: the checkpoint needs files that are not on this machine ({exc}). Fetch them "
+                "once with `huggingface-cli download <repo>` (e.g. t5-base, facebook/encodec_32khz)"
+            ) from exc
+    if "self_wav" in lm.condition_provider.conditioners:  # as MusicGen.get_pretrained does for -melody
+        lm.condition_provider.conditioners["self_wav"].match_len_on_eval = True
+        lm.condition_provider.conditioners["self_wav"]._use_masking = False
+    seg = float(lm.cfg.dataset.segment_duration)
+    return Backbone(
+        lm.eval(),
+        codec.eval(),
+        trained=True,
+        source=str(folder),
+        window_s=seg if window_s is None else min(window_s, seg),
+    )
+
+
+def models_root() -> Path:
+    """Where preset weights live: $VIDMUSICIAN_MODELS_DIR or resources/models."""
+    env = os.environ.get(MODELS_ENV)
+    if env:
+        return Path(env)
+    from engine.presets import resources_root
+
+    return resources_root() / "models"
+
+
+def find_musicgen_folder(preset: str, hf_repo: str) -> Path:
+    """A local folder for `preset`, else the Hugging Face cache snapshot of `hf_repo`; never downloads."""
+    local = models_root() / preset
+    if (local / LM_FILE).is_file() and (local / CODEC_FILE).is_file():
+        return local
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        snap = Path(snapshot_download(hf_repo, local_files_only=True))
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        snap = None
+    if snap is not None and (snap / LM_FILE).is_file() and (snap / CODEC_FILE).is_file():
+        return snap
+    raise ModelNotFoundError(
+        f"preset {preset!r}: MusicGen weights not found. Fetch them with "
+        f"`huggingface-cli download {hf_repo} {LM_FILE} {CODEC_FILE}` "
+        f"(and `huggingface-cli download t5-base` plus `huggingface-cli download facebook/encodec_32khz` "
+        f"for its text encoder and codec), or put "
+        f"{LM_FILE} and {CODEC_FILE} in {local}"
+    )
+
+
+def load_backbone(preset: str, cfg: GeneratorConfig, device: str = "cpu") -> tuple[Backbone, Path | None]:
+    """The preset's backbone and the folder its weights (and adapters) come from, if any."""
+    if cfg.backbone == BUILTIN:
+        folder = models_root() / preset
+        present = [n for n in (LM_FILE, CODEC_FILE) if (folder / n).is_file()]
+        if not present:
+            log.info("preset %s: no trained weights in %s, using a random init", preset, folder)
+            return build_random(cfg, device), None
+        return load_musicgen_layout(folder, device, window_s=cfg.window_s), folder
+    folder = find_musicgen_folder(preset, cfg.hf_repo or "")
+    if "melody" in (cfg.hf_repo or ""):
+        _check_demucs_cached(preset)
+    return load_musicgen_layout(folder, device, window_s=cfg.window_s), folder
+
+
+def _check_demucs_cached(preset: str) -> None:
+    """MusicGen-melody's chroma conditioner loads demucs' htdemucs, which demucs would download."""
+    import importlib.util
+
+    hub = Path(torch.hub.get_dir()) / "checkpoints"
+    if importlib.util.find_spec("demucs") is None or not any(hub.glob("955717e8-*.th")):
+        raise ModelNotFoundError(
+            f"preset {preset!r}: MusicGen-melody's chroma conditioner needs demucs and its htdemucs weights. "
+            f"Install it with `pip install demucs` and fetch the weights once with "
+            f"`python -c \"from demucs.pretrained import get_model; get_model('htdemucs')\"` (into {hub})"
+        )

@@ -1,0 +1,75 @@
+"""What a preset's generator.json says, with the defaults filled in, as one typed object.
+
+The JSON stays small (a preset names only what differs); every number the model needs lives
+here with its default, so code never digs through raw dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from engine.errors import PresetError
+
+BUILTIN = "builtin"
+MUSICGEN = "musicgen"
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """Sampling defaults. Low temperature collapses into a drone (DESIGN §3), hence ~1."""
+
+    temperature: float = 1.0
+    top_k: int = 250
+    cfg_coef: float = 3.0
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Everything the generator builds from: backbone, text encoder, adapters, windows.
+
+    `backbone` is "builtin" (an audiocraft LM + EnCodec built from `lm`/`codec`, random until
+    trained weights exist) or "musicgen" (a checkpoint in MusicGen's folder layout, found locally
+    or in the Hugging Face cache under `hf_repo`).
+    """
+
+    cls_dim: int = 128
+    rhythm_channels: int = 2
+    backbone: str = BUILTIN
+    hf_repo: str | None = None
+    lm: dict[str, Any] = field(default_factory=dict)
+    codec: dict[str, Any] = field(default_factory=dict)
+    text_encoder: dict[str, Any] = field(default_factory=dict)
+    lora_rank: int = 8
+    lora_alpha: float = 16.0
+    lora_targets: tuple[str, ...] = ("q", "v")
+    rhythm_fraction: float = 0.75
+    window_s: float = 10.0
+    context_s: float = 4.0
+    crossfade_s: float = 0.25
+    init_seed: int = 1234
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "generator.json") -> GeneratorConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise PresetError(f"{where}: unknown keys {unknown}; known keys are {sorted(known)}")
+        kwargs = dict(data)
+        if "sampling" in kwargs:
+            kwargs["sampling"] = SamplingConfig(**kwargs["sampling"])
+        if "lora_targets" in kwargs:
+            kwargs["lora_targets"] = tuple(kwargs["lora_targets"])
+        cfg = cls(**kwargs)
+        if cfg.backbone not in (BUILTIN, MUSICGEN):
+            raise PresetError(f"{where}: backbone must be {BUILTIN!r} or {MUSICGEN!r}, not {cfg.backbone!r}")
+        if cfg.backbone == MUSICGEN and not cfg.hf_repo:
+            raise PresetError(f"{where}: a musicgen backbone needs 'hf_repo' (e.g. facebook/musicgen-small)")
+        if not 0.0 <= cfg.context_s < cfg.window_s:
+            raise PresetError(
+                f"{where}: need 0 <= context_s < window_s (got {cfg.context_s}, {cfg.window_s})"
+            )
+        if not 0.0 < cfg.rhythm_fraction <= 1.0:
+            raise PresetError(f"{where}: rhythm_fraction must be in (0, 1], got {cfg.rhythm_fraction}")
+        return cfg

@@ -1,0 +1,105 @@
+"""Sampling one window of tokens: delay pattern, streaming KV cache, CFG, seeded top-k.
+
+Like `LMModel.generate`, but the rhythm features follow the pattern step being computed and the
+random draws come from the caller's `torch.Generator` (a seed gives the same tokens on CPU no
+matter what else used the global RNG).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from engine.generator.model import VidMusicianLM
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 1.0
+    top_k: int = 250
+    cfg_coef: float = 3.0
+
+
+def sample_top_k(
+    logits: torch.Tensor, temperature: float, top_k: int, generator: torch.Generator
+) -> torch.Tensor:
+    """[..., card] logits → [..., 1] tokens; greedy when temperature <= 0."""
+    if temperature <= 0:
+        return logits.argmax(dim=-1, keepdim=True)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    k = min(top_k, probs.shape[-1]) if top_k > 0 else probs.shape[-1]
+    values, idx = probs.topk(k, dim=-1)
+    flat = values.reshape(-1, k)
+    choice = torch.multinomial(flat / flat.sum(-1, keepdim=True), 1, generator=generator)
+    return idx.gather(-1, choice.view(*values.shape[:-1], 1))
+
+
+@torch.no_grad()
+def generate_window(
+    model: VidMusicianLM,
+    *,
+    memory: torch.Tensor | None,
+    null_memory: torch.Tensor | None,
+    rhythm_curve: torch.Tensor | None,
+    prompt: torch.Tensor | None,
+    total_frames: int,
+    sampling: Sampling,
+    generator: torch.Generator,
+    on_step: Callable[[], None] | None = None,
+) -> torch.Tensor:
+    """Codes [1, K, total_frames]: `prompt` ([1, K, P]) kept, the rest sampled.
+
+    `rhythm_curve` is [1, total_frames, C] on the frame grid of this window; frame t's value is
+    added at pattern step t, the step whose output is codebook 0 of frame t. `null_memory` given
+    means classifier-free guidance: a second batch row with the null condition and zero rhythm.
+    """
+    lm = model.lm
+    device = next(lm.parameters()).device
+    K = lm.num_codebooks
+    P = 0 if prompt is None else prompt.shape[-1]
+    assert 0 <= P < total_frames
+    pattern = lm.pattern_provider.get_pattern(total_frames)
+    unknown = -1
+    codes = torch.full((1, K, total_frames), unknown, dtype=torch.long, device=device)
+    if prompt is not None:
+        codes[..., :P] = prompt.to(device)
+    seq, _, mask = pattern.build_pattern_sequence(codes, lm.special_token_id)
+    start = pattern.get_first_step_with_timesteps(P)
+    use_cfg = null_memory is not None
+    mem = memory
+    if use_cfg:
+        mem = torch.cat([memory, null_memory.expand_as(memory)], dim=0)
+    batch = 2 if use_cfg else 1
+    feats = model.rhythm_features(rhythm_curve.to(device)) if rhythm_curve is not None else None
+    S = seq.shape[-1]
+    with lm.streaming():
+        prev = 0
+        for offset in range(start, S):
+            cur = seq[..., prev:offset]
+            if use_cfg:
+                cur = torch.cat([cur, cur], dim=0)
+            logits = model(cur, mem, model.rhythm_window(feats, prev, offset, batch), pos_offset=prev)
+            last = logits[:, :, -1]  # [B, K, card]
+            if use_cfg:
+                cond, uncond = last.split(1, dim=0)
+                last = uncond + (cond - uncond) * sampling.cfg_coef
+            nxt = sample_top_k(last, sampling.temperature, sampling.top_k, generator)  # [1, K, 1]
+            valid = mask[..., offset : offset + 1].expand(1, -1, -1)
+            nxt[~valid] = lm.special_token_id
+            slot = seq[..., offset : offset + 1]
+            seq[..., offset : offset + 1] = torch.where(slot == unknown, nxt, slot)
+            prev = offset
+            if on_step is not None:
+                on_step()
+    out, _, _ = pattern.revert_pattern_sequence(seq, special_token=unknown)
+    out = out[..., :total_frames]
+    assert (out >= 0).all() and (out < lm.card).all(), "generation left unfilled or special tokens"
+    return out
+
+
+def window_steps(model: VidMusicianLM, total_frames: int, prompt_frames: int) -> int:
+    """How many sampling steps `generate_window` takes (for progress reporting)."""
+    pattern = model.lm.pattern_provider.get_pattern(total_frames)
+    return len(pattern.layout) - pattern.get_first_step_with_timesteps(prompt_frames)

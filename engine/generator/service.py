@@ -1,0 +1,315 @@
+"""`MusicGenerator`: what the pipeline calls to turn one scene's features into music.
+
+It loads a preset (backbone + adapters, or the stock backbone in zero-shot mode), checks the
+inputs, puts every feature on the token grid and hands windows to `longform.render`. The result is
+always exactly round(duration_s * sample_rate) samples.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.errors import GeneratorInputError, ModelNotFoundError, PresetError
+from engine.generator import backbone as bb
+from engine.generator.adapters import load_adapters
+from engine.generator.config import BUILTIN, GeneratorConfig
+from engine.generator.decoding import Sampling
+from engine.generator.longform import render
+from engine.generator.model import VidMusicianLM
+from engine.generator.semantic import SemanticPath, build_builtin_t5
+from engine.generator.zeroshot import ZeroShotPrompter, build_prompt, tempo_from_rhythm
+
+log = logging.getLogger(__name__)
+
+RHYTHM_FPS = 50.0
+MAX_DURATION_S = 3600.0
+_CACHE: dict[tuple[str, str, bool], MusicGenerator] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _default_device(device: str | None) -> str:
+    if device:
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def build_model(cfg: GeneratorConfig, backbone: bb.Backbone, folder: Path | None) -> VidMusicianLM:
+    """The adapters around `backbone`, freshly initialised (deterministically from `cfg.init_seed`)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.init_seed + 1)
+        if cfg.backbone == BUILTIN:
+            t5, tokenizer = build_builtin_t5(cfg.text_encoder, cfg.init_seed + 2)
+            if folder is not None and (folder / bb.TEXT_ENCODER_FILE).is_file():
+                from safetensors.torch import load_file
+
+                t5.load_state_dict(load_file(str(folder / bb.TEXT_ENCODER_FILE)))
+            projector_init = None
+        else:
+            cond = backbone.lm.condition_provider.conditioners["description"]
+            t5, tokenizer, projector_init = cond.t5, cond.t5_tokenizer, cond.output_proj
+        semantic = SemanticPath(
+            t5,
+            tokenizer,
+            cfg.cls_dim,
+            backbone.lm.dim,
+            cfg.lora_rank,
+            cfg.lora_alpha,
+            cfg.lora_targets,
+            projector_init=projector_init,
+        )
+        return VidMusicianLM(backbone.lm, semantic, cfg.rhythm_channels, cfg.rhythm_fraction).eval()
+
+
+class MusicGenerator:
+    """One loaded preset. `trained` is False while any part is still a random initialisation."""
+
+    def __init__(
+        self,
+        preset: str,
+        cfg: GeneratorConfig,
+        backbone: bb.Backbone,
+        model: VidMusicianLM,
+        trained: bool,
+        zero_shot: bool = False,
+        weights: str = "",
+    ):
+        self.preset = preset
+        self.config = cfg
+        self.backbone = backbone
+        self.model = model
+        self.trained = trained
+        self.zero_shot = zero_shot
+        self.weights = weights
+        self.device = str(next(backbone.lm.parameters()).device)
+        self.sample_rate: int = backbone.sample_rate
+        self.frame_rate: float = backbone.frame_rate
+        self.sampling = Sampling(cfg.sampling.temperature, cfg.sampling.top_k, cfg.sampling.cfg_coef)
+        self.prompter: ZeroShotPrompter | None = None
+        self._lock = threading.Lock()
+
+    # -- loading -------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, preset: str = "tiny", device: str | None = None, zero_shot: bool = False) -> MusicGenerator:
+        """The preset's generator, cached per (preset, device, mode); never downloads anything."""
+        device = _default_device(device)
+        key = (preset, device, zero_shot)
+        with _CACHE_LOCK:
+            if key not in _CACHE:
+                _CACHE[key] = cls._load(preset, device, zero_shot)
+            return _CACHE[key]
+
+    @classmethod
+    def _load(cls, preset: str, device: str, zero_shot: bool) -> MusicGenerator:
+        from engine.presets import load_preset
+
+        p = load_preset(preset)
+        if not p.generator:
+            raise PresetError(f"preset {preset!r} has no generator.json in {p.folder}")
+        cfg = GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
+        backbone, folder = bb.load_backbone(preset, cfg, device)
+        if zero_shot:
+            model = VidMusicianLM(backbone.lm, None, cfg.rhythm_channels, cfg.rhythm_fraction).eval()
+            return cls(
+                preset,
+                cfg,
+                backbone,
+                model,
+                trained=backbone.trained,
+                zero_shot=True,
+                weights=backbone.source,
+            )
+        model = build_model(cfg, backbone, folder)
+        adapters = (folder or bb.models_root() / preset) / bb.ADAPTERS_FILE
+        if adapters.is_file():
+            load_adapters(model, adapters, backbone_id=preset)
+            trained = backbone.trained
+        elif cfg.backbone == BUILTIN:
+            trained = False
+        else:
+            raise ModelNotFoundError(
+                f"preset {preset!r}: VidMusician adapters not found at {adapters}; "
+                f"train them with `vm-train` (or copy adapters.safetensors there), "
+                "or use zero-shot mode with the stock model"
+            )
+        if not trained:
+            log.warning(
+                "preset %s: generator is not trained (%s); music will not follow the pictures",
+                preset,
+                backbone.source,
+            )
+        return cls(preset, cfg, backbone, model, trained=trained, weights=backbone.source)
+
+    @classmethod
+    def from_config(cls, cfg: GeneratorConfig, preset: str = "custom", device: str = "cpu") -> MusicGenerator:
+        """A randomly initialised generator for a config (tests, benchmarks, training from scratch)."""
+        backbone = bb.build_random(cfg, device)
+        return cls(
+            preset, cfg, backbone, build_model(cfg, backbone, None), trained=False, weights=backbone.source
+        )
+
+    @property
+    def hop(self) -> int:
+        return int(round(self.sample_rate / self.frame_rate))
+
+    def trainable_parameter_count(self) -> int:
+        return sum(p.numel() for p in self.model.trainable_parameters())
+
+    def set_text_encoder(self, encode_text: Callable[[list[str]], np.ndarray]) -> None:
+        """Zero-shot mode: the CLIP text tower that matches the image embeddings given as cls_1fps."""
+        self.prompter = ZeroShotPrompter(encode_text)
+
+    # -- inputs --------------------------------------------------------------------------------
+    def _check_duration(self, duration_s: float) -> int:
+        if not (isinstance(duration_s, int | float) and math.isfinite(duration_s)) or duration_s <= 0:
+            raise GeneratorInputError(f"duration_s must be a positive number of seconds, got {duration_s!r}")
+        if duration_s > MAX_DURATION_S:
+            raise GeneratorInputError(
+                f"duration_s={duration_s} is over {MAX_DURATION_S:.0f} s; split the scene"
+            )
+        n = int(round(duration_s * self.sample_rate))
+        if n < 1:
+            raise GeneratorInputError(
+                f"duration_s={duration_s} is shorter than one sample at {self.sample_rate} Hz"
+            )
+        return n
+
+    def _rhythm(self, rhythm: np.ndarray | None, frames: int) -> torch.Tensor | None:
+        if rhythm is None:
+            return None
+        r = np.asarray(rhythm, dtype=np.float32)
+        c = self.config.rhythm_channels
+        if r.ndim == 1:
+            r = np.concatenate([r[:, None], np.zeros((r.shape[0], c - 1), np.float32)], axis=1)
+        if r.ndim != 2 or r.shape[1] != c:
+            raise GeneratorInputError(
+                f"rhythm_50hz must be [T] or [T, {c}] (patch rhythm, cue channel); "
+                f"got shape {tuple(np.shape(rhythm))}"
+            )
+        if not np.isfinite(r).all():
+            raise GeneratorInputError("rhythm_50hz contains NaN or infinite values; recompute the features")
+        if r.shape[0] == 0:
+            return None
+        if abs(self.frame_rate - RHYTHM_FPS) > 1e-6:  # put the 50 Hz curve on this codec's frame grid
+            t_src = np.arange(r.shape[0]) / RHYTHM_FPS
+            t_dst = np.arange(frames) / self.frame_rate
+            r = np.stack([np.interp(t_dst, t_src, r[:, i], right=0.0) for i in range(c)], axis=1)
+        out = np.zeros((frames, c), np.float32)  # off-by-one lengths: pad with "no cue", trim the rest
+        n = min(frames, r.shape[0])
+        out[:n] = r[:n]
+        return torch.from_numpy(out)
+
+    def _cls(self, cls_1fps: np.ndarray | None) -> torch.Tensor | None:
+        if cls_1fps is None:
+            return None
+        x = np.asarray(cls_1fps, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[None]
+        if x.ndim != 2 or x.shape[1] != self.config.cls_dim:
+            raise GeneratorInputError(
+                f"cls_1fps must be [N, {self.config.cls_dim}] for preset {self.preset!r}; "
+                f"got shape {tuple(np.shape(cls_1fps))} (features from another preset?)"
+            )
+        if not np.isfinite(x).all():
+            raise GeneratorInputError("cls_1fps contains NaN or infinite values; recompute the features")
+        return torch.from_numpy(x) if x.shape[0] else None
+
+    def _continuation(self, audio: np.ndarray | None) -> torch.Tensor | None:
+        if audio is None:
+            return None
+        a = np.asarray(audio, dtype=np.float32)
+        if a.ndim != 1 or not np.isfinite(a).all():
+            raise GeneratorInputError(
+                f"continuation must be finite mono audio [samples] at {self.sample_rate} Hz; "
+                f"got shape {a.shape}"
+            )
+        ctx = int(self.config.context_s * self.frame_rate) if self.config.context_s > 0 else 0
+        frames = min(a.shape[0] // self.hop, ctx, int(self.backbone.window_s * self.frame_rate) - 1)
+        if frames <= 0:
+            return None
+        tail = torch.from_numpy(a[a.shape[0] - frames * self.hop :].copy()).to(self.device)
+        codes, _ = self.backbone.codec.encode(tail.view(1, 1, -1))
+        return codes[..., :frames]
+
+    # -- generation ----------------------------------------------------------------------------
+    def generate(
+        self,
+        *,
+        cls_1fps: np.ndarray | None,
+        rhythm_50hz: np.ndarray | None,
+        duration_s: float,
+        seed: int,
+        prompt: str | None = None,
+        continuation: np.ndarray | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> np.ndarray:
+        """Mono float32 music of exactly round(duration_s * sample_rate) samples."""
+        n_samples = self._check_duration(duration_s)
+        frames = -(-n_samples // self.hop)
+        curve = self._rhythm(rhythm_50hz, frames)
+        cls = self._cls(cls_1fps)
+        if self.zero_shot:
+            tags = self.prompter.tags(cls.numpy()) if (self.prompter is not None and cls is not None) else []
+            bpm = tempo_from_rhythm(curve.numpy(), self.frame_rate) if curve is not None else None
+            prompt, cls, curve = build_prompt(tags, bpm, prompt), None, None
+        with self._lock, torch.no_grad():
+            generator = torch.Generator(device=self.device).manual_seed(int(seed))
+            prompt_codes = self._continuation(continuation)
+            condition = self._condition_fn(
+                cls, prompt, guided=curve is not None or cls is not None or bool(prompt)
+            )
+            window = int(self.backbone.window_s * self.frame_rate)
+            audio = render(
+                self.model,
+                self.backbone.codec,
+                frames=frames,
+                window=window,
+                context=int(self.config.context_s * self.frame_rate),
+                crossfade_samples=int(self.config.crossfade_s * self.sample_rate),
+                curve=curve,
+                prompt_codes=prompt_codes,
+                condition=condition,
+                sampling=self.sampling,
+                generator=generator,
+                progress=progress,
+            )
+        out = audio[:n_samples].astype(np.float32, copy=False)
+        assert out.shape[0] == n_samples
+        if progress is not None:
+            progress(1.0)
+        return out
+
+    def _condition_fn(self, cls: torch.Tensor | None, prompt: str | None, guided: bool):
+        """Memory for a window's frame range: its own 1 fps [CLS] frames (plus the prompt)."""
+        cache: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor | None]] = {}
+        use_cfg = guided and self.sampling.cfg_coef != 1.0
+
+        def condition(start: int, end: int):
+            lo = hi = 0
+            if cls is not None:
+                n = cls.shape[0]
+                lo = min(max(int(math.floor(max(start, 0) / self.frame_rate)), 0), n - 1)
+                hi = min(max(int(math.ceil(max(end, 1) / self.frame_rate)), lo + 1), n)
+            if (lo, hi) not in cache:
+                memory = self._memory(None if cls is None else cls[lo:hi][None], prompt)
+                cache[(lo, hi)] = (memory, torch.zeros_like(memory) if use_cfg else None)
+            return cache[(lo, hi)]
+
+        return condition
+
+    def _memory(self, cls: torch.Tensor | None, prompt: str | None) -> torch.Tensor:
+        if self.zero_shot:
+            from audiocraft.modules.conditioners import ConditioningAttributes
+
+            provider = self.backbone.lm.condition_provider
+            attrs = [ConditioningAttributes(text={"description": prompt})]
+            memory, _ = provider(provider.tokenize(attrs))["description"]
+            return memory
+        memory, _ = self.model.semantic(cls, [prompt])
+        return memory
