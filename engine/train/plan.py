@@ -92,7 +92,7 @@ def make_plan(world: World, duration_s: float, rng: np.random.Generator) -> Clip
         elif float(in_bar).is_integer():
             prob, strength = min(1.0, world.density * (1.6 if in_bar == 2 else 1.2)), 0.8
         else:
-            prob, strength = world.density * 0.8, 0.55
+            prob, strength = world.density * 0.8, 0.7
         if rng.random() >= prob:
             continue
         if in_bar == 0 and rng.random() < world.cut_prob:

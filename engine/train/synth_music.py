@@ -45,6 +45,13 @@ def oscillator(wave: str, freq: float, t: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown waveform {wave!r}")
 
 
+def _fade_tail(sound: np.ndarray, sr: int, tail_s: float = 0.05) -> np.ndarray:
+    """Fade the last `tail_s` to zero: a cut-off decay is a click, and a click is a false onset."""
+    n = min(len(sound), int(tail_s * sr))
+    sound[len(sound) - n :] *= np.linspace(1.0, 0.0, n)
+    return sound
+
+
 def _place(out: np.ndarray, sound: np.ndarray, start_s: float, sr: int) -> None:
     i = int(round(start_s * sr))
     n = min(len(sound), len(out) - i)
@@ -56,8 +63,7 @@ def _note(wave: str, midi: float, dur_s: float, decay_s: float, sr: int) -> np.n
     n = max(1, int(dur_s * sr))
     t = np.arange(n) / sr
     env = np.minimum(t / _ATTACK_S, 1.0) * np.exp(-t / decay_s)
-    env[-min(n, int(0.01 * sr)) :] *= np.linspace(1.0, 0.0, min(n, int(0.01 * sr)))  # no click at the end
-    return oscillator(wave, midi_hz(midi), t) * env
+    return _fade_tail(oscillator(wave, midi_hz(midi), t) * env, sr, 0.02)
 
 
 def _noise_hit(rng: np.random.Generator, dur_s: float, decay_s: float, sr: int, bright: bool) -> np.ndarray:
@@ -66,7 +72,7 @@ def _noise_hit(rng: np.random.Generator, dur_s: float, decay_s: float, sr: int, 
     if bright:  # first difference: a cheap high-pass
         noise = np.diff(noise, prepend=0.0) * 0.6
     t = np.arange(n) / sr
-    return noise * np.exp(-t / decay_s) * np.minimum(t / _ATTACK_S, 1.0)
+    return _fade_tail(noise * np.exp(-t / decay_s) * np.minimum(t / _ATTACK_S, 1.0), sr)
 
 
 def _kick(kit: str, sr: int) -> np.ndarray:
@@ -77,12 +83,12 @@ def _kick(kit: str, sr: int) -> np.ndarray:
         "chip": (200.0, 60.0, 0.1),
         "brush": (120.0, 60.0, 0.15),
     }[kit]
-    n = int(0.45 * sr)
+    n = int(0.6 * sr)
     t = np.arange(n) / sr
     freq = f_end + (f_start - f_end) * np.exp(-t / 0.03)
     phase = 2 * np.pi * np.cumsum(freq) / sr
     body = np.sin(phase) if kit != "chip" else np.sign(np.sin(phase)) * 0.6
-    return body * np.exp(-t / decay) * np.minimum(t / _ATTACK_S, 1.0)
+    return _fade_tail(body * np.exp(-t / decay) * np.minimum(t / _ATTACK_S, 1.0), sr)
 
 
 def _snare(kit: str, rng: np.random.Generator, sr: int) -> np.ndarray:
@@ -92,15 +98,15 @@ def _snare(kit: str, rng: np.random.Generator, sr: int) -> np.ndarray:
     tone = np.sin(2 * np.pi * 190.0 * t) * np.exp(-t / 0.05)
     if kit == "chip":  # sample-and-hold noise: the 8-bit "crunch"
         noise = np.repeat(noise[::8], 8)[: len(noise)]
-    return 0.7 * noise + 0.4 * tone
+    return _fade_tail(0.7 * noise + 0.4 * tone, sr)
 
 
 def _drums(ev: Event, world: World, rng: np.random.Generator, sr: int) -> np.ndarray:
     kit = world.kit
     on_beat = float(ev.beat_in_bar).is_integer()
     if ev.kind == "cut":  # kick + crash
-        crash = 0.35 * _noise_hit(rng, 1.0, 0.45, sr, bright=True)
-        crash[: int(0.45 * sr)] += _kick(kit, sr)
+        crash = 0.25 * _noise_hit(rng, 1.0, 0.3, sr, bright=True)
+        crash[: int(0.6 * sr)] += _kick(kit, sr)
         return crash
     if ev.kind == "flash":
         return 0.9 * _snare(kit, rng, sr)
@@ -108,7 +114,7 @@ def _drums(ev: Event, world: World, rng: np.random.Generator, sr: int) -> np.nda
         return 0.8 * _snare(kit, rng, sr)
     if on_beat:
         return 0.9 * _kick(kit, sr)
-    return 0.45 * _noise_hit(rng, 0.12, 0.03, sr, bright=True)  # hat
+    return 0.6 * _noise_hit(rng, 0.12, 0.03, sr, bright=True)  # hat
 
 
 def _pad(plan: ClipPlan, world: World, n: int, sr: int) -> np.ndarray:
@@ -122,8 +128,8 @@ def _pad(plan: ClipPlan, world: World, n: int, sr: int) -> np.ndarray:
         seg = np.zeros(i1 - i0)
         for k, note in enumerate(plan.chord_midi(degree)):
             seg += oscillator(world.pad, midi_hz(note) * (1.0 + 0.003 * (k - 1)), t)
-        fade_in = 0.6 if start == 0.0 else 0.12  # soft entry at the clip start: no onset there
-        env = np.minimum(t / fade_in, 1.0)
+        fade_in = 1.5 if start == 0.0 else 0.12  # soft entry at the clip start: no onset there
+        env = np.minimum(t / fade_in, 1.0) ** 2
         env[-int(0.05 * sr) :] *= np.linspace(1.0, 0.0, int(0.05 * sr))
         out[i0:i1] += seg * env / 3.0
     # one-pole low-pass: keeps the pad warm and out of the onset detector's way
@@ -145,7 +151,8 @@ def render_music(plan: ClipPlan, world: World, sample_rate: int, rng: np.random.
         chord = plan.chord_midi(plan.chord_at(ev.time_s))
         on_beat = float(ev.beat_in_bar).is_integer()
         if ev.kind == "cut" or (on_beat and ev.kind == "accent"):
-            _place(bass, _note(world.bass, chord[0] - 24, gap, 0.35, sr) * ev.strength, ev.time_s, sr)
+            bass_note = 33 + (chord[0] - 33) % 12  # A1..G#2 whatever the key: no sub-audio clicks
+            _place(bass, _note(world.bass, bass_note, gap, 0.35, sr) * ev.strength, ev.time_s, sr)
         if ev.kind == "flash":  # a bright chord stab
             stab = sum(_note(world.lead, m + 12, min(gap, 0.5), 0.15, sr) for m in chord)
             _place(lead, stab * ev.strength / 2.0, ev.time_s, sr)
@@ -154,6 +161,12 @@ def render_music(plan: ClipPlan, world: World, sample_rate: int, rng: np.random.
             _place(lead, _note(world.lead, note, min(gap, 0.4), 0.12, sr) * ev.strength, ev.time_s, sr)
         elif ev.kind == "cut":
             _place(lead, _note(world.lead, chord[0] + 12, min(gap, 0.6), 0.25, sr) * 0.7, ev.time_s, sr)
-    mix = 0.9 * drums + 0.45 * bass + 0.3 * lead + 0.22 * _pad(plan, world, n, sr)
+    d, b, ld, pd = world.mix
+    mix = d * drums + b * bass + ld * lead + pd * _pad(plan, world, n, sr)
+    if world.tone_hz < sr / 2:
+        from scipy.signal import lfilter
+
+        a = np.exp(-2 * np.pi * world.tone_hz / sr)
+        mix = lfilter([1 - a], [1, -a], mix)
     peak = float(np.max(np.abs(mix))) or 1.0
     return (mix * (PEAK / peak)).astype(np.float32)

@@ -48,6 +48,8 @@ class World:
     pad: str
     kit: str  # punchy | heavy | soft | chip | brush
     backbeat: bool  # snare on beats 2 and 4 of on-beat accents
+    mix: tuple[float, float, float, float]  # levels of drums, bass, lead, pad
+    tone_hz: float  # one-pole low-pass on the whole mix: warm (low) or bright (high)
     progression: tuple[int, ...]  # scale degrees (0-based) the bars cycle through
     tags: tuple[str, ...]  # words of the style text ("bright synth pop, major, fast")
 
@@ -76,6 +78,8 @@ WORLDS: tuple[World, ...] = (
         pad="saw",
         kit="punchy",
         backbeat=True,
+        mix=(0.9, 0.45, 0.35, 0.2),
+        tone_hz=7000.0,
         progression=(0, 4, 5, 3),
         tags=("bright synth pop", "major", "fast", "punchy drums"),
     ),
@@ -102,6 +106,8 @@ WORLDS: tuple[World, ...] = (
         pad="square",
         kit="heavy",
         backbeat=True,
+        mix=(1.0, 0.6, 0.25, 0.15),
+        tone_hz=2500.0,
         progression=(0, 5, 2, 6),
         tags=("dark driving rock", "minor", "mid tempo", "heavy low saw bass"),
     ),
@@ -128,6 +134,8 @@ WORLDS: tuple[World, ...] = (
         pad="sine",
         kit="soft",
         backbeat=False,
+        mix=(0.45, 0.35, 0.45, 0.45),
+        tone_hz=1800.0,
         progression=(0, 1, 0, 4),
         tags=("calm ambient", "lydian", "slow", "soft bells and pads"),
     ),
@@ -158,6 +166,8 @@ WORLDS: tuple[World, ...] = (
         pad="triangle",
         kit="brush",
         backbeat=False,
+        mix=(0.6, 0.4, 0.6, 0.15),
+        tone_hz=3500.0,
         progression=(0, 3, 0, 6),
         tags=("acoustic folk", "dorian", "moderate", "plucked strings"),
     ),
@@ -184,6 +194,8 @@ WORLDS: tuple[World, ...] = (
         pad="pulse",
         kit="chip",
         backbeat=True,
+        mix=(0.8, 0.35, 0.4, 0.25),
+        tone_hz=7900.0,
         progression=(0, 6, 3, 4),
         tags=("chiptune arcade", "mixolydian", "very fast", "8-bit pulse waves"),
     ),
