@@ -56,6 +56,24 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _codec(args: argparse.Namespace) -> int:
+    import torch
+
+    from engine.train.codec import CodecTrainConfig, train_codec
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = CodecTrainConfig(
+        batch=args.batch,
+        segment_s=args.segment,
+        lr=args.lr,
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+    )
+    print(json.dumps(train_codec(args.out, args.steps, resume=args.resume, cfg=cfg)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vm-train", description="VidMusician training tools")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -81,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--limit", type=int, default=20, help="items to check (default 20)")
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=_check)
+
+    codec = sub.add_parser("codec", help="stage 0: train the tiny codec on fresh synthetic music")
+    codec.add_argument("--out", required=True, help="folder for checkpoint.pt and metrics.jsonl")
+    codec.add_argument("--steps", type=int, required=True, help="total steps to reach")
+    codec.add_argument("--resume", action="store_true", help="continue out/checkpoint.pt exactly")
+    codec.add_argument("--batch", type=int, default=8)
+    codec.add_argument("--segment", type=float, default=1.0, help="seconds per training crop")
+    codec.add_argument("--lr", type=float, default=3e-4)
+    codec.add_argument("--seed", type=int, default=0)
+    codec.add_argument("--checkpoint-every", type=int, default=50)
+    codec.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    codec.set_defaults(func=_codec)
     return parser
 
 

@@ -83,16 +83,30 @@ def item_id(seed: int) -> str:
     return f"{split_of_seed(seed)}-{seed:010d}"
 
 
+def _plan(seed: int, config: SynthConfig):
+    world = WORLDS[seed % len(WORLDS)]  # balanced over consecutive seeds
+    plan_ss, music_ss, video_ss, dur_ss = np.random.SeedSequence(seed).spawn(4)
+    duration = float(np.random.default_rng(dur_ss).uniform(config.min_duration_s, config.max_duration_s))
+    duration = round(round(duration * config.fps) / config.fps, 6)  # a whole number of frames
+    return make_plan(world, duration, np.random.default_rng(plan_ss)), music_ss, video_ss
+
+
+def generate_music(seed: int, config: SynthConfig | None = None) -> np.ndarray:
+    """Only the music of item `seed` (identical to `generate_item(seed).audio`), for audio trainers."""
+    config = (config or SynthConfig()).validate()
+    split_of_seed(seed)
+    plan, music_ss, _ = _plan(seed, config)
+    return render_music(plan, WORLDS[seed % len(WORLDS)], config.sample_rate, np.random.default_rng(music_ss))
+
+
 def generate_item(seed: int, config: SynthConfig | None = None) -> SynthItem:
     """Render item `seed` (a global seed, see `splits.item_seed`) in memory, no disk involved."""
     config = (config or SynthConfig()).validate()
     split = split_of_seed(seed)
     world = WORLDS[seed % len(WORLDS)]  # balanced over consecutive seeds
-    plan_ss, music_ss, video_ss, dur_ss = np.random.SeedSequence(seed).spawn(4)
-    duration = float(np.random.default_rng(dur_ss).uniform(config.min_duration_s, config.max_duration_s))
-    duration = round(round(duration * config.fps) / config.fps, 6)  # a whole number of frames
-    plan = make_plan(world, duration, np.random.default_rng(plan_ss))
+    plan, music_ss, video_ss = _plan(seed, config)
     audio = render_music(plan, world, config.sample_rate, np.random.default_rng(music_ss))
+    duration = plan.duration_s
     frames, event_frames = render_video(plan, world, config.fps, config.size, np.random.default_rng(video_ss))
     truth = {
         "version": TRUTH_VERSION,
