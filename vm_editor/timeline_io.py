@@ -7,6 +7,8 @@ objects. The user's file is only ever read. Known adapter faults are corrected o
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import os
 import tempfile
@@ -16,7 +18,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from vm_editor import format_fixups
-from vm_editor.errors import OutputExistsError, TimelineReadError
+from vm_editor.errors import EditorInputError, OutputExistsError, TimelineReadError
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ class FormatInfo:
     audio_track: bool  # can hold a new audio track with our clips
     crossfades: bool  # keeps transitions on that audio track
     metadata: bool  # keeps clip metadata (else a sidecar JSON carries it)
+    why_not: str = ""  # why the score cannot be written back in this format (then .otio)
 
 
 FORMATS: dict[str, FormatInfo] = {
@@ -36,8 +39,11 @@ FORMATS: dict[str, FormatInfo] = {
     ".otioz": FormatInfo("otioz", True, True, True),
     ".xml": FormatInfo("fcp_xml", True, True, False),
     ".fcpxml": FormatInfo("fcpx_xml", True, True, True),
-    ".edl": FormatInfo("cmx_3600", False, False, False),
-    ".aaf": FormatInfo("AAF", True, False, False),
+    ".edl": FormatInfo("cmx_3600", False, False, False,
+                       "a CMX 3600 EDL holds one video track; the adapter drops an added audio track"),
+    ".aaf": FormatInfo("AAF", False, False, False,
+                       "the AAF writer rebuilds the composition: it renames tracks, drops ScopeReference "
+                       "tracks and mis-times nested stacks (and fails on some transitions)"),
     ".kdenlive": FormatInfo("kdenlive", True, False, False),
 }
 
@@ -119,8 +125,8 @@ def output_format_note(timeline_path: Path) -> str | None:
     """The message to show when the output cannot be in the input's format, else None."""
     info = FORMATS.get(Path(timeline_path).suffix.lower())
     if info is not None and not info.audio_track:
-        return (f"{Path(timeline_path).name}: {info.adapter} cannot carry an extra audio track with "
-                "clip metadata; the score is written as .otio (import it, or convert with otioconvert)")
+        return (f"{Path(timeline_path).name}: the score cannot be written back as {info.adapter} "
+                f"({info.why_not}); it is written as .otio instead (import it with OTIO's tools)")
     return None
 
 
@@ -147,16 +153,62 @@ def write_timeline_atomic(
         raise TimelineReadError(
             f"{out_path}: {adapter} cannot carry the score's audio track; write .otio instead (-o X.otio)"
         )
+    timeline = _fit_to_format(timeline, out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic(out_path, lambda tmp: _write_or_explain(timeline, tmp, adapter, input_path, out_path))
+    if info is not None and not info.metadata:
+        from vm_editor.writeback import sidecar_document, sidecar_path
+
+        doc = sidecar_document(timeline)
+        if doc is not None:
+            text = json.dumps(doc, indent=1, sort_keys=True, default=str)
+            _atomic(sidecar_path(out_path), lambda tmp: tmp.write_text(text))
+    return out_path
+
+
+def _fit_to_format(timeline: otio.schema.Timeline, out_path: Path) -> otio.schema.Timeline:
+    """Drop the score's crossfades where the output format loses or breaks on them."""
+    info = FORMATS.get(out_path.suffix.lower())
+    if info is None or info.crossfades:
+        return timeline
+    from vm_editor.writeback import METADATA_KEY
+
+    fitted = copy.deepcopy(timeline)
+    for track in fitted.tracks:
+        if METADATA_KEY in track.metadata:
+            for i in reversed(range(len(track))):
+                if isinstance(track[i], otio.schema.Transition):
+                    del track[i]
+                    log.info("%s: crossfades dropped (%s keeps none on audio tracks)", out_path.name,
+                             info.adapter)
+    return fitted
+
+
+def _atomic(out_path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=out_path.suffix, dir=out_path.parent)
     os.close(fd)
     try:
-        _write(timeline, Path(tmp), adapter, input_path)
+        write(Path(tmp))
         os.replace(tmp, out_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return out_path
+
+
+class TimelineWriteError(EditorInputError):
+    """The output format's writer refused this timeline; the message says which format to use."""
+
+
+def _write_or_explain(timeline, tmp: Path, adapter: str, input_path: Path | None, out_path: Path) -> None:
+    try:
+        _write(timeline, tmp, adapter, input_path)
+    except EditorInputError:
+        raise
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TimelineWriteError(
+            f"{out_path}: the {adapter} writer failed ({reason}); write .otio instead (-o X.otio)"
+        ) from exc
 
 
 def _write(timeline: otio.schema.Timeline, tmp: Path, adapter: str, input_path: Path | None) -> None:
