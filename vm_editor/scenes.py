@@ -158,7 +158,7 @@ def extract_scenes(
 ) -> SceneList:
     """One scene per visible span of a clip on the chosen video track, tiling it with the gaps."""
     chosen = choose_video_track(timeline, track)
-    rate = timeline_rate(timeline, chosen)
+    rate = float(exact_rate(timeline_rate(timeline, chosen)))  # 23.976 -> 24000/1001: no drift in seconds
     base_dir = Path(timeline_path).parent if timeline_path is not None else None
     layout = layout_track(chosen, Linear(t0=seconds(chosen.trimmed_range().start_time), r0=Fraction(0)))
     total = frames_at(seconds(chosen.duration()), rate)
