@@ -1,42 +1,92 @@
-"""Reading timelines through OTIO's adapters and writing results atomically next to them.
+"""Reading timelines from every editor's format and writing results atomically next to them.
 
 I/O lives here and only here: scene extraction and write-back are pure functions over OTIO
-objects. The user's file is only ever read.
+objects. The user's file is only ever read. Known adapter faults are corrected or refused in
+`vm_editor.format_fixups`; FCPXML is read and written by this package's own exact code.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import logging
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import opentimelineio as otio
 
-from vm_editor.errors import OutputExistsError, TimelineReadError
+from vm_editor import format_fixups
+from vm_editor.errors import EditorInputError, OutputExistsError, TimelineReadError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """What a format can carry when the score is written back (docs/formats.md has the table)."""
+
+    adapter: str
+    audio_track: bool  # can hold a new audio track with our clips
+    crossfades: bool  # keeps transitions on that audio track
+    metadata: bool  # keeps clip metadata (else a sidecar JSON carries it)
+    why_not: str = ""  # why the score cannot be written back in this format (then .otio)
+
+
+FORMATS: dict[str, FormatInfo] = {
+    ".otio": FormatInfo("otio_json", True, True, True),
+    ".otioz": FormatInfo("otioz", True, True, True),
+    ".xml": FormatInfo("fcp_xml", True, True, False),
+    ".fcpxml": FormatInfo("fcpx_xml", True, True, True),
+    ".edl": FormatInfo("cmx_3600", False, False, False,
+                       "a CMX 3600 EDL holds one video track; the adapter drops an added audio track"),
+    ".aaf": FormatInfo("AAF", False, False, False,
+                       "the AAF writer rebuilds the composition: it renames tracks, drops ScopeReference "
+                       "tracks and mis-times nested stacks (and fails on some transitions)"),
+    ".kdenlive": FormatInfo("kdenlive", True, False, False),
+}
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    timeline: otio.schema.Timeline
+    path: Path
+    adapter: str
+    warnings: tuple[str, ...]
 
 
 def adapter_for(path: Path) -> str | None:
     """The OTIO adapter that reads `path` by its suffix, or None when no installed one does."""
+    suffix = Path(path).suffix.lower()
+    if suffix in FORMATS:
+        return FORMATS[suffix].adapter
     try:
         return otio.adapters.from_filepath(str(path)).name
     except Exception:  # OTIO raises several unrelated types for "no adapter"
         return None
 
 
-def read_timeline(path: str | os.PathLike[str], rate: float | None = None) -> otio.schema.Timeline:
-    """Read any format the installed OTIO adapters know; `rate` is for formats without one (EDL)."""
+def read_timeline_report(path: str | os.PathLike[str], rate: float | None = None) -> ReadResult:
+    """Read any supported format, with the corrections applied and what was assumed."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise TimelineReadError(f"{path}: timeline file not found; check the path")
     adapter = adapter_for(path)
     if adapter is None:
         raise TimelineReadError(
             f"{path}: no installed OpenTimelineIO adapter reads '{path.suffix}' files; "
-            "export the timeline as .otio, FCP7 XML, FCPXML, EDL or AAF"
+            "export the timeline as .otio, FCP7 XML, FCPXML, EDL, AAF or Kdenlive"
         )
+    warnings: list[str] = []
+    if adapter == "fcpx_xml":
+        from vm_editor.fcpxml_reader import read_fcpxml
+
+        return ReadResult(read_fcpxml(path), path, adapter, ())
     kwargs = {}
-    if adapter == "cmx_3600" and rate is not None:
-        kwargs["rate"] = rate
+    if adapter == "cmx_3600":
+        edl_rate, warnings = format_fixups.edl_rate(path, rate)
+        kwargs["rate"] = edl_rate
     try:
         result = otio.adapters.read_from_file(str(path), adapter_name=adapter, **kwargs)
     except Exception as exc:
@@ -45,18 +95,39 @@ def read_timeline(path: str | os.PathLike[str], rate: float | None = None) -> ot
             f"{path}: cannot read it as {adapter} ({reason}); re-export the timeline from the editor"
         ) from exc
     if isinstance(result, otio.schema.SerializableCollection):
-        timelines = [t for t in result.find_children(descended_from_type=otio.schema.Timeline)]
+        timelines = list(result.find_children(descended_from_type=otio.schema.Timeline))
         if not timelines:
             raise TimelineReadError(f"{path}: the file holds no timeline; export a sequence")
         result = timelines[0]
     if not isinstance(result, otio.schema.Timeline):
         raise TimelineReadError(f"{path}: the file holds a {type(result).__name__}, not a timeline")
-    return result
+    format_fixups.fix_edl_record_start(result)  # also in .otio files converted from EDLs
+    warnings += format_fixups.check_rates(result, path)
+    for w in warnings:
+        log.warning(w)
+    return ReadResult(result, path, adapter, tuple(warnings))
+
+
+def read_timeline(path: str | os.PathLike[str], rate: float | None = None) -> otio.schema.Timeline:
+    """Read any format the installed OTIO adapters know; `rate` is for formats without one (EDL)."""
+    return read_timeline_report(path, rate).timeline
 
 
 def default_output_path(timeline_path: Path) -> Path:
-    """`<stem>.scored.<same extension>` next to the input."""
-    return timeline_path.with_name(f"{timeline_path.stem}.scored{timeline_path.suffix}")
+    """`<stem>.scored.<same extension>` next to the input (`.otio` where the format can't hold it)."""
+    timeline_path = Path(timeline_path)
+    info = FORMATS.get(timeline_path.suffix.lower())
+    suffix = timeline_path.suffix if info is None or info.audio_track else ".otio"
+    return timeline_path.with_name(f"{timeline_path.stem}.scored{suffix}")
+
+
+def output_format_note(timeline_path: Path) -> str | None:
+    """The message to show when the output cannot be in the input's format, else None."""
+    info = FORMATS.get(Path(timeline_path).suffix.lower())
+    if info is not None and not info.audio_track:
+        return (f"{Path(timeline_path).name}: the score cannot be written back as {info.adapter} "
+                f"({info.why_not}); it is written as .otio instead (import it with OTIO's tools)")
+    return None
 
 
 def write_timeline_atomic(
@@ -75,13 +146,78 @@ def write_timeline_atomic(
     adapter = adapter_for(out_path)
     if adapter is None:
         raise TimelineReadError(f"{out_path}: no OpenTimelineIO adapter writes '{out_path.suffix}'")
+    info = FORMATS.get(out_path.suffix.lower())
+    if info is not None and not info.audio_track and any(
+        t.kind == otio.schema.TrackKind.Audio for t in timeline.tracks
+    ):
+        raise TimelineReadError(
+            f"{out_path}: {adapter} cannot carry the score's audio track; write .otio instead (-o X.otio)"
+        )
+    timeline = _fit_to_format(timeline, out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic(out_path, lambda tmp: _write_or_explain(timeline, tmp, adapter, input_path, out_path))
+    if info is not None and not info.metadata:
+        from vm_editor.writeback import sidecar_document, sidecar_path
+
+        doc = sidecar_document(timeline)
+        if doc is not None:
+            text = json.dumps(doc, indent=1, sort_keys=True, default=str)
+            _atomic(sidecar_path(out_path), lambda tmp: tmp.write_text(text))
+    return out_path
+
+
+def _fit_to_format(timeline: otio.schema.Timeline, out_path: Path) -> otio.schema.Timeline:
+    """Drop the score's crossfades where the output format loses or breaks on them."""
+    info = FORMATS.get(out_path.suffix.lower())
+    if info is None or info.crossfades:
+        return timeline
+    from vm_editor.writeback import METADATA_KEY
+
+    fitted = copy.deepcopy(timeline)
+    for track in fitted.tracks:
+        if METADATA_KEY in track.metadata:
+            for i in reversed(range(len(track))):
+                if isinstance(track[i], otio.schema.Transition):
+                    del track[i]
+                    log.info("%s: crossfades dropped (%s keeps none on audio tracks)", out_path.name,
+                             info.adapter)
+    return fitted
+
+
+def _atomic(out_path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=out_path.suffix, dir=out_path.parent)
     os.close(fd)
     try:
-        otio.adapters.write_to_file(timeline, tmp, adapter_name=adapter)
+        write(Path(tmp))
         os.replace(tmp, out_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return out_path
+
+
+class TimelineWriteError(EditorInputError):
+    """The output format's writer refused this timeline; the message says which format to use."""
+
+
+def _write_or_explain(timeline, tmp: Path, adapter: str, input_path: Path | None, out_path: Path) -> None:
+    try:
+        _write(timeline, tmp, adapter, input_path)
+    except EditorInputError:
+        raise
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TimelineWriteError(
+            f"{out_path}: the {adapter} writer failed ({reason}); write .otio instead (-o X.otio)"
+        ) from exc
+
+
+def _write(timeline: otio.schema.Timeline, tmp: Path, adapter: str, input_path: Path | None) -> None:
+    if adapter == "fcpx_xml":
+        from vm_editor.fcpxml_writer import write_fcpxml
+
+        write_fcpxml(timeline, tmp, source=input_path)
+        return
+    kwargs = {"use_empty_mob_ids": True} if adapter == "AAF" else {}
+    if adapter == "AAF":
+        tmp.unlink()  # pyaaf2 refuses to open an existing file for writing
+    otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter, **kwargs)

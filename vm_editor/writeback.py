@@ -1,42 +1,84 @@
 """Write-back: a copy of the timeline with one new audio track holding the score.
 
-Pure function over OTIO objects: the input timeline is deep-copied, never changed. Each cue is a
-clip at its scene's record range, referencing its 48 kHz WAV, with the cue's recipe under the
-`vidmusician` metadata namespace so one cue can be regenerated later.
+Pure functions over OTIO objects: the input timeline is deep-copied, never changed. Each cue is a
+clip at its scene's record range, referencing its 48 kHz WAV by file URL, with the cue's recipe
+under the `vidmusician` metadata namespace so one cue can be regenerated later. Adjacent cues get
+a crossfade (an OTIO Transition) centred on the cut. Earlier takes are kept as *disabled clips*
+on a second audio track ("… takes") at the same record range: every NLE shows them, muted, and
+the editor swaps a take back by enabling it (and disabling the current one).
+
+Formats that drop clip metadata (FCP7 XML, AAF, Kdenlive) get a sidecar `<output>.vidmusician.json`
+(written by `timeline_io.write_timeline_atomic`), matched back to clips by their WAV URLs.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import opentimelineio as otio
 
 from engine.api import CueResult
+from vm_editor.media_links import url_to_path
 from vm_editor.scenes import Scene
 
 METADATA_KEY = "vidmusician"
+DEFAULT_TRACK_NAME = "VidMusician score"
+TAKES_SUFFIX = " takes"
 RationalTime = otio.opentime.RationalTime
 TimeRange = otio.opentime.TimeRange
 
 
-def _cue_clip(scene: Scene, cue: CueResult) -> otio.schema.Clip:
-    rate = scene.record_range.duration.rate
+def sidecar_path(timeline_path: Path) -> Path:
+    return Path(timeline_path).with_name(Path(timeline_path).name + ".vidmusician.json")
+
+
+def _cue_clip(record: TimeRange, cue: CueResult, scene_name: str) -> otio.schema.Clip:
+    rate = record.duration.rate
     available = TimeRange(
         RationalTime(0, rate),
         RationalTime(cue.num_samples, cue.sample_rate).rescaled_to(rate),
     )
-    reference = otio.schema.ExternalReference(
-        target_url=Path(cue.wav_path).resolve().as_uri(), available_range=available
-    )
+    url = Path(cue.wav_path).resolve().as_uri()
+    reference = otio.schema.ExternalReference(target_url=url, available_range=available)
     clip = otio.schema.Clip(
         name=f"{cue.name} (music)",
         media_reference=reference,
-        source_range=TimeRange(RationalTime(0, rate), scene.record_range.duration),
+        source_range=TimeRange(RationalTime(0, rate), record.duration),
     )
-    clip.metadata[METADATA_KEY] = cue.metadata()
+    meta = cue.metadata()
+    meta.update({
+        "scene_name": scene_name,
+        "record_start_frame": int(record.start_time.value),
+        "record_end_frame": int(record.end_time_exclusive().value),
+        "rate": rate,
+        "wav_url": url,
+    })
+    clip.metadata[METADATA_KEY] = meta
     return clip
+
+
+def _place(track: otio.schema.Track, items: Sequence[tuple[TimeRange, otio.schema.Clip]],
+           crossfade: RationalTime | None) -> None:
+    """Append clips at their record ranges with gaps between; dissolve where two cues touch."""
+    cursor = None
+    for record, clip in sorted(items, key=lambda x: x[0].start_time):
+        start = record.start_time
+        if cursor is None:
+            cursor = RationalTime(0, start.rate)
+        if start > cursor:
+            track.append(otio.schema.Gap(source_range=TimeRange(RationalTime(0, start.rate), start - cursor)))
+        elif start == cursor and len(track) and isinstance(track[-1], otio.schema.Clip) and crossfade:
+            half = min(crossfade.value // 2, track[-1].duration().value // 2, record.duration.value // 2)
+            if half >= 1:
+                h = RationalTime(half, start.rate)
+                track.append(otio.schema.Transition(
+                    name="VidMusician crossfade", in_offset=h, out_offset=h,
+                    transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve))
+        track.append(clip)
+        cursor = record.end_time_exclusive()
 
 
 def add_score_track(
@@ -44,36 +86,157 @@ def add_score_track(
     scenes: Sequence[Scene],
     cues: Sequence[CueResult],
     *,
-    track_name: str = "VidMusician score",
+    track_name: str = DEFAULT_TRACK_NAME,
+    crossfade_s: float = 0.5,
 ) -> otio.schema.Timeline:
-    """A new timeline: the original tracks untouched plus the score after the last audio track."""
+    """A new timeline: the original tracks untouched plus the score after the last audio track.
+
+    `crossfade_s` is the length of the dissolve between two cues that touch (0 = hard cuts).
+    Scenes without a cue are left silent.
+    """
     by_index = {cue.index: cue for cue in cues}
     scored = copy.deepcopy(timeline)
     track = otio.schema.Track(name=track_name, kind=otio.schema.TrackKind.Audio)
     track.metadata[METADATA_KEY] = {"score": True}
-    cursor = None
-    for scene in sorted(scenes, key=lambda s: s.record_range.start_time):
-        cue = by_index.get(scene.index)
-        if cue is None:
-            continue
-        start = scene.record_range.start_time
-        if cursor is None:
-            cursor = RationalTime(0, start.rate)
-        if start > cursor:
-            track.append(otio.schema.Gap(source_range=TimeRange(RationalTime(0, start.rate), start - cursor)))
-        track.append(_cue_clip(scene, cue))
-        cursor = scene.record_range.end_time_exclusive()
-    insert_at = len(scored.tracks)
-    scored.tracks.insert(insert_at, track)
+    items = [(s.record_range, _cue_clip(s.record_range, by_index[s.index], s.name))
+             for s in scenes if s.index in by_index]
+    rate = items[0][0].duration.rate if items else 24.0
+    fade = RationalTime(round(crossfade_s * rate), rate) if crossfade_s > 0 else None
+    _place(track, items, fade)
+    audio_at = [i for i, t in enumerate(scored.tracks) if t.kind == otio.schema.TrackKind.Audio]
+    scored.tracks.insert(audio_at[-1] + 1 if audio_at else len(scored.tracks), track)
     return scored
 
 
-def score_track(timeline: otio.schema.Timeline) -> otio.schema.Track | None:
-    """The score track written by `add_score_track`, found again after a round trip."""
-    for track in timeline.audio_tracks():
-        if track.metadata.get(METADATA_KEY, {}).get("score"):
+def score_track(
+    timeline: otio.schema.Timeline, timeline_path: Path | None = None, *, takes: bool = False
+) -> otio.schema.Track | None:
+    """The score track written by `add_score_track`, found again after a round trip.
+
+    By track metadata, then by clip metadata, then (formats that drop metadata) by the WAV URLs
+    listed in the sidecar next to `timeline_path`. `takes=True` finds the takes track instead.
+    """
+    wanted = "takes" if takes else "score"
+    audio = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Audio]
+    for track in audio:
+        if track.metadata.get(METADATA_KEY, {}).get(wanted):
             return track
-    for track in timeline.audio_tracks():
-        if any(METADATA_KEY in c.metadata for c in track.find_clips(shallow_search=True)):
+    sidecar = read_sidecar(timeline_path) if timeline_path is not None else {}
+    urls = {_key(c["wav_url"]) for c in sidecar.get("takes" if takes else "cues", [])}
+    for track in audio:
+        clips = list(track.find_clips(shallow_search=True))
+        if not clips:
+            continue
+        if all(METADATA_KEY in c.metadata and c.enabled != takes for c in clips):
+            return track
+        if urls and all(_url(c) in urls for c in clips):
             return track
     return None
+
+
+def _url(clip: otio.schema.Clip) -> str:
+    """A comparable key for the clip's media (writers turn file URLs into paths and back)."""
+    ref = clip.media_reference
+    return _key(ref.target_url) if isinstance(ref, otio.schema.ExternalReference) else ""
+
+
+def _key(url: str) -> str:
+    path = url_to_path(url)
+    return str(path) if path is not None else url
+
+
+def cue_metadata(timeline: otio.schema.Timeline, timeline_path: Path | None = None) -> dict[int, dict]:
+    """cue index -> its `vidmusician` metadata (from the clips, else from the sidecar)."""
+    track = score_track(timeline, timeline_path)
+    if track is None:
+        return {}
+    side = {_key(c["wav_url"]): c for c in read_sidecar(timeline_path).get("cues", [])}
+    out = {}
+    for clip in track.find_clips(shallow_search=True):
+        meta = dict(clip.metadata.get(METADATA_KEY) or side.get(_url(clip)) or {})
+        if "cue_index" in meta:
+            out[int(meta["cue_index"])] = meta
+    return out
+
+
+def sidecar_document(timeline: otio.schema.Timeline) -> dict | None:
+    """What the sidecar holds: every score and take clip's metadata, keyed by WAV URL."""
+    doc = {"version": 1, "cues": [], "takes": []}
+    for key, takes in (("cues", False), ("takes", True)):
+        track = score_track(timeline, takes=takes)
+        if track is None:
+            continue
+        doc["track" if not takes else "takes_track"] = track.name
+        for clip in track.find_clips(shallow_search=True):
+            if METADATA_KEY in clip.metadata:
+                doc[key].append(dict(clip.metadata[METADATA_KEY]))
+    return doc if doc["cues"] else None
+
+
+def read_sidecar(timeline_path: Path | None) -> dict:
+    if timeline_path is None:
+        return {}
+    path = sidecar_path(Path(timeline_path))
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def replace_cue(
+    scored: otio.schema.Timeline, cue: CueResult, *, timeline_path: Path | None = None
+) -> otio.schema.Timeline:
+    """A new timeline where cue `cue.index` is the new take; the old take moves, disabled, to the
+    takes track at the same record range (the editor can enable it again to go back)."""
+    out = copy.deepcopy(scored)
+    track = score_track(out, timeline_path)
+    if track is None:
+        raise KeyError("no VidMusician score track in this timeline; score it first")
+    meta_by_url = {_key(c["wav_url"]): c for c in read_sidecar(timeline_path).get("cues", [])}
+    for i, child in enumerate(track):
+        if not isinstance(child, otio.schema.Clip):
+            continue
+        meta = dict(child.metadata.get(METADATA_KEY) or meta_by_url.get(_url(child)) or {})
+        if int(meta.get("cue_index", -1)) != cue.index:
+            continue
+        record = track.range_of_child_at_index(i)
+        new = _cue_clip(record, cue, meta.get("scene_name", child.name))
+        history = list(meta.pop("previous_takes", []))
+        new.metadata[METADATA_KEY]["previous_takes"] = history + [meta]
+        old = copy.deepcopy(child)
+        old.metadata[METADATA_KEY] = meta
+        old.enabled = False
+        _takes_track(out, track).append_take(record, old)
+        track[i] = new
+        return out
+    raise KeyError(f"cue {cue.index} is not on the score track {track.name!r}")
+
+
+class _TakesTrack:
+    def __init__(self, track: otio.schema.Track) -> None:
+        self.track = track
+
+    def append_take(self, record: TimeRange, clip: otio.schema.Clip) -> None:
+        """Add a disabled take; takes at overlapping times stack on further takes tracks."""
+        items = [(self.track.range_of_child_at_index(i), c) for i, c in enumerate(self.track)
+                 if isinstance(c, otio.schema.Clip)]
+        items = [x for x in items if not _overlaps(x[0], record)] + [(record, clip)]
+        displaced = [x for x in [(self.track.range_of_child_at_index(i), c) for i, c in enumerate(self.track)
+                                 if isinstance(c, otio.schema.Clip)] if _overlaps(x[0], record)]
+        self.track.clear()
+        _place(self.track, [(r, copy.deepcopy(c)) for r, c in items], None)
+        for _r, c in displaced:  # an older take of the same cue: keep it in the metadata history
+            clip.metadata[METADATA_KEY].setdefault("older_takes_on_track", []).append(
+                dict(c.metadata.get(METADATA_KEY, {})))
+
+
+def _overlaps(a: TimeRange, b: TimeRange) -> bool:
+    return a.start_time < b.end_time_exclusive() and b.start_time < a.end_time_exclusive()
+
+
+def _takes_track(timeline: otio.schema.Timeline, score: otio.schema.Track) -> _TakesTrack:
+    for track in timeline.tracks:
+        if track.metadata.get(METADATA_KEY, {}).get("takes"):
+            return _TakesTrack(track)
+    track = otio.schema.Track(name=score.name + TAKES_SUFFIX, kind=otio.schema.TrackKind.Audio)
+    track.metadata[METADATA_KEY] = {"takes": True}
+    index = list(timeline.tracks).index(score)
+    timeline.tracks.insert(index + 1, track)
+    return _TakesTrack(track)

@@ -1,0 +1,77 @@
+"""Write-back rules: placement, crossfades, takes, atomic write, never touching the input."""
+
+from __future__ import annotations
+
+import opentimelineio as otio
+import pytest
+from timeline_helpers import cues_for
+
+from vm_editor.errors import OutputExistsError
+from vm_editor.scene_ops import merge_scenes, parse_record_time, select_record_range, split_at_markers
+from vm_editor.scenes import extract_scenes, offline_scenes, to_engine_scene
+from vm_editor.timeline_io import read_timeline, write_timeline_atomic
+from vm_editor.writeback import add_score_track, cue_metadata, replace_cue, score_track
+
+RT, TR = otio.opentime.RationalTime, otio.opentime.TimeRange
+
+
+def _timeline(tmp_path):
+    tl = otio.schema.Timeline(name="t", global_start_time=RT(86400, 24))
+    v = otio.schema.Track(name="V1")
+    for i, n in enumerate((48, 24, 72)):
+        c = otio.schema.Clip(name=f"c{i}", media_reference=otio.schema.ExternalReference(
+            target_url=f"file:///nowhere/c{i}.mov"), source_range=TR(RT(10, 24), RT(n, 24)))
+        if i == 2:
+            c.markers.append(otio.schema.Marker(name="hit", marked_range=TR(RT(40, 24), RT(0, 24))))
+        v.append(c)
+    a = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
+    a.append(otio.schema.Gap(source_range=TR(RT(0, 24), RT(144, 24))))
+    tl.tracks.extend([v, a])
+    path = tmp_path / "in.otio"
+    otio.adapters.write_to_file(tl, str(path))
+    return path
+
+
+def test_score_track_crossfades_takes_and_force(tmp_path):
+    path = _timeline(tmp_path)
+    before = path.read_bytes()
+    tl = read_timeline(path)
+    scenes = extract_scenes(tl, timeline_path=path)
+    assert [s.name for s in scenes.scenes] == ["c0", "c1", "c2"]
+    assert [s for s, _ in offline_scenes(scenes)] == ["c0", "c1", "c2"]
+    assert to_engine_scene(scenes.scenes[2]).hit_points_s == (30 / 24,)
+    assert to_engine_scene(scenes.scenes[0]).media is None  # offline: scored from no pictures
+    scored = add_score_track(tl, scenes.scenes, cues_for(scenes, tmp_path), crossfade_s=0.5)
+    assert [t.name for t in scored.tracks] == ["V1", "A1", "VidMusician score"]
+    fades = [c for c in scored.tracks[2] if isinstance(c, otio.schema.Transition)]
+    assert len(fades) == 2 and fades[0].in_offset.value == 6
+    out = tmp_path / "in.scored.otio"
+    write_timeline_atomic(scored, out, input_path=path)
+    with pytest.raises(OutputExistsError):
+        write_timeline_atomic(scored, out, input_path=path)
+    with pytest.raises(OutputExistsError):
+        write_timeline_atomic(scored, path, input_path=path, force=True)
+    assert path.read_bytes() == before
+    back = read_timeline(out)
+    new_take = cues_for(scenes, tmp_path / "..")[1]
+    new_take = type(new_take)(**{**new_take.__dict__, "take": 2, "seed": 99})
+    again = replace_cue(back, new_take)
+    meta = cue_metadata(again)
+    assert meta[1]["take"] == 2 and meta[1]["previous_takes"][0]["seed"] == 8
+    takes = score_track(again, takes=True)
+    assert takes is not None and [c.enabled for c in takes.find_clips()] == [False]
+    assert takes.range_of_child_at_index(1).start_time.value == 48
+    write_timeline_atomic(again, out, force=True)
+
+
+def test_scene_options(tmp_path):
+    scenes = extract_scenes(read_timeline(_timeline(tmp_path)))
+    start, end = parse_record_time("01:00:01:00", scenes), parse_record_time("100", scenes)
+    part = select_record_range(scenes, start, end)
+    got = [(s.name, s.record_range.start_time.value, s.record_range.duration.value) for s in part.scenes]
+    assert got == [("c0", 24, 24), ("c1", 48, 24), ("c2", 72, 28)]
+    assert part.scenes[0].source.media_range.start_time.value == 10 + 24
+    merged = merge_scenes(scenes, 0, 1)
+    assert merged.scenes[0].record_range.duration.value == 72 and merged.scenes[0].markers[0].value == 48
+    split = split_at_markers(scenes)
+    assert [s.record_range.duration.value for s in split.scenes] == [48, 24, 30, 42]

@@ -1,0 +1,117 @@
+"""Options over a scene list: score a record range, merge adjacent scenes, split at markers.
+
+Pure functions; each returns a new SceneList, renumbered 0..n-1 (the cue index written into the
+score's metadata is the index *after* these options, so `regenerate --cue K` finds it again).
+Record times are frames at the list's rate, from the start of the track.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import opentimelineio as otio
+
+from vm_editor.errors import EditorInputError
+from vm_editor.scenes import Scene, SceneList, SourceRef
+
+RationalTime = otio.opentime.RationalTime
+TimeRange = otio.opentime.TimeRange
+
+
+def parse_record_time(text: str, scene_list: SceneList) -> RationalTime:
+    """'01:00:10:00' (timecode, read against the timeline's start), '240' (frames) or '10.5s'."""
+    rate = scene_list.rate
+    text = text.strip()
+    try:
+        if re.fullmatch(r"\d+:\d\d[:;]\d\d[:;]\d\d", text):
+            t = otio.opentime.from_timecode(text, rate)
+            start = scene_list.start_timecode
+            if start is not None and t >= start.rescaled_to(rate):
+                t = t - start.rescaled_to(rate)
+            return RationalTime(round(t.value), rate)
+        if text.endswith("s"):
+            return RationalTime(round(float(text[:-1]) * rate), rate)
+        return RationalTime(int(text), rate)
+    except (ValueError, TypeError) as exc:
+        raise EditorInputError(
+            f"record time {text!r} is not a timecode (01:00:10:00), frames (240) or seconds (10.5s)"
+        ) from exc
+
+
+def _renumber(scene_list: SceneList, scenes: list[Scene]) -> SceneList:
+    return replace(scene_list, scenes=tuple(replace(s, index=i) for i, s in enumerate(scenes)))
+
+
+def _trim(scene: Scene, lo: float, hi: float) -> Scene:
+    """The part of `scene` in record frames [lo, hi), its source range moved to match."""
+    r = scene.record_range
+    rate = r.start_time.rate
+    a, b = max(r.start_time.value, lo), min(r.end_time_exclusive().value, hi)
+    source = scene.source
+    if source is not None:
+        mr = source.media_range
+        m_rate = mr.start_time.rate
+        shift = (a - r.start_time.value) / rate * source.speed * m_rate
+        length = max(round((b - a) / rate * source.speed * m_rate), 1)
+        media = TimeRange(RationalTime(mr.start_time.value + round(shift), m_rate),
+                          RationalTime(length, m_rate))
+        source = SourceRef(source.url, source.path, media, source.speed)
+    names = scene.marker_names or ("",) * len(scene.markers)
+    keep = [(m, n) for m, n in zip(scene.markers, names, strict=True) if a <= m.value < b]
+    return replace(scene, record_range=TimeRange(RationalTime(a, rate), RationalTime(b - a, rate)),
+                   source=source, markers=tuple(m for m, _ in keep), marker_names=tuple(n for _, n in keep),
+                   transition_in=scene.transition_in if a == r.start_time.value else None,
+                   transition_out=scene.transition_out if b == r.end_time_exclusive().value else None)
+
+
+def select_record_range(scene_list: SceneList, start: RationalTime, end: RationalTime) -> SceneList:
+    """Only what lies in [start, end) of record time; scenes across the edges are trimmed."""
+    lo, hi = start.rescaled_to(scene_list.rate).value, end.rescaled_to(scene_list.rate).value
+    if not 0 <= lo < hi:
+        raise EditorInputError(f"record range {lo:g}-{hi:g} frames is empty; give IN before OUT")
+    scenes = [_trim(s, lo, hi) for s in scene_list.scenes
+              if s.record_range.start_time.value < hi and s.record_range.end_time_exclusive().value > lo]
+    if not scenes:
+        raise EditorInputError("the record range holds no scene; widen it or check the timecodes")
+    return _renumber(scene_list, scenes)
+
+
+def merge_scenes(scene_list: SceneList, first: int, last: int) -> SceneList:
+    """Scenes first..last (indices, inclusive) become one cue spanning them and the gaps between.
+
+    The merged scene follows the first scene's pictures; the inner cuts become hit points, so the
+    music still marks them.
+    """
+    if not 0 <= first <= last < len(scene_list.scenes):
+        raise EditorInputError(f"cannot merge scenes {first}-{last}: there are {len(scene_list.scenes)}")
+    group = scene_list.scenes[first:last + 1]
+    rate = scene_list.rate
+    lo, hi = group[0].record_range.start_time, group[-1].record_range.end_time_exclusive()
+    cuts = [s.record_range.start_time for s in group[1:]]
+    markers = sorted({m.value for s in group for m in s.markers} | {c.value for c in cuts})
+    merged = replace(group[0], name=" + ".join(s.name for s in group),
+                     record_range=TimeRange(lo, hi - lo),
+                     markers=tuple(RationalTime(v, rate) for v in markers), marker_names=(),
+                     transition_out=group[-1].transition_out)
+    scenes = list(scene_list.scenes[:first]) + [merged] + list(scene_list.scenes[last + 1:])
+    return _renumber(scene_list, scenes)
+
+
+def merge_all(scene_list: SceneList) -> SceneList:
+    """Every scene into one cue (a single piece of music under the whole track)."""
+    return merge_scenes(scene_list, 0, len(scene_list.scenes) - 1) if scene_list.scenes else scene_list
+
+
+def split_at_markers(scene_list: SceneList) -> SceneList:
+    """Each marker inside a scene starts a new scene there (markers become scene boundaries)."""
+    out: list[Scene] = []
+    for s in scene_list.scenes:
+        edges = [s.record_range.start_time.value]
+        edges += [m.value for m in s.markers if m.value > edges[0]]
+        edges.append(s.record_range.end_time_exclusive().value)
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            if b > a:
+                part = _trim(s, a, b)
+                out.append(replace(part, markers=tuple(m for m in part.markers if m.value != a)))
+    return _renumber(scene_list, out)
