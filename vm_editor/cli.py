@@ -1,4 +1,4 @@
-"""`vm-editor`: score a timeline, list its scenes, regenerate one cue (DESIGN.md §7).
+"""`vm-editor`: score a timeline, list its scenes, regenerate one cue, open the panel (DESIGN.md §7).
 
 A thin layer: every command is a function over vm_editor's modules. Bad input becomes one
 `error:` line and exit status 2 (a traceback only with --debug).
@@ -7,6 +7,7 @@ A thin layer: every command is a function over vm_editor's modules. Bad input be
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -14,16 +15,43 @@ from pathlib import Path
 
 from engine.api import ScoreRequest
 from engine.errors import EngineInputError
+from vm_editor import scene_ops
 from vm_editor.engine_client import InProcessEngine, ServiceEngine, ServiceProgress
 from vm_editor.errors import EditorInputError, OfflineMediaError
-from vm_editor.scenes import SceneList, extract_scenes, scenes_to_json, to_engine_scene
-from vm_editor.timeline_io import default_output_path, read_timeline, write_timeline_atomic
-from vm_editor.writeback import add_score_track
+from vm_editor.media_links import offline_report
+from vm_editor.scenes import SceneList, extract_scenes, offline_scenes, scenes_to_json, to_engine_scene
+from vm_editor.timeline_io import (
+    default_output_path,
+    output_format_note,
+    read_timeline_report,
+    write_timeline_atomic,
+)
+from vm_editor.writeback import add_score_track, cue_metadata, replace_cue
 
 
 def _add_timeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--track", type=int, default=None, help="video track to score (1 = lowest)")
     p.add_argument("--rate", type=float, default=None, help="frame rate for formats without one (EDL)")
+    p.add_argument("--relink", type=Path, action="append", default=[], help="folder to search for media")
+    p.add_argument("--in", dest="record_in", default=None, help="score from here (timecode, frames or 10.5s)")
+    p.add_argument("--out", dest="record_out", default=None, help="score up to here (exclusive)")
+    p.add_argument(
+        "--merge", action="append", default=[], metavar="A-B", help="merge scenes A..B into one cue"
+    )
+    p.add_argument("--merge-all", action="store_true", help="one cue under the whole track")
+    p.add_argument("--split-at-markers", action="store_true", help="markers start new scenes")
+
+
+def _add_engine_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cue-dir", type=Path, default=None, help="where cue WAVs go")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the engine in this process instead of the local service",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,17 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("timeline", type=Path)
     score.add_argument("-o", "--output", type=Path, default=None)
     score.add_argument("--preset", default="tiny")
-    _add_timeline_options(score)
-    score.add_argument("--relink", type=Path, action="append", default=[], help="folder to search for media")
-    score.add_argument("--cue-dir", type=Path, default=None, help="where cue WAVs go (default: next to -o)")
-    score.add_argument("--seed", type=int, default=0)
-    score.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
-    score.add_argument("--force", action="store_true", help="replace an existing output file")
+    score.add_argument("--crossfade", type=float, default=0.5, help="seconds of dissolve where cues touch")
     score.add_argument(
-        "--in-process",
-        action="store_true",
-        help="run the engine in this process instead of the local service",
+        "--allow-offline", action="store_true", help="score clips whose media is offline, without pictures"
     )
+    _add_timeline_options(score)
+    _add_engine_options(score)
     score.set_defaults(func=cmd_score)
 
     scenes = sub.add_parser("scenes", help="list the scenes that would be scored")
@@ -53,11 +76,224 @@ def build_parser() -> argparse.ArgumentParser:
     _add_timeline_options(scenes)
     scenes.add_argument("--json", action="store_true", help="machine-readable output (DESIGN.md §7)")
     scenes.set_defaults(func=cmd_scenes)
+
+    regen = sub.add_parser("regenerate", help="a new take of one cue of a scored timeline")
+    regen.add_argument("timeline", type=Path, help="a timeline written by `vm-editor score`")
+    regen.add_argument("--cue", type=int, required=True, help="cue index (as in `scenes --json`)")
+    regen.add_argument("-o", "--output", type=Path, default=None)
+    regen.add_argument("--track", type=int, default=None, help="the video track that was scored")
+    regen.add_argument("--rate", type=float, default=None)
+    _add_engine_options(regen)
+    regen.set_defaults(func=cmd_regenerate)
+
     panel = sub.add_parser("panel", help="open the Qt panel (a window; --screenshot renders once)")
     panel.add_argument("timeline", type=Path, nargs="?")
     panel.add_argument("--screenshot", type=Path, default=None, help="save one render as PNG and exit")
     panel.set_defaults(func=cmd_panel)
     return parser
+
+
+# -- scenes ------------------------------------------------------------------------------------
+def _parse_merge(text: str) -> tuple[int, int]:
+    try:
+        first, last = (int(x) for x in text.split("-", 1))
+    except ValueError as exc:
+        raise EditorInputError(f"--merge {text!r}: give two scene indices like 2-4") from exc
+    return first, last
+
+
+def _load_scenes(args: argparse.Namespace):
+    report = read_timeline_report(args.timeline, rate=args.rate)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    scene_list = extract_scenes(
+        report.timeline, track=args.track, timeline_path=args.timeline, relink=[str(p) for p in args.relink]
+    )
+    if args.record_in is not None or args.record_out is not None:
+        start = scene_ops.parse_record_time(args.record_in or "0", scene_list)
+        end = (
+            scene_ops.parse_record_time(args.record_out, scene_list)
+            if args.record_out
+            else scene_list.duration
+        )
+        scene_list = scene_ops.select_record_range(scene_list, start, end)
+    if args.split_at_markers:
+        scene_list = scene_ops.split_at_markers(scene_list)
+    for first, last in sorted((_parse_merge(m) for m in args.merge), reverse=True):
+        scene_list = scene_ops.merge_scenes(scene_list, first, last)
+    if args.merge_all:
+        scene_list = scene_ops.merge_all(scene_list)
+    return report.timeline, scene_list
+
+
+def _check_media(timeline_path: Path, scene_list: SceneList, allow_offline: bool) -> None:
+    offline = offline_scenes(scene_list)
+    if not offline:
+        return
+    if allow_offline:
+        print(
+            f"warning: {len(offline)} clip(s) have offline media and are scored without pictures:\n"
+            + offline_report(offline),
+            file=sys.stderr,
+        )
+        return
+    listed = "; ".join(f"clip {name!r} -> {url}" for name, url in offline[:5])
+    more = f" (and {len(offline) - 5} more)" if len(offline) > 5 else ""
+    raise OfflineMediaError(
+        f"{timeline_path}: {len(offline)} clip(s) have offline media: {listed}{more}; relink them in "
+        "the editor, pass --relink FOLDER to search for the files, or --allow-offline to score without pictures"
+    )
+
+
+# -- progress ----------------------------------------------------------------------------------
+class _ProgressPrinter:
+    """Per-scene lines on stderr, for in-process events and for the service's polled status."""
+
+    def __init__(self) -> None:
+        self.last_stage = ""
+
+    def __call__(self, event) -> None:
+        if isinstance(event, ServiceProgress):
+            if event.stage != self.last_stage and event.stage.endswith((": features", ": done")):
+                text = event.stage.replace(": features", ": reading pictures...").replace(
+                    ": done", ": cue ready"
+                )
+                print(text, file=sys.stderr, flush=True)
+            self.last_stage = event.stage
+        elif event.stage in ("features", "done"):
+            what = (
+                "reading pictures..."
+                if event.stage == "features"
+                else f"cue ready ({event.elapsed_s:.1f} s elapsed)"
+            )
+            print(
+                f"[{event.scene_position}/{event.scene_count}] {event.scene_name}: {what}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def _engine(args: argparse.Namespace):
+    return InProcessEngine() if args.in_process else ServiceEngine()
+
+
+def _cue_dir(args: argparse.Namespace, out_path: Path) -> Path:
+    if args.cue_dir is not None:
+        return args.cue_dir.resolve() if args.in_process else args.cue_dir
+    if args.in_process:
+        return out_path.with_name(f"{out_path.stem.replace('.', '_')}_cues")
+    return Path(f"{out_path.stem.replace('.', '_')}_cues")  # the service writes inside its cue root
+
+
+def _refuse_existing(out_path: Path, force: bool) -> None:
+    if out_path.exists() and not force:
+        raise EditorInputError(f"{out_path}: already exists; pass --force to replace it or choose -o")
+
+
+# -- commands ----------------------------------------------------------------------------------
+def cmd_scenes(args: argparse.Namespace) -> int:
+    _, scene_list = _load_scenes(args)
+    doc = scenes_to_json(scene_list)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(f"track {doc['track']!r} at {doc['rate']:g} fps, {doc['duration_s']:.2f} s")
+    for s in doc["scenes"]:
+        where = s["source"]["url"] if s["source"] else "(no media)"
+        start, end = s["record_start_s"], s["record_end_s"]
+        print(f"{s['index']:3d}  {start:9.3f} - {end:9.3f}  {s['name']}  {where}")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    timeline, scene_list = _load_scenes(args)
+    out_path = args.output or default_output_path(args.timeline)
+    _refuse_existing(out_path, args.force)
+    if args.output is None and (note := output_format_note(args.timeline)):
+        print(f"note: {note}", file=sys.stderr)
+    _check_media(args.timeline, scene_list, args.allow_offline)
+    if not scene_list.scenes:
+        raise EditorInputError(f"{args.timeline}: the chosen video track has no clips to score")
+    request = ScoreRequest(
+        scenes=tuple(to_engine_scene(s, prompt=args.prompt) for s in scene_list.scenes),
+        cue_dir=str(_cue_dir(args, out_path)),
+        preset=args.preset,
+        seed=args.seed or 0,
+        prompt=args.prompt,
+        score_name=args.timeline.stem,
+    )
+    print(
+        f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'",
+        file=sys.stderr,
+    )
+    result = _engine(args).score(request, progress=_ProgressPrinter())
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    scored = add_score_track(timeline, scene_list.scenes, result.cues, crossfade_s=args.crossfade)
+    written = write_timeline_atomic(scored, out_path, input_path=args.timeline, force=args.force)
+    folder = Path(result.cues[0].wav_path).parent if result.cues else "-"
+    print(f"wrote {written} ({len(result.cues)} cue(s) in {folder})")
+    return 0
+
+
+def cmd_regenerate(args: argparse.Namespace) -> int:
+    """A new take of one cue: same scene, a new seed (or prompt); the old take stays, disabled."""
+    report = read_timeline_report(args.timeline, rate=args.rate)
+    timeline = report.timeline
+    cues = cue_metadata(timeline, args.timeline)
+    if not cues:
+        raise EditorInputError(f"{args.timeline}: no VidMusician score track; score the timeline first")
+    if args.cue not in cues:
+        raise EditorInputError(f"{args.timeline}: no cue {args.cue}; its cues are {sorted(cues)}")
+    meta = cues[args.cue]
+    scene_list = extract_scenes(timeline, track=args.track, timeline_path=args.timeline)
+    rate = scene_list.rate
+    span = scene_ops.select_record_range(
+        scene_list,
+        scene_ops.RationalTime(meta["record_start_frame"], rate),
+        scene_ops.RationalTime(meta["record_end_frame"], rate),
+    )
+    scene = dataclasses.replace(
+        scene_ops.merge_all(span).scenes[0], index=args.cue, name=meta.get("scene_name", "")
+    )
+    take = int(meta.get("take", 1)) + 1
+    seed = args.seed if args.seed is not None else (int(meta.get("seed", 0)) + 1) % (2**31 - 1)
+    prompt = args.prompt if args.prompt is not None else (meta.get("prompt") or None)
+    request_scene = dataclasses.replace(to_engine_scene(scene, seed=seed, prompt=prompt), take=take)
+    if request_scene.source_hash() != meta.get("source_hash"):
+        print(f"warning: the pictures under cue {args.cue} changed since it was scored", file=sys.stderr)
+    out_path = args.output or args.timeline.with_name(
+        f"{args.timeline.stem}.cue{args.cue}-take{take}{args.timeline.suffix}"
+    )
+    _refuse_existing(out_path, args.force)
+    request = ScoreRequest(
+        scenes=(request_scene,),
+        cue_dir=str(_cue_dir(args, out_path)) if args.cue_dir else str(_regen_cue_dir(args, meta)),
+        preset=meta.get("preset", "tiny"),
+        seed=seed,
+        prompt=prompt,
+        score_name=args.timeline.stem.split(".")[0],
+    )
+    result = _engine(args).score(request, progress=_ProgressPrinter())
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    try:
+        updated = replace_cue(timeline, result.cues[0], timeline_path=args.timeline)
+    except KeyError as exc:
+        raise EditorInputError(f"{args.timeline}: {exc.args[0]}") from exc
+    written = write_timeline_atomic(updated, out_path, input_path=args.timeline, force=args.force)
+    print(f"wrote {written} (cue {args.cue}, take {take}: {result.cues[0].wav_path})")
+    return 0
+
+
+def _regen_cue_dir(args: argparse.Namespace, meta: dict) -> Path:
+    """Next to the cue it replaces (in-process), or the same folder name inside the service's root."""
+    from vm_editor.media_links import url_to_path
+
+    old = url_to_path(meta.get("wav_url", ""))
+    if old is None:
+        return _cue_dir(args, args.timeline)
+    return old.parent if args.in_process else Path(old.parent.name)
 
 
 def cmd_panel(args: argparse.Namespace) -> int:
@@ -72,137 +308,10 @@ def cmd_panel(args: argparse.Namespace) -> int:
     return subprocess.call(command)
 
 
-def _load_scenes(args: argparse.Namespace) -> tuple[object, SceneList]:
-    timeline = read_timeline(args.timeline, rate=args.rate)
-    return timeline, extract_scenes(timeline, track=args.track, timeline_path=args.timeline)
-
-
-def _relink(scene_list: SceneList, folders: list[Path]) -> SceneList:
-    """Find offline media by file name in the user's folders; everything else stays as it was."""
-    import dataclasses
-
-    if not folders:
-        return scene_list
-    scenes = []
-    for scene in scene_list.scenes:
-        if scene.offline and scene.source is not None and scene.source.path is not None:
-            name = scene.source.path.name
-            for folder in folders:
-                hits = sorted(folder.rglob(name)) if folder.is_dir() else []
-                if hits:
-                    scene = dataclasses.replace(scene, source=dataclasses.replace(scene.source, path=hits[0]))
-                    break
-        scenes.append(scene)
-    return dataclasses.replace(scene_list, scenes=tuple(scenes))
-
-
-def _check_media(timeline_path: Path, scene_list: SceneList) -> None:
-    offline = [s for s in scene_list.scenes if s.offline]
-    if offline:
-        listed = "; ".join(f"clip {s.name!r} -> {s.source.path}" for s in offline[:5])
-        more = f" (and {len(offline) - 5} more)" if len(offline) > 5 else ""
-        raise OfflineMediaError(
-            f"{timeline_path}: {len(offline)} clip(s) have offline media: {listed}{more}; "
-            "relink them in the editor or pass --relink FOLDER to search for the files"
-        )
-
-
-class _ProgressPrinter:
-    """Per-scene lines on stderr, for in-process events and for the service's polled status."""
-
-    def __init__(self) -> None:
-        self.last_stage = ""
-
-    def __call__(self, event) -> None:
-        if isinstance(event, ServiceProgress):
-            if (
-                event.stage
-                and event.stage != self.last_stage
-                and event.stage.endswith((": features", ": done"))
-            ):
-                print(
-                    event.stage.replace(": features", ": reading pictures...").replace(
-                        ": done", ": cue ready"
-                    ),
-                    file=sys.stderr,
-                    flush=True,
-                )
-            self.last_stage = event.stage
-        else:
-            _print_event(event)
-
-
-def _print_event(event) -> None:
-    if event.stage == "features":
-        print(
-            f"[{event.scene_position}/{event.scene_count}] {event.scene_name}: reading pictures...",
-            file=sys.stderr,
-            flush=True,
-        )
-    elif event.stage == "done":
-        print(
-            f"[{event.scene_position}/{event.scene_count}] {event.scene_name}: cue ready "
-            f"({event.elapsed_s:.1f} s elapsed)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
-def cmd_scenes(args: argparse.Namespace) -> int:
-    _, scene_list = _load_scenes(args)
-    doc = scenes_to_json(scene_list)
-    if args.json:
-        print(json.dumps(doc, indent=2))
-        return 0
-    print(f"track {doc['track']!r} at {doc['rate']:g} fps, {doc['duration_s']:.2f} s")
-    for s in doc["scenes"]:
-        where = s["source"]["url"] if s["source"] else "(no media)"
-        print(
-            f"{s['index'] + 1:3d}  {s['record_start_s']:9.3f} - {s['record_end_s']:9.3f}  {s['name']}  {where}"
-        )
-    return 0
-
-
-def cmd_score(args: argparse.Namespace) -> int:
-    timeline, scene_list = _load_scenes(args)
-    out_path = args.output or default_output_path(args.timeline)
-    if out_path.exists() and not args.force:
-        raise EditorInputError(f"{out_path}: already exists; pass --force to replace it or choose -o")
-    scene_list = _relink(scene_list, args.relink)
-    _check_media(args.timeline, scene_list)
-    if not scene_list.scenes:
-        raise EditorInputError(f"{args.timeline}: the chosen video track has no clips to score")
-    if args.in_process:
-        cue_dir = args.cue_dir or out_path.with_name(f"{out_path.stem.replace('.', '_')}_cues")
-    else:  # the service writes only inside its cue root: a folder per timeline there
-        cue_dir = args.cue_dir or Path(f"{out_path.stem.replace('.', '_')}_cues")
-    request = ScoreRequest(
-        scenes=tuple(to_engine_scene(s, prompt=args.prompt) for s in scene_list.scenes),
-        cue_dir=str(cue_dir),
-        preset=args.preset,
-        seed=args.seed,
-        prompt=args.prompt,
-        score_name=args.timeline.stem,
-    )
-    print(
-        f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'",
-        file=sys.stderr,
-    )
-    engine = InProcessEngine() if args.in_process else ServiceEngine()
-    result = engine.score(request, progress=_ProgressPrinter())
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    scored = add_score_track(timeline, scene_list.scenes, result.cues)
-    written = write_timeline_atomic(scored, out_path, input_path=args.timeline, force=args.force)
-    folder = Path(result.cues[0].wav_path).parent if result.cues else cue_dir
-    print(f"wrote {written} ({len(result.cues)} cue(s) in {folder})")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR, format="%(message)s")
     try:
         return int(args.func(args) or 0)
     except (EditorInputError, EngineInputError) as exc:

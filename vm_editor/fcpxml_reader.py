@@ -147,15 +147,22 @@ class _Reader:
             if seq is not None:
                 item = self.stack(seq, name or media.get("name", ""), self._range(start, dur))
             else:
-                item = otio.schema.Clip(name=name, media_reference=otio.schema.MissingReference(),
-                                        source_range=self._range(start, dur))
+                item = otio.schema.Clip(
+                    name=name,
+                    media_reference=otio.schema.MissingReference(),
+                    source_range=self._range(start, dur),
+                )
         else:
-            item = otio.schema.Clip(name=name, media_reference=self.reference(el),
-                                    source_range=self._range(start, dur))
+            item = otio.schema.Clip(
+                name=name, media_reference=self.reference(el), source_range=self._range(start, dur)
+            )
         speed = self._speed(el)
         if speed is not None:
-            item.effects.append(otio.schema.FreezeFrame() if speed == 0 else
-                                otio.schema.LinearTimeWarp(time_scalar=float(speed)))
+            item.effects.append(
+                otio.schema.FreezeFrame()
+                if speed == 0
+                else otio.schema.LinearTimeWarp(time_scalar=float(speed))
+            )
         self._markers(el, item)
         for md in el.iter("md"):
             if md.get("key") == SCORE_MD_KEY:
@@ -191,8 +198,9 @@ class _Reader:
             return asset is not None and asset.get("hasVideo", "0") == "0"
         if el.tag in ("clip", "sync-clip"):  # a wrapper: audio-only when nothing inside is picture
             inner = [c for c in el.iter() if c is not el]
-            return not any(c.tag in ("video", "asset-clip", "ref-clip", "title") for c in inner) and \
-                any(c.tag == "audio" for c in inner)
+            return not any(c.tag in ("video", "asset-clip", "ref-clip", "title") for c in inner) and any(
+                c.tag == "audio" for c in inner
+            )
         return False
 
     @staticmethod
@@ -234,8 +242,13 @@ class _Reader:
                 tracks.append(target)
             track, cursor = target
             if lo > cursor[0]:
-                track.append(otio.schema.Gap(source_range=TimeRange(RationalTime(0, self.rate),
-                                                                    RationalTime(lo - cursor[0], self.rate))))
+                track.append(
+                    otio.schema.Gap(
+                        source_range=TimeRange(
+                            RationalTime(0, self.rate), RationalTime(lo - cursor[0], self.rate)
+                        )
+                    )
+                )
             track.append(p.item)
             cursor[0] = max(hi, lo)
         if tracks:
@@ -253,11 +266,15 @@ class _Reader:
                 at = int(track.range_of_child_at_index(i).start_time.value)
                 prev = track[i - 1]
                 if lo_f <= at <= hi_f and at > 0 and not isinstance(prev, otio.schema.Transition):
-                    track.insert(i, otio.schema.Transition(
-                        name=name or "Cross Dissolve",
-                        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
-                        in_offset=RationalTime(at - lo_f, self.rate),
-                        out_offset=RationalTime(hi_f - at, self.rate)))
+                    track.insert(
+                        i,
+                        otio.schema.Transition(
+                            name=name or "Cross Dissolve",
+                            transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                            in_offset=RationalTime(at - lo_f, self.rate),
+                            out_offset=RationalTime(hi_f - at, self.rate),
+                        ),
+                    )
                     break
 
 
@@ -269,8 +286,9 @@ def read_fcpxml(path: Path) -> otio.schema.Timeline:
     try:
         root = ET.parse(path).getroot()
     except (ET.ParseError, OSError) as exc:
-        raise TimelineReadError(f"{path}: not readable as FCPXML ({exc}); re-export it from Final Cut") \
-            from exc
+        raise TimelineReadError(
+            f"{path}: not readable as FCPXML ({exc}); re-export it from Final Cut"
+        ) from exc
     if root.tag != "fcpxml":
         raise TimelineReadError(f"{path}: root element is <{root.tag}>, not <fcpxml>; is it FCP7 XML (.xml)?")
     return _Reader(root, path).timeline()

@@ -39,8 +39,11 @@ class _Writer:
     def __init__(self, root: ET.Element, source: Path) -> None:
         self.root, self.source = root, source
         self.resources = root.find("resources")
-        ids = [int(e.get("id")[1:]) for e in self.resources if (e.get("id") or "").startswith("r")
-               and e.get("id")[1:].isdigit()]
+        ids = [
+            int(e.get("id")[1:])
+            for e in self.resources
+            if (e.get("id") or "").startswith("r") and e.get("id")[1:].isdigit()
+        ]
         self.next_id = max(ids, default=0) + 1
         self.media_rep = tuple(int(x) for x in root.get("version", "1.8").split(".")[:2]) >= (1, 10)
         project = root.find(".//project")
@@ -57,8 +60,16 @@ class _Writer:
 
     def asset(self, url: str, name: str, duration: Fraction) -> str:
         rid = self.new_id()
-        attrs = {"id": rid, "name": name, "start": "0s", "duration": _fmt(duration), "hasVideo": "0",
-                 "hasAudio": "1", "audioSources": "1", "audioRate": "48000"}
+        attrs = {
+            "id": rid,
+            "name": name,
+            "start": "0s",
+            "duration": _fmt(duration),
+            "hasVideo": "0",
+            "hasAudio": "1",
+            "audioSources": "1",
+            "audioRate": "48000",
+        }
         if not self.media_rep:
             attrs["src"] = url
         el = ET.SubElement(self.resources, "asset", attrs)
@@ -71,34 +82,48 @@ class _Writer:
             found = self.resources.find("effect[@uid='FFAudioTransition']")
             self.fade_id = found.get("id") if found is not None else self.new_id()
             if found is None:
-                ET.SubElement(self.resources, "effect",
-                              {"id": self.fade_id, "name": "Audio Crossfade", "uid": "FFAudioTransition"})
+                ET.SubElement(
+                    self.resources,
+                    "effect",
+                    {"id": self.fade_id, "name": "Audio Crossfade", "uid": "FFAudioTransition"},
+                )
         return self.fade_id
 
     def storyline(self, track: otio.schema.Track, lane: int, anchor: ET.Element) -> None:
         rate = self.fd
         origin = fcp_time(anchor.get("start")) - fcp_time(anchor.get("offset"))  # record time 0
-        spine = ET.Element("spine", {"lane": str(lane), "offset": _fmt(origin),
-                                     "name": track.name})
+        spine = ET.Element("spine", {"lane": str(lane), "offset": _fmt(origin), "name": track.name})
         for i, child in enumerate(track):
             rng = track.range_of_child_at_index(i)
             offset = Fraction(round(rng.start_time.value)) * rate
             dur = Fraction(round(rng.duration.value)) * rate
             if isinstance(child, otio.schema.Gap):
-                ET.SubElement(spine, "gap", {"name": "Gap", "offset": _fmt(offset), "duration": _fmt(dur),
-                                             "start": "3600s"})
+                ET.SubElement(
+                    spine,
+                    "gap",
+                    {"name": "Gap", "offset": _fmt(offset), "duration": _fmt(dur), "start": "3600s"},
+                )
             elif isinstance(child, otio.schema.Transition):
                 length = Fraction(round(child.in_offset.value + child.out_offset.value)) * rate
                 lo = offset - Fraction(round(child.in_offset.value)) * rate
-                tr = ET.SubElement(spine, "transition", {"name": "Audio Crossfade", "offset": _fmt(lo),
-                                                         "duration": _fmt(length)})
+                tr = ET.SubElement(
+                    spine,
+                    "transition",
+                    {"name": "Audio Crossfade", "offset": _fmt(lo), "duration": _fmt(length)},
+                )
                 ET.SubElement(tr, "filter-audio", {"ref": self.crossfade_effect(), "name": "Audio Crossfade"})
             elif isinstance(child, otio.schema.Clip):
                 ref = child.media_reference
                 avail = ref.available_range.duration if ref.available_range else child.duration()
                 rid = self.asset(ref.target_url, child.name, Fraction(round(avail.value)) * rate)
-                attrs = {"ref": rid, "name": child.name, "offset": _fmt(offset), "duration": _fmt(dur),
-                         "start": "0s", "audioRole": "music"}
+                attrs = {
+                    "ref": rid,
+                    "name": child.name,
+                    "offset": _fmt(offset),
+                    "duration": _fmt(dur),
+                    "start": "0s",
+                    "audioRole": "music",
+                }
                 if not child.enabled:
                     attrs["enabled"] = "0"
                 clip = ET.SubElement(spine, "asset-clip", attrs)
@@ -122,8 +147,9 @@ def write_fcpxml(timeline: otio.schema.Timeline, out: Path, *, source: Path | No
     anchor = next((e for e in primary if e.tag != "transition"), None) if primary is not None else None
     if anchor is None:
         raise TimelineReadError(f"{source}: the primary storyline is empty; nothing to attach the score to")
-    lanes = [int(e.get("lane")) for e in primary.iter()
-             if e.get("lane") and e.get("lane").lstrip("-").isdigit()]
+    lanes = [
+        int(e.get("lane")) for e in primary.iter() if e.get("lane") and e.get("lane").lstrip("-").isdigit()
+    ]
     lane = min([0] + lanes) - 1
     for takes in (False, True):
         track = score_track(timeline, takes=takes)

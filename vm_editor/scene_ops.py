@@ -54,15 +54,21 @@ def _trim(scene: Scene, lo: float, hi: float) -> Scene:
         m_rate = mr.start_time.rate
         shift = (a - r.start_time.value) / rate * source.speed * m_rate
         length = max(round((b - a) / rate * source.speed * m_rate), 1)
-        media = TimeRange(RationalTime(mr.start_time.value + round(shift), m_rate),
-                          RationalTime(length, m_rate))
+        media = TimeRange(
+            RationalTime(mr.start_time.value + round(shift), m_rate), RationalTime(length, m_rate)
+        )
         source = SourceRef(source.url, source.path, media, source.speed)
     names = scene.marker_names or ("",) * len(scene.markers)
     keep = [(m, n) for m, n in zip(scene.markers, names, strict=True) if a <= m.value < b]
-    return replace(scene, record_range=TimeRange(RationalTime(a, rate), RationalTime(b - a, rate)),
-                   source=source, markers=tuple(m for m, _ in keep), marker_names=tuple(n for _, n in keep),
-                   transition_in=scene.transition_in if a == r.start_time.value else None,
-                   transition_out=scene.transition_out if b == r.end_time_exclusive().value else None)
+    return replace(
+        scene,
+        record_range=TimeRange(RationalTime(a, rate), RationalTime(b - a, rate)),
+        source=source,
+        markers=tuple(m for m, _ in keep),
+        marker_names=tuple(n for _, n in keep),
+        transition_in=scene.transition_in if a == r.start_time.value else None,
+        transition_out=scene.transition_out if b == r.end_time_exclusive().value else None,
+    )
 
 
 def select_record_range(scene_list: SceneList, start: RationalTime, end: RationalTime) -> SceneList:
@@ -70,8 +76,11 @@ def select_record_range(scene_list: SceneList, start: RationalTime, end: Rationa
     lo, hi = start.rescaled_to(scene_list.rate).value, end.rescaled_to(scene_list.rate).value
     if not 0 <= lo < hi:
         raise EditorInputError(f"record range {lo:g}-{hi:g} frames is empty; give IN before OUT")
-    scenes = [_trim(s, lo, hi) for s in scene_list.scenes
-              if s.record_range.start_time.value < hi and s.record_range.end_time_exclusive().value > lo]
+    scenes = [
+        _trim(s, lo, hi)
+        for s in scene_list.scenes
+        if s.record_range.start_time.value < hi and s.record_range.end_time_exclusive().value > lo
+    ]
     if not scenes:
         raise EditorInputError("the record range holds no scene; widen it or check the timecodes")
     return _renumber(scene_list, scenes)
@@ -85,16 +94,20 @@ def merge_scenes(scene_list: SceneList, first: int, last: int) -> SceneList:
     """
     if not 0 <= first <= last < len(scene_list.scenes):
         raise EditorInputError(f"cannot merge scenes {first}-{last}: there are {len(scene_list.scenes)}")
-    group = scene_list.scenes[first:last + 1]
+    group = scene_list.scenes[first : last + 1]
     rate = scene_list.rate
     lo, hi = group[0].record_range.start_time, group[-1].record_range.end_time_exclusive()
     cuts = [s.record_range.start_time for s in group[1:]]
     markers = sorted({m.value for s in group for m in s.markers} | {c.value for c in cuts})
-    merged = replace(group[0], name=" + ".join(s.name for s in group),
-                     record_range=TimeRange(lo, hi - lo),
-                     markers=tuple(RationalTime(v, rate) for v in markers), marker_names=(),
-                     transition_out=group[-1].transition_out)
-    scenes = list(scene_list.scenes[:first]) + [merged] + list(scene_list.scenes[last + 1:])
+    merged = replace(
+        group[0],
+        name=" + ".join(s.name for s in group),
+        record_range=TimeRange(lo, hi - lo),
+        markers=tuple(RationalTime(v, rate) for v in markers),
+        marker_names=(),
+        transition_out=group[-1].transition_out,
+    )
+    scenes = list(scene_list.scenes[:first]) + [merged] + list(scene_list.scenes[last + 1 :])
     return _renumber(scene_list, scenes)
 
 

@@ -24,8 +24,18 @@ from vm_editor.time_mapping import Linear, Piece, exact_rate, frames_at, layout_
 RationalTime = otio.opentime.RationalTime
 TimeRange = otio.opentime.TimeRange
 
-__all__ = ["Scene", "SceneList", "SourceRef", "extract_scenes", "to_engine_scene", "scenes_to_json",
-           "choose_video_track", "timeline_rate", "url_to_path", "offline_scenes"]
+__all__ = [
+    "Scene",
+    "SceneList",
+    "SourceRef",
+    "extract_scenes",
+    "to_engine_scene",
+    "scenes_to_json",
+    "choose_video_track",
+    "timeline_rate",
+    "url_to_path",
+    "offline_scenes",
+]
 
 
 @dataclass(frozen=True)
@@ -122,8 +132,14 @@ def choose_video_track(timeline: otio.schema.Timeline, track: int | None = None)
     )
 
 
-def _source(piece: Piece, rec_lo: int, rec_hi: int, rate: float, base_dir: Path | None,
-            relink: Sequence[str | os.PathLike[str]]) -> tuple[str, SourceRef | None]:
+def _source(
+    piece: Piece,
+    rec_lo: int,
+    rec_hi: int,
+    rate: float,
+    base_dir: Path | None,
+    relink: Sequence[str | os.PathLike[str]],
+) -> tuple[str, SourceRef | None]:
     clip = piece.item
     ref = clip.media_reference
     if isinstance(ref, otio.schema.GeneratorReference):
@@ -174,22 +190,28 @@ def extract_scenes(
         kind, source = _source(piece, lo, hi, rate, base_dir, relink)
         inside = [(f, n) for f, n in marks if lo <= f < hi]
         t_in, t_out = cuts.get(lo), cuts.get(hi)
-        scenes.append(Scene(
-            index=len(scenes),
-            name=piece.item.name or f"clip {len(scenes) + 1}",
-            record_range=TimeRange(RationalTime(lo, rate), RationalTime(hi - lo, rate)),
-            source=source,
-            markers=tuple(RationalTime(f, rate) for f, _ in inside),
-            kind=kind,
-            transition_in=_dissolve(t_in, rate),
-            transition_out=_dissolve(t_out, rate),
-            compound=piece.path,
-            marker_names=tuple(n for _, n in inside),
-        ))
+        scenes.append(
+            Scene(
+                index=len(scenes),
+                name=piece.item.name or f"clip {len(scenes) + 1}",
+                record_range=TimeRange(RationalTime(lo, rate), RationalTime(hi - lo, rate)),
+                source=source,
+                markers=tuple(RationalTime(f, rate) for f, _ in inside),
+                kind=kind,
+                transition_in=_dissolve(t_in, rate),
+                transition_out=_dissolve(t_out, rate),
+                compound=piece.path,
+                marker_names=tuple(n for _, n in inside),
+            )
+        )
     index = video_tracks(timeline).index(chosen) + 1
     return SceneList(
-        track_name=chosen.name or f"V{index}", rate=rate, duration=RationalTime(total, rate),
-        scenes=tuple(scenes), track_index=index, start_timecode=timeline.global_start_time,
+        track_name=chosen.name or f"V{index}",
+        rate=rate,
+        duration=RationalTime(total, rate),
+        scenes=tuple(scenes),
+        track_index=index,
+        start_timecode=timeline.global_start_time,
     )
 
 
@@ -243,19 +265,21 @@ def scenes_to_json(scene_list: SceneList) -> dict:
                 "start_s": mr.start_time.to_seconds(),
                 "end_s": mr.end_time_exclusive().to_seconds(),
             }
-        out.append({
-            "index": s.index,
-            "name": s.name,
-            "record_start_s": s.record_range.start_time.to_seconds(),
-            "record_end_s": s.record_range.end_time_exclusive().to_seconds(),
-            "record_start_frame": int(s.record_range.start_time.value),
-            "record_end_frame": int(s.record_range.end_time_exclusive().value),
-            "source": source,
-            "markers_s": [m.to_seconds() for m in s.markers],
-            "kind": s.kind,
-            "offline": s.offline,
-            "speed": s.source.speed if s.source else None,
-        })
+        out.append(
+            {
+                "index": s.index,
+                "name": s.name,
+                "record_start_s": s.record_range.start_time.to_seconds(),
+                "record_end_s": s.record_range.end_time_exclusive().to_seconds(),
+                "record_start_frame": int(s.record_range.start_time.value),
+                "record_end_frame": int(s.record_range.end_time_exclusive().value),
+                "source": source,
+                "markers_s": [m.to_seconds() for m in s.markers],
+                "kind": s.kind,
+                "offline": s.offline,
+                "speed": s.source.speed if s.source else None,
+            }
+        )
     return {
         "rate": scene_list.rate,
         "duration_s": scene_list.duration.to_seconds(),

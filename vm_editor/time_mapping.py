@@ -16,8 +16,13 @@ import opentimelineio as otio
 
 RationalTime = otio.opentime.RationalTime
 
-_NTSC = {24: Fraction(24000, 1001), 30: Fraction(30000, 1001), 48: Fraction(48000, 1001),
-         60: Fraction(60000, 1001), 120: Fraction(120000, 1001)}
+_NTSC = {
+    24: Fraction(24000, 1001),
+    30: Fraction(30000, 1001),
+    48: Fraction(48000, 1001),
+    60: Fraction(60000, 1001),
+    120: Fraction(120000, 1001),
+}
 
 
 def exact_rate(rate: float) -> Fraction:

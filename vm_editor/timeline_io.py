@@ -39,11 +39,21 @@ FORMATS: dict[str, FormatInfo] = {
     ".otioz": FormatInfo("otioz", True, True, True),
     ".xml": FormatInfo("fcp_xml", True, True, False),
     ".fcpxml": FormatInfo("fcpx_xml", True, True, True),
-    ".edl": FormatInfo("cmx_3600", False, False, False,
-                       "a CMX 3600 EDL holds one video track; the adapter drops an added audio track"),
-    ".aaf": FormatInfo("AAF", False, False, False,
-                       "the AAF writer rebuilds the composition: it renames tracks, drops ScopeReference "
-                       "tracks and mis-times nested stacks (and fails on some transitions)"),
+    ".edl": FormatInfo(
+        "cmx_3600",
+        False,
+        False,
+        False,
+        "a CMX 3600 EDL holds one video track; the adapter drops an added audio track",
+    ),
+    ".aaf": FormatInfo(
+        "AAF",
+        False,
+        False,
+        False,
+        "the AAF writer rebuilds the composition: it renames tracks, drops ScopeReference "
+        "tracks and mis-times nested stacks (and fails on some transitions)",
+    ),
     ".kdenlive": FormatInfo("kdenlive", True, False, False),
 }
 
@@ -125,8 +135,10 @@ def output_format_note(timeline_path: Path) -> str | None:
     """The message to show when the output cannot be in the input's format, else None."""
     info = FORMATS.get(Path(timeline_path).suffix.lower())
     if info is not None and not info.audio_track:
-        return (f"{Path(timeline_path).name}: the score cannot be written back as {info.adapter} "
-                f"({info.why_not}); it is written as .otio instead (import it with OTIO's tools)")
+        return (
+            f"{Path(timeline_path).name}: the score cannot be written back as {info.adapter} "
+            f"({info.why_not}); it is written as .otio instead (import it with OTIO's tools)"
+        )
     return None
 
 
@@ -147,8 +159,10 @@ def write_timeline_atomic(
     if adapter is None:
         raise TimelineReadError(f"{out_path}: no OpenTimelineIO adapter writes '{out_path.suffix}'")
     info = FORMATS.get(out_path.suffix.lower())
-    if info is not None and not info.audio_track and any(
-        t.kind == otio.schema.TrackKind.Audio for t in timeline.tracks
+    if (
+        info is not None
+        and not info.audio_track
+        and any(t.kind == otio.schema.TrackKind.Audio for t in timeline.tracks)
     ):
         raise TimelineReadError(
             f"{out_path}: {adapter} cannot carry the score's audio track; write .otio instead (-o X.otio)"
@@ -179,8 +193,9 @@ def _fit_to_format(timeline: otio.schema.Timeline, out_path: Path) -> otio.schem
             for i in reversed(range(len(track))):
                 if isinstance(track[i], otio.schema.Transition):
                     del track[i]
-                    log.info("%s: crossfades dropped (%s keeps none on audio tracks)", out_path.name,
-                             info.adapter)
+                    log.info(
+                        "%s: crossfades dropped (%s keeps none on audio tracks)", out_path.name, info.adapter
+                    )
     return fitted
 
 

@@ -49,19 +49,24 @@ def _cue_clip(record: TimeRange, cue: CueResult, scene_name: str) -> otio.schema
         source_range=TimeRange(RationalTime(0, rate), record.duration),
     )
     meta = cue.metadata()
-    meta.update({
-        "scene_name": scene_name,
-        "record_start_frame": int(record.start_time.value),
-        "record_end_frame": int(record.end_time_exclusive().value),
-        "rate": rate,
-        "wav_url": url,
-    })
+    meta.update(
+        {
+            "scene_name": scene_name,
+            "record_start_frame": int(record.start_time.value),
+            "record_end_frame": int(record.end_time_exclusive().value),
+            "rate": rate,
+            "wav_url": url,
+        }
+    )
     clip.metadata[METADATA_KEY] = meta
     return clip
 
 
-def _place(track: otio.schema.Track, items: Sequence[tuple[TimeRange, otio.schema.Clip]],
-           crossfade: RationalTime | None) -> None:
+def _place(
+    track: otio.schema.Track,
+    items: Sequence[tuple[TimeRange, otio.schema.Clip]],
+    crossfade: RationalTime | None,
+) -> None:
     """Append clips at their record ranges with gaps between; dissolve where two cues touch."""
     cursor = None
     for record, clip in sorted(items, key=lambda x: x[0].start_time):
@@ -74,9 +79,14 @@ def _place(track: otio.schema.Track, items: Sequence[tuple[TimeRange, otio.schem
             half = min(crossfade.value // 2, track[-1].duration().value // 2, record.duration.value // 2)
             if half >= 1:
                 h = RationalTime(half, start.rate)
-                track.append(otio.schema.Transition(
-                    name="VidMusician crossfade", in_offset=h, out_offset=h,
-                    transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve))
+                track.append(
+                    otio.schema.Transition(
+                        name="VidMusician crossfade",
+                        in_offset=h,
+                        out_offset=h,
+                        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                    )
+                )
         track.append(clip)
         cursor = record.end_time_exclusive()
 
@@ -98,8 +108,11 @@ def add_score_track(
     scored = copy.deepcopy(timeline)
     track = otio.schema.Track(name=track_name, kind=otio.schema.TrackKind.Audio)
     track.metadata[METADATA_KEY] = {"score": True}
-    items = [(s.record_range, _cue_clip(s.record_range, by_index[s.index], s.name))
-             for s in scenes if s.index in by_index]
+    items = [
+        (s.record_range, _cue_clip(s.record_range, by_index[s.index], s.name))
+        for s in scenes
+        if s.index in by_index
+    ]
     rate = items[0][0].duration.rate if items else 24.0
     fade = RationalTime(round(crossfade_s * rate), rate) if crossfade_s > 0 else None
     _place(track, items, fade)
@@ -215,16 +228,27 @@ class _TakesTrack:
 
     def append_take(self, record: TimeRange, clip: otio.schema.Clip) -> None:
         """Add a disabled take; takes at overlapping times stack on further takes tracks."""
-        items = [(self.track.range_of_child_at_index(i), c) for i, c in enumerate(self.track)
-                 if isinstance(c, otio.schema.Clip)]
+        items = [
+            (self.track.range_of_child_at_index(i), c)
+            for i, c in enumerate(self.track)
+            if isinstance(c, otio.schema.Clip)
+        ]
         items = [x for x in items if not _overlaps(x[0], record)] + [(record, clip)]
-        displaced = [x for x in [(self.track.range_of_child_at_index(i), c) for i, c in enumerate(self.track)
-                                 if isinstance(c, otio.schema.Clip)] if _overlaps(x[0], record)]
+        displaced = [
+            x
+            for x in [
+                (self.track.range_of_child_at_index(i), c)
+                for i, c in enumerate(self.track)
+                if isinstance(c, otio.schema.Clip)
+            ]
+            if _overlaps(x[0], record)
+        ]
         self.track.clear()
         _place(self.track, [(r, copy.deepcopy(c)) for r, c in items], None)
         for _r, c in displaced:  # an older take of the same cue: keep it in the metadata history
             clip.metadata[METADATA_KEY].setdefault("older_takes_on_track", []).append(
-                dict(c.metadata.get(METADATA_KEY, {})))
+                dict(c.metadata.get(METADATA_KEY, {}))
+            )
 
 
 def _overlaps(a: TimeRange, b: TimeRange) -> bool:
