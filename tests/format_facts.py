@@ -12,15 +12,32 @@ from vm_editor.scenes import extract_scenes
 from vm_editor.timeline_io import default_output_path, read_timeline, write_timeline_atomic
 from vm_editor.writeback import add_score_track, cue_metadata, score_track
 
-KIND = {".otio": "OTIO", ".xml": "FCP7 XML", ".fcpxml": "FCPXML", ".edl": "CMX 3600 EDL", ".aaf": "AAF",
-        ".kdenlive": "Kdenlive"}
+KIND = {
+    ".otio": "OTIO",
+    ".xml": "FCP7 XML",
+    ".fcpxml": "FCPXML",
+    ".edl": "CMX 3600 EDL",
+    ".aaf": "AAF",
+    ".kdenlive": "Kdenlive",
+}
 
 
 def facts() -> dict[str, dict[str, str]]:
     rows: dict[str, dict[str, int]] = {}
     for path in sorted(SAMPLES.iterdir()):
-        row = rows.setdefault(KIND[path.suffix], {"files": 0, "scenes": 0, "markers": 0, "music": 0,
-                                                  "fades": 0, "fades_written": 0, "meta": 0, "out": ""})
+        row = rows.setdefault(
+            KIND[path.suffix],
+            {
+                "files": 0,
+                "scenes": 0,
+                "markers": 0,
+                "music": 0,
+                "fades": 0,
+                "fades_written": 0,
+                "meta": 0,
+                "out": "",
+            },
+        )
         row["files"] += 1
         try:
             tl = read_timeline(path, rate=EDL_RATES.get(path.name))
@@ -37,15 +54,26 @@ def facts() -> dict[str, dict[str, str]]:
             back = read_timeline(out, rate=EDL_RATES.get(path.name))
             track = score_track(back, out)
             row["music"] += track is not None
-            row["fades_written"] += any(isinstance(c, otio.schema.Transition) for c in scored.tracks[-1]
-                                        if score_track(scored) is not None) and any(
-                isinstance(c, otio.schema.Transition) for c in score_track(scored))
+            row["fades_written"] += any(
+                isinstance(c, otio.schema.Transition)
+                for c in scored.tracks[-1]
+                if score_track(scored) is not None
+            ) and any(isinstance(c, otio.schema.Transition) for c in score_track(scored))
             row["fades"] += track is not None and any(isinstance(c, otio.schema.Transition) for c in track)
             row["meta"] += bool(cue_metadata(back, out)) and all(
-                "vidmusician" in c.metadata for c in track.find_clips())
-    return {k: {"scenes": f"{v['scenes']}/{v['files']}", "markers": f"{v['markers']}/{v['files']}",
-                "music": f"{v['music']}/{v['files']}", "fades": f"{v['fades']}/{v['fades_written']}",
-                "meta": "in file" if v["meta"] else "sidecar", "out": v["out"]} for k, v in rows.items()}
+                "vidmusician" in c.metadata for c in track.find_clips()
+            )
+    return {
+        k: {
+            "scenes": f"{v['scenes']}/{v['files']}",
+            "markers": f"{v['markers']}/{v['files']}",
+            "music": f"{v['music']}/{v['files']}",
+            "fades": f"{v['fades']}/{v['fades_written']}",
+            "meta": "in file" if v["meta"] else "sidecar",
+            "out": v["out"],
+        }
+        for k, v in rows.items()
+    }
 
 
 if __name__ == "__main__":

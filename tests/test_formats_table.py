@@ -22,6 +22,8 @@ def test_table_matches_measurement():
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
         table[cells[0]] = cells[1:]
-    measured = {k: [v["scenes"], v["markers"], v["music"], v["fades"], v["meta"], v["out"]]
-                for k, v in facts().items()}
+    measured = {
+        k: [v["scenes"], v["markers"], v["music"], v["fades"], v["meta"], v["out"]]
+        for k, v in facts().items()
+    }
     assert table == measured

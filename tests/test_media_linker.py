@@ -17,8 +17,12 @@ def test_url_forms():
     assert url_to_path("file://localhost/tmp/a.mov") == Path("/tmp/a.mov")
     assert url_to_path("https://x/y.mov") is None
     assert url_to_path("media/a.mov", Path("/proj")) == Path("/proj/media/a.mov")
-    for url in ("file:///C:/Media/Shot%201.mov", "C:\\Media\\Shot 1.mov", "\\\\server\\share\\Shot 1.mov",
-                "file://server/share/Shot%201.mov"):
+    for url in (
+        "file:///C:/Media/Shot%201.mov",
+        "C:\\Media\\Shot 1.mov",
+        "\\\\server\\share\\Shot 1.mov",
+        "file://server/share/Shot%201.mov",
+    ):
         assert file_name_of(url) == "Shot 1.mov"
         assert url_to_path(url).name == "Shot 1.mov"
 
@@ -50,11 +54,13 @@ def test_media_linker_through_otio_plugin_api(tmp_path):
     linker = manifest.media_linkers[0]
     (tmp_path / "found").mkdir()
     (tmp_path / "found" / "Shot.mov").write_bytes(b"x")
-    clip = otio.schema.Clip(name="a", media_reference=otio.schema.ExternalReference(
-        target_url="file:///Z:/gone/Shot.mov"))
+    clip = otio.schema.Clip(
+        name="a", media_reference=otio.schema.ExternalReference(target_url="file:///Z:/gone/Shot.mov")
+    )
     ref = linker.link_media_reference(clip, {"relink": [str(tmp_path)]})
     assert ref.target_url == (tmp_path / "found" / "Shot.mov").resolve().as_uri()
-    gone = otio.schema.Clip(name="b", media_reference=otio.schema.ExternalReference(
-        target_url="file:///Z:/gone/Nowhere.mov"))
+    gone = otio.schema.Clip(
+        name="b", media_reference=otio.schema.ExternalReference(target_url="file:///Z:/gone/Nowhere.mov")
+    )
     linker.link_media_reference(gone, {"relink": [str(tmp_path)]})
     assert gone.metadata["vidmusician"]["offline"] is True

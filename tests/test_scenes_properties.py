@@ -16,8 +16,11 @@ RATES = [24.0, 24000 / 1001, 25.0, 30000 / 1001]
 
 
 def clip(n, rate, speed=None, name="c"):
-    c = otio.schema.Clip(name=name, media_reference=otio.schema.ExternalReference(target_url="file:///x.mov"),
-                         source_range=TR(RT(100, rate), RT(n, rate)))
+    c = otio.schema.Clip(
+        name=name,
+        media_reference=otio.schema.ExternalReference(target_url="file:///x.mov"),
+        source_range=TR(RT(100, rate), RT(n, rate)),
+    )
     if speed == 0:
         c.effects.append(otio.schema.FreezeFrame())
     elif speed is not None:
@@ -45,8 +48,9 @@ def timelines(draw):
             total = inner.duration().to_seconds()
             start = draw(st.integers(0, max(int(total * rate) - 1, 0)))
             length = draw(st.integers(1, max(int(total * rate) - start, 1)))
-            stack = otio.schema.Stack(name=f"s{i}", children=[inner, upper],
-                                      source_range=TR(RT(start, rate), RT(length, rate)))
+            stack = otio.schema.Stack(
+                name=f"s{i}", children=[inner, upper], source_range=TR(RT(start, rate), RT(length, rate))
+            )
             if draw(st.booleans()):
                 scalar = draw(st.sampled_from([0.5, 2.0]))
                 stack.effects.append(otio.schema.LinearTimeWarp(time_scalar=scalar))
@@ -83,8 +87,9 @@ def test_scenes_tile_random_timelines(tl):
             assert s.record_range.end_time_exclusive().value <= hi
         if isinstance(child, otio.schema.Clip):
             if child.enabled:
-                assert [(s.record_range.start_time.value, s.record_range.duration.value) for s in inside] \
-                    == [(lo, hi - lo)]
+                assert [(s.record_range.start_time.value, s.record_range.duration.value) for s in inside] == [
+                    (lo, hi - lo)
+                ]
             else:
                 assert not inside
         if isinstance(child, otio.schema.Gap):

@@ -83,9 +83,14 @@ def test_round_trip_keeps_tracks_and_adds_exact_score(name, tmp_path):
     assert len(after) == len(before)
     assert [t.name for t in after] == [t.name for t in before] or out.suffix == ".xml"
     assert [track_signature(t) for t in after] == [track_signature(t) for t in before]
-    got = [(round(track.range_of_child_at_index(i).start_time.value),
-            round(track.range_of_child_at_index(i).duration.value))
-           for i, c in enumerate(track) if c.__class__.__name__ == "Clip"]
+    got = [
+        (
+            round(track.range_of_child_at_index(i).start_time.value),
+            round(track.range_of_child_at_index(i).duration.value),
+        )
+        for i, c in enumerate(track)
+        if c.__class__.__name__ == "Clip"
+    ]
     want = [(int(s.record_range.start_time.value), int(s.record_range.duration.value)) for s in scenes.scenes]
     assert got == want
     meta = cue_metadata(back, out)

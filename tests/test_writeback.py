@@ -19,8 +19,11 @@ def _timeline(tmp_path):
     tl = otio.schema.Timeline(name="t", global_start_time=RT(86400, 24))
     v = otio.schema.Track(name="V1")
     for i, n in enumerate((48, 24, 72)):
-        c = otio.schema.Clip(name=f"c{i}", media_reference=otio.schema.ExternalReference(
-            target_url=f"file:///nowhere/c{i}.mov"), source_range=TR(RT(10, 24), RT(n, 24)))
+        c = otio.schema.Clip(
+            name=f"c{i}",
+            media_reference=otio.schema.ExternalReference(target_url=f"file:///nowhere/c{i}.mov"),
+            source_range=TR(RT(10, 24), RT(n, 24)),
+        )
         if i == 2:
             c.markers.append(otio.schema.Marker(name="hit", marked_range=TR(RT(40, 24), RT(0, 24))))
         v.append(c)

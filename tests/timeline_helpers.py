@@ -33,10 +33,23 @@ def cues_for(scene_list: SceneList, folder: Path) -> list[CueResult]:
         seconds = s.record_range.duration.to_seconds()
         wav = folder / f"cue_{s.index:03d}.wav"
         n = write_wav(wav, seconds)
-        cues.append(CueResult(index=s.index, name=s.name, wav_path=str(wav), duration_s=seconds,
-                              num_samples=n, sample_rate=48_000, preset="tiny", seed=7 + s.index,
-                              prompt="strings", take=1, source_hash=f"h{s.index}", engine_version="test",
-                              model_trained=False))
+        cues.append(
+            CueResult(
+                index=s.index,
+                name=s.name,
+                wav_path=str(wav),
+                duration_s=seconds,
+                num_samples=n,
+                sample_rate=48_000,
+                preset="tiny",
+                seed=7 + s.index,
+                prompt="strings",
+                take=1,
+                source_hash=f"h{s.index}",
+                engine_version="test",
+                model_trained=False,
+            )
+        )
     return cues
 
 

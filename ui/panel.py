@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, QUrl
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -37,7 +37,7 @@ from vm_editor.errors import EditorInputError
 from vm_editor.panel_model import PanelModel
 from vm_editor.waveform import peak_envelope
 
-COLUMNS = ["Scene", "In", "Out", "Duration", "Markers", "Rhythm", "Music", "State"]
+COLUMNS = ["Picture", "Scene", "In", "Out", "Duration", "Markers", "Rhythm", "Music", "State"]
 POLL_MS = 200
 
 
@@ -99,8 +99,10 @@ class ScorePanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setDefaultSectionSize(40)
-        self.table.setColumnWidth(5, 150)
-        self.table.setColumnWidth(6, 200)
+        self.table.verticalHeader().setDefaultSectionSize(48)
+        self.table.setColumnWidth(0, 90)
+        self.table.setColumnWidth(6, 150)
+        self.table.setColumnWidth(7, 200)
         self.table.itemSelectionChanged.connect(self._on_selection)
 
         self.prompt = QLineEdit()
@@ -169,9 +171,9 @@ class ScorePanel(QWidget):
             QShortcut(QKeySequence(keys), self, activated=slot)
 
     # -- actions -------------------------------------------------------------------------------
-    def _guard(self, action, *args):
+    def _guard(self, action, *args, **kwargs):
         try:
-            result = action(*args)
+            result = action(*args, **kwargs)
             self.model.set_error(None)
             return result
         except EditorInputError as exc:
@@ -181,6 +183,18 @@ class ScorePanel(QWidget):
     def open_timeline(self, path: Path) -> None:
         self._guard(self.model.open, Path(path))
         self.settings.setValue("last_folder", str(Path(path).parent))
+        if self.model.engine_status:
+            self.load_previews()
+
+    def load_previews(self) -> None:
+        """Stills and rhythm curves come from the engine, one background call per scene."""
+        for position, call in self.model.preview_calls():
+
+            def done(result, error, position=position):
+                if error is None:
+                    self.model.apply_preview(position, result)
+
+            run_in_background(self, call, done)
 
     def connect_engine(self) -> None:
         """Reach (or start) the engine off the GUI thread: starting it can take seconds."""
@@ -195,6 +209,7 @@ class ScorePanel(QWidget):
             device = result.get("device", "?")
             warm = ", ".join(result.get("warm", [])) or "cold"
             self.engine_label.setText(f"engine: {device}, warm: {warm}")
+            self.load_previews()
 
         run_in_background(self, self.model.engine.info, done)
 
@@ -295,19 +310,25 @@ class ScorePanel(QWidget):
     def _refresh_row(self, position: int) -> None:
         label = self.model.row_label(position)
         name = label["name"] + ("  (offline media)" if label["offline"] else "")
-        for column, text in enumerate(
-            (name, label["in"], label["out"], f"{label['duration_s']:.2f} s", str(label["markers"]))
-        ):
+        texts = (name, label["in"], label["out"], f"{label['duration_s']:.2f} s", str(label["markers"]))
+        for column, text in enumerate(texts, start=1):
             item = QTableWidgetItem(text)
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             self.table.setItem(position, column, item)
-        rhythm = self.table.cellWidget(position, 5) or Strip(
-            "#6cc4ff", mirrored=False, hint="rhythm after scoring"
-        )
-        music = self.table.cellWidget(position, 6) or Strip("#ffb347", mirrored=True, hint="no music yet")
-        self.table.setCellWidget(position, 5, rhythm)
-        self.table.setCellWidget(position, 6, music)
         row = self.model.rows[position]
+        picture = self.table.cellWidget(position, 0) or QLabel()
+        picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        if row.thumbnail:
+            pixmap = QPixmap()
+            pixmap.loadFromData(row.thumbnail, "PNG")
+            picture.setPixmap(pixmap.scaledToHeight(44, Qt.TransformationMode.SmoothTransformation))
+        else:
+            picture.setText("…" if row.scene.source is not None else "no media")
+        self.table.setCellWidget(position, 0, picture)
+        rhythm = self.table.cellWidget(position, 6) or Strip("#6cc4ff", mirrored=False, hint="rhythm: engine")
+        music = self.table.cellWidget(position, 7) or Strip("#ffb347", mirrored=True, hint="no music yet")
+        self.table.setCellWidget(position, 6, rhythm)
+        self.table.setCellWidget(position, 7, music)
         rhythm.set_values(row.rhythm or [])
         music.set_values(peak_envelope(row.cue.wav_path, 200).tolist() if row.cue else [])
         self._refresh_state(position)
@@ -317,7 +338,7 @@ class ScorePanel(QWidget):
         text = row.state if row.state not in ("queued", "running") else f"{row.state} {row.progress:.0%}"
         if row.takes:
             text += f" · take {row.current_take + 1}/{len(row.takes)}"
-        self.table.setItem(position, 7, QTableWidgetItem(text))
+        self.table.setItem(position, 8, QTableWidgetItem(text))
 
     def _current_row(self) -> int | None:
         rows = sorted({i.row() for i in self.table.selectedIndexes()})

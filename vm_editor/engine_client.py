@@ -13,6 +13,7 @@ import os
 import select
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -84,6 +85,7 @@ class ServiceEngine:
         self.start_timeout_s = start_timeout_s
         self.retries = retries
         self._client: httpx.Client | None = None
+        self._lock = threading.Lock()  # the panel calls from several threads: start one engine only
 
     # -- connection -------------------------------------------------------------------------
     def _runtime(self) -> dict | None:
@@ -128,6 +130,10 @@ class ServiceEngine:
             raise EngineError(f"the engine did not start; see {self.folder / 'engine.log'}")
 
     def client(self) -> httpx.Client:
+        with self._lock:
+            return self._connect_or_start()
+
+    def _connect_or_start(self) -> httpx.Client:
         if self._client is None:
             self._client = self._try_connect(self._runtime())
         if self._client is None:
@@ -167,6 +173,10 @@ class ServiceEngine:
     ) -> dict:
         body = {"cue_index": cue_index, "seed": seed, "prompt": prompt}
         return self._call("POST", f"/jobs/{job_id}/regenerate", json=body)
+
+    def preview(self, path: str, start_s: float, end_s: float) -> dict:
+        """A still (base64 PNG), the rhythm curve and the cuts of a media range, for the panel."""
+        return self._call("POST", "/media/preview", json={"path": path, "start_s": start_s, "end_s": end_s})
 
     def wait(self, job_id: str, progress: Callable[[ServiceProgress], None] | None = None) -> dict:
         while True:

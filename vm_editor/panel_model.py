@@ -7,7 +7,9 @@ jobs forward, so the panel stays responsive while music is generated.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +47,7 @@ class SceneRow:
     progress: float = 0.0
     error: str | None = None
     rhythm: list[float] = field(default_factory=list)  # the scene's rhythm curve, for the sparkline
+    thumbnail: bytes = b""  # PNG of the scene's middle frame
 
     @property
     def cue(self) -> CueResult | None:
@@ -172,6 +175,23 @@ class PanelModel:
         self.rows[position].settings.seed = random.randrange(2**31 - 1)
         self._changed(f"row:{position}")
         return self.rows[position].settings.seed
+
+    def preview_calls(self) -> list[tuple[int, Callable[[], dict]]]:
+        """(row, call) pairs that fetch each scene's still and rhythm curve from the engine."""
+        calls = []
+        for position, row in enumerate(self.rows):
+            source = row.scene.source
+            if source is not None and source.exists:
+                mr = source.media_range
+                start, end = mr.start_time.to_seconds(), mr.end_time_exclusive().to_seconds()
+                calls.append((position, functools.partial(self.engine.preview, str(source.path), start, end)))
+        return calls
+
+    def apply_preview(self, position: int, doc: dict) -> None:
+        if 0 <= position < len(self.rows):
+            self.rows[position].rhythm = list(doc.get("rhythm", []))
+            self.rows[position].thumbnail = base64.b64decode(doc.get("thumbnail_png_base64", ""))
+            self._changed(f"cue:{position}")
 
     # -- engine --------------------------------------------------------------------------------
     def _request(self, positions: list[int]) -> ScoreRequest:

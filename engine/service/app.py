@@ -7,6 +7,7 @@ files and cue folders must stay inside the cue root. Bad input is 400/404/409/41
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import hmac
 import json
@@ -69,6 +70,10 @@ class RegenerateIn(BaseModel):
     cue_index: int = Field(ge=0, le=100_000)
     seed: int | None = _SEED
     prompt: str | None = Field(default=None, max_length=500)
+
+
+class PreviewIn(MediaIn):
+    points: int = Field(default=120, ge=8, le=2000)
 
 
 class JobOut(BaseModel):
@@ -204,6 +209,24 @@ def create_app(store: JobStore, worker: Worker, *, token: str, cue_root: Path) -
         )
         worker.wake()
         return _job_out(store, created)
+
+    @app.post("/media/preview")
+    def preview(body: PreviewIn) -> dict:
+        """What the panel shows per scene before scoring: a still, the rhythm curve, the cuts."""
+        from engine.features import rhythm_for_media
+        from engine.thumbnails import thumbnail_png
+
+        check_media_path(body.path)
+        doc = rhythm_for_media(body.path, body.start_s, body.end_s)
+        curve = doc["curve"]
+        step = max(1, math.ceil(len(curve) / body.points))
+        peaks = [max(curve[i : i + step]) for i in range(0, len(curve), step)]
+        png = thumbnail_png(body.path, body.start_s, body.end_s)
+        return {
+            "rhythm": peaks,
+            "cuts_s": doc["cuts_s"],
+            "thumbnail_png_base64": base64.b64encode(png).decode(),
+        }
 
     @app.get("/jobs/{job_id}/events")
     async def events(job_id: str) -> StreamingResponse:

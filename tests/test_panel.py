@@ -1,0 +1,98 @@
+"""The real panel, offscreen, against a real engine process with the tiny preset."""
+
+from __future__ import annotations
+
+import opentimelineio as otio
+import pytest
+from PySide6.QtCore import Qt, QTimer
+
+from tests.service_process import EngineProcess
+from tests.timeline_builders import clip, gap, timeline_of, video_track
+from ui.panel import ScorePanel
+from vm_editor.engine_client import ServiceEngine
+from vm_editor.panel_model import PanelModel
+from vm_editor.writeback import score_track
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def engine_dir(tmp_path):
+    proc = EngineProcess(tmp_path / "state", tmp_path / "cues").start()
+    yield proc.state_dir
+    proc.stop()
+
+
+@pytest.fixture
+def timeline_path(tmp_path, shots_video):
+    rate = 25
+    tl = timeline_of(
+        video_track(
+            clip("wide", shots_video, 0, 30, rate, 75),
+            clip("close", shots_video, 30, 25, rate, 75),
+            gap(5, rate),
+            clip("insert", shots_video, 55, 20, rate, 75),
+        ),
+        rate=rate,
+    )
+    path = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(tl, str(path))
+    return path
+
+
+def test_open_score_regenerate_export(qtbot, engine_dir, timeline_path, tmp_path):
+    model = PanelModel(ServiceEngine(engine_dir, start=False))
+    panel = ScorePanel(model)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.open_timeline(timeline_path)
+    assert panel.table.rowCount() == 3
+    assert panel.table.item(0, 1).text() == "wide" and panel.table.item(1, 2).text() == "00:00:01:05"
+
+    panel.connect_engine()
+    qtbot.waitUntil(
+        lambda: "cpu" in panel.engine_label.text() or "cuda" in panel.engine_label.text(), timeout=60_000
+    )
+    qtbot.waitUntil(lambda: all(r.thumbnail and r.rhythm for r in model.rows), timeout=120_000)
+
+    ticks = []
+    heartbeat = QTimer(panel)
+    heartbeat.timeout.connect(lambda: ticks.append(1))
+    heartbeat.start(50)
+    qtbot.keyClick(panel, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # score all
+    assert model.jobs, "Ctrl+Return did not start scoring"
+    qtbot.waitUntil(lambda: not model.jobs, timeout=300_000)
+    heartbeat.stop()
+    assert len(ticks) >= 3, "the GUI thread stopped processing events while the job ran"
+    assert not panel.banner.isVisible(), panel.banner.text()
+    assert panel.progress.value() == 1000
+    assert all(r.state == "done" and len(r.takes) == 1 for r in model.rows)
+    assert all(panel.table.cellWidget(p, 7).values for p in range(3)), "waveforms missing"
+
+    before = [r.cue.wav_path for r in model.rows]
+    panel.table.selectRow(1)
+    qtbot.keyClick(panel, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # regenerate selected
+    qtbot.waitUntil(lambda: not model.jobs, timeout=300_000)
+    after = [r.cue.wav_path for r in model.rows]
+    assert after[0] == before[0] and after[2] == before[2]
+    assert after[1] != before[1] and len(model.rows[1].takes) == 2
+    assert panel.takes.count() == 2
+
+    out = tmp_path / "cut.scored.otio"
+    assert panel.export(out) == out
+    scored = otio.adapters.read_from_file(str(out))
+    music = score_track(scored)
+    clips = list(music.find_clips(shallow_search=True))
+    assert len(clips) == 3
+    assert clips[1].media_reference.target_url.endswith(after[1].split("/")[-1])
+    ranges = [music.range_of_child(c) for c in clips]
+    assert [(r.start_time.value, r.duration.value) for r in ranges] == [(0, 30), (30, 25), (60, 20)]
+
+
+def test_error_banner_says_what_to_do(qtbot, tmp_path):
+    panel = ScorePanel(PanelModel(ServiceEngine(tmp_path / "none", start=False)))
+    qtbot.addWidget(panel)
+    panel.open_timeline(tmp_path / "missing.otio")
+    assert not panel.banner.isHidden() and "not found" in panel.banner.text()
+    panel.regenerate_selected()
+    assert "select the scenes" in panel.banner.text()
