@@ -86,7 +86,9 @@ def test_streaming_logits_equal_full_forward(parts):
         chunks, prev = [], 0
         with m.lm.streaming():
             for stop in [7] + list(range(8, S + 1)):  # a prompt chunk, then one step at a time
-                chunks.append(m(seq[..., prev:stop], memory, m.rhythm_window(feats, prev, stop, 1), pos_offset=prev))
+                chunks.append(
+                    m(seq[..., prev:stop], memory, m.rhythm_window(feats, prev, stop, 1), pos_offset=prev)
+                )
                 prev = stop
     streamed = torch.cat(chunks, dim=2)
     assert streamed.shape == full.shape
@@ -119,16 +121,27 @@ def test_fresh_semantic_path_keeps_the_stock_text_path():
 
     from engine.generator.semantic import SemanticPath, build_builtin_t5
 
-    t5, tok = build_builtin_t5({"d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2, "num_heads": 4}, seed=3)
+    t5, tok = build_builtin_t5(
+        {"d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2, "num_heads": 4}, seed=3
+    )
     frozen = copy.deepcopy(t5)
     output_proj = torch.nn.Linear(32, 48)
-    path = SemanticPath(t5, tok, cls_dim=16, lm_dim=48, lora_rank=4, lora_alpha=8, lora_targets=("q", "v"),
-                        projector_init=output_proj).eval()
+    path = SemanticPath(
+        t5,
+        tok,
+        cls_dim=16,
+        lm_dim=48,
+        lora_rank=4,
+        lora_alpha=8,
+        lora_targets=("q", "v"),
+        projector_init=output_proj,
+    ).eval()
     assert any("lora_B" in n for n, _ in path.named_parameters())
     prompts = ["calm piano at dusk", "drums"]
     inputs = dict(tok(prompts, return_tensors="pt", padding=True))
-    stock_self = SimpleNamespace(t5=frozen, output_proj=output_proj, finetune=False,
-                                 autocast=TorchAutocast(enabled=False))
+    stock_self = SimpleNamespace(
+        t5=frozen, output_proj=output_proj, finetune=False, autocast=TorchAutocast(enabled=False)
+    )
     with torch.no_grad():
         stock, stock_mask = T5Conditioner.forward(stock_self, inputs)
         ours, mask = path(None, prompts)

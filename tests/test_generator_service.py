@@ -44,7 +44,7 @@ def test_95_seconds_exact_and_windowed(gen):
     assert seen[-1] == 1.0 and seen == sorted(seen)
     # every window's audio made it in: no silent stretch of a window's length
     w = int(gen.config.window_s * gen.sample_rate)
-    energy = [np.abs(out[i:i + w]).mean() for i in range(0, out.shape[0] - w, w)]
+    energy = [np.abs(out[i : i + w]).mean() for i in range(0, out.shape[0] - w, w)]
     assert min(energy) > 0.01 * max(energy)
 
 
