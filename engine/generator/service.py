@@ -18,7 +18,7 @@ import torch
 
 from engine.errors import GeneratorInputError, ModelNotFoundError, PresetError
 from engine.generator import backbone as bb
-from engine.generator.adapters import load_adapters
+from engine.generator.adapters import load_adapters, save_adapters
 from engine.generator.config import BUILTIN, GeneratorConfig
 from engine.generator.decoding import Sampling
 from engine.generator.longform import render
@@ -47,9 +47,9 @@ def build_model(cfg: GeneratorConfig, backbone: bb.Backbone, folder: Path | None
         if cfg.backbone == BUILTIN:
             t5, tokenizer = build_builtin_t5(cfg.text_encoder, cfg.init_seed + 2)
             if folder is not None and (folder / bb.TEXT_ENCODER_FILE).is_file():
-                from safetensors.torch import load_file
+                from safetensors.torch import load_model
 
-                t5.load_state_dict(load_file(str(folder / bb.TEXT_ENCODER_FILE)))
+                load_model(t5, str(folder / bb.TEXT_ENCODER_FILE))
             projector_init = None
         else:
             cond = backbone.lm.condition_provider.conditioners["description"]
@@ -113,6 +113,13 @@ class MusicGenerator:
         if not p.generator:
             raise PresetError(f"preset {preset!r} has no generator.json in {p.folder}")
         cfg = GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
+        return cls.from_preset_config(preset, cfg, device, zero_shot)
+
+    @classmethod
+    def from_preset_config(
+        cls, preset: str, cfg: GeneratorConfig, device: str = "cpu", zero_shot: bool = False
+    ) -> MusicGenerator:
+        """Load `preset`'s weights (models folder / HF cache) for an already parsed config."""
         backbone, folder = bb.load_backbone(preset, cfg, device)
         if zero_shot:
             model = VidMusicianLM(backbone.lm, None, cfg.rhythm_channels, cfg.rhythm_fraction).eval()
@@ -153,6 +160,26 @@ class MusicGenerator:
         return cls(
             preset, cfg, backbone, build_model(cfg, backbone, None), trained=False, weights=backbone.source
         )
+
+    def save_weights(self, folder: Path) -> None:
+        """Write everything `load` reads back for a builtin preset: backbone in MusicGen's layout,
+        the frozen text encoder and the adapters (what training writes to resources/models/<preset>)."""
+        from safetensors.torch import save_model
+
+        if self.config.backbone != BUILTIN:
+            raise PresetError(
+                f"preset {self.preset!r}: only adapters are ours to save; use adapters.save_adapters"
+            )
+        bb.save_musicgen_layout(self.backbone, self.config, folder)
+        t5, _ = build_builtin_t5(self.config.text_encoder, self.config.init_seed + 2)
+        state = {
+            k.replace(".base_layer", ""): v
+            for k, v in self.model.semantic.t5.state_dict().items()
+            if "lora_" not in k
+        }
+        t5.load_state_dict(state)
+        save_model(t5, str(folder / bb.TEXT_ENCODER_FILE))
+        save_adapters(self.model, folder / bb.ADAPTERS_FILE, backbone_id=self.preset)
 
     @property
     def hop(self) -> int:
