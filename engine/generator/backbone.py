@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,10 @@ import torch
 
 from engine.errors import ModelNotFoundError
 from engine.generator.config import BUILTIN, GeneratorConfig
+
+# audiocraft's SEANet still uses torch's old weight_norm; the warning is about torch internals,
+# not something a user can act on, and it would break the CLI's one-line-per-message output.
+warnings.filterwarnings("ignore", message=".*weight_norm.*", category=FutureWarning)
 
 log = logging.getLogger(__name__)
 

@@ -48,6 +48,10 @@ class GeneratorConfig:
     context_s: float = 4.0
     crossfade_s: float = 0.25
     init_seed: int = 1234
+    # Torch threads for generation on a CPU (None = torch's default). A tiny model decodes one
+    # token at a time: extra threads only add synchronisation, and on a loaded 2-core machine
+    # they were 10-20x slower than one thread.
+    cpu_threads: int | None = None
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
 
     @classmethod

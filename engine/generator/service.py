@@ -113,6 +113,8 @@ class MusicGenerator:
         if not p.generator:
             raise PresetError(f"preset {preset!r} has no generator.json in {p.folder}")
         cfg = GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
+        if device == "cpu" and cfg.cpu_threads:
+            torch.set_num_threads(cfg.cpu_threads)
         return cls.from_preset_config(preset, cfg, device, zero_shot)
 
     @classmethod
