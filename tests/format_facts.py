@@ -6,8 +6,8 @@ import tempfile
 from pathlib import Path
 
 import opentimelineio as otio
-from timeline_helpers import EDL_RATES, SAMPLES, cues_for
 
+from tests.timeline_helpers import EDL_RATES, SAMPLES, cues_for
 from vm_editor.scenes import extract_scenes
 from vm_editor.timeline_io import default_output_path, read_timeline, write_timeline_atomic
 from vm_editor.writeback import add_score_track, cue_metadata, score_track

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from format_facts import facts
-from timeline_helpers import SAMPLES
+
+from tests.format_facts import facts
+from tests.timeline_helpers import SAMPLES
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "formats.md"
 

@@ -7,11 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from _generator_small import small_config, wake_rhythm
 
 from engine.generator import backbone as bb
 from engine.generator.rhythm import rhythm_layer_count
 from engine.generator.service import build_model
+from tests._generator_small import small_config, wake_rhythm
 
 
 @pytest.fixture(scope="module")

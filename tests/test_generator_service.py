@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _generator_small import small_config, wake_rhythm
 
 from engine.errors import GeneratorInputError
 from engine.generator.longform import plan_windows
 from engine.generator.service import MusicGenerator
+from tests._generator_small import small_config, wake_rhythm
 
 
 @pytest.fixture(scope="module")

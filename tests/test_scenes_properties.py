@@ -7,8 +7,8 @@ from fractions import Fraction
 import opentimelineio as otio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from timeline_helpers import assert_tiles
 
+from tests.timeline_helpers import assert_tiles
 from vm_editor.scenes import extract_scenes, to_engine_scene
 
 RT, TR = otio.opentime.RationalTime, otio.opentime.TimeRange

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from timeline_helpers import EDL_RATES, SAMPLES, assert_tiles, cues_for, track_signature
 
+from tests.timeline_helpers import EDL_RATES, SAMPLES, assert_tiles, cues_for, track_signature
 from vm_editor.errors import NoVideoTrackError, TimelineReadError
 from vm_editor.scenes import extract_scenes
 from vm_editor.timeline_io import default_output_path, read_timeline, write_timeline_atomic

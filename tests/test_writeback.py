@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import opentimelineio as otio
 import pytest
-from timeline_helpers import cues_for
 
+from tests.timeline_helpers import cues_for
 from vm_editor.errors import OutputExistsError
 from vm_editor.scene_ops import merge_scenes, parse_record_time, select_record_range, split_at_markers
 from vm_editor.scenes import extract_scenes, offline_scenes, to_engine_scene
