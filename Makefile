@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?= offscreen
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: setup demo test test-fast bench lint format clean
+.PHONY: setup demo test test-fast bench lint format clean screenshots
 
 setup: $(STAMP)
 
@@ -40,3 +40,6 @@ format: setup
 
 clean:
 	rm -rf out .pytest_cache
+
+screenshots: setup
+	$(PY) -m ui.screenshots --out docs/screenshots

@@ -100,9 +100,8 @@ class ScorePanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setDefaultSectionSize(40)
         self.table.verticalHeader().setDefaultSectionSize(48)
-        self.table.setColumnWidth(0, 90)
-        self.table.setColumnWidth(6, 150)
-        self.table.setColumnWidth(7, 200)
+        for column, width in enumerate((84, 110, 88, 88, 70, 62, 130, 170)):
+            self.table.setColumnWidth(column, width)
         self.table.itemSelectionChanged.connect(self._on_selection)
 
         self.prompt = QLineEdit()
@@ -156,7 +155,7 @@ class ScorePanel(QWidget):
         layout.addWidget(splitter, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
-        self.resize(1180, 560)
+        self.resize(1280, 560)
 
     def _bind_keys(self) -> None:
         for keys, slot in (
@@ -198,18 +197,21 @@ class ScorePanel(QWidget):
 
     def connect_engine(self) -> None:
         """Reach (or start) the engine off the GUI thread: starting it can take seconds."""
-        self.engine_label.setText("engine: starting…")
+        if not self.model.engine_status:
+            self.engine_label.setText("engine: starting…")
 
         def done(result, error):
             if error is not None:
                 self.model.set_error(f"engine unavailable: {error}")
                 self.engine_label.setText("engine: unavailable")
                 return
-            self.model.engine_status = result
             device = result.get("device", "?")
             warm = ", ".join(result.get("warm", [])) or "cold"
+            first = not self.model.engine_status
+            self.model.engine_status = result
             self.engine_label.setText(f"engine: {device}, warm: {warm}")
-            self.load_previews()
+            if first:
+                self.load_previews()
 
         run_in_background(self, self.model.engine.info, done)
 
@@ -277,6 +279,7 @@ class ScorePanel(QWidget):
         self._guard(self.model.poll)
         if not self.model.jobs:
             self.timer.stop()
+            self.connect_engine()  # refresh device / warm state after the work
 
     def _on_model_changed(self, what: str) -> None:
         if what == "scenes":

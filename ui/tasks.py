@@ -22,7 +22,10 @@ class _Task(QRunnable):
             result, error = self.fn(), None
         except Exception as exc:  # delivered to the GUI thread, shown in the banner
             result, error = None, exc
-        self.relay.finished.emit(result, error)
+        try:
+            self.relay.finished.emit(result, error)
+        except RuntimeError:  # the widget that asked was closed meanwhile: nobody needs the result
+            pass
 
 
 def run_in_background(

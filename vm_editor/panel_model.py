@@ -54,6 +54,10 @@ class SceneRow:
         return self.takes[self.current_take] if self.takes else None
 
 
+def _tagged(call: Callable[[], dict], generation: int) -> dict:
+    return {**call(), "generation": generation}
+
+
 def timecode(t: otio.opentime.RationalTime, rate: float) -> str:
     drop = abs(rate - 29.97) < 0.01 or abs(rate - 59.94) < 0.01
     try:
@@ -73,6 +77,7 @@ class PanelModel:
         self.jobs: dict[str, list[int]] = {}  # job id -> row positions it covers
         self.error: str | None = None
         self.engine_status: dict = {}
+        self.generation = 0  # bumped on every open, so late answers for an old timeline are dropped
         self._listeners: list[Listener] = []
 
     # -- observation ---------------------------------------------------------------------------
@@ -92,6 +97,7 @@ class PanelModel:
         timeline = read_timeline(path, rate=rate)
         scene_list = extract_scenes(timeline, track=track, timeline_path=Path(path))
         self.timeline, self.timeline_path, self.scene_list = timeline, Path(path), scene_list
+        self.generation += 1
         self.rows = [SceneRow(s, CueSettings(seed=s.index)) for s in scene_list.scenes]
         self.selection = set()
         self.jobs = {}
@@ -177,17 +183,23 @@ class PanelModel:
         return self.rows[position].settings.seed
 
     def preview_calls(self) -> list[tuple[int, Callable[[], dict]]]:
-        """(row, call) pairs that fetch each scene's still and rhythm curve from the engine."""
+        """(row, call) pairs that fetch each scene's still and rhythm curve from the engine.
+
+        Each call's answer carries the timeline generation it was asked for (see apply_preview).
+        """
         calls = []
         for position, row in enumerate(self.rows):
             source = row.scene.source
             if source is not None and source.exists:
                 mr = source.media_range
                 start, end = mr.start_time.to_seconds(), mr.end_time_exclusive().to_seconds()
-                calls.append((position, functools.partial(self.engine.preview, str(source.path), start, end)))
+                ask = functools.partial(self.engine.preview, str(source.path), start, end)
+                calls.append((position, functools.partial(_tagged, ask, self.generation)))
         return calls
 
     def apply_preview(self, position: int, doc: dict) -> None:
+        if doc.get("generation", self.generation) != self.generation:
+            return  # an answer about a timeline that is no longer open
         if 0 <= position < len(self.rows):
             self.rows[position].rhythm = list(doc.get("rhythm", []))
             self.rows[position].thumbnail = base64.b64decode(doc.get("thumbnail_png_base64", ""))
