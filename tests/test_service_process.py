@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -132,3 +133,19 @@ def test_regeneration_jumps_the_queue(engine):
         behind = wait_for(client, queued_behind["id"])
         assert behind["created"] < done["created"] and done["updated"] <= behind["updated"]
         assert wait_for(client, long_job["id"])["status"] == "done"
+
+
+def test_progress_events_stream_until_the_job_ends(engine):
+    with engine.client() as client:
+        job = client.post("/jobs", json={"scenes": scenes(2, 1.0, seed0=7), "cue_dir": "sse"}).json()
+        events = []
+        with client.stream("GET", f"/jobs/{job['id']}/events", timeout=120) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    events.append(json.loads(line[len("data: ") :]))
+        assert events[-1]["status"] == "done"
+        progress = [e["progress"] for e in events]
+        assert progress == sorted(progress) and progress[-1] == 1.0
+        assert len(events) >= 3
