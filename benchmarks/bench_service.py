@@ -15,32 +15,26 @@ REPEATS = 5
 SCENE = {"index": 0, "name": "bench", "duration_s": 1.0, "seed": 11}
 
 
-def _in_process_seconds(cue_dir: Path) -> list[float]:
+def _measure(engine, root: Path) -> tuple[list[float], list[float], float]:
+    """Alternate service and in-process runs so both see the same background load."""
     from engine.api import ScoreRequest, scene_from_dict
     from engine.pipeline import score
-
-    request = ScoreRequest(scenes=(scene_from_dict(SCENE),), cue_dir=str(cue_dir))
-    score(request)  # warm
-    times = []
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        score(request)
-        times.append(time.perf_counter() - started)
-    return times
-
-
-def _service_seconds(engine) -> tuple[list[float], float]:
     from tests.service_process import wait_for
 
-    times = []
+    service, in_process = [], []
     with engine.client() as client:
         for k in range(REPEATS + 1):
+            request = ScoreRequest(scenes=(scene_from_dict(SCENE),), cue_dir=str(root / f"inproc{k}"))
+            started = time.perf_counter()
+            score(request)
+            took_in_process = time.perf_counter() - started
             body = {"scenes": [SCENE], "cue_dir": f"bench{k}"}  # a new cue folder: no reuse by hash
             started = time.perf_counter()
-            job = client.post("/jobs", json=body).json()
-            wait_for(client, job["id"])
-            if k:  # the first one warms the worker
-                times.append(time.perf_counter() - started)
+            wait_for(client, client.post("/jobs", json=body).json()["id"])
+            took_service = time.perf_counter() - started
+            if k:  # the first round warms both
+                in_process.append(took_in_process)
+                service.append(took_service)
         long_job = client.post("/jobs", json={"scenes": [{**SCENE, "duration_s": 60.0}], "cue_dir": "c"}).json()
         while "generate" not in client.get(f"/jobs/{long_job['id']}").json()["stage"]:
             time.sleep(0.02)
@@ -49,7 +43,7 @@ def _service_seconds(engine) -> tuple[list[float], float]:
         client.post(f"/jobs/{long_job['id']}/cancel")
         wait_for(client, long_job["id"])
         cancel_s = time.perf_counter() - asked
-    return times, cancel_s
+    return service, in_process, cancel_s
 
 
 def run() -> dict:
@@ -59,10 +53,9 @@ def run() -> dict:
         root = Path(tmp)
         engine = EngineProcess(root / "state", root / "cues").start()
         try:
-            service, cancel_s = _service_seconds(engine)
+            service, in_process, cancel_s = _measure(engine, root)
         finally:
             engine.stop()
-        in_process = _in_process_seconds(root / "inproc")
     svc, inp = statistics.median(service), statistics.median(in_process)
     return {
         "name": "service",
