@@ -18,6 +18,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from engine.api import CueResult, ScoreRequest, cue_from_dict
+from vm_editor import scene_ops
 from vm_editor.errors import EditorInputError
 from vm_editor.scenes import Scene, SceneList, extract_scenes, to_engine_scene
 from vm_editor.timeline_io import read_timeline, write_timeline_atomic
@@ -126,56 +127,33 @@ class PanelModel:
         self.selection = {p for p in positions if 0 <= p < len(self.rows)}
         self._changed("selection")
 
+    def _current_list(self) -> SceneList:
+        return dataclasses.replace(self.scene_list, scenes=tuple(r.scene for r in self.rows))
+
+    def _take_scenes(self, scene_list: SceneList, settings: list[CueSettings]) -> None:
+        self.rows = [SceneRow(scene, s) for scene, s in zip(scene_list.scenes, settings, strict=True)]
+        self.selection = set()
+        self._changed("scenes")
+
     def merge(self, positions: list[int]) -> None:
-        """Merge adjacent scenes into one cue spanning them (the first one's pictures lead)."""
+        """Adjacent scenes into one cue (scene_ops.merge_scenes: inner cuts become hit points)."""
         positions = sorted(positions)
         if len(positions) < 2 or positions != list(range(positions[0], positions[-1] + 1)):
             raise EditorInputError("select two or more adjacent scenes to merge")
-        first, last = self.rows[positions[0]].scene, self.rows[positions[-1]].scene
-        start = first.record_range.start_time
-        span = otio.opentime.range_from_start_end_time(start, last.record_range.end_time_exclusive())
-        markers = tuple(m for p in positions for m in self.rows[p].scene.markers)
-        merged = dataclasses.replace(
-            first, name=f"{first.name} + {len(positions) - 1}", record_range=span, markers=markers
-        )
-        if first.source is not None:
-            media = first.source.media_range
-            source = dataclasses.replace(
-                first.source, media_range=otio.opentime.TimeRange(media.start_time, span.duration)
-            )
-            merged = dataclasses.replace(merged, source=source)
-        self.rows[positions[0] : positions[-1] + 1] = [SceneRow(merged, self.rows[positions[0]].settings)]
-        self._renumber()
+        first, last = positions[0], positions[-1]
+        merged = scene_ops.merge_scenes(self._current_list(), first, last)
+        settings = [r.settings for r in self.rows[:first]] + [self.rows[first].settings]
+        settings += [r.settings for r in self.rows[last + 1 :]]
+        self._take_scenes(merged, settings)
 
     def split(self, position: int, at_s: float) -> None:
-        """Split one scene at `at_s` seconds from its start into two cues."""
-        row = self.rows[position]
-        record = row.scene.record_range
-        cut = otio.opentime.RationalTime(round(at_s * self.rate), self.rate)
-        if not (otio.opentime.RationalTime(0, self.rate) < cut < record.duration):
-            raise EditorInputError(f"split point must be inside scene {row.scene.name!r}")
-        parts = []
-        for offset, length, suffix in ((cut * 0, cut, "a"), (cut, record.duration - cut, "b")):
-            rec = otio.opentime.TimeRange(record.start_time + offset, length)
-            source = row.scene.source
-            if source is not None:
-                source = dataclasses.replace(
-                    source,
-                    media_range=otio.opentime.TimeRange(source.media_range.start_time + offset, length),
-                )
-            markers = tuple(m for m in row.scene.markers if rec.contains(m))
-            scene = dataclasses.replace(
-                row.scene, name=f"{row.scene.name} {suffix}", record_range=rec, source=source, markers=markers
-            )
-            parts.append(SceneRow(scene, dataclasses.replace(row.settings)))
-        self.rows[position : position + 1] = parts
-        self._renumber()
-
-    def _renumber(self) -> None:
-        for i, row in enumerate(self.rows):
-            row.scene = dataclasses.replace(row.scene, index=i)
-        self.selection = set()
-        self._changed("scenes")
+        """One scene into two, `at_s` seconds after its start."""
+        start = self.rows[position].scene.record_range.start_time
+        at = start + otio.opentime.RationalTime(round(at_s * self.rate), self.rate)
+        split = scene_ops.split_scene(self._current_list(), position, at)
+        settings = [r.settings for r in self.rows]
+        settings[position : position + 1] = [settings[position], dataclasses.replace(settings[position])]
+        self._take_scenes(split, settings)
 
     def roll_seed(self, position: int) -> int:
         self.rows[position].settings.seed = random.randrange(2**31 - 1)

@@ -128,3 +128,20 @@ def split_at_markers(scene_list: SceneList) -> SceneList:
                 part = _trim(s, a, b)
                 out.append(replace(part, markers=tuple(m for m in part.markers if m.value != a)))
     return _renumber(scene_list, out)
+
+
+def split_scene(scene_list: SceneList, index: int, at: RationalTime) -> SceneList:
+    """Scene `index` becomes two at `at` (record time, strictly inside the scene)."""
+    if not 0 <= index < len(scene_list.scenes):
+        raise EditorInputError(f"cannot split scene {index}: there are {len(scene_list.scenes)}")
+    scene = scene_list.scenes[index]
+    r = scene.record_range
+    cut = at.rescaled_to(scene_list.rate).value
+    if not r.start_time.value < cut < r.end_time_exclusive().value:
+        raise EditorInputError(f"split point must be inside scene {scene.name!r}")
+    parts = [
+        replace(_trim(scene, r.start_time.value, cut), name=f"{scene.name} a"),
+        replace(_trim(scene, cut, r.end_time_exclusive().value), name=f"{scene.name} b"),
+    ]
+    scenes = list(scene_list.scenes[:index]) + parts + list(scene_list.scenes[index + 1 :])
+    return _renumber(scene_list, scenes)
