@@ -96,3 +96,25 @@ def test_error_banner_says_what_to_do(qtbot, tmp_path):
     assert not panel.banner.isHidden() and "not found" in panel.banner.text()
     panel.regenerate_selected()
     assert "select the scenes" in panel.banner.text()
+
+
+@pytest.mark.timeout(120)
+def test_merge_and_split_from_the_panel(qtbot, timeline_path, tmp_path):
+    panel = ScorePanel(PanelModel(ServiceEngine(tmp_path / "none", start=False)))
+    qtbot.addWidget(panel)
+    with qtbot.waitExposed(panel):
+        panel.show()
+    panel.activateWindow()
+    panel.open_timeline(timeline_path)
+    panel.table.selectRow(0)
+    panel.table.selectionModel().select(
+        panel.table.model().index(1, 0),
+        panel.table.selectionModel().SelectionFlag.Select | panel.table.selectionModel().SelectionFlag.Rows,
+    )
+    assert panel.model.selection == {0, 1}
+    qtbot.keyClick(panel, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    assert panel.banner.isHidden(), panel.banner.text()
+    assert panel.table.rowCount() == 2 and panel.table.item(0, 1).text() == "wide + close"
+    panel.split(0, 1.0)
+    assert panel.table.rowCount() == 3
+    assert [panel.table.item(r, 2).text() for r in range(3)] == ["00:00:00:00", "00:00:01:00", "00:00:02:10"]

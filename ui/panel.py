@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -64,6 +65,8 @@ class ScorePanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.export_button = QPushButton("Export…")
         self.play_button = QPushButton("Play scene")
+        self.merge_button = QPushButton("Merge")
+        self.split_button = QPushButton("Split…")
         self.engine_label = QLabel("engine: not connected")
         for button, slot in (
             (self.open_button, self._open_dialog),
@@ -72,17 +75,22 @@ class ScorePanel(QWidget):
             (self.cancel_button, self.cancel),
             (self.export_button, self._export_dialog),
             (self.play_button, self.play_selected),
+            (self.merge_button, self.merge_selected),
+            (self.split_button, self._split_dialog),
         ):
             button.clicked.connect(slot)
         bar = QHBoxLayout()
-        for w in (
+        buttons = (
             self.open_button,
             self.score_button,
             self.regen_button,
             self.cancel_button,
+            self.merge_button,
+            self.split_button,
             self.export_button,
             self.play_button,
-        ):
+        )
+        for w in buttons:
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.engine_label)
@@ -166,6 +174,8 @@ class ScorePanel(QWidget):
             ("Ctrl+E", self._export_dialog),
             ("Ctrl+D", self.roll_seed),
             ("Space", self.play_selected),
+            ("Ctrl+M", self.merge_selected),
+            ("Ctrl+K", self._split_dialog),
         ):
             QShortcut(QKeySequence(keys), self, activated=slot)
 
@@ -228,6 +238,24 @@ class ScorePanel(QWidget):
 
     def cancel(self) -> None:
         self._guard(self.model.cancel_all)
+
+    def merge_selected(self) -> None:
+        self._guard(self.model.merge, sorted(self.model.selection))
+
+    def split(self, position: int, at_s: float) -> None:
+        self._guard(self.model.split, position, at_s)
+
+    def _split_dialog(self) -> None:
+        position = self._current_row()
+        if position is None:
+            self.model.set_error("select the scene to split first")
+            return
+        length = self.model.rows[position].scene.record_range.duration.to_seconds()
+        at, ok = QInputDialog.getDouble(
+            self, "Split scene", "Seconds into the scene:", length / 2, 0.0, length, 2
+        )
+        if ok:
+            self.split(position, at)
 
     def roll_seed(self) -> None:
         position = self._current_row()
