@@ -18,6 +18,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps audiocraft==1.3.0
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	@# the panel's preview (QtMultimedia) needs PulseAudio's client library from the system
+	@ldconfig -p | grep -q libpulse.so.0 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq libpulse0 >/dev/null) || \
+	  echo "note: install libpulse0 (Debian/Ubuntu) for the panel's audio/video preview"; }
 	touch $(STAMP)
 
 demo: setup

@@ -118,3 +118,23 @@ def test_merge_and_split_from_the_panel(qtbot, timeline_path, tmp_path):
     panel.split(0, 1.0)
     assert panel.table.rowCount() == 3
     assert [panel.table.item(r, 2).text() for r in range(3)] == ["00:00:00:00", "00:00:01:00", "00:00:02:10"]
+
+
+def test_play_loads_picture_and_music_of_the_scene(qtbot, timeline_path, tmp_path, shots_video):
+    pytest.importorskip("PySide6.QtMultimedia", reason="QtMultimedia needs the system's libpulse0")
+    import soundfile
+
+    panel = ScorePanel(PanelModel(ServiceEngine(tmp_path / "none", start=False)))
+    qtbot.addWidget(panel)
+    panel.open_timeline(timeline_path)
+    wav = tmp_path / "cue.wav"
+    soundfile.write(wav, [0.0] * 48000, 48000)
+    row = panel.model.rows[1]
+    from engine.api import CueResult
+
+    row.takes.append(CueResult(1, "close", str(wav), 1.0, 48000, 48000, "tiny", 1, None, 1, "h", "0", False))
+    panel.table.selectRow(1)
+    panel.play_selected()
+    assert panel.player.source().toLocalFile() == str(shots_video)
+    assert panel.music.source().toLocalFile() == str(wav)
+    assert panel.banner.isHidden()

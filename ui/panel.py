@@ -271,7 +271,11 @@ class ScorePanel(QWidget):
         if position is None:
             return
         row = self.model.rows[position]
-        from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+        try:
+            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+        except ImportError as exc:  # QtMultimedia needs the system's libpulse
+            self.model.set_error(f"preview unavailable ({exc}); install libpulse0 and restart the panel")
+            return
 
         if self.player is None:
             self.player = QMediaPlayer(self)

@@ -24,7 +24,9 @@ def export_current_timeline(resolve) -> Path:
     folder = Path(tempfile.mkdtemp(prefix="vidmusician-"))
     path = folder / f"{timeline.GetName()}.otio"
     if not timeline.Export(str(path), resolve.EXPORT_OTIO):
-        raise RuntimeError(f"Resolve could not export {timeline.GetName()!r} as OTIO (Resolve 18.5 or later needed)")
+        raise RuntimeError(
+            f"Resolve could not export {timeline.GetName()!r} as OTIO (Resolve 18.5 or later needed)"
+        )
     return path
 
 
