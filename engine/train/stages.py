@@ -112,6 +112,28 @@ class StageModel:
     cfg: GeneratorConfig
     preset: str
     folder: Path | None  # the backbone folder (None: a random builtin init)
+    codec_xp: dict | None = None  # the codec's audiocraft config when it is not the preset's (stage 0)
+
+
+def stage0_codec_xp(cfg: GeneratorConfig) -> dict:
+    """audiocraft's config for `engine.train.codec.build_codec` (SEANet defaults: no weight norm,
+    reflect padding; RVQ without k-means init), so its checkpoint loads through audiocraft's loaders."""
+    xp = bb.codec_xp_cfg(cfg)
+    xp["seanet"].update({"norm": "none", "pad_mode": "reflect"})
+    xp["rvq"].update({"kmeans_init": False, "kmeans_iters": 10})
+    return xp
+
+
+def _save_package(module: torch.nn.Module, xp: dict, path: Path) -> None:
+    """One file of MusicGen's layout: {"best_state", "xp.cfg", "version", "exported"} (as audiocraft)."""
+    import audiocraft
+    from omegaconf import OmegaConf
+
+    pkg = {"best_state": module.state_dict(), "xp.cfg": OmegaConf.to_yaml(OmegaConf.create(xp)),
+           "version": audiocraft.__version__, "exported": True}
+    tmp = path.with_name(path.name + ".part")
+    torch.save(pkg, tmp)
+    tmp.replace(path)
 
 
 def _load_backbone(cfg: GeneratorConfig, preset: str, backbone_dir: str | Path | None):
@@ -138,7 +160,7 @@ def build_stage_model(
     if stage == "stage0-lm":
         if cfg.backbone != BUILTIN:
             raise StageError(f"preset {preset!r} has a pretrained backbone; stage0-lm is for builtin presets")
-        backbone, folder = bb.build_random(cfg), None
+        backbone, folder, codec_xp = bb.build_random(cfg), None, None
         if codec_dir is not None:
             from engine.train.codec import load_codec
 
@@ -147,10 +169,11 @@ def build_stage_model(
                 backbone.codec.sample_rate, backbone.lm.num_codebooks, backbone.lm.card
             ):
                 raise StageError(f"{codec_dir}: codec does not fit preset {preset!r}'s LM (rate/n_q/card)")
-            backbone.codec = codec
+            backbone.codec, codec_xp = codec, stage0_codec_xp(cfg)
         model = build_model(cfg, backbone, None)
     else:
         backbone, folder = _load_backbone(cfg, preset, backbone_dir)
+        codec_xp = None
         model = build_model(cfg, backbone, folder)
         if folder is not None and (folder / bb.ADAPTERS_FILE).is_file():
             load_adapters(model, folder / bb.ADAPTERS_FILE, backbone_id=preset)  # e.g. stage 0's projector
@@ -163,7 +186,7 @@ def build_stage_model(
         load_adapters(model, path, backbone_id=preset)
         if model.rhythm.proj_in.weight.abs().max() != 0:
             log.warning("%s: the rhythm path is not zero; stage 2 will not start from stage 1 exactly", path)
-    return StageModel(model, backbone, cfg, preset, folder)
+    return StageModel(model, backbone, cfg, preset, folder, codec_xp)
 
 
 def _save_text_encoder(model: VidMusicianLM, cfg: GeneratorConfig, path: Path) -> None:
@@ -187,7 +210,8 @@ def export_stage(sm: StageModel, stage: str, out: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     extra = {"stage": stage}
     if stage == "stage0-lm":
-        bb.save_musicgen_layout(sm.backbone, sm.cfg, folder)
+        _save_package(sm.backbone.lm, bb.lm_xp_cfg(sm.cfg), folder / bb.LM_FILE)
+        _save_package(sm.backbone.codec, sm.codec_xp or bb.codec_xp_cfg(sm.cfg), folder / bb.CODEC_FILE)
         _save_text_encoder(sm.model, sm.cfg, folder / bb.TEXT_ENCODER_FILE)
     elif sm.cfg.backbone == BUILTIN and sm.folder is not None and sm.folder.resolve() != folder.resolve():
         for name in (bb.LM_FILE, bb.CODEC_FILE, bb.TEXT_ENCODER_FILE):
