@@ -65,7 +65,9 @@ def wrap(module: torch.nn.Module, ctx: DistContext) -> torch.nn.Module:
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-    return DDP(module, device_ids=ids, broadcast_buffers=False)
+    # A rank whose slice has no text prompt (or only CFG-dropped rows) leaves T5 out of its graph:
+    # DDP must then treat those gradients as zeros, which is what one process would have summed.
+    return DDP(module, device_ids=ids, broadcast_buffers=False, find_unused_parameters=True)
 
 
 def mean_across(value: float, ctx: DistContext) -> float:
