@@ -31,10 +31,11 @@ class Batch:
     rhythm: torch.Tensor  # float [B, T, C]
     prompts: list[str | None]
     keep: torch.Tensor  # float [B]: 1 conditioned, 0 the null condition (CFG dropout)
+    step_prompts: list[str | None] | None = None  # the prompts of the whole global batch of this step
 
     def to(self, device: torch.device | str) -> Batch:
         return Batch(self.codes.to(device), self.cls.to(device), self.rhythm.to(device), self.prompts,
-                     self.keep.to(device))
+                     self.keep.to(device), self.step_prompts)
 
     @property
     def tokens(self) -> int:
@@ -73,6 +74,8 @@ class Batcher:
         keep = rng.random(B) >= self.cond_dropout
         with_text = rng.random(B) < self.text_prob
         lo, hi = rank * B // world, (rank + 1) * B // world
+        texts = [self.data.items[self.pool[picks[b]]].text for b in range(B)]
+        step_prompts = [t if (with_text[b] and keep[b]) else None for b, t in enumerate(texts)]
         codes, cls, rhythm, prompts = [], [], [], []
         for b in range(lo, hi):
             item = self.data.items[self.pool[picks[b]]]
@@ -85,11 +88,12 @@ class Batcher:
             if rows.shape[0] < self.n_cls:  # the last second of an item: repeat its last frame
                 rows = np.concatenate([rows, np.repeat(item.cls[-1:], self.n_cls - rows.shape[0], 0)])
             cls.append(rows)
-            prompts.append(item.text if (with_text[b] and keep[b]) else None)
+            prompts.append(step_prompts[b])
         return Batch(
             codes=torch.from_numpy(np.stack(codes).astype(np.int64)),
             cls=torch.from_numpy(np.stack(cls).astype(np.float32)),
             rhythm=torch.from_numpy(np.stack(rhythm).astype(np.float32)),
             prompts=prompts,
             keep=torch.from_numpy(keep[lo:hi].astype(np.float32)),
+            step_prompts=step_prompts,
         )

@@ -7,6 +7,11 @@ rhythm frame t added at pattern step t, exactly as `decoding.generate_window` ad
 of each one's mean CE over its valid steps, so it is linear in the samples: W processes averaging
 their gradients get exactly one process's gradient for the same global batch.
 
+Memory padding: like MusicGen's T5 conditioner, the semantic memory is zero-padded to the longest
+entry of the batch and cross-attention sees the zero rows (audiocraft has no cross-attention mask),
+so the padding length changes the result. It is therefore set by the *global* batch of the step
+(every rank pads to the same length), which keeps W processes equal to one.
+
 Classifier-free guidance dropout: a dropped sample gets the generator's null condition (zero
 memory, zero rhythm), the very inputs the unconditional half of a CFG batch gets at inference.
 """
@@ -27,6 +32,18 @@ class TokenObjective(nn.Module):
         super().__init__()
         self.model = model
         self.spec = spec
+        self._tokens: dict[str, int] = {}
+
+    def memory_length(self, batch: Batch) -> int:
+        """Rows of the semantic memory for the longest entry of the step's global batch."""
+        prompts = batch.step_prompts if batch.step_prompts is not None else batch.prompts
+        tok = self.model.semantic.tokenizer
+        for p in prompts:
+            if p and p not in self._tokens:
+                self._tokens[p] = len(tok(p)["input_ids"])
+        text = max((self._tokens[p] for p in prompts if p), default=0)
+        cls = batch.cls.shape[1] if self.spec.uses_cls else 0
+        return max(1, cls + text)
 
     def logits(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits [B, K, T, card] for every code of `batch.codes` and the valid mask [K, T]."""
@@ -39,6 +56,7 @@ class TokenObjective(nn.Module):
         if model.semantic is not None:
             cls = batch.cls if self.spec.uses_cls else None
             memory, _ = model.semantic(cls, batch.prompts)
+            memory = F.pad(memory, (0, 0, 0, self.memory_length(batch) - memory.shape[1]))
             memory = memory * batch.keep.to(memory.dtype)[:, None, None]
         feats = None
         if self.spec.uses_rhythm:
