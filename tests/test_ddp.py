@@ -64,7 +64,7 @@ def test_two_gloo_processes_match_one_process(tmp_path, monkeypatch, stage):
     assert one["step"] == two["step"] == STEPS and two["world"] == 2 and len(two["rng"]) == 2
     assert one["trainable"].keys() == two["trainable"].keys() and one["trainable"]
     for name, a in one["trainable"].items():
-        torch.testing.assert_close(two["trainable"][name], a, rtol=0, atol=1e-5, msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(two["trainable"][name], a, rtol=0, atol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
     la = [json.loads(x)["loss"] for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
     lb = [json.loads(x)["loss"] for x in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
     assert la == pytest.approx(lb, abs=1e-5) and len(la) == STEPS and la[0] != la[-1]
