@@ -2,6 +2,12 @@
 
 vm-train synth --out DIR --count N --seed S [--split train|val|heldout]   write a corpus
 vm-train check DIR [--split S] [--limit N] [--json]                          verify its truth
+vm-train codec --out DIR --steps N                                           stage 0: tiny codec
+vm-train prepare MANIFEST --out SHARDS [--preset tiny] [--codec DIR]         features + tokens
+vm-train stage0-lm --data SHARDS --out DIR --steps N [--codec DIR]           tiny LM + T5 from scratch
+vm-train stage1 --data SHARDS --out DIR --steps N [--backbone DIR]           semantic path
+vm-train stage2 --data SHARDS --out DIR --steps N --init STAGE1_OUT          rhythm path
+(stages run under torchrun for several processes / GPUs / nodes)
 """
 
 from __future__ import annotations
@@ -74,6 +80,117 @@ def _codec(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from engine.train.manifest import read_manifest
+    from engine.train.prepare import prepare_dataset
+
+    total = len(read_manifest(args.manifest, split=args.split, check_files=False))
+    with tqdm(total=total, desc="prepare", unit="item", disable=args.quiet) as bar:
+        summary = prepare_dataset(
+            args.manifest,
+            args.out,
+            preset=args.preset,
+            codec_dir=args.codec,
+            split=args.split,
+            shard_size=args.shard_size,
+            cache_dir=args.cache_dir,
+            max_duration_s=args.max_duration,
+            on_skip=lambda line: tqdm.write(line, file=sys.stderr),
+            progress=lambda: bar.update(1),
+        )
+    print(
+        f"prepared {summary['prepared']}, already done {summary['already_done']}, "
+        f"skipped {summary['skipped']} ({summary['items_total']} items in {summary['out']})",
+        file=sys.stderr,
+    )
+    for item in summary["skipped_items"]:
+        print(f"  skipped {item['video']}: {item['reason']}", file=sys.stderr)
+    print(json.dumps(summary))
+    return 0
+
+
+def _generator_config(args: argparse.Namespace):
+    from pathlib import Path
+
+    from engine.errors import PresetError
+    from engine.generator.config import GeneratorConfig
+    from engine.presets import load_preset
+
+    if args.config:
+        path = Path(args.config)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise PresetError(f"{path}: cannot read the generator config ({exc}); pass a generator.json") from None
+        return GeneratorConfig.from_dict(data, where=str(path))
+    p = load_preset(args.preset)
+    return GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
+
+
+def _stage(args: argparse.Namespace) -> int:
+    import torch
+
+    from engine.train import distributed as dd
+    from engine.train.loop import TrainConfig, train_stage
+    from engine.train.shards import ShardDataset
+    from engine.train.stages import build_stage_model
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = TrainConfig(
+        steps=args.steps, batch=args.batch, lr=args.lr, weight_decay=args.weight_decay,
+        warmup_steps=args.warmup, min_lr_ratio=args.min_lr_ratio, grad_clip=args.grad_clip,
+        segment_s=args.segment, cond_dropout=args.cond_dropout, seed=args.seed, precision=args.precision,
+        device=args.device, train_semantic=getattr(args, "train_semantic", False),
+        checkpoint_every=args.checkpoint_every, eval_every=args.eval_every, eval_batches=args.eval_batches,
+    ).validate()
+    gen_cfg = _generator_config(args)
+    ctx = dd.init_distributed(cfg.device)
+    try:
+        sm = build_stage_model(
+            args.command, gen_cfg, args.preset, backbone_dir=getattr(args, "backbone", None),
+            codec_dir=getattr(args, "codec", None), init=getattr(args, "init", None),
+        )
+        train = ShardDataset(args.data, "train")
+        val = ShardDataset(args.data, "val") if cfg.eval_every > 0 else None
+        result = train_stage(args.command, sm, train, cfg, args.out, val_data=val, resume=args.resume, ctx=ctx)
+    finally:
+        dd.shutdown(ctx)
+    if ctx.is_main:
+        print(json.dumps(result))
+    return 0
+
+
+def _stage_parser(sub, name: str, help_text: str) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("--data", required=True, help="shards folder written by `vm-train prepare`")
+    p.add_argument("--out", required=True, help="run folder: checkpoint.pt, metrics.jsonl, model/ (generator files)")
+    p.add_argument("--steps", type=int, required=True, help="total optimiser steps (the schedule's length)")
+    p.add_argument("--resume", action="store_true", help="continue out/checkpoint.pt exactly")
+    p.add_argument("--preset", default="tiny", help="preset whose generator.json and weights to use")
+    p.add_argument("--config", default=None, help="a generator.json to use instead of the preset's")
+    p.add_argument("--batch", type=int, default=8, help="global batch (split over torchrun processes)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--warmup", type=int, default=20, help="linear warmup steps before the cosine decay")
+    p.add_argument("--min-lr-ratio", type=float, default=0.1, help="final lr as a fraction of --lr")
+    p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--segment", type=float, default=4.0, help="seconds per training crop")
+    p.add_argument("--cond-dropout", type=float, default=0.1, help="classifier-free guidance dropout")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
+                   help="auto: bf16 (or fp16 + GradScaler) on GPU, fp32 on CPU")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--checkpoint-every", type=int, default=50)
+    p.add_argument("--eval-every", type=int, default=0, help="validation CE every N steps (0: never)")
+    p.add_argument("--eval-batches", type=int, default=2)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    p.set_defaults(func=_stage)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vm-train", description="VidMusician training tools")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -111,6 +228,29 @@ def build_parser() -> argparse.ArgumentParser:
     codec.add_argument("--checkpoint-every", type=int, default=50)
     codec.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     codec.set_defaults(func=_codec)
+
+    prep = sub.add_parser("prepare", help="manifest -> training shards (features + codec tokens), resumable")
+    prep.add_argument("manifest", help="manifest.jsonl or the corpus folder holding it")
+    prep.add_argument("--out", required=True, help="shards folder (created; resumable)")
+    prep.add_argument("--preset", default="tiny", help="preset whose visual tower (and codec) to use")
+    prep.add_argument("--codec", default=None, help="a `vm-train codec --out` folder to use as the codec")
+    prep.add_argument("--split", choices=SPLITS, default=None, help="only this split")
+    prep.add_argument("--shard-size", type=int, default=64, help="items per shard file")
+    prep.add_argument("--cache-dir", default=None, help="feature cache folder (default: the engine's)")
+    prep.add_argument("--max-duration", type=float, default=None, help="keep at most this many seconds")
+    prep.add_argument("--quiet", action="store_true", help="no progress bar")
+    prep.set_defaults(func=_prepare)
+
+    s0 = _stage_parser(sub, "stage0-lm", "stage 0: the builtin LM + small T5 from scratch on text tags")
+    s0.add_argument("--codec", default=None, help="the `vm-train codec --out` folder (default: preset codec)")
+    s1 = _stage_parser(sub, "stage1", "stage 1: semantic path (Embedding Manager, T5 LoRA, projector)")
+    s1.add_argument("--backbone", default=None,
+                    help="backbone folder in MusicGen's layout, e.g. a stage0-lm run's model/ "
+                    "(default: the preset's weights)")
+    s2 = _stage_parser(sub, "stage2", "stage 2: rhythm path (zero-init in-attention) on stage 1")
+    s2.add_argument("--init", required=True, help="the stage-1 run folder (or its adapters.safetensors)")
+    s2.add_argument("--backbone", default=None, help="backbone folder (as given to stage1)")
+    s2.add_argument("--train-semantic", action="store_true", help="keep training the semantic adapters too")
     return parser
 
 
