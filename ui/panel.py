@@ -289,6 +289,18 @@ class ScorePanel(QWidget):
             self.music.setSource(QUrl.fromLocalFile(row.cue.wav_path))
             self.music.play()
 
+    def stop_playback(self) -> None:
+        """Stop and release both players (their decoder threads must end before the widget)."""
+        for player in (self.player, getattr(self, "music", None)):
+            if player is not None:
+                player.stop()
+                player.setSource(QUrl())
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        self.timer.stop()
+        self.stop_playback()
+        super().closeEvent(event)
+
     # -- dialogs -------------------------------------------------------------------------------
     def _open_dialog(self) -> None:
         folder = str(self.settings.value("last_folder", str(Path.home())))
