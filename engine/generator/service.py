@@ -67,6 +67,24 @@ def build_model(cfg: GeneratorConfig, backbone: bb.Backbone, folder: Path | None
         return VidMusicianLM(backbone.lm, semantic, cfg.rhythm_channels, cfg.rhythm_fraction).eval()
 
 
+def save_text_encoder(model: VidMusicianLM, cfg: GeneratorConfig, path: Path) -> None:
+    """T5's own weights (LoRA left out) as a plain T5 checkpoint that `build_model` loads back.
+
+    Written through a plain T5EncoderModel so tied tensors are saved the way transformers
+    expects them; atomically, so a reader never sees half a file.
+    """
+    from safetensors.torch import save_model
+
+    t5, _ = build_builtin_t5(cfg.text_encoder, cfg.init_seed + 2)
+    state = {
+        k.replace(".base_layer", ""): v for k, v in model.semantic.t5.state_dict().items() if "lora_" not in k
+    }
+    t5.load_state_dict(state)
+    tmp = path.with_name(path.name + ".part")
+    save_model(t5, str(tmp))
+    tmp.replace(path)
+
+
 class MusicGenerator:
     """One loaded preset. `trained` is False while any part is still a random initialisation."""
 
@@ -166,21 +184,12 @@ class MusicGenerator:
     def save_weights(self, folder: Path) -> None:
         """Write everything `load` reads back for a builtin preset: backbone in MusicGen's layout,
         the frozen text encoder and the adapters (what training writes to resources/models/<preset>)."""
-        from safetensors.torch import save_model
-
         if self.config.backbone != BUILTIN:
             raise PresetError(
                 f"preset {self.preset!r}: only adapters are ours to save; use adapters.save_adapters"
             )
         bb.save_musicgen_layout(self.backbone, self.config, folder)
-        t5, _ = build_builtin_t5(self.config.text_encoder, self.config.init_seed + 2)
-        state = {
-            k.replace(".base_layer", ""): v
-            for k, v in self.model.semantic.t5.state_dict().items()
-            if "lora_" not in k
-        }
-        t5.load_state_dict(state)
-        save_model(t5, str(folder / bb.TEXT_ENCODER_FILE))
+        save_text_encoder(self.model, self.config, folder / bb.TEXT_ENCODER_FILE)
         save_adapters(self.model, folder / bb.ADAPTERS_FILE, backbone_id=self.preset)
 
     @property

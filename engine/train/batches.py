@@ -34,8 +34,14 @@ class Batch:
     step_prompts: list[str | None] | None = None  # the prompts of the whole global batch of this step
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(self.codes.to(device), self.cls.to(device), self.rhythm.to(device), self.prompts,
-                     self.keep.to(device), self.step_prompts)
+        return Batch(
+            self.codes.to(device),
+            self.cls.to(device),
+            self.rhythm.to(device),
+            self.prompts,
+            self.keep.to(device),
+            self.step_prompts,
+        )
 
     @property
     def tokens(self) -> int:
@@ -43,8 +49,15 @@ class Batch:
 
 
 class Batcher:
-    def __init__(self, data: ShardDataset, segment_s: float, global_batch: int, seed: int,
-                 cond_dropout: float = 0.0, text_prob: float = 1.0):
+    def __init__(
+        self,
+        data: ShardDataset,
+        segment_s: float,
+        global_batch: int,
+        seed: int,
+        cond_dropout: float = 0.0,
+        text_prob: float = 1.0,
+    ):
         self.data = data
         self.frame_rate = data.frame_rate
         self.frames = int(round(segment_s * self.frame_rate))
@@ -61,8 +74,12 @@ class Batcher:
                 "use a shorter --segment"
             )
         if len(self.pool) < len(data.items):
-            log.warning("%d of %d items are shorter than %.2f s and are not used",
-                        len(data.items) - len(self.pool), len(data.items), segment_s)
+            log.warning(
+                "%d of %d items are shorter than %.2f s and are not used",
+                len(data.items) - len(self.pool),
+                len(data.items),
+                segment_s,
+            )
 
     def batch(self, step: int, rank: int = 0, world: int = 1) -> Batch:
         B = self.global_batch

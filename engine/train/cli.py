@@ -123,7 +123,9 @@ def _generator_config(args: argparse.Namespace):
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise PresetError(f"{path}: cannot read the generator config ({exc}); pass a generator.json") from None
+            raise PresetError(
+                f"{path}: cannot read the generator config ({exc}); pass a generator.json"
+            ) from None
         return GeneratorConfig.from_dict(data, where=str(path))
     p = load_preset(args.preset)
     return GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
@@ -140,22 +142,39 @@ def _stage(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(
-        steps=args.steps, batch=args.batch, lr=args.lr, weight_decay=args.weight_decay,
-        warmup_steps=args.warmup, min_lr_ratio=args.min_lr_ratio, grad_clip=args.grad_clip,
-        segment_s=args.segment, cond_dropout=args.cond_dropout, seed=args.seed, precision=args.precision,
-        device=args.device, train_semantic=getattr(args, "train_semantic", False),
-        checkpoint_every=args.checkpoint_every, eval_every=args.eval_every, eval_batches=args.eval_batches,
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup,
+        min_lr_ratio=args.min_lr_ratio,
+        grad_clip=args.grad_clip,
+        segment_s=args.segment,
+        cond_dropout=args.cond_dropout,
+        seed=args.seed,
+        precision=args.precision,
+        device=args.device,
+        train_semantic=getattr(args, "train_semantic", False),
+        checkpoint_every=args.checkpoint_every,
+        eval_every=args.eval_every,
+        eval_batches=args.eval_batches,
     ).validate()
     gen_cfg = _generator_config(args)
     ctx = dd.init_distributed(cfg.device)
     try:
         sm = build_stage_model(
-            args.command, gen_cfg, args.preset, backbone_dir=getattr(args, "backbone", None),
-            codec_dir=getattr(args, "codec", None), init=getattr(args, "init", None),
+            args.command,
+            gen_cfg,
+            args.preset,
+            backbone_dir=getattr(args, "backbone", None),
+            codec_dir=getattr(args, "codec", None),
+            init=getattr(args, "init", None),
         )
         train = ShardDataset(args.data, "train")
         val = ShardDataset(args.data, "val") if cfg.eval_every > 0 else None
-        result = train_stage(args.command, sm, train, cfg, args.out, val_data=val, resume=args.resume, ctx=ctx)
+        result = train_stage(
+            args.command, sm, train, cfg, args.out, val_data=val, resume=args.resume, ctx=ctx
+        )
     finally:
         dd.shutdown(ctx)
     if ctx.is_main:
@@ -166,7 +185,9 @@ def _stage(args: argparse.Namespace) -> int:
 def _stage_parser(sub, name: str, help_text: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help_text)
     p.add_argument("--data", required=True, help="shards folder written by `vm-train prepare`")
-    p.add_argument("--out", required=True, help="run folder: checkpoint.pt, metrics.jsonl, model/ (generator files)")
+    p.add_argument(
+        "--out", required=True, help="run folder: checkpoint.pt, metrics.jsonl, model/ (generator files)"
+    )
     p.add_argument("--steps", type=int, required=True, help="total optimiser steps (the schedule's length)")
     p.add_argument("--resume", action="store_true", help="continue out/checkpoint.pt exactly")
     p.add_argument("--preset", default="tiny", help="preset whose generator.json and weights to use")
@@ -180,8 +201,12 @@ def _stage_parser(sub, name: str, help_text: str) -> argparse.ArgumentParser:
     p.add_argument("--segment", type=float, default=4.0, help="seconds per training crop")
     p.add_argument("--cond-dropout", type=float, default=0.1, help="classifier-free guidance dropout")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
-                   help="auto: bf16 (or fp16 + GradScaler) on GPU, fp32 on CPU")
+    p.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        default="auto",
+        help="auto: bf16 (or fp16 + GradScaler) on GPU, fp32 on CPU",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--eval-every", type=int, default=0, help="validation CE every N steps (0: never)")
@@ -244,9 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     s0 = _stage_parser(sub, "stage0-lm", "stage 0: the builtin LM + small T5 from scratch on text tags")
     s0.add_argument("--codec", default=None, help="the `vm-train codec --out` folder (default: preset codec)")
     s1 = _stage_parser(sub, "stage1", "stage 1: semantic path (Embedding Manager, T5 LoRA, projector)")
-    s1.add_argument("--backbone", default=None,
-                    help="backbone folder in MusicGen's layout, e.g. a stage0-lm run's model/ "
-                    "(default: the preset's weights)")
+    s1.add_argument(
+        "--backbone",
+        default=None,
+        help="backbone folder in MusicGen's layout, e.g. a stage0-lm run's model/ "
+        "(default: the preset's weights)",
+    )
     s2 = _stage_parser(sub, "stage2", "stage 2: rhythm path (zero-init in-attention) on stage 1")
     s2.add_argument("--init", required=True, help="the stage-1 run folder (or its adapters.safetensors)")
     s2.add_argument("--backbone", default=None, help="backbone folder (as given to stage1)")

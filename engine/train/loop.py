@@ -212,20 +212,35 @@ def train_stage(
     def save() -> None:
         rng = dd.gather_objects(_rng_state(ctx.device), ctx)
         if ctx.is_main:
-            _atomic_save({
-                "stage": stage, "step": step, "world": ctx.world, "config": asdict(cfg),
-                "trainable": {n: p.detach().cpu().clone() for n, p in params.items()},
-                "optim": optim.state_dict(), "sched": sched.state_dict(), "scaler": scaler.state_dict(),
-                "rng": rng, "data": {"seed": cfg.seed, "next_step": step},
-            }, ckpt_path)
+            _atomic_save(
+                {
+                    "stage": stage,
+                    "step": step,
+                    "world": ctx.world,
+                    "config": asdict(cfg),
+                    "trainable": {n: p.detach().cpu().clone() for n, p in params.items()},
+                    "optim": optim.state_dict(),
+                    "sched": sched.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "rng": rng,
+                    "data": {"seed": cfg.seed, "next_step": step},
+                },
+                ckpt_path,
+            )
 
     if ctx.is_main:
         if resume:
             _truncate_metrics(metrics_path, step)
         elif metrics_path.exists():
             metrics_path.unlink()
-        log.info("%s: %d trainable parameters %s, precision %s, %d process(es)",
-                 stage, info["trainable"], info["groups"], precision, ctx.world)
+        log.info(
+            "%s: %d trainable parameters %s, precision %s, %d process(es)",
+            stage,
+            info["trainable"],
+            info["groups"],
+            precision,
+            ctx.world,
+        )
     last: dict = {}
     end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
     metrics = open(metrics_path, "a", encoding="utf-8") if ctx.is_main else None
@@ -245,9 +260,14 @@ def train_stage(
             sched.step()
             step += 1
             seconds = time.perf_counter() - t0
-            last = {"step": step, "loss": dd.mean_across(float(loss.detach()), ctx), "lr": lr,
-                    "grad_norm": float(norm), "seconds": round(seconds, 4),
-                    "tokens_per_s": round(batch.tokens * ctx.world / max(seconds, 1e-9), 1)}
+            last = {
+                "step": step,
+                "loss": dd.mean_across(float(loss.detach()), ctx),
+                "lr": lr,
+                "grad_norm": float(norm),
+                "seconds": round(seconds, 4),
+                "tokens_per_s": round(batch.tokens * ctx.world / max(seconds, 1e-9), 1),
+            }
             if precision == "fp16":
                 last["loss_scale"] = float(scaler.get_scale())
             if val_batcher is not None and (step % cfg.eval_every == 0 or step == cfg.steps):
@@ -262,15 +282,30 @@ def train_stage(
     finally:
         if metrics is not None:
             metrics.close()
-    result = {"stage": stage, "step": step, "checkpoint": str(ckpt_path), "metrics": str(metrics_path),
-              "trainable_parameters": info["trainable"], "precision": precision, "world": ctx.world,
-              "last": last}
+    result = {
+        "stage": stage,
+        "step": step,
+        "checkpoint": str(ckpt_path),
+        "metrics": str(metrics_path),
+        "trainable_parameters": info["trainable"],
+        "precision": precision,
+        "world": ctx.world,
+        "last": last,
+    }
     if step >= cfg.steps and ctx.is_main:
         folder = export_stage(sm, stage, out)
         result["model"] = str(folder)
-        (out / "train.json").write_text(json.dumps({
-            **result, "preset": sm.preset, "backbone": str(sm.folder) if sm.folder else sm.backbone.source,
-            "config": asdict(cfg), "groups": info["groups"],
-        }, indent=1))
+        (out / "train.json").write_text(
+            json.dumps(
+                {
+                    **result,
+                    "preset": sm.preset,
+                    "backbone": str(sm.folder) if sm.folder else sm.backbone.source,
+                    "config": asdict(cfg),
+                    "groups": info["groups"],
+                },
+                indent=1,
+            )
+        )
     dd.barrier(ctx)
     return result

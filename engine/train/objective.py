@@ -50,7 +50,9 @@ class TokenObjective(nn.Module):
         model, lm = self.model, self.model.lm
         B, K, T = batch.codes.shape
         pattern = lm.pattern_provider.get_pattern(T)
-        seq, _, _ = pattern.build_pattern_sequence(batch.codes, lm.special_token_id, keep_only_valid_steps=True)
+        seq, _, _ = pattern.build_pattern_sequence(
+            batch.codes, lm.special_token_id, keep_only_valid_steps=True
+        )
         S = seq.shape[-1]
         memory = None
         if model.semantic is not None:
@@ -72,7 +74,9 @@ class TokenObjective(nn.Module):
         logits, mask = self.logits(batch)
         B, K, T, card = logits.shape
         valid = mask[None].expand(B, K, T)
-        logits = torch.where(valid[..., None], logits, torch.zeros((), dtype=logits.dtype, device=logits.device))
+        logits = torch.where(
+            valid[..., None], logits, torch.zeros((), dtype=logits.dtype, device=logits.device)
+        )
         ce = F.cross_entropy(logits.reshape(-1, card).float(), batch.codes.reshape(-1), reduction="none")
         ce = ce.view(B, K, T) * valid
         per = ce.sum(-1) / valid.sum(-1).clamp(min=1)  # [B, K]

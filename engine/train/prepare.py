@@ -38,8 +38,13 @@ class Codec:
 
     def info(self) -> dict:
         m = self.model
-        return {"sample_rate": int(m.sample_rate), "frame_rate": float(m.frame_rate),
-                "n_q": int(m.num_codebooks), "card": int(m.cardinality), "source": self.source}
+        return {
+            "sample_rate": int(m.sample_rate),
+            "frame_rate": float(m.frame_rate),
+            "n_q": int(m.num_codebooks),
+            "card": int(m.cardinality),
+            "source": self.source,
+        }
 
 
 def load_prepare_codec(preset: str, codec_dir: str | Path | None = None) -> Codec:
@@ -56,8 +61,11 @@ def load_prepare_codec(preset: str, codec_dir: str | Path | None = None) -> Code
     cfg = GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
     backbone, _ = bb.load_backbone(preset, cfg)
     if not backbone.trained:
-        log.warning("preset %s: codec is untrained (%s); tokens will only be useful for smoke runs",
-                    preset, backbone.source)
+        log.warning(
+            "preset %s: codec is untrained (%s); tokens will only be useful for smoke runs",
+            preset,
+            backbone.source,
+        )
     return Codec(backbone.codec.eval(), backbone.source)
 
 
@@ -94,8 +102,14 @@ def to_grid(curve: np.ndarray, src_hz: float, frames: int, dst_hz: float) -> np.
     return out
 
 
-def prepare_item(entry: ManifestEntry, item_id: str, codec: Codec, preset: str,
-                 cache_dir: str | None, max_duration_s: float | None) -> PreparedItem:
+def prepare_item(
+    entry: ManifestEntry,
+    item_id: str,
+    codec: Codec,
+    preset: str,
+    cache_dir: str | None,
+    max_duration_s: float | None,
+) -> PreparedItem:
     import torch
 
     from engine.features import extract_scene_features, probe_media
@@ -123,9 +137,15 @@ def prepare_item(entry: ManifestEntry, item_id: str, codec: Codec, preset: str,
     codes = codes[0, :, :frames].to(torch.int32).numpy()
     curves = np.stack([feats.rhythm_50hz, feats.cues_50hz], axis=1).astype(np.float32)
     return PreparedItem(
-        id=item_id, split=entry.split, text=entry.text, cls=feats.cls_1fps.astype(np.float32),
-        rhythm=to_grid(curves, RHYTHM_HZ, frames, frame_rate), codes=codes, duration_s=frames / frame_rate,
-        video=str(entry.video), music=str(entry.music),
+        id=item_id,
+        split=entry.split,
+        text=entry.text,
+        cls=feats.cls_1fps.astype(np.float32),
+        rhythm=to_grid(curves, RHYTHM_HZ, frames, frame_rate),
+        codes=codes,
+        duration_s=frames / frame_rate,
+        video=str(entry.video),
+        music=str(entry.music),
     )
 
 
@@ -167,5 +187,10 @@ def prepare_dataset(
         if progress is not None:
             progress()
     writer.close()
-    return {**counts, "items_total": len(writer.index["items"]), "out": str(Path(out)),
-            "codec": codec.info(), "skipped_items": skipped}
+    return {
+        **counts,
+        "items_total": len(writer.index["items"]),
+        "out": str(Path(out)),
+        "codec": codec.info(),
+        "skipped_items": skipped,
+    }

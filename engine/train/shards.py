@@ -61,11 +61,15 @@ def _write_json(path: Path, obj: dict) -> None:
 def read_index(root: str | Path) -> dict:
     path = Path(root) / INDEX
     if not path.is_file():
-        raise ShardsError(f"{path}: no shard index there; write one with `vm-train prepare MANIFEST --out {root}`")
+        raise ShardsError(
+            f"{path}: no shard index there; write one with `vm-train prepare MANIFEST --out {root}`"
+        )
     try:
         index = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ShardsError(f"{path}: not valid JSON ({exc.msg}); delete it and run `vm-train prepare` again") from None
+        raise ShardsError(
+            f"{path}: not valid JSON ({exc.msg}); delete it and run `vm-train prepare` again"
+        ) from None
     if index.get("format") != FORMAT:
         raise ShardsError(f"{path}: not a VidMusician shard index (format={index.get('format')!r})")
     return index
@@ -88,8 +92,14 @@ class ShardWriter:
                         "use another --out or the same codec and preset"
                     )
         else:
-            self.index = {"format": FORMAT, "version": VERSION, "codec": codec, "features": features,
-                          "items": [], "skipped": []}
+            self.index = {
+                "format": FORMAT,
+                "version": VERSION,
+                "codec": codec,
+                "features": features,
+                "items": [],
+                "skipped": [],
+            }
         self.buffer: list[PreparedItem] = []
 
     def done_ids(self) -> set[str]:
@@ -125,9 +135,17 @@ class ShardWriter:
         self.index["skipped"] = [s for s in self.index["skipped"] if s["id"] not in done]
         for it in self.buffer:
             self.index["items"].append(
-                {"id": it.id, "shard": name, "split": it.split, "text": it.text,
-                 "frames": int(it.codes.shape[1]), "n_cls": int(it.cls.shape[0]),
-                 "duration_s": round(float(it.duration_s), 6), "video": it.video, "music": it.music}
+                {
+                    "id": it.id,
+                    "shard": name,
+                    "split": it.split,
+                    "text": it.text,
+                    "frames": int(it.codes.shape[1]),
+                    "n_cls": int(it.cls.shape[0]),
+                    "duration_s": round(float(it.duration_s), 6),
+                    "video": it.video,
+                    "music": it.music,
+                }
             )
         self.buffer = []
         _write_json(self.root / INDEX, self.index)
@@ -157,12 +175,21 @@ class ShardDataset:
             if it["shard"] not in loaded:
                 path = self.root / it["shard"]
                 if not path.is_file():
-                    raise ShardsError(f"{path} is listed in {INDEX} but missing; run `vm-train prepare` again")
+                    raise ShardsError(
+                        f"{path} is listed in {INDEX} but missing; run `vm-train prepare` again"
+                    )
                 loaded[it["shard"]] = load_file(str(path))
             t = loaded[it["shard"]]
             self.items.append(
-                PreparedItem(it["id"], it["split"], it.get("text"), t[f"{it['id']}/cls"],
-                             t[f"{it['id']}/rhythm"], t[f"{it['id']}/codes"], it["duration_s"])
+                PreparedItem(
+                    it["id"],
+                    it["split"],
+                    it.get("text"),
+                    t[f"{it['id']}/cls"],
+                    t[f"{it['id']}/rhythm"],
+                    t[f"{it['id']}/codes"],
+                    it["duration_s"],
+                )
             )
 
     def __len__(self) -> int:

@@ -31,6 +31,7 @@ from engine.generator import backbone as bb
 from engine.generator.adapters import load_adapters, save_adapters
 from engine.generator.config import BUILTIN, GeneratorConfig
 from engine.generator.model import VidMusicianLM
+from engine.generator.service import save_text_encoder
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,10 @@ _LM_UNUSED = ("lm.condition_provider.", "lm.fuser.")
 
 
 def _semantic_adapter(name: str) -> bool:
-    return name.startswith("semantic.embedding_manager.") or name.startswith("semantic.projector.") or (
-        name.startswith("semantic.t5.") and "lora_" in name
+    return (
+        name.startswith("semantic.embedding_manager.")
+        or name.startswith("semantic.projector.")
+        or (name.startswith("semantic.t5.") and "lora_" in name)
     )
 
 
@@ -71,10 +74,10 @@ def configure_trainable(model: VidMusicianLM, stage: str, train_semantic: bool =
     model.requires_grad_(False)
     for name, p in model.named_parameters():
         if stage == "stage0-lm":
-            on = (name.startswith("lm.") and not name.startswith(_LM_UNUSED)) or name.startswith(
-                "semantic.projector."
-            ) or (
-                name.startswith("semantic.t5.") and "lora_" not in name
+            on = (
+                (name.startswith("lm.") and not name.startswith(_LM_UNUSED))
+                or name.startswith("semantic.projector.")
+                or (name.startswith("semantic.t5.") and "lora_" not in name)
             )
         elif stage == "stage1":
             on = _semantic_adapter(name)
@@ -129,8 +132,12 @@ def _save_package(module: torch.nn.Module, xp: dict, path: Path) -> None:
     import audiocraft
     from omegaconf import OmegaConf
 
-    pkg = {"best_state": module.state_dict(), "xp.cfg": OmegaConf.to_yaml(OmegaConf.create(xp)),
-           "version": audiocraft.__version__, "exported": True}
+    pkg = {
+        "best_state": module.state_dict(),
+        "xp.cfg": OmegaConf.to_yaml(OmegaConf.create(xp)),
+        "version": audiocraft.__version__,
+        "exported": True,
+    }
     tmp = path.with_name(path.name + ".part")
     torch.save(pkg, tmp)
     tmp.replace(path)
@@ -166,7 +173,9 @@ def build_stage_model(
 
             codec = load_codec(codec_dir).eval()
             if (codec.sample_rate, codec.num_codebooks, codec.cardinality) != (
-                backbone.codec.sample_rate, backbone.lm.num_codebooks, backbone.lm.card
+                backbone.codec.sample_rate,
+                backbone.lm.num_codebooks,
+                backbone.lm.card,
             ):
                 raise StageError(f"{codec_dir}: codec does not fit preset {preset!r}'s LM (rate/n_q/card)")
             backbone.codec, codec_xp = codec, stage0_codec_xp(cfg)
@@ -189,20 +198,6 @@ def build_stage_model(
     return StageModel(model, backbone, cfg, preset, folder, codec_xp)
 
 
-def _save_text_encoder(model: VidMusicianLM, cfg: GeneratorConfig, path: Path) -> None:
-    """T5's own weights without LoRA, under plain T5 names (tied tensors saved under both names)."""
-    from safetensors.torch import save_file
-
-    state = {
-        k.replace(".base_layer", ""): v.detach().clone().contiguous().cpu()
-        for k, v in model.semantic.t5.state_dict().items()
-        if "lora_" not in k
-    }
-    tmp = path.with_name(path.name + ".part")
-    save_file(state, str(tmp))
-    tmp.replace(path)
-
-
 def export_stage(sm: StageModel, stage: str, out: Path) -> Path:
     """Write `out/model/` in the generator's layout; returns that folder."""
     sm.model.cpu()  # the files load on any machine
@@ -212,7 +207,7 @@ def export_stage(sm: StageModel, stage: str, out: Path) -> Path:
     if stage == "stage0-lm":
         _save_package(sm.backbone.lm, bb.lm_xp_cfg(sm.cfg), folder / bb.LM_FILE)
         _save_package(sm.backbone.codec, sm.codec_xp or bb.codec_xp_cfg(sm.cfg), folder / bb.CODEC_FILE)
-        _save_text_encoder(sm.model, sm.cfg, folder / bb.TEXT_ENCODER_FILE)
+        save_text_encoder(sm.model, sm.cfg, folder / bb.TEXT_ENCODER_FILE)
     elif sm.cfg.backbone == BUILTIN and sm.folder is not None and sm.folder.resolve() != folder.resolve():
         for name in (bb.LM_FILE, bb.CODEC_FILE, bb.TEXT_ENCODER_FILE):
             if (sm.folder / name).is_file():
