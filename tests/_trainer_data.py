@@ -35,7 +35,9 @@ def small_config(**overrides) -> GeneratorConfig:
     return GeneratorConfig.from_dict({**SMALL, **overrides})
 
 
-def write_shards(root: Path, n_train: int = 6, n_val: int = 2, seconds: float = 2.0, shard_size: int = 4) -> Path:
+def write_shards(
+    root: Path, n_train: int = 6, n_val: int = 2, seconds: float = 2.0, shard_size: int = 4
+) -> Path:
     rng = np.random.default_rng(0)
     codec = {"sample_rate": 16000, "frame_rate": 50.0, "n_q": 4, "card": CARD, "source": "test"}
     writer = ShardWriter(root, codec, {"preset": "small", "rhythm_channels": 2}, shard_size)
@@ -47,10 +49,16 @@ def write_shards(root: Path, n_train: int = 6, n_val: int = 2, seconds: float = 
         rhythm[:: 25 - 2 * (i % 3), 0] = 1.0
         rhythm[::50, 1] = 1.0
         n_cls = int(np.ceil(frames / 50))
-        writer.add(PreparedItem(
-            id=f"item-{i}", split="train" if i < n_train else "val", text=TEXTS[i % len(TEXTS)],
-            cls=rng.standard_normal((n_cls, CLS_DIM)).astype(np.float32), rhythm=rhythm, codes=codes,
-            duration_s=frames / 50,
-        ))
+        writer.add(
+            PreparedItem(
+                id=f"item-{i}",
+                split="train" if i < n_train else "val",
+                text=TEXTS[i % len(TEXTS)],
+                cls=rng.standard_normal((n_cls, CLS_DIM)).astype(np.float32),
+                rhythm=rhythm,
+                codes=codes,
+                duration_s=frames / 50,
+            )
+        )
     writer.close()
     return root

@@ -33,15 +33,22 @@ def _train(stage: str, shards: str, out: str, world: int, init: str | None = Non
     assert ctx.world == world
     try:
         sm = build_stage_model(stage, small_config(), "small", init=init)
-        train_stage(stage, sm, ShardDataset(shards, "train"), TrainConfig(steps=STEPS, **SETTINGS), out, ctx=ctx)
+        train_stage(
+            stage, sm, ShardDataset(shards, "train"), TrainConfig(steps=STEPS, **SETTINGS), out, ctx=ctx
+        )
     finally:
         dd.shutdown(ctx)
 
 
 def _worker(rank: int, world: int, port: int, stage: str, shards: str, out: str, init: str | None) -> None:
     os.environ.update(
-        {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world),
-         "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        {
+            "RANK": str(rank),
+            "LOCAL_RANK": str(rank),
+            "WORLD_SIZE": str(world),
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
     )
     _train(stage, shards, out, world, init)
 
@@ -64,7 +71,9 @@ def test_two_gloo_processes_match_one_process(tmp_path, monkeypatch, stage):
     assert one["step"] == two["step"] == STEPS and two["world"] == 2 and len(two["rng"]) == 2
     assert one["trainable"].keys() == two["trainable"].keys() and one["trainable"]
     for name, a in one["trainable"].items():
-        torch.testing.assert_close(two["trainable"][name], a, rtol=0, atol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
+        torch.testing.assert_close(
+            two["trainable"][name], a, rtol=0, atol=1e-5, msg=lambda m, n=name: f"{n}: {m}"
+        )
     la = [json.loads(x)["loss"] for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
     lb = [json.loads(x)["loss"] for x in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
     assert la == pytest.approx(lb, abs=1e-5) and len(la) == STEPS and la[0] != la[-1]

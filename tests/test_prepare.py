@@ -25,8 +25,9 @@ def corpus(tmp_path_factory):
     entries = read_manifest(root)
     broken = root / "train" / "broken.mp4"
     broken.write_bytes(b"")  # an interrupted copy
-    bad = entries[0].__class__(video=broken, music=entries[0].music.with_name("nothing.wav"),
-                               split="train", text="x", id="broken")
+    bad = entries[0].__class__(
+        video=broken, music=entries[0].music.with_name("nothing.wav"), split="train", text="x", id="broken"
+    )
     write_manifest([*entries, bad], root)
     return root
 
@@ -39,7 +40,9 @@ def _no_trained_weights(tmp_path, monkeypatch):
 def test_prepare_writes_shards_skips_the_corrupt_item_and_resumes(corpus, tmp_path):
     lines: list[str] = []
     out = tmp_path / "shards"
-    summary = prepare_dataset(corpus, out, shard_size=2, cache_dir=str(tmp_path / "cache"), on_skip=lines.append)
+    summary = prepare_dataset(
+        corpus, out, shard_size=2, cache_dir=str(tmp_path / "cache"), on_skip=lines.append
+    )
     assert (summary["prepared"], summary["skipped"], summary["already_done"]) == (3, 1, 0)
     assert len(lines) == 1 and "broken.mp4" in lines[0] and "empty" in lines[0], lines
     index = read_index(out)
@@ -47,21 +50,36 @@ def test_prepare_writes_shards_skips_the_corrupt_item_and_resumes(corpus, tmp_pa
     assert len({it["shard"] for it in index["items"]}) == 2  # 3 items, 2 per shard
     train = ShardDataset(out, "train")
     assert len(train) == 2 and len(ShardDataset(out, "val")) == 1
-    for item, entry in zip(train.items, [e for e in read_manifest(corpus, check_files=False) if e.id != "broken"], strict=False):
+    for item, entry in zip(
+        train.items, [e for e in read_manifest(corpus, check_files=False) if e.id != "broken"], strict=False
+    ):
         frames = item.codes.shape[1]
         assert item.codes.shape[0] == 4 and 0 <= item.codes.min() and item.codes.max() < 256
         assert frames == int(np.floor(item.duration_s * 50 + 1e-6)) and 100 <= frames <= 150
         assert item.rhythm.shape == (frames, 2) and item.rhythm[:, 0].max() > 0
         assert item.cls.shape == (int(np.ceil(item.duration_s - 1e-9)), 128)
         assert item.text == entry.text and item.text
-    again = prepare_dataset(corpus, out, shard_size=2, cache_dir=str(tmp_path / "cache"), on_skip=lines.append)
+    again = prepare_dataset(
+        corpus, out, shard_size=2, cache_dir=str(tmp_path / "cache"), on_skip=lines.append
+    )
     assert (again["prepared"], again["already_done"], again["skipped"]) == (0, 3, 1)
     assert len(read_index(out)["items"]) == 3
 
 
 def test_prepare_cli_prints_the_skip_and_a_summary(corpus, tmp_path, capsys):
-    rc = main(["prepare", str(corpus), "--out", str(tmp_path / "s"), "--split", "val", "--quiet",
-               "--cache-dir", str(tmp_path / "cache")])
+    rc = main(
+        [
+            "prepare",
+            str(corpus),
+            "--out",
+            str(tmp_path / "s"),
+            "--split",
+            "val",
+            "--quiet",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+    )
     captured = capsys.readouterr()
     assert rc == 0
     summary = json.loads(captured.out.strip().splitlines()[-1])

@@ -69,14 +69,17 @@ def test_batches_are_a_function_of_step_and_split_over_ranks(data):
     halves = [b.batch(7, rank=r, world=2) for r in range(2)]
     assert torch.equal(torch.cat([h.codes for h in halves]), whole.codes)
     assert torch.equal(torch.cat([h.cls for h in halves]), whole.cls)
-    assert whole.codes.shape == (4, 4, 50) and whole.cls.shape == (4, 1, 16) and whole.rhythm.shape == (4, 50, 2)
+    assert (
+        whole.codes.shape == (4, 4, 50) and whole.cls.shape == (4, 1, 16) and whole.rhythm.shape == (4, 50, 2)
+    )
     assert not torch.equal(b.batch(8).codes, whole.codes)
 
 
 @pytest.mark.slow
 def test_a_few_hundred_steps_lower_the_loss(tmp_path, data):
-    _, result = _run("stage0-lm", tmp_path, data, 300, eval_every=100, checkpoint_every=300, lr=1e-2,
-                     warmup_steps=20)
+    _, result = _run(
+        "stage0-lm", tmp_path, data, 300, eval_every=100, checkpoint_every=300, lr=1e-2, warmup_steps=20
+    )
     lines = _metrics(tmp_path / "metrics.jsonl")
     assert [x["step"] for x in lines] == list(range(1, 301))
     first = np.mean([x["loss"] for x in lines[:10]])
@@ -136,8 +139,9 @@ def test_stage1_trains_only_the_semantic_adapters(tmp_path, data):
     ), changed
     assert any("lora_B" in k for k in changed)
     assert result["trainable_parameters"] == sum(
-        v.numel() for k, v in before.items() if k.startswith("semantic.") and not k.startswith("semantic.t5.")
-        or "lora_" in k
+        v.numel()
+        for k, v in before.items()
+        if k.startswith("semantic.") and not k.startswith("semantic.t5.") or "lora_" in k
     )
 
 
@@ -191,12 +195,34 @@ def test_bad_settings_fail_with_a_sentence(tmp_path, data):
 def test_cli_stage_runs_and_reports_errors(tmp_path, shards, capsys):
     config = tmp_path / "generator.json"
     config.write_text(json.dumps(SMALL))
-    common = ["--data", str(shards), "--config", str(config), "--preset", "small", "--batch", "2",
-              "--segment", "1", "--threads", "1"]
+    common = [
+        "--data",
+        str(shards),
+        "--config",
+        str(config),
+        "--preset",
+        "small",
+        "--batch",
+        "2",
+        "--segment",
+        "1",
+        "--threads",
+        "1",
+    ]
     assert main(["stage1", "--out", str(tmp_path / "s1"), "--steps", "2", *common]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["step"] == 2 and out["model"].endswith("model")
-    rc = main(["stage2", "--out", str(tmp_path / "s2"), "--steps", "2", "--init", str(tmp_path / "nowhere"),
-               *common])
+    rc = main(
+        [
+            "stage2",
+            "--out",
+            str(tmp_path / "s2"),
+            "--steps",
+            "2",
+            "--init",
+            str(tmp_path / "nowhere"),
+            *common,
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("error:") and "nowhere" in err

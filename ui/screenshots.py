@@ -16,9 +16,10 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from engine.in_process import InProcessEngine
 from ui.panel import ScorePanel
 from vm_editor.demo import bikes_path, build_demo_timeline
-from vm_editor.engine_client import InProcessEngine, ServiceEngine
+from vm_editor.engine_client import ServiceEngine
 from vm_editor.panel_model import PanelModel
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from engine.api import ScoreRequest
 from engine.errors import EngineInputError
+from engine.in_process import InProcessEngine
 from vm_editor import scene_ops
-from vm_editor.engine_client import InProcessEngine, ServiceEngine, ServiceProgress
+from vm_editor.engine_client import ServiceEngine, ServiceProgress
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report
 from vm_editor.scenes import SceneList, extract_scenes, offline_scenes, scenes_to_json, to_engine_scene

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import opentimelineio as otio
 
+from engine.in_process import InProcessEngine
 from vm_editor import cli
-from vm_editor.engine_client import InProcessEngine
 
 RationalTime = otio.opentime.RationalTime
 TimeRange = otio.opentime.TimeRange

@@ -2,8 +2,9 @@
 
 Both expose `score(request, progress) -> ScoreResult`. The service client finds a running
 engine through its user-only runtime file, starts one when there is none, and talks to it over
-loopback with the per-launch token, with timeouts and retries. `InProcessEngine` imports the
-engine lazily, so `vm_editor` itself never loads torch, onnxruntime or av.
+loopback with the per-launch token, with timeouts and retries. The in-process engine lives in
+`engine.in_process` (standard library at import), so `vm_editor` never loads torch, onnxruntime
+or av itself.
 """
 
 from __future__ import annotations
@@ -43,28 +44,6 @@ def state_dir() -> Path:
         return Path(os.environ["VIDMUSICIAN_STATE_DIR"])
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "vidmusician"
-
-
-class InProcessEngine:
-    """Runs the engine's pipeline in this Python process (`--in-process`)."""
-
-    def score(self, request: ScoreRequest, progress: Callable[[Any], None] | None = None) -> ScoreResult:
-        from engine.pipeline import score
-
-        return score(request, progress)
-
-    def media_cuts(self, path: str) -> tuple[float, list[float]]:
-        """(duration in seconds, hard cuts in seconds) of a media file, for building timelines."""
-        from engine.features import probe_media, rhythm_for_media
-
-        info = probe_media(path)
-        doc = rhythm_for_media(path)
-        return info.duration_s, [float(t) for t in doc["cuts_s"]]
-
-    def media_rate(self, path: str) -> float:
-        from engine.features import probe_media
-
-        return probe_media(path).fps
 
 
 class ServiceEngine:

@@ -1,0 +1,32 @@
+"""The engine API served inside the caller's process (`vm-editor score --in-process`, scripts).
+
+Same `score(request, progress)` as the service client. Importing this module is cheap (standard
+library only): torch, onnxruntime and av load on the first call, inside the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine.api import ScoreRequest, ScoreResult
+
+
+class InProcessEngine:
+    def score(self, request: ScoreRequest, progress: Callable[[Any], None] | None = None) -> ScoreResult:
+        from engine.pipeline import score
+
+        return score(request, progress)
+
+    def media_cuts(self, path: str) -> tuple[float, list[float]]:
+        """(duration in seconds, hard cuts in seconds) of a media file, for building timelines."""
+        from engine.features import probe_media, rhythm_for_media
+
+        info = probe_media(path)
+        doc = rhythm_for_media(path)
+        return info.duration_s, [float(t) for t in doc["cuts_s"]]
+
+    def media_rate(self, path: str) -> float:
+        from engine.features import probe_media
+
+        return probe_media(path).fps

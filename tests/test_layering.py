@@ -1,0 +1,56 @@
+"""DESIGN.md §4's layering rules, checked on the real import graph."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(package: str) -> set[tuple[str, str]]:
+    """(file, imported module) for every import statement in a package, lazy ones included."""
+    found = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {(path.name, alias.name) for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add((path.name, node.module))
+    return found
+
+
+def test_vm_editor_loads_no_heavy_runtime():
+    code = (
+        "import sys, vm_editor.cli, vm_editor.panel_model, vm_editor.demo, vm_editor.engine_client;"
+        "print(','.join(m for m in ('torch', 'onnxruntime', 'av', 'PySide6') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_vm_editor_imports_only_the_light_engine_modules():
+    allowed = {"engine.api", "engine.errors", "engine.in_process"}
+    bad = {
+        (f, m)
+        for f, m in imported_modules("vm_editor")
+        if m.split(".")[0] in ("torch", "onnxruntime", "av", "PySide6", "ui")
+        or (m.startswith("engine") and m not in allowed)
+    }
+    assert not bad
+
+
+def test_engine_never_imports_ui_or_vm_editor():
+    assert not {(f, m) for f, m in imported_modules("engine") if m.split(".")[0] in ("ui", "vm_editor")}
+
+
+def test_ui_holds_no_engine_internals():
+    assert not {
+        (f, m)
+        for f, m in imported_modules("ui")
+        if m.startswith("engine.") and m not in ("engine.api", "engine.in_process")
+    }
