@@ -77,8 +77,14 @@ def test_grids_pick_the_frame_on_screen(tmp_path):
 
 def test_seek_past_keyframes_is_frame_exact(tmp_path):
     levels = [(7 * i) % 250 + 5 for i in range(100)]
-    path = write_video(tmp_path / "gop.mp4", levels, codec="libx264", pix_fmt="yuv444p", fps=25,
-                       options={"qp": "0", "g": "12", "bf": "2"})
+    path = write_video(
+        tmp_path / "gop.mp4",
+        levels,
+        codec="libx264",
+        pix_fmt="yuv444p",
+        fps=25,
+        options={"qp": "0", "g": "12", "bf": "2"},
+    )
     got = decode_grids(str(path), 2.52, 3.0, (25,), PRE)
     assert same_levels(left_levels(got, 25), [levels[63 + k] for k in range(12)])
 
@@ -93,8 +99,15 @@ def test_variable_frame_rate(tmp_path):
 
 
 def test_rotation_metadata(tmp_path):
-    path = write_video(tmp_path / "rot.mp4", LEVELS[:5], codec="libx264", pix_fmt="yuv420p",
-                       rotation=-90, size=(64, 32), options={"qp": "0"})
+    path = write_video(
+        tmp_path / "rot.mp4",
+        LEVELS[:5],
+        codec="libx264",
+        pix_fmt="yuv420p",
+        rotation=-90,
+        size=(64, 32),
+        options={"qp": "0"},
+    )
     info = probe_media(str(path))
     assert (info.width, info.height, info.rotation) == (32, 64, -90)
     crop = decode_grids(str(path), 0, 0.5, (1,), PreprocessConfig(16, (0,) * 3, (1,) * 3)).crops[0]
@@ -104,7 +117,13 @@ def test_rotation_metadata(tmp_path):
 
 @pytest.mark.parametrize(
     "codec,pix_fmt",
-    [("ffv1", "yuv420p10le"), ("ffv1", "gray"), ("ffv1", "yuv422p"), ("png", "rgb48be"), ("ffv1", "gray16le")],
+    [
+        ("ffv1", "yuv420p10le"),
+        ("ffv1", "gray"),
+        ("ffv1", "yuv422p"),
+        ("png", "rgb48be"),
+        ("ffv1", "gray16le"),
+    ],
 )
 def test_odd_and_high_bit_depth_formats(tmp_path, codec, pix_fmt):
     ext = "mov" if codec == "png" else "mkv"
@@ -115,8 +134,14 @@ def test_odd_and_high_bit_depth_formats(tmp_path, codec, pix_fmt):
 
 
 def test_interlaced_is_deinterlaced(tmp_path):
-    path = write_video(tmp_path / "int.mp4", LEVELS[:10], codec="libx264", pix_fmt="yuv420p", size=(64, 48),
-                       options={"x264-params": "interlaced=1:tff=1", "qp": "0"})
+    path = write_video(
+        tmp_path / "int.mp4",
+        LEVELS[:10],
+        codec="libx264",
+        pix_fmt="yuv420p",
+        size=(64, 48),
+        options={"x264-params": "interlaced=1:tff=1", "qp": "0"},
+    )
     got = decode_grids(str(path), 0, 1.0, (10,), PRE)
     assert got.interlaced
     assert np.allclose(left_levels(got, 10), LEVELS[:10], atol=3)
@@ -174,8 +199,16 @@ def test_truncated_without_index(tmp_path):
 
 def test_truncated_mid_stream(tmp_path):
     levels = [(37 * i) % 200 + 20 for i in range(100)]
-    path = write_video(tmp_path / "fs.mp4", levels, fps=25, codec="libx264", pix_fmt="yuv420p",
-                       size=(160, 120), options={"qp": "0"}, container_options={"movflags": "+faststart"})
+    path = write_video(
+        tmp_path / "fs.mp4",
+        levels,
+        fps=25,
+        codec="libx264",
+        pix_fmt="yuv420p",
+        size=(160, 120),
+        options={"qp": "0"},
+        container_options={"movflags": "+faststart"},
+    )
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     info = probe_media(str(path))  # the index survives and still promises 4 s
