@@ -109,3 +109,26 @@ def test_random_vitb32_finds_bikes_cuts(vitb32_dir, tmp_path):
     )
     assert [round(t * 25) for t in f.cuts_s] == [30, 76, 137, 187, 242]
     assert f.cls_1fps.shape == (10, 512)
+
+
+@pytest.mark.slow
+@pytest.mark.samples
+def test_random_vitb32_testvideo_cuts_match_ground_truth(vitb32_dir, tmp_path):
+    import csv
+    from pathlib import Path
+
+    media = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "media"
+    if not (media / "testvideo.mp4").exists():
+        pytest.skip(f"real samples not present at {media} (they live outside the repository)")
+    with open(media / "testvideo_scenes.csv") as fh:
+        truth = [
+            int(float(r["frame"])) for r in csv.DictReader(fh) if r["scene"].isdigit() and int(r["scene"])
+        ]
+    out, _ = vitb32_dir
+    path = str(media / "testvideo.mp4")
+    info = probe_media(path)
+    f = extract_scene_features(
+        path, 0.0, info.duration_s, preset="musicgen-small", cache_dir=str(tmp_path), encoder_dir=str(out)
+    )
+    got = [round(t * info.fps) for t in f.cuts_s]
+    assert len(got) == len(truth) and all(abs(g - w) <= 2 for g, w in zip(got, truth, strict=True)), got
