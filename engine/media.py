@@ -165,6 +165,8 @@ def probe_media(path: str, *, sequence_rate: float | None = None) -> MediaInfo:
         try:
             first = next(container.decode(stream))
             rotation = int(round(first.rotation or 0))
+            del first
+            stream.codec_context.flush_buffers()
         except (StopIteration, av.error.FFmpegError) as exc:
             raise MediaTruncatedError(
                 f"{path}: no frame can be decoded ({exc}); re-copy or re-render it"
@@ -294,8 +296,9 @@ def decode_grids(
                 native_sink(max(0.0, t_frame - start_s), np.rot90(bgr, rot) if rot else bgr)
 
         done = False
+        frames = _frames(container, stream, interlaced)
         try:
-            for frame in _frames(container, stream, interlaced):
+            for frame in frames:
                 n_decoded += 1
                 if frame.time is None:
                     continue
@@ -317,12 +320,19 @@ def decode_grids(
                 f"{path}: decoding failed at about {at:.2f} s ({exc}); the file is damaged or truncated, "
                 "re-copy or re-render it"
             ) from exc
+        finally:
+            frames.close()  # finish the decode generator while its container is still open
+            # Stopping mid-stream leaves frames inside the frame-threaded decoder; freeing it in
+            # that state deadlocked once torchvision was loaded in the process. Flush first.
+            stream.codec_context.flush_buffers()
         if not done and prev is not None:  # end of file: the last frame lasts one frame duration
             last = prev[0]
             dur = float(last.duration * last.time_base) if last.duration else 1.0 / _rate(stream)
             settle(last, prev[1], min(end_s, prev[1] + 1.5 * dur))
-    if any((p < 0).any() for p in picks.values()) or prev is None:
+            del last
         got = prev[1] if prev is not None else 0.0
+        prev = frame = None  # free decoded frames before their decoder closes
+    if any((p < 0).any() for p in picks.values()) or got == 0.0 and n_decoded == 0:
         raise MediaTruncatedError(
             f"{path}: decoding stopped at {got:.2f} s, before the range end {end_s:.2f} s "
             f"(the file claims {info_duration:.2f} s); the file is truncated, re-copy or re-render it"
