@@ -21,10 +21,15 @@ def thumbnail_png(path: str, start_s: float, end_s: float, height: int = 72) -> 
                 int(target / stream.time_base) if stream.time_base else 0, stream=stream, backward=True
             )
             image = None
-            for frame in container.decode(stream):
+            frames = container.decode(stream)
+            for frame in frames:
                 image = frame.to_image()
                 if frame.time is not None and frame.time >= target:
                     break
+            frames.close()
+            # Stopping mid-stream leaves frames in the threaded decoder; freeing it like that
+            # deadlocked with torchvision loaded (see engine.media). Flush before closing.
+            stream.codec_context.flush_buffers()
     except av.error.FFmpegError as exc:
         raise MediaError(
             f"{path}: cannot decode a still at {target:.2f} s ({exc}); re-export the media"
