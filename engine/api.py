@@ -41,6 +41,7 @@ class SceneRequest:
     seed: int | None = None
     prompt: str | None = None
     take: int = 1
+    guidance: float | None = None  # classifier-free guidance ("intensity"); None = the preset's
 
     def source_hash(self) -> str:
         """Identity of what the cue was generated from; lets a later session find the same cue."""
@@ -83,6 +84,7 @@ class CueResult:
     source_hash: str
     engine_version: str
     model_trained: bool
+    guidance: float | None = None
 
     def metadata(self) -> dict[str, Any]:
         """What goes under the clip's `vidmusician` metadata namespace."""
@@ -96,6 +98,7 @@ class CueResult:
             "api_version": API_VERSION,
             "cue_index": self.index,
             "model_trained": self.model_trained,
+            "guidance": self.guidance,
         }
 
 
@@ -120,6 +123,7 @@ def scene_from_dict(data: dict[str, Any]) -> SceneRequest:
         seed=data.get("seed"),
         prompt=data.get("prompt"),
         take=int(data.get("take", 1)),
+        guidance=None if data.get("guidance") is None else float(data["guidance"]),
     )
 
 

@@ -135,6 +135,7 @@ def iter_cues(
                 duration_s=scene.duration_s,
                 seed=seed,
                 prompt=prompt,
+                guidance=scene.guidance,
                 progress=lambda f, p=position, s=scene: report(p, s, "generate", 0.1 + 0.8 * f),
             )
             report(position, scene, "finish", 0.9)
@@ -154,6 +155,7 @@ def iter_cues(
                 source_hash=scene.source_hash(),
                 engine_version=__version__,
                 model_trained=generator.trained,
+                guidance=scene.guidance,
             )
             report(position, scene, "done", 1.0)
     finally:

@@ -47,6 +47,7 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cue-dir", type=Path, default=None, help="where cue WAVs go")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
+    p.add_argument("--guidance", type=float, default=None, help="how strongly pictures/prompt steer (CFG)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.add_argument(
         "--in-process",
@@ -216,7 +217,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     if not scene_list.scenes:
         raise EditorInputError(f"{args.timeline}: the chosen video track has no clips to score")
     request = ScoreRequest(
-        scenes=tuple(to_engine_scene(s, prompt=args.prompt) for s in scene_list.scenes),
+        scenes=tuple(
+            dataclasses.replace(to_engine_scene(s, prompt=args.prompt), guidance=args.guidance)
+            for s in scene_list.scenes
+        ),
         cue_dir=str(_cue_dir(args, out_path)),
         preset=args.preset,
         seed=args.seed or 0,
@@ -260,7 +264,10 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     take = int(meta.get("take", 1)) + 1
     seed = args.seed if args.seed is not None else (int(meta.get("seed", 0)) + 1) % (2**31 - 1)
     prompt = args.prompt if args.prompt is not None else (meta.get("prompt") or None)
-    request_scene = dataclasses.replace(to_engine_scene(scene, seed=seed, prompt=prompt), take=take)
+    guidance = args.guidance if args.guidance is not None else meta.get("guidance")
+    request_scene = dataclasses.replace(
+        to_engine_scene(scene, seed=seed, prompt=prompt), take=take, guidance=guidance
+    )
     if request_scene.source_hash() != meta.get("source_hash"):
         print(f"warning: the pictures under cue {args.cue} changed since it was scored", file=sys.stderr)
     out_path = args.output or args.timeline.with_name(

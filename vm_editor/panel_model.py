@@ -189,7 +189,9 @@ class PanelModel:
         for p in positions:
             row = self.rows[p]
             scene = to_engine_scene(row.scene, seed=row.settings.seed, prompt=row.settings.prompt or None)
-            scenes.append(dataclasses.replace(scene, take=len(row.takes) + 1))
+            scenes.append(
+                dataclasses.replace(scene, take=len(row.takes) + 1, guidance=row.settings.intensity)
+            )
         stem = self.timeline_path.stem if self.timeline_path else "score"
         return ScoreRequest(
             scenes=tuple(scenes),

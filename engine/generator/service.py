@@ -7,6 +7,7 @@ always exactly round(duration_s * sample_rate) samples.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -286,9 +287,21 @@ class MusicGenerator:
         prompt: str | None = None,
         continuation: np.ndarray | None = None,
         progress: Callable[[float], None] | None = None,
+        guidance: float | None = None,
     ) -> np.ndarray:
-        """Mono float32 music of exactly round(duration_s * sample_rate) samples."""
+        """Mono float32 music of exactly round(duration_s * sample_rate) samples.
+
+        `guidance` overrides the preset's classifier-free guidance coefficient (the panel's
+        "intensity": how strongly the pictures and prompt steer the music).
+        """
         n_samples = self._check_duration(duration_s)
+        if guidance is not None and not (math.isfinite(guidance) and 0.0 <= guidance <= 20.0):
+            raise GeneratorInputError(f"guidance must be between 0 and 20, got {guidance!r}")
+        sampling = (
+            self.sampling
+            if guidance is None
+            else dataclasses.replace(self.sampling, cfg_coef=float(guidance))
+        )
         frames = -(-n_samples // self.hop)
         curve = self._rhythm(rhythm_50hz, frames)
         cls = self._cls(cls_1fps)
@@ -313,7 +326,7 @@ class MusicGenerator:
                 curve=curve,
                 prompt_codes=prompt_codes,
                 condition=condition,
-                sampling=self.sampling,
+                sampling=sampling,
                 generator=generator,
                 progress=progress,
             )

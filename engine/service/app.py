@@ -55,6 +55,7 @@ class SceneIn(BaseModel):
     seed: int | None = _SEED
     prompt: str | None = Field(default=None, max_length=500)
     take: int = Field(default=1, ge=1, le=100_000)
+    guidance: float | None = Field(default=None, ge=0.0, le=20.0, allow_inf_nan=False)
 
 
 class ScoreJobIn(BaseModel):
