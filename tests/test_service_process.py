@@ -149,3 +149,11 @@ def test_progress_events_stream_until_the_job_ends(engine):
         progress = [e["progress"] for e in events]
         assert progress == sorted(progress) and progress[-1] == 1.0
         assert len(events) >= 3
+
+
+def test_runtime_file_is_for_this_user_only_and_binds_loopback(engine):
+    runtime = engine.state_dir / "engine.json"
+    assert runtime.stat().st_mode & 0o777 == 0o600
+    assert engine.state_dir.stat().st_mode & 0o777 == 0o700
+    assert engine.url.startswith("http://127.0.0.1:")
+    assert json.loads(runtime.read_text())["token"] == engine.token
