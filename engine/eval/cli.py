@@ -24,12 +24,18 @@ REAL_VIDEOS = ("testvideo.mp4", "bikes.mp4")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vm-eval", description="VidMusician evaluation (beat, tempo, style, codec)")
+    p = argparse.ArgumentParser(
+        prog="vm-eval", description="VidMusician evaluation (beat, tempo, style, codec)"
+    )
     p.add_argument("models", nargs="+", help="[LABEL=][backbone-only:]FOLDER_OR_PRESET")
-    p.add_argument("--heldout-dir", default=None, help="corpus folder with a heldout split (default: synthesise)")
+    p.add_argument(
+        "--heldout-dir", default=None, help="corpus folder with a heldout split (default: synthesise)"
+    )
     p.add_argument("--heldout", type=int, default=10, help="number of held-out synthetic clips")
     p.add_argument("--real", action="append", default=None, help="real footage (repeatable)")
-    p.add_argument("--real-music", action="append", default=None, help="real music for the codec (repeatable)")
+    p.add_argument(
+        "--real-music", action="append", default=None, help="real music for the codec (repeatable)"
+    )
     p.add_argument("--no-real", action="store_true", help="skip real footage and real music")
     p.add_argument("--real-max-seconds", type=float, default=20.0)
     p.add_argument("--samples", default=str(DEFAULT_SAMPLES), help="folder of the real samples")
@@ -52,9 +58,13 @@ def _real_inputs(args) -> tuple[tuple[Path, ...], tuple[Path, ...], Path | None]
     music = [Path(m) for m in args.real_music] if args.real_music else sorted(samples.glob("*.ogg"))
     missing = [str(p) for p in [*videos, *music] if not p.is_file()]
     if args.real and missing:
-        raise EngineInputError(f"real media not found: {', '.join(missing)}; pass existing files or --no-real")
+        raise EngineInputError(
+            f"real media not found: {', '.join(missing)}; pass existing files or --no-real"
+        )
     if missing:
-        logging.getLogger(__name__).warning("real samples missing (%s); evaluating without them", ", ".join(missing))
+        logging.getLogger(__name__).warning(
+            "real samples missing (%s); evaluating without them", ", ".join(missing)
+        )
     videos = [p for p in videos if p.is_file()]
     music = [p for p in music if p.is_file()]
     csv = samples / "testvideo_scenes.csv"

@@ -107,7 +107,11 @@ def _inputs(cfg: EvalConfig, clip: Clip, source: str):
     key = (str(clip.video), clip.duration_s, source)
     if key not in cfg.inputs:
         cfg.inputs[key] = visual_inputs(
-            str(clip.video), 0.0, clip.duration_s, rhythm_source=source, preset=cfg.preset,
+            str(clip.video),
+            0.0,
+            clip.duration_s,
+            rhythm_source=source,
+            preset=cfg.preset,
             cache_dir=cfg.cache_dir,
         )
     return cfg.inputs[key]
@@ -187,8 +191,13 @@ def codec_scores(codec, clips: list[Clip], music: tuple[Path, ...], max_s: float
             with torch.no_grad():
                 codes, scale = codec.encode(torch.from_numpy(x).view(1, 1, -1))
                 y = codec.decode(codes, scale)[0, 0].cpu().numpy()
-            rows.append({"file": Path(path).name, "mel_distance": metrics.mel_distance(x, y, sr),
-                         "si_snr_db": metrics.si_snr(x, y)})
+            rows.append(
+                {
+                    "file": Path(path).name,
+                    "mel_distance": metrics.mel_distance(x, y, sr),
+                    "si_snr_db": metrics.si_snr(x, y),
+                }
+            )
         out[name] = {
             "items": rows,
             "mel_distance": float(np.mean([r["mel_distance"] for r in rows])) if rows else float("nan"),
@@ -199,8 +208,13 @@ def codec_scores(codec, clips: list[Clip], music: tuple[Path, ...], max_s: float
 
 def evaluate_model(spec: ModelSpec, cfg: EvalConfig, synth: list[Clip], real: list[Clip], judge) -> dict:
     gen = load_generator(spec, cfg.device)
-    result: dict = {"label": spec.label, "target": spec.target, "backbone_only": spec.blind,
-                    "rhythm_source": spec.rhythm_source, "sample_rate": gen.sample_rate}
+    result: dict = {
+        "label": spec.label,
+        "target": spec.target,
+        "backbone_only": spec.blind,
+        "rhythm_source": spec.rhythm_source,
+        "sample_rate": gen.sample_rate,
+    }
     audio_out: dict[str, np.ndarray] = {}
     for group, clips in (("synthetic", synth), ("real", real)):
         rows = []
@@ -249,9 +263,7 @@ def testvideo_cut_check(real: list[Clip], csv_path: Path | None) -> dict | None:
 def run_evaluation(specs: list[ModelSpec], cfg: EvalConfig, testvideo_csv: Path | None = None) -> dict:
     """The whole report: classifier first, then the reference row and one entry per model."""
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
-    judge = load_or_train(
-        cfg.work_dir / "style_classifier.pkl", cfg.classifier_train, cfg.classifier_heldout
-    )
+    judge = load_or_train(cfg.work_dir / "style_classifier.pkl", cfg.classifier_train, cfg.classifier_heldout)
     synth = heldout_clips(cfg)
     real = real_clips(cfg)
     report: dict = {

@@ -46,9 +46,7 @@ def music_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     if y.size < 2 * ONSET_HOP or not np.any(np.abs(y) > 1e-6):
         return np.zeros(0)
     return np.asarray(
-        librosa.onset.onset_detect(
-            y=y, sr=sample_rate, hop_length=ONSET_HOP, backtrack=False, units="time"
-        ),
+        librosa.onset.onset_detect(y=y, sr=sample_rate, hop_length=ONSET_HOP, backtrack=False, units="time"),
         dtype=np.float64,
     )
 

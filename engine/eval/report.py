@@ -24,9 +24,22 @@ COLUMNS = (
     ("real", "hit", "real hit"),
     ("real", "onset_f", "real onset F"),
 )
-BAR_METRICS = (("hit", "hit"), ("onset_f", "onset F"), ("tempo_octave", "tempo"), ("semantic_accuracy", "semantic"))
-PALETTE = ((90, 90, 90), (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-           (140, 86, 75), (227, 119, 194))
+BAR_METRICS = (
+    ("hit", "hit"),
+    ("onset_f", "onset F"),
+    ("tempo_octave", "tempo"),
+    ("semantic_accuracy", "semantic"),
+)
+PALETTE = (
+    (90, 90, 90),
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+)
 
 
 def _fmt(x) -> str:
@@ -142,5 +155,7 @@ def write_plots(report: dict, docs: Path) -> list[str]:
         for clip in first_synth + real:
             if clip.name in audio:
                 out = docs / f"eval_spec_{slug}_{clip.name}.png"
-                written.append(str(spectrogram_png(audio[clip.name], sr, clip.events_s, out, f"{label}: {clip.name}")))
+                written.append(
+                    str(spectrogram_png(audio[clip.name], sr, clip.events_s, out, f"{label}: {clip.name}"))
+                )
     return written

@@ -97,12 +97,17 @@ def train_style_classifier(
     from sklearn.preprocessing import StandardScaler
 
     config = config or JUDGE_SYNTH
-    x, y = zip(*((style_features(a, config.sample_rate), w) for a, w in corpus_audio("train", n_train, 0, config)),
-               strict=True)
+    x, y = zip(
+        *((style_features(a, config.sample_rate), w) for a, w in corpus_audio("train", n_train, 0, config)),
+        strict=True,
+    )
     pipeline = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))
     pipeline.fit(np.stack(x), np.asarray(y))
     hx, hy = zip(
-        *((style_features(a, config.sample_rate), w) for a, w in corpus_audio("heldout", n_heldout, 0, config)),
+        *(
+            (style_features(a, config.sample_rate), w)
+            for a, w in corpus_audio("heldout", n_heldout, 0, config)
+        ),
         strict=True,
     )
     accuracy = float(np.mean(pipeline.predict(np.stack(hx)) == np.asarray(hy)))
@@ -117,7 +122,10 @@ def load_or_train(path: str | Path, n_train: int = 200, n_heldout: int = 50) -> 
         try:
             data = pickle.loads(path.read_bytes())
             clf = data["classifier"]
-            if data.get("version") == VERSION and (clf.train_items, clf.heldout_items) == (n_train, n_heldout):
+            if data.get("version") == VERSION and (clf.train_items, clf.heldout_items) == (
+                n_train,
+                n_heldout,
+            ):
                 return clf
         except (pickle.UnpicklingError, EOFError, KeyError, AttributeError):
             log.warning("%s: unreadable style classifier cache, refitting", path)
