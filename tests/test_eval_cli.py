@@ -73,7 +73,7 @@ def test_vm_eval_end_to_end_on_a_random_model(model_dir, corpus, tmp_path, capsy
     assert "| full |" in table and "onset F (±70 ms)" in table and "Style judge" in table
     assert json.loads((out / "eval.json").read_text())["models"][1]["label"] == "full"
     pngs = sorted(p.name for p in docs.glob("*.png"))
-    assert "eval_bars.png" in pngs and len(pngs) == 1 + 2 * 2  # bars + (1 synth + 1 real) per model
+    assert "eval_bars.png" in pngs and len(pngs) == 1 + 1 + 2 * 2  # bars, reference, (1 synth + 1 real) per model
     assert Image.open(docs / "eval_bars.png").size[0] >= 400
 
 

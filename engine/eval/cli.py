@@ -7,6 +7,12 @@ MODEL is `[LABEL=][backbone-only:]FOLDER_OR_PRESET` (see engine.eval.models). By
 footage is ../shared/samples/media/{testvideo,bikes}.mp4 and the real music its *.ogg files, when
 present. Writes OUT/eval.json, OUT/eval.md and PNGs under --docs; prints the markdown table (or,
 with --json, the JSON report).
+
+The ablation table of the paper, from one `vm-train tiny` run folder RUN (each variant trained with
+`vm-train tiny --out RUN --resume --variant ...`):
+    vm-eval "backbone only=backbone-only:RUN/model-two-stage" "stage 1 only=RUN/stage1/model" \
+        "stages 1+2=RUN/model-two-stage" "one-stage=RUN/model-one-stage" \
+        "CLS rhythm=RUN/model-cls-rhythm" --heldout-dir RUN/corpus --heldout 50
 """
 
 from __future__ import annotations

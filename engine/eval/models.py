@@ -3,8 +3,9 @@
 A spec is `[LABEL=]TARGET`, TARGET being a model folder (the generator layout: state_dict.bin,
 compression_state_dict.bin, text_encoder.safetensors, adapters.safetensors, optionally
 generator.json and recipe.json written by `vm-train tiny`) or a preset name (its installed
-weights). `backbone-only:TARGET` evaluates TARGET's frozen backbone with the video ignored (no CLS
-memory, no rhythm): the first row of the paper's ablation. A folder whose recipe.json says
+weights). `backbone-only:TARGET` evaluates TARGET's frozen backbone with the video ignored: no CLS frames,
+no rhythm curve, no prompt, hence no classifier-free guidance (the stage-0 LM's unconditional
+output through the same sampler): the first row of the paper's ablation. A folder whose recipe.json says
 `"rhythm_source": "cls"` is fed the CLS-change rhythm (`visual.cls_change_curve`).
 """
 

@@ -19,7 +19,7 @@ COLUMNS = (
     ("synthetic", "coverage", "coverage (1 s)"),
     ("synthetic", "onset_f", "onset F (±70 ms)"),
     ("synthetic", "tempo_octave", "tempo ok (4 %, octave)"),
-    ("synthetic", "tempo_abs_diff_bpm", "|Δtempo| BPM"),
+    ("synthetic", "tempo_abs_diff_bpm", "mean abs Δtempo (BPM)"),
     ("synthetic", "semantic_accuracy", "semantic acc."),
     ("real", "hit", "real hit"),
     ("real", "onset_f", "real onset F"),
@@ -67,7 +67,12 @@ def markdown_table(report: dict) -> str:
     lines.append("")
     lines.append(
         f"Style judge: held-out accuracy {clf['heldout_accuracy']:.3f} on {clf['heldout_items']} real corpus "
-        f"clips ({clf['trained_on']})."
+        f"clips ({clf['trained_on']})"
+        + (
+            "."
+            if clf["trusted"]
+            else f": BELOW the {clf['floor']} floor, semantic accuracy is not trustworthy."
+        )
     )
     return "\n".join(lines) + "\n"
 
@@ -149,6 +154,13 @@ def write_plots(report: dict, docs: Path) -> list[str]:
     clips = report.get("_clips", [])
     first_synth = [c for c in clips if c.kind == "synthetic"][:1]
     real = [c for c in clips if c.kind == "real"]
+    for clip in first_synth:  # the corpus's own music: what a perfect score looks like
+        if clip.music is not None:
+            from engine.eval.evaluate import read_audio
+
+            ref = read_audio(clip.music, 16000)
+            out = docs / f"eval_spec_reference_{clip.name}.png"
+            written.append(str(spectrogram_png(ref, 16000, clip.events_s, out, f"reference: {clip.name}")))
     for label, audio in report.get("_audio", {}).items():
         sr = next(m["sample_rate"] for m in report["models"] if m["label"] == label)
         slug = "".join(ch if ch.isalnum() else "_" for ch in label)[:40]

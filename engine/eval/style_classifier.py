@@ -27,6 +27,7 @@ from engine.train.worlds import WORLD_NAMES
 log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 VERSION = 2
+JUDGE_FLOOR = 0.9  # below this held-out accuracy the semantic scores are flagged as untrusted
 # Clips of 2-10 s: the judge must also be right on short cues (trained on 4-10 s only, it fell
 # to 0.83 on 2-3 s clips; with 2-10 s, 40 clips gave 1.0 on 2-3, 4-4.5 and 4-10 s held-out clips).
 JUDGE_SYNTH = SynthConfig(min_duration_s=2.0, max_duration_s=10.0, sample_rate=SAMPLE_RATE)
@@ -78,6 +79,8 @@ class StyleClassifier:
             "trained_on": f"{self.train_items} corpus train-split clips (real procedural audio)",
             "heldout_items": self.heldout_items,
             "heldout_accuracy": self.heldout_accuracy,
+            "trusted": self.heldout_accuracy >= JUDGE_FLOOR,
+            "floor": JUDGE_FLOOR,
             "classes": list(self.classes),
         }
 
