@@ -184,13 +184,20 @@ def _stage(args: argparse.Namespace) -> int:
 
 
 def _tiny(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
     import torch
 
-    from engine.train.recipe import Recipe, folder_size_mb, plan_for_budget
+    from engine.train.recipe import Recipe, estimated_minutes, folder_size_mb, plan_for_budget
 
     if args.threads:
         torch.set_num_threads(args.threads)
     plan = plan_for_budget(args.budget_minutes)
+    print(
+        f"plan for {args.budget_minutes:g} min (about {estimated_minutes(plan):.0f} min at the calibrated "
+        f"costs on 2 cores): {json.dumps(asdict(plan))}",
+        file=sys.stderr,
+    )
     recipe = Recipe(args.out, plan, resume=args.resume, say=lambda line: print(line, file=sys.stderr))
     folder = recipe.run(args.variant)
     size = folder_size_mb(folder)
