@@ -18,7 +18,7 @@ STEPS = ["synth", "codec", "prepare", "stage0-lm", "stage1", "stage2"]
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _restore_threads():
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)
@@ -29,7 +29,7 @@ def test_plan_scales_with_the_budget_and_refuses_nonsense():
     assert (small.train_clips, small.val_clips, small.heldout_clips) == (4, 1, 2)
     assert min(small.codec_steps, small.lm_steps, small.stage1_steps, small.stage2_steps) >= 3
     assert max(small.codec_steps, small.lm_steps, small.stage1_steps, small.stage2_steps) <= 10
-    assert full.train_clips > 1000 and full.lm_steps > 5000 and full.codec_steps > 10000
+    assert full.train_clips > 1000 and full.lm_steps > 3000 and full.codec_steps > 5000
     assert plan_for_budget(60).lm_steps == pytest.approx(full.lm_steps / 2, rel=0.01)
     assert estimated_minutes(full) == pytest.approx(120, rel=0.03)  # the budget is spent, not exceeded
     assert estimated_minutes(plan_for_budget(30)) == pytest.approx(30, rel=0.03)

@@ -33,12 +33,13 @@ from engine.errors import EngineInputError
 log = logging.getLogger(__name__)
 VARIANTS = ("two-stage", "one-stage", "cls-rhythm")
 STATE = "recipe.json"
-# Seconds per unit on 2 CPU cores (DESIGN §3 and measured here): a synthesised 4-10 s clip, its
-# preparation (features + tokens), a codec step (batch 8 x 1 s), an LM step (batch 8 x 4 s), an
-# adapter step (T5 + LM forward, adapters' backward).
-COSTS = {"synth": 0.35, "prepare": 1.4, "codec": 0.15, "lm": 0.35, "adapter": 0.45}
+# Seconds per unit with 2 torch threads, measured here (a shared 2-core machine, load ~1): a
+# synthesised 4-10 s clip, its preparation (features + tokens), a codec step (batch 8 x 1 s, fresh
+# music synthesised on the fly), a stage-0 step (batch 8 x 4 s; LM + T5 trained), an adapter step
+# (stage 1 / 2, batch 8 x 4 s). Each step's real time is recorded in OUT/recipe.json.
+COSTS = {"synth": 0.35, "prepare": 1.4, "codec": 0.28, "lm": 0.52, "adapter": 0.35}
 # Shares of the budget: data, codec, LM, stage 1, stage 2. Data gets a large share because the LM
-# over-fits a few hundred clips within 10 epochs (DESIGN §3): 120 min -> ~1,200 clips, ~25 epochs
+# over-fits a few hundred clips within 10 epochs (DESIGN §3): 120 min -> ~1,200 clips, ~17 epochs
 # of 4 s crops; the val loss in each stage's metrics.jsonl shows whether that was enough.
 SHARES = {"data": 0.30, "codec": 0.25, "lm": 0.30, "stage1": 0.075, "stage2": 0.075}
 
