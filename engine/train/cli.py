@@ -7,6 +7,7 @@ vm-train prepare MANIFEST --out SHARDS [--preset tiny] [--codec DIR]         fea
 vm-train stage0-lm --data SHARDS --out DIR --steps N [--codec DIR]           tiny LM + T5 from scratch
 vm-train stage1 --data SHARDS --out DIR --steps N [--backbone DIR]           semantic path
 vm-train stage2 --data SHARDS --out DIR --steps N --init STAGE1_OUT          rhythm path
+vm-train tiny --out DIR [--resume] [--budget-minutes M] [--variant V]          the whole tiny preset
 (stages run under torchrun for several processes / GPUs / nodes)
 """
 
@@ -182,6 +183,38 @@ def _stage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tiny(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    import torch
+
+    from engine.train.recipe import Recipe, estimated_minutes, folder_size_mb, plan_for_budget
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    plan = plan_for_budget(args.budget_minutes)
+    print(
+        f"plan for {args.budget_minutes:g} min (about {estimated_minutes(plan):.0f} min at the calibrated "
+        f"costs on 2 cores): {json.dumps(asdict(plan))}",
+        file=sys.stderr,
+    )
+    recipe = Recipe(args.out, plan, resume=args.resume, say=lambda line: print(line, file=sys.stderr))
+    folder = recipe.run(args.variant)
+    size = folder_size_mb(folder)
+    print(f"model folder {folder}: {size:.1f} MB; copy it to resources/models/tiny/", file=sys.stderr)
+    print(
+        json.dumps(
+            {
+                "model": str(folder),
+                "size_mb": round(size, 2),
+                "variant": args.variant,
+                "steps": recipe.state["done"],
+            }
+        )
+    )
+    return 0
+
+
 def _stage_parser(sub, name: str, help_text: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help_text)
     p.add_argument("--data", required=True, help="shards folder written by `vm-train prepare`")
@@ -279,6 +312,25 @@ def build_parser() -> argparse.ArgumentParser:
     s2.add_argument("--init", required=True, help="the stage-1 run folder (or its adapters.safetensors)")
     s2.add_argument("--backbone", default=None, help="backbone folder (as given to stage1)")
     s2.add_argument("--train-semantic", action="store_true", help="keep training the semantic adapters too")
+
+    tiny = sub.add_parser(
+        "tiny", help="the tiny preset end to end (synth, codec, prepare, stages), resumable"
+    )
+    tiny.add_argument("--out", required=True, help="run folder (every step's output and the model folder)")
+    tiny.add_argument(
+        "--resume", action="store_true", help="continue a run folder: complete steps are skipped"
+    )
+    tiny.add_argument(
+        "--budget-minutes", type=float, default=120.0, help="time for the two-stage recipe on 2 CPU cores"
+    )
+    tiny.add_argument(
+        "--variant",
+        choices=("two-stage", "one-stage", "cls-rhythm"),
+        default="two-stage",
+        help="two-stage (the product), or an ablation: one-stage, cls-rhythm (rhythm from CLS similarity)",
+    )
+    tiny.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    tiny.set_defaults(func=_tiny)
     return parser
 
 

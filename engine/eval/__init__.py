@@ -1,0 +1,1 @@
+"""Evaluation of generated music against the pictures (`vm-eval`): metrics, a style judge, reports."""

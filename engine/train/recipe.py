@@ -1,0 +1,336 @@
+"""`vm-train tiny`: the tiny preset end to end, in one resumable command sized by a time budget.
+
+Steps (each skipped when complete, resumed when interrupted; state in OUT/recipe.json):
+  synth     corpus: train / val / heldout splits (OUT/corpus)
+  codec     stage 0: the tiny codec on fresh synthetic music (OUT/codec)
+  prepare   features + codec tokens of train and val (OUT/shards)
+  stage0-lm the LM and small T5 from scratch on the style tags (OUT/stage0-lm)
+  stage1    semantic path on the frozen backbone (OUT/stage1)
+  stage2    rhythm path on stage 1 (OUT/stage2)                       -> OUT/model-two-stage
+Ablation variants (the same shared steps, then their own):
+  one-stage   semantic + rhythm together from scratch on the frozen backbone (OUT/one-stage)
+  cls-rhythm  shards whose rhythm channel is 1 − cos(CLS_t, CLS_{t−1}) (OUT/shards-cls), then stage 2
+              on stage 1 with it (OUT/stage2-cls)
+The assembled folder (OUT/model-<variant>) holds the generator's files plus generator.json and
+recipe.json; copy it to resources/models/tiny/ (or $VIDMUSICIAN_MODELS_DIR/tiny/).
+
+Step sizes come from the budget (minutes of the two-stage recipe on 2 CPU cores) through the
+per-unit costs measured here (COSTS); a given budget always yields the same plan, so the shared
+steps of the variants are reused exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from engine.errors import EngineInputError
+
+log = logging.getLogger(__name__)
+VARIANTS = ("two-stage", "one-stage", "cls-rhythm")
+STATE = "recipe.json"
+# Seconds per unit with 2 torch threads, measured here (a shared 2-core machine, load ~1): a
+# synthesised 4-10 s clip, its preparation (features + tokens), a codec step (batch 8 x 1 s, fresh
+# music synthesised on the fly), a stage-0 step (batch 8 x 4 s; LM + T5 trained), an adapter step
+# (stage 1 / 2, batch 8 x 4 s). Each step's real time is recorded in OUT/recipe.json.
+COSTS = {"synth": 0.35, "prepare": 1.4, "codec": 0.28, "lm": 0.52, "adapter": 0.35}
+# Shares of the budget: data, codec, LM, stage 1, stage 2. Data gets a large share because the LM
+# over-fits a few hundred clips within 10 epochs (DESIGN §3): 120 min -> ~1,200 clips, ~17 epochs
+# of 4 s crops; the val loss in each stage's metrics.jsonl shows whether that was enough.
+SHARES = {"data": 0.30, "codec": 0.25, "lm": 0.30, "stage1": 0.075, "stage2": 0.075}
+
+
+class RecipeError(EngineInputError):
+    """Recipe settings that cannot work (bad budget, variant, or a folder from another plan)."""
+
+
+@dataclass(frozen=True)
+class RecipePlan:
+    budget_minutes: float
+    train_clips: int
+    val_clips: int
+    heldout_clips: int
+    clip_min_s: float
+    clip_max_s: float
+    codec_steps: int
+    lm_steps: int
+    stage1_steps: int
+    stage2_steps: int
+    batch: int
+    segment_s: float
+    codec_batch: int = 8
+
+
+def plan_for_budget(minutes: float) -> RecipePlan:
+    """Clip counts and step counts that fill `minutes` on 2 cores (at least a handful of each)."""
+    if not 0 < minutes <= 24 * 60:
+        raise RecipeError(f"--budget-minutes {minutes}: use a number of minutes in (0, 1440]")
+    seconds = minutes * 60.0
+    small = minutes < 10  # smoke runs: short clips, small batches
+    batch, segment = (2, 2.0) if small else (8, 4.0)
+    # step costs were measured at batch 8 x 4 s; a smaller batch is not counted as cheaper (fixed
+    # per-step overheads dominate it), so a smoke budget gives a handful of steps, not hundreds
+    scale = max(1.0, batch * segment / 32.0)
+    clips = int(seconds * SHARES["data"] / (COSTS["synth"] + COSTS["prepare"]))
+    train = max(4, int(clips * 0.9))
+    val = max(1, clips // 20)
+    return RecipePlan(
+        budget_minutes=minutes,
+        train_clips=train,
+        val_clips=val,
+        heldout_clips=max(2, min(50, clips // 20)),
+        clip_min_s=4.0,
+        clip_max_s=5.0 if small else 10.0,
+        codec_steps=max(3, int(seconds * SHARES["codec"] / COSTS["codec"])),
+        lm_steps=max(3, int(seconds * SHARES["lm"] / (COSTS["lm"] * scale))),
+        stage1_steps=max(3, int(seconds * SHARES["stage1"] / (COSTS["adapter"] * scale))),
+        stage2_steps=max(3, int(seconds * SHARES["stage2"] / (COSTS["adapter"] * scale))),
+        batch=batch,
+        segment_s=segment,
+        codec_batch=2 if small else 8,
+    )
+
+
+def estimated_minutes(plan: RecipePlan) -> float:
+    """The plan's cost in minutes at COSTS (what the budget was divided by)."""
+    scale = max(1.0, plan.batch * plan.segment_s / 32.0)
+    clips = plan.train_clips + plan.val_clips
+    seconds = (
+        (clips + plan.heldout_clips) * COSTS["synth"]
+        + clips * COSTS["prepare"]
+        + plan.codec_steps * COSTS["codec"] * plan.codec_batch / 8
+        + plan.lm_steps * COSTS["lm"] * scale
+        + (plan.stage1_steps + plan.stage2_steps) * COSTS["adapter"] * scale
+    )
+    return seconds / 60.0
+
+
+class Recipe:
+    """The recipe's steps over one output folder; `run(variant)` does what is not done yet."""
+
+    def __init__(self, out: str | Path, plan: RecipePlan, resume: bool = False, say=None):
+        self.out = Path(out)
+        self.plan = plan
+        self.say = say or log.info
+        path = self.out / STATE
+        if path.is_file():
+            state = json.loads(path.read_text())
+            if state["plan"] != asdict(plan):
+                raise RecipeError(
+                    f"{path}: made with another plan ({state['plan']['budget_minutes']} min budget); "
+                    "use the same --budget-minutes or another --out"
+                )
+            if not resume:
+                raise RecipeError(f"{path} exists; pass --resume to continue it or choose another --out")
+            self.state = state
+        else:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.state = {"plan": asdict(plan), "done": {}}
+            self._save()
+
+    def _save(self) -> None:
+        tmp = self.out / (STATE + ".part")
+        tmp.write_text(json.dumps(self.state, indent=1))
+        tmp.replace(self.out / STATE)
+
+    def _step(self, name: str, fn) -> None:
+        if name in self.state["done"]:
+            self.say(f"{name}: already complete, skipped")
+            return
+        t0 = time.perf_counter()
+        self.say(f"{name}: running")
+        info = fn() or {}
+        self.state["done"][name] = {"seconds": round(time.perf_counter() - t0, 1), **info}
+        self._save()
+        self.say(f"{name}: done in {self.state['done'][name]['seconds']} s")
+
+    # -- shared steps --------------------------------------------------------------------------
+    def synth(self) -> dict:
+        from engine.train.synth import SynthConfig, synth_corpus
+
+        p = self.plan
+        cfg = SynthConfig(min_duration_s=p.clip_min_s, max_duration_s=p.clip_max_s)
+        for split, count in (("train", p.train_clips), ("val", p.val_clips), ("heldout", p.heldout_clips)):
+            synth_corpus(self.out / "corpus", count, 0, split, cfg)
+        return {"clips": p.train_clips + p.val_clips + p.heldout_clips}
+
+    def codec(self) -> dict:
+        from engine.train.codec import CHECKPOINT, CodecTrainConfig, train_codec
+
+        cfg = CodecTrainConfig(
+            batch=self.plan.codec_batch, checkpoint_every=max(25, self.plan.codec_steps // 20)
+        )
+        folder = self.out / "codec"
+        r = train_codec(folder, self.plan.codec_steps, resume=(folder / CHECKPOINT).exists(), cfg=cfg)
+        return {"loss": r["last"].get("loss")}
+
+    def prepare(self, target: str = "shards") -> dict:
+        from engine.train.prepare import prepare_dataset
+
+        counts = {}
+        for split in ("train", "val"):
+            s = prepare_dataset(
+                self.out / "corpus",
+                self.out / target,
+                codec_dir=self.out / "codec",
+                split=split,
+                cache_dir=str(self.out / "feature-cache"),
+            )
+            counts[split] = s["prepared"] + s["already_done"]
+        return counts
+
+    def _train(self, stage: str, run: str, steps: int, data: str = "shards", **kw) -> dict:
+        from engine.train.loop import CHECKPOINT, TrainConfig, train_stage
+        from engine.train.shards import ShardDataset
+        from engine.train.stages import build_stage_model
+
+        train_as = kw.pop("train_as", stage)
+        cfg = TrainConfig(
+            steps=steps,
+            batch=self.plan.batch,
+            segment_s=self.plan.segment_s,
+            warmup_steps=min(20, max(1, steps // 10)),
+            checkpoint_every=max(25, steps // 20),
+            eval_every=max(10, steps // 5),
+            train_semantic=kw.pop("train_semantic", False),
+        ).validate()
+        sm = build_stage_model(stage, self.generator_config(), "tiny", **kw)
+        folder = self.out / run
+        result = train_stage(
+            train_as,
+            sm,
+            ShardDataset(self.out / data, "train"),
+            cfg,
+            folder,
+            val_data=ShardDataset(self.out / data, "val"),
+            resume=(folder / CHECKPOINT).exists(),
+        )
+        return {"loss": result["last"].get("loss"), "val_loss": result["last"].get("val_loss")}
+
+    def generator_config(self):
+        from engine.generator.config import GeneratorConfig
+        from engine.presets import load_preset
+
+        p = load_preset("tiny")
+        return GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
+
+    def cls_shards(self) -> dict:
+        """OUT/shards-cls: OUT/shards with rhythm channel 0 = the CLS-change curve of each video."""
+        import numpy as np
+
+        from engine.eval.visual import cls_change_curve
+        from engine.train.prepare import to_grid
+        from engine.train.shards import PreparedItem, ShardDataset, ShardWriter, read_index
+
+        src = self.out / "shards"
+        index = read_index(src)
+        writer = ShardWriter(self.out / "shards-cls", index["codec"], {**index["features"], "rhythm": "cls"})
+        done = writer.done_ids()
+        videos = {it["id"]: it["video"] for it in index["items"]}
+        for split in ("train", "val"):
+            for item in ShardDataset(src, split).items:
+                if item.id in done:
+                    continue
+                frames = item.codes.shape[1]
+                curve = cls_change_curve(videos[item.id], 0.0, item.duration_s)
+                rhythm = item.rhythm.copy()
+                rhythm[:, 0] = to_grid(curve[:, None], 50.0, frames, float(index["codec"]["frame_rate"]))[
+                    :, 0
+                ]
+                writer.add(
+                    PreparedItem(
+                        item.id,
+                        item.split,
+                        item.text,
+                        item.cls,
+                        rhythm.astype(np.float32),
+                        item.codes,
+                        item.duration_s,
+                        videos[item.id],
+                    )
+                )
+        writer.close()
+        return {"items": len(writer.index["items"])}
+
+    # -- the whole recipe ----------------------------------------------------------------------
+    def run(self, variant: str = "two-stage") -> Path:
+        if variant not in VARIANTS:
+            raise RecipeError(f"--variant {variant!r}: use one of {', '.join(VARIANTS)}")
+        p = self.plan
+        backbone = self.out / "stage0-lm" / "model"
+        self._step("synth", self.synth)
+        self._step("codec", self.codec)
+        self._step("prepare", self.prepare)
+        self._step(
+            "stage0-lm",
+            lambda: self._train("stage0-lm", "stage0-lm", p.lm_steps, codec_dir=self.out / "codec"),
+        )
+        if variant == "one-stage":
+            self._step(
+                "one-stage",
+                lambda: self._train(
+                    "stage1",
+                    "one-stage",
+                    p.stage1_steps + p.stage2_steps,
+                    train_as="stage2",
+                    train_semantic=True,
+                    backbone_dir=backbone,
+                ),
+            )
+            return self.assemble(variant, self.out / "one-stage" / "model", "patch")
+        self._step("stage1", lambda: self._train("stage1", "stage1", p.stage1_steps, backbone_dir=backbone))
+        if variant == "cls-rhythm":
+            self._step("shards-cls", self.cls_shards)
+            self._step(
+                "stage2-cls",
+                lambda: self._train(
+                    "stage2",
+                    "stage2-cls",
+                    p.stage2_steps,
+                    data="shards-cls",
+                    backbone_dir=backbone,
+                    init=self.out / "stage1",
+                ),
+            )
+            return self.assemble(variant, self.out / "stage2-cls" / "model", "cls")
+        self._step(
+            "stage2",
+            lambda: self._train(
+                "stage2", "stage2", p.stage2_steps, backbone_dir=backbone, init=self.out / "stage1"
+            ),
+        )
+        return self.assemble(variant, self.out / "stage2" / "model", "patch")
+
+    def assemble(self, variant: str, source: Path, rhythm_source: str) -> Path:
+        """OUT/model-<variant>: the generator's files + generator.json + recipe.json (atomically)."""
+        from engine.generator import backbone as bb
+
+        final = self.out / f"model-{variant}"
+        tmp = self.out / f".model-{variant}.part"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name in (bb.LM_FILE, bb.CODEC_FILE, bb.TEXT_ENCODER_FILE, bb.ADAPTERS_FILE):
+            shutil.copyfile(source / name, tmp / name)
+        (tmp / "generator.json").write_text(json.dumps(asdict(self.generator_config()), indent=1))
+        (tmp / "recipe.json").write_text(
+            json.dumps(
+                {
+                    "variant": variant,
+                    "rhythm_source": rhythm_source,
+                    "plan": self.state["plan"],
+                    "steps": self.state["done"],
+                },
+                indent=1,
+            )
+        )
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.replace(final)
+        return final
+
+
+def folder_size_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) / 1e6
