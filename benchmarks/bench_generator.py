@@ -4,7 +4,7 @@ Both sides sample the same number of frames with classifier-free guidance (batch
 from the same randomly initialised backbone config: `tiny` and a MusicGen-small-sized one
 (dim 1024, 24 layers, 16 heads, card 2048, a t5-base-sized text encoder). The adapters' side
 includes its per-scene work (T5 over the [CLS] pseudo-tokens, rhythm features). Runs alternate
-and the best of each is kept, since this machine's cores are shared. Peak memory is the process
+(each side going first in turn) and the best of each is kept, since this machine's cores are shared. Peak memory is the process
 resident high-water mark after both sides ran (it holds the weights of both; a per-side split
 is not measurable from one process without an allocator hook).
 """
@@ -78,8 +78,9 @@ def _measure(cfg: GeneratorConfig, seconds: float, repeats: int) -> dict[str, fl
     times: dict[str, list[float]] = {"plain": [], "ours": []}
     plain()  # warm-up (first-call allocations, lazy imports)
     ours()
-    for _ in range(repeats):
-        for name, fn in (("plain", plain), ("ours", ours)):
+    for round_ in range(repeats):
+        order = (("plain", plain), ("ours", ours))
+        for name, fn in order if round_ % 2 == 0 else order[::-1]:  # no side always goes first
             gc.collect()
             t0 = time.perf_counter()
             fn()
@@ -108,7 +109,7 @@ def run() -> dict:
     torch.manual_seed(0)
     tiny_cfg = GeneratorConfig.from_dict(load_preset("tiny").generator)
     big_cfg = GeneratorConfig.from_dict(SMALL_SIZED)
-    tiny = _measure(tiny_cfg, seconds=4.0, repeats=3)
+    tiny = _measure(tiny_cfg, seconds=4.0, repeats=6)
     small = _measure(big_cfg, seconds=0.6, repeats=2)
     return {
         "name": "generator",

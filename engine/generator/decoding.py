@@ -74,13 +74,16 @@ def generate_window(
     batch = 2 if use_cfg else 1
     feats = model.rhythm_features(rhythm_curve.to(device)) if rhythm_curve is not None else None
     S = seq.shape[-1]
+    # Pad to every step and to the CFG batch once; each step then takes views (no allocation).
+    feats = model.rhythm_window(feats, 0, S, batch)
     with lm.streaming():
         prev = 0
         for offset in range(start, S):
             cur = seq[..., prev:offset]
             if use_cfg:
                 cur = torch.cat([cur, cur], dim=0)
-            logits = model(cur, mem, model.rhythm_window(feats, prev, offset, batch), pos_offset=prev)
+            step_feats = None if feats is None else [f[:, prev:offset] for f in feats]
+            logits = model(cur, mem, step_feats, pos_offset=prev)
             last = logits[:, :, -1]  # [B, K, card]
             if use_cfg:
                 cond, uncond = last.split(1, dim=0)
