@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
-from engine.errors import EngineInputError
+from engine.errors import run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,16 +65,7 @@ def cmd_export_encoders(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(message)s")
-    try:
-        return int(args.func(args) or 0)
-    except EngineInputError as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

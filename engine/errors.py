@@ -1,6 +1,7 @@
 """Errors the engine raises for bad input: each message names the file or scene and the fix.
 
-The command line and the service turn an `EngineInputError` into one `error:` line (exit 2 /
+The command line (`run_command`, used by every console script) and the service turn an
+`EngineInputError` into one `error:` line (exit 2 /
 HTTP 400); anything else is a bug and keeps its traceback.
 """
 
@@ -58,3 +59,24 @@ class GeneratorInputError(EngineInputError):
 
 class AdapterMismatchError(EngineInputError):
     """An adapter checkpoint was trained for a different backbone or adapter shape."""
+
+
+def run_command(args, user_errors: tuple[type[BaseException], ...] = (EngineInputError,), quiet: bool = False) -> int:
+    """Run a parsed CLI command (`args.func(args)`) the way every console script here does.
+
+    Errors the user can fix become one `error:` line on stderr and exit status 2; `--debug`
+    (`args.debug`) shows the traceback and debug logs instead. `quiet` keeps library warnings
+    out of the terminal for commands that print their own.
+    """
+    import logging
+    import sys
+
+    level = logging.DEBUG if args.debug else (logging.ERROR if quiet else logging.WARNING)
+    logging.basicConfig(level=level, format="%(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except user_errors as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

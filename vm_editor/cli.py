@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import logging
 import sys
 from pathlib import Path
 
 from engine.api import ScoreRequest
-from engine.errors import EngineInputError
+from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
 from vm_editor import scene_ops
 from vm_editor.engine_client import ServiceEngine, ServiceProgress
@@ -317,16 +316,7 @@ def cmd_panel(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR, format="%(message)s")
-    try:
-        return int(args.func(args) or 0)
-    except (EditorInputError, EngineInputError) as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(build_parser().parse_args(argv), (EditorInputError, EngineInputError), quiet=True)
 
 
 if __name__ == "__main__":
