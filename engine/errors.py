@@ -1,8 +1,8 @@
 """Errors the engine raises for bad input: each message names the file or scene and the fix.
 
 The command line (`run_command`, used by every console script) and the service turn an
-`EngineInputError` into one `error:` line (exit 2 /
-HTTP 400); anything else is a bug and keeps its traceback.
+`EngineInputError` into one `error:` line (exit 2 / HTTP 400); anything else is a bug and keeps
+its traceback.
 """
 
 
