@@ -137,4 +137,8 @@ def test_play_loads_picture_and_music_of_the_scene(qtbot, timeline_path, tmp_pat
     panel.play_selected()
     assert panel.player.source().toLocalFile() == str(shots_video)
     assert panel.music.source().toLocalFile() == str(wav)
+    assert panel.player.videoOutput() is panel.video
+    assert panel.stop_timer.isActive() and panel.stop_timer.interval() == 1000  # the scene's 25 frames
     assert panel.banner.isHidden()
+    panel.stop_playback()
+    assert panel.player.source().isEmpty() and not panel.stop_timer.isActive()

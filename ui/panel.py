@@ -266,28 +266,46 @@ class ScorePanel(QWidget):
         return self._guard(self.model.export, Path(path), force=True)
 
     def play_selected(self) -> None:
-        """Picture and music of the selected scene together (QtMultimedia)."""
+        """Picture and music of the selected scene together, from the scene's first frame to its last.
+
+        The picture plays muted in a preview window at the clip's source position; the cue plays
+        from its start; both start in the same event-loop turn and a timer stops both at the
+        scene's end (QtMultimedia).
+        """
         position = self._current_row()
         if position is None:
             return
         row = self.model.rows[position]
         try:
             from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+            from PySide6.QtMultimediaWidgets import QVideoWidget
         except ImportError as exc:  # QtMultimedia needs the system's libpulse
             self.model.set_error(f"preview unavailable ({exc}); install libpulse0 and restart the panel")
             return
-
         if self.player is None:
+            self.video = QVideoWidget()
+            self.video.setWindowTitle("VidMusician preview")
+            self.video.resize(480, 270)
             self.player = QMediaPlayer(self)
+            self.player.setVideoOutput(self.video)
             self.music = QMediaPlayer(self)
             self.music.setAudioOutput(QAudioOutput(self))
-        if row.scene.source is not None and row.scene.source.path is not None:
-            self.player.setSource(QUrl.fromLocalFile(str(row.scene.source.path)))
-            self.player.setPosition(int(row.scene.source.media_range.start_time.to_seconds() * 1000))
-            self.player.play()
+            self.stop_timer = QTimer(self)
+            self.stop_timer.setSingleShot(True)
+            self.stop_timer.timeout.connect(self.stop_playback)
+        self.stop_playback()
+        source = row.scene.source
+        if source is not None and source.path is not None:
+            self.player.setSource(QUrl.fromLocalFile(str(source.path)))
+            self.player.setPosition(int(source.media_range.start_time.to_seconds() * 1000))
+            self.video.show()
         if row.cue is not None:
             self.music.setSource(QUrl.fromLocalFile(row.cue.wav_path))
+        if source is not None and source.path is not None:
+            self.player.play()
+        if row.cue is not None:
             self.music.play()
+        self.stop_timer.start(int(row.scene.record_range.duration.to_seconds() * 1000))
 
     def stop_playback(self) -> None:
         """Stop and release both players (their decoder threads must end before the widget)."""
@@ -295,10 +313,14 @@ class ScorePanel(QWidget):
             if player is not None:
                 player.stop()
                 player.setSource(QUrl())
+        if getattr(self, "stop_timer", None) is not None:
+            self.stop_timer.stop()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
         self.timer.stop()
         self.stop_playback()
+        if getattr(self, "video", None) is not None:
+            self.video.close()
         super().closeEvent(event)
 
     # -- dialogs -------------------------------------------------------------------------------
