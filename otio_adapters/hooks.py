@@ -1,7 +1,9 @@
-"""OTIO hook script "vidmusician_post_read": records the source file on every timeline read.
+"""OTIO hook script "vidmusician_post_read": records which file a timeline was read from.
 
-Runs as the `post_adapter_read` hook; it only adds `timeline.metadata["vidmusician"]["read_from"]`
-(the adapter and path) so a scored timeline can say where it came from. Never changes timing.
+Declared in the manifest but attached to no hook point: an installed plugin must not change
+every timeline that any OTIO tool reads. To use it, attach it in your own manifest
+(`"hooks": {"post_adapter_read": ["vidmusician_post_read"]}`); it then adds
+`timeline.metadata["vidmusician"]["read_from"]` and never changes timing.
 """
 
 from __future__ import annotations

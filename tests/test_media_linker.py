@@ -46,7 +46,15 @@ def test_manifest_is_valid_and_names_existing_modules():
             assert (ROOT / entry["filepath"]).is_file()
     manifest = otio.plugins.manifest.manifest_from_file(str(ROOT / "plugin_manifest.json"))
     assert [m.name for m in manifest.media_linkers] == ["vidmusician_relink"]
-    assert list(manifest.hooks["post_adapter_read"]) == ["vidmusician_post_read"]
+    assert [h.name for h in manifest.hook_scripts] == ["vidmusician_post_read"]
+    assert list(manifest.hooks["post_adapter_read"]) == []  # installed, it changes nobody's reads
+
+
+def test_the_installed_plugin_leaves_other_tools_reads_alone(tmp_path):
+    tl = otio.schema.Timeline(name="x")
+    path = tmp_path / "x.otio"
+    otio.adapters.write_to_file(tl, str(path))
+    assert "vidmusician" not in otio.adapters.read_from_file(str(path)).metadata
 
 
 def test_media_linker_through_otio_plugin_api(tmp_path):
