@@ -20,8 +20,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cue-root", type=Path, default=None, help="the only folder cues are written to")
     serve.add_argument("--state-dir", type=Path, default=None, help="jobs database and runtime file")
     serve.set_defaults(func=cmd_serve)
+    stop = sub.add_parser("stop", help="stop the running engine service (its jobs resume on the next start)")
+    stop.add_argument("--state-dir", type=Path, default=None)
+    stop.set_defaults(func=cmd_stop)
     _add_feature_commands(sub)
     return parser
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from engine.service.runtime import stop
+
+    print("stopped" if stop(args.state_dir) else "no engine was running")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -61,7 +61,9 @@ class AdapterMismatchError(EngineInputError):
     """An adapter checkpoint was trained for a different backbone or adapter shape."""
 
 
-def run_command(args, user_errors: tuple[type[BaseException], ...] = (EngineInputError,), quiet: bool = False) -> int:
+def run_command(
+    args, user_errors: tuple[type[BaseException], ...] = (EngineInputError,), quiet: bool = False
+) -> int:
     """Run a parsed CLI command (`args.func(args)`) the way every console script here does.
 
     Errors the user can fix become one `error:` line on stderr and exit status 2; `--debug`

@@ -49,11 +49,29 @@ def test_vm_eval_end_to_end_on_a_random_model(model_dir, corpus, tmp_path, capsy
     import soundfile as sf
 
     sf.write(music, np.sin(np.arange(32000) * 0.05).astype(np.float32) * 0.3, 16000)
-    rc = main([
-        f"full={model_dir}", f"blind=backbone-only:{model_dir}", "--heldout-dir", str(corpus), "--heldout", "2",
-        "--real", str(shots_video), "--real-music", str(music), "--classifier-train", "40",
-        "--classifier-heldout", "10", "--out", str(out), "--docs", str(docs), "--json",
-    ])
+    rc = main(
+        [
+            f"full={model_dir}",
+            f"blind=backbone-only:{model_dir}",
+            "--heldout-dir",
+            str(corpus),
+            "--heldout",
+            "2",
+            "--real",
+            str(shots_video),
+            "--real-music",
+            str(music),
+            "--classifier-train",
+            "40",
+            "--classifier-heldout",
+            "10",
+            "--out",
+            str(out),
+            "--docs",
+            str(docs),
+            "--json",
+        ]
+    )
     assert rc == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["style_classifier"]["heldout_accuracy"] >= 0.8
@@ -63,7 +81,9 @@ def test_vm_eval_end_to_end_on_a_random_model(model_dir, corpus, tmp_path, capsy
     assert ref["clips"] == 2 and ref["onset_f"] > 0.8 and ref["hit"] > 0.9  # the corpus's own music
     assert ref["semantic_accuracy"] == 1.0
     full = doc["models"][1]
-    assert full["synthetic"]["summary"]["clips"] == 2 and 0.0 <= full["synthetic"]["summary"]["onset_f"] <= 1.0
+    assert (
+        full["synthetic"]["summary"]["clips"] == 2 and 0.0 <= full["synthetic"]["summary"]["onset_f"] <= 1.0
+    )
     assert full["real"]["clips"][0]["events"] == 2  # the shots video's two hard cuts
     assert doc["models"][2]["backbone_only"] is True
     codec = full["codec"]
@@ -73,7 +93,9 @@ def test_vm_eval_end_to_end_on_a_random_model(model_dir, corpus, tmp_path, capsy
     assert "| full |" in table and "onset F (±70 ms)" in table and "Style judge" in table
     assert json.loads((out / "eval.json").read_text())["models"][1]["label"] == "full"
     pngs = sorted(p.name for p in docs.glob("*.png"))
-    assert "eval_bars.png" in pngs and len(pngs) == 1 + 1 + 2 * 2  # bars, reference, (1 synth + 1 real) per model
+    assert (
+        "eval_bars.png" in pngs and len(pngs) == 1 + 1 + 2 * 2
+    )  # bars, reference, (1 synth + 1 real) per model
     assert Image.open(docs / "eval_bars.png").size[0] >= 400
 
 

@@ -27,7 +27,12 @@ def clicks(times, duration, sr=SR):
 def test_beat_scores_aligned_shifted_and_binned():
     events = [0.2, 1.2, 2.2, 3.2]
     assert metrics.beat_hit_coverage(events, events, 4.0) == {
-        "hit": 1.0, "coverage": 1.0, "visual_bins": 4, "music_bins": 4, "hit_bins": 4}
+        "hit": 1.0,
+        "coverage": 1.0,
+        "visual_bins": 4,
+        "music_bins": 4,
+        "hit_bins": 4,
+    }
     # shifted by 0.5 s: 0.7, 1.7, 2.7 stay in their bins, 3.7 too -> still all hits (1 s bins)
     assert metrics.beat_hit_coverage(events, [t + 0.5 for t in events], 4.0)["hit"] == 1.0
     # shifted by 0.9 s: 1.1, 2.1, 3.1 land in the next bins, 4.1 outside -> bins 1,2,3 hit of 0..3
@@ -61,7 +66,9 @@ def test_detected_onsets_of_clicks_score_perfectly_and_half_a_second_off_does_no
 
 def test_tempo_agreement_and_estimates():
     assert metrics.tempo_agreement(121.0, 120.0) == {"exact": True, "octave": True, "diff_bpm": 1.0}
-    assert metrics.tempo_agreement(240.0, 120.0)["octave"] and not metrics.tempo_agreement(240.0, 120.0)["exact"]
+    assert (
+        metrics.tempo_agreement(240.0, 120.0)["octave"] and not metrics.tempo_agreement(240.0, 120.0)["exact"]
+    )
     assert metrics.tempo_agreement(61.0, 120.0)["octave"]
     assert metrics.tempo_agreement(100.0, 120.0) == {"exact": False, "octave": False, "diff_bpm": -20.0}
     beats = np.arange(0.25, 8.0, 0.5)  # 120 BPM
@@ -86,7 +93,9 @@ def test_si_snr_and_mel_distance_known_values():
 
 def test_style_judge_is_accurate_on_held_out_real_corpus_audio():
     clf = train_style_classifier(n_train=40, n_heldout=15)
-    assert clf.heldout_accuracy >= 0.9, clf.report()  # measured here: 1.0 (40 train; 1.0 on 30 clips of 2-3 s too)
+    assert clf.heldout_accuracy >= 0.9, (
+        clf.report()
+    )  # measured here: 1.0 (40 train; 1.0 on 30 clips of 2-3 s too)
     audio, world = next(corpus_audio("heldout", 1, start=40))
     assert clf.predict(audio) == world
     assert clf.predict(np.zeros(SR, np.float32)) in clf.classes

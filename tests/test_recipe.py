@@ -50,7 +50,9 @@ def test_smoke_budget_builds_a_loadable_model_and_resume_skips_done_steps(tmp_pa
     assert {bb.LM_FILE, bb.CODEC_FILE, bb.TEXT_ENCODER_FILE, bb.ADAPTERS_FILE} <= names
     assert result["size_mb"] == pytest.approx(sum(p.stat().st_size for p in folder.iterdir()) / 1e6, abs=0.01)
     assert json.loads((folder / "recipe.json").read_text())["rhythm_source"] == "patch"
-    assert len((out / "stage2" / "metrics.jsonl").read_text().splitlines()) == plan_for_budget(0.05).stage2_steps
+    assert (
+        len((out / "stage2" / "metrics.jsonl").read_text().splitlines()) == plan_for_budget(0.05).stage2_steps
+    )
 
     # the generator's own loading path, from a models folder
     models = tmp_path / "models"

@@ -50,6 +50,10 @@ def test_variants_share_the_backbone_and_differ_where_they_should(tmp_path, caps
     spec = parse_spec(f"cls={out / 'model-cls-rhythm'}")
     assert spec.rhythm_source == "cls"
     gen = load_generator(spec)
-    audio = gen.generate(cls_1fps=np.zeros((1, 128), np.float32), rhythm_50hz=np.zeros((20, 2), np.float32),
-                         duration_s=0.2, seed=1)
+    audio = gen.generate(
+        cls_1fps=np.zeros((1, 128), np.float32),
+        rhythm_50hz=np.zeros((20, 2), np.float32),
+        duration_s=0.2,
+        seed=1,
+    )
     assert audio.shape == (3200,) and np.isfinite(audio).all()

@@ -157,3 +157,22 @@ def test_runtime_file_is_for_this_user_only_and_binds_loopback(engine):
     assert engine.state_dir.stat().st_mode & 0o777 == 0o700
     assert engine.url.startswith("http://127.0.0.1:")
     assert json.loads(runtime.read_text())["token"] == engine.token
+
+
+def test_vm_engine_stop_ends_the_service(tmp_path):
+    import subprocess
+    import sys
+
+    proc = EngineProcess(tmp_path / "state", tmp_path / "cues").start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "engine.cli", "stop", "--state-dir", str(proc.state_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0 and "stopped" in result.stdout
+        assert proc.process.wait(timeout=30) is not None
+        assert not (proc.state_dir / "engine.json").exists()
+    finally:
+        proc.stop()

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import socket
 import sys
 import threading
@@ -47,6 +48,26 @@ def write_runtime_file(path: Path, url: str, token: str) -> None:
     os.replace(tmp, path)
 
 
+def stop(folder: Path | None = None, timeout_s: float = 20.0) -> bool:
+    """Ask the engine named in the runtime file to shut down (SIGTERM); True if one was running."""
+    import time
+
+    path = runtime_file(folder)
+    try:
+        pid = int(json.loads(path.read_text())["pid"])
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError, KeyError):
+        return False
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and path.exists():  # the engine removes it on its way out
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            break
+        time.sleep(0.05)
+    return True
+
+
 def serve(port: int = 0, cue_root: Path | None = None, folder: Path | None = None) -> int:
     """Run until interrupted; print one JSON line with the URL and token file once ready."""
     import uvicorn
@@ -82,6 +103,11 @@ def serve(port: int = 0, cue_root: Path | None = None, folder: Path | None = Non
             print(json.dumps({"url": url, "token_file": str(token_path)}), flush=True)
 
     threading.Thread(target=announce, daemon=True).start()
+
+    def leave(signum, _frame):  # uvicorn re-raises the signal after its graceful shutdown
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, leave)
     try:
         server.run(sockets=[sock])
     finally:
