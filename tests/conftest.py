@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,6 +11,14 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Keep the user's own caches, engine state and cue folder out of the tests (child processes too).
+_SANDBOX = Path(tempfile.mkdtemp(prefix="vidmusician-tests-"))
+for _name, _sub in (
+    ("VIDMUSICIAN_CACHE_DIR", "cache"),
+    ("VIDMUSICIAN_STATE_DIR", "state"),
+    ("VIDMUSICIAN_CUE_ROOT", "cues"),
+):
+    os.environ.setdefault(_name, str(_SANDBOX / _sub))
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 
@@ -59,3 +68,10 @@ def write_shots_video(
 def shots_video(tmp_path_factory) -> Path:
     """3 s at 25 fps: shots of 30, 25 and 20 frames."""
     return write_shots_video(tmp_path_factory.mktemp("media") / "shots.mp4", [30, 25, 20])
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """An engine a test's client started in the sandbox must not outlive the run."""
+    from tests.service_process import kill_engine_in
+
+    kill_engine_in(_SANDBOX / "state")
