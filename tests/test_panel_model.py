@@ -71,3 +71,11 @@ def test_roll_seed_changes_the_seed(model):
     rolled = [model.roll_seed(1) for _ in range(3)]
     assert model.rows[1].settings.seed == rolled[-1]
     assert len({before, *rolled}) > 1
+
+
+def test_job_status_maps_to_rows_in_order(model):
+    model.jobs["j"] = [0, 1, 2]
+    model._absorb({"id": "j", "status": "running", "progress": 0.5, "stage": "[2/3] b: generate", "cues": []})
+    assert [r.state for r in model.rows] == ["queued", "running", "queued"]
+    assert model.rows[1].progress == pytest.approx(0.5)
+    assert model.overall_progress() == pytest.approx(0.5)

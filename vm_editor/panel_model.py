@@ -11,6 +11,7 @@ import base64
 import dataclasses
 import functools
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,12 @@ class SceneRow:
         return self.takes[self.current_take] if self.takes else None
 
 
+def _scene_in_progress(stage: str) -> int | None:
+    """The k of the service's "[k/n] name: step" stage line, if it has one."""
+    match = re.match(r"\[(\d+)/\d+\]", stage)
+    return int(match.group(1)) if match else None
+
+
 def _tagged(call: Callable[[], dict], generation: int) -> dict:
     return {**call(), "generation": generation}
 
@@ -76,6 +83,7 @@ class PanelModel:
         self.rows: list[SceneRow] = []
         self.selection: set[int] = set()
         self.jobs: dict[str, list[int]] = {}  # job id -> row positions it covers
+        self.job_progress: dict[str, float] = {}
         self.error: str | None = None
         self.engine_status: dict = {}
         self.generation = 0  # bumped on every open, so late answers for an old timeline are dropped
@@ -102,6 +110,7 @@ class PanelModel:
         self.rows = [SceneRow(s, CueSettings(seed=s.index)) for s in scene_list.scenes]
         self.selection = set()
         self.jobs = {}
+        self.job_progress = {}
         self.error = None
         self._changed("scenes")
 
@@ -231,28 +240,35 @@ class PanelModel:
     def _absorb(self, job: dict) -> None:
         positions = self.jobs.get(job["id"], [])
         by_index = {c["index"]: cue_from_dict(c) for c in job.get("cues", [])}
-        for p in positions:
+        current = _scene_in_progress(job.get("stage", ""))  # 1-based position within the job
+        count = max(len(positions), 1)
+        for k, p in enumerate(positions, start=1):
             row = self.rows[p]
             cue = by_index.get(row.scene.index)
             if cue is not None and all(t.wav_path != cue.wav_path for t in row.takes):
                 row.takes.append(cue)
                 row.current_take = len(row.takes) - 1
-                row.state = "done"
+                row.state, row.progress = "done", 1.0
                 self._changed(f"cue:{p}")
+            elif cue is None and job["status"] in ("queued", "running"):
+                running = job["status"] == "running" and current == k
+                row.state = "running" if running else "queued"
+                row.progress = min(max(job["progress"] * count - (k - 1), 0.0), 1.0) if running else 0.0
             elif cue is None:
-                row.state = {"queued": "queued", "running": "running"}.get(job["status"], job["status"])
-                row.progress = job["progress"]
+                row.state = job["status"]
+        self.job_progress[job["id"]] = job["progress"]
         if job["status"] in ("done", "failed", "cancelled"):
             self.jobs.pop(job["id"], None)
+            self.job_progress.pop(job["id"], None)
             if job["status"] == "failed":
                 self.set_error(f"scoring failed: {job.get('error')}")
         self._changed("progress")
 
     def overall_progress(self) -> float:
-        active = [r for r in self.rows if r.state in ("queued", "running")]
-        if not active:
-            return 1.0 if any(r.takes for r in self.rows) else 0.0
-        return sum(r.progress for r in active) / len(active)
+        """Mean progress of the jobs still running; 1.0 once everything asked for is done."""
+        if self.job_progress:
+            return sum(self.job_progress.values()) / len(self.job_progress)
+        return 1.0 if any(r.takes for r in self.rows) else 0.0
 
     def use_take(self, position: int, take: int) -> None:
         row = self.rows[position]
