@@ -404,7 +404,7 @@ class ScorePanel(QWidget):
 
     def _refresh_state(self, position: int) -> None:
         row = self.model.rows[position]
-        text = row.state if row.state not in ("queued", "running") else f"{row.state} {row.progress:.0%}"
+        text = f"running {row.progress:.0%}" if row.state == "running" else row.state
         if row.takes:
             text += f" · take {row.current_take + 1}/{len(row.takes)}"
         self.table.setItem(position, 8, QTableWidgetItem(text))
