@@ -6,6 +6,8 @@ through it, so every path produces the same cues for the same request.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -46,9 +48,12 @@ def cue_seed(request_seed: int, scene: SceneRequest) -> int:
     return (int(request_seed) + 7919 * (scene.index + 1)) % (2**31 - 1)
 
 
-def cue_filename(score_name: str, scene: SceneRequest, seed: int) -> str:
+def cue_filename(score_name: str, scene: SceneRequest, seed: int, preset: str, prompt: str | None) -> str:
+    """A name that differs whenever the music would: a new recipe never overwrites an older cue."""
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in score_name) or "score"
-    return f"{safe}_cue{scene.index + 1:03d}_take{scene.take}_{scene.source_hash()[:8]}_s{seed}.wav"
+    recipe = json.dumps([scene.source_hash(), preset, seed, prompt, scene.guidance, scene.take])
+    digest = hashlib.sha256(recipe.encode()).hexdigest()[:10]
+    return f"{safe}_cue{scene.index + 1:03d}_take{scene.take}_s{seed}_{digest}.wav"
 
 
 def _marker_channel(hit_points_s: tuple[float, ...], frames: int) -> np.ndarray:
@@ -140,7 +145,8 @@ def iter_cues(
             )
             report(position, scene, "finish", 0.9)
             cue_audio = finish_cue(audio, generator.sample_rate, scene.duration_s)
-            path = write_wav_atomic(cue_dir / cue_filename(request.score_name, scene, seed), cue_audio)
+            name = cue_filename(request.score_name, scene, seed, request.preset, prompt)
+            path = write_wav_atomic(cue_dir / name, cue_audio)
             yield CueResult(
                 index=scene.index,
                 name=scene.name,
