@@ -75,3 +75,14 @@ def pytest_sessionfinish(session, exitstatus):
     from tests.service_process import kill_engine_in
 
     kill_engine_in(_SANDBOX / "state")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Training tests on 2 shared cores: one torch thread is faster and steadier than two."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

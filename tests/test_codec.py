@@ -20,12 +20,7 @@ from engine.train.codec import (
 TINY = CodecTrainConfig(batch=2, segment_s=0.5, lr=1e-3, checkpoint_every=4)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_codec_is_the_calibrated_tiny_one():

@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from engine.eval.cli import main
@@ -17,13 +16,7 @@ from engine.generator.service import MusicGenerator
 from engine.train.synth import SynthConfig, synth_corpus
 from tests._trainer_data import SMALL, small_config
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -24,12 +24,7 @@ from tests._trainer_data import SMALL, small_config, write_shards
 FAST = dict(batch=4, segment_s=1.0, lr=3e-3, warmup_steps=2, checkpoint_every=5, cond_dropout=0.2)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
