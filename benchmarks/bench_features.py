@@ -1,6 +1,7 @@
 """Visual feature step, measured side by side in one run (CPU):
 
-- image tower, batch 16: ONNX Runtime vs PyTorch eager, same weights, same thread count;
+- image tower, batch 16: ONNX Runtime vs PyTorch eager, same weights, same thread count, in fp32
+  (the parity-checked graph) and, for ViT-B/32, in int8 (the graph its preset runs on a CPU);
 - decoding a scene: one pass giving both grids (1 fps + 25 fps) vs two passes (one per grid);
 - the whole feature step (decode + tower + rhythm + cuts), seconds of compute per second of
   720p footage, for the tiny tower and a randomly initialised ViT-B/32;
@@ -42,7 +43,7 @@ def _best(fn, reps: int) -> float:
     return min(times) if reps < 3 else statistics.median(times)
 
 
-def _tower_speed(preset: str, onnx_dir: Path, reps: int) -> dict[str, float]:
+def _tower_speed(preset: str, onnx_dir: Path, reps: int, int8: bool = False) -> dict[str, float]:
     import torch
 
     from engine.encoders import OnnxTower, build_torch_tower
@@ -61,7 +62,12 @@ def _tower_speed(preset: str, onnx_dir: Path, reps: int) -> dict[str, float]:
 
     t_torch = _best(eager, reps)
     t_ort = _best(lambda: tower.run(x), reps)
-    return {"torch_s": t_torch, "ort_s": t_ort}
+    out = {"torch_s": t_torch, "ort_s": t_ort}
+    if int8:
+        q = OnnxTower(onnx_dir, providers=("CPUExecutionProvider",), threads=THREADS, precision="int8")
+        assert q.precision == "int8", f"{onnx_dir}: no int8 graph was exported"
+        out["ort_int8_s"] = _best(lambda: q.run(x), reps)
+    return out
 
 
 def run() -> dict:
@@ -88,10 +94,13 @@ def run() -> dict:
         ("tiny", "tiny", default_encoder_dir("tiny"), 20),
         ("vitb32", "musicgen-small", vitb32, 5),
     ):
-        t = _tower_speed(preset, onnx_dir, reps)
+        t = _tower_speed(preset, onnx_dir, reps, int8=name == "vitb32")
         figures[f"tower_{name}_torch_eager_s_per_batch"] = round(t["torch_s"], 4)
         figures[f"tower_{name}_onnxruntime_s_per_batch"] = round(t["ort_s"], 4)
         ratios[f"tower_{name}_ort_vs_torch_eager"] = round(t["torch_s"] / t["ort_s"], 2)
+        if "ort_int8_s" in t:
+            figures[f"tower_{name}_onnxruntime_int8_s_per_batch"] = round(t["ort_int8_s"], 4)
+            ratios[f"tower_{name}_ort_int8_vs_torch_eager"] = round(t["torch_s"] / t["ort_int8_s"], 2)
 
     # 2. decode: one pass for both grids vs one pass per grid (cut detector in every pass)
     pre = tower_for_preset("tiny").pre

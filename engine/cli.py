@@ -55,6 +55,12 @@ def _add_feature_commands(sub: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--random-init", type=int, default=None, metavar="SEED", help="random weights (tests, benchmarks)"
     )
+    export.add_argument(
+        "--int8",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also write the int8 CPU graph (default: when the preset's cpu_precision is int8)",
+    )
     export.set_defaults(func=cmd_export_encoders)
 
 
@@ -69,7 +75,7 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 def cmd_export_encoders(args: argparse.Namespace) -> int:
     from engine.encoders import export_encoders
 
-    meta = export_encoders(args.preset, args.out, random_init_seed=args.random_init)
+    meta = export_encoders(args.preset, args.out, random_init_seed=args.random_init, int8=args.int8)
     print(json.dumps(meta))
     return 0
 

@@ -11,6 +11,13 @@ Presets say which tower (resources/presets/<name>/visual.json):
 - `musicgen-small`: OpenAI CLIP ViT-B/32 from a local file or the Hugging Face cache (never
   downloaded here). Tests and benchmarks build it randomly initialised (`random_init_seed`).
 
+CPU precision: a preset may say `"cpu_precision": "int8"` (the ViT-B/32 presets do). The export
+then also writes `visual.int8.onnx`, ONNX Runtime's dynamic int8 quantisation of the same graph
+(weights per output channel, activations per batch), which runs the tower about 3x faster on a CPU
+with VNNI. It cannot meet the 1e-4 fp32 parity, so it has its own check: cosine similarity with the
+fp32 outputs >= INT8_MIN_COSINE. The fp32 graph stays the reference and the CUDA path; features
+computed in int8 carry their own encoder id, so the cache never mixes the two.
+
 Only the export and parity check import torch/open_clip; inference needs only onnxruntime.
 """
 
@@ -35,8 +42,11 @@ from engine.presets import load_preset, resources_root
 log = logging.getLogger(__name__)
 
 ONNX_NAME = "visual.onnx"
+INT8_NAME = "visual.int8.onnx"
 META_NAME = "meta.json"
 PARITY_TOL = 1e-4
+INT8_MIN_COSINE = 0.999
+PRECISIONS = ("fp32", "int8")
 BATCH = 16
 
 
@@ -119,13 +129,26 @@ def build_torch_tower(preset: str, *, random_init_seed: int | None = None):
     return visual, dict(visual.preprocess_cfg)
 
 
+def cpu_precision(preset: str) -> str:
+    """The precision the preset's tower runs in on a CPU: "fp32" (default) or "int8"."""
+    value = visual_spec(preset).get("cpu_precision", "fp32")
+    if value not in PRECISIONS:
+        raise PresetError(f"preset {preset!r}: cpu_precision {value!r} in visual.json; use fp32 or int8")
+    return value
+
+
 def export_encoders(
-    preset: str, out_dir: str | Path | None = None, *, random_init_seed: int | None = None
+    preset: str,
+    out_dir: str | Path | None = None,
+    *,
+    random_init_seed: int | None = None,
+    int8: bool | None = None,
 ) -> dict[str, Any]:
     """Export the preset's tower to `out_dir` (ONNX + external weights + meta.json), check parity.
 
     Returns the meta document; raises RuntimeError if ONNX Runtime and PyTorch disagree by more
-    than PARITY_TOL (max abs difference, fp32) on pooled or tokens.
+    than PARITY_TOL (max abs difference, fp32) on pooled or tokens. With `int8` (default: the
+    preset's cpu_precision) the int8 graph is written and checked too (`quantize_tower`).
     """
     import torch
 
@@ -178,10 +201,55 @@ def export_encoders(
         "token_dim": int(tokens.shape[2]),
         "export_s": round(time.perf_counter() - t0, 2),
     }
+    (out / INT8_NAME).unlink(missing_ok=True)  # a stale int8 graph of other weights must not survive
     (out / META_NAME).write_text(json.dumps(meta, indent=2) + "\n")
     load_tower.cache_clear()
     meta["parity_max_abs"] = check_parity(visual, out)
+    if int8 if int8 is not None else cpu_precision(preset) == "int8":
+        meta["int8"] = quantize_tower(out)
+        (out / META_NAME).write_text(json.dumps(meta, indent=2) + "\n")
+        load_tower.cache_clear()
     return meta
+
+
+def quantize_tower(onnx_dir: str | Path, batch: int = 4, seed: int = 1) -> dict[str, float]:
+    """Write onnx_dir/visual.int8.onnx (dynamic int8) and check it against the fp32 graph.
+
+    Returns the minimum cosine similarity of pooled and of tokens over a seeded batch; raises
+    RuntimeError (and writes nothing) when either is below INT8_MIN_COSINE.
+    """
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    onnx_dir = Path(onnx_dir)
+    part = onnx_dir / (INT8_NAME + ".part")
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint on the root logger
+    try:
+        quantize_dynamic(str(onnx_dir / ONNX_NAME), str(part), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.setLevel(level)
+    fp32 = OnnxTower(onnx_dir, providers=("CPUExecutionProvider",))
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    int8 = ort.InferenceSession(str(part), opts, providers=["CPUExecutionProvider"])
+    s = fp32.pre.size
+    x = np.random.default_rng(seed).normal(size=(batch, 3, s, s)).astype(np.float32)
+    ref = fp32.run(x)
+    got = int8.run(["pooled", "tokens"], {"pixels": x})
+    cos = [float(_cosine(a, b).min()) for a, b in zip(ref, got, strict=True)]
+    result = {"min_cosine_pooled": round(cos[0], 6), "min_cosine_tokens": round(cos[1], 6)}
+    if min(cos) < INT8_MIN_COSINE:
+        part.unlink(missing_ok=True)
+        raise RuntimeError(f"{onnx_dir}: int8 tower agrees with fp32 only to cosine {min(cos):.4f}")
+    os.replace(part, onnx_dir / INT8_NAME)
+    return result
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    return (a * b).sum(-1) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-12)
 
 
 def check_parity(visual, onnx_dir: str | Path, batch: int = 4, seed: int = 1) -> float:
@@ -219,9 +287,19 @@ def cuda_works() -> bool:
 
 
 class OnnxTower:
-    """An ONNX Runtime session for one exported tower, plus the metadata needed to feed it."""
+    """An ONNX Runtime session for one exported tower, plus the metadata needed to feed it.
 
-    def __init__(self, onnx_dir: Path, providers: tuple[str, ...] | None = None, threads: int = 0):
+    `precision="int8"` runs visual.int8.onnx when the session is on the CPU and the export wrote
+    one; CUDA always runs the fp32 graph. `self.precision` says which one runs.
+    """
+
+    def __init__(
+        self,
+        onnx_dir: Path,
+        providers: tuple[str, ...] | None = None,
+        threads: int = 0,
+        precision: str = "fp32",
+    ):
         import onnxruntime as ort
 
         meta_path = onnx_dir / META_NAME
@@ -242,7 +320,20 @@ class OnnxTower:
                 if cuda_works()
                 else ("CPUExecutionProvider",)
             )
-        self.session = ort.InferenceSession(str(onnx_dir / ONNX_NAME), opts, providers=list(providers))
+        self.precision = "fp32"
+        graph = onnx_dir / ONNX_NAME
+        if precision == "int8" and providers[0] == "CPUExecutionProvider":
+            if (onnx_dir / INT8_NAME).is_file():
+                graph, self.precision = onnx_dir / INT8_NAME, "int8"
+                self.encoder_id += "+int8"
+            else:
+                log.warning(
+                    "%s: no %s, running the tower in fp32 (slower on a CPU); write it with "
+                    "`vm-engine export-encoders --preset <name>`",
+                    onnx_dir,
+                    INT8_NAME,
+                )
+        self.session = ort.InferenceSession(str(graph), opts, providers=list(providers))
         self.provider = self.session.get_providers()[0]
         log.debug("image tower %s on %s", self.encoder_id, self.provider)
 
@@ -257,10 +348,11 @@ class OnnxTower:
 
 
 @functools.lru_cache(maxsize=4)
-def load_tower(onnx_dir: str) -> OnnxTower:
-    """One session per exported tower per process."""
-    return OnnxTower(Path(onnx_dir))
+def load_tower(onnx_dir: str, precision: str = "fp32") -> OnnxTower:
+    """One session per exported tower (and precision) per process."""
+    return OnnxTower(Path(onnx_dir), precision=precision)
 
 
 def tower_for_preset(preset: str, encoder_dir: str | None = None) -> OnnxTower:
-    return load_tower(str(Path(encoder_dir) if encoder_dir else default_encoder_dir(preset)))
+    folder = Path(encoder_dir) if encoder_dir else default_encoder_dir(preset)
+    return load_tower(str(folder), cpu_precision(preset))

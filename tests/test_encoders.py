@@ -79,6 +79,31 @@ def test_unexported_folder_is_a_clear_error(tmp_path):
         encoders.load_tower(str(tmp_path))
 
 
+def test_int8_graph_agrees_with_fp32_and_carries_its_own_encoder_id(tmp_path, caplog):
+    meta = encoders.export_encoders("tiny", tmp_path, int8=True)
+    assert meta["int8"]["min_cosine_pooled"] >= encoders.INT8_MIN_COSINE
+    assert meta["int8"]["min_cosine_tokens"] >= encoders.INT8_MIN_COSINE
+    assert json.loads((tmp_path / "meta.json").read_text())["int8"] == meta["int8"]
+    fp32 = encoders.OnnxTower(tmp_path, providers=("CPUExecutionProvider",))
+    int8 = encoders.OnnxTower(tmp_path, providers=("CPUExecutionProvider",), precision="int8")
+    assert (fp32.precision, int8.precision) == ("fp32", "int8")
+    assert int8.encoder_id == fp32.encoder_id + "+int8"  # the feature cache never mixes the two
+    x = np.random.default_rng(3).normal(size=(2, 3, fp32.pre.size, fp32.pre.size)).astype(np.float32)
+    (p32, _), (p8, _) = fp32.run(x), int8.run(x)
+    assert 0 < np.abs(p32 - p8).max() and (p32 * p8).sum() / np.linalg.norm(p32) / np.linalg.norm(p8) > 0.999
+    # re-exporting without int8 removes the stale graph; asking for int8 then falls back, saying how to fix it
+    encoders.export_encoders("tiny", tmp_path, int8=False)
+    assert not (tmp_path / encoders.INT8_NAME).exists()
+    with caplog.at_level("WARNING"):
+        again = encoders.OnnxTower(tmp_path, providers=("CPUExecutionProvider",), precision="int8")
+    assert again.precision == "fp32" and "export-encoders" in caplog.text
+
+
+def test_presets_say_which_cpu_precision_they_run():
+    assert encoders.cpu_precision("tiny") == "fp32"  # the trained tiny model was fed fp32 features
+    assert encoders.cpu_precision("musicgen-small") == "int8"
+
+
 @pytest.fixture(scope="module")
 def vitb32_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("vitb32")
@@ -93,6 +118,10 @@ def test_random_vitb32_export_parity(vitb32_dir):
     assert (meta["embed_dim"], meta["patches"], meta["token_dim"]) == (512, 49, 768)
     assert meta["encoder_id"] == "openai-clip-vit-b-32/random-seed0"
     assert (out / "visual.onnx.data").exists()
+    assert min(meta["int8"].values()) >= encoders.INT8_MIN_COSINE  # its preset runs int8 on a CPU
+    assert encoders.tower_for_preset("musicgen-small", str(out)).precision == (
+        "fp32" if encoders.cuda_works() else "int8"
+    )
 
 
 @pytest.mark.slow
