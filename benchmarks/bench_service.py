@@ -35,7 +35,9 @@ def _measure(engine, root: Path) -> tuple[list[float], list[float], float]:
             if k:  # the first round warms both
                 in_process.append(took_in_process)
                 service.append(took_service)
-        long_job = client.post("/jobs", json={"scenes": [{**SCENE, "duration_s": 60.0}], "cue_dir": "c"}).json()
+        long_job = client.post(
+            "/jobs", json={"scenes": [{**SCENE, "duration_s": 60.0}], "cue_dir": "c"}
+        ).json()
         while "generate" not in client.get(f"/jobs/{long_job['id']}").json()["stage"]:
             time.sleep(0.02)
         time.sleep(0.3)

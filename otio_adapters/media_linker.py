@@ -22,12 +22,14 @@ def link_media_reference(in_clip: otio.schema.Clip, media_linker_argument_map: d
     if not isinstance(ref, otio.schema.ExternalReference) or not ref.target_url:
         return ref
     base = args.get("base_dir")
-    found = resolve_media(ref.target_url, base_dir=Path(base) if base else None,
-                          relink=tuple(args.get("relink", ())))
+    found = resolve_media(
+        ref.target_url, base_dir=Path(base) if base else None, relink=tuple(args.get("relink", ()))
+    )
     if found is None:
         in_clip.metadata.setdefault("vidmusician", {})["offline"] = True
         return ref
-    linked = otio.schema.ExternalReference(target_url=found.resolve().as_uri(),
-                                           available_range=ref.available_range, metadata=ref.metadata)
+    linked = otio.schema.ExternalReference(
+        target_url=found.resolve().as_uri(), available_range=ref.available_range, metadata=ref.metadata
+    )
     linked.metadata["vidmusician_original_url"] = ref.target_url
     return linked
