@@ -34,6 +34,30 @@ def test_checkpoint_in_musicgen_layout_loads_through_audiocraft_loaders(tmp_path
     assert torch.equal(made.codec.decode(codes), loaded.codec.decode(codes))
 
 
+def test_shipped_safetensors_layout_is_the_same_model_and_runs_no_pickle(tmp_path):
+    torch.set_num_threads(1)
+    cfg = small_config()
+    made = bb.build_random(cfg)
+    bb.save_musicgen_layout(made, cfg, tmp_path / "mg")
+    bb.musicgen_to_safetensors(tmp_path / "mg", tmp_path / "ship")
+    assert {p.name for p in (tmp_path / "ship").iterdir()} == {bb.LM_SAFETENSORS, bb.CODEC_SAFETENSORS}
+    loaded = bb.load_backbone_folder(tmp_path / "ship", cfg)
+    assert loaded.trained and loaded.source == str(tmp_path / "ship")
+    assert _state_equal(made.lm, loaded.lm) and _state_equal(made.codec, loaded.codec)
+    codes = torch.randint(0, 32, (1, 4, 10))
+    assert torch.equal(made.codec.decode(codes), loaded.codec.decode(codes))
+
+
+def test_damaged_shipped_weights_name_the_file(tmp_path):
+    cfg = small_config()
+    bb.save_musicgen_layout(bb.build_random(cfg), cfg, tmp_path / "mg")
+    bb.musicgen_to_safetensors(tmp_path / "mg", tmp_path / "ship")
+    lm = tmp_path / "ship" / bb.LM_SAFETENSORS
+    lm.write_bytes(lm.read_bytes()[:1000])
+    with pytest.raises(ModelNotFoundError, match=r"lm\.safetensors: unreadable"):
+        bb.load_backbone_folder(tmp_path / "ship", cfg)
+
+
 def test_musicgen_preset_finds_a_local_folder_and_loads_it(tmp_path, monkeypatch):
     cfg = small_config()
     bb.save_musicgen_layout(bb.build_random(cfg), cfg, tmp_path / "musicgen-small")

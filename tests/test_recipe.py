@@ -47,7 +47,8 @@ def test_smoke_budget_builds_a_loadable_model_and_resume_skips_done_steps(tmp_pa
     assert "MB; copy it to resources/models/tiny/" in captured.err
     folder = out / "model-two-stage"
     names = {p.name for p in folder.iterdir()}
-    assert {bb.LM_FILE, bb.CODEC_FILE, bb.TEXT_ENCODER_FILE, bb.ADAPTERS_FILE} <= names
+    assert {bb.LM_SAFETENSORS, bb.CODEC_SAFETENSORS, bb.TEXT_ENCODER_FILE, bb.ADAPTERS_FILE} <= names
+    assert not any(p.suffix == ".bin" for p in folder.iterdir())  # what ships runs no pickle
     assert result["size_mb"] == pytest.approx(sum(p.stat().st_size for p in folder.iterdir()) / 1e6, abs=0.01)
     assert json.loads((folder / "recipe.json").read_text())["rhythm_source"] == "patch"
     assert (

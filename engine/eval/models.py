@@ -1,7 +1,7 @@
 """What `vm-eval` evaluates: model specs on the command line -> loaded generators.
 
-A spec is `[LABEL=]TARGET`, TARGET being a model folder (the generator layout: state_dict.bin,
-compression_state_dict.bin, text_encoder.safetensors, adapters.safetensors, optionally
+A spec is `[LABEL=]TARGET`, TARGET being a model folder (the generator layout: lm.safetensors +
+codec.safetensors or MusicGen's state_dict.bin + compression_state_dict.bin, text_encoder.safetensors, adapters.safetensors, optionally
 generator.json and recipe.json written by `vm-train tiny`) or a preset name (its installed
 weights). `backbone-only:TARGET` evaluates TARGET's frozen backbone with the video ignored: no CLS frames,
 no rhythm curve, no prompt, hence no classifier-free guidance (the stage-0 LM's unconditional
@@ -86,7 +86,7 @@ def load_generator(spec: ModelSpec, device: str = "cpu"):
         return MusicGenerator.load(spec.target, device=device)
     folder = Path(spec.target)
     cfg = generator_config(folder)
-    backbone = bb.load_musicgen_layout(folder, device, window_s=cfg.window_s)
+    backbone = bb.load_backbone_folder(folder, cfg, device)
     model = build_model(cfg, backbone, folder)
     adapters = folder / bb.ADAPTERS_FILE
     preset = "tiny"

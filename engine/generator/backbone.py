@@ -1,9 +1,11 @@
 """The frozen backbone: an audiocraft LMModel plus its EnCodec, built or loaded the MusicGen way.
 
-Every backbone, the embedded `tiny` one included, goes through audiocraft's own builders and
-loaders (`state_dict.bin` / `compression_state_dict.bin` holding `xp.cfg` + `best_state`), so a
-checkpoint written here and a real MusicGen checkpoint take the same code path. Nothing here ever
-downloads: a missing file is a `ModelNotFoundError` that names the command that fetches it.
+Every backbone, the embedded `tiny` one included, is built by audiocraft's own builders and
+loaders. Training writes MusicGen's layout (`state_dict.bin` / `compression_state_dict.bin` holding
+`xp.cfg` + `best_state`), so a checkpoint written here and a real MusicGen checkpoint take the same
+code path. The weights shipped in resources/ are plain safetensors instead (`lm.safetensors`,
+`codec.safetensors`: loading them runs no pickle), built from the preset's generator.json. Nothing
+here ever downloads: a missing file is a `ModelNotFoundError` that names the command that fetches it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 
 LM_FILE = "state_dict.bin"
 CODEC_FILE = "compression_state_dict.bin"
+LM_SAFETENSORS = "lm.safetensors"
+CODEC_SAFETENSORS = "codec.safetensors"
 TEXT_ENCODER_FILE = "text_encoder.safetensors"
 ADAPTERS_FILE = "adapters.safetensors"
 MODELS_ENV = "VIDMUSICIAN_MODELS_DIR"
@@ -218,6 +222,74 @@ def save_musicgen_layout(backbone: Backbone, cfg: GeneratorConfig, folder: Path)
         os.replace(tmp, folder / name)
 
 
+def musicgen_to_safetensors(source: Path, dest: Path) -> None:
+    """Re-write MusicGen's layout in `source` as `lm.safetensors` + `codec.safetensors` in `dest`.
+
+    Each file keeps its audiocraft config (`xp.cfg`, YAML) in the safetensors metadata, so loading
+    builds the exact architecture with audiocraft's builders and runs no pickle.
+    """
+    from safetensors.torch import save_file
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for src_name, name in ((LM_FILE, LM_SAFETENSORS), (CODEC_FILE, CODEC_SAFETENSORS)):
+        pkg = torch.load(source / src_name, map_location="cpu", weights_only=True)
+        state = {k: v.contiguous() for k, v in pkg["best_state"].items()}
+        tmp = dest / (name + ".part")
+        save_file(
+            state, str(tmp), metadata={"xp.cfg": pkg["xp.cfg"], "audiocraft": str(pkg.get("version", ""))}
+        )
+        os.replace(tmp, dest / name)
+
+
+def has_safetensors_layout(folder: Path) -> bool:
+    return (folder / LM_SAFETENSORS).is_file() and (folder / CODEC_SAFETENSORS).is_file()
+
+
+def _load_safetensors_module(path: Path, kind: str, device: str):
+    from audiocraft.models import builders
+    from omegaconf import OmegaConf
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            xp = (f.metadata() or {}).get("xp.cfg")
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise ModelNotFoundError(f"{path}: unreadable ({exc}); copy the model folder again") from exc
+    if not xp:
+        raise ModelNotFoundError(
+            f"{path}: no xp.cfg in its metadata; re-assemble it with `vm-train tiny --resume`"
+        )
+    cfg = OmegaConf.create(xp)
+    cfg.device = "cpu"
+    module = builders.get_lm_model(cfg) if kind == "lm" else builders.get_compression_model(cfg)
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ModelNotFoundError(
+            f"{path}: weights do not match its own xp.cfg ({str(exc).splitlines()[0]}); copy the model folder again"
+        ) from exc
+    return module.to(device).eval(), cfg
+
+
+def load_safetensors_layout(folder: Path, device: str = "cpu", window_s: float | None = None) -> Backbone:
+    """The backbone of a shipped model folder (`lm.safetensors` + `codec.safetensors`)."""
+    lm, lm_cfg = _load_safetensors_module(folder / LM_SAFETENSORS, "lm", device)
+    codec, _ = _load_safetensors_module(folder / CODEC_SAFETENSORS, "codec", device)
+    seg = float(lm_cfg.dataset.segment_duration)
+    return Backbone(
+        lm, codec, trained=True, source=str(folder), window_s=seg if window_s is None else min(window_s, seg)
+    )
+
+
+def load_backbone_folder(folder: Path, cfg: GeneratorConfig, device: str = "cpu") -> Backbone:
+    """A trained backbone from `folder`, in the shipped safetensors layout or MusicGen's layout."""
+    if has_safetensors_layout(folder):
+        return load_safetensors_layout(folder, device, window_s=cfg.window_s)
+    return load_musicgen_layout(folder, device, window_s=cfg.window_s)
+
+
 @contextlib.contextmanager
 def hub_offline() -> Iterator[None]:
     """Make every Hugging Face lookup inside the block local-only (no download, ever)."""
@@ -307,11 +379,13 @@ def load_backbone(preset: str, cfg: GeneratorConfig, device: str = "cpu") -> tup
     """The preset's backbone and the folder its weights (and adapters) come from, if any."""
     if cfg.backbone == BUILTIN:
         folder = models_root() / preset
-        present = [n for n in (LM_FILE, CODEC_FILE) if (folder / n).is_file()]
+        present = [
+            n for n in (LM_FILE, CODEC_FILE, LM_SAFETENSORS, CODEC_SAFETENSORS) if (folder / n).is_file()
+        ]
         if not present:
             log.info("preset %s: no trained weights in %s, using a random init", preset, folder)
             return build_random(cfg, device), None
-        return load_musicgen_layout(folder, device, window_s=cfg.window_s), folder
+        return load_backbone_folder(folder, cfg, device), folder
     folder = find_musicgen_folder(preset, cfg.hf_repo or "")
     if "melody" in (cfg.hf_repo or ""):
         _check_demucs_cached(preset)

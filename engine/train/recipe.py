@@ -306,14 +306,16 @@ class Recipe:
         return self.assemble(variant, self.out / "stage2" / "model", "patch")
 
     def assemble(self, variant: str, source: Path, rhythm_source: str) -> Path:
-        """OUT/model-<variant>: the generator's files + generator.json + recipe.json (atomically)."""
+        """OUT/model-<variant>: the generator's weights as safetensors + generator.json + recipe.json
+        (atomically)."""
         from engine.generator import backbone as bb
 
         final = self.out / f"model-{variant}"
         tmp = self.out / f".model-{variant}.part"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        for name in (bb.LM_FILE, bb.CODEC_FILE, bb.TEXT_ENCODER_FILE, bb.ADAPTERS_FILE):
+        bb.musicgen_to_safetensors(source, tmp)  # what ships: safetensors, no pickle
+        for name in (bb.TEXT_ENCODER_FILE, bb.ADAPTERS_FILE):
             shutil.copyfile(source / name, tmp / name)
         (tmp / "generator.json").write_text(json.dumps(asdict(self.generator_config()), indent=1))
         (tmp / "recipe.json").write_text(
