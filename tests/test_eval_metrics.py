@@ -99,3 +99,13 @@ def test_style_judge_is_accurate_on_held_out_real_corpus_audio():
     audio, world = next(corpus_audio("heldout", 1, start=40))
     assert clf.predict(audio) == world
     assert clf.predict(np.zeros(SR, np.float32)) in clf.classes
+
+
+def test_rhythmicity_tells_a_beat_from_noise_and_silence():
+    beat = clicks(np.arange(0.25, 8.0, 0.5), 8.0)  # 120 BPM
+    noise = np.random.default_rng(1).standard_normal(8 * SR).astype(np.float32) * 0.1
+    irregular = clicks(np.sort(np.random.default_rng(2).uniform(0.1, 7.9, 16)), 8.0)
+    assert metrics.rhythmicity(beat, SR) > 0.8
+    assert metrics.rhythmicity(noise, SR) < 0.15
+    assert metrics.rhythmicity(noise, SR) < metrics.rhythmicity(irregular, SR) < metrics.rhythmicity(beat, SR)
+    assert metrics.rhythmicity(np.zeros(SR, np.float32), SR) == 0.0

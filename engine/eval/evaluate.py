@@ -149,6 +149,7 @@ def score_clip(clip: Clip, audio: np.ndarray, sample_rate: int, visual_bpm: floa
         "onset_recall": f["recall"],
         "music_bpm": music_bpm,
         "visual_bpm": visual_bpm,
+        "rhythmicity": metrics.rhythmicity(audio, sample_rate),
         **{f"tempo_{k}": v for k, v in metrics.tempo_agreement(music_bpm, visual_bpm).items()},
     }
     if judge is not None and clip.world is not None:
@@ -161,7 +162,7 @@ def score_clip(clip: Clip, audio: np.ndarray, sample_rate: int, visual_bpm: floa
 def summarise(rows: list[dict]) -> dict:
     """Means over clips (NaN scores, i.e. clips without events, are left out of that mean)."""
     out: dict = {"clips": len(rows)}
-    for key in ("hit", "coverage", "onset_f", "onset_precision", "onset_recall"):
+    for key in ("hit", "coverage", "onset_f", "onset_precision", "onset_recall", "rhythmicity"):
         vals = [r[key] for r in rows if isinstance(r[key], float) and math.isfinite(r[key])]
         out[key] = float(np.mean(vals)) if vals else float("nan")
     out["tempo_exact"] = float(np.mean([r["tempo_exact"] for r in rows])) if rows else float("nan")
@@ -174,13 +175,18 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def codec_scores(codec, clips: list[Clip], music: tuple[Path, ...], max_s: float) -> dict:
-    """Mel distance and SI-SNR of the codec's reconstruction on held-out corpus and real music."""
+def codec_scores(codec, clips: list[Clip], music: tuple[Path, ...], max_s: float, judge=None) -> dict:
+    """Mel distance and SI-SNR of the codec's reconstruction on held-out corpus and real music.
+
+    With a judge, also its accuracy on the held-out reconstructions: every generated clip reaches
+    the judge through this codec's decoder, so this is the ceiling of the semantic accuracy.
+    """
     import torch
 
     sr = int(codec.sample_rate)
     hop = int(round(sr / float(codec.frame_rate)))
     out = {}
+    worlds = {str(c.music): c.world for c in clips if c.music}
     for name, paths in (("heldout", [c.music for c in clips if c.music]), ("real", list(music))):
         rows = []
         for path in paths:
@@ -191,18 +197,22 @@ def codec_scores(codec, clips: list[Clip], music: tuple[Path, ...], max_s: float
             with torch.no_grad():
                 codes, scale = codec.encode(torch.from_numpy(x).view(1, 1, -1))
                 y = codec.decode(codes, scale)[0, 0].cpu().numpy()
-            rows.append(
-                {
-                    "file": Path(path).name,
-                    "mel_distance": metrics.mel_distance(x, y, sr),
-                    "si_snr_db": metrics.si_snr(x, y),
-                }
-            )
+            row = {
+                "file": Path(path).name,
+                "mel_distance": metrics.mel_distance(x, y, sr),
+                "si_snr_db": metrics.si_snr(x, y),
+            }
+            if judge is not None and worlds.get(str(path)):
+                row["judged_correct"] = judge.predict(y, sr) == worlds[str(path)]
+            rows.append(row)
         out[name] = {
             "items": rows,
             "mel_distance": float(np.mean([r["mel_distance"] for r in rows])) if rows else float("nan"),
             "si_snr_db": float(np.mean([r["si_snr_db"] for r in rows])) if rows else float("nan"),
         }
+        judged = [r["judged_correct"] for r in rows if "judged_correct" in r]
+        if judged:
+            out[name]["judge_accuracy"] = float(np.mean(judged))
     return out
 
 
@@ -230,7 +240,7 @@ def evaluate_model(spec: ModelSpec, cfg: EvalConfig, synth: list[Clip], real: li
             visual_bpm = clip.tempo_bpm or metrics.curve_tempo(inputs.rhythm_50hz.sum(axis=1), 50.0)
             rows.append(score_clip(clip, audio, gen.sample_rate, visual_bpm, judge))
         result[group] = {"summary": summarise(rows), "clips": rows}
-    result["codec"] = codec_scores(gen.backbone.codec, synth, cfg.real_music, cfg.real_max_s)
+    result["codec"] = codec_scores(gen.backbone.codec, synth, cfg.real_music, cfg.real_max_s, judge)
     return result, audio_out
 
 

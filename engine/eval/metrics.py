@@ -16,6 +16,11 @@ Rhythm (music against the video's visual events):
   hop); agreement when |music − visual| <= 4 % of the visual tempo, and "octave" agreement when that
   holds for the visual tempo ×1, ×2 or ×½; the raw difference in BPM is reported too.
 
+Structure (is it music or noise?): rhythmicity = the largest normalised autocorrelation of the
+music's onset-strength envelope (librosa, hop ONSET_HOP, mean removed) over lags 0.25–1.5 s. Measured
+here: the corpus's held-out music 0.45 on average (0.20–0.79 over 30 clips), white noise 0.08
+(at most 0.10 over 10 draws).
+
 Codec reconstruction: SI-SNR (scale-invariant SNR, both signals made zero-mean) in dB, and the mel
 distance = mean |log(M_ref + 1e-5) − log(M_est + 1e-5)| over a 64-band magnitude mel spectrogram
 (n_fft 1024, hop 256) at the audio's sample rate.
@@ -104,6 +109,26 @@ def music_tempo(audio: np.ndarray, sample_rate: int) -> float:
         return float("nan")
     env = librosa.onset.onset_strength(y=y, sr=sample_rate, hop_length=ONSET_HOP)
     return float(librosa.feature.tempo(onset_envelope=env, sr=sample_rate, hop_length=ONSET_HOP)[0])
+
+
+def rhythmicity(
+    audio: np.ndarray, sample_rate: int, min_lag_s: float = 0.25, max_lag_s: float = 1.5
+) -> float:
+    """Peak normalised autocorrelation of the onset envelope at lags min_lag_s..max_lag_s (0: none)."""
+    import librosa
+
+    y = np.asarray(audio, dtype=np.float32)
+    if y.size < 4 * ONSET_HOP or not np.any(np.abs(y) > 1e-6):
+        return 0.0
+    env = librosa.onset.onset_strength(y=y, sr=sample_rate, hop_length=ONSET_HOP).astype(np.float64)
+    env -= env.mean()
+    fps = sample_rate / ONSET_HOP
+    lo, hi = int(round(min_lag_s * fps)), int(round(max_lag_s * fps))
+    if env.size <= lo + 1 or not np.any(env):
+        return 0.0
+    ac = np.correlate(env, env, mode="full")[env.size - 1 :]
+    ac /= ac[0]
+    return float(ac[lo : min(hi, env.size - 1) + 1].max())
 
 
 def curve_tempo(curve: np.ndarray, rate_hz: float) -> float:

@@ -21,8 +21,10 @@ COLUMNS = (
     ("synthetic", "tempo_octave", "tempo ok (4 %, octave)"),
     ("synthetic", "tempo_abs_diff_bpm", "mean abs Δtempo (BPM)"),
     ("synthetic", "semantic_accuracy", "semantic acc."),
+    ("synthetic", "rhythmicity", "rhythmicity"),
     ("real", "hit", "real hit"),
     ("real", "onset_f", "real onset F"),
+    ("real", "rhythmicity", "real rhythmicity"),
 )
 BAR_METRICS = (
     ("hit", "hit"),
@@ -50,7 +52,13 @@ def _fmt(x) -> str:
 
 def markdown_table(report: dict) -> str:
     """One row per model (the reference first), the metrics of the issue's ablation table."""
-    head = ["model", *[c[2] for c in COLUMNS], "codec mel (held-out)", "codec SI-SNR dB (held-out / real)"]
+    head = [
+        "model",
+        *[c[2] for c in COLUMNS],
+        "codec mel (held-out)",
+        "codec SI-SNR dB (held-out / real)",
+        "judge on codec recon. (semantic ceiling)",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in report["models"]:
         cells = [m["label"]]
@@ -60,8 +68,9 @@ def markdown_table(report: dict) -> str:
         if codec:
             cells.append(_fmt(codec["heldout"]["mel_distance"]))
             cells.append(f"{_fmt(codec['heldout']['si_snr_db'])} / {_fmt(codec['real']['si_snr_db'])}")
+            cells.append(_fmt(codec["heldout"].get("judge_accuracy")))
         else:
-            cells += ["–", "–"]
+            cells += ["–", "–", "–"]
         lines.append("| " + " | ".join(cells) + " |")
     clf = report["style_classifier"]
     lines.append("")
