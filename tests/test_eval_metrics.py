@@ -109,3 +109,29 @@ def test_rhythmicity_tells_a_beat_from_noise_and_silence():
     assert metrics.rhythmicity(noise, SR) < 0.15
     assert metrics.rhythmicity(noise, SR) < metrics.rhythmicity(irregular, SR) < metrics.rhythmicity(beat, SR)
     assert metrics.rhythmicity(np.zeros(SR, np.float32), SR) == 0.0
+
+
+def test_paired_differences_separate_a_real_gap_from_noise():
+    from engine.eval.compare import paired_difference, pairwise
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.2, 0.4, 30)
+    same = paired_difference(a, a)
+    assert same["diff"] == same["low"] == same["high"] == 0.0
+    gap = paired_difference(a, a + 0.1 + rng.normal(0, 0.02, 30))
+    assert gap["low"] > 0.05 and gap["high"] < 0.15 and gap["clips"] == 30
+    noise = paired_difference(a, a + rng.normal(0, 0.2, 30))
+    assert noise["low"] < 0 < noise["high"]
+
+    def model(label, values):
+        return {
+            "label": label,
+            "synthetic": {"clips": [{"clip": str(i), "onset_f": v} for i, v in enumerate(values)]},
+        }
+
+    rows = pairwise([model("A", a), model("B", a + 0.1), model("C", a)])
+    assert [(r["a"], r["b"]) for r in rows] == [("A", "B"), ("A", "C"), ("B", "C")]
+    assert rows[0]["onset_f"]["diff"] == pytest.approx(0.1) and rows[2]["onset_f"]["diff"] == pytest.approx(
+        -0.1
+    )
+    assert rows[0]["semantic_correct"]["clips"] == 0  # a metric nobody scored is left empty, not invented

@@ -10,7 +10,7 @@ with --json, the JSON report).
 
 The ablation table of the paper, from one `vm-train tiny` run folder RUN (each variant trained with
 `vm-train tiny --out RUN --resume --variant ...`):
-    vm-eval "backbone only=backbone-only:RUN/model-two-stage" "stage 1 only=RUN/stage1/model" \
+    vm-eval "backbone only=backbone-only:RUN/model-two-stage" "stage 1 only=RUN/model-stage1-only" \
         "stages 1+2=RUN/model-two-stage" "one-stage=RUN/model-one-stage" \
         "CLS rhythm=RUN/model-cls-rhythm" --heldout-dir RUN/corpus --heldout 50
 """

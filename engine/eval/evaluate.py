@@ -289,6 +289,9 @@ def run_evaluation(specs: list[ModelSpec], cfg: EvalConfig, testvideo_csv: Path 
         log.info("evaluating %s", spec.label)
         row, audio[spec.label] = evaluate_model(spec, cfg, synth, real, judge)
         report["models"].append(row)
+    from engine.eval.compare import pairwise
+
+    report["comparisons"] = pairwise([m for m in report["models"] if m["label"] != REFERENCE])
     report["_audio"] = audio  # for the plots; dropped before JSON
     report["_clips"] = synth + real
     return report

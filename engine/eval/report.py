@@ -72,6 +72,13 @@ def markdown_table(report: dict) -> str:
         else:
             cells += ["–", "–", "–"]
         lines.append("| " + " | ".join(cells) + " |")
+    if report.get("comparisons"):
+        from engine.eval.compare import markdown as comparisons_table
+
+        lines.append("")
+        lines.append("Paired differences on the held-out synthetic clips (B − A, 95 % bootstrap interval):")
+        lines.append("")
+        lines.append(comparisons_table(report["comparisons"]).rstrip("\n"))
     clf = report["style_classifier"]
     lines.append("")
     lines.append(
