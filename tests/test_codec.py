@@ -62,6 +62,23 @@ def test_resume_reproduces_the_uninterrupted_run_exactly(tmp_path):
     assert losses(straight) == losses(split) and len(losses(split)) == 8
 
 
+def test_decoder_phase_trains_the_decoder_alone_so_tokens_keep_their_meaning(tmp_path):
+    train_codec(tmp_path / "codec", 4, cfg=TINY)
+    cfg = CodecTrainConfig(
+        batch=2, segment_s=0.5, lr=1e-3, seed=1, decoder_only=True, init_from=str(tmp_path / "codec")
+    )
+    train_codec(tmp_path / "decoder", 6, cfg=cfg)
+    before, after = load_codec(tmp_path / "codec"), load_codec(tmp_path / "decoder")
+    a, b = before.state_dict(), after.state_dict()
+    changed = {k for k in a if not torch.equal(a[k], b[k])}
+    assert changed and all(k.startswith("decoder.") for k in changed)  # encoder and codebooks frozen
+    x = torch.from_numpy(batch_for_step(0, CodecTrainConfig(batch=2, segment_s=0.5, seed=5)))
+    assert torch.equal(before.encode(x)[0], after.encode(x)[0])  # same tokens for the LM
+    # resuming checks the settings, the decoder phase's included
+    with pytest.raises(Exception, match="same settings"):
+        train_codec(tmp_path / "decoder", 8, resume=True, cfg=TINY)
+
+
 def test_cli_refuses_to_overwrite_and_checks_settings_on_resume(tmp_path, capsys):
     args = ["codec", "--out", str(tmp_path), "--steps", "1", "--batch", "1", "--segment", "0.25"]
     assert main(args + ["--threads", "1"]) == 0

@@ -14,7 +14,7 @@ from engine.generator import backbone as bb
 from engine.train.cli import main
 from engine.train.recipe import RecipeError, estimated_minutes, plan_for_budget
 
-STEPS = ["synth", "codec", "prepare", "stage0-lm", "stage1", "stage2"]
+STEPS = ["synth", "codec", "decoder", "prepare", "stage0-lm", "stage1", "stage2"]
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +51,15 @@ def test_smoke_budget_builds_a_loadable_model_and_resume_skips_done_steps(tmp_pa
     assert not any(p.suffix == ".bin" for p in folder.iterdir())  # what ships runs no pickle
     assert result["size_mb"] == pytest.approx(sum(p.stat().st_size for p in folder.iterdir()) / 1e6, abs=0.01)
     assert json.loads((folder / "recipe.json").read_text())["rhythm_source"] == "patch"
+    # every assembled model decodes with the decoder phase's codec; stage 1 alone is assembled too
+    from safetensors.torch import load_file
+
+    from engine.train.codec import load_codec
+
+    tuned = load_codec(out / "decoder").state_dict()
+    for model in (folder, out / "model-stage1-only"):
+        shipped = load_file(str(model / bb.CODEC_SAFETENSORS))
+        assert shipped.keys() == tuned.keys() and all(torch.equal(shipped[k], tuned[k]) for k in tuned)
     assert (
         len((out / "stage2" / "metrics.jsonl").read_text().splitlines()) == plan_for_budget(0.05).stage2_steps
     )
@@ -92,3 +101,32 @@ def _tiny_config():
 
     p = load_preset("tiny")
     return GeneratorConfig.from_dict(p.generator)
+
+
+def test_shipped_tiny_model_is_what_the_default_command_reproduces():
+    """resources/models/tiny came from `vm-train tiny` with its default budget, in the shipped layout."""
+    from dataclasses import asdict
+
+    from engine.presets import resources_root
+    from engine.train.cli import build_parser
+
+    folder = resources_root() / "models" / "tiny"
+    recipe = json.loads((folder / "recipe.json").read_text())
+    default = build_parser().parse_args(["tiny", "--out", "x"]).budget_minutes
+    assert recipe["plan"] == asdict(plan_for_budget(default))
+    assert recipe["variant"] == "two-stage" and set(recipe["steps"]) >= set(STEPS)
+    names = {p.name for p in folder.iterdir()}
+    assert names == {
+        bb.LM_SAFETENSORS,
+        bb.CODEC_SAFETENSORS,
+        bb.TEXT_ENCODER_FILE,
+        bb.ADAPTERS_FILE,
+        "generator.json",
+        "recipe.json",
+    }
+    encoders = resources_root() / "encoders" / "tiny"
+    total = sum(p.stat().st_size for p in [*folder.iterdir(), *encoders.iterdir()])
+    assert total <= 50e6  # the issue's budget: model + ONNX tower
+    shipped = json.loads((folder / "generator.json").read_text())
+    preset = json.loads((resources_root() / "presets" / "tiny" / "generator.json").read_text())
+    assert shipped == {**shipped, **preset}  # the weights fit the preset's architecture

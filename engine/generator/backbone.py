@@ -222,18 +222,24 @@ def save_musicgen_layout(backbone: Backbone, cfg: GeneratorConfig, folder: Path)
         os.replace(tmp, folder / name)
 
 
-def musicgen_to_safetensors(source: Path, dest: Path) -> None:
+def musicgen_to_safetensors(source: Path, dest: Path, codec_state: dict | None = None) -> None:
     """Re-write MusicGen's layout in `source` as `lm.safetensors` + `codec.safetensors` in `dest`.
 
     Each file keeps its audiocraft config (`xp.cfg`, YAML) in the safetensors metadata, so loading
-    builds the exact architecture with audiocraft's builders and runs no pickle.
+    builds the exact architecture with audiocraft's builders and runs no pickle. `codec_state`
+    replaces the codec's weights (same keys and shapes; e.g. a codec whose decoder was trained on).
     """
     from safetensors.torch import save_file
 
     dest.mkdir(parents=True, exist_ok=True)
     for src_name, name in ((LM_FILE, LM_SAFETENSORS), (CODEC_FILE, CODEC_SAFETENSORS)):
         pkg = torch.load(source / src_name, map_location="cpu", weights_only=True)
-        state = {k: v.contiguous() for k, v in pkg["best_state"].items()}
+        state = pkg["best_state"]
+        if name == CODEC_SAFETENSORS and codec_state is not None:
+            if {k: v.shape for k, v in codec_state.items()} != {k: v.shape for k, v in state.items()}:
+                raise ModelNotFoundError(f"{source / src_name}: the replacement codec has other weights")
+            state = codec_state
+        state = {k: v.contiguous() for k, v in state.items()}
         tmp = dest / (name + ".part")
         save_file(
             state, str(tmp), metadata={"xp.cfg": pkg["xp.cfg"], "audiocraft": str(pkg.get("version", ""))}

@@ -40,6 +40,11 @@ class CodecTrainConfig:
     seed: int = 0
     sample_rate: int = 16000
     checkpoint_every: int = 50
+    # Phase 2 ("decoder"): start from the codec in `init_from` and train its decoder alone; the
+    # encoder and codebooks stay frozen (eval mode: no EMA updates), so the tokens every LM was
+    # trained on keep their meaning while the audio they decode to improves.
+    decoder_only: bool = False
+    init_from: str = ""
 
 
 def build_codec(sample_rate: int = 16000):
@@ -140,8 +145,15 @@ def train_codec(
     if ckpt_path.exists() and not resume:
         raise SynthConfigError(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
     torch.manual_seed(cfg.seed)
-    model = build_codec(cfg.sample_rate)
-    optim = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.5, 0.9))
+    if cfg.decoder_only:
+        model = load_codec(cfg.init_from)
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for p in model.decoder.parameters():
+            p.requires_grad_(True)
+    else:
+        model = build_codec(cfg.sample_rate)
+    optim = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, betas=(0.5, 0.9))
     step = 0
     if resume and ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=False)
@@ -160,6 +172,9 @@ def train_codec(
         metrics_path.unlink()
 
     model.train()
+    if cfg.decoder_only:
+        model.encoder.eval()
+        model.quantizer.eval()
     last: dict = {}
     with open(metrics_path, "a", encoding="utf-8") as metrics:
         while step < steps:
@@ -168,7 +183,9 @@ def train_codec(
             result = model(x)
             l1 = (result.x - x).abs().mean()
             spec = stft_loss(result.x, x)
-            penalty = result.penalty if result.penalty is not None else x.new_zeros(())
+            penalty = (
+                result.penalty if result.penalty is not None and not cfg.decoder_only else x.new_zeros(())
+            )
             loss = l1 + spec + penalty
             optim.zero_grad(set_to_none=True)
             loss.backward()
