@@ -135,3 +135,11 @@ def test_paired_differences_separate_a_real_gap_from_noise():
         -0.1
     )
     assert rows[0]["semantic_correct"]["clips"] == 0  # a metric nobody scored is left empty, not invented
+
+
+def test_spectral_flatness_tells_tones_from_noise():
+    t = np.arange(2 * SR) / SR
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)).astype(np.float32)
+    noise = np.random.default_rng(0).standard_normal(2 * SR).astype(np.float32)
+    assert metrics.spectral_flatness(chord, SR) < 0.05 < 0.4 < metrics.spectral_flatness(noise, SR)
+    assert metrics.spectral_flatness(np.repeat(chord, 3), 48000) < 0.05  # resampled to the model's band

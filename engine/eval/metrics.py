@@ -21,6 +21,10 @@ music's onset-strength envelope (librosa, hop ONSET_HOP, mean removed) over lags
 here: the corpus's held-out music 0.45 on average (0.20–0.79 over 30 clips), white noise 0.08
 (at most 0.10 over 10 draws).
 
+Tonality (is it noise?): spectral flatness = librosa's mean spectral flatness of the music resampled
+to 16 kHz (the tiny model's band). Measured here: the corpus's held-out music 0.034 on average (at
+most 0.091 over 20 clips), the untrained tiny model 0.31, white noise 0.56.
+
 Codec reconstruction: SI-SNR (scale-invariant SNR, both signals made zero-mean) in dB, and the mel
 distance = mean |log(M_ref + 1e-5) − log(M_est + 1e-5)| over a 64-band magnitude mel spectrogram
 (n_fft 1024, hop 256) at the audio's sample rate.
@@ -129,6 +133,19 @@ def rhythmicity(
     ac = np.correlate(env, env, mode="full")[env.size - 1 :]
     ac /= ac[0]
     return float(ac[lo : min(hi, env.size - 1) + 1].max())
+
+
+def spectral_flatness(audio: np.ndarray, sample_rate: int) -> float:
+    """Mean spectral flatness at 16 kHz: near 0 for tones, about 0.56 for white noise."""
+    import librosa
+    import soxr
+
+    y = np.asarray(audio, dtype=np.float32)
+    if sample_rate != 16000:
+        y = soxr.resample(y, sample_rate, 16000).astype(np.float32)
+    if y.size < 2048 or not np.any(np.abs(y) > 1e-6):
+        return 0.0
+    return float(librosa.feature.spectral_flatness(y=y).mean())
 
 
 def curve_tempo(curve: np.ndarray, rate_hz: float) -> float:
