@@ -63,31 +63,21 @@ def build_demo_timeline(
     return timeline
 
 
-def score_overview(scored_path: Path, cuts_s: list[float], png: Path) -> tuple[float, float]:
-    """Mix the score track of `scored_path` into one signal, draw its spectrogram with the cuts
-    marked, and return its spectral flatness (tones vs noise) and rhythmicity (a steady pulse)."""
-    import numpy as np
-    import soundfile as sf
-
-    from engine.eval import metrics
-    from engine.eval.report import spectrogram_png
-
+def score_overview(engine: InProcessEngine, scored_path: Path, cuts_s: list[float], png: Path) -> dict:
+    """The score track of `scored_path` as one signal: its spectrogram with the cuts marked (to
+    `png`), its spectral flatness (tones vs noise) and rhythmicity (a steady pulse)."""
     timeline = otio.adapters.read_from_file(str(scored_path))
     track = score_track(timeline, scored_path)
     if track is None:
         raise SystemExit(f"error: {scored_path} has no score track; run the demo again")
-    pieces, rate = [], None
-    for clip in track.find_clips(shallow_search=True):
-        path = url_to_path(clip.media_reference.target_url, scored_path.parent)
-        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
-        pieces.append((clip.range_in_parent().start_time.to_seconds(), audio.mean(axis=1)))
-    end = max(start + len(a) / rate for start, a in pieces)
-    mix = np.zeros(int(round(end * rate)), dtype=np.float32)
-    for start, audio in pieces:
-        i = int(round(start * rate))
-        mix[i : i + len(audio)] += audio[: len(mix) - i]
-    spectrogram_png(mix, rate, cuts_s, png, f"make demo: {scored_path.name}")
-    return metrics.spectral_flatness(mix, rate), metrics.rhythmicity(mix, rate)
+    cues = [
+        (
+            str(url_to_path(clip.media_reference.target_url, scored_path.parent)),
+            clip.range_in_parent().start_time.to_seconds(),
+        )
+        for clip in track.find_clips(shallow_search=True)
+    ]
+    return engine.describe_score(cues, cuts_s, str(png), f"make demo: {scored_path.name}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if status == 0:
         png = args.out / "score_spectrogram.png"
-        flatness, pulse = score_overview(scored_path, cuts_s, png)
+        check = score_overview(engine, scored_path, cuts_s, png)
+        flatness, pulse = check["spectral_flatness"], check["rhythmicity"]
         print(f"demo result: {scored_path.resolve()} (cues in {scored_path.parent.resolve()})")
         print(
             f"score: spectral flatness {flatness:.3f} (corpus music {MUSIC_FLATNESS}, untrained model "

@@ -1,0 +1,47 @@
+"""A whole score as one signal: is it music? (`make demo` prints this and draws it.)
+
+The cue WAVs are mixed at their record positions into one mono signal; its spectrogram is drawn
+with the picture's marks (cuts) in red, and two numbers say whether it is tonal (spectral
+flatness) and whether it has a steady pulse (rhythmicity), both defined in `engine.eval.metrics`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from engine.eval import metrics
+from engine.eval.report import spectrogram_png
+
+
+def mix_cues(cues: list[tuple[str, float]]) -> tuple[np.ndarray, int]:
+    """(mono mix, sample rate) of WAV files placed at their start times in seconds."""
+    import soundfile as sf
+
+    pieces, rate = [], None
+    for path, start in cues:
+        audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        if rate is not None and sr != rate:
+            raise ValueError(f"{path}: {sr} Hz, the other cues are {rate} Hz")
+        rate = sr
+        pieces.append((start, audio.mean(axis=1)))
+    if not pieces:
+        raise ValueError("no cues to mix")
+    end = max(start + len(a) / rate for start, a in pieces)
+    mix = np.zeros(int(round(end * rate)), dtype=np.float32)
+    for start, audio in pieces:
+        i = int(round(start * rate))
+        mix[i : i + len(audio)] += audio[: len(mix) - i]
+    return mix, rate
+
+
+def describe_score(cues: list[tuple[str, float]], marks_s: list[float], png: str | Path, title: str) -> dict:
+    """Draw the mixed score's spectrogram to `png`; return its flatness and rhythmicity."""
+    mix, rate = mix_cues(cues)
+    spectrogram_png(mix, rate, marks_s, Path(png), title)
+    return {
+        "spectral_flatness": metrics.spectral_flatness(mix, rate),
+        "rhythmicity": metrics.rhythmicity(mix, rate),
+        "seconds": len(mix) / rate,
+    }
