@@ -4,7 +4,7 @@ Every backbone, the embedded `tiny` one included, is built by audiocraft's own b
 loaders. Training writes MusicGen's layout (`state_dict.bin` / `compression_state_dict.bin` holding
 `xp.cfg` + `best_state`), so a checkpoint written here and a real MusicGen checkpoint take the same
 code path. The weights shipped in resources/ are plain safetensors instead (`lm.safetensors`,
-`codec.safetensors`: loading them runs no pickle), built from the preset's generator.json. Nothing
+`codec.safetensors`: loading them runs no pickle), each carrying its `xp.cfg` in its metadata. Nothing
 here ever downloads: a missing file is a `ModelNotFoundError` that names the command that fetches it.
 """
 

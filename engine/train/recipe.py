@@ -83,6 +83,7 @@ def plan_for_budget(minutes: float) -> RecipePlan:
     # per-step overheads dominate it), so a smoke budget gives a handful of steps, not hundreds
     scale = max(1.0, batch * segment / 32.0)
     clips = int(seconds * SHARES["data"] / (COSTS["synth"] + COSTS["prepare"]))
+    codec_steps = max(3, int(seconds * SHARES["codec"] / COSTS["codec"]))
     train = max(4, int(clips * 0.9))
     val = max(1, clips // 20)
     return RecipePlan(
@@ -92,14 +93,14 @@ def plan_for_budget(minutes: float) -> RecipePlan:
         heldout_clips=max(2, min(50, clips // 20)),
         clip_min_s=4.0,
         clip_max_s=5.0 if small else 10.0,
-        codec_steps=max(3, int(seconds * SHARES["codec"] / COSTS["codec"])),
+        codec_steps=codec_steps,
         lm_steps=max(3, int(seconds * SHARES["lm"] / (COSTS["lm"] * scale))),
         stage1_steps=max(3, int(seconds * SHARES["stage1"] / (COSTS["adapter"] * scale))),
         stage2_steps=max(3, int(seconds * SHARES["stage2"] / (COSTS["adapter"] * scale))),
         batch=batch,
         segment_s=segment,
         codec_batch=2 if small else 8,
-        decoder_steps=max(3, int(seconds * SHARES["codec"] / COSTS["codec"])),
+        decoder_steps=codec_steps,
     )
 
 
