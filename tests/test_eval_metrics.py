@@ -91,14 +91,29 @@ def test_si_snr_and_mel_distance_known_values():
     assert metrics.mel_distance(x, noisy, SR) < metrics.mel_distance(x, noise, SR)
 
 
-def test_style_judge_is_accurate_on_held_out_real_corpus_audio():
-    clf = train_style_classifier(n_train=40, n_heldout=15)
-    assert clf.heldout_accuracy >= 0.9, (
-        clf.report()
-    )  # measured here: 1.0 (40 train; 1.0 on 30 clips of 2-3 s too)
+def test_style_judge_is_accurate_on_held_out_real_corpus_audio_clean_and_degraded():
+    clf = train_style_classifier(n_train=60, n_heldout=20)
+    assert clf.heldout_accuracy >= 0.9, clf.report()  # measured: 1.0
+    # the judge must judge style, not fidelity: held-out clips through random channels
+    assert clf.degraded_accuracy >= 0.8, clf.report()  # measured: 0.925
     audio, world = next(corpus_audio("heldout", 1, start=40))
     assert clf.predict(audio) == world
     assert clf.predict(np.zeros(SR, np.float32)) in clf.classes
+    assert clf.report()["degraded_heldout_accuracy"] == clf.degraded_accuracy
+
+
+def test_channel_degradation_is_seeded_and_keeps_the_music():
+    from engine.eval.channel import degrade
+
+    audio, _ = next(corpus_audio("heldout", 1))
+    a = degrade(audio, SR, np.random.default_rng(3))
+    b = degrade(audio, SR, np.random.default_rng(3))
+    c = degrade(audio, SR, np.random.default_rng(4))
+    assert a.shape == audio.shape and a.dtype == np.float32 and np.all(np.isfinite(a))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    # coloured, not replaced: the onsets of the music survive the channel
+    assert metrics.mel_distance(audio, a, SR) > 0.05
+    assert metrics.onset_f_measure(metrics.music_onsets(audio, SR), metrics.music_onsets(a, SR))["f"] > 0.5
 
 
 def test_rhythmicity_tells_a_beat_from_noise_and_silence():

@@ -83,7 +83,8 @@ def markdown_table(report: dict) -> str:
     lines.append("")
     lines.append(
         f"Style judge: held-out accuracy {clf['heldout_accuracy']:.3f} on {clf['heldout_items']} real corpus "
-        f"clips ({clf['trained_on']})"
+        f"clips, {clf.get('degraded_heldout_accuracy', float('nan')):.3f} on the same clips through random "
+        f"channels ({clf['trained_on']})"
         + (
             "."
             if clf["trusted"]
