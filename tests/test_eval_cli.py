@@ -84,6 +84,10 @@ def test_vm_eval_end_to_end_on_a_random_model(model_dir, corpus, tmp_path, capsy
     assert np.isfinite(codec["heldout"]["si_snr_db"]) and codec["heldout"]["mel_distance"] > 0
     table = (out / "eval.md").read_text()
     assert "| full |" in table and "onset F (±70 ms)" in table and "Style judge" in table
+    assert (
+        "Semantic accuracy per world" in table
+        and "| reference (corpus audio) |" in table.split("per world")[1]
+    )
     assert json.loads((out / "eval.json").read_text())["models"][1]["label"] == "full"
     pngs = sorted(p.name for p in docs.glob("*.png"))
     assert (

@@ -79,6 +79,14 @@ def markdown_table(report: dict) -> str:
         lines.append("Paired differences on the held-out synthetic clips (B − A, 95 % bootstrap interval):")
         lines.append("")
         lines.append(comparisons_table(report["comparisons"]).rstrip("\n"))
+    per_world = semantic_by_world(report)
+    if per_world:
+        lines.append("")
+        lines.append(
+            "Semantic accuracy per world (held-out synthetic clips; the world judged most often when wrong):"
+        )
+        lines.append("")
+        lines.append(per_world.rstrip("\n"))
     clf = report["style_classifier"]
     lines.append("")
     lines.append(
@@ -91,6 +99,28 @@ def markdown_table(report: dict) -> str:
             else f": BELOW the {clf['floor']} floor, semantic accuracy is not trustworthy."
         )
     )
+    return "\n".join(lines) + "\n"
+
+
+def semantic_by_world(report: dict) -> str:
+    """A model x world table of semantic accuracy: shows which worlds a model gets and which it confuses."""
+    from collections import Counter
+
+    models = [
+        m for m in report["models"] if any("world" in c for c in m.get("synthetic", {}).get("clips", []))
+    ]
+    worlds = sorted({c["world"] for m in models for c in m["synthetic"]["clips"] if "world" in c})
+    if not worlds:
+        return ""
+    lines = ["| model | " + " | ".join(worlds) + " |", "|" + "---|" * (len(worlds) + 1)]
+    for m in models:
+        cells = [m["label"]]
+        for world in worlds:
+            judged = [c["predicted_world"] for c in m["synthetic"]["clips"] if c.get("world") == world]
+            right = sum(p == world for p in judged)
+            wrong = Counter(p for p in judged if p != world).most_common(1)
+            cells.append(f"{right}/{len(judged)}" + (f" ({wrong[0][0]})" if wrong else ""))
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
