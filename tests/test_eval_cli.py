@@ -46,6 +46,7 @@ def test_vm_eval_end_to_end_on_a_random_model(model_dir, corpus, tmp_path, capsy
         [
             f"full={model_dir}",
             f"blind=backbone-only:{model_dir}",
+            f"text=style-text:{model_dir}",
             "--heldout-dir",
             str(corpus),
             "--heldout",
@@ -69,7 +70,7 @@ def test_vm_eval_end_to_end_on_a_random_model(model_dir, corpus, tmp_path, capsy
     doc = json.loads(capsys.readouterr().out)
     assert doc["style_classifier"]["heldout_accuracy"] >= 0.8
     labels = [m["label"] for m in doc["models"]]
-    assert labels == ["reference (corpus audio)", "full", "blind"]
+    assert labels == ["reference (corpus audio)", "full", "blind", "text"]
     ref = doc["models"][0]["synthetic"]["summary"]
     assert ref["clips"] == 2 and ref["onset_f"] > 0.8 and ref["hit"] > 0.9  # the corpus's own music
     assert ref["semantic_accuracy"] == 1.0
@@ -79,6 +80,9 @@ def test_vm_eval_end_to_end_on_a_random_model(model_dir, corpus, tmp_path, capsy
     )
     assert full["real"]["clips"][0]["events"] == 2  # the shots video's two hard cuts
     assert doc["models"][2]["backbone_only"] is True
+    text = doc["models"][3]  # prompted with each clip's caption; real footage has none and is skipped
+    assert text["style_text"] is True and text["backbone_only"] is True
+    assert text["synthetic"]["summary"]["clips"] == 2 and text["real"]["clips"] == []
     codec = full["codec"]
     assert len(codec["heldout"]["items"]) == 2 and len(codec["real"]["items"]) == 1
     assert np.isfinite(codec["heldout"]["si_snr_db"]) and codec["heldout"]["mel_distance"] > 0
@@ -91,8 +95,8 @@ def test_vm_eval_end_to_end_on_a_random_model(model_dir, corpus, tmp_path, capsy
     assert json.loads((out / "eval.json").read_text())["models"][1]["label"] == "full"
     pngs = sorted(p.name for p in docs.glob("*.png"))
     assert (
-        "eval_bars.png" in pngs and len(pngs) == 1 + 1 + 2 * 2
-    )  # bars, reference, (1 synth + 1 real) per model
+        "eval_bars.png" in pngs and len(pngs) == 1 + 1 + 2 * 2 + 1
+    )  # bars, reference, (1 synth + 1 real) per video-fed model, 1 synth for the caption-prompted one
     assert Image.open(docs / "eval_bars.png").size[0] >= 400
 
 
@@ -102,6 +106,8 @@ def test_bad_model_spec_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error:") and "nowhere" in err and len(err.strip().splitlines()) == 1
     assert parse_spec("tiny").target == "tiny" and parse_spec("a=backbone-only:tiny").blind
+    text = parse_spec("t=style-text:tiny")
+    assert text.target == "tiny" and text.blind and text.style_text and not parse_spec("tiny").style_text
 
 
 def test_folder_without_adapters_is_refused_unless_backbone_only(tmp_path):

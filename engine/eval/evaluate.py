@@ -43,6 +43,7 @@ class Clip:
     world: str | None = None
     tempo_bpm: float | None = None  # ground truth (synthetic only)
     music: Path | None = None  # the paired real music (synthetic only)
+    text: str | None = None  # the style caption (synthetic only)
 
 
 @dataclass
@@ -86,6 +87,7 @@ def heldout_clips(cfg: EvalConfig) -> list[Clip]:
                 t["world"],
                 float(t["tempo_bpm"]),
                 path.parent / t["music"],
+                t.get("text"),
             )
         )
     return clips
@@ -222,6 +224,7 @@ def evaluate_model(spec: ModelSpec, cfg: EvalConfig, synth: list[Clip], real: li
         "label": spec.label,
         "target": spec.target,
         "backbone_only": spec.blind,
+        "style_text": spec.style_text,
         "rhythm_source": spec.rhythm_source,
         "sample_rate": gen.sample_rate,
     }
@@ -229,12 +232,15 @@ def evaluate_model(spec: ModelSpec, cfg: EvalConfig, synth: list[Clip], real: li
     for group, clips in (("synthetic", synth), ("real", real)):
         rows = []
         for i, clip in enumerate(clips):
+            if spec.style_text and clip.text is None:
+                continue  # no caption to prompt with (real footage)
             inputs = _inputs(cfg, clip, spec.rhythm_source)
             audio = gen.generate(
                 cls_1fps=None if spec.blind else inputs.cls_1fps,
                 rhythm_50hz=None if spec.blind else inputs.rhythm_50hz,
                 duration_s=clip.duration_s,
                 seed=cfg.seed + i,
+                prompt=clip.text if spec.style_text else None,
             )
             audio_out[clip.name] = audio
             visual_bpm = clip.tempo_bpm or metrics.curve_tempo(inputs.rhythm_50hz.sum(axis=1), 50.0)

@@ -5,7 +5,11 @@ codec.safetensors or MusicGen's state_dict.bin + compression_state_dict.bin, tex
 generator.json and recipe.json written by `vm-train tiny`) or a preset name (its installed
 weights). `backbone-only:TARGET` evaluates TARGET's frozen backbone with the video ignored: no CLS frames,
 no rhythm curve, no prompt, hence no classifier-free guidance (the stage-0 LM's unconditional
-output through the same sampler): the first row of the paper's ablation. A folder whose recipe.json says
+output through the same sampler): the first row of the paper's ablation. `style-text:TARGET` evaluates
+the same frozen backbone (no adapters) prompted with each held-out clip's own style caption, the text
+stage 0 was trained on, video ignored: what the backbone can do with perfect semantics, so a world
+the visual path misses can be told apart from a world the backbone cannot make (real footage has no
+caption and is skipped for it). A folder whose recipe.json says
 `"rhythm_source": "cls"` is fed the CLS-change rhythm (`visual.cls_change_curve`).
 """
 
@@ -18,6 +22,7 @@ from pathlib import Path
 from engine.errors import EngineInputError
 
 BLIND_PREFIX = "backbone-only:"
+STYLE_TEXT_PREFIX = "style-text:"
 RECIPE_FILE = "recipe.json"
 GENERATOR_FILE = "generator.json"
 
@@ -31,6 +36,7 @@ class ModelSpec:
     label: str
     target: str  # a folder or a preset name
     blind: bool = False  # backbone only: ignore the video
+    style_text: bool = False  # prompt the bare backbone with the clip's style caption (implies blind)
     rhythm_source: str = "patch"
 
     @property
@@ -39,10 +45,11 @@ class ModelSpec:
 
 
 def parse_spec(text: str) -> ModelSpec:
-    """`[LABEL=][backbone-only:]TARGET` -> ModelSpec (the label defaults to the spec itself)."""
+    """`[LABEL=][backbone-only:|style-text:]TARGET` -> ModelSpec (the label defaults to the spec itself)."""
     label, _, rest = text.partition("=") if "=" in text else ("", "", text)
-    blind = rest.startswith(BLIND_PREFIX)
-    target = rest[len(BLIND_PREFIX) :] if blind else rest
+    style_text = rest.startswith(STYLE_TEXT_PREFIX)
+    blind = style_text or rest.startswith(BLIND_PREFIX)
+    target = rest.split(":", 1)[1] if blind else rest
     if not target:
         raise ModelSpecError(f"model spec {text!r} names no folder or preset; pass e.g. runs/tiny/model")
     path = Path(target)
@@ -59,7 +66,7 @@ def parse_spec(text: str) -> ModelSpec:
                 f"model spec {text!r}: {target} is neither a model folder nor a preset "
                 f"({', '.join(available_presets())}); pass a `vm-train tiny` model folder"
             )
-    return ModelSpec(label or text, target, blind, rhythm)
+    return ModelSpec(label or text, target, blind, style_text, rhythm)
 
 
 def generator_config(folder: Path, preset: str = "tiny"):
@@ -90,7 +97,7 @@ def load_generator(spec: ModelSpec, device: str = "cpu"):
     model = build_model(cfg, backbone, folder)
     adapters = folder / bb.ADAPTERS_FILE
     preset = "tiny"
-    if adapters.is_file():
+    if adapters.is_file() and not spec.style_text:
         with safe_open(str(adapters), framework="pt") as f:
             preset = (f.metadata() or {}).get("backbone", preset)
         load_adapters(model, adapters, backbone_id=preset)
