@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from engine.eval import metrics
 
@@ -42,6 +42,11 @@ PALETTE = (
     (140, 86, 75),
     (227, 119, 194),
 )
+
+
+def _font() -> ImageFont.FreeTypeFont:
+    """Pillow's bundled font at 12 px: at its 10 px default, spaces between words vanish."""
+    return ImageFont.load_default(size=12)
 
 
 def _fmt(x) -> str:
@@ -157,8 +162,10 @@ def spectrogram_png(audio: np.ndarray, sample_rate: int, events_s, path: Path, t
     for t in metrics.music_onsets(audio, sample_rate):
         draw.line([(x_of(t), top - 8), (x_of(t), top - 1)], fill=(0, 170, 200), width=2)
     for s in range(int(duration) + 1):
-        draw.line([(x_of(s), top + h_spec), (x_of(s), top + h_spec + 5)], fill=(0, 0, 0))
-    draw.text((4, 2), f"{title}  (red: visual events, cyan: music onsets, ticks: 1 s)", fill=(0, 0, 0))
+        draw.line([(x_of(s), top + h_spec), (x_of(s), top + h_spec + 5)], fill=(0, 0, 0), font=_font())
+    draw.text(
+        (4, 2), f"{title}  (red: visual events, cyan: music onsets, ticks: 1 s)", fill=(0, 0, 0), font=_font()
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(path)
     return path
@@ -175,7 +182,7 @@ def bars_png(report: dict, path: Path) -> Path:
     for v in (0.0, 0.25, 0.5, 0.75, 1.0):
         y = base - int(v * 200)
         draw.line([(left - 4, y), (width - 10, y)], fill=(225, 225, 225))
-        draw.text((4, y - 6), f"{v:.2f}", fill=(0, 0, 0))
+        draw.text((4, y - 6), f"{v:.2f}", fill=(0, 0, 0), font=_font())
     for g, (key, name) in enumerate(BAR_METRICS):
         x0 = left + g * group_w + 10
         for i, m in enumerate(models):
@@ -184,12 +191,12 @@ def bars_png(report: dict, path: Path) -> Path:
                 continue
             x = x0 + i * (bar_w + 4)
             draw.rectangle([x, base - int(min(max(v, 0), 1) * 200), x + bar_w, base], fill=PALETTE[i % 8])
-        draw.text((x0, base + 6), name, fill=(0, 0, 0))
+        draw.text((x0, base + 6), name, fill=(0, 0, 0), font=_font())
     for i, m in enumerate(models):
         y = h + 4 + 16 * i
         draw.rectangle([left, y, left + 10, y + 10], fill=PALETTE[i % 8])
-        draw.text((left + 16, y - 1), m["label"], fill=(0, 0, 0))
-    draw.text((left, 8), "held-out synthetic split: per-model means", fill=(0, 0, 0))
+        draw.text((left + 16, y - 1), m["label"], fill=(0, 0, 0), font=_font())
+    draw.text((left, 8), "held-out synthetic split: per-model means", fill=(0, 0, 0), font=_font())
     path.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(path)
     return path
