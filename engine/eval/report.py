@@ -162,7 +162,7 @@ def spectrogram_png(audio: np.ndarray, sample_rate: int, events_s, path: Path, t
     for t in metrics.music_onsets(audio, sample_rate):
         draw.line([(x_of(t), top - 8), (x_of(t), top - 1)], fill=(0, 170, 200), width=2)
     for s in range(int(duration) + 1):
-        draw.line([(x_of(s), top + h_spec), (x_of(s), top + h_spec + 5)], fill=(0, 0, 0), font=_font())
+        draw.line([(x_of(s), top + h_spec), (x_of(s), top + h_spec + 5)], fill=(0, 0, 0))
     draw.text(
         (4, 2), f"{title}  (red: visual events, cyan: music onsets, ticks: 1 s)", fill=(0, 0, 0), font=_font()
     )
