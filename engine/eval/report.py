@@ -7,6 +7,7 @@ per-model bars) need lines, rectangles and text only, not a plotting library.
 from __future__ import annotations
 
 import math
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,7 @@ PALETTE = (
 )
 
 
+@cache
 def _font() -> ImageFont.FreeTypeFont:
     """Pillow's bundled font at 12 px: at its 10 px default, spaces between words vanish."""
     return ImageFont.load_default(size=12)
