@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 FRAME_RATE = 50  # frames per second of the token grid (MusicGen's codebook rate)
-STREAMS = ("drums", "bass", "harmony", "melody")  # one LM codebook each, in this order
+# One LM codebook each, in this order. "style" carries which of STYLES is playing on every frame:
+# the LM decides the style (from the pictures, or a prompt) like any other token, and the renderer
+# takes instruments and mix from it, switching where it changes (a section change on a world change).
+STREAMS = ("drums", "bass", "harmony", "melody", "style")
 ACCENTS = 3  # 0 soft, 1 medium, 2 strong
 
 # Kit pieces a drum frame can hit (at most MAX_DRUM_PIECES at once); the renderer maps each
@@ -76,10 +79,11 @@ class Chord:
 
 @dataclass(frozen=True)
 class SymbolicScore:
-    """One cue's music as events. `style` picks the renderer's instruments and mix."""
+    """One cue's music as events. `style_spans` say which style plays from which frame on (the
+    first span starts at frame 0); the renderer takes each span's instruments and mix."""
 
     num_frames: int
-    style: str
+    style_spans: tuple[tuple[int, str], ...]
     drums: tuple[DrumHit, ...] = ()
     bass: tuple[Note, ...] = ()
     harmony: tuple[Chord, ...] = ()
@@ -90,3 +94,37 @@ class SymbolicScore:
     @property
     def duration_s(self) -> float:
         return self.num_frames / FRAME_RATE
+
+    def style_at(self, frame: int) -> str:
+        current = self.style_spans[0][1]
+        for start, style in self.style_spans:
+            if start > frame:
+                break
+            current = style
+        return current
+
+    def to_dict(self) -> dict:
+        """Plain JSON data (a corpus item's sidecar, a cue's record)."""
+        return {
+            "num_frames": self.num_frames,
+            "style_spans": [[f, s] for f, s in self.style_spans],
+            "tempo_bpm": self.tempo_bpm,
+            "drums": [[h.frame, list(h.pieces), h.accent] for h in self.drums],
+            "bass": [[n.start, n.end, n.pitch, n.accent] for n in self.bass],
+            "harmony": [[c.start, c.end, c.root, c.quality, c.accent] for c in self.harmony],
+            "melody": [[n.start, n.end, n.pitch, n.accent] for n in self.melody],
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SymbolicScore:
+        return cls(
+            num_frames=int(data["num_frames"]),
+            style_spans=tuple((int(f), str(s)) for f, s in data["style_spans"]),
+            tempo_bpm=data.get("tempo_bpm"),
+            drums=tuple(DrumHit(int(f), tuple(p), int(a)) for f, p, a in data.get("drums", ())),
+            bass=tuple(Note(*map(int, n)) for n in data.get("bass", ())),
+            harmony=tuple(Chord(int(a), int(b), int(r), str(q), int(x)) for a, b, r, q, x in data.get("harmony", ())),
+            melody=tuple(Note(*map(int, n)) for n in data.get("melody", ())),
+            meta=dict(data.get("meta", {})),
+        )
