@@ -65,6 +65,7 @@ class ScoreRequest:
     seed: int = 0
     prompt: str | None = None
     score_name: str = "score"
+    hits: bool = True  # hit points (cuts, markers) get a strong accent; False: the model alone
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def score_request_from_dict(data: dict[str, Any]) -> ScoreRequest:
         seed=int(data.get("seed", 0)),
         prompt=data.get("prompt"),
         score_name=str(data.get("score_name", "score")),
+        hits=bool(data.get("hits", True)),
     )
 
 

@@ -36,10 +36,11 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int = CUE_SAMPLE_RATE) 
 
 
 def fit_length(audio: np.ndarray, num_samples: int) -> np.ndarray:
-    """Pad with silence or trim so the cue is exactly `num_samples` long."""
+    """Pad with silence or trim so the cue is exactly `num_samples` long (samples on axis 0)."""
     if audio.shape[0] >= num_samples:
         return audio[:num_samples]
-    return np.concatenate([audio, np.zeros(num_samples - audio.shape[0], dtype=audio.dtype)])
+    pad = np.zeros((num_samples - audio.shape[0], *audio.shape[1:]), dtype=audio.dtype)
+    return np.concatenate([audio, pad])
 
 
 def apply_fades(audio: np.ndarray, sample_rate: int, fade_in_s: float, fade_out_s: float) -> np.ndarray:
@@ -51,6 +52,7 @@ def apply_fades(audio: np.ndarray, sample_rate: int, fade_in_s: float, fade_out_
         if length <= 0:
             continue
         ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, length, dtype=np.float32))
+        ramp = ramp.reshape(-1, *([1] * (out.ndim - 1)))
         if at_start:
             out[:length] *= ramp
         else:
@@ -74,9 +76,27 @@ def normalise_loudness(audio: np.ndarray, sample_rate: int, target_lufs: float =
     return (audio * gain).astype(np.float32)
 
 
+CUE_CHANNELS = 2  # every cue is stereo: a mono model's music is centred
+
+
+def as_stereo(audio: np.ndarray) -> np.ndarray:
+    """[samples] or [samples, channels] -> [samples, 2] float32."""
+    a = np.nan_to_num(np.asarray(audio, dtype=np.float32))
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise ValueError(f"audio must be [samples] or [samples, channels], got shape {a.shape}")
+    if a.shape[1] == 1:
+        return np.repeat(a, CUE_CHANNELS, axis=1)
+    if a.shape[1] != CUE_CHANNELS:
+        return np.repeat(a.mean(axis=1, keepdims=True), CUE_CHANNELS, axis=1)
+    return np.ascontiguousarray(a)
+
+
 def finish_cue(audio: np.ndarray, model_rate: int, duration_s: float) -> np.ndarray:
-    """Model audio (mono, any rate) -> a 48 kHz cue of exactly `duration_s`."""
-    audio = np.nan_to_num(np.asarray(audio, dtype=np.float32).reshape(-1))
+    """Model audio ([samples] or [samples, channels], any rate) -> a 48 kHz stereo cue
+    [samples, 2] of exactly `duration_s`."""
+    audio = as_stereo(audio)
     cue = fit_length(resample(audio, model_rate), num_samples_for(duration_s))
     cue = normalise_loudness(cue, CUE_SAMPLE_RATE)
     return apply_fades(cue, CUE_SAMPLE_RATE, FADE_IN_S, FADE_OUT_S)
@@ -90,6 +110,26 @@ def write_wav_atomic(path: Path, audio: np.ndarray, sample_rate: int = CUE_SAMPL
     os.close(fd)
     try:
         soundfile.write(tmp, audio, sample_rate, subtype="PCM_24", format="WAV")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def tokens_path(wav_path: Path) -> Path:
+    """Where a cue's tokens live: beside its WAV (`<stem>.tokens.npy`)."""
+    wav_path = Path(wav_path)
+    return wav_path.with_name(wav_path.stem + ".tokens.npy")
+
+
+def write_tokens_atomic(path: Path, tokens: np.ndarray) -> Path:
+    """A cue's tokens [K, frames] (what a later cue continues from), written like the WAV."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npy.part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, np.asarray(tokens, dtype=np.int16))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

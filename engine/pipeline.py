@@ -19,7 +19,7 @@ import numpy as np
 
 from engine import __version__
 from engine.api import CUE_SAMPLE_RATE, CueResult, SceneRequest, ScoreRequest, ScoreResult
-from engine.finishing import finish_cue, num_samples_for, write_wav_atomic
+from engine.finishing import finish_cue, num_samples_for, tokens_path, write_tokens_atomic, write_wav_atomic
 
 log = logging.getLogger(__name__)
 RHYTHM_RATE = 50  # the token grid of the generator
@@ -65,13 +65,17 @@ def _marker_channel(hit_points_s: tuple[float, ...], frames: int) -> np.ndarray:
     return channel
 
 
-def _conditions(scene: SceneRequest, preset: str) -> tuple[np.ndarray | None, np.ndarray]:
-    """CLS frames (or None for no pictures) and the [T, 2] rhythm input: patch rhythm, explicit cues."""
+def _conditions(
+    scene: SceneRequest, preset: str
+) -> tuple[np.ndarray | None, np.ndarray, tuple[float, ...]]:
+    """CLS frames (or None for no pictures), the [T, 2] rhythm input (patch rhythm, explicit cues)
+    and the hit points (markers and cuts, cue seconds) the music must accent."""
     from engine.features import extract_scene_features
 
     frames = max(1, int(round(scene.duration_s * RHYTHM_RATE)))
     if scene.media is None:
-        return None, np.stack([np.zeros(frames, np.float32), _marker_channel(scene.hit_points_s, frames)], -1)
+        channel = _marker_channel(scene.hit_points_s, frames)
+        return None, np.stack([np.zeros(frames, np.float32), channel], -1), tuple(scene.hit_points_s)
     feats = extract_scene_features(
         scene.media.path,
         scene.media.start_s,
@@ -80,7 +84,7 @@ def _conditions(scene: SceneRequest, preset: str) -> tuple[np.ndarray | None, np
         hit_points_s=scene.hit_points_s,
     )
     rhythm = np.stack([feats.rhythm_50hz, feats.cues_50hz], axis=-1).astype(np.float32)
-    return feats.cls_1fps, rhythm
+    return feats.cls_1fps, rhythm, tuple(sorted({*scene.hit_points_s, *feats.cuts_s}))
 
 
 def untrained_warning(preset: str) -> str:
@@ -131,22 +135,24 @@ def iter_cues(
             seed = cue_seed(request.seed, scene)
             prompt = scene.prompt if scene.prompt is not None else request.prompt
             report(position, scene, "features", 0.0)
-            cls_1fps, rhythm = pending.pop(i).result()
+            cls_1fps, rhythm, hit_points = pending.pop(i).result()
             prefetch(i + 1)
             report(position, scene, "generate", 0.1)
-            audio = generator.generate(
+            music = generator.generate_cue(
                 cls_1fps=cls_1fps,
                 rhythm_50hz=rhythm,
                 duration_s=scene.duration_s,
                 seed=seed,
                 prompt=prompt,
                 guidance=scene.guidance,
+                hit_points_s=hit_points if request.hits else (),
                 progress=lambda f, p=position, s=scene: report(p, s, "generate", 0.1 + 0.8 * f),
             )
             report(position, scene, "finish", 0.9)
-            cue_audio = finish_cue(audio, generator.sample_rate, scene.duration_s)
+            cue_audio = finish_cue(music.audio, generator.sample_rate, scene.duration_s)
             name = cue_filename(request.score_name, scene, seed, request.preset, prompt)
             path = write_wav_atomic(cue_dir / name, cue_audio)
+            write_tokens_atomic(tokens_path(path), music.tokens)
             yield CueResult(
                 index=scene.index,
                 name=scene.name,

@@ -77,6 +77,19 @@ _CODEC_DEFAULTS: dict[str, Any] = {
 }
 
 
+def is_symbolic(cfg: GeneratorConfig) -> bool:
+    """The embedded default's codec: notes rendered through a soundfont, no weights (DESIGN §3)."""
+    return cfg.codec.get("type") == "symbolic"
+
+
+def build_codec(cfg: GeneratorConfig):
+    """The preset's compression model when it has no weights to load (the symbolic renderer)."""
+    from engine.symbolic.codec import SymbolicCodec
+
+    options = {k: v for k, v in cfg.codec.items() if k != "type"}
+    return SymbolicCodec(**options).eval()
+
+
 @dataclass
 class Backbone:
     """The frozen pair the adapters sit on, and whether its weights were trained."""
@@ -184,12 +197,15 @@ def build_random(cfg: GeneratorConfig, device: str = "cpu") -> Backbone:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.init_seed)
         lm = builders.get_lm_model(OmegaConf.create(lm_xp_cfg(cfg)))
-        codec = builders.get_compression_model(OmegaConf.create(codec_xp_cfg(cfg)))
-        # RVQ codebooks start empty (k-means init on first data): seed them from the encoder's own
-        # output on noise so that decoding random tokens gives sound, not silence.
-        noise = torch.randn(4, 1, codec.sample_rate)
-        with torch.no_grad():
-            codec.quantizer(codec.encoder(noise), codec.frame_rate)
+        if is_symbolic(cfg):
+            codec = build_codec(cfg)
+        else:
+            codec = builders.get_compression_model(OmegaConf.create(codec_xp_cfg(cfg)))
+            # RVQ codebooks start empty (k-means init on first data): seed them from the encoder's
+            # own output on noise so that decoding random tokens gives sound, not silence.
+            noise = torch.randn(4, 1, codec.sample_rate)
+            with torch.no_grad():
+                codec.quantizer(codec.encoder(noise), codec.frame_rate)
     lm.eval()
     codec.eval()
     return Backbone(
@@ -207,10 +223,10 @@ def save_musicgen_layout(backbone: Backbone, cfg: GeneratorConfig, folder: Path)
     from omegaconf import OmegaConf
 
     folder.mkdir(parents=True, exist_ok=True)
-    for name, xp, module in (
-        (LM_FILE, lm_xp_cfg(cfg), backbone.lm),
-        (CODEC_FILE, codec_xp_cfg(cfg), backbone.codec),
-    ):
+    parts = [(LM_FILE, lm_xp_cfg(cfg), backbone.lm)]
+    if not is_symbolic(cfg):  # the renderer has no weights: the preset's config rebuilds it
+        parts.append((CODEC_FILE, codec_xp_cfg(cfg), backbone.codec))
+    for name, xp, module in parts:
         pkg = {
             "best_state": module.state_dict(),
             "xp.cfg": OmegaConf.to_yaml(OmegaConf.create(xp)),
@@ -233,6 +249,8 @@ def musicgen_to_safetensors(source: Path, dest: Path, codec_state: dict | None =
 
     dest.mkdir(parents=True, exist_ok=True)
     for src_name, name in ((LM_FILE, LM_SAFETENSORS), (CODEC_FILE, CODEC_SAFETENSORS)):
+        if not (source / src_name).is_file() and name == CODEC_SAFETENSORS:
+            continue  # a symbolic backbone: the renderer has no weights
         pkg = torch.load(source / src_name, map_location="cpu", weights_only=True)
         state = pkg["best_state"]
         if name == CODEC_SAFETENSORS and codec_state is not None:
@@ -247,8 +265,11 @@ def musicgen_to_safetensors(source: Path, dest: Path, codec_state: dict | None =
         os.replace(tmp, dest / name)
 
 
-def has_safetensors_layout(folder: Path) -> bool:
-    return (folder / LM_SAFETENSORS).is_file() and (folder / CODEC_SAFETENSORS).is_file()
+def has_safetensors_layout(folder: Path, cfg: GeneratorConfig | None = None) -> bool:
+    codec_needed = cfg is None or not is_symbolic(cfg)
+    return (folder / LM_SAFETENSORS).is_file() and (
+        not codec_needed or (folder / CODEC_SAFETENSORS).is_file()
+    )
 
 
 def _load_safetensors_module(path: Path, kind: str, device: str):
@@ -279,10 +300,16 @@ def _load_safetensors_module(path: Path, kind: str, device: str):
     return module.to(device).eval(), cfg
 
 
-def load_safetensors_layout(folder: Path, device: str = "cpu", window_s: float | None = None) -> Backbone:
-    """The backbone of a shipped model folder (`lm.safetensors` + `codec.safetensors`)."""
+def load_safetensors_layout(
+    folder: Path, device: str = "cpu", window_s: float | None = None, cfg: GeneratorConfig | None = None
+) -> Backbone:
+    """The backbone of a shipped model folder (`lm.safetensors` + `codec.safetensors`, or the
+    symbolic renderer built from `cfg`)."""
     lm, lm_cfg = _load_safetensors_module(folder / LM_SAFETENSORS, "lm", device)
-    codec, _ = _load_safetensors_module(folder / CODEC_SAFETENSORS, "codec", device)
+    if cfg is not None and is_symbolic(cfg):
+        codec = build_codec(cfg)
+    else:
+        codec, _ = _load_safetensors_module(folder / CODEC_SAFETENSORS, "codec", device)
     seg = float(lm_cfg.dataset.segment_duration)
     return Backbone(
         lm, codec, trained=True, source=str(folder), window_s=seg if window_s is None else min(window_s, seg)
@@ -291,9 +318,9 @@ def load_safetensors_layout(folder: Path, device: str = "cpu", window_s: float |
 
 def load_backbone_folder(folder: Path, cfg: GeneratorConfig, device: str = "cpu") -> Backbone:
     """A trained backbone from `folder`, in the shipped safetensors layout or MusicGen's layout."""
-    if has_safetensors_layout(folder):
-        return load_safetensors_layout(folder, device, window_s=cfg.window_s)
-    return load_musicgen_layout(folder, device, window_s=cfg.window_s)
+    if has_safetensors_layout(folder, cfg):
+        return load_safetensors_layout(folder, device, window_s=cfg.window_s, cfg=cfg)
+    return load_musicgen_layout(folder, device, window_s=cfg.window_s, cfg=cfg)
 
 
 @contextlib.contextmanager
@@ -316,11 +343,16 @@ def hub_offline() -> Iterator[None]:
                 os.environ[k] = v
 
 
-def load_musicgen_layout(folder: Path, device: str = "cpu", window_s: float | None = None) -> Backbone:
-    """Load a folder in MusicGen's layout through audiocraft's loaders (the path real weights take)."""
+def load_musicgen_layout(
+    folder: Path, device: str = "cpu", window_s: float | None = None, cfg: GeneratorConfig | None = None
+) -> Backbone:
+    """Load a folder in MusicGen's layout through audiocraft's loaders (the path real weights take);
+    a symbolic preset's folder holds only the LM (its renderer is rebuilt from `cfg`)."""
     from audiocraft.models import loaders
 
-    missing = [n for n in (LM_FILE, CODEC_FILE) if not (folder / n).is_file()]
+    symbolic = cfg is not None and is_symbolic(cfg)
+    needed = (LM_FILE,) if symbolic else (LM_FILE, CODEC_FILE)
+    missing = [n for n in needed if not (folder / n).is_file()]
     if missing:
         raise ModelNotFoundError(
             f"{folder}: missing {', '.join(missing)}; a backbone folder needs both "
@@ -329,7 +361,7 @@ def load_musicgen_layout(folder: Path, device: str = "cpu", window_s: float | No
     with hub_offline():
         try:
             lm = loaders.load_lm_model(str(folder), device=device)
-            codec = loaders.load_compression_model(str(folder), device=device)
+            codec = build_codec(cfg) if symbolic else loaders.load_compression_model(str(folder), device=device)
         except OSError as exc:  # transformers / hub: a file the checkpoint refers to is not cached
             raise ModelNotFoundError(
                 f"{folder}: the checkpoint needs files that are not on this machine ({exc}). Fetch them "
@@ -385,9 +417,7 @@ def load_backbone(preset: str, cfg: GeneratorConfig, device: str = "cpu") -> tup
     """The preset's backbone and the folder its weights (and adapters) come from, if any."""
     if cfg.backbone == BUILTIN:
         folder = models_root() / preset
-        present = [
-            n for n in (LM_FILE, CODEC_FILE, LM_SAFETENSORS, CODEC_SAFETENSORS) if (folder / n).is_file()
-        ]
+        present = [n for n in (LM_FILE, LM_SAFETENSORS) if (folder / n).is_file()]
         if not present:
             log.info("preset %s: no trained weights in %s, using a random init", preset, folder)
             return build_random(cfg, device), None

@@ -22,6 +22,30 @@ class Sampling:
     cfg_coef: float = 3.0
 
 
+@dataclass(frozen=True)
+class TokenConstraints:
+    """What each codebook may emit: `allowed` [K, card] (a symbolic stream's own ids), and hit frames
+    of the window where codebook 0 (drums) must be one of `hit_ids` [card] (a strong accent).
+
+    Constrained sampling, not editing: the model's own distribution renormalised over the allowed
+    ids, so a hit lands on the frame without moving the grid or the rest of the music.
+    """
+
+    allowed: torch.Tensor | None = None
+    hit_ids: torch.Tensor | None = None
+    hit_frames: frozenset[int] = frozenset()
+
+    def mask(self, coords, card: int, K: int) -> torch.Tensor | None:
+        """[1, K, card] bool for one pattern step (its layout coordinates), or None for no limits."""
+        hits = self.hit_ids is not None and any(c.q == 0 and c.t in self.hit_frames for c in coords)
+        if self.allowed is None and not hits:
+            return None
+        m = self.allowed.clone() if self.allowed is not None else torch.ones(K, card, dtype=torch.bool)
+        if hits:
+            m[0] &= self.hit_ids
+        return m[None]
+
+
 def sample_top_k(
     logits: torch.Tensor, temperature: float, top_k: int, generator: torch.Generator
 ) -> torch.Tensor:
@@ -48,6 +72,7 @@ def generate_window(
     sampling: Sampling,
     generator: torch.Generator,
     on_step: Callable[[], None] | None = None,
+    constraints: TokenConstraints | None = None,
 ) -> torch.Tensor:
     """Codes [1, K, total_frames]: `prompt` ([1, K, P]) kept, the rest sampled.
 
@@ -88,6 +113,10 @@ def generate_window(
             if use_cfg:
                 cond, uncond = last.split(1, dim=0)
                 last = uncond + (cond - uncond) * sampling.cfg_coef
+            if constraints is not None:
+                allowed = constraints.mask(pattern.layout[offset], lm.card, K)
+                if allowed is not None:
+                    last = last.masked_fill(~allowed.to(last.device), float("-inf"))
             nxt = sample_top_k(last, sampling.temperature, sampling.top_k, generator)  # [1, K, 1]
             valid = mask[..., offset : offset + 1].expand(1, -1, -1)
             nxt[~valid] = lm.special_token_id

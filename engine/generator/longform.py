@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.generator.decoding import Sampling, generate_window, window_steps
+from engine.generator.decoding import Sampling, TokenConstraints, generate_window, window_steps
 from engine.generator.model import VidMusicianLM
 
 # (global start frame, global end frame) -> (memory, null memory or None for no CFG)
@@ -71,8 +71,15 @@ def render(
     sampling: Sampling,
     generator: torch.Generator,
     progress: Callable[[float], None] | None = None,
+    constraints: TokenConstraints | None = None,
+    out_codes: list | None = None,
 ) -> np.ndarray:
-    """Mono float32 audio for new frames [0, frames): exactly frames * hop samples."""
+    """Audio for new frames [0, frames): exactly frames * hop samples — mono [N] from a neural codec,
+    [N, channels] from a codec that renders whole sequences (`decodes_whole`, the symbolic one).
+
+    `constraints.hit_frames` are global frames (0 = the first new frame). The new codes
+    [K, frames] are appended to `out_codes` when given (a cue's tokens, kept beside its WAV).
+    """
     hop = int(round(codec.sample_rate / codec.frame_rate))
     p0 = 0 if prompt_codes is None else prompt_codes.shape[-1]
     plan = plan_windows(frames, p0, window, context)
@@ -88,11 +95,16 @@ def render(
     codes = torch.empty(1, model.lm.num_codebooks, p0 + frames, dtype=torch.long)
     if prompt_codes is not None:
         codes[..., :p0] = prompt_codes.cpu()
+    whole = bool(getattr(codec, "decodes_whole", False))
     audio = np.zeros(frames * hop, dtype=np.float32)
     written = 0  # samples of `audio` already final up to here
     for w in plan:
         prompt = codes[..., p0 + w.start : p0 + w.start + w.prompt] if w.prompt else None
         memory, null_memory = condition(w.start, w.end)
+        local = None
+        if constraints is not None:
+            hits = frozenset(f - w.start for f in constraints.hit_frames if w.start + w.prompt <= f < w.end)
+            local = TokenConstraints(constraints.allowed, constraints.hit_ids, hits)
         win = generate_window(
             model,
             memory=memory,
@@ -103,8 +115,11 @@ def render(
             sampling=sampling,
             generator=generator,
             on_step=tick,
+            constraints=local,
         )
         codes[..., p0 + w.start : p0 + w.end] = win.cpu()
+        if whole:
+            continue
         wav = codec.decode(win.to(next(codec.parameters()).device), None)[0].mean(0).float().cpu().numpy()
         wav = wav[: w.total * hop]
         first = max(w.start, 0) * hop  # global sample where this window's usable audio starts
@@ -121,5 +136,17 @@ def render(
         else:
             audio[first:end] = seg
         written = end
+    if out_codes is not None:
+        out_codes.append(codes[0, :, p0:].numpy().copy())
+    if whole:
+        return _render_whole(codec, codes, p0, frames, hop)
     assert written == audio.shape[0], (written, audio.shape)
     return audio
+
+
+def _render_whole(codec, codes: torch.Tensor, p0: int, frames: int, hop: int) -> np.ndarray:
+    """Decode the prompt and the new frames together, then keep the new part: a note held across
+    the boundary, and the reverb of what came before, sound as they would have in one piece."""
+    wav = codec.decode(codes, None)[0].float().cpu().numpy()  # [C, (p0 + frames) * hop]
+    out = wav[:, p0 * hop : (p0 + frames) * hop].T
+    return np.ascontiguousarray(out, dtype=np.float32)

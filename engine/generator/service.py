@@ -21,7 +21,7 @@ from engine.errors import GeneratorInputError, ModelNotFoundError, PresetError
 from engine.generator import backbone as bb
 from engine.generator.adapters import load_adapters, save_adapters
 from engine.generator.config import BUILTIN, GeneratorConfig
-from engine.generator.decoding import Sampling
+from engine.generator.decoding import Sampling, TokenConstraints
 from engine.generator.longform import render
 from engine.generator.model import VidMusicianLM
 from engine.generator.semantic import SemanticPath, build_builtin_t5
@@ -33,6 +33,20 @@ RHYTHM_FPS = 50.0
 MAX_DURATION_S = 3600.0
 _CACHE: dict[tuple[str, str, bool], MusicGenerator] = {}
 _CACHE_LOCK = threading.Lock()
+
+
+PROMPT_WORDS_FILE = "prompt_words.json"  # the words the text encoder was trained on (model folder)
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratedCue:
+    """A cue's music and the tokens it was decoded from (saved beside the WAV: a later cue
+    continues from them, since audio cannot be turned back into notes)."""
+
+    audio: np.ndarray  # float32 [samples] (mono codec) or [samples, channels]
+    tokens: np.ndarray  # int16 [K, frames] at the codec's frame rate
+    sample_rate: int
+    frame_rate: float
 
 
 def _default_device(device: str | None) -> str:
@@ -112,6 +126,21 @@ class MusicGenerator:
         self.sampling = Sampling(cfg.sampling.temperature, cfg.sampling.top_k, cfg.sampling.cfg_coef)
         self.prompter: ZeroShotPrompter | None = None
         self._lock = threading.Lock()
+        self.symbolic = bb.is_symbolic(cfg)
+        self.prompt_words: frozenset[str] | None = None
+        self._allowed: torch.Tensor | None = None
+        self._hit_ids: torch.Tensor | None = None
+        if self.symbolic:
+            from engine.symbolic import tokens as symbolic_tokens
+
+            card = int(backbone.lm.card)
+            allowed = np.zeros((len(symbolic_tokens.STREAMS), card), dtype=bool)
+            for k in range(allowed.shape[0]):
+                allowed[k] = symbolic_tokens.valid_ids(k)[:card]
+            hit_ids = np.zeros(card, dtype=bool)
+            hit_ids[symbolic_tokens.strong_drum_onsets()] = True
+            self._allowed = torch.from_numpy(allowed)
+            self._hit_ids = torch.from_numpy(hit_ids)
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
@@ -172,7 +201,13 @@ class MusicGenerator:
                 preset,
                 backbone.source,
             )
-        return cls(preset, cfg, backbone, model, trained=trained, weights=backbone.source)
+        gen = cls(preset, cfg, backbone, model, trained=trained, weights=backbone.source)
+        words = (folder or bb.models_root() / preset) / PROMPT_WORDS_FILE
+        if words.is_file():
+            import json
+
+            gen.prompt_words = frozenset(json.loads(words.read_text(encoding="utf-8")))
+        return gen
 
     @classmethod
     def from_config(cls, cfg: GeneratorConfig, preset: str = "custom", device: str = "cpu") -> MusicGenerator:
@@ -276,8 +311,48 @@ class MusicGenerator:
         codes, _ = self.backbone.codec.encode(tail.view(1, 1, -1))
         return codes[..., :frames]
 
+    def _continuation_tokens(self, tokens: np.ndarray | None) -> torch.Tensor | None:
+        """The tail of a previous cue's saved tokens [K, T] as the LM prompt."""
+        if tokens is None:
+            return None
+        t = np.asarray(tokens)
+        K, card = self.backbone.lm.num_codebooks, self.backbone.lm.card
+        if t.ndim != 2 or t.shape[0] != K or not np.issubdtype(t.dtype, np.integer):
+            raise GeneratorInputError(
+                f"continuation tokens must be integers [{K}, frames] from preset {self.preset!r}; "
+                f"got {t.dtype} {t.shape} (tokens of another preset?)"
+            )
+        if t.size and (t.min() < 0 or t.max() >= card):
+            raise GeneratorInputError(
+                f"continuation tokens must lie in [0, {card}); regenerate the previous cue"
+            )
+        ctx = int(self.config.context_s * self.frame_rate) if self.config.context_s > 0 else 0
+        frames = min(t.shape[1], ctx, int(self.backbone.window_s * self.frame_rate) - 1)
+        if frames <= 0:
+            return None
+        return torch.from_numpy(t[:, t.shape[1] - frames :].astype(np.int64))[None].to(self.device)
+
+    def prompt_warning(self, prompt: str | None) -> str | None:
+        """One line naming the prompt words this model never saw in training (None: all known)."""
+        if not prompt or self.prompt_words is None:
+            return None
+        import re
+
+        words = [w for w in re.findall(r"[a-z0-9]+", prompt.lower()) if w not in self.prompt_words]
+        if not words:
+            return None
+        known = ", ".join(sorted(self.prompt_words)[:40])
+        return (
+            f"prompt words {', '.join(repr(w) for w in words)} are unknown to preset {self.preset!r}; "
+            f"they are ignored by its style, which follows the pictures and the known words ({known})"
+        )
+
     # -- generation ----------------------------------------------------------------------------
-    def generate(
+    def generate(self, **kwargs) -> np.ndarray:
+        """Music of exactly round(duration_s * sample_rate) samples (see `generate_cue`)."""
+        return self.generate_cue(**kwargs).audio
+
+    def generate_cue(
         self,
         *,
         cls_1fps: np.ndarray | None,
@@ -286,13 +361,19 @@ class MusicGenerator:
         seed: int,
         prompt: str | None = None,
         continuation: np.ndarray | None = None,
+        continuation_tokens: np.ndarray | None = None,
+        hit_points_s: tuple[float, ...] | list[float] = (),
         progress: Callable[[float], None] | None = None,
         guidance: float | None = None,
-    ) -> np.ndarray:
-        """Mono float32 music of exactly round(duration_s * sample_rate) samples.
+    ) -> GeneratedCue:
+        """Float32 music of exactly round(duration_s * sample_rate) samples, and its tokens.
 
         `guidance` overrides the preset's classifier-free guidance coefficient (the panel's
-        "intensity": how strongly the pictures and prompt steer the music).
+        "intensity": how strongly the pictures and prompt steer the music). `hit_points_s` (cue
+        seconds: cuts, markers) get a strong drum accent on their frame by constrained sampling
+        where the backbone has accent tokens (the symbolic one); pass () for the model alone.
+        A continuation comes as the previous cue's tokens (`continuation_tokens`), or for a
+        neural codec also as its audio (`continuation`, encoded back to tokens).
         """
         n_samples = self._check_duration(duration_s)
         if guidance is not None and not (math.isfinite(guidance) and 0.0 <= guidance <= 20.0):
@@ -309,9 +390,26 @@ class MusicGenerator:
             tags = self.prompter.tags(cls.numpy()) if (self.prompter is not None and cls is not None) else []
             bpm = tempo_from_rhythm(curve.numpy(), self.frame_rate) if curve is not None else None
             prompt, cls, curve = build_prompt(tags, bpm, prompt), None, None
+        constraints = None
+        if self.symbolic:
+            hit_frames = frozenset(
+                int(round(t * self.frame_rate))
+                for t in hit_points_s
+                if math.isfinite(t) and 0 <= int(round(t * self.frame_rate)) < frames
+            )
+            constraints = TokenConstraints(self._allowed, self._hit_ids, hit_frames)
+        if self.symbolic and continuation is not None and continuation_tokens is None:
+            raise GeneratorInputError(
+                f"preset {self.preset!r} renders notes: audio cannot be turned back into them; "
+                "continue from the previous cue's saved tokens (continuation_tokens)"
+            )
         with self._lock, torch.no_grad():
             generator = torch.Generator(device=self.device).manual_seed(int(seed))
-            prompt_codes = self._continuation(continuation)
+            if continuation_tokens is not None:
+                prompt_codes = self._continuation_tokens(continuation_tokens)
+            else:
+                prompt_codes = self._continuation(continuation)
+            new_codes: list[np.ndarray] = []
             condition = self._condition_fn(
                 cls, prompt, guided=curve is not None or cls is not None or bool(prompt)
             )
@@ -329,12 +427,14 @@ class MusicGenerator:
                 sampling=sampling,
                 generator=generator,
                 progress=progress,
+                constraints=constraints,
+                out_codes=new_codes,
             )
         out = audio[:n_samples].astype(np.float32, copy=False)
         assert out.shape[0] == n_samples
         if progress is not None:
             progress(1.0)
-        return out
+        return GeneratedCue(out, new_codes[0].astype(np.int16), self.sample_rate, self.frame_rate)
 
     def _condition_fn(self, cls: torch.Tensor | None, prompt: str | None, guided: bool):
         """Memory for a window's frame range: its own 1 fps [CLS] frames (plus the prompt)."""

@@ -146,7 +146,7 @@ def _save_package(module: torch.nn.Module, xp: dict, path: Path) -> None:
 def _load_backbone(cfg: GeneratorConfig, preset: str, backbone_dir: str | Path | None):
     if backbone_dir is not None:
         folder = Path(backbone_dir)
-        return bb.load_musicgen_layout(folder, window_s=cfg.window_s), folder
+        return bb.load_musicgen_layout(folder, window_s=cfg.window_s, cfg=cfg), folder
     return bb.load_backbone(preset, cfg)
 
 
