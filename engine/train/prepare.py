@@ -36,6 +36,11 @@ class Codec:
     model: object  # audiocraft CompressionModel
     source: str
 
+    @property
+    def symbolic(self) -> bool:
+        """Notes, not audio: an item's tokens come from its score, exactly (no encoder)."""
+        return bool(getattr(self.model, "decodes_whole", False))
+
     def info(self) -> dict:
         m = self.model
         return {
@@ -59,6 +64,8 @@ def load_prepare_codec(preset: str, codec_dir: str | Path | None = None) -> Code
 
     p = load_preset(preset)
     cfg = GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
+    if bb.is_symbolic(cfg):
+        return Codec(bb.build_codec(cfg), "symbolic")
     backbone, _ = bb.load_backbone(preset, cfg)
     if not backbone.trained:
         log.warning(
@@ -90,6 +97,22 @@ def read_music(path: Path, sample_rate: int) -> np.ndarray:
     return mono
 
 
+def read_score_tokens(path: Path) -> np.ndarray:
+    """A corpus item's score (`<id>.score.json`) as the LM's tokens [K, frames]."""
+    import json
+
+    from engine.symbolic.score import SymbolicScore
+    from engine.symbolic.tokens import encode
+
+    if not path.is_file():
+        raise ItemSkipped(f"score file {path} does not exist")
+    try:
+        score = SymbolicScore.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ItemSkipped(f"score file {path} cannot be read ({exc})") from None
+    return encode(score)
+
+
 def to_grid(curve: np.ndarray, src_hz: float, frames: int, dst_hz: float) -> np.ndarray:
     """A [n, C] curve at `src_hz` on `frames` steps of `dst_hz` (zero past its end)."""
     if abs(src_hz - dst_hz) > 1e-6:
@@ -119,8 +142,12 @@ def prepare_item(
         raise ItemSkipped(f"video file {entry.video} does not exist")
     try:
         info = probe_media(str(entry.video))
-        music = read_music(entry.music, codec.info()["sample_rate"])
-        duration = min(info.duration_s, music.shape[0] / codec.model.sample_rate)
+        if codec.symbolic:
+            tokens = read_score_tokens(entry.music)
+            duration = min(info.duration_s, tokens.shape[1] / float(codec.model.frame_rate))
+        else:
+            music = read_music(entry.music, codec.info()["sample_rate"])
+            duration = min(info.duration_s, music.shape[0] / codec.model.sample_rate)
         if max_duration_s:
             duration = min(duration, max_duration_s)
         if duration < MIN_DURATION_S:
@@ -130,11 +157,14 @@ def prepare_item(
         raise ItemSkipped(str(exc).removeprefix(f"{entry.video}: ")) from None
     frame_rate = float(codec.model.frame_rate)
     frames = int(np.floor(duration * frame_rate + 1e-6))
-    hop = int(round(codec.model.sample_rate / frame_rate))
-    wav = torch.from_numpy(np.ascontiguousarray(music[: frames * hop])).view(1, 1, -1)
-    with torch.no_grad():
-        codes, _ = codec.model.encode(wav)
-    codes = codes[0, :, :frames].to(torch.int32).numpy()
+    if codec.symbolic:
+        codes = tokens[:, :frames].astype(np.int32)
+    else:
+        hop = int(round(codec.model.sample_rate / frame_rate))
+        wav = torch.from_numpy(np.ascontiguousarray(music[: frames * hop])).view(1, 1, -1)
+        with torch.no_grad():
+            codes, _ = codec.model.encode(wav)
+        codes = codes[0, :, :frames].to(torch.int32).numpy()
     curves = np.stack([feats.rhythm_50hz, feats.cues_50hz], axis=1).astype(np.float32)
     return PreparedItem(
         id=item_id,

@@ -1,12 +1,9 @@
 """`vm-train tiny`: the tiny preset end to end, in one resumable command sized by a time budget.
 
 Steps (each skipped when complete, resumed when interrupted; state in OUT/recipe.json):
-  synth     corpus: train / val / heldout splits (OUT/corpus)
-  codec     stage 0: the tiny codec on fresh synthetic music (OUT/codec)
-  decoder   stage 0b: its decoder alone trained on (encoder and codebooks frozen, so the tokens
-            keep their meaning); every assembled model decodes with it (OUT/decoder)
-  prepare   features + codec tokens of train and val (OUT/shards)
-  stage0-lm the LM and small T5 from scratch on the style tags (OUT/stage0-lm)
+  synth     corpus: train / val / heldout splits of composed multi-shot clips (OUT/corpus)
+  prepare   features (CLS, patch rhythm, cue channel) + the scores' exact tokens (OUT/shards)
+  stage0-lm the LM and small T5 from scratch on the style captions (OUT/stage0-lm)
   stage1    semantic path on the frozen backbone (OUT/stage1)
   stage2    rhythm path on stage 1 (OUT/stage2)                       -> OUT/model-two-stage
                                                   (and OUT/model-stage1-only, the ablation's row)
@@ -14,8 +11,12 @@ Ablation variants (the same shared steps, then their own):
   one-stage   semantic + rhythm together from scratch on the frozen backbone (OUT/one-stage)
   cls-rhythm  shards whose rhythm channel is 1 − cos(CLS_t, CLS_{t−1}) (OUT/shards-cls), then stage 2
               on stage 1 with it (OUT/stage2-cls)
-The assembled folder (OUT/model-<variant>) holds the generator's files plus generator.json and
-recipe.json; copy it to resources/models/tiny/ (or $VIDMUSICIAN_MODELS_DIR/tiny/).
+The assembled folder (OUT/model-<variant>) holds the generator's files plus generator.json,
+recipe.json and prompt_words.json (the caption words the text encoder knows); copy it to
+resources/models/tiny/ (or $VIDMUSICIAN_MODELS_DIR/tiny/).
+
+The tiny backbone predicts symbolic tokens rendered through a soundfont (DESIGN §3): the corpus
+is composed, so its tokens are exact and there is no codec to train.
 
 Step sizes come from the budget (minutes of the two-stage recipe on 2 CPU cores) through the
 per-unit costs measured here (COSTS); a given budget always yields the same plan, so the shared
@@ -36,18 +37,15 @@ from engine.errors import EngineInputError
 log = logging.getLogger(__name__)
 VARIANTS = ("two-stage", "one-stage", "cls-rhythm")
 STATE = "recipe.json"
-# Seconds per unit with 2 torch threads, measured here (a shared 2-core machine, load ~1): a
-# synthesised 4-10 s clip, its preparation (features + tokens), a codec step (batch 8 x 1 s, fresh
-# music synthesised on the fly), a stage-0 step (batch 8 x 4 s; LM + T5 trained), an adapter step
-# (stage 1 / 2, batch 8 x 4 s). Each step's real time is recorded in OUT/recipe.json.
-COSTS = {"synth": 0.35, "prepare": 1.4, "codec": 0.28, "lm": 0.52, "adapter": 0.35}
-# Shares of the budget: data, codec, LM, stage 1, stage 2. Data gets a large share because the LM
-# over-fits a few hundred clips within 10 epochs (DESIGN §3): 120 min -> ~1,200 clips, ~17 epochs
-# of 4 s crops; the val loss in each stage's metrics.jsonl shows whether that was enough.
-SHARES = {"data": 0.30, "codec": 0.25, "lm": 0.30, "stage1": 0.075, "stage2": 0.075}
-# The decoder phase (as many steps as the codec's, ~0.25 s each) comes on top of the budget: it
-# was added after the shipped run had spent its budget, and the plan of a given budget stays the
-# same so that run's steps remain reproducible. It adds about a fifth to the wall time.
+PROMPT_WORDS = "prompt_words.json"
+# Seconds per unit with 2 torch threads on a shared 2-core machine: a composed multi-shot clip
+# (video frames + score), its preparation (image tower over the video; tokens are free), a stage-0
+# step (batch 8 x 4 s; LM + T5 trained), an adapter step (stage 1 / 2, batch 8 x 4 s). Each step's
+# real time is recorded in OUT/recipe.json.
+COSTS = {"synth": 0.35, "prepare": 1.4, "lm": 0.45, "adapter": 0.35}
+# Shares of the budget: data, LM, stage 1, stage 2. Data gets a large share because the LM
+# over-fits a few hundred clips within 10 epochs.
+SHARES = {"data": 0.35, "lm": 0.40, "stage1": 0.125, "stage2": 0.125}
 
 
 class RecipeError(EngineInputError):
@@ -62,14 +60,11 @@ class RecipePlan:
     heldout_clips: int
     clip_min_s: float
     clip_max_s: float
-    codec_steps: int
     lm_steps: int
     stage1_steps: int
     stage2_steps: int
     batch: int
     segment_s: float
-    codec_batch: int = 8
-    decoder_steps: int = 0  # as many as the codec's: the budget does not count them (see SHARES)
 
 
 def plan_for_budget(minutes: float) -> RecipePlan:
@@ -78,12 +73,11 @@ def plan_for_budget(minutes: float) -> RecipePlan:
         raise RecipeError(f"--budget-minutes {minutes}: use a number of minutes in (0, 1440]")
     seconds = minutes * 60.0
     small = minutes < 10  # smoke runs: short clips, small batches
-    batch, segment = (2, 2.0) if small else (8, 4.0)
+    batch, segment = (2, 2.0) if small else (8, 6.0)
     # step costs were measured at batch 8 x 4 s; a smaller batch is not counted as cheaper (fixed
     # per-step overheads dominate it), so a smoke budget gives a handful of steps, not hundreds
     scale = max(1.0, batch * segment / 32.0)
     clips = int(seconds * SHARES["data"] / (COSTS["synth"] + COSTS["prepare"]))
-    codec_steps = max(3, int(seconds * SHARES["codec"] / COSTS["codec"]))
     train = max(4, int(clips * 0.9))
     val = max(1, clips // 20)
     return RecipePlan(
@@ -92,15 +86,12 @@ def plan_for_budget(minutes: float) -> RecipePlan:
         val_clips=val,
         heldout_clips=max(2, min(50, clips // 20)),
         clip_min_s=4.0,
-        clip_max_s=5.0 if small else 10.0,
-        codec_steps=codec_steps,
+        clip_max_s=5.0 if small else 12.0,
         lm_steps=max(3, int(seconds * SHARES["lm"] / (COSTS["lm"] * scale))),
         stage1_steps=max(3, int(seconds * SHARES["stage1"] / (COSTS["adapter"] * scale))),
         stage2_steps=max(3, int(seconds * SHARES["stage2"] / (COSTS["adapter"] * scale))),
         batch=batch,
         segment_s=segment,
-        codec_batch=2 if small else 8,
-        decoder_steps=codec_steps,
     )
 
 
@@ -111,7 +102,6 @@ def estimated_minutes(plan: RecipePlan) -> float:
     seconds = (
         (clips + plan.heldout_clips) * COSTS["synth"]
         + clips * COSTS["prepare"]
-        + plan.codec_steps * COSTS["codec"] * plan.codec_batch / 8
         + plan.lm_steps * COSTS["lm"] * scale
         + (plan.stage1_steps + plan.stage2_steps) * COSTS["adapter"] * scale
     )
@@ -167,39 +157,6 @@ class Recipe:
             synth_corpus(self.out / "corpus", count, 0, split, cfg)
         return {"clips": p.train_clips + p.val_clips + p.heldout_clips}
 
-    def codec(self) -> dict:
-        from engine.train.codec import CHECKPOINT, CodecTrainConfig, train_codec
-
-        cfg = CodecTrainConfig(
-            batch=self.plan.codec_batch, checkpoint_every=max(25, self.plan.codec_steps // 20)
-        )
-        folder = self.out / "codec"
-        r = train_codec(folder, self.plan.codec_steps, resume=(folder / CHECKPOINT).exists(), cfg=cfg)
-        return {"loss": r["last"].get("loss")}
-
-    def decoder(self) -> dict:
-        from engine.train.codec import CHECKPOINT, CodecTrainConfig, train_codec
-
-        cfg = CodecTrainConfig(
-            batch=self.plan.codec_batch,
-            checkpoint_every=max(25, self.plan.decoder_steps // 20),
-            lr=1e-3,
-            seed=1,  # fresh music, not the codec phase's batches again
-            decoder_only=True,
-            init_from=str(self.out / "codec"),
-        )
-        folder = self.out / "decoder"
-        r = train_codec(folder, self.plan.decoder_steps, resume=(folder / CHECKPOINT).exists(), cfg=cfg)
-        return {"loss": r["last"].get("loss")}
-
-    def _codec_state(self) -> dict | None:
-        """The codec with the trained-on decoder, as the backbone's codec state (None: not run)."""
-        if "decoder" not in self.state["done"]:
-            return None
-        from engine.train.codec import load_codec
-
-        return load_codec(self.out / "decoder").state_dict()
-
     def prepare(self, target: str = "shards") -> dict:
         from engine.train.prepare import prepare_dataset
 
@@ -208,7 +165,6 @@ class Recipe:
             s = prepare_dataset(
                 self.out / "corpus",
                 self.out / target,
-                codec_dir=self.out / "codec",
                 split=split,
                 cache_dir=str(self.out / "feature-cache"),
             )
@@ -242,6 +198,17 @@ class Recipe:
             resume=(folder / CHECKPOINT).exists(),
         )
         return {"loss": result["last"].get("loss"), "val_loss": result["last"].get("val_loss")}
+
+    def prompt_words(self) -> list[str]:
+        """Every word of the training captions: the generator warns about any other prompt word."""
+        import re
+
+        from engine.train.shards import ShardDataset
+
+        words: set[str] = set()
+        for item in ShardDataset(self.out / "shards", "train").items:
+            words.update(re.findall(r"[a-z0-9]+", (item.text or "").lower()))
+        return sorted(words)
 
     def generator_config(self):
         from engine.generator.config import GeneratorConfig
@@ -295,13 +262,8 @@ class Recipe:
         p = self.plan
         backbone = self.out / "stage0-lm" / "model"
         self._step("synth", self.synth)
-        self._step("codec", self.codec)
-        self._step("decoder", self.decoder)
         self._step("prepare", self.prepare)
-        self._step(
-            "stage0-lm",
-            lambda: self._train("stage0-lm", "stage0-lm", p.lm_steps, codec_dir=self.out / "codec"),
-        )
+        self._step("stage0-lm", lambda: self._train("stage0-lm", "stage0-lm", p.lm_steps))
         if variant == "one-stage":
             self._step(
                 "one-stage",
@@ -348,10 +310,11 @@ class Recipe:
         tmp = self.out / f".model-{variant}.part"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        bb.musicgen_to_safetensors(source, tmp, self._codec_state())  # what ships: safetensors, no pickle
+        bb.musicgen_to_safetensors(source, tmp)  # what ships: safetensors, no pickle
         for name in (bb.TEXT_ENCODER_FILE, bb.ADAPTERS_FILE):
             shutil.copyfile(source / name, tmp / name)
         (tmp / "generator.json").write_text(json.dumps(asdict(self.generator_config()), indent=1))
+        (tmp / PROMPT_WORDS).write_text(json.dumps(self.prompt_words()))
         (tmp / "recipe.json").write_text(
             json.dumps(
                 {
