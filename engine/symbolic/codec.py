@@ -33,6 +33,10 @@ _NOT_ENCODABLE = (
 class SymbolicCodec(CompressionModel):
     """Renders [B, len(STREAMS), T] tokens as [B, 2, T * 960] audio at 48 kHz. No weights."""
 
+    # Notes render as a whole (a held note, a reverb tail): long-form generation decodes the whole
+    # token sequence once instead of crossfading windows decoded apart (engine.generator.longform).
+    decodes_whole = True
+
     def __init__(self, sample_rate: int = SAMPLE_RATE, tail_frames: int = 0) -> None:
         super().__init__()
         if sample_rate % FRAME_RATE:
