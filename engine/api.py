@@ -67,11 +67,16 @@ class CueProgram:
 
 @dataclass(frozen=True)
 class Continuation:
-    """The cue this one continues: its tokens file and the second of it where this cue starts
-    (the previous cue's length, before its handle). The generator prompts with the tail."""
+    """The cue this one continues, and the second of it where this cue starts (the previous
+    cue's length, before its handle). The generator prompts with the tokens up to there.
 
-    tokens_path: str
+    Either `tokens_path` (a finished cue's `<wav stem>.tokens.npy`) or `scene_index` (a scene of
+    the same request, generated before this one).
+    """
+
     at_s: float
+    tokens_path: str | None = None
+    scene_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -210,7 +215,9 @@ def scene_from_dict(data: dict[str, Any]) -> SceneRequest:
         guidance=None if data.get("guidance") is None else float(data["guidance"]),
         program=None if program is None else program_from_dict(program),
         handle_s=float(data.get("handle_s", 0.0)),
-        continue_from=None if cont is None else Continuation(str(cont["tokens_path"]), float(cont["at_s"])),
+        continue_from=None
+        if cont is None
+        else Continuation(float(cont["at_s"]), cont.get("tokens_path"), cont.get("scene_index")),
     )
 
 

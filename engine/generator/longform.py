@@ -71,8 +71,11 @@ def render(
     sampling: Sampling,
     generator: torch.Generator,
     progress: Callable[[float], None] | None = None,
+    codes_out: list | None = None,
 ) -> np.ndarray:
-    """Mono float32 audio for new frames [0, frames): exactly frames * hop samples."""
+    """Mono float32 audio for new frames [0, frames): exactly frames * hop samples.
+
+    `codes_out`, when given, receives the new frames' tokens [K, frames] (for continuation)."""
     hop = int(round(codec.sample_rate / codec.frame_rate))
     p0 = 0 if prompt_codes is None else prompt_codes.shape[-1]
     plan = plan_windows(frames, p0, window, context)
@@ -122,4 +125,6 @@ def render(
             audio[first:end] = seg
         written = end
     assert written == audio.shape[0], (written, audio.shape)
+    if codes_out is not None:
+        codes_out.append(codes[0, :, p0:].numpy())
     return audio

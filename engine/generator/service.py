@@ -276,6 +276,19 @@ class MusicGenerator:
         codes, _ = self.backbone.codec.encode(tail.view(1, 1, -1))
         return codes[..., :frames]
 
+    def _prompt_tokens(self, tokens: np.ndarray) -> torch.Tensor | None:
+        t = np.asarray(tokens)
+        k = self.model.lm.num_codebooks
+        if t.ndim != 2 or t.shape[0] != k or not np.issubdtype(t.dtype, np.integer):
+            raise GeneratorInputError(
+                f"prompt tokens must be integer [{k}, T] from preset {self.preset!r}; got {t.dtype} {t.shape}"
+            )
+        ctx = int(self.config.context_s * self.frame_rate) if self.config.context_s > 0 else 0
+        frames = min(t.shape[1], ctx, int(self.backbone.window_s * self.frame_rate) - 1)
+        if frames <= 0:
+            return None
+        return torch.from_numpy(t[:, t.shape[1] - frames :].astype(np.int64))[None].to(self.device)
+
     # -- generation ----------------------------------------------------------------------------
     def generate(
         self,
@@ -288,8 +301,13 @@ class MusicGenerator:
         continuation: np.ndarray | None = None,
         progress: Callable[[float], None] | None = None,
         guidance: float | None = None,
+        prompt_tokens: np.ndarray | None = None,
+        tokens_out: list | None = None,
     ) -> np.ndarray:
         """Mono float32 music of exactly round(duration_s * sample_rate) samples.
+
+        `prompt_tokens` [K, T] (a previous cue's tokens up to where this cue starts) continue that
+        music: their tail is the LM's prompt. `tokens_out` receives this cue's tokens [K, frames].
 
         `guidance` overrides the preset's classifier-free guidance coefficient (the panel's
         "intensity": how strongly the pictures and prompt steer the music).
@@ -311,7 +329,11 @@ class MusicGenerator:
             prompt, cls, curve = build_prompt(tags, bpm, prompt), None, None
         with self._lock, torch.no_grad():
             generator = torch.Generator(device=self.device).manual_seed(int(seed))
-            prompt_codes = self._continuation(continuation)
+            prompt_codes = (
+                self._prompt_tokens(prompt_tokens)
+                if prompt_tokens is not None
+                else self._continuation(continuation)
+            )
             condition = self._condition_fn(
                 cls, prompt, guided=curve is not None or cls is not None or bool(prompt)
             )
@@ -329,6 +351,7 @@ class MusicGenerator:
                 sampling=sampling,
                 generator=generator,
                 progress=progress,
+                codes_out=tokens_out,
             )
         out = audio[:n_samples].astype(np.float32, copy=False)
         assert out.shape[0] == n_samples
