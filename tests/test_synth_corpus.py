@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from engine.corpus.manifest import read_manifest
+from engine.corpus.splits import item_seed
 from engine.train.cli import main
-from engine.train.manifest import read_manifest
-from engine.train.splits import item_seed
 
 SMALL = ["--min-duration", "4", "--max-duration", "4.5", "--size", "64", "--quiet"]
 

@@ -17,14 +17,14 @@ import argparse
 import json
 import sys
 
+from engine.corpus.splits import SPLITS
 from engine.errors import run_command
-from engine.train.splits import SPLITS
 
 
 def _synth(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from engine.train.synth import SynthConfig, synth_corpus
+    from engine.corpus.synth import SynthConfig, synth_corpus
 
     config = SynthConfig(
         min_duration_s=args.min_duration,
@@ -48,7 +48,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from engine.train.corpus_check import check_corpus
+    from engine.corpus.corpus_check import check_corpus
 
     report = check_corpus(args.root, split=args.split, limit=args.limit)
     if args.json:
@@ -83,7 +83,7 @@ def _codec(args: argparse.Namespace) -> int:
 def _prepare(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from engine.train.manifest import read_manifest
+    from engine.corpus.manifest import read_manifest
     from engine.train.prepare import prepare_dataset
 
     total = len(read_manifest(args.manifest, split=args.split, check_files=False))

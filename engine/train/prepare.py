@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.corpus.manifest import ManifestEntry, read_manifest
 from engine.errors import EngineInputError
-from engine.train.manifest import ManifestEntry, read_manifest
 from engine.train.shards import PreparedItem, ShardWriter, safe_id
 
 log = logging.getLogger(__name__)

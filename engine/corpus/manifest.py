@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.train.errors import ManifestError
-from engine.train.splits import SPLITS
+from engine.corpus.errors import ManifestError
+from engine.corpus.splits import SPLITS
 
 MANIFEST_NAME = "manifest.jsonl"
 REQUIRED = ("video", "music", "split")

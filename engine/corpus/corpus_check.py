@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.train.errors import ManifestError
-from engine.train.manifest import read_manifest
-from engine.train.truth_check import music_agreement, video_agreement
+from engine.corpus.errors import ManifestError
+from engine.corpus.manifest import read_manifest
+from engine.corpus.truth_check import music_agreement, video_agreement
 
 
 def decode_video(path: str | Path) -> tuple[np.ndarray, float]:
