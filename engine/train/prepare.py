@@ -117,6 +117,8 @@ def prepare_item(
 
     if not entry.video.is_file():
         raise ItemSkipped(f"video file {entry.video} does not exist")
+    if entry.music is None:
+        raise ItemSkipped(f"{entry.video}: the manifest gives a score but no music; audio tokens need audio")
     try:
         info = probe_media(str(entry.video))
         music = read_music(entry.music, codec.info()["sample_rate"])
