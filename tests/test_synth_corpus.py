@@ -1,4 +1,4 @@
-"""`vm-train synth` / `vm-train check` on disk: layout, sidecars, resume, splits, clear errors."""
+"""`vm-train synth --audio` / `vm-train check` on disk: layout, sidecars, resume, splits, clear errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from engine.corpus.manifest import read_manifest
 from engine.corpus.splits import item_seed
 from engine.train.cli import main
 
-SMALL = ["--min-duration", "4", "--max-duration", "4.5", "--size", "64", "--quiet"]
+SMALL = ["--audio", "--min-duration", "4", "--max-duration", "4.5", "--size", "64", "--quiet"]
 
 
 def _synth(out, count, seed=0, split="train", extra=()) -> list[str]:

@@ -37,6 +37,8 @@ class _Shot:
     background: np.ndarray
     shapes: list[_Shape]
     start: int  # video frame
+    look: int  # which of the world's backgrounds (the next shot of the same world takes another)
+    tilt: float  # gradient tilt (alternates sign from shot to shot)
 
 
 def _texture(img: np.ndarray, texture: str, yy, xx, rng) -> np.ndarray:
@@ -58,11 +60,12 @@ def _texture(img: np.ndarray, texture: str, yy, xx, rng) -> np.ndarray:
     return img.astype(np.float32)
 
 
-def _new_shot(world: StyleWorld, start: int, rng, yy, xx) -> _Shot:
-    top, bottom = (
-        np.asarray(c, np.float32) for c in world.backgrounds[int(rng.integers(len(world.backgrounds)))]
-    )
-    tilt = float(rng.uniform(-0.3, 0.3))
+def _new_shot(world: StyleWorld, start: int, rng, yy, xx, previous: _Shot | None = None) -> _Shot:
+    same = previous is not None and previous.world is world
+    choices = [i for i in range(len(world.backgrounds)) if not same or i != previous.look]
+    look = choices[int(rng.integers(len(choices)))]
+    top, bottom = (np.asarray(c, np.float32) for c in world.backgrounds[look])
+    tilt = float(rng.uniform(0.15, 0.35)) * (1 if previous is None or previous.tilt < 0 else -1)
     g = np.clip(yy + tilt * (xx - 0.5), 0, 1)[..., None]
     background = _texture(top * (1.0 - g) + bottom * g, world.texture, yy, xx, rng)
     count = int(rng.integers(world.shape_count[0], world.shape_count[1] + 1))
@@ -77,7 +80,7 @@ def _new_shot(world: StyleWorld, start: int, rng, yy, xx) -> _Shot:
         )
         for _ in range(count)
     ]
-    return _Shot(world, background, shapes, start)
+    return _Shot(world, background, shapes, start, look, tilt)
 
 
 def _position(world: StyleWorld, s: _Shape, t: float) -> tuple[float, float]:
@@ -164,7 +167,7 @@ def render_edit(edit: Edit, size: int, rng: np.random.Generator) -> np.ndarray:
     yy, xx = np.meshgrid(axis, axis, indexing="ij")
     shots = [_new_shot(world_for(edit.world_at(0)), 0, rng, yy, xx)]
     for t in edit.transitions:
-        shots.append(_new_shot(world_for(edit.world_at(t.frame)), t.start, rng, yy, xx))
+        shots.append(_new_shot(world_for(edit.world_at(t.frame)), t.start, rng, yy, xx, shots[-1]))
     events = {e.frame: e for e in edit.events}
     frames = np.empty((n, size, size, 3), np.uint8)
     current, flash_left = 0, []
@@ -176,7 +179,9 @@ def render_edit(edit: Edit, size: int, rng: np.random.Generator) -> np.ndarray:
         if ev is not None:
             if ev.kind == "flash":
                 flash_left = list(FLASH_ALPHAS)
-            else:
+            else:  # a camera jolt: the whole picture shifts and every shape jumps
+                jolt = int(rng.integers(size // 6, size // 3)) * int(rng.choice([-1, 1]))
+                shot.background = np.roll(shot.background, jolt, axis=(0, 1))
                 for s in shot.shapes:
                     s.dx += float(rng.choice([-1, 1]) * rng.uniform(0.1, 0.18))
                     s.dy += float(rng.choice([-1, 1]) * rng.uniform(0.06, 0.12))

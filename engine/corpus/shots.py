@@ -10,6 +10,7 @@ frame 2k, so the accent and the picture change are on the same instant.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,7 +125,7 @@ def plan_edit(style_name: str, num_video_frames: int, rng: np.random.Generator) 
     points = sorted({p for s in spans for p in _grid_points(s)})
     boundaries: list[tuple[int, str]] = []
     cur = 0
-    lo, hi = round(MIN_SHOT_S * VIDEO_FPS), round(MAX_SHOT_S * VIDEO_FPS)
+    lo, hi = math.ceil(MIN_SHOT_S * VIDEO_FPS), math.floor(MAX_SHOT_S * VIDEO_FPS)
     end_margin = lo
     while True:
         length = float(np.clip(np.exp(rng.normal(np.log(2.6), 0.45)), MIN_SHOT_S, MAX_SHOT_S))
