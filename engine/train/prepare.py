@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.corpus.manifest import ManifestEntry, read_manifest
 from engine.errors import EngineInputError
-from engine.train.manifest import ManifestEntry, read_manifest
 from engine.train.shards import PreparedItem, ShardWriter, safe_id
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,8 @@ def prepare_item(
 
     if not entry.video.is_file():
         raise ItemSkipped(f"video file {entry.video} does not exist")
+    if entry.music is None:
+        raise ItemSkipped(f"{entry.video}: the manifest gives a score but no music; audio tokens need audio")
     try:
         info = probe_media(str(entry.video))
         if codec.symbolic:

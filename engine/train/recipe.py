@@ -149,7 +149,7 @@ class Recipe:
 
     # -- shared steps --------------------------------------------------------------------------
     def synth(self) -> dict:
-        from engine.train.synth import SynthConfig, synth_corpus
+        from engine.corpus.synth import SynthConfig, synth_corpus
 
         p = self.plan
         cfg = SynthConfig(min_duration_s=p.clip_min_s, max_duration_s=p.clip_max_s)
