@@ -140,12 +140,14 @@ def prepare_item(
 
     if not entry.video.is_file():
         raise ItemSkipped(f"video file {entry.video} does not exist")
-    if entry.music is None:
+    if codec.symbolic and entry.score is None:
+        raise ItemSkipped(f"{entry.video}: the manifest gives music but no score; symbolic tokens need a score")
+    if not codec.symbolic and entry.music is None:
         raise ItemSkipped(f"{entry.video}: the manifest gives a score but no music; audio tokens need audio")
     try:
         info = probe_media(str(entry.video))
         if codec.symbolic:
-            tokens = read_score_tokens(entry.music)
+            tokens = read_score_tokens(entry.score)
             duration = min(info.duration_s, tokens.shape[1] / float(codec.model.frame_rate))
         else:
             music = read_music(entry.music, codec.info()["sample_rate"])
@@ -177,7 +179,7 @@ def prepare_item(
         codes=codes,
         duration_s=frames / frame_rate,
         video=str(entry.video),
-        music=str(entry.music),
+        music=str(entry.score if codec.symbolic else entry.music),
     )
 
 
