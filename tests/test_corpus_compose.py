@@ -22,12 +22,12 @@ from engine.symbolic.score import (
     SymbolicScore,
 )
 
-PER_STYLE = 5
+PER_STYLE = 8
 
 
 def _clip(style_name: str, k: int):
     rng = np.random.default_rng([STYLES.index(style_name), k])
-    edit = plan_edit(style_name, int(rng.integers(200, 300)), rng)
+    edit = plan_edit(style_name, int(rng.integers(150, 320)), rng)
     return edit, compose(list(edit.spans), edit.num_frames, edit.hit_frames(), rng)
 
 

@@ -122,7 +122,7 @@ def plan_edit(style_name: str, num_video_frames: int, rng: np.random.Generator) 
                 Span(first.style, first.tempo_bpm, first.tonic, 0, c50, first.origin_frame),
                 _span(other, c50, n50, float(c50), rng),
             ]
-    points = sorted({p for s in spans for p in _grid_points(s)})
+    points = sorted({p for s in spans for p in _grid_points(s) if 0 < p[0] < num_video_frames})
     boundaries: list[tuple[int, str]] = []
     cur = 0
     lo, hi = math.ceil(MIN_SHOT_S * VIDEO_FPS), math.floor(MAX_SHOT_S * VIDEO_FPS)
