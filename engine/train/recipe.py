@@ -85,7 +85,7 @@ def plan_for_budget(minutes: float) -> RecipePlan:
         train_clips=train,
         val_clips=val,
         heldout_clips=max(2, min(50, clips // 20)),
-        clip_min_s=4.0 if small else 6.0,
+        clip_min_s=4.0 if small else 6.5,
         clip_max_s=5.0 if small else 12.0,
         lm_steps=max(3, int(seconds * SHARES["lm"] / (COSTS["lm"] * scale))),
         stage1_steps=max(3, int(seconds * SHARES["stage1"] / (COSTS["adapter"] * scale))),
