@@ -343,8 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     tiny.add_argument(
         "--budget-minutes",
         type=float,
-        default=60.0,
-        help="time for the two-stage recipe on 2 CPU cores (60: the model shipped in resources/models/tiny)",
+        default=50.0,
+        help="time for the two-stage recipe on 2 CPU cores (50: the model shipped in resources/models/tiny)",
     )
     tiny.add_argument(
         "--variant",
