@@ -140,6 +140,7 @@ class ScoreRequest:
     prompt: str | None = None
     score_name: str = "score"
     hits: bool = True  # hit points (cuts, markers) get a strong accent; False: the model alone
+    stems: bool = False  # also one WAV per stream beside each cue (symbolic presets)
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,7 @@ def score_request_from_dict(data: dict[str, Any]) -> ScoreRequest:
         prompt=data.get("prompt"),
         score_name=str(data.get("score_name", "score")),
         hits=bool(data.get("hits", True)),
+        stems=bool(data.get("stems", False)),
     )
 
 

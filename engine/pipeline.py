@@ -28,7 +28,15 @@ from engine.api import (
     ScoreResult,
 )
 from engine.errors import EngineInputError
-from engine.finishing import finish_cue, num_samples_for, tokens_path, write_tokens_atomic, write_wav_atomic
+from engine.finishing import (
+    finish_cue,
+    finish_stems,
+    num_samples_for,
+    stem_path,
+    tokens_path,
+    write_tokens_atomic,
+    write_wav_atomic,
+)
 
 log = logging.getLogger(__name__)
 RHYTHM_RATE = TOKEN_RATE  # the token grid of the generator
@@ -63,9 +71,7 @@ def _marker_channel(hit_points_s: tuple[float, ...], frames: int) -> np.ndarray:
     return channel
 
 
-def _conditions(
-    scene: SceneRequest, preset: str
-) -> tuple[np.ndarray | None, np.ndarray, tuple[float, ...]]:
+def _conditions(scene: SceneRequest, preset: str) -> tuple[np.ndarray | None, np.ndarray, tuple[float, ...]]:
     """CLS frames (or None for no pictures), the [T, 2] rhythm input (patch rhythm, explicit cues),
     both over the cue's program in record time, and the hit points the music must accent: the
     timeline's edit points and markers, and cuts baked into the media (cue seconds)."""
@@ -168,6 +174,7 @@ def iter_cues(
                 progress=lambda f, p=position, s=scene: report(p, s, "generate", 0.1 + 0.8 * f),
                 hit_points_s=hit_points if request.hits else (),
                 continuation_tokens=_prompt_tokens(scene, written_tokens, generator.frame_rate),
+                stems=request.stems,
             )
             report(position, scene, "finish", 0.9)
             cue_audio = finish_cue(music.audio, generator.sample_rate, rendered_s)
@@ -176,6 +183,11 @@ def iter_cues(
             # tokens first: a WAV on disk always has the tokens a later cue continues from
             tokens_file = write_tokens_atomic(tokens_path(cue_dir / name), music.tokens)
             written_tokens[scene.index] = tokens_file
+            if music.stems:
+                for stream, stem in finish_stems(
+                    music.stems, music.audio, generator.sample_rate, rendered_s
+                ).items():
+                    write_wav_atomic(stem_path(cue_dir / name, stream), stem)
             path = write_wav_atomic(cue_dir / name, cue_audio)
             yield CueResult(
                 index=scene.index,

@@ -141,7 +141,9 @@ def prepare_item(
     if not entry.video.is_file():
         raise ItemSkipped(f"video file {entry.video} does not exist")
     if codec.symbolic and entry.score is None:
-        raise ItemSkipped(f"{entry.video}: the manifest gives music but no score; symbolic tokens need a score")
+        raise ItemSkipped(
+            f"{entry.video}: the manifest gives music but no score; symbolic tokens need a score"
+        )
     if not codec.symbolic and entry.music is None:
         raise ItemSkipped(f"{entry.video}: the manifest gives a score but no music; audio tokens need audio")
     try:
