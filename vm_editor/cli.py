@@ -29,9 +29,26 @@ from vm_editor.timeline_io import (
 from vm_editor.writeback import add_score_track, cue_metadata, replace_cue
 
 
+def _add_project_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--project", default=None, metavar="NAME|N", help="FCPXML with several projects: which one (first)"
+    )
+
+
+def _read(args: argparse.Namespace):
+    """Read the timeline and say on stderr what was assumed or chosen."""
+    report = read_timeline_report(args.timeline, rate=args.rate, project=args.project)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return report
+
+
 def _add_timeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--track", type=int, default=None, help="video track to score (1 = lowest)")
     p.add_argument("--rate", type=float, default=None, help="frame rate for formats without one (EDL)")
+    _add_project_option(p)
     p.add_argument("--relink", type=Path, action="append", default=[], help="folder to search for media")
     p.add_argument("--in", dest="record_in", default=None, help="score from here (timecode, frames or 10.5s)")
     p.add_argument("--out", dest="record_out", default=None, help="score up to here (exclusive)")
@@ -84,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     regen.add_argument("-o", "--output", type=Path, default=None)
     regen.add_argument("--track", type=int, default=None, help="the video track that was scored")
     regen.add_argument("--rate", type=float, default=None)
+    _add_project_option(regen)
     _add_engine_options(regen)
     regen.set_defaults(func=cmd_regenerate)
 
@@ -104,9 +122,7 @@ def _parse_merge(text: str) -> tuple[int, int]:
 
 
 def _load_scenes(args: argparse.Namespace):
-    report = read_timeline_report(args.timeline, rate=args.rate)
-    for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    report = _read(args)
     scene_list = extract_scenes(
         report.timeline, track=args.track, timeline_path=args.timeline, relink=[str(p) for p in args.relink]
     )
@@ -242,7 +258,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
     """A new take of one cue: same scene, a new seed (or prompt); the old take stays, disabled."""
-    report = read_timeline_report(args.timeline, rate=args.rate)
+    report = _read(args)
     timeline = report.timeline
     cues = cue_metadata(timeline, args.timeline)
     if not cues:

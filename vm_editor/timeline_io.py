@@ -64,6 +64,7 @@ class ReadResult:
     path: Path
     adapter: str
     warnings: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # what was chosen for the user (e.g. which FCPXML project)
 
 
 def adapter_for(path: Path) -> str | None:
@@ -77,8 +78,13 @@ def adapter_for(path: Path) -> str | None:
         return None
 
 
-def read_timeline_report(path: str | os.PathLike[str], rate: float | None = None) -> ReadResult:
-    """Read any supported format, with the corrections applied and what was assumed."""
+def read_timeline_report(
+    path: str | os.PathLike[str], rate: float | None = None, project: str | None = None
+) -> ReadResult:
+    """Read any supported format, with the corrections applied and what was assumed.
+
+    `project` picks one project (name or 1-based number) of an FCPXML file that holds several.
+    """
     path = Path(path)
     if not path.exists():
         raise TimelineReadError(f"{path}: timeline file not found; check the path")
@@ -90,9 +96,10 @@ def read_timeline_report(path: str | os.PathLike[str], rate: float | None = None
         )
     warnings: list[str] = []
     if adapter == "fcpx_xml":
-        from vm_editor.fcpxml_reader import read_fcpxml
+        from vm_editor.fcpxml_reader import read_fcpxml_report
 
-        return ReadResult(read_fcpxml(path), path, adapter, ())
+        timeline, notes = read_fcpxml_report(path, project)
+        return ReadResult(timeline, path, adapter, (), tuple(notes))
     kwargs = {}
     if adapter == "cmx_3600":
         edl_rate, warnings = format_fixups.edl_rate(path, rate)
@@ -118,9 +125,11 @@ def read_timeline_report(path: str | os.PathLike[str], rate: float | None = None
     return ReadResult(result, path, adapter, tuple(warnings))
 
 
-def read_timeline(path: str | os.PathLike[str], rate: float | None = None) -> otio.schema.Timeline:
+def read_timeline(
+    path: str | os.PathLike[str], rate: float | None = None, project: str | None = None
+) -> otio.schema.Timeline:
     """Read any format the installed OTIO adapters know; `rate` is for formats without one (EDL)."""
-    return read_timeline_report(path, rate).timeline
+    return read_timeline_report(path, rate, project).timeline
 
 
 def default_output_path(timeline_path: Path) -> Path:
