@@ -7,10 +7,12 @@ objects. The user's file is only ever read. Known adapter faults are corrected o
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,12 +102,20 @@ def read_timeline_report(
 
         timeline, notes = read_fcpxml_report(path, project)
         return ReadResult(timeline, path, adapter, (), tuple(notes))
-    kwargs = {}
-    if adapter == "cmx_3600":
-        edl_rate, warnings = format_fixups.edl_rate(path, rate)
-        kwargs["rate"] = edl_rate
     try:
-        result = otio.adapters.read_from_file(str(path), adapter_name=adapter, **kwargs)
+        if adapter == "cmx_3600":
+            edl_rate, warnings = format_fixups.edl_rate(path, rate)
+            text, fixed = format_fixups.edl_record_durations(
+                path.read_text(errors="replace"), edl_rate, path.name
+            )
+            warnings += fixed
+            with adapter_output_to_stderr():
+                result = otio.adapters.read_from_string(text, adapter_name=adapter, rate=edl_rate)
+        else:
+            with adapter_output_to_stderr():
+                result = otio.adapters.read_from_file(str(path), adapter_name=adapter)
+    except EditorInputError:
+        raise
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TimelineReadError(
@@ -244,4 +254,24 @@ def _write(timeline: otio.schema.Timeline, tmp: Path, adapter: str, input_path: 
     kwargs = {"use_empty_mob_ids": True} if adapter == "AAF" else {}
     if adapter == "AAF":
         tmp.unlink()  # pyaaf2 refuses to open an existing file for writing
-    otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter, **kwargs)
+    with adapter_output_to_stderr():
+        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter, **kwargs)
+
+
+@contextlib.contextmanager
+def adapter_output_to_stderr():
+    """Send whatever an adapter prints (Python `print` or C code writing to fd 1) to stderr.
+
+    Why: stdout is the CLI's data channel (`scenes --json`); the Kdenlive adapter prints a
+    deprecation banner on every read, and others print debugging text.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
