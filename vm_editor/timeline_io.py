@@ -21,6 +21,13 @@ import opentimelineio as otio
 
 from vm_editor import format_fixups
 from vm_editor.errors import EditorInputError, OutputExistsError, TimelineReadError
+from vm_editor.score_track import (
+    fit_crossfades_to_handles,
+    fit_for_fcp7,
+    plain_json,
+    restore_after_read,
+    scored_output_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +46,7 @@ class FormatInfo:
 FORMATS: dict[str, FormatInfo] = {
     ".otio": FormatInfo("otio_json", True, True, True),
     ".otioz": FormatInfo("otioz", True, True, True),
-    ".xml": FormatInfo("fcp_xml", True, True, False),
+    ".xml": FormatInfo("fcp_xml", True, True, True),  # recipe in <comments> (score_track.fit_for_fcp7)
     ".fcpxml": FormatInfo("fcpx_xml", True, True, True),
     ".edl": FormatInfo(
         "cmx_3600",
@@ -101,6 +108,7 @@ def read_timeline_report(
         from vm_editor.fcpxml_reader import read_fcpxml_report
 
         timeline, notes = read_fcpxml_report(path, project)
+        restore_after_read(timeline, path, adapter)
         return ReadResult(timeline, path, adapter, (), tuple(notes))
     try:
         if adapter == "cmx_3600":
@@ -130,6 +138,7 @@ def read_timeline_report(
         raise TimelineReadError(f"{path}: the file holds a {type(result).__name__}, not a timeline")
     format_fixups.fix_edl_record_start(result)  # also in .otio files converted from EDLs
     warnings += format_fixups.check_rates(result, path)
+    restore_after_read(result, path, adapter)
     for w in warnings:
         log.warning(w)
     return ReadResult(result, path, adapter, tuple(warnings))
@@ -143,11 +152,12 @@ def read_timeline(
 
 
 def default_output_path(timeline_path: Path) -> Path:
-    """`<stem>.scored.<same extension>` next to the input (`.otio` where the format can't hold it)."""
+    """`<stem>.scored.<same extension>` next to the input (`.otio` where the format can't hold it);
+    a file we wrote (`cut.scored.xml`, `cut.scored.cue2-take3.xml`) gives `cut.scored.xml` again."""
     timeline_path = Path(timeline_path)
     info = FORMATS.get(timeline_path.suffix.lower())
     suffix = timeline_path.suffix if info is None or info.audio_track else ".otio"
-    return timeline_path.with_name(f"{timeline_path.stem}.scored{suffix}")
+    return scored_output_path(timeline_path, suffix)
 
 
 def output_format_note(timeline_path: Path) -> str | None:
@@ -167,12 +177,18 @@ def write_timeline_atomic(
     *,
     input_path: Path | None = None,
     force: bool = False,
+    replace_input: bool = False,
 ) -> Path:
-    """Write through a temporary file in the same folder and rename, so no reader sees half a file."""
+    """Write through a temporary file in the same folder and rename, so no reader sees half a file.
+
+    `replace_input`: the input is a file we wrote (it holds our score track) and may be replaced;
+    the user's own timeline never is.
+    """
     out_path = Path(out_path)
-    if input_path is not None and out_path.resolve() == Path(input_path).resolve():
+    same = input_path is not None and out_path.resolve() == Path(input_path).resolve()
+    if same and not replace_input:
         raise OutputExistsError(f"{out_path}: is the input timeline; choose another output with -o")
-    if out_path.exists() and not force:
+    if out_path.exists() and not force and not same:
         raise OutputExistsError(f"{out_path}: already exists; pass --force to replace it or choose -o")
     adapter = adapter_for(out_path)
     if adapter is None:
@@ -194,14 +210,18 @@ def write_timeline_atomic(
 
         doc = sidecar_document(timeline)
         if doc is not None:
-            text = json.dumps(doc, indent=1, sort_keys=True, default=str)
+            text = json.dumps(plain_json(doc), indent=1, sort_keys=True, default=str)
             _atomic(sidecar_path(out_path), lambda tmp: tmp.write_text(text))
     return out_path
 
 
 def _fit_to_format(timeline: otio.schema.Timeline, out_path: Path) -> otio.schema.Timeline:
-    """Drop the score's crossfades where the output format loses or breaks on them."""
+    """Say in the output format what its writer would drop; fit or drop the score's crossfades."""
     info = FORMATS.get(out_path.suffix.lower())
+    if info is not None and info.adapter in ("fcp_xml", "fcpx_xml"):  # editors that enforce handles
+        timeline = fit_crossfades_to_handles(timeline)
+    if info is not None and info.adapter == "fcp_xml":
+        timeline = fit_for_fcp7(timeline)
     if info is None or info.crossfades:
         return timeline
     from vm_editor.writeback import METADATA_KEY
