@@ -10,7 +10,7 @@ import opentimelineio as otio
 from tests.timeline_helpers import EDL_RATES, SAMPLES, cues_for
 from vm_editor.scenes import extract_scenes
 from vm_editor.timeline_io import default_output_path, read_timeline, write_timeline_atomic
-from vm_editor.writeback import add_score_track, cue_metadata, score_track
+from vm_editor.writeback import add_score_track, cue_metadata, score_track, sidecar_path
 
 KIND = {
     ".otio": "OTIO",
@@ -60,8 +60,15 @@ def facts() -> dict[str, dict[str, str]]:
                 if score_track(scored) is not None
             ) and any(isinstance(c, otio.schema.Transition) for c in score_track(scored))
             row["fades"] += track is not None and any(isinstance(c, otio.schema.Transition) for c in track)
-            row["meta"] += bool(cue_metadata(back, out)) and all(
-                "vidmusician" in c.metadata for c in track.find_clips()
+            sidecar = sidecar_path(out)
+            if sidecar.is_file():  # what the file itself carries, without the last-resort sidecar
+                sidecar.unlink()
+                back = read_timeline(out, rate=EDL_RATES.get(path.name))
+                track = score_track(back, out)
+            row["meta"] += (
+                track is not None
+                and bool(cue_metadata(back, out))
+                and all("vidmusician" in c.metadata for c in track.find_clips())
             )
     return {
         k: {

@@ -27,13 +27,13 @@ def test_regenerate_one_cue(tmp_path, shots_video):
     scored = tmp_path / "cut.scored.otio"
     first = vm_editor("score", str(source), "-o", str(scored), "--in-process", "--crossfade", "0")
     assert first.returncode == 0, first.stderr
-    before = hashlib.sha256(scored.read_bytes()).hexdigest()
+    before = hashlib.sha256(source.read_bytes()).hexdigest()
+    old_music = score_track(otio.adapters.read_from_file(str(scored)))
 
     result = vm_editor("regenerate", str(scored), "--cue", "1", "--in-process", "--prompt", "brighter")
     assert result.returncode == 0, result.stderr
-    assert hashlib.sha256(scored.read_bytes()).hexdigest() == before  # the input is never touched
-    out = tmp_path / "cut.scored.cue1-take2.otio"
-    old_music = score_track(otio.adapters.read_from_file(str(scored)))
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == before  # the user's input is never touched
+    out = scored  # our own output is replaced in place: the name never grows
     new_tl = otio.adapters.read_from_file(str(out))
     new_music = score_track(new_tl)
     old_clips = list(old_music.find_clips(shallow_search=True))

@@ -20,18 +20,36 @@ from vm_editor.engine_client import ServiceEngine, ServiceProgress
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report
 from vm_editor.scenes import SceneList, extract_scenes, offline_scenes, scenes_to_json, to_engine_scene
+from vm_editor.score_track import add_or_replace_score, is_our_output, scored_output_path
 from vm_editor.timeline_io import (
     default_output_path,
     output_format_note,
     read_timeline_report,
     write_timeline_atomic,
 )
-from vm_editor.writeback import add_score_track, cue_metadata, replace_cue
+from vm_editor.writeback import cue_metadata, replace_cue
+
+
+def _add_project_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--project", default=None, metavar="NAME|N", help="FCPXML with several projects: which one (first)"
+    )
+
+
+def _read(args: argparse.Namespace):
+    """Read the timeline and say on stderr what was assumed or chosen."""
+    report = read_timeline_report(args.timeline, rate=args.rate, project=args.project)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return report
 
 
 def _add_timeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--track", type=int, default=None, help="video track to score (1 = lowest)")
     p.add_argument("--rate", type=float, default=None, help="frame rate for formats without one (EDL)")
+    _add_project_option(p)
     p.add_argument("--relink", type=Path, action="append", default=[], help="folder to search for media")
     p.add_argument("--in", dest="record_in", default=None, help="score from here (timecode, frames or 10.5s)")
     p.add_argument("--out", dest="record_out", default=None, help="score up to here (exclusive)")
@@ -98,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     regen.add_argument("-o", "--output", type=Path, default=None)
     regen.add_argument("--track", type=int, default=None, help="the video track that was scored")
     regen.add_argument("--rate", type=float, default=None)
+    _add_project_option(regen)
     _add_engine_options(regen)
     regen.set_defaults(func=cmd_regenerate)
 
@@ -118,9 +137,7 @@ def _parse_merge(text: str) -> tuple[int, int]:
 
 
 def _load_scenes(args: argparse.Namespace):
-    report = read_timeline_report(args.timeline, rate=args.rate)
-    for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    report = _read(args)
     scene_list = scoring.plan_cues(
         report.timeline,
         mode=args.cues,
@@ -204,6 +221,10 @@ def _cue_dir(args: argparse.Namespace, out_path: Path) -> Path:
     return Path(f"{out_path.stem.replace('.', '_')}_cues")  # the service writes inside its cue root
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
+
+
 def _refuse_existing(out_path: Path, force: bool) -> None:
     if out_path.exists() and not force:
         raise EditorInputError(f"{out_path}: already exists; pass --force to replace it or choose -o")
@@ -243,7 +264,8 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     timeline, scene_list = _load_scenes(args)
     out_path = args.output or default_output_path(args.timeline)
-    _refuse_existing(out_path, args.force)
+    ours = is_our_output(timeline)  # re-scoring a file we wrote replaces it and its score track
+    _refuse_existing(out_path, args.force or (ours and _same_file(out_path, args.timeline)))
     if args.output is None and (note := output_format_note(args.timeline)):
         print(f"note: {note}", file=sys.stderr)
     _check_media(args.timeline, scene_list, args.allow_offline)
@@ -265,8 +287,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     result = _engine(args).score(request, progress=_ProgressPrinter())
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    scored = add_score_track(timeline, scene_list.scenes, result.cues, crossfade_s=args.crossfade)
-    written = write_timeline_atomic(scored, out_path, input_path=args.timeline, force=args.force)
+    scored = add_or_replace_score(timeline, scene_list.scenes, result.cues, crossfade_s=args.crossfade)
+    written = write_timeline_atomic(
+        scored, out_path, input_path=args.timeline, force=args.force, replace_input=ours
+    )
     folder = Path(result.cues[0].wav_path).parent if result.cues else "-"
     print(f"wrote {written} ({len(result.cues)} cue(s) in {folder})")
     return 0
@@ -274,7 +298,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
     """A new take of one cue: same scene, a new seed (or prompt); the old take stays, disabled."""
-    report = read_timeline_report(args.timeline, rate=args.rate)
+    report = _read(args)
     timeline = report.timeline
     cues = cue_metadata(timeline, args.timeline)
     if not cues:
@@ -301,10 +325,8 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     )
     if request_scene.source_hash() != meta.get("source_hash"):
         print(f"warning: the pictures under cue {args.cue} changed since it was scored", file=sys.stderr)
-    out_path = args.output or args.timeline.with_name(
-        f"{args.timeline.stem}.cue{args.cue}-take{take}{args.timeline.suffix}"
-    )
-    _refuse_existing(out_path, args.force)
+    out_path = args.output or scored_output_path(args.timeline)  # no growing names
+    _refuse_existing(out_path, args.force or _same_file(out_path, args.timeline))
     request = ScoreRequest(
         scenes=(request_scene,),
         cue_dir=str(_cue_dir(args, out_path)) if args.cue_dir else str(_regen_cue_dir(args, meta)),
@@ -320,7 +342,9 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         updated = replace_cue(timeline, result.cues[0], timeline_path=args.timeline)
     except KeyError as exc:
         raise EditorInputError(f"{args.timeline}: {exc.args[0]}") from exc
-    written = write_timeline_atomic(updated, out_path, input_path=args.timeline, force=args.force)
+    written = write_timeline_atomic(
+        updated, out_path, input_path=args.timeline, force=args.force, replace_input=True
+    )
     print(f"wrote {written} (cue {args.cue}, take {take}: {result.cues[0].wav_path})")
     return 0
 

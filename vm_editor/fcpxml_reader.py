@@ -7,11 +7,18 @@ files (`<media-rep src=…>` instead of `<asset src=…>`). Here every time is a
 seconds from the file; record positions become whole frames of the project's `frameDuration`
 once, at the end, so nothing drifts.
 
-Mapping: the primary storyline is track "Primary storyline"; connected clips and connected
-storylines become tracks named "Lane N" (N > 0 above, N < 0 below, audio-only lanes are audio
-tracks); compound clips (`ref-clip`) become nested stacks with their in-point; auditions use
-the active pick; `timeMap` becomes a LinearTimeWarp with the average speed; titles and
-generators get a GeneratorReference; `mc-clip` (multicam) a MissingReference (flagged offline).
+Mapping: the sequence's `tcStart` is the timeline's start time (`global_start_time`; element
+offsets count from it, so 01:00:00:00 is a start, never an hour of gap) and its `duration` the
+length of every track. The primary storyline is track "Primary storyline", always present;
+connected clips and connected storylines become tracks named "Lane N" (N > 0 above it, N < 0
+below, audio-only lanes are audio tracks), so the picture under a lane of titles stays visible.
+Compound clips (`ref-clip`) become nested stacks built from their `<media><sequence>` (with its
+own tcStart); they are never taken for the project. A file with several projects: the first is
+read unless `project` names one (by name or 1-based number). Auditions use the active pick;
+`timeMap` becomes a LinearTimeWarp with the average speed; titles and generators get a
+GeneratorReference; `mc-clip` (multicam) a MissingReference (flagged offline). Drop-frame
+(`tcFormat="DF"`) and interlaced formats (`fieldOrder`, frameDuration of a frame, not a field)
+are read at their frame rate and noted in the timeline's `fcpxml` metadata.
 """
 
 from __future__ import annotations
@@ -73,10 +80,7 @@ class _Reader:
             )
         return fcp_time(fmt.get("frameDuration"))
 
-    def timeline(self) -> otio.schema.Timeline:
-        project = self.root.find(".//project")
-        if project is None or project.find("sequence") is None:
-            raise TimelineReadError(f"{self.path}: no <project><sequence> in the FCPXML; export a project")
+    def timeline(self, project: ET.Element) -> otio.schema.Timeline:
         seq = project.find("sequence")
         fd = self.frame_duration(seq.get("format"))
         self.rate = float(1 / fd)
@@ -84,17 +88,35 @@ class _Reader:
         tl = otio.schema.Timeline(name=project.get("name", ""))
         tl.tracks = self.stack(seq, project.get("name", ""))
         tl.global_start_time = RationalTime(round(fcp_time(seq.get("tcStart")) / fd), self.rate)
-        tl.metadata["fcpxml"] = {"version": self.root.get("version", ""), "frameDuration": str(fd)}
+        fmt = self.formats.get(seq.get("format") or "")
+        tl.metadata["fcpxml"] = {
+            "version": self.root.get("version", ""),
+            "frameDuration": str(fd),
+            "project": project.get("name", ""),
+            "tcStart": str(fcp_time(seq.get("tcStart"))),
+            "duration": str(fcp_time(seq.get("duration"))),
+            "drop_frame": seq.get("tcFormat") == "DF",
+            "interlaced": fmt is not None and fmt.get("fieldOrder") not in (None, "progressive"),
+        }
         return tl
 
     def stack(self, seq: ET.Element, name: str, source_range: TimeRange | None = None) -> otio.schema.Stack:
+        """A sequence (the project's or a compound clip's) as a stack of tracks, each as long as it.
+
+        Offsets in a sequence count from its `tcStart`; record time 0 is the sequence's first frame.
+        """
         lanes = _Lanes()
+        lanes.items[0] = []  # the primary storyline is a track even when empty
+        start = fcp_time(seq.get("tcStart"))
         spine = seq.find("spine")
         if spine is not None:
-            self.spine(spine, Fraction(0), 0, lanes)
+            self.spine(spine, -start, 0, lanes)
+        length = round(fcp_time(seq.get("duration")) / self.fd)
+        if source_range is not None:
+            source_range = TimeRange(source_range.start_time - self._t(start), source_range.duration)
         stack = otio.schema.Stack(name=name, source_range=source_range)
         for lane in sorted(lanes.items):
-            for track in self.tracks_for_lane(lane, lanes):
+            for track in self.tracks_for_lane(lane, lanes, length):
                 stack.append(track)
         return stack
 
@@ -145,6 +167,8 @@ class _Reader:
             media = self.media[el.get("ref")]
             seq = media.find("sequence")
             if seq is not None:
+                if el.get("start") is None:  # no in-point: the compound clip's own first frame
+                    start = fcp_time(seq.get("tcStart"))
                 item = self.stack(seq, name or media.get("name", ""), self._range(start, dur))
             else:
                 item = otio.schema.Clip(
@@ -226,10 +250,11 @@ class _Reader:
     def _range(self, start: Fraction, dur: Fraction) -> TimeRange:
         return TimeRange(self._t(start), RationalTime(round(dur / self.fd), self.rate))
 
-    def tracks_for_lane(self, lane: int, lanes: _Lanes) -> list[otio.schema.Track]:
-        """One track per lane; overlapping connected clips spill into extra tracks of that lane."""
+    def tracks_for_lane(self, lane: int, lanes: _Lanes, length: int) -> list[otio.schema.Track]:
+        """One track per lane, `length` frames long (the sequence's duration); overlapping
+        connected clips spill into extra tracks of that lane."""
         placed = sorted(lanes.items[lane], key=lambda p: p.lo)
-        audio = all(p.audio_only for p in placed)
+        audio = bool(placed) and all(p.audio_only for p in placed)
         kind = otio.schema.TrackKind.Audio if audio else otio.schema.TrackKind.Video
         base = lanes.names.get(lane, ("Primary storyline" if lane == 0 else f"Lane {lane}", {}))[0]
         tracks: list[tuple[otio.schema.Track, list[int]]] = []
@@ -251,8 +276,18 @@ class _Reader:
                 )
             track.append(p.item)
             cursor[0] = max(hi, lo)
-        if tracks:
-            self._transitions(tracks[0][0], lanes.cuts.get(lane, []))
+        if not tracks:
+            tracks.append((otio.schema.Track(name=base, kind=kind), [0]))
+        for track, cursor in tracks:  # every track as long as the sequence
+            if length > cursor[0]:
+                track.append(
+                    otio.schema.Gap(
+                        source_range=TimeRange(
+                            RationalTime(0, self.rate), RationalTime(length - cursor[0], self.rate)
+                        )
+                    )
+                )
+        self._transitions(tracks[0][0], lanes.cuts.get(lane, []))
         return [t for t, _ in tracks]
 
     def _transitions(self, track: otio.schema.Track, cuts: list[tuple[Fraction, Fraction, str]]) -> None:
@@ -278,8 +313,7 @@ class _Reader:
                     break
 
 
-def read_fcpxml(path: Path) -> otio.schema.Timeline:
-    """An OTIO timeline from an FCPXML file (or .fcpxmld bundle), exact to the frame."""
+def _root(path: Path) -> tuple[ET.Element, Path]:
     path = Path(path)
     if path.is_dir():
         path = path / "Info.fcpxml"
@@ -291,4 +325,53 @@ def read_fcpxml(path: Path) -> otio.schema.Timeline:
         ) from exc
     if root.tag != "fcpxml":
         raise TimelineReadError(f"{path}: root element is <{root.tag}>, not <fcpxml>; is it FCP7 XML (.xml)?")
-    return _Reader(root, path).timeline()
+    return root, path
+
+
+def projects_of(root: ET.Element) -> list[ET.Element]:
+    """The file's projects in document order (compound-clip `<media>` sequences are not projects)."""
+    return [p for p in root.iter("project") if p.find("sequence") is not None]
+
+
+def project_names(path: Path) -> list[str]:
+    """The names of the projects in an FCPXML file, in order (what `--project` chooses from)."""
+    return [p.get("name", "") for p in projects_of(_root(path)[0])]
+
+
+def choose_project(root: ET.Element, path: Path, project: str | int | None) -> tuple[ET.Element, str | None]:
+    """The project to read and, when the file holds several and none was named, a note saying so."""
+    found = projects_of(root)
+    if not found:
+        raise TimelineReadError(f"{path}: no <project><sequence> in the FCPXML; export a project")
+    names = [p.get("name", "") for p in found]
+    listing = ", ".join(f"{i}: {n!r}" for i, n in enumerate(names, 1))
+    if project is None or project == "":
+        note = None
+        if len(found) > 1:
+            note = (
+                f"{path.name}: {len(found)} projects ({listing}); reading the first, "
+                "pass --project NAME or --project N for another"
+            )
+        return found[0], note
+    text = str(project)
+    if text in names:
+        return found[names.index(text)], None
+    if text.isdigit() and 1 <= int(text) <= len(found):
+        return found[int(text) - 1], None
+    raise TimelineReadError(f"{path}: no project {text!r}; the file holds {listing}")
+
+
+def read_fcpxml_report(
+    path: Path, project: str | int | None = None
+) -> tuple[otio.schema.Timeline, list[str]]:
+    """The timeline of one project of an FCPXML file (or .fcpxmld bundle), and notes for the user."""
+    root, path = _root(path)
+    chosen, note = choose_project(root, path, project)
+    timeline = _Reader(root, path).timeline(chosen)
+    timeline.metadata["fcpxml"]["project_number"] = projects_of(root).index(chosen) + 1
+    return timeline, [note] if note else []
+
+
+def read_fcpxml(path: Path, project: str | int | None = None) -> otio.schema.Timeline:
+    """An OTIO timeline from an FCPXML file (or .fcpxmld bundle), exact to the frame."""
+    return read_fcpxml_report(path, project)[0]

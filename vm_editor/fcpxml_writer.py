@@ -18,7 +18,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from vm_editor.errors import TimelineReadError
-from vm_editor.fcpxml_reader import SCORE_MD_KEY, fcp_time
+from vm_editor.fcpxml_reader import SCORE_MD_KEY, choose_project, fcp_time
 from vm_editor.writeback import METADATA_KEY, score_track
 
 
@@ -36,7 +36,7 @@ def _fmt(t: Fraction) -> str:
 
 
 class _Writer:
-    def __init__(self, root: ET.Element, source: Path) -> None:
+    def __init__(self, root: ET.Element, source: Path, project_name: str | None) -> None:
         self.root, self.source = root, source
         self.resources = root.find("resources")
         ids = [
@@ -46,12 +46,11 @@ class _Writer:
         ]
         self.next_id = max(ids, default=0) + 1
         self.media_rep = tuple(int(x) for x in root.get("version", "1.8").split(".")[:2]) >= (1, 10)
-        project = root.find(".//project")
-        self.seq = project.find("sequence") if project is not None else None
-        if self.seq is None:
-            raise TimelineReadError(f"{source}: no <project><sequence> to add the score to")
+        project, _note = choose_project(root, source, project_name)  # the project that was read
+        self.seq = project.find("sequence")
         fmt = self.resources.find(f"format[@id='{self.seq.get('format')}']")
         self.fd = fcp_time(fmt.get("frameDuration"))
+        self.tc_start = fcp_time(self.seq.get("tcStart"))
         self.fade_id = None
 
     def new_id(self) -> str:
@@ -91,7 +90,8 @@ class _Writer:
 
     def storyline(self, track: otio.schema.Track, lane: int, anchor: ET.Element) -> None:
         rate = self.fd
-        origin = fcp_time(anchor.get("start")) - fcp_time(anchor.get("offset"))  # record time 0
+        # record time 0 is the sequence's tcStart, in the anchor's own (start-based) time
+        origin = fcp_time(anchor.get("start")) - fcp_time(anchor.get("offset")) + self.tc_start
         spine = ET.Element("spine", {"lane": str(lane), "offset": _fmt(origin), "name": track.name})
         for i, child in enumerate(track):
             rng = track.range_of_child_at_index(i)
@@ -134,6 +134,16 @@ class _Writer:
         anchor.append(spine)
 
 
+def _remove_score_storylines(primary: ET.Element | None) -> None:
+    """Drop the score and takes storylines a previous run added: the timeline brings them anew."""
+    if primary is None:
+        return
+    for parent in list(primary.iter()):
+        for child in list(parent):
+            if child.tag == "spine" and any(md.get("key") == SCORE_MD_KEY for md in child.iter("md")):
+                parent.remove(child)
+
+
 def write_fcpxml(timeline: otio.schema.Timeline, out: Path, *, source: Path | None) -> None:
     """Copy `source` (an FCPXML) to `out` with the timeline's score and takes tracks added."""
     if source is None or Path(source).suffix.lower() != ".fcpxml":
@@ -142,8 +152,11 @@ def write_fcpxml(timeline: otio.schema.Timeline, out: Path, *, source: Path | No
             "input, or write .otio (-o X.otio)"
         )
     tree = ET.parse(source)
-    writer = _Writer(tree.getroot(), Path(source))
+    number = (timeline.metadata.get("fcpxml") or {}).get("project_number")
+    project = str(int(number)) if number else None
+    writer = _Writer(tree.getroot(), Path(source), project)
     primary = writer.seq.find("spine")
+    _remove_score_storylines(primary)
     anchor = next((e for e in primary if e.tag != "transition"), None) if primary is not None else None
     if anchor is None:
         raise TimelineReadError(f"{source}: the primary storyline is empty; nothing to attach the score to")

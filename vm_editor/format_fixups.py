@@ -61,6 +61,52 @@ def edl_rate(path: Path, rate: float | None) -> tuple[float, list[str]]:
     return 24.0, [f"{path.name}: EDLs carry no frame rate; assumed 24 fps (pass --rate if it is not)"]
 
 
+_EDL_TIMES = re.compile(
+    r"^(?P<head>\s*(?P<event>\d+)\s+\S+\s+\S+\s+\S+(?:\s+\d+)?\s+)"
+    r"(?P<src_in>\d\d[:;]\d\d[:;]\d\d[:;]\d\d)(?P<s1>\s+)(?P<src_out>\d\d[:;]\d\d[:;]\d\d[:;]\d\d)"
+    r"(?P<tail>\s+(?P<rec_in>\d\d[:;]\d\d[:;]\d\d[:;]\d\d)\s+(?P<rec_out>\d\d[:;]\d\d[:;]\d\d[:;]\d\d).*)$"
+)
+
+
+def edl_record_durations(text: str, rate: float, name: str) -> tuple[str, list[str]]:
+    """The EDL text with each event's source out moved so its duration is the record duration.
+
+    Exports in the wild often disagree by a frame or two between the source and record spans of
+    an event (rounding in the exporter); the cmx_3600 adapter refuses the whole file, or (with
+    `ignore_timecode_mismatch`) lets the *source* win, which moves every later cut. The record
+    side is the edit the editor sees, so it wins, with one warning per event naming it. Events
+    with a speed change (an `M2` line) legitimately differ and are left alone.
+    """
+    lines = text.splitlines(keepends=True)
+    events = [i for i, line in enumerate(lines) if _EDL_TIMES.match(line.rstrip("\r\n"))]
+    warnings = []
+    for n, i in enumerate(events):
+        body = lines[i + 1 : events[n + 1] if n + 1 < len(events) else len(lines)]
+        if any(line.lstrip().startswith("M2") for line in body):
+            continue
+        line = lines[i].rstrip("\r\n")
+        m = _EDL_TIMES.match(line)
+        drop = ";" in m.group("src_in") or ";" in m.group("rec_in")
+
+        def at(tc: str) -> RationalTime:
+            return otio.opentime.from_timecode(tc, rate)
+
+        src = at(m.group("src_out")) - at(m.group("src_in"))
+        rec = at(m.group("rec_out")) - at(m.group("rec_in"))
+        if src.value == rec.value:
+            continue
+        new_out = (at(m.group("src_in")) + rec).to_timecode(rate, drop)
+        lines[i] = (
+            f"{m.group('head')}{m.group('src_in')}{m.group('s1')}{new_out}{m.group('tail')}"
+            + lines[i][len(line) :]
+        )
+        warnings.append(
+            f"{name}: event {m.group('event')}: source duration {int(src.value)} frames, record "
+            f"duration {int(rec.value)}; the record duration is used (source out {new_out})"
+        )
+    return "".join(lines), warnings
+
+
 def _candidates(max_frame: int) -> list[str]:
     return [str(r) for r in (25, 29.97, 30, 50, 59.94, 60) if round(r) > max_frame]
 

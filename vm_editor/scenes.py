@@ -114,8 +114,19 @@ def _has_content(track: otio.schema.Track) -> bool:
     return any(not isinstance(c, (otio.schema.Gap, otio.schema.Transition)) and c.enabled for c in track)
 
 
+def _has_picture(track: otio.schema.Track) -> bool:
+    """Holds an enabled item that shows media (not only titles/generators)."""
+    return any(
+        not isinstance(c, (otio.schema.Gap, otio.schema.Transition))
+        and c.enabled
+        and not isinstance(getattr(c, "media_reference", None), otio.schema.GeneratorReference)
+        for c in track
+    )
+
+
 def choose_video_track(timeline: otio.schema.Timeline, track: int | None = None) -> otio.schema.Track:
-    """The track to score: `track` (1 = lowest video track) or the topmost enabled one with clips."""
+    """The track to score: `track` (1 = lowest video track) or the topmost enabled one with clips
+    that show media (a lane of titles over the storyline does not replace it)."""
     tracks = video_tracks(timeline)
     if not tracks:
         raise NoVideoTrackError(
@@ -128,6 +139,9 @@ def choose_video_track(timeline: otio.schema.Timeline, track: int | None = None)
                 f"choose --track between 1 and {len(tracks)}"
             )
         return tracks[track - 1]
+    for candidate in reversed(tracks):  # a track of titles over picture is an overlay, not the cut
+        if candidate.enabled and _has_picture(candidate):
+            return candidate
     for candidate in reversed(tracks):
         if candidate.enabled and _has_content(candidate):
             return candidate

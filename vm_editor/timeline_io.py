@@ -7,10 +7,12 @@ objects. The user's file is only ever read. Known adapter faults are corrected o
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,13 @@ import opentimelineio as otio
 
 from vm_editor import format_fixups
 from vm_editor.errors import EditorInputError, OutputExistsError, TimelineReadError
+from vm_editor.score_track import (
+    fit_crossfades_to_handles,
+    fit_for_fcp7,
+    plain_json,
+    restore_after_read,
+    scored_output_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +46,7 @@ class FormatInfo:
 FORMATS: dict[str, FormatInfo] = {
     ".otio": FormatInfo("otio_json", True, True, True),
     ".otioz": FormatInfo("otioz", True, True, True),
-    ".xml": FormatInfo("fcp_xml", True, True, False),
+    ".xml": FormatInfo("fcp_xml", True, True, True),  # recipe in <comments> (score_track.fit_for_fcp7)
     ".fcpxml": FormatInfo("fcpx_xml", True, True, True),
     ".edl": FormatInfo(
         "cmx_3600",
@@ -64,6 +73,7 @@ class ReadResult:
     path: Path
     adapter: str
     warnings: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # what was chosen for the user (e.g. which FCPXML project)
 
 
 def adapter_for(path: Path) -> str | None:
@@ -77,8 +87,13 @@ def adapter_for(path: Path) -> str | None:
         return None
 
 
-def read_timeline_report(path: str | os.PathLike[str], rate: float | None = None) -> ReadResult:
-    """Read any supported format, with the corrections applied and what was assumed."""
+def read_timeline_report(
+    path: str | os.PathLike[str], rate: float | None = None, project: str | None = None
+) -> ReadResult:
+    """Read any supported format, with the corrections applied and what was assumed.
+
+    `project` picks one project (name or 1-based number) of an FCPXML file that holds several.
+    """
     path = Path(path)
     if not path.exists():
         raise TimelineReadError(f"{path}: timeline file not found; check the path")
@@ -90,15 +105,25 @@ def read_timeline_report(path: str | os.PathLike[str], rate: float | None = None
         )
     warnings: list[str] = []
     if adapter == "fcpx_xml":
-        from vm_editor.fcpxml_reader import read_fcpxml
+        from vm_editor.fcpxml_reader import read_fcpxml_report
 
-        return ReadResult(read_fcpxml(path), path, adapter, ())
-    kwargs = {}
-    if adapter == "cmx_3600":
-        edl_rate, warnings = format_fixups.edl_rate(path, rate)
-        kwargs["rate"] = edl_rate
+        timeline, notes = read_fcpxml_report(path, project)
+        restore_after_read(timeline, path, adapter)
+        return ReadResult(timeline, path, adapter, (), tuple(notes))
     try:
-        result = otio.adapters.read_from_file(str(path), adapter_name=adapter, **kwargs)
+        if adapter == "cmx_3600":
+            edl_rate, warnings = format_fixups.edl_rate(path, rate)
+            text, fixed = format_fixups.edl_record_durations(
+                path.read_text(errors="replace"), edl_rate, path.name
+            )
+            warnings += fixed
+            with adapter_output_to_stderr():
+                result = otio.adapters.read_from_string(text, adapter_name=adapter, rate=edl_rate)
+        else:
+            with adapter_output_to_stderr():
+                result = otio.adapters.read_from_file(str(path), adapter_name=adapter)
+    except EditorInputError:
+        raise
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TimelineReadError(
@@ -113,22 +138,26 @@ def read_timeline_report(path: str | os.PathLike[str], rate: float | None = None
         raise TimelineReadError(f"{path}: the file holds a {type(result).__name__}, not a timeline")
     format_fixups.fix_edl_record_start(result)  # also in .otio files converted from EDLs
     warnings += format_fixups.check_rates(result, path)
+    restore_after_read(result, path, adapter)
     for w in warnings:
         log.warning(w)
     return ReadResult(result, path, adapter, tuple(warnings))
 
 
-def read_timeline(path: str | os.PathLike[str], rate: float | None = None) -> otio.schema.Timeline:
+def read_timeline(
+    path: str | os.PathLike[str], rate: float | None = None, project: str | None = None
+) -> otio.schema.Timeline:
     """Read any format the installed OTIO adapters know; `rate` is for formats without one (EDL)."""
-    return read_timeline_report(path, rate).timeline
+    return read_timeline_report(path, rate, project).timeline
 
 
 def default_output_path(timeline_path: Path) -> Path:
-    """`<stem>.scored.<same extension>` next to the input (`.otio` where the format can't hold it)."""
+    """`<stem>.scored.<same extension>` next to the input (`.otio` where the format can't hold it);
+    a file we wrote (`cut.scored.xml`, `cut.scored.cue2-take3.xml`) gives `cut.scored.xml` again."""
     timeline_path = Path(timeline_path)
     info = FORMATS.get(timeline_path.suffix.lower())
     suffix = timeline_path.suffix if info is None or info.audio_track else ".otio"
-    return timeline_path.with_name(f"{timeline_path.stem}.scored{suffix}")
+    return scored_output_path(timeline_path, suffix)
 
 
 def output_format_note(timeline_path: Path) -> str | None:
@@ -148,12 +177,18 @@ def write_timeline_atomic(
     *,
     input_path: Path | None = None,
     force: bool = False,
+    replace_input: bool = False,
 ) -> Path:
-    """Write through a temporary file in the same folder and rename, so no reader sees half a file."""
+    """Write through a temporary file in the same folder and rename, so no reader sees half a file.
+
+    `replace_input`: the input is a file we wrote (it holds our score track) and may be replaced;
+    the user's own timeline never is.
+    """
     out_path = Path(out_path)
-    if input_path is not None and out_path.resolve() == Path(input_path).resolve():
+    same = input_path is not None and out_path.resolve() == Path(input_path).resolve()
+    if same and not replace_input:
         raise OutputExistsError(f"{out_path}: is the input timeline; choose another output with -o")
-    if out_path.exists() and not force:
+    if out_path.exists() and not force and not same:
         raise OutputExistsError(f"{out_path}: already exists; pass --force to replace it or choose -o")
     adapter = adapter_for(out_path)
     if adapter is None:
@@ -175,14 +210,18 @@ def write_timeline_atomic(
 
         doc = sidecar_document(timeline)
         if doc is not None:
-            text = json.dumps(doc, indent=1, sort_keys=True, default=str)
+            text = json.dumps(plain_json(doc), indent=1, sort_keys=True, default=str)
             _atomic(sidecar_path(out_path), lambda tmp: tmp.write_text(text))
     return out_path
 
 
 def _fit_to_format(timeline: otio.schema.Timeline, out_path: Path) -> otio.schema.Timeline:
-    """Drop the score's crossfades where the output format loses or breaks on them."""
+    """Say in the output format what its writer would drop; fit or drop the score's crossfades."""
     info = FORMATS.get(out_path.suffix.lower())
+    if info is not None and info.adapter in ("fcp_xml", "fcpx_xml"):  # editors that enforce handles
+        timeline = fit_crossfades_to_handles(timeline)
+    if info is not None and info.adapter == "fcp_xml":
+        timeline = fit_for_fcp7(timeline)
     if info is None or info.crossfades:
         return timeline
     from vm_editor.writeback import METADATA_KEY
@@ -235,4 +274,24 @@ def _write(timeline: otio.schema.Timeline, tmp: Path, adapter: str, input_path: 
     kwargs = {"use_empty_mob_ids": True} if adapter == "AAF" else {}
     if adapter == "AAF":
         tmp.unlink()  # pyaaf2 refuses to open an existing file for writing
-    otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter, **kwargs)
+    with adapter_output_to_stderr():
+        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter, **kwargs)
+
+
+@contextlib.contextmanager
+def adapter_output_to_stderr():
+    """Send whatever an adapter prints (Python `print` or C code writing to fd 1) to stderr.
+
+    Why: stdout is the CLI's data channel (`scenes --json`); the Kdenlive adapter prints a
+    deprecation banner on every read, and others print debugging text.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -7,8 +7,9 @@ a crossfade (an OTIO Transition) centred on the cut. Earlier takes are kept as *
 on a second audio track ("… takes") at the same record range: every NLE shows them, muted, and
 the editor swaps a take back by enabling it (and disabling the current one).
 
-Formats that drop clip metadata (FCP7 XML, AAF, Kdenlive) get a sidecar `<output>.vidmusician.json`
-(written by `timeline_io.write_timeline_atomic`), matched back to clips by their WAV URLs.
+Formats that drop clip metadata (Kdenlive) get a sidecar `<output>.vidmusician.json` (written by
+`timeline_io.write_timeline_atomic`), matched back to clips by their WAV URLs; FCP7 XML carries it
+in the clip's comments (`vm_editor.score_track`).
 """
 
 from __future__ import annotations

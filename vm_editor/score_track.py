@@ -1,0 +1,220 @@
+"""Our score track across round trips: found again in every format, replaced (never stacked), named once.
+
+Why: a scored timeline goes out to an editor and comes back through formats that drop what OTIO
+keeps (FCP7 XML has no clip metadata or `enabled` in the adapter, Kdenlive keeps neither). Here:
+- on reading, what the file or its sidecar carries is put back on the OTIO objects (the cue
+  recipe under `vidmusician`, the score/takes track marks, disabled takes), so every later step
+  works on a complete timeline and every write can carry it again;
+- on writing FCP7 XML, the recipe rides in the clip's `<comments>` (prefixed `vidmusician:`),
+  disabled takes get `<enabled>FALSE</enabled>`, and the score's crossfades become audio
+  cross-fades (`Cross Fade (+3dB)`), not video Cross Dissolves;
+- re-scoring replaces our score track, moving its clips, disabled, to the takes track;
+- the output of `score` and `regenerate` is `<stem>.scored.<ext>`, whatever was read.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import opentimelineio as otio
+
+from vm_editor.writeback import (
+    METADATA_KEY,
+    TAKES_SUFFIX,
+    _key,
+    _TakesTrack,
+    _url,
+    add_score_track,
+    read_sidecar,
+    score_track,
+)
+
+FCP7_PREFIX = "vidmusician:"
+FCP7_AUDIO_CROSSFADE = {
+    "name": "Cross Fade (+3dB)",
+    "effectid": "KGAudioTransCrossFade3dB",
+    "effecttype": "transition",
+    "mediatype": "audio",
+    "effectcategory": "audio",
+}
+_OUR_SUFFIX = re.compile(r"(\.scored|\.cue\d+-take\d+)+$")
+
+
+def scored_output_path(timeline_path: Path, suffix: str | None = None) -> Path:
+    """`<stem>.scored.<ext>` next to the timeline; a file we wrote keeps its name (no growing names)."""
+    timeline_path = Path(timeline_path)
+    stem = _OUR_SUFFIX.sub("", timeline_path.stem)
+    return timeline_path.with_name(f"{stem}.scored{suffix or timeline_path.suffix}")
+
+
+def is_our_output(timeline: otio.schema.Timeline) -> bool:
+    """The timeline holds our score track (so writing over the file it came from is allowed)."""
+    return score_track(timeline) is not None
+
+
+# -- reading back ---------------------------------------------------------------------------------
+def restore_after_read(timeline: otio.schema.Timeline, path: Path, adapter: str) -> None:
+    """Put back what the file (FCP7 XML comments, `<enabled>`) or the sidecar says about our tracks."""
+    if adapter == "fcp_xml":
+        _restore_fcp7(timeline)
+    _restore_from_sidecar(timeline, path)
+    _mark_tracks(timeline)
+
+
+def _restore_fcp7(timeline: otio.schema.Timeline) -> None:
+    for clip in timeline.find_clips():
+        fcp = clip.metadata.get("fcp_xml") or {}
+        if str(fcp.get("enabled", "")).upper() == "FALSE":
+            clip.enabled = False
+        comment = str((fcp.get("comments") or {}).get("mastercomment1", ""))
+        if comment.startswith(FCP7_PREFIX) and METADATA_KEY not in clip.metadata:
+            try:
+                clip.metadata[METADATA_KEY] = json.loads(comment[len(FCP7_PREFIX) :])
+            except json.JSONDecodeError:
+                continue  # an editor edited the comment: the sidecar (if any) still matches by URL
+
+
+def _restore_from_sidecar(timeline: otio.schema.Timeline, path: Path) -> None:
+    doc = read_sidecar(path)
+    if not doc:
+        return
+    by_url = {
+        _key(c["wav_url"]): (c, kind == "takes")
+        for kind in ("cues", "takes")
+        for c in doc.get(kind, [])
+        if "wav_url" in c
+    }
+    for track in timeline.tracks:
+        if track.kind != otio.schema.TrackKind.Audio:
+            continue
+        for clip in track.find_clips(shallow_search=True):
+            found = by_url.get(_url(clip))
+            if found is None:
+                continue
+            meta, is_take = found
+            clip.metadata.setdefault(METADATA_KEY, dict(meta))
+            if is_take:
+                clip.enabled = False  # formats without a notion of it (Kdenlive): from the sidecar
+
+
+def _mark_tracks(timeline: otio.schema.Timeline) -> None:
+    """An audio track whose clips all carry our recipe is the score (enabled) or the takes track."""
+    for track in timeline.tracks:
+        if track.kind != otio.schema.TrackKind.Audio or METADATA_KEY in track.metadata:
+            continue
+        clips = list(track.find_clips(shallow_search=True))
+        if clips and all(METADATA_KEY in c.metadata for c in clips):
+            enabled = {c.enabled for c in clips}
+            if enabled == {True}:
+                track.metadata[METADATA_KEY] = {"score": True}
+            elif enabled == {False}:
+                track.metadata[METADATA_KEY] = {"takes": True}
+
+
+# -- writing ----------------------------------------------------------------------------------------
+def fit_for_fcp7(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
+    """A copy whose score and takes tracks say in FCP7 XML what OTIO's fcp_xml writer drops."""
+    fitted = copy.deepcopy(timeline)
+    for track in fitted.tracks:
+        if METADATA_KEY not in track.metadata:
+            continue
+        for child in track:
+            fcp = dict(child.metadata.get("fcp_xml") or {})
+            if isinstance(child, otio.schema.Transition):
+                fcp["effect"] = dict(FCP7_AUDIO_CROSSFADE)
+                child.metadata["fcp_xml"] = fcp
+            elif isinstance(child, otio.schema.Clip) and METADATA_KEY in child.metadata:
+                recipe = json.dumps(plain_json(child.metadata[METADATA_KEY]), sort_keys=True)
+                fcp["comments"] = {"mastercomment1": FCP7_PREFIX + recipe}
+                fcp["labels"] = {"label2": "Iris"}  # a colour an editor can find the cues by
+                if not child.enabled:
+                    fcp["enabled"] = "FALSE"
+                child.metadata["fcp_xml"] = fcp
+    return fitted
+
+
+def plain_json(value):
+    """OTIO's AnyDictionary / AnyVector (nested) as plain JSON-able Python."""
+    if hasattr(value, "items"):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "AnyVector":
+        return [plain_json(v) for v in value]
+    return value
+
+
+# -- re-scoring -------------------------------------------------------------------------------------
+def add_or_replace_score(
+    timeline: otio.schema.Timeline, scenes: Sequence, cues: Sequence, **options
+) -> otio.schema.Timeline:
+    """`add_score_track`, except that a score track already there is replaced, not stacked on:
+    its clips move, disabled, to the takes track at their record ranges (the editor can go back)."""
+    base = copy.deepcopy(timeline)
+    old = score_track(base)
+    earlier: list = []
+    if old is not None:
+        earlier = [
+            (old.range_of_child_at_index(i), copy.deepcopy(c))
+            for i, c in enumerate(old)
+            if isinstance(c, otio.schema.Clip)
+        ]
+        old_name = old.name
+        base.tracks.remove(old)
+        options.setdefault("track_name", old_name or "VidMusician score")
+    scored = add_score_track(base, scenes, cues, **options)
+    new = score_track(scored)
+    takes = score_track(scored, takes=True)
+    if takes is not None:  # keep the takes track right after the score
+        scored.tracks.remove(takes)
+        scored.tracks.insert(list(scored.tracks).index(new) + 1, takes)
+    if earlier:
+        if takes is None:
+            takes = otio.schema.Track(name=new.name + TAKES_SUFFIX, kind=otio.schema.TrackKind.Audio)
+            takes.metadata[METADATA_KEY] = {"takes": True}
+            scored.tracks.insert(list(scored.tracks).index(new) + 1, takes)
+        shelf = _TakesTrack(takes)
+        for record, clip in earlier:
+            clip.enabled = False
+            shelf.append_take(record, clip)
+    return scored
+
+
+def fit_crossfades_to_handles(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
+    """A copy whose score crossfades use only media the cue WAVs have (their handles).
+
+    A transition shows the incoming cue `in_offset` before its first used sample and the outgoing
+    one `out_offset` past its last: an editor refuses (Premiere) or pads with silence what the
+    WAV does not hold. Each side is cut to the handle there is; a crossfade with none is removed.
+    """
+    fitted = copy.deepcopy(timeline)
+    for track in fitted.tracks:
+        if METADATA_KEY not in track.metadata:
+            continue
+        for i in reversed(range(len(track))):
+            child = track[i]
+            if not isinstance(child, otio.schema.Transition) or not 0 < i < len(track) - 1:
+                continue
+            before, after = track[i - 1], track[i + 1]
+            head = _handle(after, at_start=True)
+            tail = _handle(before, at_start=False)
+            child.in_offset = min(child.in_offset, head.rescaled_to(child.in_offset))
+            child.out_offset = min(child.out_offset, tail.rescaled_to(child.out_offset))
+            if child.in_offset.value <= 0 and child.out_offset.value <= 0:
+                del track[i]
+    return fitted
+
+
+def _handle(item, *, at_start: bool) -> otio.opentime.RationalTime:
+    """Media the clip's reference holds before its first (or after its last) used frame."""
+    rate = item.trimmed_range().duration.rate
+    zero = otio.opentime.RationalTime(0, rate)
+    ref = getattr(item, "media_reference", None)
+    if not isinstance(item, otio.schema.Clip) or ref is None or ref.available_range is None:
+        return zero
+    used, avail = item.trimmed_range(), ref.available_range
+    if at_start:
+        return max(zero, used.start_time - avail.start_time)
+    return max(zero, avail.end_time_exclusive() - used.end_time_exclusive())
