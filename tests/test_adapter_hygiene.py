@@ -48,7 +48,7 @@ def test_adapter_prints_go_to_stderr_even_from_file_descriptor_1(capfd):
 
 def test_edl_source_record_mismatch_is_read_with_a_warning_naming_the_event():
     path = FIXTURES / "edl_2frame_mismatch.edl"
-    result = vm_editor("scenes", str(path), "--rate", "25", "--json")
+    result = vm_editor("scenes", str(path), "--rate", "25", "--cues", "per-clip", "--json")
     assert result.returncode == 0, result.stderr
     assert "warning: edl_2frame_mismatch.edl: event 002:" in result.stderr
     assert "record duration is used" in result.stderr
