@@ -316,7 +316,14 @@ def cmd_panel(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser().parse_args(argv), (EditorInputError, EngineInputError), quiet=True)
+    args = build_parser().parse_args(argv)
+    try:
+        return run_command(args, (EditorInputError, EngineInputError), quiet=True)
+    except KeyboardInterrupt as exc:  # Ctrl-C: the service client has cancelled the job already
+        if args.debug:
+            raise
+        print(f"error: {getattr(exc, 'message', 'interrupted')}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
