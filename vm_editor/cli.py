@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.api import ScoreRequest
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
-from vm_editor import scene_ops
+from vm_editor import input_guard, scene_ops
 from vm_editor.engine_client import ServiceEngine, ServiceProgress
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report
@@ -26,7 +26,7 @@ from vm_editor.timeline_io import (
     read_timeline_report,
     write_timeline_atomic,
 )
-from vm_editor.writeback import add_score_track, cue_metadata, replace_cue
+from vm_editor.writeback import add_score_track, replace_cue
 
 
 def _add_timeline_options(p: argparse.ArgumentParser) -> None:
@@ -210,6 +210,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     timeline, scene_list = _load_scenes(args)
     out_path = args.output or default_output_path(args.timeline)
     _refuse_existing(out_path, args.force)
+    input_guard.check_output(out_path, args.cue_dir)
     if args.output is None and (note := output_format_note(args.timeline)):
         print(f"note: {note}", file=sys.stderr)
     _check_media(args.timeline, scene_list, args.allow_offline)
@@ -244,7 +245,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     """A new take of one cue: same scene, a new seed (or prompt); the old take stays, disabled."""
     report = read_timeline_report(args.timeline, rate=args.rate)
     timeline = report.timeline
-    cues = cue_metadata(timeline, args.timeline)
+    cues = input_guard.checked_cue_metadata(timeline, args.timeline)
     if not cues:
         raise EditorInputError(f"{args.timeline}: no VidMusician score track; score the timeline first")
     if args.cue not in cues:
@@ -273,6 +274,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         f"{args.timeline.stem}.cue{args.cue}-take{take}{args.timeline.suffix}"
     )
     _refuse_existing(out_path, args.force)
+    input_guard.check_output(out_path, args.cue_dir)
     request = ScoreRequest(
         scenes=(request_scene,),
         cue_dir=str(_cue_dir(args, out_path)) if args.cue_dir else str(_regen_cue_dir(args, meta)),
