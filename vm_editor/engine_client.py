@@ -170,8 +170,7 @@ class ServiceEngine:
         except httpx.HTTPError as exc:
             raise EngineError(f"lost the connection to the engine ({exc}); run the command again") from exc
         if response.status_code >= 400:
-            detail = response.json().get("detail") if response.content else response.reason_phrase
-            raise EngineError(f"engine refused the request ({response.status_code}): {detail}")
+            raise EngineError(f"engine refused the request ({response.status_code}): {_detail(response)}")
         return response.json()
 
     # -- API --------------------------------------------------------------------------------
@@ -267,6 +266,21 @@ class _start_lock:
 
     def __exit__(self, *exc) -> None:
         os.close(self.fd)
+
+
+def _detail(response: httpx.Response, limit: int = 300) -> str:
+    """The engine's reason on one line, however it came (an older engine sends pydantic's list)."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, list) and detail:
+        first = detail[0] if isinstance(detail[0], dict) else {"msg": str(detail[0])}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        more = f"; and {len(detail) - 1} more problem(s)" if len(detail) > 1 else ""
+        detail = f"{where}: {first.get('msg', '')}{more}" if where else f"{first.get('msg', '')}{more}"
+    text = " ".join(str(detail or response.reason_phrase).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _last_error(log_path: Path) -> str:

@@ -254,6 +254,9 @@ def _write(timeline: otio.schema.Timeline, tmp: Path, adapter: str, input_path: 
 
         write_fcpxml(timeline, tmp, source=input_path)
         return
+    if adapter == "otio_json":  # OTIO's C++ file writer ignores write errors: a full disk left half a file
+        tmp.write_text(otio.adapters.write_to_string(timeline, adapter_name=adapter), encoding="utf-8")
+        return
     kwargs = {"use_empty_mob_ids": True} if adapter == "AAF" else {}
     if adapter == "AAF":
         tmp.unlink()  # pyaaf2 refuses to open an existing file for writing

@@ -220,7 +220,7 @@ def _serve_locked(port: int, cue_root: Path, folder: Path, settings: dict[str, s
     resumed = store.recover()
     if resumed:
         log.warning("resuming %d interrupted job(s)", len(resumed))
-    worker = Worker(store)
+    worker = Worker(store, cue_root)
     worker.start()
     token = secrets.token_urlsafe(32)
 
