@@ -28,9 +28,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from engine.service.runtime import stop
+    from engine.service.runtime import state_dir, stop
 
-    print("stopped" if stop(args.state_dir) else "no engine was running")
+    folder = args.state_dir or state_dir()
+    stopped = stop(folder)
+    if stopped is None:
+        print(f"no engine was running for {folder}")
+    else:
+        how = "killed (it did not stop within 20 s)" if stopped["killed"] else "stopped"
+        print(
+            f"{how} the engine pid {stopped['pid']} at {stopped['url'] or '(not yet serving)'} for {folder}"
+        )
     return 0
 
 

@@ -7,8 +7,7 @@ so cues sit at the same level, and an atomic write so no reader ever sees half a
 
 from __future__ import annotations
 
-import os
-import tempfile
+import errno
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import pyloudnorm
 import soundfile
 import soxr
 
+from engine import safe_write
 from engine.api import CUE_SAMPLE_RATE
 
 TARGET_LUFS = -18.0  # a music bed under dialogue; editors ride it from here
@@ -128,18 +128,27 @@ def stem_path(wav_path: Path, stream: str) -> Path:
 
 
 def write_wav_atomic(path: Path, audio: np.ndarray, sample_rate: int = CUE_SAMPLE_RATE) -> Path:
-    """24-bit WAV written to a temporary name in the same folder, then renamed into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".wav.part", dir=path.parent)
-    os.close(fd)
-    try:
-        soundfile.write(tmp, audio, sample_rate, subtype="PCM_24", format="WAV")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """24-bit WAV written to a temporary name in the same folder, then renamed into place.
+
+    Through `engine.safe_write`: inside the service the folder is opened without following
+    symlinks, the file gets the user's umask, and a failed write leaves nothing behind.
+    """
+
+    audio = np.asarray(audio)
+    channels = 1 if audio.ndim == 1 else audio.shape[1]
+
+    def encode(handle) -> None:
+        try:  # libsndfile writes to the descriptor itself; a short write (disk full) ends here
+            with soundfile.SoundFile(
+                handle.fileno(), "w", sample_rate, channels, "PCM_24", format="WAV", closefd=False
+            ) as wav:
+                wav.write(audio)
+        except (soundfile.SoundFileRuntimeError, AssertionError) as exc:  # soundfile asserts the count
+            raise OSError(
+                errno.ENOSPC, f"the WAV could not be written in full ({exc or 'short write'})"
+            ) from exc
+
+    return safe_write.write_atomic(Path(path), encode)
 
 
 def tokens_path(wav_path: Path) -> Path:
@@ -150,13 +159,5 @@ def tokens_path(wav_path: Path) -> Path:
 
 def write_tokens_atomic(path: Path, tokens: np.ndarray) -> Path:
     """A cue's tokens [K, frames] (what a later cue continues from), written like the WAV."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npy.part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, np.asarray(tokens, dtype=np.int16))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    data = np.asarray(tokens, dtype=np.int16)
+    return safe_write.write_atomic(Path(path), lambda handle: np.save(handle, data))

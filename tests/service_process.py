@@ -74,10 +74,8 @@ def wait_for(
 
 
 def kill_engine_in(state_dir: Path) -> None:
-    """Stop an engine that a client started on its own (its pid is in the runtime file)."""
-    runtime = state_dir / "engine.json"
-    if runtime.is_file():
-        try:
-            os.kill(json.loads(runtime.read_text())["pid"], signal.SIGTERM)
-        except (OSError, ValueError, KeyError):
-            pass
+    """Stop an engine that a client started on its own (the holder of the folder's lock), and wait."""
+    from engine.service.runtime import stop
+
+    if state_dir.is_dir():
+        stop(state_dir, timeout_s=20.0)

@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.api import ScoreRequest
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
-from vm_editor import scene_ops, scoring
+from vm_editor import input_guard, scene_ops, scoring
 from vm_editor.engine_client import ServiceEngine, ServiceProgress
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report
@@ -27,7 +27,7 @@ from vm_editor.timeline_io import (
     read_timeline_report,
     write_timeline_atomic,
 )
-from vm_editor.writeback import cue_metadata, replace_cue
+from vm_editor.writeback import replace_cue
 
 
 def _add_project_option(p: argparse.ArgumentParser) -> None:
@@ -266,6 +266,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     out_path = args.output or default_output_path(args.timeline)
     ours = is_our_output(timeline)  # re-scoring a file we wrote replaces it and its score track
     _refuse_existing(out_path, args.force or (ours and _same_file(out_path, args.timeline)))
+    input_guard.check_output(out_path, args.cue_dir)
     if args.output is None and (note := output_format_note(args.timeline)):
         print(f"note: {note}", file=sys.stderr)
     _check_media(args.timeline, scene_list, args.allow_offline)
@@ -300,7 +301,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     """A new take of one cue: same scene, a new seed (or prompt); the old take stays, disabled."""
     report = _read(args)
     timeline = report.timeline
-    cues = cue_metadata(timeline, args.timeline)
+    cues = input_guard.checked_cue_metadata(timeline, args.timeline)
     if not cues:
         raise EditorInputError(f"{args.timeline}: no VidMusician score track; score the timeline first")
     if args.cue not in cues:
@@ -327,6 +328,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         print(f"warning: the pictures under cue {args.cue} changed since it was scored", file=sys.stderr)
     out_path = args.output or scored_output_path(args.timeline)  # no growing names
     _refuse_existing(out_path, args.force or _same_file(out_path, args.timeline))
+    input_guard.check_output(out_path, args.cue_dir)
     request = ScoreRequest(
         scenes=(request_scene,),
         cue_dir=str(_cue_dir(args, out_path)) if args.cue_dir else str(_regen_cue_dir(args, meta)),
@@ -372,7 +374,14 @@ def cmd_panel(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser().parse_args(argv), (EditorInputError, EngineInputError), quiet=True)
+    args = build_parser().parse_args(argv)
+    try:
+        return run_command(args, (EditorInputError, EngineInputError), quiet=True)
+    except KeyboardInterrupt as exc:  # Ctrl-C: the service client has cancelled the job already
+        if args.debug:
+            raise
+        print(f"error: {getattr(exc, 'message', 'interrupted')}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

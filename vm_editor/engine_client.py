@@ -9,9 +9,11 @@ or av itself.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -29,6 +31,17 @@ from vm_editor.errors import EditorInputError
 
 class EngineError(EditorInputError):
     """The engine refused the request or could not be reached; the message says why."""
+
+
+class ScoringInterrupted(KeyboardInterrupt):
+    """Ctrl-C while the engine worked: the job was cancelled there; the message says so."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+START_LOCK = "start.lock"
 
 
 @dataclass(frozen=True)
@@ -57,9 +70,14 @@ class ServiceEngine:
         timeout_s: float = 30.0,
         start_timeout_s: float = 180.0,
         retries: int = 3,
+        cue_root: Path | None = None,
     ):
         self.folder = folder or state_dir()
         self.start = start
+        # The cue root this client expects the engine to write to (VIDMUSICIAN_CUE_ROOT when it
+        # starts engines); a running engine with another one is reported, not silently used.
+        env_root = os.environ.get("VIDMUSICIAN_CUE_ROOT")
+        self.cue_root = cue_root or (Path(env_root) if start and env_root else None)
         self.timeout_s = timeout_s
         self.start_timeout_s = start_timeout_s
         self.retries = retries
@@ -91,8 +109,10 @@ class ServiceEngine:
         return None
 
     def _launch(self) -> None:
+        """Start `vm-engine serve`; it attaches instead when another engine holds the folder."""
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        log = open(self.folder / "engine.log", "ab")  # noqa: SIM115 - handed to the child
+        log_path = self.folder / "engine.log"
+        log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
         env = dict(os.environ, VIDMUSICIAN_STATE_DIR=str(self.folder))
         process = subprocess.Popen(
             [sys.executable, "-m", "engine.cli", "serve", "--state-dir", str(self.folder)],
@@ -102,11 +122,14 @@ class ServiceEngine:
             env=env,
             start_new_session=True,  # outlives this command: the next one finds it warm
         )
+        log.close()
         ready, _, _ = select.select([process.stdout], [], [], self.start_timeout_s)
         line = process.stdout.readline() if ready else b""
         if not line:
-            process.kill()
-            raise EngineError(f"the engine did not start; see {self.folder / 'engine.log'}")
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            raise EngineError(f"the engine did not start ({_last_error(log_path)}); see {log_path}")
 
     def client(self) -> httpx.Client:
         with self._lock:
@@ -118,11 +141,28 @@ class ServiceEngine:
         if self._client is None:
             if not self.start:
                 raise EngineError("no engine is running; start one with `vm-engine serve`")
-            self._launch()
-            self._client = self._try_connect(self._runtime())
+            with _start_lock(self.folder, self.start_timeout_s):  # one client starts it, others wait
+                self._client = self._try_connect(self._runtime())
+                if self._client is None:
+                    self._launch()
+                    self._client = self._try_connect(self._runtime())
         if self._client is None:
             raise EngineError(f"cannot reach the engine; see {self.folder / 'engine.log'}")
+        self._check_settings()
         return self._client
+
+    def _check_settings(self) -> None:
+        runtime = self._runtime() or {}
+        running = (runtime.get("settings") or {}).get("cue_root")
+        if self.cue_root is None or running is None:
+            return
+        if Path(running).resolve() != self.cue_root.resolve():
+            self._client.close()
+            self._client = None
+            raise EngineError(
+                f"the running engine (pid {runtime.get('pid')}) writes cues under {running}, not "
+                f"VIDMUSICIAN_CUE_ROOT={self.cue_root}; stop it with `vm-engine stop` and run again"
+            )
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
         try:
@@ -130,8 +170,7 @@ class ServiceEngine:
         except httpx.HTTPError as exc:
             raise EngineError(f"lost the connection to the engine ({exc}); run the command again") from exc
         if response.status_code >= 400:
-            detail = response.json().get("detail") if response.content else response.reason_phrase
-            raise EngineError(f"engine refused the request ({response.status_code}): {detail}")
+            raise EngineError(f"engine refused the request ({response.status_code}): {_detail(response)}")
         return response.json()
 
     # -- API --------------------------------------------------------------------------------
@@ -167,8 +206,89 @@ class ServiceEngine:
             time.sleep(0.2)
 
     def score(self, request: ScoreRequest, progress: Callable[[Any], None] | None = None) -> ScoreResult:
-        job = self.wait(self.submit(request)["id"], progress)
+        with _interrupt_deferred() as interrupted:  # Ctrl-C here would lose the job's id
+            job_id = self.submit(request)["id"]
+        if interrupted:
+            raise ScoringInterrupted(self._cancel_after_interrupt(job_id))
+        try:
+            job = self.wait(job_id, progress)
+        except KeyboardInterrupt:
+            raise ScoringInterrupted(self._cancel_after_interrupt(job_id)) from None
         if job["status"] != "done":
             raise EngineError(f"job {job['status']}: {job.get('error') or 'no reason given'}")
         cues = tuple(cue_from_dict(c) for c in job["cues"])
         return ScoreResult(cues=cues, warnings=tuple(job["warnings"]))
+
+    def _cancel_after_interrupt(self, job_id: str) -> str:
+        try:
+            self.cancel(job_id)
+        except (EngineError, KeyboardInterrupt):
+            return f"interrupted; job {job_id} may still run in the engine (cancel it from the panel)"
+        return f"interrupted; job {job_id} was cancelled in the engine"
+
+
+class _interrupt_deferred:
+    """Hold Ctrl-C back while a job is submitted (main thread only), so it can be cancelled after."""
+
+    def __enter__(self) -> list[bool]:
+        self.seen: list[bool] = []
+        self.active = threading.current_thread() is threading.main_thread()
+        if self.active:
+            self.previous = signal.signal(signal.SIGINT, lambda *_: self.seen.append(True))
+        return self.seen
+
+    def __exit__(self, *exc) -> None:
+        if self.active:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+class _start_lock:
+    """An flock on the state folder's start.lock: concurrent clients start one engine, not several."""
+
+    def __init__(self, folder: Path, timeout_s: float):
+        self.path, self.timeout_s = folder / START_LOCK, timeout_s
+
+    def __enter__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(self.fd)
+                    raise EngineError(
+                        f"another command is still starting the engine; see {self.path.parent}"
+                    ) from None
+                time.sleep(0.05)
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
+
+
+def _detail(response: httpx.Response, limit: int = 300) -> str:
+    """The engine's reason on one line, however it came (an older engine sends pydantic's list)."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, list) and detail:
+        first = detail[0] if isinstance(detail[0], dict) else {"msg": str(detail[0])}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        more = f"; and {len(detail) - 1} more problem(s)" if len(detail) > 1 else ""
+        detail = f"{where}: {first.get('msg', '')}{more}" if where else f"{first.get('msg', '')}{more}"
+    text = " ".join(str(detail or response.reason_phrase).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _last_error(log_path: Path) -> str:
+    """The engine's own last `error:` line, or its last line, to say why it did not start."""
+    try:
+        lines = [line for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no log"
+    errors = [line for line in lines if line.startswith("error:")]
+    last = (errors or lines or ["no log"])[-1]
+    return last.removeprefix("error: ")[:300]

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from vm_editor import format_fixups
+from engine.file_modes import publish_mode
+from vm_editor import format_fixups, input_guard
 from vm_editor.errors import EditorInputError, OutputExistsError, TimelineReadError
 from vm_editor.score_track import (
     fit_crossfades_to_handles,
@@ -93,8 +94,16 @@ def read_timeline_report(
     """Read any supported format, with the corrections applied and what was assumed.
 
     `project` picks one project (name or 1-based number) of an FCPXML file that holds several.
+    `input_guard` runs first (FIFOs, size, nesting: nothing hangs or crashes a parser) and on what
+    was read (rates, durations, depth), so every reader is held to the same error contract.
     """
-    path = Path(path)
+    input_guard.check_timeline_file(Path(path), rate)
+    report = _read_report(Path(path), rate, project)
+    input_guard.check_timeline(report.timeline, report.path)
+    return report
+
+
+def _read_report(path: Path, rate: float | None, project: str | None) -> ReadResult:
     if not path.exists():
         raise TimelineReadError(f"{path}: timeline file not found; check the path")
     adapter = adapter_for(path)
@@ -239,11 +248,22 @@ def _fit_to_format(timeline: otio.schema.Timeline, out_path: Path) -> otio.schem
 
 
 def _atomic(out_path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=out_path.suffix, dir=out_path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=out_path.suffix, dir=out_path.parent)
+    except OSError as exc:
+        raise TimelineWriteError(
+            f"{out_path}: cannot write in its folder ({exc.strerror}); choose -o"
+        ) from None
     os.close(fd)
     try:
         write(Path(tmp))
+        publish_mode(tmp)  # as the user's umask says, not mkstemp's 0600
         os.replace(tmp, out_path)
+    except OSError as exc:  # disk full, quota, a folder that went read-only
+        Path(tmp).unlink(missing_ok=True)
+        raise TimelineWriteError(
+            f"{out_path}: writing failed ({exc.strerror or exc}); free space or choose another -o"
+        ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -270,6 +290,9 @@ def _write(timeline: otio.schema.Timeline, tmp: Path, adapter: str, input_path: 
         from vm_editor.fcpxml_writer import write_fcpxml
 
         write_fcpxml(timeline, tmp, source=input_path)
+        return
+    if adapter == "otio_json":  # OTIO's C++ file writer ignores write errors: a full disk left half a file
+        tmp.write_text(otio.adapters.write_to_string(timeline, adapter_name=adapter), encoding="utf-8")
         return
     kwargs = {"use_empty_mob_ids": True} if adapter == "AAF" else {}
     if adapter == "AAF":

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
-import hmac
 import json
 import math
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 
@@ -22,7 +22,8 @@ from engine import __version__
 from engine.api import ScoreRequest, cue_from_dict, request_hash, score_request_from_dict
 from engine.errors import EngineInputError
 from engine.presets import available_presets
-from engine.service.paths import check_media_path, resolve_cue_dir
+from engine.service.paths import PathNotAllowed, check_media_path, resolve_cue_dir
+from engine.service.request_guard import RequestGuard, one_line_validation_error
 from engine.service.store import TERMINAL, JobRecord, JobStore
 from engine.service.worker import Worker
 
@@ -30,6 +31,7 @@ MAX_BODY_BYTES = 1_000_000
 MAX_SCENES = 500
 MAX_SCENE_S = 3600.0
 MAX_TOTAL_S = 4 * 3600.0
+MAX_NAME_BYTES = 120  # score_name goes into every cue's file name (255 bytes at most)
 REGENERATE_PRIORITY = 10
 _SEED = Field(default=None, ge=0, le=2**31 - 1)
 
@@ -103,7 +105,28 @@ def _job_out(store: JobStore, job: JobRecord) -> JobOut:
     )
 
 
+def check_text(value, where: str = "body") -> None:
+    """Every string must be real UTF-8 text (a lone surrogate cannot be stored or written)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise EngineInputError(f"{where}: is not valid UTF-8 text") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(item, f"{where}.{key}" if where != "body" else str(key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            check_text(item, f"{where}.{i}")
+
+
 def _validated_request(body: ScoreJobIn, cue_root: Path) -> ScoreRequest:
+    check_text(body.model_dump())
+    if len(body.score_name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise PathNotAllowed(
+            f"score_name: {len(body.score_name.encode('utf-8'))} bytes, at most {MAX_NAME_BYTES} "
+            "(it names every cue file); use a shorter name"
+        )
     if body.preset not in available_presets():
         raise EngineInputError(f"unknown preset {body.preset!r}; choose one of {available_presets()}")
     indices = [s.index for s in body.scenes]
@@ -124,22 +147,18 @@ def _validated_request(body: ScoreJobIn, cue_root: Path) -> ScoreRequest:
 def create_app(store: JobStore, worker: Worker, *, token: str, cue_root: Path) -> FastAPI:
     app = FastAPI(title="VidMusician engine", version=__version__, docs_url=None, redoc_url=None)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        supplied = request.headers.get("authorization", "")
-        if not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
-            return JSONResponse({"detail": "missing or wrong bearer token"}, status_code=401)
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": "request body too large"}, status_code=413)
-        return await call_next(request)
+    app.add_middleware(RequestGuard, token=token, max_body=MAX_BODY_BYTES)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError):
+        return JSONResponse({"detail": one_line_validation_error(exc.errors())}, status_code=422)
 
     @app.exception_handler(EngineInputError)
     async def bad_input(_: Request, exc: EngineInputError):
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
     def job_or_404(job_id: str) -> JobRecord:
-        job = store.get(job_id)
+        job = store.get(job_id) if len(job_id) <= 64 and job_id.isascii() and "\0" not in job_id else None
         if job is None:
             raise HTTPException(404, f"no job {job_id!r}")
         return job
@@ -191,6 +210,7 @@ def create_app(store: JobStore, worker: Worker, *, token: str, cue_root: Path) -
 
     @app.post("/jobs/{job_id}/regenerate", status_code=202)
     def regenerate(job_id: str, body: RegenerateIn) -> JobOut:
+        check_text(body.model_dump())
         job = job_or_404(job_id)
         original = score_request_from_dict(job.request)
         scene = next((s for s in original.scenes if s.index == body.cue_index), None)

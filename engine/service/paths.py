@@ -16,8 +16,32 @@ class PathNotAllowed(EngineInputError):
     """A path outside what the service may touch (traversal, symlink escape, unreadable)."""
 
 
+NAME_MAX = 255  # bytes in one path component
+PATH_MAX = 4096  # bytes in a whole path
+
+
+def check_path_text(text: str, field: str) -> None:
+    """A path string the file system can take: no NUL, valid UTF-8, names and total within limits."""
+    if "\0" in text:
+        raise PathNotAllowed(f"{field}: contains a NUL character; give a plain path")
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PathNotAllowed(f"{field}: is not valid UTF-8 text; give a plain path") from None
+    if len(encoded) > PATH_MAX:
+        raise PathNotAllowed(f"{field}: {len(encoded)} bytes, at most {PATH_MAX} allowed; use a shorter path")
+    for part in Path(text).parts:
+        if len(part.encode("utf-8")) > NAME_MAX:
+            raise PathNotAllowed(
+                f"{field}: the name {part[:40]!r}... is {len(part.encode('utf-8'))} bytes, "
+                f"at most {NAME_MAX} allowed; use a shorter name"
+            )
+
+
 def resolve_cue_dir(cue_root: Path, requested: str | None) -> Path:
     """The cue folder for a request: relative names live under the root; absolute ones must too."""
+    if requested:
+        check_path_text(requested, "cue_dir")
     root = cue_root.resolve()
     candidate = Path(requested) if requested else Path("default")
     if not candidate.is_absolute():
@@ -32,6 +56,7 @@ def resolve_cue_dir(cue_root: Path, requested: str | None) -> Path:
 
 
 def check_media_path(path: str) -> None:
+    check_path_text(path, "media path")
     media = Path(path)
     if not media.is_absolute():
         raise PathNotAllowed(f"media path {path!r} must be absolute")

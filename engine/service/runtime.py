@@ -1,7 +1,10 @@
-"""Launching the service: loopback socket, per-launch token in a user-only file, warm worker.
+"""Launching the service: one engine per state folder, loopback socket, per-launch token, warm worker.
 
 The runtime file is how clients find a running engine and prove they belong to this user: it is
-created with mode 0600 in a 0700 folder, and the token changes at every launch.
+created with mode 0600 in a 0700 folder, and the token changes at every launch. It also records
+the settings the engine runs with (cue root, preset folder), so a client that asks for others is
+told instead of silently served by the wrong engine. The folder's lock (`instance_lock`) is taken
+before anything else, so a second start attaches to the running engine instead of competing.
 """
 
 from __future__ import annotations
@@ -14,7 +17,11 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
+
+from engine.errors import EngineInputError
+from engine.service import instance_lock
 
 log = logging.getLogger(__name__)
 RUNTIME_FILE = "engine.json"
@@ -38,52 +45,182 @@ def runtime_file(folder: Path | None = None) -> Path:
     return (folder or state_dir()) / RUNTIME_FILE
 
 
-def write_runtime_file(path: Path, url: str, token: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path.parent, 0o700)
+def engine_settings(cue_root: Path) -> dict[str, str]:
+    """What a client may need to match: where cues go and which preset folder is served."""
+    from engine.presets import presets_root
+
+    return {"cue_root": str(cue_root), "presets_root": str(presets_root())}
+
+
+def write_runtime_file(path: Path, url: str, token: str, settings: dict[str, str] | None = None) -> None:
+    instance_lock.prepare_state_folder(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump({"url": url, "token": token, "pid": os.getpid()}, handle)
+        json.dump({"url": url, "token": token, "pid": os.getpid(), "settings": settings or {}}, handle)
     os.replace(tmp, path)
 
 
-def stop(folder: Path | None = None, timeout_s: float = 20.0) -> bool:
-    """Ask the engine named in the runtime file to shut down (SIGTERM); True if one was running."""
-    import time
-
-    path = runtime_file(folder)
+def read_runtime_file(folder: Path | None = None) -> dict | None:
     try:
-        pid = int(json.loads(path.read_text())["pid"])
-        os.kill(pid, signal.SIGTERM)
-    except (OSError, ValueError, KeyError):
-        return False
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and path.exists():  # the engine removes it on its way out
-        try:
-            os.kill(pid, 0)
-        except OSError:
+        doc = json.loads(runtime_file(folder).read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+class EngineBusyError(EngineInputError):
+    """The state folder is held by another engine that cannot be attached to (or runs other settings)."""
+
+
+def stop(folder: Path | None = None, timeout_s: float = 20.0) -> dict | None:
+    """Stop the engine holding the folder's lock and wait until it is gone.
+
+    Returns {"pid", "url", "killed"} for the engine that was stopped, or None when none was running
+    (a runtime file left by a killed engine is removed then). SIGTERM first, so its jobs resume on
+    the next start; SIGKILL only if it has not let go of the lock within `timeout_s`.
+    """
+    folder = folder or state_dir()
+    pid = None
+    for _ in range(40):  # a starting engine holds the lock a moment before it writes its pid
+        if not instance_lock.is_held(folder):
+            break
+        pid = instance_lock.holder_pid(folder)
+        if pid is not None:
             break
         time.sleep(0.05)
-    return True
+    if pid is None:
+        runtime = read_runtime_file(folder)
+        if runtime is not None and not instance_lock.is_held(folder):
+            runtime_file(folder).unlink(missing_ok=True)  # left by an engine that was killed
+        return None
+    url = (read_runtime_file(folder) or {}).get("url")
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    killed = False
+    if not instance_lock.wait_released(folder, timeout_s):
+        killed = True
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        instance_lock.wait_released(folder, 10.0)
+    _wait_gone(pid, 10.0)  # the lock goes a moment before the process: "stopped" means gone
+    return {"pid": pid, "url": url, "killed": killed}
+
+
+def _wait_gone(pid: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return
+        else:
+            if "\nState:\tZ" in status:
+                return  # exited; its parent has yet to reap it
+        time.sleep(0.02)
+
+
+def _mismatch(running: dict[str, str], wanted: dict[str, str]) -> str | None:
+    for key, value in wanted.items():
+        if key in running and Path(running[key]) != Path(value):
+            return f"{key.replace('_', ' ')} {running[key]}, not {value}"
+    return None
+
+
+def attach_to_running(folder: Path, wanted: dict[str, str], timeout_s: float = 60.0) -> dict | None:
+    """The runtime record of the engine holding `folder`'s lock, once it is serving.
+
+    None when the lock turns out to be free (the caller then starts an engine). Raises
+    EngineBusyError when the running engine has other settings, or never announces itself.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        pid = instance_lock.holder_pid(folder)
+        if pid is None and not instance_lock.is_held(folder):
+            return None
+        runtime = read_runtime_file(folder)
+        if pid is not None and runtime is not None and runtime.get("pid") == pid:
+            different = _mismatch(runtime.get("settings") or {}, wanted)
+            if different:
+                raise EngineBusyError(
+                    f"an engine (pid {pid}) already serves {folder} with {different}; "
+                    f"stop it with `vm-engine stop --state-dir {folder}` and start again"
+                )
+            return runtime
+        time.sleep(0.05)
+    pid = instance_lock.holder_pid(folder)
+    raise EngineBusyError(
+        f"{folder} is locked by process {pid if pid is not None else '(unknown)'}, which is not serving; "
+        f"stop it with `vm-engine stop --state-dir {folder}`"
+    )
+
+
+def clean_stale_temp_files(folder: Path, cue_root: Path) -> int:
+    """Hidden partial files a killed engine left (runtime file, cue WAVs); only the lock holder runs this."""
+    removed = 0
+    stale = list(folder.glob(f".{RUNTIME_FILE}.*"))
+    if cue_root.is_dir():
+        stale += [p for p in cue_root.rglob(".*.wav.part") if not p.is_symlink()]
+    for path in stale:
+        try:
+            path.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 def serve(port: int = 0, cue_root: Path | None = None, folder: Path | None = None) -> int:
-    """Run until interrupted; print one JSON line with the URL and token file once ready."""
+    """Run until interrupted; print one JSON line with the URL and token file once ready.
+
+    When another engine already serves the folder, print its line instead (with "attached": true)
+    and return: there is never a second engine on one jobs database.
+    """
+    folder = folder or state_dir()
+    cue_root = (cue_root or default_cue_root()).resolve()
+    settings = engine_settings(cue_root)
+    lock = None
+    while lock is None:  # a client probing the lock holds it for an instant: retry, or attach
+        lock = instance_lock.try_acquire(folder)
+        if lock is None:
+            running = attach_to_running(folder, settings)
+            if running is not None:
+                print(
+                    f"an engine (pid {running['pid']}) already serves {folder}; attached to it",
+                    file=sys.stderr,
+                )
+                announced = {"url": running["url"], "token_file": str(runtime_file(folder))}
+                print(json.dumps({**announced, "pid": running["pid"], "attached": True}), flush=True)
+                return 0
+    try:
+        return _serve_locked(port, cue_root, folder, settings)
+    finally:
+        lock.release()
+
+
+def _serve_locked(port: int, cue_root: Path, folder: Path, settings: dict[str, str]) -> int:
     import uvicorn
 
     from engine.service.app import create_app
     from engine.service.store import JobStore
     from engine.service.worker import Worker
 
-    folder = folder or state_dir()
-    cue_root = (cue_root or default_cue_root()).resolve()
     cue_root.mkdir(parents=True, exist_ok=True)
+    removed = clean_stale_temp_files(folder, cue_root)
+    if removed:
+        log.warning("removed %d partial file(s) a previous engine left behind", removed)
     store = JobStore(folder / "jobs.sqlite")
     resumed = store.recover()
     if resumed:
         log.warning("resuming %d interrupted job(s)", len(resumed))
-    worker = Worker(store)
+    worker = Worker(store, cue_root)
     worker.start()
     token = secrets.token_urlsafe(32)
 
@@ -99,8 +236,8 @@ def serve(port: int = 0, cue_root: Path | None = None, folder: Path | None = Non
         while not server.started and not server.should_exit:
             threading.Event().wait(0.02)
         if server.started:
-            write_runtime_file(token_path, url, token)
-            print(json.dumps({"url": url, "token_file": str(token_path)}), flush=True)
+            write_runtime_file(token_path, url, token, settings)
+            print(json.dumps({"url": url, "token_file": str(token_path), "pid": os.getpid()}), flush=True)
 
     threading.Thread(target=announce, daemon=True).start()
 

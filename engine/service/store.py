@@ -17,6 +17,7 @@ from typing import Any
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 TERMINAL = frozenset({DONE, FAILED, CANCELLED})
+BUSY_TIMEOUT_S = 30.0  # another process writing (a `vm-engine` tool, a test) waits, never fails
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -66,7 +67,9 @@ class JobStore:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -116,17 +119,18 @@ class JobStore:
         return None if row is None else self._row(row)
 
     def claim_next(self) -> JobRecord | None:
-        """The most urgent queued job, marked running (regenerations have a higher priority)."""
+        """The most urgent queued job, marked running (regenerations have a higher priority).
+
+        One UPDATE ... RETURNING statement picks and marks the job, so the choice and the claim are
+        one write transaction: two claimers (threads or processes) never get the same job.
+        """
         with self._lock:
             row = self._db.execute(
-                "SELECT * FROM jobs WHERE status = ? ORDER BY priority DESC, created LIMIT 1", (QUEUED,)
+                "UPDATE jobs SET status = ?, updated = ? WHERE id = (SELECT id FROM jobs WHERE status = ?"
+                " ORDER BY priority DESC, created LIMIT 1) AND status = ? RETURNING *",
+                (RUNNING, time.time(), QUEUED, QUEUED),
             ).fetchone()
-            if row is None:
-                return None
-            self._db.execute(
-                "UPDATE jobs SET status = ?, updated = ? WHERE id = ?", (RUNNING, time.time(), row[0])
-            )
-        return self.get(row[0])
+        return None if row is None else self._row(row)
 
     def update_progress(self, job_id: str, progress: float, stage: str) -> None:
         with self._lock:

@@ -7,13 +7,16 @@ every few decoding steps, so a cancel lands within a fraction of a second.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
 import time
+from pathlib import Path
 
 from engine.api import score_request_from_dict
 from engine.errors import EngineInputError
+from engine.safe_write import confined_to
 from engine.service.store import CANCELLED, DONE, FAILED, JobRecord, JobStore
 
 log = logging.getLogger(__name__)
@@ -25,9 +28,10 @@ class JobCancelled(Exception):
 
 
 class Worker(threading.Thread):
-    def __init__(self, store: JobStore):
+    def __init__(self, store: JobStore, cue_root: Path | None = None):
         super().__init__(name="generation-worker", daemon=True)
         self.store = store
+        self.cue_root = cue_root  # every WAV is written inside it, checked at write time
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._cancelled: set[str] = set()
@@ -77,10 +81,12 @@ class Worker(threading.Thread):
                 self.store.update_progress(job.id, event.fraction, stage)
 
         trained = True
+        confined = confined_to(self.cue_root) if self.cue_root is not None else contextlib.nullcontext()
         try:
-            for cue in iter_cues(request, on_progress, skip=done):
-                self.store.add_cue(job.id, cue.index, dataclasses.asdict(cue))
-                trained = trained and cue.model_trained
+            with confined:
+                for cue in iter_cues(request, on_progress, skip=done):
+                    self.store.add_cue(job.id, cue.index, dataclasses.asdict(cue))
+                    trained = trained and cue.model_trained
             self.warm_presets.add(request.preset)
             warnings = [] if trained else [untrained_warning(request.preset)]
             self.store.finish(job.id, DONE, warnings=warnings)
