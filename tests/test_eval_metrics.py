@@ -243,3 +243,14 @@ def test_cut_accent_rate_and_its_chance_rate():
         every_half_second, 10.0
     )
     assert metrics.chance_accent_rate([], 10.0) == 0.0
+
+
+def test_generate_score_is_generate_item_without_the_frames():
+    from engine.corpus.clips import ClipConfig, generate_item, generate_score
+    from engine.corpus.splits import item_seed
+
+    config = ClipConfig(min_duration_s=3.0, max_duration_s=4.0, size=32)
+    seed = item_seed("heldout", 5)
+    score, truth = generate_score(seed, config)
+    item = generate_item(seed, config)
+    assert score == item.score and truth == item.truth and truth["version"] == 2

@@ -85,17 +85,19 @@ def _compose(seed: int, config: ClipConfig):
 def generate_item(seed: int, config: ClipConfig | None = None) -> ClipItem:
     """Compose and render clip `seed` (a global seed, see `splits.item_seed`); no disk involved."""
     config = (config or ClipConfig()).validate()
+    split = split_of_seed(seed)  # a seed outside every split fails here, clearly
     edit, score, video_ss = _compose(seed, config)
     frames = render_edit(edit, config.size, np.random.default_rng(video_ss))
-    return ClipItem(frames, score, _truth(seed, split_of_seed(seed), config, edit, score))
+    return ClipItem(frames, score, _truth(seed, split, config, edit, score))
 
 
 def generate_score(seed: int, config: ClipConfig | None = None) -> tuple[SymbolicScore, dict]:
     """Clip `seed`'s score and truth without drawing its frames (the same as `generate_item`'s):
     what the style judge trains on, at a fraction of the cost."""
     config = (config or ClipConfig()).validate()
+    split = split_of_seed(seed)
     edit, score, _ = _compose(seed, config)
-    return score, _truth(seed, split_of_seed(seed), config, edit, score)
+    return score, _truth(seed, split, config, edit, score)
 
 
 def _truth(seed: int, split: str, config: ClipConfig, edit, score: SymbolicScore) -> dict:
