@@ -1,4 +1,5 @@
-"""vm-eval's metric functions on constructed cases with known answers, and the style judge's floor."""
+"""vm-eval's metric functions on constructed cases with known answers (clicks, pulse trains, noise,
+and scores rendered through the soundfont renderer), and the style judge on renders."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import numpy as np
 import pytest
 
 from engine.eval import metrics
-from engine.eval.style_classifier import corpus_audio, train_style_classifier
+from engine.eval.style_classifier import corpus_audio, dominant_style, train_style_classifier
+from engine.symbolic.renderer import render
+from engine.symbolic.score import Chord, DrumHit, Note, SymbolicScore
 
 SR = 16000
 
@@ -91,15 +94,28 @@ def test_si_snr_and_mel_distance_known_values():
     assert metrics.mel_distance(x, noisy, SR) < metrics.mel_distance(x, noise, SR)
 
 
-def test_style_judge_is_accurate_on_held_out_real_corpus_audio_clean_and_degraded():
-    clf = train_style_classifier(n_train=60, n_heldout=20)
-    assert clf.heldout_accuracy >= 0.9, clf.report()  # measured: 1.0
-    # the judge must judge style, not fidelity: held-out clips through random channels
-    assert clf.degraded_accuracy >= 0.8, clf.report()  # measured: 0.925
-    audio, world = next(corpus_audio("heldout", 1, start=40))
-    assert clf.predict(audio) == world
+@pytest.mark.slow
+def test_style_judge_beats_chance_on_held_out_renders_clean_and_degraded():
+    clf = train_style_classifier(n_train=32, n_heldout=8)  # 4 train clips per style
+    assert clf.classes == metrics_styles() and len(clf.classes) == 8
+    assert clf.heldout_accuracy >= 0.5, clf.report()  # chance 1/8; with 120 train clips: 0.94
+    assert clf.degraded_accuracy >= 0.375, clf.report()  # 3x chance through random channels
     assert clf.predict(np.zeros(SR, np.float32)) in clf.classes
     assert clf.report()["degraded_heldout_accuracy"] == clf.degraded_accuracy
+
+
+def metrics_styles():
+    from engine.symbolic.score import STYLES
+
+    return STYLES
+
+
+def test_the_judge_label_is_the_style_that_plays_longest():
+    assert dominant_style([(0, "ambient")], 100) == "ambient"
+    assert dominant_style([(0, "ambient"), (30, "jazz_trio")], 100) == "jazz_trio"
+    assert dominant_style([(0, "ambient"), (30, "jazz_trio"), (60, "ambient")], 100) == "ambient"  # 70 vs 30
+    audio, style = next(corpus_audio("heldout", 1, sample_rate=SR))
+    assert audio.ndim == 1 and audio.size > 3 * SR and style in metrics_styles()
 
 
 def test_channel_degradation_is_seeded_and_keeps_the_music():
@@ -158,3 +174,83 @@ def test_spectral_flatness_tells_tones_from_noise():
     noise = np.random.default_rng(0).standard_normal(2 * SR).astype(np.float32)
     assert metrics.spectral_flatness(chord, SR) < 0.05 < 0.4 < metrics.spectral_flatness(noise, SR)
     assert metrics.spectral_flatness(np.repeat(chord, 3), 48000) < 0.05  # resampled to the model's band
+
+
+RATE = 48000
+
+
+def groove(
+    bpm_first: float, bpm_second: float, seconds: float = 16.0, style: str = "indie_rock"
+) -> SymbolicScore:
+    """Kick on 1 and 3, snare on 2 and 4, hats on eighths, a bass note and a chord per beat, in
+    C major (C, F, G, C); the second half of the cue at `bpm_second`."""
+    frames = int(seconds * 50)
+    half = frames // 2
+    beats, t = [], 0.0
+    while t < frames:
+        beats.append(int(round(t)))
+        t += 50 * 60 / (bpm_first if t < half else bpm_second)
+    drums, bass, harmony = [], [], []
+    roots = (0, 5, 7, 0)
+    for i, (a, b) in enumerate(zip(beats, [*beats[1:], frames], strict=True)):
+        drums.append(DrumHit(a, ("kick" if i % 2 == 0 else "snare", "hat_closed"), 1))
+        if (a + b) // 2 < frames:
+            drums.append(DrumHit((a + b) // 2, ("hat_closed",), 0))
+        root = roots[(i // 4) % 4]
+        bass.append(Note(a, b, 36 + root, 1))
+        harmony.append(Chord(a, b, root, "maj", 1))
+    return SymbolicScore(frames, ((0, style),), tuple(drums), tuple(bass), tuple(harmony))
+
+
+def test_frame_rate_comb_separates_a_50_hz_buzz_from_rendered_music_and_noise():
+    rng = np.random.default_rng(0)
+    pulses = np.zeros(4 * RATE)
+    pulses[:: RATE // 50] = 1.0
+    buzz = np.convolve(pulses, np.exp(-np.arange(200) / 30.0))[: pulses.size] * 0.3
+    buzz += 0.01 * rng.standard_normal(buzz.size)
+    music = render(groove(120, 120, 6.0), RATE)
+    noise = rng.standard_normal(4 * RATE)
+    assert metrics.frame_rate_comb(buzz, RATE) >= 2 * metrics.COMB_LIMIT_DB  # measured: 21 dB
+    assert metrics.frame_rate_comb(music, RATE) < 3.0 and metrics.frame_rate_comb(noise, RATE) < 3.0
+    assert math.isnan(metrics.frame_rate_comb(noise[: RATE // 2], RATE))  # under a second: no spectrum
+
+
+def test_key_clarity_is_high_for_a_c_major_render_and_low_for_noise():
+    c_major = metrics.key_clarity(render(groove(100, 100, 8.0, "piano_ballad"), RATE), RATE)
+    noise = metrics.key_clarity(np.random.default_rng(1).standard_normal(4 * RATE), RATE)
+    assert c_major["key"] == "C major" and c_major["clarity"] > 0.7, c_major
+    assert noise["clarity"] < 0.5 < c_major["clarity"] - 0.2, noise
+
+
+def test_tempo_stability_holds_for_a_steady_render_and_fails_when_the_second_half_is_20_percent_faster():
+    steady = metrics.tempo_stability(render(groove(120, 120), RATE), RATE)
+    faster = metrics.tempo_stability(render(groove(120, 144), RATE), RATE)
+    assert steady["stable"] and steady["max_deviation"] <= 0.04 and len(steady["local_bpm"]) == 7, steady
+    assert steady["cue_bpm"] == pytest.approx(120, rel=0.04) or steady["cue_bpm"] == pytest.approx(
+        240, rel=0.04
+    )
+    assert not faster["stable"] and faster["max_deviation"] > 0.1, faster
+
+
+def test_cut_accent_rate_and_its_chance_rate():
+    onsets = [1.0, 2.0, 3.0]
+    assert metrics.accent_rate([1.04, 1.5, 2.95], onsets) == pytest.approx(2 / 3)  # ±50 ms
+    assert metrics.accent_rate([1.06], onsets) == 0.0 and metrics.accent_rate([1.0], []) == 0.0
+    assert math.isnan(metrics.accent_rate([], onsets))
+    every_half_second = np.arange(0.25, 10.0, 0.5)  # ±50 ms around each covers 20 % of the time
+    chance = metrics.chance_accent_rate(every_half_second, 10.0)
+    assert chance == pytest.approx(0.2, abs=0.03) and chance == metrics.chance_accent_rate(
+        every_half_second, 10.0
+    )
+    assert metrics.chance_accent_rate([], 10.0) == 0.0
+
+
+def test_generate_score_is_generate_item_without_the_frames():
+    from engine.corpus.clips import ClipConfig, generate_item, generate_score
+    from engine.corpus.splits import item_seed
+
+    config = ClipConfig(min_duration_s=3.0, max_duration_s=4.0, size=32)
+    seed = item_seed("heldout", 5)
+    score, truth = generate_score(seed, config)
+    item = generate_item(seed, config)
+    assert score == item.score and truth == item.truth and truth["version"] == 2

@@ -71,18 +71,33 @@ def item_id(seed: int) -> str:
     return f"{split_of_seed(seed)}-{seed:010d}"
 
 
-def generate_item(seed: int, config: ClipConfig | None = None) -> ClipItem:
-    """Compose and render clip `seed` (a global seed, see `splits.item_seed`); no disk involved."""
-    config = (config or ClipConfig()).validate()
-    split = split_of_seed(seed)
+def _compose(seed: int, config: ClipConfig):
+    """(edit, score, the frames' random stream) of clip `seed`: everything but the pictures."""
     first_style = STYLES[seed % len(STYLES)]
     dur_ss, edit_ss, music_ss, video_ss = np.random.SeedSequence(seed).spawn(4)
     duration = float(np.random.default_rng(dur_ss).uniform(config.min_duration_s, config.max_duration_s))
     n_video = max(2, round(duration * VIDEO_FPS))
     edit = plan_edit(first_style, n_video, np.random.default_rng(edit_ss))
     score = compose(list(edit.spans), edit.num_frames, edit.hit_frames(), np.random.default_rng(music_ss))
+    return edit, score, video_ss
+
+
+def generate_item(seed: int, config: ClipConfig | None = None) -> ClipItem:
+    """Compose and render clip `seed` (a global seed, see `splits.item_seed`); no disk involved."""
+    config = (config or ClipConfig()).validate()
+    split = split_of_seed(seed)  # a seed outside every split fails here, clearly
+    edit, score, video_ss = _compose(seed, config)
     frames = render_edit(edit, config.size, np.random.default_rng(video_ss))
     return ClipItem(frames, score, _truth(seed, split, config, edit, score))
+
+
+def generate_score(seed: int, config: ClipConfig | None = None) -> tuple[SymbolicScore, dict]:
+    """Clip `seed`'s score and truth without drawing its frames (the same as `generate_item`'s):
+    what the style judge trains on, at a fraction of the cost."""
+    config = (config or ClipConfig()).validate()
+    split = split_of_seed(seed)
+    edit, score, _ = _compose(seed, config)
+    return score, _truth(seed, split, config, edit, score)
 
 
 def _truth(seed: int, split: str, config: ClipConfig, edit, score: SymbolicScore) -> dict:

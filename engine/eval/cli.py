@@ -3,16 +3,18 @@
 vm-eval MODEL... [--heldout-dir CORPUS] [--heldout N] [--real VIDEO]... [--real-music AUDIO]...
         [--no-real] [--out DIR] [--docs DIR] [--json]
 
-MODEL is `[LABEL=][backbone-only:]FOLDER_OR_PRESET` (see engine.eval.models). By default the real
-footage is ../shared/samples/media/{testvideo,bikes}.mp4 and the real music its *.ogg files, when
-present. Writes OUT/eval.json, OUT/eval.md and PNGs under --docs; prints the markdown table (or,
-with --json, the JSON report).
+MODEL is `[LABEL=][backbone-only:|style-text:]FOLDER_OR_PRESET` (see engine.eval.models). By
+default the real footage is the first 20 s of ../shared/samples/media/{testvideo,bikes}.mp4 and the
+real music (only used to score a neural codec) its *.ogg files, when present. Without
+--heldout-dir, N held-out clips of the composed corpus are synthesised under OUT/corpus. Writes
+OUT/eval.json, OUT/eval.md, and under --docs the spectrogram PNGs and three short OGG example cues;
+prints the markdown tables (or, with --json, the JSON report).
 
 The ablation table of the paper, from one `vm-train tiny` run folder RUN (each variant trained with
 `vm-train tiny --out RUN --resume --variant ...`):
-    vm-eval "backbone only=backbone-only:RUN/model-two-stage" "stage 1 only=RUN/model-stage1-only" \
-        "stages 1+2=RUN/model-two-stage" "one-stage=RUN/model-one-stage" \
-        "CLS rhythm=RUN/model-cls-rhythm" --heldout-dir RUN/corpus --heldout 50
+    vm-eval "backbone only=backbone-only:RUN/model-two-stage" "style text=style-text:RUN/model-two-stage" \
+        "stage 1 only=RUN/model-stage1-only" "stages 1+2=RUN/model-two-stage" \
+        "one-stage=RUN/model-one-stage" "CLS rhythm=RUN/model-cls-rhythm" --heldout-dir RUN/corpus --heldout 50
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ REAL_VIDEOS = ("testvideo.mp4", "bikes.mp4")
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="vm-eval", description="VidMusician evaluation (beat, tempo, style, codec)"
+        prog="vm-eval",
+        description="VidMusician evaluation (style, accents on cuts, beat, tempo, music measures)",
     )
     p.add_argument("models", nargs="+", help="[LABEL=][backbone-only:]FOLDER_OR_PRESET")
     p.add_argument(
@@ -40,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heldout", type=int, default=10, help="number of held-out synthetic clips")
     p.add_argument("--real", action="append", default=None, help="real footage (repeatable)")
     p.add_argument(
-        "--real-music", action="append", default=None, help="real music for the codec (repeatable)"
+        "--real-music", action="append", default=None, help="real music to score a neural codec (repeatable)"
     )
     p.add_argument("--no-real", action="store_true", help="skip real footage and real music")
     p.add_argument("--real-max-seconds", type=float, default=20.0)
@@ -50,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default="out/eval", help="folder for eval.json, eval.md and caches")
-    p.add_argument("--docs", default="docs", help="folder for the PNG plots")
+    p.add_argument("--docs", default="docs", help="folder for the PNG plots and OGG examples")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     p.add_argument("--debug", action="store_true")
     return p
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from engine.eval.evaluate import EvalConfig, run_evaluation
         from engine.eval.models import parse_spec
-        from engine.eval.report import json_safe, markdown_table, write_plots
+        from engine.eval.report import json_safe, markdown_table, write_examples, write_plots
 
         specs = [parse_spec(s) for s in args.models]
         videos, music, csv = _real_inputs(args)
@@ -104,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         report = run_evaluation(specs, cfg, csv)
         report["plots"] = write_plots(report, Path(args.docs))
+        report["examples"] = write_examples(report, Path(args.docs))
         table = markdown_table(report)
         doc = json_safe(report)
         (out / "eval.json").write_text(json.dumps(doc, indent=1))

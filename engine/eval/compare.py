@@ -13,7 +13,13 @@ import math
 
 import numpy as np
 
-METRICS = (("semantic_correct", "semantic acc."), ("onset_f", "onset F"), ("hit", "hit"))
+METRICS = (
+    ("semantic_correct", "semantic acc."),
+    ("token_style_correct", "token style acc."),
+    ("onset_f", "onset F"),
+    ("cut_accent", "cut accent"),
+    ("hit", "hit"),
+)
 BOOTSTRAP = 5000
 
 
@@ -35,7 +41,7 @@ def _values(model: dict, key: str) -> dict[str, float]:
 
 
 def pairwise(models: list[dict]) -> list[dict]:
-    """B − A on the synthetic split for every ordered pair of evaluated models (A before B)."""
+    """B − A on the synthetic split (hits on) for every ordered pair of evaluated models (A before B)."""
     out = []
     for i, a in enumerate(models):
         for b in models[i + 1 :]:

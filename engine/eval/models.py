@@ -6,10 +6,9 @@ generator.json and recipe.json written by `vm-train tiny`) or a preset name (its
 weights). `backbone-only:TARGET` evaluates TARGET's frozen backbone with the video ignored: no CLS frames,
 no rhythm curve, no prompt, hence no classifier-free guidance (the stage-0 LM's unconditional
 output through the same sampler): the first row of the paper's ablation. `style-text:TARGET` evaluates
-the same frozen backbone (no adapters) prompted with each held-out clip's own style caption, the text
-stage 0 was trained on, video ignored: what the backbone can do with perfect semantics, so a world
-the visual path misses can be told apart from a world the backbone cannot make (real footage has no
-caption and is skipped for it). A folder whose recipe.json says
+the same frozen backbone (no adapters), video ignored, prompted with the caption of a style assigned
+round robin over the 8 styles (the text stage 0 was trained on) and judged against that style: does a
+text prompt steer the backbone among the styles it knows (real footage is skipped for it). A folder whose recipe.json says
 `"rhythm_source": "cls"` is fed the CLS-change rhythm (`visual.cls_change_curve`).
 """
 
@@ -87,7 +86,7 @@ def load_generator(spec: ModelSpec, device: str = "cpu"):
 
     from engine.generator import backbone as bb
     from engine.generator.adapters import load_adapters
-    from engine.generator.service import MusicGenerator, build_model
+    from engine.generator.service import PROMPT_WORDS_FILE, MusicGenerator, build_model
 
     if not spec.is_folder:
         return MusicGenerator.load(spec.target, device=device)
@@ -103,4 +102,8 @@ def load_generator(spec: ModelSpec, device: str = "cpu"):
         load_adapters(model, adapters, backbone_id=preset)
     elif not spec.blind:
         raise ModelSpecError(f"{folder}: no {bb.ADAPTERS_FILE}; evaluate it as backbone-only:{folder}")
-    return MusicGenerator(preset, cfg, backbone, model.to(device), trained=True, weights=str(folder))
+    gen = MusicGenerator(preset, cfg, backbone, model.to(device), trained=True, weights=str(folder))
+    words = folder / PROMPT_WORDS_FILE
+    if words.is_file():  # the words the text encoder was trained on: the unknown-word warning
+        gen.prompt_words = frozenset(json.loads(words.read_text(encoding="utf-8")))
+    return gen

@@ -15,23 +15,38 @@ from PIL import Image, ImageDraw, ImageFont
 
 from engine.eval import metrics
 
+# (summary key, header, how to print it); one table row per model and take.
 COLUMNS = (
-    ("synthetic", "hit", "hit (1 s)"),
-    ("synthetic", "coverage", "coverage (1 s)"),
-    ("synthetic", "onset_f", "onset F (±70 ms)"),
-    ("synthetic", "tempo_octave", "tempo ok (4 %, octave)"),
-    ("synthetic", "tempo_abs_diff_bpm", "mean abs Δtempo (BPM)"),
-    ("synthetic", "semantic_accuracy", "semantic acc."),
-    ("synthetic", "rhythmicity", "rhythmicity"),
-    ("real", "hit", "real hit"),
-    ("real", "onset_f", "real onset F"),
-    ("real", "rhythmicity", "real rhythmicity"),
+    ("semantic_accuracy", "semantic acc.", "f"),
+    ("token_style_correct", "token style acc.", "f"),
+    ("onset_f", "onset F (±70 ms)", "f"),
+    ("hit", "hit (1 s)", "f"),
+    ("coverage", "coverage (1 s)", "f"),
+    ("cut_accent", "cut accent (±50 ms)", "f"),
+    ("cut_chance", "chance", "f"),
+    ("accent_over_chance", "accent / chance", "x"),
+    ("tempo_stable", "tempo stable (4 %)", "f"),
+    ("key_clarity", "key clarity", "f"),
+    ("flatness", "flatness", "f"),
+    ("worst_bandwidth_hz", "min bandwidth kHz", "k"),
+    ("chroma_move", "chroma move", "f"),
+    ("rhythm", "rhythmicity", "f"),
+    ("worst_comb_db", "max comb dB", "d"),
+    ("stereo_48k", "stereo 48k", "f"),
+    ("music_ok", "cues passing", "f"),
+)
+GROUPS = (
+    ("synthetic", "held-out, hits on"),
+    ("synthetic_alone", "held-out, hits off"),
+    ("real", "real footage, hits on"),
+    ("real_alone", "real footage, hits off"),
 )
 BAR_METRICS = (
-    ("hit", "hit"),
-    ("onset_f", "onset F"),
-    ("tempo_octave", "tempo"),
     ("semantic_accuracy", "semantic"),
+    ("onset_f", "onset F"),
+    ("cut_accent", "cut accent"),
+    ("tempo_stable", "tempo stable"),
+    ("music_ok", "passing"),
 )
 PALETTE = (
     (90, 90, 90),
@@ -51,82 +66,126 @@ def _font() -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=12)
 
 
-def _fmt(x) -> str:
+def _fmt(x, how: str = "f") -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "–"
-    return f"{x:.3f}" if isinstance(x, float) else str(x)
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return str(x)
+    if how == "k":
+        return f"{x / 1000:.1f}"
+    if how == "d":
+        return f"{x:.1f}"
+    if how == "x":
+        return f"{x:.2f}×"
+    return f"{x:.3f}"
+
+
+def _summary(model: dict, group: str) -> dict:
+    summary = dict(model.get(group, {}).get("summary", {}))
+    if "semantic_correct" in summary:
+        summary["semantic_accuracy"] = summary["semantic_correct"]
+    return summary
 
 
 def markdown_table(report: dict) -> str:
-    """One row per model (the reference first), the metrics of the issue's ablation table."""
-    head = [
-        "model",
-        *[c[2] for c in COLUMNS],
-        "codec mel (held-out)",
-        "codec SI-SNR dB (held-out / real)",
-        "judge on codec recon. (semantic ceiling)",
-    ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for m in report["models"]:
-        cells = [m["label"]]
-        for group, key, _ in COLUMNS:
-            cells.append(_fmt(m.get(group, {}).get("summary", {}).get(key)))
-        codec = m.get("codec")
-        if codec:
-            cells.append(_fmt(codec["heldout"]["mel_distance"]))
-            cells.append(f"{_fmt(codec['heldout']['si_snr_db'])} / {_fmt(codec['real']['si_snr_db'])}")
-            cells.append(_fmt(codec["heldout"].get("judge_accuracy")))
-        else:
-            cells += ["–", "–", "–"]
-        lines.append("| " + " | ".join(cells) + " |")
+    """The ablation table (one row per model and take), prompt steering, paired differences, the
+    per-style semantic table and the judge's own accuracy."""
+    head = ["model", "clips", *[c[1] for c in COLUMNS]]
+    lines = []
+    for group, title in GROUPS:
+        rows = [m for m in report["models"] if group in m]
+        if not rows:
+            continue
+        lines += ["", f"**{title}** (means over clips; definitions in `engine/eval/metrics.py`)", ""]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for m in rows:
+            summary = _summary(m, group)
+            cells = [m["label"], str(summary.get("clips", 0))]
+            cells += [_fmt(summary.get(key), how) for key, _, how in COLUMNS]
+            lines.append("| " + " | ".join(cells) + " |")
+    prompted = [m for m in report["models"] if m.get("style_text") or "synthetic_prompted" in m]
+    if prompted:
+        lines += ["", "**Prompt steering** (held-out clips, hits on; judged against the PROMPTED style)", ""]
+        lines += [
+            "| model | prompt | clips | judge acc. of prompted style | token style acc. | cues passing |"
+        ]
+        lines.append("|---|---|---|---|---|---|")
+        for m in prompted:
+            group = "synthetic" if m.get("style_text") else "synthetic_prompted"
+            how = (
+                "caption of STYLES[i mod 8], video ignored"
+                if m.get("style_text")
+                else "video + another style's caption"
+            )
+            summary = _summary(m, group)
+            lines.append(
+                f"| {m['label']} | {how} | {summary.get('clips', 0)} | {_fmt(summary.get('semantic_accuracy'))} "
+                f"| {_fmt(summary.get('token_style_correct'))} | {_fmt(summary.get('music_ok'))} |"
+            )
+    codecs = [m for m in report["models"] if m.get("codec")]
+    if codecs:
+        lines += ["", "**Neural codec** (reconstruction of the held-out renders / the real CC music)", ""]
+        lines += ["| model | mel distance | SI-SNR dB (held-out / real) |", "|---|---|---|"]
+        for m in codecs:
+            c = m["codec"]
+            lines.append(
+                f"| {m['label']} | {_fmt(c['heldout']['mel_distance'])} "
+                f"| {_fmt(c['heldout']['si_snr_db'])} / {_fmt(c['real']['si_snr_db'])} |"
+            )
     if report.get("comparisons"):
         from engine.eval.compare import markdown as comparisons_table
 
-        lines.append("")
-        lines.append("Paired differences on the held-out synthetic clips (B − A, 95 % bootstrap interval):")
-        lines.append("")
+        lines += [
+            "",
+            "Paired differences on the held-out clips, hits on (B − A, 95 % bootstrap interval):",
+            "",
+        ]
         lines.append(comparisons_table(report["comparisons"]).rstrip("\n"))
-    per_world = semantic_by_world(report)
-    if per_world:
-        lines.append("")
-        lines.append(
-            "Semantic accuracy per world (held-out synthetic clips; the world judged most often when wrong):"
-        )
-        lines.append("")
-        lines.append(per_world.rstrip("\n"))
+    per_style = semantic_by_style(report)
+    if per_style:
+        lines += [
+            "",
+            "Semantic accuracy per style (held-out, hits on; the style judged most often when wrong):",
+            "",
+        ]
+        lines.append(per_style.rstrip("\n"))
     clf = report["style_classifier"]
     lines.append("")
     lines.append(
-        f"Style judge: held-out accuracy {clf['heldout_accuracy']:.3f} on {clf['heldout_items']} real corpus "
-        f"clips, {clf.get('degraded_heldout_accuracy', float('nan')):.3f} on the same clips through random "
-        f"channels ({clf['trained_on']})"
+        f"Style judge: held-out accuracy {clf['heldout_accuracy']:.3f} on {clf['heldout_items']} composed clips "
+        f"rendered at 48 kHz, {clf.get('degraded_heldout_accuracy', float('nan')):.3f} on the same clips through "
+        f"random channels ({clf['trained_on']}; chance 1/8)"
         + (
             "."
             if clf["trusted"]
             else f": BELOW the {clf['floor']} floor, semantic accuracy is not trustworthy."
         )
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def semantic_by_world(report: dict) -> str:
-    """A model x world table of semantic accuracy: shows which worlds a model gets and which it confuses."""
+def semantic_by_style(report: dict) -> str:
+    """A model x style table of semantic accuracy over the 8 styles: which a model gets, which it confuses."""
     from collections import Counter
 
+    from engine.symbolic.score import STYLES
+
     models = [
-        m for m in report["models"] if any("world" in c for c in m.get("synthetic", {}).get("clips", []))
+        m
+        for m in report["models"]
+        if not m.get("style_text")
+        and any("predicted_style" in c for c in m.get("synthetic", {}).get("clips", []))
     ]
-    worlds = sorted({c["world"] for m in models for c in m["synthetic"]["clips"] if "world" in c})
-    if not worlds:
+    if not models:
         return ""
-    lines = ["| model | " + " | ".join(worlds) + " |", "|" + "---|" * (len(worlds) + 1)]
+    lines = ["| model | " + " | ".join(STYLES) + " |", "|" + "---|" * (len(STYLES) + 1)]
     for m in models:
         cells = [m["label"]]
-        for world in worlds:
-            judged = [c["predicted_world"] for c in m["synthetic"]["clips"] if c.get("world") == world]
-            right = sum(p == world for p in judged)
-            wrong = Counter(p for p in judged if p != world).most_common(1)
-            cells.append(f"{right}/{len(judged)}" + (f" ({wrong[0][0]})" if wrong else ""))
+        for name in STYLES:
+            judged = [c["predicted_style"] for c in m["synthetic"]["clips"] if c.get("style") == name]
+            right = sum(p == name for p in judged)
+            wrong = Counter(p for p in judged if p != name).most_common(1)
+            cells.append(f"{right}/{len(judged)}" + (f" ({wrong[0][0]})" if wrong else "") if judged else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -147,6 +206,7 @@ def json_safe(obj):
 def spectrogram_png(audio: np.ndarray, sample_rate: int, events_s, path: Path, title: str) -> Path:
     """Log-mel spectrogram (time left to right, low bands at the bottom), visual events as red
     full-height lines, detected music onsets as cyan ticks along the top."""
+    audio = metrics.mono(audio)
     mel = metrics.log_mel(audio, sample_rate)
     lo, hi = np.percentile(mel, 2), np.percentile(mel, 99.5)
     img = np.clip((mel - lo) / max(hi - lo, 1e-6), 0, 1)[::-1]
@@ -188,7 +248,7 @@ def bars_png(report: dict, path: Path) -> Path:
     for g, (key, name) in enumerate(BAR_METRICS):
         x0 = left + g * group_w + 10
         for i, m in enumerate(models):
-            v = m.get("synthetic", {}).get("summary", {}).get(key)
+            v = _summary(m, "synthetic").get(key)
             if v is None or not math.isfinite(v):
                 continue
             x = x0 + i * (bar_w + 4)
@@ -204,26 +264,49 @@ def bars_png(report: dict, path: Path) -> Path:
     return path
 
 
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in text)[:40]
+
+
 def write_plots(report: dict, docs: Path) -> list[str]:
-    """docs/eval_bars.png plus one spectrogram per model for the first synthetic and each real clip."""
+    """docs/eval_bars.png, the reference render's spectrogram of the first held-out clip, and per
+    model (hits on) the first held-out clip's and each real clip's spectrogram."""
     written = [str(bars_png(report, docs / "eval_bars.png"))]
     clips = report.get("_clips", [])
-    first_synth = [c for c in clips if c.kind == "synthetic"][:1]
+    first = [c for c in clips if c.kind == "synthetic"][:1]
     real = [c for c in clips if c.kind == "real"]
-    for clip in first_synth:  # the corpus's own music: what a perfect score looks like
-        if clip.music is not None:
-            from engine.eval.evaluate import read_audio
-
-            ref = read_audio(clip.music, 16000)
-            out = docs / f"eval_spec_reference_{clip.name}.png"
-            written.append(str(spectrogram_png(ref, 16000, clip.events_s, out, f"reference: {clip.name}")))
+    rates = {m["label"]: m.get("sample_rate", 48000) for m in report["models"]}
     for label, audio in report.get("_audio", {}).items():
-        sr = next(m["sample_rate"] for m in report["models"] if m["label"] == label)
-        slug = "".join(ch if ch.isalnum() else "_" for ch in label)[:40]
-        for clip in first_synth + real:
-            if clip.name in audio:
-                out = docs / f"eval_spec_{slug}_{clip.name}.png"
+        for clip in first + real:
+            cue = audio.get((clip.kind, clip.name))
+            if cue is not None:
+                out = docs / f"eval_spec_{_slug(label)}_{clip.name}.png"
                 written.append(
-                    str(spectrogram_png(audio[clip.name], sr, clip.events_s, out, f"{label}: {clip.name}"))
+                    str(spectrogram_png(cue, rates[label], clip.events_s, out, f"{label}: {clip.name}"))
                 )
+    return written
+
+
+EXAMPLE_S = 10.0
+
+
+def write_examples(report: dict, docs: Path, count: int = 3) -> list[str]:
+    """Up to `count` short example cues (<= 10 s, stereo Ogg Vorbis) of the first video-fed model:
+    a real clip with hits on and off (or held-out clips when there is no real footage)."""
+    import soundfile as sf
+
+    models = [m for m in report["models"] if "synthetic_alone" in m]
+    if not models:
+        return []
+    label, rate = models[0]["label"], models[0]["sample_rate"]
+    audio = report["_audio"][label]
+    picks = [key for key in audio if key[0] in ("real", "real_alone")][:2]
+    picks += [key for key in audio if key[0] == "synthetic"][: count - len(picks)]
+    written = []
+    for group, clip in picks[:count]:
+        cue = np.asarray(audio[(group, clip)], dtype=np.float32)[: int(EXAMPLE_S * rate)]
+        out = docs / f"example_{_slug(label)}_{group}_{clip}.ogg"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(out), np.clip(cue, -1, 1), rate, format="OGG", subtype="VORBIS")
+        written.append(str(out))
     return written
