@@ -55,7 +55,9 @@ def _memory(model, batch: int, seed: int = 1) -> torch.Tensor:
     return memory
 
 
-def _max_logit_error(model, *, batch: int, rhythm: bool, prompt_steps: int, seed: int = 0) -> float:
+def _max_logit_error(
+    model, *, batch: int, rhythm: bool, prompt_steps: int, seed: int = 0, onednn: bool | None = None
+) -> float:
     """Feed a prompt chunk then STEPS single steps through both paths; the largest difference."""
     lm = model.lm
     frames = prompt_steps + STEPS
@@ -69,7 +71,7 @@ def _max_logit_error(model, *, batch: int, rhythm: bool, prompt_steps: int, seed
     if rhythm:
         curve = torch.rand(1, frames, model.rhythm.proj_in.in_features, generator=g) * 2
         feats = model.rhythm_window(model.rhythm_features(curve), 0, frames, batch)
-    step = FastStep(model)
+    step = FastStep(model, onednn=onednn)
     step.start(memory, batch, frames)
     worst, prev = 0.0, 0
     with torch.no_grad(), lm.streaming():
@@ -92,6 +94,11 @@ def test_small_logits_match_audiocraft_streaming(small, batch, rhythm):
 @pytest.mark.parametrize("batch,rhythm,prompt_steps", [(2, True, 12), (2, False, 1), (1, True, 1)])
 def test_tiny_logits_match_audiocraft_streaming(tiny, batch, rhythm, prompt_steps):
     assert _max_logit_error(tiny, batch=batch, rhythm=rhythm, prompt_steps=prompt_steps) < 1e-5
+
+
+def test_plain_matmul_path_matches_too(tiny):
+    """Without oneDNN's reordered weights: torch's own F.linear on the modules' tensors."""
+    assert _max_logit_error(tiny, batch=2, rhythm=True, prompt_steps=12, onednn=False) < 1e-5
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,8 @@ audiocraft's path for them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -116,12 +118,84 @@ def unsupported_reason(model: VidMusicianLM) -> str | None:
     return None
 
 
-def _norm(x: torch.Tensor, norm: nn.LayerNorm) -> torch.Tensor:
-    return F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+@dataclass(frozen=True)
+class _LayerRefs:
+    """One block's tensors, taken from its modules: references and views, except the matrices
+    handed to `pack` (a per-window prepacked copy for oneDNN, or the tensor itself)."""
+
+    norm1: tuple
+    qkv_w: torch.Tensor
+    qkv_b: torch.Tensor | None
+    out_w: torch.Tensor
+    out_b: torch.Tensor | None
+    scale1: torch.Tensor | None
+    norm_cross: tuple | None
+    cq_w: torch.Tensor | None
+    cq_b: torch.Tensor | None
+    cout_w: torch.Tensor | None
+    cout_b: torch.Tensor | None
+    scale_cross: torch.Tensor | None
+    norm2: tuple
+    ff1_w: torch.Tensor
+    ff1_b: torch.Tensor | None
+    activation: Callable[[torch.Tensor], torch.Tensor]
+    ff2_w: torch.Tensor
+    ff2_b: torch.Tensor | None
+    scale2: torch.Tensor | None
+
+    @classmethod
+    def of(cls, layer: nn.Module, pack: Callable[[torch.Tensor], torch.Tensor]) -> _LayerRefs:
+        def norm(m: nn.LayerNorm) -> tuple:
+            return (m.normalized_shape, m.weight, m.bias, m.eps)
+
+        def scale(m: nn.Module) -> torch.Tensor | None:
+            return None if type(m) is nn.Identity else m.scale
+
+        sa, ca = layer.self_attn, layer.cross_attention
+        D = sa.embed_dim
+        cross = ca is not None
+        cb = ca.in_proj_bias if cross else None
+        return cls(
+            norm(layer.norm1),
+            pack(sa.in_proj_weight),
+            sa.in_proj_bias,
+            pack(sa.out_proj.weight),
+            sa.out_proj.bias,
+            scale(layer.layer_scale_1),
+            norm(layer.norm_cross) if cross else None,
+            pack(ca.in_proj_weight[:D]) if cross else None,
+            None if cb is None else cb[:D],
+            pack(ca.out_proj.weight) if cross else None,
+            ca.out_proj.bias if cross else None,
+            scale(layer.layer_scale_cross) if cross else None,
+            norm(layer.norm2),
+            pack(layer.linear1.weight),
+            layer.linear1.bias,
+            layer.activation,
+            pack(layer.linear2.weight),
+            layer.linear2.bias,
+            scale(layer.layer_scale_2),
+        )
 
 
-def _scaled(x: torch.Tensor, scale: nn.Module) -> torch.Tensor:
-    return x if type(scale) is nn.Identity else scale.scale * x
+def _onednn_available() -> bool:
+    try:
+        return torch.backends.mkldnn.is_available() and callable(torch.ops.mkldnn._linear_pointwise)
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _onednn_pack(weight: torch.Tensor) -> torch.Tensor:
+    """`weight` [out, in] reordered once for oneDNN's small-batch matmul (a CFG batch of 2)."""
+    return torch.ops.mkldnn._reorder_linear_weight(weight.detach().contiguous(), 2)
+
+
+def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+def _residual(x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:
+    return x + y if scale is None else x + scale * y
 
 
 class FastStep:
@@ -130,9 +204,13 @@ class FastStep:
     Usage mirrors `with lm.streaming(): model(seq[..., prev:offset], memory, rhythm, prev)`:
     `step(tokens, rhythm, pos_offset)` with tokens [B, K, s] returns the logits [B, K, card] of the
     slice's last step. Slices must follow each other (pos_offset = steps seen so far).
+
+    `onednn` (default: where available, on CPU) multiplies by weights that `start` reorders for
+    oneDNN's small-batch kernel: a third less time per step than MKL's on a 2-row batch. It sums
+    in another order, so logits agree with audiocraft's to float error (tested < 1e-5), not bits.
     """
 
-    def __init__(self, model: VidMusicianLM):
+    def __init__(self, model: VidMusicianLM, onednn: bool | None = None):
         reason = unsupported_reason(model)
         if reason is not None:
             raise UnsupportedModel(reason)
@@ -148,6 +226,9 @@ class FastStep:
         self.card = lm.card
         self._steps = 0
         self._capacity = 0
+        on_cpu = lm.emb[0].weight.device.type == "cpu"
+        self.onednn = (on_cpu and _onednn_available()) if onednn is None else onednn
+        self._linear = _onednn_linear if self.onednn else F.linear
 
     # -- per window ----------------------------------------------------------------------------
     @torch.no_grad()
@@ -168,13 +249,17 @@ class FastStep:
         self._pos = tr.positional_scale * create_sin_embedding(
             positions, self.dim, max_period=tr.max_period, dtype=dtype
         )
+        pack = _onednn_pack if self.onednn else (lambda w: w)
         # Embedding rows of codebook k start at k * rows: one embedding_bag sums all K lookups.
         rows = weight.shape[0]
         self._emb_table = torch.cat([e.weight for e in lm.emb], dim=0)
         self._emb_offsets = (torch.arange(self.K, device=device) * rows).view(1, self.K, 1)
-        self._head_w = torch.cat([lin.weight for lin in lm.linears], dim=0)
+        self._head_w = pack(torch.cat([lin.weight for lin in lm.linears], dim=0))
         biases = [lin.bias for lin in lm.linears]
         self._head_b = None if biases[0] is None else torch.cat(biases, dim=0)
+        self._refs = [_LayerRefs.of(layer, pack) for layer in self.layers]
+        on = lm.out_norm
+        self._out_norm = None if on is None else (on.normalized_shape, on.weight, on.bias, on.eps)
         self._cross_kv: list[tuple[torch.Tensor, torch.Tensor] | None] = []
         for layer in self.layers:
             ca = layer.cross_attention
@@ -215,35 +300,28 @@ class FastStep:
         x = x + self._pos[:, p : p + s]
         end = p + s
         causal = s > 1
-        for j, layer in enumerate(self.layers):
+        layer_norm, linear = torch.layer_norm, self._linear
+        for j, r in enumerate(self._refs):
             if rhythm is not None and j < len(rhythm):
                 x = x + rhythm[j]
-            sa = layer.self_attn
-            h = _norm(x, layer.norm1)
-            qkv = F.linear(h, sa.in_proj_weight, sa.in_proj_bias).view(B, s, 3, H, d)
-            q = qkv[:, :, 0].transpose(1, 2)
+            qkv = linear(layer_norm(x, *r.norm1), r.qkv_w, r.qkv_b).view(B, s, 3, H, d)
             kc, vc = self._k[j], self._v[j]
             kc[:, :, p:end] = qkv[:, :, 1].transpose(1, 2)
             vc[:, :, p:end] = qkv[:, :, 2].transpose(1, 2)
-            a = self._attend(q, kc[:, :, :end], vc[:, :, :end], causal, p)
-            x = x + _scaled(sa.out_proj(a), layer.layer_scale_1)
+            a = self._attend(qkv[:, :, 0].transpose(1, 2), kc[:, :, :end], vc[:, :, :end], causal, p)
+            x = _residual(x, linear(a, r.out_w, r.out_b), r.scale1)
             kv = self._cross_kv[j]
             if kv is not None:
-                ca = layer.cross_attention
-                h = _norm(x, layer.norm_cross)
-                b = ca.in_proj_bias
-                q = F.linear(h, ca.in_proj_weight[:D], None if b is None else b[:D])
-                q = q.view(B, s, H, d).transpose(1, 2)
+                q = linear(layer_norm(x, *r.norm_cross), r.cq_w, r.cq_b).view(B, s, H, d).transpose(1, 2)
                 a = self._attend(q, kv[0], kv[1], False, 0)
-                x = x + _scaled(ca.out_proj(a), layer.layer_scale_cross)
-            h = _norm(x, layer.norm2)
-            h = layer.linear2(layer.activation(layer.linear1(h)))
-            x = x + _scaled(h, layer.layer_scale_2)
+                x = _residual(x, linear(a, r.cout_w, r.cout_b), r.scale_cross)
+            h = linear(r.activation(linear(layer_norm(x, *r.norm2), r.ff1_w, r.ff1_b)), r.ff2_w, r.ff2_b)
+            x = _residual(x, h, r.scale2)
         self._steps = end
         last = x[:, -1]
-        if self.lm.out_norm is not None:
-            last = _norm(last, self.lm.out_norm)
-        return F.linear(last, self._head_w, self._head_b).view(B, K, self.card)
+        if self._out_norm is not None:
+            last = layer_norm(last, *self._out_norm)
+        return linear(last, self._head_w, self._head_b).view(B, K, self.card)
 
     def _attend(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, past: int
