@@ -17,6 +17,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps audiocraft==1.3.0
+	@# tinysoundfont's one requirement, pyaudio, is only for live playback and needs portaudio to build
+	$(PY) -m pip install -q --no-deps tinysoundfont==0.3.7
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	@# the panel's preview (QtMultimedia) needs PulseAudio's client library from the system
 	@ldconfig -p | grep -q libpulse.so.0 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \

@@ -9,11 +9,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-API_VERSION = 1
+API_VERSION = 2
 CUE_SAMPLE_RATE = 48_000
+TOKEN_RATE = 50  # the generator's token grid (Hz): rhythm curve, cue channel and hit frames
+DEFAULT_HANDLE_S = 1.0  # music rendered past each cue's end, for crossfades with real handles
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,57 @@ class MediaRange:
     path: str
     start_s: float
     end_s: float
+
+
+@dataclass(frozen=True)
+class ProgramSegmentSpec:
+    """One shot of a cue's program. Record seconds are relative to the cue's start.
+
+    `source_start_s` is the media second on screen at `record_start_s`, `source_end_s` the one at
+    `record_end_s` (exclusive): reversed shots have start > end, freeze frames start == end.
+    `path` None is black (a gap, a lone generator, or media offline on this machine).
+    """
+
+    path: str | None
+    source_start_s: float
+    source_end_s: float
+    record_start_s: float
+    record_end_s: float
+    speed: float = 1.0  # media seconds per record second; negative reversed, 0 frozen
+
+
+@dataclass(frozen=True)
+class EditPointSpec:
+    """A change of picture the timeline states: a cut at `at_s`, or a dissolve over a span."""
+
+    at_s: float
+    span_start_s: float | None = None
+    span_end_s: float | None = None
+
+
+@dataclass(frozen=True)
+class CueProgram:
+    """What the viewer sees during a cue: ordered segments tiling [0, duration_s), the exact
+    edit points between them and the markers (all seconds from the cue's start)."""
+
+    duration_s: float
+    segments: tuple[ProgramSegmentSpec, ...]
+    edit_points: tuple[EditPointSpec, ...] = ()
+    markers_s: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """The cue this one continues, and the second of it where this cue starts (the previous
+    cue's length, before its handle). The generator prompts with the tokens up to there.
+
+    Either `tokens_path` (a finished cue's `<wav stem>.tokens.npy`) or `scene_index` (a scene of
+    the same request, generated before this one).
+    """
+
+    at_s: float
+    tokens_path: str | None = None
+    scene_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -42,16 +96,36 @@ class SceneRequest:
     prompt: str | None = None
     take: int = 1
     guidance: float | None = None  # classifier-free guidance ("intensity"); None = the preset's
+    program: CueProgram | None = None  # the pictures over the cue; wins over `media`
+    handle_s: float = 0.0  # music rendered past the end, for a crossfade into the next cue
+    continue_from: Continuation | None = None
+
+    def cue_program(self) -> CueProgram:
+        """The program the engine conditions on (a lone media range is a one-shot program)."""
+        if self.program is not None:
+            return self.program
+        segments: tuple[ProgramSegmentSpec, ...] = ()
+        if self.media is not None:
+            m = self.media
+            speed = (m.end_s - m.start_s) / self.duration_s if self.duration_s > 0 else 1.0
+            segments = (ProgramSegmentSpec(m.path, m.start_s, m.end_s, 0.0, self.duration_s, speed),)
+        else:
+            segments = (ProgramSegmentSpec(None, 0.0, 0.0, 0.0, self.duration_s, 0.0),)
+        return CueProgram(self.duration_s, segments, (), tuple(self.hit_points_s))
 
     def source_hash(self) -> str:
         """Identity of what the cue was generated from; lets a later session find the same cue."""
-        payload = {
+        payload: dict[str, Any] = {
             "duration_s": round(self.duration_s, 6),
             "media": None
             if self.media is None
             else [self.media.path, round(self.media.start_s, 6), round(self.media.end_s, 6)],
             "hit_points_s": [round(t, 6) for t in self.hit_points_s],
         }
+        if self.program is not None:
+            payload["program"] = json.loads(
+                json.dumps(dataclasses.asdict(self.program)), parse_float=lambda x: round(float(x), 6)
+            )
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -66,6 +140,7 @@ class ScoreRequest:
     prompt: str | None = None
     score_name: str = "score"
     hits: bool = True  # hit points (cuts, markers) get a strong accent; False: the model alone
+    stems: bool = False  # also one WAV per stream beside each cue (symbolic presets)
 
 
 @dataclass(frozen=True)
@@ -86,6 +161,8 @@ class CueResult:
     engine_version: str
     model_trained: bool
     guidance: float | None = None
+    handle_s: float = 0.0  # the WAV runs this long past `duration_s` (num_samples excludes it)
+    tokens_path: str | None = None  # the cue's generated tokens [K, T] (.npy), for continuation
 
     def metadata(self) -> dict[str, Any]:
         """What goes under the clip's `vidmusician` metadata namespace."""
@@ -100,6 +177,8 @@ class CueResult:
             "cue_index": self.index,
             "model_trained": self.model_trained,
             "guidance": self.guidance,
+            "handle_s": self.handle_s,
+            "tokens_path": self.tokens_path or "",
         }
 
 
@@ -113,8 +192,19 @@ def to_json(obj: Any) -> str:
     return json.dumps(dataclasses.asdict(obj), sort_keys=True)
 
 
+def program_from_dict(data: dict[str, Any]) -> CueProgram:
+    return CueProgram(
+        duration_s=float(data["duration_s"]),
+        segments=tuple(ProgramSegmentSpec(**s) for s in data.get("segments", ())),
+        edit_points=tuple(EditPointSpec(**e) for e in data.get("edit_points", ())),
+        markers_s=tuple(float(t) for t in data.get("markers_s", ())),
+    )
+
+
 def scene_from_dict(data: dict[str, Any]) -> SceneRequest:
     media = data.get("media")
+    program = data.get("program")
+    cont = data.get("continue_from")
     return SceneRequest(
         index=int(data["index"]),
         name=str(data["name"]),
@@ -125,6 +215,11 @@ def scene_from_dict(data: dict[str, Any]) -> SceneRequest:
         prompt=data.get("prompt"),
         take=int(data.get("take", 1)),
         guidance=None if data.get("guidance") is None else float(data["guidance"]),
+        program=None if program is None else program_from_dict(program),
+        handle_s=float(data.get("handle_s", 0.0)),
+        continue_from=None
+        if cont is None
+        else Continuation(float(cont["at_s"]), cont.get("tokens_path"), cont.get("scene_index")),
     )
 
 
@@ -137,6 +232,7 @@ def score_request_from_dict(data: dict[str, Any]) -> ScoreRequest:
         prompt=data.get("prompt"),
         score_name=str(data.get("score_name", "score")),
         hits=bool(data.get("hits", True)),
+        stems=bool(data.get("stems", False)),
     )
 
 
@@ -148,3 +244,87 @@ def cue_from_dict(data: dict[str, Any]) -> CueResult:
 def request_hash(request: ScoreRequest) -> str:
     """Identical requests (same scenes, settings and cue folder) share one result."""
     return hashlib.sha256(to_json(request).encode()).hexdigest()
+
+
+# -- jobs, progress and the engine protocol -------------------------------------------------------
+
+STAGES = ("queued", "features", "generate", "finish", "done")
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What a front end shows: which cue, which step, how far (0..1 over the whole request)."""
+
+    scene_index: int
+    scene_position: int  # 1-based position in the request
+    scene_count: int
+    scene_name: str
+    stage: str  # one of STAGES
+    fraction: float
+    elapsed_s: float
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+def progress_from_dict(data: dict[str, Any]) -> ProgressEvent:
+    names = {f.name for f in dataclasses.fields(ProgressEvent)}
+    return ProgressEvent(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Job:
+    """A score request as the engine tracks it."""
+
+    id: str
+    status: str  # "queued" | "running" | "done" | "failed" | "cancelled"
+    progress: float
+    event: ProgressEvent | None
+    error: str | None
+    warnings: tuple[str, ...]
+    cues: tuple[CueResult, ...]
+
+
+@dataclass(frozen=True)
+class CueConditioning:
+    """What the generator conditions one cue on (the `vm-editor rhythm` document)."""
+
+    fps: int
+    curve: tuple[float, ...]  # patch rhythm at TOKEN_RATE over the cue, record time
+    cues: tuple[float, ...]  # cue channel: edit points, markers, cuts inside shots
+    edit_points_s: tuple[float, ...]
+    cls_frames: int
+
+
+@dataclass(frozen=True)
+class Preview:
+    rhythm: tuple[float, ...]
+    cuts_s: tuple[float, ...]
+    thumbnail_png_base64: str
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    version: str
+    api_version: int
+    presets: tuple[str, ...]
+    device: str
+
+
+class Engine(Protocol):
+    """What the editor side needs from an engine; the in-process engine and the service client
+    (vm_editor.engine_client.ServiceEngine) both implement it."""
+
+    def score(self, request: ScoreRequest, progress: ProgressCallback | None = None) -> ScoreResult: ...
+
+    def conditioning(self, scene: SceneRequest, preset: str = "tiny") -> CueConditioning: ...
+
+    def shot_embeddings(
+        self, shots: tuple[ProgramSegmentSpec, ...], preset: str = "tiny"
+    ) -> list[list[float]]:
+        """One mean CLS embedding per shot (empty for black), for spotting cues by meaning."""
+        ...
+
+    def preview(self, path: str, start_s: float, end_s: float) -> Preview: ...
+
+    def info(self) -> EngineInfo: ...

@@ -60,11 +60,12 @@ def apply_fades(audio: np.ndarray, sample_rate: int, fade_in_s: float, fade_out_
     return out
 
 
-def normalise_loudness(audio: np.ndarray, sample_rate: int, target_lufs: float = TARGET_LUFS) -> np.ndarray:
-    """Integrated loudness to `target_lufs` (peak-limited); peak-only for cues too short to gate."""
+def loudness_gain(audio: np.ndarray, sample_rate: int, target_lufs: float = TARGET_LUFS) -> float:
+    """The gain that brings `audio` to `target_lufs` integrated loudness (peak-limited); peak-only
+    for cues too short to gate; 1.0 for silence."""
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak < 1e-6:
-        return audio
+        return 1.0
     gain = 1.0
     if audio.shape[0] >= _MIN_LOUDNESS_S * sample_rate:
         loudness = pyloudnorm.Meter(sample_rate).integrated_loudness(audio.astype(np.float64))
@@ -72,8 +73,12 @@ def normalise_loudness(audio: np.ndarray, sample_rate: int, target_lufs: float =
             gain = 10 ** ((target_lufs - loudness) / 20)
     else:
         gain = PEAK_CEILING * 0.5 / peak
-    gain = min(gain, PEAK_CEILING / peak)
-    return (audio * gain).astype(np.float32)
+    return min(gain, PEAK_CEILING / peak)
+
+
+def normalise_loudness(audio: np.ndarray, sample_rate: int, target_lufs: float = TARGET_LUFS) -> np.ndarray:
+    """Integrated loudness to `target_lufs` (peak-limited); peak-only for cues too short to gate."""
+    return (audio * loudness_gain(audio, sample_rate, target_lufs)).astype(np.float32)
 
 
 CUE_CHANNELS = 2  # every cue is stereo: a mono model's music is centred
@@ -100,6 +105,26 @@ def finish_cue(audio: np.ndarray, model_rate: int, duration_s: float) -> np.ndar
     cue = fit_length(resample(audio, model_rate), num_samples_for(duration_s))
     cue = normalise_loudness(cue, CUE_SAMPLE_RATE)
     return apply_fades(cue, CUE_SAMPLE_RATE, FADE_IN_S, FADE_OUT_S)
+
+
+def finish_stems(
+    stems: dict[str, np.ndarray], mix: np.ndarray, model_rate: int, duration_s: float
+) -> dict[str, np.ndarray]:
+    """Each stem finished like its cue and with the cue's own gain, so the stems line up with the
+    mix in an editor's mixer (their sum is the mix before the master bus)."""
+    n = num_samples_for(duration_s)
+    gain = loudness_gain(fit_length(resample(as_stereo(mix), model_rate), n), CUE_SAMPLE_RATE)
+    out = {}
+    for name, stem in stems.items():
+        audio = fit_length(resample(as_stereo(stem), model_rate), n) * gain
+        out[name] = apply_fades(audio.astype(np.float32), CUE_SAMPLE_RATE, FADE_IN_S, FADE_OUT_S)
+    return out
+
+
+def stem_path(wav_path: Path, stream: str) -> Path:
+    """Where a cue's stem lives: beside its WAV (`<stem>.<stream>.wav`)."""
+    wav_path = Path(wav_path)
+    return wav_path.with_name(f"{wav_path.stem}.{stream}.wav")
 
 
 def write_wav_atomic(path: Path, audio: np.ndarray, sample_rate: int = CUE_SAMPLE_RATE) -> Path:

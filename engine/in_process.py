@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine.api import ScoreRequest, ScoreResult
+from engine.api import CueConditioning, ProgramSegmentSpec, SceneRequest, ScoreRequest, ScoreResult
 
 
 class InProcessEngine:
@@ -17,6 +17,19 @@ class InProcessEngine:
         from engine.pipeline import score
 
         return score(request, progress)
+
+    def conditioning(self, scene: SceneRequest, preset: str = "tiny") -> CueConditioning:
+        """What the generator conditions `scene` on: rhythm, cue channel, edit points, CLS count."""
+        from engine.program_features import conditioning
+
+        return conditioning(scene.cue_program(), preset=preset)
+
+    def shot_embeddings(
+        self, shots: tuple[ProgramSegmentSpec, ...], preset: str = "tiny"
+    ) -> list[list[float]]:
+        from engine.program_features import shot_embeddings
+
+        return shot_embeddings(shots, preset=preset)
 
     def media_cuts(self, path: str) -> tuple[float, list[float]]:
         """(duration in seconds, hard cuts in seconds) of a media file, for building timelines."""

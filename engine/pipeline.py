@@ -1,4 +1,4 @@
-"""The per-scene pipeline: media -> visual features -> generator -> finishing -> cue file.
+"""The per-cue pipeline: program -> visual features -> generator -> finishing -> cue file.
 
 One function a user can call from Python (`score`); the CLI, the service and the panel all go
 through it, so every path produces the same cues for the same request.
@@ -10,35 +10,37 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from engine import __version__
-from engine.api import CUE_SAMPLE_RATE, CueResult, SceneRequest, ScoreRequest, ScoreResult
-from engine.finishing import finish_cue, num_samples_for, tokens_path, write_tokens_atomic, write_wav_atomic
+from engine.api import (
+    CUE_SAMPLE_RATE,
+    TOKEN_RATE,
+    CueResult,
+    ProgressCallback,
+    ProgressEvent,
+    SceneRequest,
+    ScoreRequest,
+    ScoreResult,
+)
+from engine.errors import EngineInputError
+from engine.finishing import (
+    finish_cue,
+    finish_stems,
+    num_samples_for,
+    stem_path,
+    tokens_path,
+    write_tokens_atomic,
+    write_wav_atomic,
+)
 
 log = logging.getLogger(__name__)
-RHYTHM_RATE = 50  # the token grid of the generator
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    """What a front end shows: which scene, which step, how far (0..1 over the whole request)."""
-
-    scene_index: int
-    scene_position: int  # 1-based position in the request
-    scene_count: int
-    scene_name: str
-    stage: str  # "features" | "generate" | "finish" | "done"
-    fraction: float
-    elapsed_s: float
-
-
-ProgressCallback = Callable[[ProgressEvent], None]
+RHYTHM_RATE = TOKEN_RATE  # the token grid of the generator
+__all__ = ["ProgressCallback", "ProgressEvent", "iter_cues", "score", "tokens_path"]
 
 
 def cue_seed(request_seed: int, scene: SceneRequest) -> int:
@@ -51,7 +53,11 @@ def cue_seed(request_seed: int, scene: SceneRequest) -> int:
 def cue_filename(score_name: str, scene: SceneRequest, seed: int, preset: str, prompt: str | None) -> str:
     """A name that differs whenever the music would: a new recipe never overwrites an older cue."""
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in score_name) or "score"
+    cont = scene.continue_from
+    carried = None if cont is None else [cont.tokens_path, cont.scene_index, round(cont.at_s, 6)]
     recipe = json.dumps([scene.source_hash(), preset, seed, prompt, scene.guidance, scene.take])
+    if scene.handle_s or carried:  # older cues keep their names
+        recipe = json.dumps([recipe, round(scene.handle_s, 6), carried])
     digest = hashlib.sha256(recipe.encode()).hexdigest()[:10]
     return f"{safe}_cue{scene.index + 1:03d}_take{scene.take}_s{seed}_{digest}.wav"
 
@@ -65,26 +71,44 @@ def _marker_channel(hit_points_s: tuple[float, ...], frames: int) -> np.ndarray:
     return channel
 
 
-def _conditions(
-    scene: SceneRequest, preset: str
-) -> tuple[np.ndarray | None, np.ndarray, tuple[float, ...]]:
-    """CLS frames (or None for no pictures), the [T, 2] rhythm input (patch rhythm, explicit cues)
-    and the hit points (markers and cuts, cue seconds) the music must accent."""
-    from engine.features import extract_scene_features
+def _conditions(scene: SceneRequest, preset: str) -> tuple[np.ndarray | None, np.ndarray, tuple[float, ...]]:
+    """CLS frames (or None for no pictures), the [T, 2] rhythm input (patch rhythm, explicit cues),
+    both over the cue's program in record time, and the hit points the music must accent: the
+    timeline's edit points and markers, and cuts baked into the media (cue seconds)."""
+    from engine.program_features import program_features
 
+    program = scene.cue_program()
     frames = max(1, int(round(scene.duration_s * RHYTHM_RATE)))
-    if scene.media is None:
-        channel = _marker_channel(scene.hit_points_s, frames)
-        return None, np.stack([np.zeros(frames, np.float32), channel], -1), tuple(scene.hit_points_s)
-    feats = extract_scene_features(
-        scene.media.path,
-        scene.media.start_s,
-        scene.media.end_s,
-        preset=preset,
-        hit_points_s=scene.hit_points_s,
-    )
+    hits = {*program.markers_s, *(e.at_s for e in program.edit_points), *scene.hit_points_s}
+    hits = {t for t in hits if 0.0 < t < scene.duration_s}  # the cue's own start is no hit
+    if all(seg.path is None for seg in program.segments):
+        channel = _marker_channel(tuple(sorted(hits)), frames)
+        return None, np.stack([np.zeros(frames, np.float32), channel], -1), tuple(sorted(hits))
+    feats = program_features(program, preset=preset)
     rhythm = np.stack([feats.rhythm_50hz, feats.cues_50hz], axis=-1).astype(np.float32)
-    return feats.cls_1fps, rhythm, tuple(sorted({*scene.hit_points_s, *feats.cuts_s}))
+    hits |= {t for t in feats.cuts_s if 0.0 < t < scene.duration_s}
+    return feats.cls_1fps, rhythm, tuple(sorted(hits))
+
+
+def _prompt_tokens(scene: SceneRequest, written: dict[int, Path], frame_rate: float) -> np.ndarray | None:
+    """The previous cue's tokens up to where this cue starts (its handle left out)."""
+    cont = scene.continue_from
+    if cont is None:
+        return None
+    if cont.tokens_path:
+        path = Path(cont.tokens_path)
+    elif cont.scene_index is not None and cont.scene_index in written:
+        path = written[cont.scene_index]
+    else:
+        return None  # the previous cue is not generated here: start fresh
+    try:
+        tokens = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise EngineInputError(
+            f"cue {scene.name!r}: cannot read the previous cue's tokens {path} ({exc}); score the previous cue again"
+        ) from exc
+    end = int(round(cont.at_s * frame_rate))
+    return tokens[:, : max(end, 0)] if end > 0 else None
 
 
 def untrained_warning(preset: str) -> str:
@@ -123,6 +147,7 @@ def iter_cues(
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="features")
     pending: dict[int, Future] = {}
+    written_tokens: dict[int, Path] = {}
 
     def prefetch(i: int) -> None:
         if i < len(scenes) and i not in pending:
@@ -138,21 +163,32 @@ def iter_cues(
             cls_1fps, rhythm, hit_points = pending.pop(i).result()
             prefetch(i + 1)
             report(position, scene, "generate", 0.1)
+            rendered_s = scene.duration_s + max(scene.handle_s, 0.0)
             music = generator.generate_cue(
                 cls_1fps=cls_1fps,
                 rhythm_50hz=rhythm,
-                duration_s=scene.duration_s,
+                duration_s=rendered_s,
                 seed=seed,
                 prompt=prompt,
                 guidance=scene.guidance,
-                hit_points_s=hit_points if request.hits else (),
                 progress=lambda f, p=position, s=scene: report(p, s, "generate", 0.1 + 0.8 * f),
+                hit_points_s=hit_points if request.hits else (),
+                continuation_tokens=_prompt_tokens(scene, written_tokens, generator.frame_rate),
+                stems=request.stems,
             )
             report(position, scene, "finish", 0.9)
-            cue_audio = finish_cue(music.audio, generator.sample_rate, scene.duration_s)
+            cue_audio = finish_cue(music.audio, generator.sample_rate, rendered_s)
             name = cue_filename(request.score_name, scene, seed, request.preset, prompt)
+            cue_dir.mkdir(parents=True, exist_ok=True)
+            # tokens first: a WAV on disk always has the tokens a later cue continues from
+            tokens_file = write_tokens_atomic(tokens_path(cue_dir / name), music.tokens)
+            written_tokens[scene.index] = tokens_file
+            if music.stems:
+                for stream, stem in finish_stems(
+                    music.stems, music.audio, generator.sample_rate, rendered_s
+                ).items():
+                    write_wav_atomic(stem_path(cue_dir / name, stream), stem)
             path = write_wav_atomic(cue_dir / name, cue_audio)
-            write_tokens_atomic(tokens_path(path), music.tokens)
             yield CueResult(
                 index=scene.index,
                 name=scene.name,
@@ -168,6 +204,8 @@ def iter_cues(
                 engine_version=__version__,
                 model_trained=generator.trained,
                 guidance=scene.guidance,
+                handle_s=max(scene.handle_s, 0.0),
+                tokens_path=str(tokens_file),
             )
             report(position, scene, "done", 1.0)
     finally:

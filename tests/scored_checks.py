@@ -39,6 +39,7 @@ def check_scored(original_path: Path, scored_path: Path) -> list[dict]:
         assert wav.is_file(), wav
         info = soundfile.info(str(wav))
         assert info.samplerate == 48000
-        assert abs(info.frames / 48000 - record.duration.to_seconds()) <= 1 / rate
+        handle = float(meta.get("handle_s", 0.0))  # music rendered past the end, for crossfades
+        assert abs(info.frames / 48000 - handle - record.duration.to_seconds()) <= 1 / rate
         infos.append({"wav": wav, "frames": info.frames, "meta": dict(meta)})
     return infos

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from engine.corpus.synth import SynthConfig, synth_corpus
 from engine.eval.cli import main
 from engine.eval.models import parse_spec
 from engine.generator import backbone as bb
 from engine.generator.service import MusicGenerator
-from engine.train.synth import SynthConfig, synth_corpus
 from tests._trainer_data import SMALL, small_config
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -24,7 +24,9 @@ def test_stereo_music_keeps_its_image():
     """A symbolic render is stereo: left and right stay different, only the length and level change."""
     sr = 48000
     t = np.arange(2 * sr) / sr
-    raw = np.stack([np.sin(2 * np.pi * 220 * t), 0.3 * np.sin(2 * np.pi * 330 * t)], axis=1).astype(np.float32)
+    raw = np.stack([np.sin(2 * np.pi * 220 * t), 0.3 * np.sin(2 * np.pi * 330 * t)], axis=1).astype(
+        np.float32
+    )
     cue = finish_cue(raw, sr, 1.5)
     assert cue.shape == (72000, 2)
     mid = cue[24000:48000]

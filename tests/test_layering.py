@@ -54,3 +54,13 @@ def test_ui_holds_no_engine_internals():
         for f, m in imported_modules("ui")
         if m.startswith("engine.") and m not in ("engine.api", "engine.in_process")
     }
+
+
+def test_corpus_imports_neither_training_nor_evaluation():
+    assert not {
+        (f, m) for f, m in imported_modules("engine/corpus") if m.startswith(("engine.train", "engine.eval"))
+    }
+
+
+def test_evaluation_takes_its_clips_from_the_corpus_not_from_training():
+    assert not {(f, m) for f, m in imported_modules("engine/eval") if m.startswith("engine.train")}

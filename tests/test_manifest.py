@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from engine.corpus.errors import ManifestError
+from engine.corpus.manifest import ManifestEntry, iter_items, manifest_path, read_manifest, write_manifest
 from engine.errors import EngineInputError
-from engine.train.errors import ManifestError
-from engine.train.manifest import ManifestEntry, iter_items, manifest_path, read_manifest, write_manifest
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
+from engine.corpus.manifest import read_manifest, write_manifest
+from engine.corpus.synth import SynthConfig, synth_corpus
 from engine.generator import backbone as bb
 from engine.train.cli import main
-from engine.train.manifest import read_manifest, write_manifest
 from engine.train.prepare import prepare_dataset
 from engine.train.shards import ShardDataset, read_index
-from engine.train.synth import SynthConfig, synth_corpus
 
 
 @pytest.fixture(scope="module")

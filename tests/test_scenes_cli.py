@@ -29,7 +29,9 @@ def test_scenes_json_contract(tmp_path, shots_video):
     path = tmp_path / "cut.otio"
     otio.adapters.write_to_file(timeline_of(v1, rate=rate), str(path))
     result = subprocess.run(
-        [sys.executable, "-m", "vm_editor.cli", "scenes", str(path), "--json"], capture_output=True, text=True
+        [sys.executable, "-m", "vm_editor.cli", "scenes", str(path), "--cues", "per-clip", "--json"],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)

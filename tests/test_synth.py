@@ -1,6 +1,6 @@
 """The procedural corpus in memory: determinism, splits, the beat grid, and its own ground truth.
 
-Ground-truth metrics (stated here and in engine/train/truth_check.py):
+Ground-truth metrics (stated here and in engine/corpus/truth_check.py):
 - music: librosa onset_detect (hop 256) vs the event times, mir_eval onset F-measure at +-70 ms,
   required >= 0.8 on every clip; a control with the events shifted by a sixteenth note must fail.
 - pictures: frame-difference peaks of the *decoded H.264 file* vs the event times, F-measure at
@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.train.errors import SynthConfigError
-from engine.train.splits import SPLIT_SPAN, SPLITS, item_seed, split_of_seed
-from engine.train.synth import SynthConfig, generate_item, stream_items
-from engine.train.truth_check import music_agreement, video_agreement
-from engine.train.worlds import WORLD_NAMES, WORLDS
+from engine.corpus.errors import SynthConfigError
+from engine.corpus.splits import SPLIT_SPAN, SPLITS, item_seed, split_of_seed
+from engine.corpus.synth import SynthConfig, generate_item, stream_items
+from engine.corpus.truth_check import music_agreement, video_agreement
+from engine.corpus.worlds import WORLD_NAMES, WORLDS
 
 SHORT = SynthConfig(min_duration_s=4.0, max_duration_s=5.0, size=96)
 
@@ -87,8 +87,8 @@ def test_music_onsets_agree_with_visual_events(one_per_world):
 
 
 def test_visual_events_are_frame_difference_spikes_in_the_encoded_video(one_per_world, tmp_path):
-    from engine.train.corpus_check import decode_video
-    from engine.train.media_out import write_video
+    from engine.corpus.corpus_check import decode_video
+    from engine.corpus.media_out import write_video
 
     for item in one_per_world:
         path = tmp_path / f"{item.id}.mp4"

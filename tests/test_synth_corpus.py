@@ -1,4 +1,4 @@
-"""`vm-train synth` / `vm-train check` on disk: layout, sidecars, resume, splits, clear errors."""
+"""`vm-train synth --audio` / `vm-train check` on disk: layout, sidecars, resume, splits, clear errors."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from engine.corpus.manifest import read_manifest
+from engine.corpus.splits import item_seed
 from engine.train.cli import main
-from engine.train.manifest import read_manifest
-from engine.train.splits import item_seed
 
-SMALL = ["--min-duration", "4", "--max-duration", "4.5", "--size", "64", "--quiet"]
+SMALL = ["--audio", "--min-duration", "4", "--max-duration", "4.5", "--size", "64", "--quiet"]
 
 
 def _synth(out, count, seed=0, split="train", extra=()) -> list[str]:

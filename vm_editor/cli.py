@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.api import ScoreRequest
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
-from vm_editor import scene_ops
+from vm_editor import scene_ops, scoring
 from vm_editor.engine_client import ServiceEngine, ServiceProgress
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report
@@ -39,7 +39,13 @@ def _add_timeline_options(p: argparse.ArgumentParser) -> None:
         "--merge", action="append", default=[], metavar="A-B", help="merge scenes A..B into one cue"
     )
     p.add_argument("--merge-all", action="store_true", help="one cue under the whole track")
-    p.add_argument("--split-at-markers", action="store_true", help="markers start new scenes")
+    p.add_argument("--split-at-markers", action="store_true", help="markers start new cues")
+    p.add_argument(
+        "--cues",
+        choices=("auto", "per-clip", "one"),
+        default="auto",
+        help="cue plan over the program: auto (gaps, cue markers, changes of meaning), per-clip, one",
+    )
 
 
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
@@ -78,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     scenes.add_argument("--json", action="store_true", help="machine-readable output (DESIGN.md §7)")
     scenes.set_defaults(func=cmd_scenes)
 
+    rhythm = sub.add_parser("rhythm", help="what the engine conditions one cue on (--json)")
+    rhythm.add_argument("timeline", type=Path)
+    _add_timeline_options(rhythm)
+    rhythm.add_argument("--cue", type=int, required=True, help="cue index (as in `scenes --json`)")
+    rhythm.add_argument("--preset", default="tiny")
+    rhythm.add_argument("--json", action="store_true", help="machine-readable output (DESIGN.md §7)")
+    rhythm.set_defaults(func=cmd_rhythm)
+
     regen = sub.add_parser("regenerate", help="a new take of one cue of a scored timeline")
     regen.add_argument("timeline", type=Path, help="a timeline written by `vm-editor score`")
     regen.add_argument("--cue", type=int, required=True, help="cue index (as in `scenes --json`)")
@@ -107,8 +121,16 @@ def _load_scenes(args: argparse.Namespace):
     report = read_timeline_report(args.timeline, rate=args.rate)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    scene_list = extract_scenes(
-        report.timeline, track=args.track, timeline_path=args.timeline, relink=[str(p) for p in args.relink]
+    scene_list = scoring.plan_cues(
+        report.timeline,
+        mode=args.cues,
+        timeline_path=args.timeline,
+        track=args.track,
+        relink=[str(p) for p in args.relink],
+        engine=InProcessEngine() if args.cues == "auto" else None,
+        preset=getattr(args, "preset", "tiny"),
+        merge=[_parse_merge(m) for m in args.merge],
+        split_at_markers=args.split_at_markers,
     )
     if args.record_in is not None or args.record_out is not None:
         start = scene_ops.parse_record_time(args.record_in or "0", scene_list)
@@ -118,10 +140,6 @@ def _load_scenes(args: argparse.Namespace):
             else scene_list.duration
         )
         scene_list = scene_ops.select_record_range(scene_list, start, end)
-    if args.split_at_markers:
-        scene_list = scene_ops.split_at_markers(scene_list)
-    for first, last in sorted((_parse_merge(m) for m in args.merge), reverse=True):
-        scene_list = scene_ops.merge_scenes(scene_list, first, last)
     if args.merge_all:
         scene_list = scene_ops.merge_all(scene_list)
     return report.timeline, scene_list
@@ -206,6 +224,22 @@ def cmd_scenes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rhythm(args: argparse.Namespace) -> int:
+    _, scene_list = _load_scenes(args)
+    if not 0 <= args.cue < len(scene_list.scenes):
+        raise EditorInputError(f"{args.timeline}: no cue {args.cue}; it has {len(scene_list.scenes)} cue(s)")
+    scene = scene_list.scenes[args.cue]
+    doc = dataclasses.asdict(InProcessEngine().conditioning(to_engine_scene(scene), args.preset))
+    doc = {k: list(v) if isinstance(v, tuple) else v for k, v in doc.items()}
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        print(
+            f"cue {args.cue}: {len(doc['curve'])} frames at {doc['fps']} Hz, edit points {doc['edit_points_s']}"
+        )
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     timeline, scene_list = _load_scenes(args)
     out_path = args.output or default_output_path(args.timeline)
@@ -215,15 +249,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     _check_media(args.timeline, scene_list, args.allow_offline)
     if not scene_list.scenes:
         raise EditorInputError(f"{args.timeline}: the chosen video track has no clips to score")
-    request = ScoreRequest(
-        scenes=tuple(
-            dataclasses.replace(to_engine_scene(s, prompt=args.prompt), guidance=args.guidance)
-            for s in scene_list.scenes
-        ),
+    request = scoring.build_request(
+        scene_list,
         cue_dir=str(_cue_dir(args, out_path)),
         preset=args.preset,
         seed=args.seed or 0,
         prompt=args.prompt,
+        guidance=args.guidance,
         score_name=args.timeline.stem,
     )
     print(

@@ -19,6 +19,7 @@ import opentimelineio as otio
 from engine.api import MediaRange, SceneRequest
 from vm_editor.errors import NoVideoTrackError
 from vm_editor.media_links import resolve_media, url_to_path
+from vm_editor.program import Program, segments_json, to_engine_program
 from vm_editor.time_mapping import Linear, Piece, exact_rate, frames_at, layout_track, seconds
 
 RationalTime = otio.opentime.RationalTime
@@ -64,10 +65,13 @@ class Scene:
     transition_out: TimeRange | None = None  # the dissolve out; the cut is our end
     compound: tuple[str, ...] = ()  # names of the nested stacks / compound clips it sits in
     marker_names: tuple[str, ...] = ()
+    program: Program | None = None  # a cue over the program: the pictures it follows, shot by shot
 
     @property
     def offline(self) -> bool:
         """True when the scene should show media but no file for it exists on this machine."""
+        if self.program is not None:
+            return any(seg.offline for seg in self.program.segments)
         return self.kind == "missing" or (self.source is not None and not self.source.exists)
 
 
@@ -224,7 +228,13 @@ def _dissolve(cut, rate: float) -> TimeRange | None:
 
 def offline_scenes(scene_list: SceneList) -> list[tuple[str, str]]:
     """(scene name, media URL) for every scene whose media is missing on this machine."""
-    return [(s.name, s.source.url if s.source else "") for s in scene_list.scenes if s.offline]
+    out = []
+    for s in scene_list.scenes:
+        if s.program is not None:
+            out += [(seg.name, seg.url or "") for seg in s.program.segments if seg.offline]
+        elif s.offline:
+            out.append((s.name, s.source.url if s.source else ""))
+    return out
 
 
 def to_engine_scene(scene: Scene, *, seed: int | None = None, prompt: str | None = None) -> SceneRequest:
@@ -250,6 +260,7 @@ def to_engine_scene(scene: Scene, *, seed: int | None = None, prompt: str | None
         hit_points_s=hits,
         seed=seed,
         prompt=prompt,
+        program=None if scene.program is None else to_engine_program(scene.program),
     )
 
 
@@ -258,6 +269,10 @@ def scenes_to_json(scene_list: SceneList) -> dict:
     out = []
     for s in scene_list.scenes:
         source = None
+        if s.source is None and s.program is not None and len(s.program.pictures()) == 1:
+            only = s.program.pictures()[0]
+            lo, hi = sorted((float(only.source_in), float(only.source_out)))
+            source = {"url": only.url, "start_s": lo, "end_s": hi}
         if s.source is not None:
             mr = s.source.media_range
             source = {
@@ -280,6 +295,9 @@ def scenes_to_json(scene_list: SceneList) -> dict:
                 "speed": s.source.speed if s.source else None,
             }
         )
+        if s.program is not None:
+            out[-1]["segments"] = segments_json(s.program)
+            out[-1]["edit_points_s"] = [e.at.to_seconds() for e in s.program.edit_points]
     return {
         "rate": scene_list.rate,
         "duration_s": scene_list.duration.to_seconds(),

@@ -123,7 +123,8 @@ def layout_track(track: otio.schema.Track, to_record: Linear, path: tuple[str, .
         out.markers.append((to_record.outer(seconds(marker.marked_range.start_time)), marker.name, None))
     for child in track:
         if isinstance(child, otio.schema.Transition):
-            cut = seconds(track.range_of_child(child).start_time)
+            # OTIO places a transition's range at (cut - in_offset); the cut is where the next item starts
+            cut = seconds(track.range_of_child(child).start_time) + seconds(child.in_offset)
             lo, hi = cut - seconds(child.in_offset), cut + seconds(child.out_offset)
             out.cuts.append(Cut(to_record.outer(cut), to_record.outer(lo), to_record.outer(hi), child.name))
             continue

@@ -39,7 +39,9 @@ def _cue_clip(record: TimeRange, cue: CueResult, scene_name: str) -> otio.schema
     rate = record.duration.rate
     available = TimeRange(
         RationalTime(0, rate),
-        RationalTime(cue.num_samples, cue.sample_rate).rescaled_to(rate),
+        RationalTime(cue.num_samples + round(cue.handle_s * cue.sample_rate), cue.sample_rate).rescaled_to(
+            rate
+        ),
     )
     url = Path(cue.wav_path).resolve().as_uri()
     reference = otio.schema.ExternalReference(target_url=url, available_range=available)

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.corpus.errors import SynthConfigError
 from engine.eval import metrics
 from engine.eval.models import ModelSpec, load_generator
 from engine.eval.style_classifier import load_or_train
 from engine.eval.visual import visual_inputs
-from engine.train.errors import SynthConfigError
 
 log = logging.getLogger(__name__)
 REFERENCE = "reference (corpus audio)"
@@ -65,7 +65,7 @@ class EvalConfig:
 
 def heldout_clips(cfg: EvalConfig) -> list[Clip]:
     """The first `heldout_count` held-out clips (synthesised into work_dir/corpus when needed)."""
-    from engine.train.synth import SynthConfig, synth_corpus
+    from engine.corpus.synth import SynthConfig, synth_corpus
 
     root = cfg.heldout_dir
     if root is None:

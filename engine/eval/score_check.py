@@ -3,6 +3,8 @@
 The cue WAVs are mixed at their record positions into one mono signal; its spectrogram is drawn
 with the picture's marks (cuts) in red, and two numbers say whether it is tonal (spectral
 flatness) and whether it has a steady pulse (rhythmicity), both defined in `engine.eval.metrics`.
+Each cue is also measured on its own the way the owner measures a score (`music_measures`: stereo,
+48 kHz, flatness, bandwidth, chroma movement, rhythmicity), with the thresholds it fails, if any.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.eval import metrics
+from engine.eval.music_measures import failures, music_measures
 from engine.eval.report import spectrogram_png
 
 
@@ -37,11 +40,23 @@ def mix_cues(cues: list[tuple[str, float]]) -> tuple[np.ndarray, int]:
 
 
 def describe_score(cues: list[tuple[str, float]], marks_s: list[float], png: str | Path, title: str) -> dict:
-    """Draw the mixed score's spectrogram to `png`; return its flatness and rhythmicity."""
+    """Draw the mixed score's spectrogram to `png`; return its flatness and rhythmicity, and every
+    cue's own measures (with the names of the thresholds it misses under "fails")."""
     mix, rate = mix_cues(cues)
     spectrogram_png(mix, rate, marks_s, Path(png), title)
     return {
         "spectral_flatness": metrics.spectral_flatness(mix, rate),
         "rhythmicity": metrics.rhythmicity(mix, rate),
         "seconds": len(mix) / rate,
+        "cues": [cue_measures(path) for path, _ in cues],
     }
+
+
+def cue_measures(path: str | Path) -> dict:
+    """One cue WAV measured as the owner does (`music_measures`), plus its rate and its failures."""
+    import soundfile as sf
+
+    audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    m = music_measures(audio.T, sr)
+    fails = failures(m) + ([f"{sr} Hz, not 48 kHz"] if sr != 48000 else [])
+    return {"wav": Path(path).name, "sample_rate": sr, **m, "fails": fails}

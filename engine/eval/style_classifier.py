@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.corpus.splits import item_seed
+from engine.corpus.synth import SynthConfig, generate_music
+from engine.corpus.worlds import WORLD_NAMES
 from engine.eval import metrics
 from engine.eval.channel import degrade
-from engine.train.splits import item_seed
-from engine.train.synth import SynthConfig, generate_music
-from engine.train.worlds import WORLD_NAMES
 
 log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
@@ -63,7 +63,7 @@ def style_features(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndar
 
 def corpus_audio(split: str, count: int, start: int = 0, config: SynthConfig | None = None):
     """(audio, world) pairs of items start..start+count-1 of `split`, rendered in memory."""
-    from engine.train.worlds import WORLDS
+    from engine.corpus.worlds import WORLDS
 
     config = config or SynthConfig(sample_rate=SAMPLE_RATE)
     for i in range(start, start + count):

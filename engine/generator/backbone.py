@@ -361,7 +361,9 @@ def load_musicgen_layout(
     with hub_offline():
         try:
             lm = loaders.load_lm_model(str(folder), device=device)
-            codec = build_codec(cfg) if symbolic else loaders.load_compression_model(str(folder), device=device)
+            codec = (
+                build_codec(cfg) if symbolic else loaders.load_compression_model(str(folder), device=device)
+            )
         except OSError as exc:  # transformers / hub: a file the checkpoint refers to is not cached
             raise ModelNotFoundError(
                 f"{folder}: the checkpoint needs files that are not on this machine ({exc}). Fetch them "

@@ -47,6 +47,7 @@ class GeneratedCue:
     tokens: np.ndarray  # int16 [K, frames] at the codec's frame rate
     sample_rate: int
     frame_rate: float
+    stems: dict[str, np.ndarray] | None = None  # per sounding stream [samples, 2] (symbolic only)
 
 
 def _default_device(device: str | None) -> str:
@@ -365,6 +366,7 @@ class MusicGenerator:
         hit_points_s: tuple[float, ...] | list[float] = (),
         progress: Callable[[float], None] | None = None,
         guidance: float | None = None,
+        stems: bool = False,
     ) -> GeneratedCue:
         """Float32 music of exactly round(duration_s * sample_rate) samples, and its tokens.
 
@@ -373,8 +375,14 @@ class MusicGenerator:
         seconds: cuts, markers) get a strong drum accent on their frame by constrained sampling
         where the backbone has accent tokens (the symbolic one); pass () for the model alone.
         A continuation comes as the previous cue's tokens (`continuation_tokens`), or for a
-        neural codec also as its audio (`continuation`, encoded back to tokens).
+        neural codec also as its audio (`continuation`, encoded back to tokens). `stems` also
+        renders one stereo track per sounding stream (symbolic backbones only).
         """
+        if stems and not self.symbolic:
+            raise GeneratorInputError(
+                f"preset {self.preset!r} makes audio tokens: it has no streams to render as stems; "
+                "use the tiny preset for stems"
+            )
         n_samples = self._check_duration(duration_s)
         if guidance is not None and not (math.isfinite(guidance) and 0.0 <= guidance <= 20.0):
             raise GeneratorInputError(f"guidance must be between 0 and 20, got {guidance!r}")
@@ -432,9 +440,21 @@ class MusicGenerator:
             )
         out = audio[:n_samples].astype(np.float32, copy=False)
         assert out.shape[0] == n_samples
+        stem_audio = self._stems(prompt_codes, new_codes[0], n_samples) if stems else None
         if progress is not None:
             progress(1.0)
-        return GeneratedCue(out, new_codes[0].astype(np.int16), self.sample_rate, self.frame_rate)
+        return GeneratedCue(out, new_codes[0].astype(np.int16), self.sample_rate, self.frame_rate, stem_audio)
+
+    def _stems(self, prompt_codes: torch.Tensor | None, codes: np.ndarray, n_samples: int) -> dict:
+        """The new frames' streams rendered one by one, with the prompt's context as the mix had."""
+        from engine.symbolic.renderer import render
+
+        p0 = 0 if prompt_codes is None else prompt_codes.shape[-1]
+        full = codes if p0 == 0 else np.concatenate([prompt_codes[0].cpu().numpy(), codes], axis=1)
+        _, parts = render(full, self.sample_rate, stems=True)
+        return {
+            name: part[:, p0 * self.hop : p0 * self.hop + n_samples].T.copy() for name, part in parts.items()
+        }
 
     def _condition_fn(self, cls: torch.Tensor | None, prompt: str | None, guided: bool):
         """Memory for a window's frame range: its own 1 fps [CLS] frames (plus the prompt)."""

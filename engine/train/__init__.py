@@ -1,4 +1,5 @@
-"""Training-side code: the procedural corpus, dataset manifests and (later) the trainers.
+"""Training-side code: the codec, shard preparation and the stage trainers.
 
-Kept import-free: each module pulls in its own heavy dependencies (numpy, av, torch) on use.
+The corpus they train on lives in engine.corpus. Kept import-free: each module pulls in its own
+heavy dependencies (numpy, av, torch) on use.
 """

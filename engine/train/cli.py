@@ -1,6 +1,6 @@
 """`vm-train`: the training tools' command line (DESIGN.md §7). A thin layer over engine.train.
 
-vm-train synth --out DIR --count N --seed S [--split train|val|heldout]   write a corpus
+vm-train synth --out DIR --count N --seed S [--split S] [--audio]  write a corpus (scores; --audio: WAVs)
 vm-train check DIR [--split S] [--limit N] [--json]                          verify its truth
 vm-train codec --out DIR --steps N                                           stage 0: tiny codec
 vm-train prepare MANIFEST --out SHARDS [--preset tiny] [--codec DIR]         features + tokens
@@ -17,23 +17,37 @@ import argparse
 import json
 import sys
 
+from engine.corpus.errors import SynthConfigError
+from engine.corpus.splits import SPLITS
 from engine.errors import run_command
-from engine.train.splits import SPLITS
 
 
 def _synth(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from engine.train.synth import SynthConfig, synth_corpus
+    if args.audio:  # the single-shot audio corpus of the neural-codec path
+        from engine.corpus.synth import SynthConfig, synth_corpus
 
-    config = SynthConfig(
-        min_duration_s=args.min_duration,
-        max_duration_s=args.max_duration,
-        fps=args.fps,
-        size=args.size,
-        sample_rate=args.sample_rate,
-        audio_format=args.audio_format,
-    ).validate()
+        config = SynthConfig(
+            min_duration_s=args.min_duration or 4.0,
+            max_duration_s=args.max_duration or 10.0,
+            fps=args.fps,
+            size=args.size,
+            sample_rate=args.sample_rate,
+            audio_format=args.audio_format,
+        ).validate()
+    else:  # the symbolic corpus: multi-shot clips and their composed scores
+        from engine.corpus.clips import ClipConfig, synth_corpus
+
+        if args.fps != 25:
+            raise SynthConfigError(
+                f"fps {args.fps} is invalid for the symbolic corpus; it is 25 fps (or pass --audio)"
+            )
+        config = ClipConfig(
+            min_duration_s=args.min_duration or ClipConfig.min_duration_s,
+            max_duration_s=args.max_duration or ClipConfig.max_duration_s,
+            size=args.size,
+        ).validate()
     with tqdm(total=args.count, desc=f"synth {args.split}", unit="clip", disable=args.quiet) as bar:
         skipped_count = [0]
 
@@ -48,7 +62,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from engine.train.corpus_check import check_corpus
+    from engine.corpus.corpus_check import check_corpus
 
     report = check_corpus(args.root, split=args.split, limit=args.limit)
     if args.json:
@@ -83,7 +97,7 @@ def _codec(args: argparse.Namespace) -> int:
 def _prepare(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from engine.train.manifest import read_manifest
+    from engine.corpus.manifest import read_manifest
     from engine.train.prepare import prepare_dataset
 
     total = len(read_manifest(args.manifest, split=args.split, check_files=False))
@@ -258,11 +272,18 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--count", type=int, required=True, help="number of items")
     synth.add_argument("--seed", type=int, default=0, help="first item index in the split's seed range")
     synth.add_argument("--split", choices=SPLITS, default="train")
-    synth.add_argument("--min-duration", type=float, default=4.0, help="seconds (default 4)")
-    synth.add_argument("--max-duration", type=float, default=10.0, help="seconds (default 10)")
+    synth.add_argument("--min-duration", type=float, help="seconds (default 6; 4 with --audio)")
+    synth.add_argument("--max-duration", type=float, help="seconds (default 12; 10 with --audio)")
     synth.add_argument("--fps", type=int, default=25)
     synth.add_argument("--size", type=int, default=160, help="frame width = height in pixels")
-    synth.add_argument("--sample-rate", type=int, default=16000, help="16000 (tiny codec) or 32000")
+    synth.add_argument(
+        "--audio",
+        action="store_true",
+        help="the single-shot audio corpus (neural-codec path) instead of scores",
+    )
+    synth.add_argument(
+        "--sample-rate", type=int, default=16000, help="with --audio: 16000 (tiny codec) or 32000"
+    )
     synth.add_argument("--audio-format", choices=("wav", "flac"), default="wav")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=_synth)
@@ -322,8 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     tiny.add_argument(
         "--budget-minutes",
         type=float,
-        default=60.0,
-        help="time for the two-stage recipe on 2 CPU cores (60: the model shipped in resources/models/tiny)",
+        default=50.0,
+        help="time for the two-stage recipe on 2 CPU cores (50: the model shipped in resources/models/tiny)",
     )
     tiny.add_argument(
         "--variant",

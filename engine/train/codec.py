@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.train.errors import SynthConfigError
-from engine.train.splits import SPLIT_SPAN, item_seed
-from engine.train.synth import SynthConfig, generate_music
+from engine.corpus.errors import SynthConfigError
+from engine.corpus.splits import SPLIT_SPAN, item_seed
+from engine.corpus.synth import SynthConfig, generate_music
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"

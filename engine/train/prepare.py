@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.corpus.manifest import ManifestEntry, read_manifest
 from engine.errors import EngineInputError
-from engine.train.manifest import ManifestEntry, read_manifest
 from engine.train.shards import PreparedItem, ShardWriter, safe_id
 
 log = logging.getLogger(__name__)
@@ -140,10 +140,16 @@ def prepare_item(
 
     if not entry.video.is_file():
         raise ItemSkipped(f"video file {entry.video} does not exist")
+    if codec.symbolic and entry.score is None:
+        raise ItemSkipped(
+            f"{entry.video}: the manifest gives music but no score; symbolic tokens need a score"
+        )
+    if not codec.symbolic and entry.music is None:
+        raise ItemSkipped(f"{entry.video}: the manifest gives a score but no music; audio tokens need audio")
     try:
         info = probe_media(str(entry.video))
         if codec.symbolic:
-            tokens = read_score_tokens(entry.music)
+            tokens = read_score_tokens(entry.score)
             duration = min(info.duration_s, tokens.shape[1] / float(codec.model.frame_rate))
         else:
             music = read_music(entry.music, codec.info()["sample_rate"])
@@ -175,7 +181,7 @@ def prepare_item(
         codes=codes,
         duration_s=frames / frame_rate,
         video=str(entry.video),
-        music=str(entry.music),
+        music=str(entry.score if codec.symbolic else entry.music),
     )
 
 

@@ -85,7 +85,7 @@ def plan_for_budget(minutes: float) -> RecipePlan:
         train_clips=train,
         val_clips=val,
         heldout_clips=max(2, min(50, clips // 20)),
-        clip_min_s=4.0,
+        clip_min_s=4.0 if small else 6.5,
         clip_max_s=5.0 if small else 12.0,
         lm_steps=max(3, int(seconds * SHARES["lm"] / (COSTS["lm"] * scale))),
         stage1_steps=max(3, int(seconds * SHARES["stage1"] / (COSTS["adapter"] * scale))),
@@ -149,10 +149,10 @@ class Recipe:
 
     # -- shared steps --------------------------------------------------------------------------
     def synth(self) -> dict:
-        from engine.train.synth import SynthConfig, synth_corpus
+        from engine.corpus.clips import ClipConfig, synth_corpus
 
         p = self.plan
-        cfg = SynthConfig(min_duration_s=p.clip_min_s, max_duration_s=p.clip_max_s)
+        cfg = ClipConfig(min_duration_s=p.clip_min_s, max_duration_s=p.clip_max_s)
         for split, count in (("train", p.train_clips), ("val", p.val_clips), ("heldout", p.heldout_clips)):
             synth_corpus(self.out / "corpus", count, 0, split, cfg)
         return {"clips": p.train_clips + p.val_clips + p.heldout_clips}

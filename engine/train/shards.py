@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.train.errors import ManifestError
+from engine.corpus.errors import ManifestError
 
 FORMAT = "vidmusician-shards"
 VERSION = 1

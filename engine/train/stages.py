@@ -206,7 +206,8 @@ def export_stage(sm: StageModel, stage: str, out: Path) -> Path:
     extra = {"stage": stage}
     if stage == "stage0-lm":
         _save_package(sm.backbone.lm, bb.lm_xp_cfg(sm.cfg), folder / bb.LM_FILE)
-        _save_package(sm.backbone.codec, sm.codec_xp or bb.codec_xp_cfg(sm.cfg), folder / bb.CODEC_FILE)
+        if not bb.is_symbolic(sm.cfg):  # the symbolic renderer has no weights to save
+            _save_package(sm.backbone.codec, sm.codec_xp or bb.codec_xp_cfg(sm.cfg), folder / bb.CODEC_FILE)
         save_text_encoder(sm.model, sm.cfg, folder / bb.TEXT_ENCODER_FILE)
     elif sm.cfg.backbone == BUILTIN and sm.folder is not None and sm.folder.resolve() != folder.resolve():
         for name in (bb.LM_FILE, bb.CODEC_FILE, bb.TEXT_ENCODER_FILE):

@@ -7,7 +7,7 @@ the held-out range is never drawn by a trainer that asks for train items.
 
 from __future__ import annotations
 
-from engine.train.errors import SynthConfigError
+from engine.corpus.errors import SynthConfigError
 
 SPLITS: tuple[str, ...] = ("train", "val", "heldout")
 SPLIT_SPAN = 1 << 30

@@ -30,6 +30,11 @@ class Agreement:
     n_detected: int
 
 
+def agreement(reference: np.ndarray, detected: np.ndarray, window: float) -> Agreement:
+    """F-measure of detected times against reference times within +-`window` seconds."""
+    return _score(np.asarray(reference, float), np.asarray(detected, float), window)
+
+
 def _score(reference: np.ndarray, detected: np.ndarray, window: float) -> Agreement:
     import mir_eval
 

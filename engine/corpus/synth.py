@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.train.errors import SynthConfigError
-from engine.train.manifest import ManifestEntry, write_manifest
-from engine.train.media_out import AUDIO_FORMATS, write_audio, write_video
-from engine.train.plan import make_plan
-from engine.train.splits import SPLITS, item_seed, split_of_seed
-from engine.train.synth_music import render_music
-from engine.train.synth_video import render_video
-from engine.train.worlds import WORLDS, style_text
+from engine.corpus.errors import SynthConfigError
+from engine.corpus.manifest import ManifestEntry, write_manifest
+from engine.corpus.media_out import AUDIO_FORMATS, write_audio, write_video
+from engine.corpus.plan import make_plan
+from engine.corpus.splits import SPLITS, item_seed, split_of_seed
+from engine.corpus.synth_music import render_music
+from engine.corpus.synth_video import render_video
+from engine.corpus.worlds import WORLDS, style_text
 
 log = logging.getLogger(__name__)
 TRUTH_VERSION = 1

@@ -1,4 +1,4 @@
-"""Dataset manifests: one JSON object per line naming a video, its music, optional text, a split.
+"""Dataset manifests: one JSON object per line naming a video, its music or score, text, a split.
 
 Why a manifest: trainers and evaluators read a dataset through this one format, whether it is the
 procedural corpus or real footage, and a bad line fails early with its file and line number
@@ -8,6 +8,8 @@ Line format (paths relative to the manifest's folder, or absolute):
     {"video": "train/x.mp4", "music": "train/x.wav", "split": "train",
      "text": "bright synth pop, major, fast",          # optional
      "truth": "train/x.json", "seed": 12, "id": "x"}   # optional (the synth corpus writes them)
+The symbolic corpus (clips.py) has no audio: its lines name a "score" (a SymbolicScore JSON)
+instead of "music"; every line needs at least one of the two.
 """
 
 from __future__ import annotations
@@ -18,25 +20,27 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.train.errors import ManifestError
-from engine.train.splits import SPLITS
+from engine.corpus.errors import ManifestError
+from engine.corpus.splits import SPLITS
 
 MANIFEST_NAME = "manifest.jsonl"
-REQUIRED = ("video", "music", "split")
-OPTIONAL = ("text", "truth", "seed", "id")
+REQUIRED = ("video", "split")
+OPTIONAL = ("music", "score", "text", "truth", "seed", "id")
 
 
 @dataclass(frozen=True)
 class ManifestEntry:
-    """One video–music pair. `video`, `music` and `truth` are resolved (absolute) paths."""
+    """One video–music pair. `video`, `music`, `score` and `truth` are resolved (absolute) paths;
+    `music` is None for a symbolic-corpus clip, whose music is its `score`."""
 
     video: Path
-    music: Path
+    music: Path | None
     split: str
     text: str | None = None
     truth: Path | None = None
     seed: int | None = None
     id: str | None = None
+    score: Path | None = None
 
     def to_json(self, root: Path) -> dict:
         """The JSON line for this entry, with paths relative to `root` where they lie under it."""
@@ -47,7 +51,11 @@ class ManifestEntry:
             except ValueError:
                 return str(p)
 
-        line: dict = {"video": rel(self.video), "music": rel(self.music), "split": self.split}
+        line: dict = {"video": rel(self.video), "split": self.split}
+        if self.music is not None:
+            line["music"] = rel(self.music)
+        if self.score is not None:
+            line["score"] = rel(self.score)
         if self.text is not None:
             line["text"] = self.text
         if self.truth is not None:
@@ -82,7 +90,9 @@ def _parse_line(raw: str, where: str, base: Path, check_files: bool) -> Manifest
         raise ManifestError(
             f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(REQUIRED + OPTIONAL)}"
         )
-    for key in ("video", "music", "split", "text", "truth", "id"):
+    if "music" not in obj and "score" not in obj:
+        raise ManifestError(f"{where}: missing music; every line needs music (audio) or score (notes)")
+    for key in ("video", "music", "score", "split", "text", "truth", "id"):
         if key in obj and not (isinstance(obj[key], str) and obj[key]):
             if key == "text" and obj[key] is None:
                 continue
@@ -92,19 +102,20 @@ def _parse_line(raw: str, where: str, base: Path, check_files: bool) -> Manifest
     seed = obj.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ManifestError(f"{where}: 'seed' must be an integer, got {seed!r}")
-    paths = {k: (base / obj[k]).resolve() for k in ("video", "music", "truth") if obj.get(k)}
+    paths = {k: (base / obj[k]).resolve() for k in ("video", "music", "score", "truth") if obj.get(k)}
     if check_files:
         for key, path in paths.items():
             if not path.is_file():
                 raise ManifestError(f"{where}: {key} file {path} does not exist; fix the path or regenerate")
     return ManifestEntry(
         video=paths["video"],
-        music=paths["music"],
+        music=paths.get("music"),
         split=obj["split"],
         text=obj.get("text"),
         truth=paths.get("truth"),
         seed=seed,
         id=obj.get("id"),
+        score=paths.get("score"),
     )
 
 
@@ -130,7 +141,7 @@ def read_manifest(
                 continue
             where = f"{path}:{n}"
             entry = _parse_line(raw, where, path.parent, check_files)
-            for media in (entry.video, entry.music):
+            for media in (m for m in (entry.video, entry.music, entry.score) if m is not None):
                 if media in seen_media:
                     raise ManifestError(
                         f"{where}: {media} is already listed at {seen_media[media]}; remove one"

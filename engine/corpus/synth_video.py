@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.train.plan import ClipPlan
-from engine.train.worlds import World
+from engine.corpus.plan import ClipPlan
+from engine.corpus.worlds import World
 
 FLASH_ALPHAS = (0.85, 0.35)  # blend towards the flash colour on the event frame and the next
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.train.worlds import MODES, World
+from engine.corpus.worlds import MODES, World
 
 BEATS_PER_BAR = 4
 EVENT_KINDS = ("cut", "flash", "accent")

@@ -1,4 +1,4 @@
-"""Errors of the training tools: bad corpus settings and bad dataset manifests.
+"""Errors of the corpus and dataset tools: bad corpus settings and bad dataset manifests.
 
 Both are `EngineInputError`s so `vm-train` turns them into one `error:` line (exit 2).
 """

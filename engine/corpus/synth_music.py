@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.train.plan import ClipPlan, Event
-from engine.train.worlds import World
+from engine.corpus.plan import ClipPlan, Event
+from engine.corpus.worlds import World
 
 PEAK = 0.89  # output peak, about -1 dBFS
 _ATTACK_S = 0.002

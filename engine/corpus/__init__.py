@@ -1,0 +1,6 @@
+"""The procedural video–music corpus: worlds, clip plans, media writers, manifests and splits.
+
+Why a package of its own: training (engine.train) and evaluation (engine.eval) both draw clips
+from it, and neither may depend on the other for that; this package imports neither of them.
+Kept import-free: each module pulls in its own heavy dependencies (numpy, av) on use.
+"""

@@ -1,0 +1,65 @@
+"""Which General MIDI soundfont the renderer plays: the best one this machine has.
+
+Why an order: Debian's FluidR3_GM (141 MB) and MuseScore General sound fuller than TimGM6mb, but
+only TimGM6mb (6 MB, inside the `pretty-midi` wheel, a project dependency) is always there, so a
+cue renders on any install and sounds better where `make setup` could add a system soundfont.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from functools import lru_cache
+from pathlib import Path
+
+ENV_VAR = "VIDMUSICIAN_SOUNDFONT"
+SYSTEM_SOUNDFONTS = (
+    Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),  # Debian fluid-soundfont-gm
+    Path("/usr/share/sounds/sf2/MuseScore_General.sf2"),  # Debian musescore-general-soundfont
+    Path("/usr/share/sounds/sf3/MuseScore_General.sf3"),
+    Path("/usr/share/sounds/sf3/MuseScore_General_Lite.sf3"),  # Debian musescore-general-soundfont-small
+)
+
+
+class SoundfontMissing(FileNotFoundError):
+    """No General MIDI soundfont could be found (the message names the fix)."""
+
+
+def bundled_soundfont() -> Path | None:
+    """TimGM6mb.sf2 from the installed `pretty_midi` package (found without importing it)."""
+    spec = importlib.util.find_spec("pretty_midi")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        candidate = Path(folder) / "TimGM6mb.sf2"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_soundfont() -> Path:
+    """$VIDMUSICIAN_SOUNDFONT, else a system GM soundfont, else the bundled TimGM6mb."""
+    chosen = os.environ.get(ENV_VAR)
+    if chosen:
+        path = Path(chosen).expanduser()
+        if not path.is_file():
+            raise SoundfontMissing(
+                f"{ENV_VAR}={chosen}: no such file; point it at a .sf2/.sf3 General MIDI soundfont or unset it"
+            )
+        return path
+    for path in SYSTEM_SOUNDFONTS:
+        if path.is_file():
+            return path
+    bundled = bundled_soundfont()
+    if bundled is not None:
+        return bundled
+    raise SoundfontMissing(
+        "no General MIDI soundfont found: run `make setup` (it installs pretty-midi, which ships "
+        f"TimGM6mb.sf2), or `apt-get install fluid-soundfont-gm`, or set {ENV_VAR} to a .sf2 file"
+    )
+
+
+@lru_cache(maxsize=4)
+def soundfont_bytes(path: Path) -> bytes:
+    """The soundfont's bytes, read once per process (every render loads them into its synth)."""
+    return Path(path).read_bytes()

@@ -1,0 +1,130 @@
+"""The soundfont renderer: a hand-written I–V–vi–IV sounds like music in every style, styles differ,
+notes are released, and the codec face lets audiocraft-style callers decode tokens."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.eval.music_measures import THRESHOLDS, failures, music_measures
+from engine.symbolic import soundfont
+from engine.symbolic.codec import NotEncodable, SymbolicCodec
+from engine.symbolic.orchestra import ORCHESTRA, Voicing, voice_chord
+from engine.symbolic.preview import demo_score
+from engine.symbolic.renderer import note_events, render
+from engine.symbolic.score import FRAME_RATE, STREAMS, STYLES, Chord, Note, SymbolicScore
+from engine.symbolic.tokens import CARD, encode
+
+SR = 48000
+
+
+@pytest.fixture(scope="module")
+def renders() -> dict[str, np.ndarray]:
+    return {style: render(demo_score(style)) for style in STYLES}
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_every_style_passes_the_music_measures(renders, style) -> None:
+    score = demo_score(style)
+    audio = renders[style]
+    assert audio.dtype == np.float32 and audio.shape == (2, score.num_frames * SR // FRAME_RATE)
+    assert np.abs(audio).max() > 0.1 and np.abs(audio).max() <= 1.0
+    assert not np.allclose(audio[0], audio[1])  # panned: really stereo
+    m = music_measures(audio, SR)
+    assert failures(m) == [], (style, m)
+    assert m["flatness"] < THRESHOLDS["flatness"] and m["bandwidth"] >= 10000
+
+
+def test_styles_sound_different(renders) -> None:
+    centroids = {s: music_measures(a, SR)["centroid"] for s, a in renders.items()}
+    assert max(centroids.values()) > 1.5 * min(centroids.values()), centroids
+    programs = {
+        (o.bass.program, o.harmony.program, o.melody.program, o.kit.preset) for o in ORCHESTRA.values()
+    }
+    assert len(programs) == len(STYLES)
+    # the same notes in two styles are different signals, not a gain change of one another
+    a, b = renders["jazz_trio"].mean(0), renders["indie_rock"].mean(0)
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.5
+
+
+def test_notes_are_released_and_the_tail_decays() -> None:
+    # a pad chord held to the very end: released there, so the tail fades out instead of ringing
+    score = SymbolicScore(
+        100, ((0, "ambient"),), harmony=(Chord(0, 100, 0, "maj", 2),), bass=(Note(0, 100, 36, 2),)
+    )
+    events = note_events(score)
+    for name in ("harmony", "bass"):
+        ons = [e for e in events[name] if e.rank == 2]
+        offs = [e for e in events[name] if e.rank == 0]
+        assert len(ons) == len(offs) and all(e.frame <= score.num_frames for e in offs)
+    audio = render(score, tail_frames=4 * FRAME_RATE)
+    assert audio.shape[1] == (100 + 4 * FRAME_RATE) * SR // FRAME_RATE
+    rms = lambda x: float(np.sqrt(np.mean(x**2)))  # noqa: E731
+    held = rms(audio[:, SR // 2 : 2 * SR])
+    last = rms(audio[:, -SR // 2 :])
+    assert held > 0.02 and last < held / 30, (held, last)
+
+
+def test_render_is_deterministic_and_takes_tokens_and_stems() -> None:
+    score = demo_score("acoustic_folk", bars=2)
+    mix, stems = render(score, stems=True)
+    assert set(stems) == {"drums", "bass", "harmony", "melody"}
+    assert all(s.shape == mix.shape for s in stems.values())
+    assert all(np.abs(s).max() > 0.01 for s in stems.values())
+    render(demo_score("indie_rock", bars=1))  # another style in between leaves nothing behind
+    assert np.array_equal(render(encode(score)), render(score))
+
+
+def test_style_change_switches_instruments() -> None:
+    one = demo_score("piano_ballad", bars=4)
+    changed = SymbolicScore(
+        **{**one.__dict__, "style_spans": ((0, "piano_ballad"), (240, "electronic_pulse"))}
+    )
+    programs = [e.program for e in note_events(changed)["melody"] if e.rank == 1]
+    assert programs == [
+        ORCHESTRA["piano_ballad"].melody.program,
+        ORCHESTRA["electronic_pulse"].melody.program,
+    ]
+    a, b = render(one), render(changed)
+    half = a.shape[1] // 2
+    assert np.allclose(a[:, : half - SR // 5], b[:, : half - SR // 5], atol=0.05)  # same before the change
+    assert not np.allclose(a[:, half + SR // 5 :], b[:, half + SR // 5 :], atol=0.05)
+
+
+def test_voice_leading_picks_the_nearest_inversion() -> None:
+    v = Voicing(52, 76, 62, spread="close", voices=3)
+    c = voice_chord(0, "maj", v)
+    g = voice_chord(7, "maj", v, c)
+    assert sorted(n % 12 for n in g) == [2, 7, 11]
+    # the nearest G: moves at most two semitones per voice from C (G/B D G against C E G)
+    assert max(abs(x - y) for x, y in zip(sorted(c), sorted(g), strict=True)) <= 2, (c, g)
+    assert all(v.low <= n <= v.high for n in g)
+
+
+def test_codec_face() -> None:
+    codec = SymbolicCodec()
+    assert (codec.frame_rate, codec.sample_rate, codec.channels) == (50.0, 48000, 2)
+    assert (codec.cardinality, codec.num_codebooks) == (CARD, len(STREAMS))
+    assert not any(p.requires_grad for p in codec.parameters())
+    assert next(codec.parameters()).device.type == "cpu"
+    tokens = torch.from_numpy(
+        np.stack([encode(demo_score("jazz_trio", bars=1)), encode(demo_score("ambient", bars=1))])
+    )
+    audio = codec.decode(tokens, None)
+    assert audio.shape == (2, 2, tokens.shape[-1] * 960) and audio.dtype == torch.float32
+    assert np.array_equal(audio[1].numpy(), render(demo_score("ambient", bars=1)))
+    with pytest.raises(NotEncodable, match="tokens saved"):
+        codec.encode(audio[:1])
+    with pytest.raises(ValueError, match="streams"):
+        codec.decode(tokens[:, :3])
+
+
+def test_soundfont_lookup(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv(soundfont.ENV_VAR, str(tmp_path / "missing.sf2"))
+    with pytest.raises(soundfont.SoundfontMissing, match="missing.sf2"):
+        soundfont.find_soundfont()
+    monkeypatch.delenv(soundfont.ENV_VAR)
+    found = soundfont.find_soundfont()
+    assert found.is_file() and found.suffix in (".sf2", ".sf3")
+    assert soundfont.bundled_soundfont() is not None  # TimGM6mb from pretty-midi, always there
