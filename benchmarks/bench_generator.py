@@ -7,6 +7,14 @@ includes its per-scene work (T5 over the [CLS] pseudo-tokens, rhythm features). 
 (each side going first in turn) and the best of each is kept, since this machine's cores are shared. Peak memory is the process
 resident high-water mark after both sides ran (it holds the weights of both; a per-side split
 is not measurable from one process without an allocator hook).
+
+Real time: the service's whole `generate_cue` (windows, CFG, rendering) for 10 s of music, with
+random weights, for the `tiny` preset (symbolic streams, soundfont rendering) side by side with
+the neural-codec tiny it replaced (6 layers, EnCodec at 16 kHz), each with the fast step
+(`FastStep`) and with audiocraft's streaming forward. Times are the best of a few runs, wall
+clock and CPU time of this process (on a machine shared with other work the CPU time is the
+steadier one). Rendering is timed on its own from the cue's tokens; with random weights the
+token streams are far busier than music, so the renderer's share is an upper bound.
 """
 
 from __future__ import annotations
@@ -19,9 +27,11 @@ import numpy as np
 import torch
 
 from engine.generator import backbone as bb
+from engine.generator import decoding
 from engine.generator.config import GeneratorConfig
-from engine.generator.decoding import Sampling, generate_window
-from engine.generator.service import build_model
+from engine.generator.decoding import Sampling, generate_window, window_steps
+from engine.generator.longform import plan_windows
+from engine.generator.service import MusicGenerator, build_model
 from engine.presets import load_preset
 
 SMALL_SIZED = {
@@ -33,6 +43,32 @@ SMALL_SIZED = {
     "context_s": 12.0,
 }
 
+# The tiny preset before the symbolic streams (resources/presets/tiny/generator.json at 1b20c10).
+NEURAL_TINY = {
+    "cls_dim": 128,
+    "rhythm_channels": 2,
+    "lm": {"dim": 256, "num_heads": 8, "num_layers": 6, "n_q": 4, "card": 256},
+    "codec": {
+        "sample_rate": 16000,
+        "dimension": 64,
+        "n_filters": 16,
+        "ratios": [8, 5, 4, 2],
+        "n_q": 4,
+        "bins": 256,
+        "lstm": 0,
+    },
+    "text_encoder": {"d_model": 128, "d_kv": 32, "d_ff": 256, "num_layers": 2, "num_heads": 4},
+    "lora_rank": 8,
+    "lora_alpha": 16,
+    "rhythm_fraction": 0.75,
+    "window_s": 10.0,
+    "context_s": 4.0,
+    "crossfade_s": 0.25,
+    "init_seed": 1234,
+    "cpu_threads": 1,
+    "sampling": {"temperature": 1.0, "top_k": 250, "cfg_coef": 3.0},
+}
+REALTIME_SECONDS = 10.0
 
 DEFAULT_THREADS = torch.get_num_threads()
 
@@ -105,8 +141,61 @@ def _measure(cfg: GeneratorConfig, seconds: float, repeats: int) -> dict[str, fl
     }
 
 
+def _realtime(cfg: GeneratorConfig, seconds: float, repeats: int) -> dict[str, float]:
+    """Times faster than real time of `generate_cue` (rendering included), fast step vs audiocraft."""
+    torch.set_num_threads(cfg.cpu_threads or DEFAULT_THREADS)
+    gen = MusicGenerator.from_config(cfg)
+    rng = np.random.default_rng(0)
+    cls = rng.standard_normal((int(seconds), cfg.cls_dim)).astype(np.float32)
+    rhythm = rng.random(int(seconds * 50)).astype(np.float32)
+    frames = int(round(seconds * gen.frame_rate))
+    window = int(gen.backbone.window_s * gen.frame_rate)
+    plan = plan_windows(frames, 0, window, int(cfg.context_s * gen.frame_rate))
+    steps = sum(window_steps(gen.model, w.total, w.prompt) for w in plan)
+
+    def cue():
+        return gen.generate_cue(cls_1fps=cls, rhythm_50hz=rhythm, duration_s=seconds, seed=1)
+
+    best: dict[str, tuple[float, float]] = {}
+    saved = decoding.FAST_STEP
+    try:
+        cue()  # warm-up: the soundfont, first-call allocations
+        for round_ in range(repeats):
+            for fast in (True, False) if round_ % 2 == 0 else (False, True):
+                if not fast and round_ >= max(1, repeats // 2):
+                    continue  # the old path is slow and only there for comparison
+                decoding.FAST_STEP = fast
+                gc.collect()
+                c0, w0 = time.process_time(), time.perf_counter()
+                out = cue()
+                wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+                key = "fast" if fast else "audiocraft"
+                old = best.get(key, (float("inf"), float("inf")))
+                best[key] = (min(old[0], wall), min(old[1], cpu))
+    finally:
+        decoding.FAST_STEP = saved
+    tokens = torch.from_numpy(out.tokens.astype(np.int64))[None]
+    c0, w0 = time.process_time(), time.perf_counter()
+    with torch.no_grad():
+        gen.backbone.codec.decode(tokens, None)
+    render_wall, render_cpu = time.perf_counter() - w0, time.process_time() - c0
+    fig = {"audio_s": seconds, "frames": frames, "lm_steps": steps, "render_wall_s": round(render_wall, 3)}
+    fig["render_cpu_s"] = round(render_cpu, 3)
+    for key, (wall, cpu) in best.items():
+        fig[f"{key}_wall_s"] = round(wall, 3)
+        fig[f"{key}_cpu_s"] = round(cpu, 3)
+        fig[f"{key}_x_real_time"] = round(seconds / wall, 2)
+        fig[f"{key}_x_real_time_cpu"] = round(seconds / cpu, 2)
+        fig[f"{key}_ms_per_step_cpu_excl_render"] = round(1e3 * max(cpu - render_cpu, 0.0) / steps, 3)
+    return fig
+
+
 def run() -> dict:
     torch.manual_seed(0)
+    symbolic = _realtime(
+        GeneratorConfig.from_dict(load_preset("tiny").generator), REALTIME_SECONDS, repeats=3
+    )
+    neural = _realtime(GeneratorConfig.from_dict(NEURAL_TINY), REALTIME_SECONDS, repeats=2)
     tiny_cfg = GeneratorConfig.from_dict(load_preset("tiny").generator)
     big_cfg = GeneratorConfig.from_dict(SMALL_SIZED)
     tiny = _measure(tiny_cfg, seconds=4.0, repeats=6)
@@ -118,8 +207,17 @@ def run() -> dict:
                 tiny["adapters_rtf"] and tiny["plain_rtf"] / tiny["adapters_rtf"], 3
             ),
             "small_plain_over_adapters_time": round(small["plain_rtf"] / small["adapters_rtf"], 3),
+            "tiny_x_real_time": symbolic["fast_x_real_time"],
+            "tiny_x_real_time_cpu": symbolic["fast_x_real_time_cpu"],
+            "tiny_neural_x_real_time": neural["fast_x_real_time"],
+            "tiny_neural_x_real_time_cpu": neural["fast_x_real_time_cpu"],
+            "tiny_fast_step_over_audiocraft_cpu": round(
+                symbolic["audiocraft_cpu_s"] / symbolic["fast_cpu_s"], 2
+            ),
         },
         "figures": {
+            "tiny_real_time": symbolic,
+            "tiny_neural_codec_real_time": neural,
             "tiny": tiny,
             "musicgen_small_sized_random": small,
             "device": "cpu",

@@ -7,12 +7,21 @@ matter what else used the global RNG).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
+from engine.generator.fast_step import FastStep, UnsupportedModel
 from engine.generator.model import VidMusicianLM
+
+log = logging.getLogger(__name__)
+
+# `generate_window`'s default for `fast`: False sends every window through audiocraft's own
+# streaming forward (benchmarks compare both paths in one run).
+FAST_STEP = True
 
 
 @dataclass(frozen=True)
@@ -35,9 +44,13 @@ class TokenConstraints:
     hit_ids: torch.Tensor | None = None
     hit_frames: frozenset[int] = frozenset()
 
+    def hits_at(self, coords) -> bool:
+        """Whether this pattern step (its layout coordinates) emits drums on a hit frame."""
+        return self.hit_ids is not None and any(c.q == 0 and c.t in self.hit_frames for c in coords)
+
     def mask(self, coords, card: int, K: int) -> torch.Tensor | None:
         """[1, K, card] bool for one pattern step (its layout coordinates), or None for no limits."""
-        hits = self.hit_ids is not None and any(c.q == 0 and c.t in self.hit_frames for c in coords)
+        hits = self.hits_at(coords)
         if self.allowed is None and not hits:
             return None
         m = self.allowed.clone() if self.allowed is not None else torch.ones(K, card, dtype=torch.bool)
@@ -73,12 +86,16 @@ def generate_window(
     generator: torch.Generator,
     on_step: Callable[[], None] | None = None,
     constraints: TokenConstraints | None = None,
+    fast: bool | None = None,
 ) -> torch.Tensor:
     """Codes [1, K, total_frames]: `prompt` ([1, K, P]) kept, the rest sampled.
 
     `rhythm_curve` is [1, total_frames, C] on the frame grid of this window; frame t's value is
     added at pattern step t, the step whose output is codebook 0 of frame t. `null_memory` given
     means classifier-free guidance: a second batch row with the null condition and zero rhythm.
+    `fast` (default: `FAST_STEP`) computes the steps with `FastStep` (the same logits at a fraction
+    of the overhead) when the model allows it; False, or a model it does not cover, runs
+    audiocraft's streaming forward.
     """
     lm = model.lm
     device = next(lm.parameters()).device
@@ -101,22 +118,32 @@ def generate_window(
     S = seq.shape[-1]
     # Pad to every step and to the CFG batch once; each step then takes views (no allocation).
     feats = model.rhythm_window(feats, 0, S, batch)
-    with lm.streaming():
+    step = _fast_step(model) if (FAST_STEP if fast is None else fast) else None
+    if step is not None:
+        step.start(mem, batch, S)
+    blocked: dict[bool, torch.Tensor | None] = {}  # hit step or not -> forbidden ids [1, K, card]
+    with contextlib.nullcontext() if step is not None else lm.streaming():
         prev = 0
         for offset in range(start, S):
             cur = seq[..., prev:offset]
             if use_cfg:
                 cur = torch.cat([cur, cur], dim=0)
             step_feats = None if feats is None else [f[:, prev:offset] for f in feats]
-            logits = model(cur, mem, step_feats, pos_offset=prev)
-            last = logits[:, :, -1]  # [B, K, card]
+            if step is not None:
+                last = step(cur, step_feats, pos_offset=prev)  # [B, K, card]
+            else:
+                last = model(cur, mem, step_feats, pos_offset=prev)[:, :, -1]
             if use_cfg:
                 cond, uncond = last.split(1, dim=0)
                 last = uncond + (cond - uncond) * sampling.cfg_coef
             if constraints is not None:
-                allowed = constraints.mask(pattern.layout[offset], lm.card, K)
-                if allowed is not None:
-                    last = last.masked_fill(~allowed.to(last.device), float("-inf"))
+                coords = pattern.layout[offset]
+                hits = constraints.hits_at(coords)
+                if hits not in blocked:
+                    allowed = constraints.mask(coords, lm.card, K)
+                    blocked[hits] = None if allowed is None else ~allowed.to(last.device)
+                if blocked[hits] is not None:
+                    last = last.masked_fill(blocked[hits], float("-inf"))
             nxt = sample_top_k(last, sampling.temperature, sampling.top_k, generator)  # [1, K, 1]
             valid = mask[..., offset : offset + 1].expand(1, -1, -1)
             nxt[~valid] = lm.special_token_id
@@ -129,6 +156,14 @@ def generate_window(
     out = out[..., :total_frames]
     assert (out >= 0).all() and (out < lm.card).all(), "generation left unfilled or special tokens"
     return out
+
+
+def _fast_step(model: VidMusicianLM) -> FastStep | None:
+    try:
+        return FastStep(model)
+    except UnsupportedModel as exc:
+        log.debug("fast step off for this model (%s): using audiocraft's streaming forward", exc)
+        return None
 
 
 def window_steps(model: VidMusicianLM, total_frames: int, prompt_frames: int) -> int:

@@ -1,0 +1,337 @@
+"""Inference-only streaming step of `VidMusicianLM`: the same numbers, without the per-op overhead.
+
+A small LM decodes one token per step, so on a CPU its time goes to Python and dispatch in
+audiocraft's StreamingTransformer (einops, module calls, re-concatenated KV caches, the
+cross-attention memory re-projected at every step), not to arithmetic. `FastStep` computes exactly
+what `VidMusicianLM.forward` computes inside `lm.streaming()` (embeddings summed over codebooks,
+sin positions at explicit offsets, per block the rhythm addition, pre-norm self-attention over a
+preallocated KV cache, cross-attention, feed-forward, out_norm, the K heads), reading the weights
+of the audiocraft modules themselves. Per window it only precomputes what does not change within
+it: the cross-attention keys/values of the memory, the positional table, the stacked embedding
+and head matrices.
+
+Configurations it does not cover (rope, past_context, post-norm, kv_repeat, qk layer norm,
+non-float32 weights, hooked modules, ...) are named by `unsupported_reason`; callers fall back to
+audiocraft's path for them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from engine.generator.model import VidMusicianLM
+
+
+class UnsupportedModel(ValueError):
+    """The model's configuration is one `FastStep` does not reproduce (the message says which)."""
+
+
+def _plain(module: nn.Module | None, kind: type) -> bool:
+    """`module` is exactly `kind` (no subclass overriding forward) and carries no hooks."""
+    return (
+        type(module) is kind
+        and not module._forward_hooks
+        and not module._forward_pre_hooks
+        and not module._backward_hooks
+    )
+
+
+def _attention_reason(attn: nn.Module, where: str) -> str | None:
+    from audiocraft.modules.transformer import StreamingMultiheadAttention
+
+    if type(attn) is not StreamingMultiheadAttention or attn._forward_hooks or attn._forward_pre_hooks:
+        return f"{where}: not a plain StreamingMultiheadAttention"
+    if not attn.custom:
+        return f"{where}: torch's nn.MultiheadAttention path (custom=False, memory_efficient=False)"
+    if attn.rope is not None:
+        return f"{where}: rotary embeddings"
+    if attn.past_context is not None:
+        return f"{where}: a finite past_context"
+    if attn.kv_repeat != 1:
+        return f"{where}: kv_repeat={attn.kv_repeat}"
+    if attn.qk_layer_norm:
+        return f"{where}: qk layer norm"
+    if not _plain(attn.out_proj, nn.Linear):
+        return f"{where}: a wrapped out_proj"
+    return None
+
+
+def _scale_reason(module: nn.Module, where: str) -> str | None:
+    from audiocraft.modules.transformer import LayerScale
+
+    if type(module) is nn.Identity:
+        return None
+    if type(module) is LayerScale and module.channel_last and not module._forward_hooks:
+        return None
+    return f"{where}: an unknown layer scale {type(module).__name__}"
+
+
+def unsupported_reason(model: VidMusicianLM) -> str | None:
+    """Why `FastStep` cannot reproduce this model's forward (None: it can)."""
+    from audiocraft.modules.transformer import StreamingTransformer, StreamingTransformerLayer
+
+    lm = model.lm
+    tr = lm.transformer
+    if model.training or lm.training:
+        return "the model is in training mode (dropout)"
+    if type(tr) is not StreamingTransformer or tr._forward_hooks or tr._forward_pre_hooks:
+        return "the transformer is not a plain StreamingTransformer"
+    if tr.positional_embedding != "sin" or tr.rope is not None:
+        return f"positional embedding {tr.positional_embedding!r} (only 'sin')"
+    if any(p.dtype != torch.float32 for p in lm.parameters()):
+        return "weights are not float32"
+    if not all(_plain(e, type(e)) and isinstance(e, nn.Embedding) for e in lm.emb):
+        return "codebook embeddings are not plain nn.Embedding"
+    if any(e.max_norm is not None for e in lm.emb):
+        return "codebook embeddings with max_norm"
+    if not all(_plain(lin, nn.Linear) for lin in lm.linears):
+        return "output heads are not plain nn.Linear"
+    if lm.out_norm is not None and not _plain(lm.out_norm, nn.LayerNorm):
+        return "out_norm is not a LayerNorm"
+    for j, layer in enumerate(tr.layers):
+        where = f"layer {j}"
+        if type(layer) is not StreamingTransformerLayer or layer._forward_hooks or layer._forward_pre_hooks:
+            return f"{where}: not a plain StreamingTransformerLayer"
+        if not layer.norm_first:
+            return f"{where}: post-norm (norm_first=False)"
+        if not layer.self_attn.causal:
+            return f"{where}: non-causal self-attention"
+        for name in ("norm1", "norm2") + (("norm_cross",) if layer.cross_attention is not None else ()):
+            if not _plain(getattr(layer, name), nn.LayerNorm):
+                return f"{where}: {name} is not a LayerNorm"
+        if not (_plain(layer.linear1, nn.Linear) and _plain(layer.linear2, nn.Linear)):
+            return f"{where}: wrapped feed-forward linears"
+        reason = _attention_reason(layer.self_attn, f"{where} self-attention")
+        for scale in ("layer_scale_1", "layer_scale_2"):
+            reason = reason or _scale_reason(getattr(layer, scale), f"{where} {scale}")
+        if layer.cross_attention is not None:
+            reason = reason or _attention_reason(layer.cross_attention, f"{where} cross-attention")
+            reason = reason or _scale_reason(layer.layer_scale_cross, f"{where} layer_scale_cross")
+        if reason:
+            return reason
+    return None
+
+
+@dataclass(frozen=True)
+class _LayerRefs:
+    """One block's tensors, taken from its modules: references and views, except the matrices
+    handed to `pack` (a per-window prepacked copy for oneDNN, or the tensor itself)."""
+
+    norm1: tuple
+    qkv_w: torch.Tensor
+    qkv_b: torch.Tensor | None
+    out_w: torch.Tensor
+    out_b: torch.Tensor | None
+    scale1: torch.Tensor | None
+    norm_cross: tuple | None
+    cq_w: torch.Tensor | None
+    cq_b: torch.Tensor | None
+    cout_w: torch.Tensor | None
+    cout_b: torch.Tensor | None
+    scale_cross: torch.Tensor | None
+    norm2: tuple
+    ff1_w: torch.Tensor
+    ff1_b: torch.Tensor | None
+    activation: Callable[[torch.Tensor], torch.Tensor]
+    ff2_w: torch.Tensor
+    ff2_b: torch.Tensor | None
+    scale2: torch.Tensor | None
+
+    @classmethod
+    def of(cls, layer: nn.Module, pack: Callable[[torch.Tensor], torch.Tensor]) -> _LayerRefs:
+        def norm(m: nn.LayerNorm) -> tuple:
+            return (m.normalized_shape, m.weight, m.bias, m.eps)
+
+        def scale(m: nn.Module) -> torch.Tensor | None:
+            return None if type(m) is nn.Identity else m.scale
+
+        sa, ca = layer.self_attn, layer.cross_attention
+        D = sa.embed_dim
+        cross = ca is not None
+        cb = ca.in_proj_bias if cross else None
+        return cls(
+            norm(layer.norm1),
+            pack(sa.in_proj_weight),
+            sa.in_proj_bias,
+            pack(sa.out_proj.weight),
+            sa.out_proj.bias,
+            scale(layer.layer_scale_1),
+            norm(layer.norm_cross) if cross else None,
+            pack(ca.in_proj_weight[:D]) if cross else None,
+            None if cb is None else cb[:D],
+            pack(ca.out_proj.weight) if cross else None,
+            ca.out_proj.bias if cross else None,
+            scale(layer.layer_scale_cross) if cross else None,
+            norm(layer.norm2),
+            pack(layer.linear1.weight),
+            layer.linear1.bias,
+            layer.activation,
+            pack(layer.linear2.weight),
+            layer.linear2.bias,
+            scale(layer.layer_scale_2),
+        )
+
+
+def _onednn_available() -> bool:
+    try:
+        return torch.backends.mkldnn.is_available() and callable(torch.ops.mkldnn._linear_pointwise)
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _onednn_pack(weight: torch.Tensor) -> torch.Tensor:
+    """`weight` [out, in] reordered once for oneDNN's small-batch matmul (a CFG batch of 2)."""
+    return torch.ops.mkldnn._reorder_linear_weight(weight.detach().contiguous(), 2)
+
+
+def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+def _residual(x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:
+    return x + y if scale is None else x + scale * y
+
+
+class FastStep:
+    """One window's streaming state: `start` it, then call it with each new slice of the pattern.
+
+    Usage mirrors `with lm.streaming(): model(seq[..., prev:offset], memory, rhythm, prev)`:
+    `step(tokens, rhythm, pos_offset)` with tokens [B, K, s] returns the logits [B, K, card] of the
+    slice's last step. Slices must follow each other (pos_offset = steps seen so far).
+
+    `onednn` (default: where available, on CPU) multiplies by weights that `start` reorders for
+    oneDNN's small-batch kernel: a third less time per step than MKL's on a 2-row batch. It sums
+    in another order, so logits agree with audiocraft's to float error (tested < 1e-5), not bits.
+    """
+
+    def __init__(self, model: VidMusicianLM, onednn: bool | None = None):
+        reason = unsupported_reason(model)
+        if reason is not None:
+            raise UnsupportedModel(reason)
+        self.model = model
+        lm = model.lm
+        self.lm = lm
+        self.layers = list(lm.transformer.layers)
+        attn = self.layers[0].self_attn
+        self.dim = lm.dim
+        self.heads = attn.num_heads
+        self.head_dim = self.dim // self.heads
+        self.K = lm.num_codebooks
+        self.card = lm.card
+        self._steps = 0
+        self._capacity = 0
+        on_cpu = lm.emb[0].weight.device.type == "cpu"
+        self.onednn = (on_cpu and _onednn_available()) if onednn is None else onednn
+        self._linear = _onednn_linear if self.onednn else F.linear
+
+    # -- per window ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def start(self, memory: torch.Tensor | None, batch: int, max_steps: int) -> None:
+        """Reset for a window of at most `max_steps` pattern steps; project the memory once."""
+        lm, tr = self.lm, self.lm.transformer
+        weight = lm.emb[0].weight
+        device, dtype = weight.device, weight.dtype
+        self.batch = batch
+        self._capacity = max_steps
+        self._steps = 0
+        H, d = self.heads, self.head_dim
+        self._k = [torch.empty(batch, H, max_steps, d, device=device, dtype=dtype) for _ in self.layers]
+        self._v = [torch.empty(batch, H, max_steps, d, device=device, dtype=dtype) for _ in self.layers]
+        from audiocraft.modules.transformer import create_sin_embedding
+
+        positions = torch.arange(max_steps, device=device).view(1, -1, 1)
+        self._pos = tr.positional_scale * create_sin_embedding(
+            positions, self.dim, max_period=tr.max_period, dtype=dtype
+        )
+        pack = _onednn_pack if self.onednn else (lambda w: w)
+        # Embedding rows of codebook k start at k * rows: one embedding_bag sums all K lookups.
+        rows = weight.shape[0]
+        self._emb_table = torch.cat([e.weight for e in lm.emb], dim=0)
+        self._emb_offsets = (torch.arange(self.K, device=device) * rows).view(1, self.K, 1)
+        self._head_w = pack(torch.cat([lin.weight for lin in lm.linears], dim=0))
+        biases = [lin.bias for lin in lm.linears]
+        self._head_b = None if biases[0] is None else torch.cat(biases, dim=0)
+        self._refs = [_LayerRefs.of(layer, pack) for layer in self.layers]
+        on = lm.out_norm
+        self._out_norm = None if on is None else (on.normalized_shape, on.weight, on.bias, on.eps)
+        self._cross_kv: list[tuple[torch.Tensor, torch.Tensor] | None] = []
+        for layer in self.layers:
+            ca = layer.cross_attention
+            if ca is None:
+                if memory is not None:
+                    raise ValueError("this LM has no cross-attention; pass memory=None")
+                self._cross_kv.append(None)
+                continue
+            if memory is None:
+                raise ValueError("this LM cross-attends: a memory is required")
+            mem = memory.to(dtype)
+            D = self.dim
+            w, b = ca.in_proj_weight, ca.in_proj_bias
+            k = F.linear(mem, w[D : 2 * D], None if b is None else b[D : 2 * D])
+            v = F.linear(mem, w[2 * D :], None if b is None else b[2 * D :])
+            B, M, _ = k.shape
+            self._cross_kv.append(
+                (
+                    k.view(B, M, H, d).transpose(1, 2).contiguous(),
+                    v.view(B, M, H, d).transpose(1, 2).contiguous(),
+                )
+            )
+
+    # -- per step ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def __call__(
+        self, tokens: torch.Tensor, rhythm: list[torch.Tensor] | None, pos_offset: int
+    ) -> torch.Tensor:
+        B, K, s = tokens.shape
+        p = self._steps
+        if pos_offset != p:
+            raise ValueError(f"FastStep: expected pos_offset {p}, got {pos_offset} (slices must follow)")
+        if p + s > self._capacity:
+            raise ValueError(f"FastStep: window of {self._capacity} steps exceeded")
+        H, d, D = self.heads, self.head_dim, self.dim
+        idx = (tokens + self._emb_offsets).transpose(1, 2).reshape(B * s, K)
+        x = F.embedding_bag(idx, self._emb_table, mode="sum").view(B, s, D)
+        x = x + self._pos[:, p : p + s]
+        end = p + s
+        causal = s > 1
+        layer_norm, linear = torch.layer_norm, self._linear
+        for j, r in enumerate(self._refs):
+            if rhythm is not None and j < len(rhythm):
+                x = x + rhythm[j]
+            qkv = linear(layer_norm(x, *r.norm1), r.qkv_w, r.qkv_b).view(B, s, 3, H, d)
+            kc, vc = self._k[j], self._v[j]
+            kc[:, :, p:end] = qkv[:, :, 1].transpose(1, 2)
+            vc[:, :, p:end] = qkv[:, :, 2].transpose(1, 2)
+            a = self._attend(qkv[:, :, 0].transpose(1, 2), kc[:, :, :end], vc[:, :, :end], causal, p)
+            x = _residual(x, linear(a, r.out_w, r.out_b), r.scale1)
+            kv = self._cross_kv[j]
+            if kv is not None:
+                q = linear(layer_norm(x, *r.norm_cross), r.cq_w, r.cq_b).view(B, s, H, d).transpose(1, 2)
+                a = self._attend(q, kv[0], kv[1], False, 0)
+                x = _residual(x, linear(a, r.cout_w, r.cout_b), r.scale_cross)
+            h = linear(r.activation(linear(layer_norm(x, *r.norm2), r.ff1_w, r.ff1_b)), r.ff2_w, r.ff2_b)
+            x = _residual(x, h, r.scale2)
+        self._steps = end
+        last = x[:, -1]
+        if self._out_norm is not None:
+            last = layer_norm(last, *self._out_norm)
+        return linear(last, self._head_w, self._head_b).view(B, K, self.card)
+
+    def _attend(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, past: int
+    ) -> torch.Tensor:
+        """[B, H, s, d] queries over [B, H, T, d] keys → [B, s, H*d]; causal with `past` earlier keys."""
+        B, H, s, d = q.shape
+        mask = None
+        if causal:
+            T = k.shape[2]
+            q_pos = torch.arange(past, past + s, device=q.device).view(-1, 1)
+            mask = q_pos >= torch.arange(T, device=q.device).view(1, -1)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0 / math.sqrt(d))
+        return out.transpose(1, 2).reshape(B, s, H * d)
