@@ -12,14 +12,13 @@ import json
 import sys
 from pathlib import Path
 
-from engine.api import ScoreRequest
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
 from vm_editor import scene_ops, scoring
 from vm_editor.engine_client import ServiceEngine, ServiceProgress
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report
-from vm_editor.scenes import SceneList, extract_scenes, offline_scenes, scenes_to_json, to_engine_scene
+from vm_editor.scenes import SceneList, offline_scenes, scenes_to_json, to_engine_scene
 from vm_editor.timeline_io import (
     default_output_path,
     output_format_note,
@@ -54,6 +53,11 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
     p.add_argument("--guidance", type=float, default=None, help="how strongly pictures/prompt steer (CFG)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.add_argument(
+        "--no-hits",
+        action="store_true",
+        help="no forced accents at cuts and markers: the model alone follows the pictures",
+    )
     p.add_argument(
         "--in-process",
         action="store_true",
@@ -257,6 +261,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         prompt=args.prompt,
         guidance=args.guidance,
         score_name=args.timeline.stem,
+        hits=not args.no_hits,
     )
     print(
         f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'",
@@ -273,7 +278,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
-    """A new take of one cue: same scene, a new seed (or prompt); the old take stays, disabled."""
+    """A new take of one cue, continuing from the cue before it; the old take stays, disabled."""
     report = read_timeline_report(args.timeline, rate=args.rate)
     timeline = report.timeline
     cues = cue_metadata(timeline, args.timeline)
@@ -282,38 +287,27 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     if args.cue not in cues:
         raise EditorInputError(f"{args.timeline}: no cue {args.cue}; its cues are {sorted(cues)}")
     meta = cues[args.cue]
-    scene_list = extract_scenes(timeline, track=args.track, timeline_path=args.timeline)
-    rate = scene_list.rate
-    span = scene_ops.select_record_range(
-        scene_list,
-        scene_ops.RationalTime(meta["record_start_frame"], rate),
-        scene_ops.RationalTime(meta["record_end_frame"], rate),
-    )
-    scene = dataclasses.replace(
-        scene_ops.merge_all(span).scenes[0], index=args.cue, name=meta.get("scene_name", "")
-    )
     take = int(meta.get("take", 1)) + 1
-    seed = args.seed if args.seed is not None else (int(meta.get("seed", 0)) + 1) % (2**31 - 1)
-    prompt = args.prompt if args.prompt is not None else (meta.get("prompt") or None)
-    guidance = args.guidance if args.guidance is not None else meta.get("guidance")
-    request_scene = dataclasses.replace(
-        to_engine_scene(scene, seed=seed, prompt=prompt), take=take, guidance=guidance
-    )
-    if request_scene.source_hash() != meta.get("source_hash"):
-        print(f"warning: the pictures under cue {args.cue} changed since it was scored", file=sys.stderr)
     out_path = args.output or args.timeline.with_name(
         f"{args.timeline.stem}.cue{args.cue}-take{take}{args.timeline.suffix}"
     )
     _refuse_existing(out_path, args.force)
-    request = ScoreRequest(
-        scenes=(request_scene,),
+    regen = scoring.regenerate_request(
+        timeline,
+        cues,
+        args.cue,
         cue_dir=str(_cue_dir(args, out_path)) if args.cue_dir else str(_regen_cue_dir(args, meta)),
-        preset=meta.get("preset", "tiny"),
-        seed=seed,
-        prompt=prompt,
+        timeline_path=args.timeline,
+        track=args.track,
+        seed=args.seed,
+        prompt=args.prompt,
+        guidance=args.guidance,
+        hits=False if args.no_hits else None,
         score_name=args.timeline.stem.split(".")[0],
     )
-    result = _engine(args).score(request, progress=_ProgressPrinter())
+    if regen.pictures_changed:
+        print(f"warning: the pictures under cue {args.cue} changed since it was scored", file=sys.stderr)
+    result = _engine(args).score(regen.request, progress=_ProgressPrinter())
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     try:
