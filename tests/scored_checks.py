@@ -9,15 +9,18 @@ import numpy as np
 import opentimelineio as otio
 import soundfile
 
-from vm_editor.scenes import extract_scenes
+from engine.in_process import InProcessEngine
+from vm_editor.scoring import plan_cues
 from vm_editor.writeback import METADATA_KEY, score_track
 
 
-def check_scored(original_path: Path, scored_path: Path) -> list[dict]:
-    """Music clips line up with the scenes to the frame; WAVs exist, are 48 kHz and long enough."""
+def check_scored(original_path: Path, scored_path: Path, cues: str = "auto") -> list[dict]:
+    """Music clips line up with the planned cues to the frame (`cues` as given to `score`); WAVs
+    exist, are 48 kHz and as long as the cue plus its handle."""
     original = otio.adapters.read_from_file(str(original_path))
     scored = otio.adapters.read_from_file(str(scored_path))
-    scenes = extract_scenes(original, timeline_path=original_path).scenes
+    engine = InProcessEngine() if cues == "auto" else None
+    scenes = plan_cues(original, mode=cues, timeline_path=original_path, engine=engine).scenes
     assert len(scored.tracks) == len(original.tracks) + 1
     for before, after in zip(original.tracks, scored.tracks, strict=False):
         assert before.name == after.name and before.kind == after.kind

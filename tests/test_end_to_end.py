@@ -53,13 +53,15 @@ def test_score_writes_a_music_track_that_lines_up(tmp_path, shots_video, rate, m
     )
     assert result.returncode == 0, result.stderr
     assert hashlib.sha256(source.read_bytes()).hexdigest() == before
-    assert "[1/2] wide" in result.stderr and "[2/2] close" in result.stderr
+    # the auto plan: a 0.28 s gap is no reason to stop the music, and 1-2 s shots are no cues of
+    # their own (MIN_CUE_S): one cue over both shots and the black between them
+    assert "[1/1] wide … close: reading pictures" in result.stderr, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) <= 1
     cues = check_scored(source, out)
     if mode == "service":  # the service writes only inside its cue root
         assert all(isolated_engine_env.resolve() in c["wav"].resolve().parents for c in cues)
-    assert [c["meta"]["seed"] for c in cues] != [0, 0]
+    assert len(cues) == 1 and cues[0]["meta"]["seed"] != 0
     audio, _ = soundfile.read(str(cues[0]["wav"]), dtype="float32")
     assert np.isfinite(audio).all() and np.abs(audio).max() > 1e-3  # music, not silence
 

@@ -12,10 +12,11 @@ import json
 import sys
 from pathlib import Path
 
+from engine.api import Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
 from vm_editor import scene_ops, scoring
-from vm_editor.engine_client import ServiceEngine, ServiceProgress
+from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report
 from vm_editor.scenes import SceneList, offline_scenes, scenes_to_json, to_engine_scene
@@ -58,6 +59,10 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="no forced accents at cuts and markers: the model alone follows the pictures",
     )
+    _add_in_process_option(p)
+
+
+def _add_in_process_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--in-process",
         action="store_true",
@@ -85,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     scenes = sub.add_parser("scenes", help="list the scenes that would be scored")
     scenes.add_argument("timeline", type=Path)
     _add_timeline_options(scenes)
+    scenes.add_argument("--preset", default="tiny", help="the preset whose encoder spots --cues auto")
     scenes.add_argument("--json", action="store_true", help="machine-readable output (DESIGN.md §7)")
+    _add_in_process_option(scenes)
     scenes.set_defaults(func=cmd_scenes)
 
     rhythm = sub.add_parser("rhythm", help="what the engine conditions one cue on (--json)")
@@ -94,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     rhythm.add_argument("--cue", type=int, required=True, help="cue index (as in `scenes --json`)")
     rhythm.add_argument("--preset", default="tiny")
     rhythm.add_argument("--json", action="store_true", help="machine-readable output (DESIGN.md §7)")
+    _add_in_process_option(rhythm)
     rhythm.set_defaults(func=cmd_rhythm)
 
     regen = sub.add_parser("regenerate", help="a new take of one cue of a scored timeline")
@@ -131,7 +139,7 @@ def _load_scenes(args: argparse.Namespace):
         timeline_path=args.timeline,
         track=args.track,
         relink=[str(p) for p in args.relink],
-        engine=InProcessEngine() if args.cues == "auto" else None,
+        engine=_engine(args) if args.cues == "auto" else None,
         preset=getattr(args, "preset", "tiny"),
         merge=[_parse_merge(m) for m in args.merge],
         split_at_markers=args.split_at_markers,
@@ -170,20 +178,10 @@ def _check_media(timeline_path: Path, scene_list: SceneList, allow_offline: bool
 
 # -- progress ----------------------------------------------------------------------------------
 class _ProgressPrinter:
-    """Per-scene lines on stderr, for in-process events and for the service's polled status."""
+    """Per-cue lines on stderr from the engine's typed progress events (either engine)."""
 
-    def __init__(self) -> None:
-        self.last_stage = ""
-
-    def __call__(self, event) -> None:
-        if isinstance(event, ServiceProgress):
-            if event.stage != self.last_stage and event.stage.endswith((": features", ": done")):
-                text = event.stage.replace(": features", ": reading pictures...").replace(
-                    ": done", ": cue ready"
-                )
-                print(text, file=sys.stderr, flush=True)
-            self.last_stage = event.stage
-        elif event.stage in ("features", "done"):
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.stage in ("features", "done"):
             what = (
                 "reading pictures..."
                 if event.stage == "features"
@@ -196,8 +194,9 @@ class _ProgressPrinter:
             )
 
 
-def _engine(args: argparse.Namespace):
-    return InProcessEngine() if args.in_process else ServiceEngine()
+def _engine(args: argparse.Namespace) -> Engine:
+    """The engine behind `--in-process` (this process) or the local service (the default)."""
+    return InProcessEngine() if getattr(args, "in_process", False) else ServiceEngine()
 
 
 def _cue_dir(args: argparse.Namespace, out_path: Path) -> Path:
@@ -233,7 +232,7 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
     if not 0 <= args.cue < len(scene_list.scenes):
         raise EditorInputError(f"{args.timeline}: no cue {args.cue}; it has {len(scene_list.scenes)} cue(s)")
     scene = scene_list.scenes[args.cue]
-    doc = dataclasses.asdict(InProcessEngine().conditioning(to_engine_scene(scene), args.preset))
+    doc = dataclasses.asdict(_engine(args).conditioning(to_engine_scene(scene), args.preset))
     doc = {k: list(v) if isinstance(v, tuple) else v for k, v in doc.items()}
     if args.json:
         print(json.dumps(doc))

@@ -73,8 +73,7 @@ class Worker(threading.Thread):
                 last_write = now
                 if self.store.cancel_requested(job.id):
                     raise JobCancelled()
-                stage = f"[{event.scene_position}/{event.scene_count}] {event.scene_name}: {event.stage}"
-                self.store.update_progress(job.id, event.fraction, stage)
+                self.store.update_progress(job.id, event.fraction, event.stage, dataclasses.asdict(event))
 
         trained = True
         try:
