@@ -54,3 +54,22 @@ def test_ui_holds_no_engine_internals():
         for f, m in imported_modules("ui")
         if m.startswith("engine.") and m not in ("engine.api", "engine.in_process")
     }
+
+
+def test_both_engines_implement_the_one_protocol():
+    """The panel, the CLI and the demo reach either engine through engine.api.Engine alone."""
+    import inspect
+
+    from engine.api import Engine
+    from engine.in_process import InProcessEngine
+    from vm_editor.engine_client import ServiceEngine
+
+    methods = [
+        m for m in ("score", "conditioning", "shot_embeddings", "preview", "info") if hasattr(Engine, m)
+    ]
+    assert len(methods) == 5
+    for engine in (InProcessEngine, ServiceEngine):
+        for name in methods:
+            want = list(inspect.signature(getattr(Engine, name)).parameters)
+            got = list(inspect.signature(getattr(engine, name)).parameters)
+            assert got == want, (engine.__name__, name, got, want)

@@ -16,9 +16,10 @@ from engine.api import Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
 from vm_editor import scene_ops, scoring
+from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, OfflineMediaError
-from vm_editor.media_links import offline_report
+from vm_editor.media_links import offline_report, url_to_path
 from vm_editor.scenes import SceneList, offline_scenes, scenes_to_json, to_engine_scene
 from vm_editor.timeline_io import (
     default_output_path,
@@ -200,11 +201,20 @@ def _engine(args: argparse.Namespace) -> Engine:
 
 
 def _cue_dir(args: argparse.Namespace, out_path: Path) -> Path:
-    if args.cue_dir is not None:
-        return args.cue_dir.resolve() if args.in_process else args.cue_dir
+    """Where the engine writes: the chosen folder in-process; a folder named for the score inside
+    the service's own cue root (the editor side then moves the cues, see `_deliver`)."""
     if args.in_process:
+        if args.cue_dir is not None:
+            return args.cue_dir.resolve()
         return out_path.with_name(f"{out_path.stem.replace('.', '_')}_cues")
-    return Path(f"{out_path.stem.replace('.', '_')}_cues")  # the service writes inside its cue root
+    return Path(f"{out_path.stem.replace('.', '_')}_cues")
+
+
+def _deliver(args: argparse.Namespace, cues, folder: Path | None):
+    """Service mode: move finished cues (WAV and tokens) from the engine's root into `folder`."""
+    if args.in_process or folder is None:
+        return tuple(cues)
+    return move_cues(cues, folder)
 
 
 def _refuse_existing(out_path: Path, force: bool) -> None:
@@ -269,10 +279,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     result = _engine(args).score(request, progress=_ProgressPrinter())
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    scored = add_score_track(timeline, scene_list.scenes, result.cues, crossfade_s=args.crossfade)
+    cues = _deliver(args, result.cues, args.cue_dir)
+    scored = add_score_track(timeline, scene_list.scenes, cues, crossfade_s=args.crossfade)
     written = write_timeline_atomic(scored, out_path, input_path=args.timeline, force=args.force)
-    folder = Path(result.cues[0].wav_path).parent if result.cues else "-"
-    print(f"wrote {written} ({len(result.cues)} cue(s) in {folder})")
+    folder = Path(cues[0].wav_path).parent if cues else "-"
+    print(f"wrote {written} ({len(cues)} cue(s) in {folder})")
     return 0
 
 
@@ -287,6 +298,8 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         raise EditorInputError(f"{args.timeline}: no cue {args.cue}; its cues are {sorted(cues)}")
     meta = cues[args.cue]
     take = int(meta.get("take", 1)) + 1
+    old_wav = url_to_path(meta.get("wav_url", ""))
+    old_folder = old_wav.parent if old_wav is not None else None
     out_path = args.output or args.timeline.with_name(
         f"{args.timeline.stem}.cue{args.cue}-take{take}{args.timeline.suffix}"
     )
@@ -295,7 +308,9 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         timeline,
         cues,
         args.cue,
-        cue_dir=str(_cue_dir(args, out_path)) if args.cue_dir else str(_regen_cue_dir(args, meta)),
+        cue_dir=str(
+            _cue_dir(args, out_path) if args.cue_dir or not old_folder else _regen_cue_dir(args, old_folder)
+        ),
         timeline_path=args.timeline,
         track=args.track,
         seed=args.seed,
@@ -309,23 +324,19 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     result = _engine(args).score(regen.request, progress=_ProgressPrinter())
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    (cue,) = _deliver(args, result.cues, args.cue_dir or old_folder)
     try:
-        updated = replace_cue(timeline, result.cues[0], timeline_path=args.timeline)
+        updated = replace_cue(timeline, cue, timeline_path=args.timeline)
     except KeyError as exc:
         raise EditorInputError(f"{args.timeline}: {exc.args[0]}") from exc
     written = write_timeline_atomic(updated, out_path, input_path=args.timeline, force=args.force)
-    print(f"wrote {written} (cue {args.cue}, take {take}: {result.cues[0].wav_path})")
+    print(f"wrote {written} (cue {args.cue}, take {take}: {cue.wav_path})")
     return 0
 
 
-def _regen_cue_dir(args: argparse.Namespace, meta: dict) -> Path:
-    """Next to the cue it replaces (in-process), or the same folder name inside the service's root."""
-    from vm_editor.media_links import url_to_path
-
-    old = url_to_path(meta.get("wav_url", ""))
-    if old is None:
-        return _cue_dir(args, args.timeline)
-    return old.parent if args.in_process else Path(old.parent.name)
+def _regen_cue_dir(args: argparse.Namespace, old_folder: Path) -> Path:
+    """Next to the cue it replaces (in-process), or a folder of that name in the service's root."""
+    return old_folder if args.in_process else Path(old_folder.name)
 
 
 def cmd_panel(args: argparse.Namespace) -> int:
