@@ -71,8 +71,35 @@ def _add_in_process_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+CONTRACT = """\
+contract for scripts (DESIGN.md §7):
+  cues       --cues auto (default: a new cue at a gap >= 1 s, a cue/music in/out marker, or a
+             change of meaning between shots; 4-90 s), per-clip, or one; --merge A-B acts on cues
+  scenes T --json
+             one entry per cue: index, name, record_start_s, record_end_s, source, markers_s,
+             segments [{url, source_start_s, source_end_s, record_start_s, record_end_s, speed}]
+             (record times timeline-relative, speed < 0 reversed, url null for black),
+             edit_points_s (timeline-relative)
+  rhythm T --cue K --json
+             what the engine conditions cue K on: {fps: 50, curve, cues, edit_points_s,
+             cls_frames}, times relative to the cue's start
+  score T    one clip per cue; touching cues continue each other's music and crossfade from
+             the cut into a 1 s rendered handle; --cue-dir DIR (also with the service);
+             --no-hits leaves cuts and markers to the model (no forced accents)
+  regenerate S --cue K
+             a new take of cue K (index as in the score's metadata and `scenes`): continues
+             from cue K-1, crossfades into K+1, leaves every other cue file untouched
+  errors     exit 2 with one `error:` line naming the file/clip and the fix
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vm-editor", description="Score a timeline with VidMusician")
+    parser = argparse.ArgumentParser(
+        prog="vm-editor",
+        description="Score a timeline with VidMusician",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=CONTRACT,
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True)
 
