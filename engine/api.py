@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -272,6 +273,62 @@ def progress_from_dict(data: dict[str, Any]) -> ProgressEvent:
     return ProgressEvent(**{k: v for k, v in data.items() if k in names})
 
 
+def check_scene(scene: SceneRequest) -> None:
+    """Raise ValueError naming the cue when its program cannot be what a viewer sees: segments
+    must be finite, ordered, inside the cue and tile it; edit points and markers inside it."""
+    where = f"cue {scene.index} ({scene.name!r})"
+    numbers = [scene.duration_s, scene.handle_s, *scene.hit_points_s]
+    program = scene.program
+    if program is not None:
+        numbers += [program.duration_s, *program.markers_s]
+        for seg in program.segments:
+            numbers += [seg.source_start_s, seg.source_end_s, seg.record_start_s, seg.record_end_s, seg.speed]
+        for e in program.edit_points:
+            numbers += [x for x in (e.at_s, e.span_start_s, e.span_end_s) if x is not None]
+    if scene.continue_from is not None:
+        numbers.append(scene.continue_from.at_s)
+    if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in numbers):
+        raise ValueError(f"{where}: every time must be a finite number")
+    paths = [seg.path for seg in program.segments] if program is not None else []
+    paths += [scene.continue_from.tokens_path] if scene.continue_from is not None else []
+    if not all(p is None or isinstance(p, str) for p in paths):
+        raise ValueError(f"{where}: segment paths and tokens_path must be strings (or null)")
+    if scene.handle_s < 0 or (scene.continue_from is not None and scene.continue_from.at_s < 0):
+        raise ValueError(f"{where}: handle_s and continue_from.at_s must not be negative")
+    if program is None:
+        return
+    if abs(program.duration_s - scene.duration_s) > 1e-3:
+        raise ValueError(f"{where}: its program lasts {program.duration_s} s, the cue {scene.duration_s} s")
+    if not program.segments:
+        raise ValueError(f"{where}: its program has no segments (black is a segment with path null)")
+    edge = 0.0
+    for seg in program.segments:
+        if abs(seg.record_start_s - edge) > 1e-3 or seg.record_end_s <= seg.record_start_s:
+            raise ValueError(
+                f"{where}: program segments must tile the cue in order (one at {seg.record_start_s} s)"
+            )
+        edge = seg.record_end_s
+    if abs(edge - program.duration_s) > 1e-3:
+        raise ValueError(f"{where}: program segments end at {edge} s, not at the cue's end")
+    times = [*program.markers_s, *(e.at_s for e in program.edit_points)]
+    if any(t < 0 or t > program.duration_s + 1e-3 for t in times):
+        raise ValueError(f"{where}: edit points and markers must lie inside the cue")
+
+
+def job_from_dict(data: dict[str, Any]) -> Job:
+    """The typed job from the service's JSON (`GET /jobs/{id}`)."""
+    event = data.get("event")
+    return Job(
+        id=str(data["id"]),
+        status=str(data["status"]),
+        progress=float(data.get("progress", 0.0)),
+        event=None if not event else progress_from_dict(event),
+        error=data.get("error"),
+        warnings=tuple(data.get("warnings", ())),
+        cues=tuple(cue_from_dict(c) for c in data.get("cues", ())),
+    )
+
+
 @dataclass(frozen=True)
 class Job:
     """A score request as the engine tracks it."""
@@ -309,6 +366,7 @@ class EngineInfo:
     api_version: int
     presets: tuple[str, ...]
     device: str
+    warm_presets: tuple[str, ...] = ()  # presets whose models are loaded (the next cue starts fast)
 
 
 class Engine(Protocol):

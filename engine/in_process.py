@@ -1,22 +1,43 @@
-"""The engine API served inside the caller's process (`vm-editor score --in-process`, scripts).
+"""The engine API served inside the caller's process (`vm-editor score --in-process`, the panel).
 
-Same `score(request, progress)` as the service client. Importing this module is cheap (standard
-library only): torch, onnxruntime and av load on the first call, inside the engine.
+It implements `engine.api.Engine` like the service client does. Importing this module is cheap
+(standard library only): torch, onnxruntime and av load on the first call, inside the engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from engine.api import CueConditioning, ProgramSegmentSpec, SceneRequest, ScoreRequest, ScoreResult
+from engine.api import (
+    API_VERSION,
+    CueConditioning,
+    EngineInfo,
+    Preview,
+    ProgramSegmentSpec,
+    ProgressCallback,
+    SceneRequest,
+    ScoreRequest,
+    ScoreResult,
+)
 
 
 class InProcessEngine:
-    def score(self, request: ScoreRequest, progress: Callable[[Any], None] | None = None) -> ScoreResult:
+    def score(self, request: ScoreRequest, progress: ProgressCallback | None = None) -> ScoreResult:
         from engine.pipeline import score
 
         return score(request, progress)
+
+    def preview(self, path: str, start_s: float, end_s: float) -> Preview:
+        from engine.preview import media_preview
+
+        return media_preview(path, start_s, end_s)
+
+    def info(self) -> EngineInfo:
+        import torch
+
+        from engine import __version__
+        from engine.presets import available_presets
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        return EngineInfo(__version__, API_VERSION, tuple(available_presets()), device)
 
     def conditioning(self, scene: SceneRequest, preset: str = "tiny") -> CueConditioning:
         """What the generator conditions `scene` on: rhythm, cue channel, edit points, CLS count."""

@@ -64,3 +64,22 @@ def test_corpus_imports_neither_training_nor_evaluation():
 
 def test_evaluation_takes_its_clips_from_the_corpus_not_from_training():
     assert not {(f, m) for f, m in imported_modules("engine/eval") if m.startswith("engine.train")}
+
+
+def test_both_engines_implement_the_one_protocol():
+    """The panel, the CLI and the demo reach either engine through engine.api.Engine alone."""
+    import inspect
+
+    from engine.api import Engine
+    from engine.in_process import InProcessEngine
+    from vm_editor.engine_client import ServiceEngine
+
+    methods = [
+        m for m in ("score", "conditioning", "shot_embeddings", "preview", "info") if hasattr(Engine, m)
+    ]
+    assert len(methods) == 5
+    for engine in (InProcessEngine, ServiceEngine):
+        for name in methods:
+            want = list(inspect.signature(getattr(Engine, name)).parameters)
+            got = list(inspect.signature(getattr(engine, name)).parameters)
+            assert got == want, (engine.__name__, name, got, want)

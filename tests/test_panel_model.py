@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import opentimelineio as otio
 import pytest
 
+from engine.api import ProgressEvent
 from tests.timeline_builders import clip, gap, timeline_of, video_track
 from vm_editor.errors import EditorInputError
 from vm_editor.panel_model import PanelModel
@@ -75,7 +78,9 @@ def test_roll_seed_changes_the_seed(model):
 
 def test_job_status_maps_to_rows_in_order(model):
     model.jobs["j"] = [0, 1, 2]
-    model._absorb({"id": "j", "status": "running", "progress": 0.5, "stage": "[2/3] b: generate", "cues": []})
+    event = ProgressEvent(1, 2, 3, "b", "generate", 0.5, 1.0)  # the job's second cue is generating
+    job = {"id": "j", "status": "running", "progress": 0.5, "stage": "generate", "cues": []}
+    model._absorb({**job, "event": dataclasses.asdict(event)})
     assert [r.state for r in model.rows] == ["queued", "running", "queued"]
     assert model.rows[1].progress == pytest.approx(0.5)
     assert model.overall_progress() == pytest.approx(0.5)

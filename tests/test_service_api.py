@@ -13,6 +13,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
+from engine.api import score_request_from_dict
 from engine.service.app import create_app
 from engine.service.store import JobStore
 from engine.service.worker import Worker
@@ -130,3 +131,63 @@ def test_no_server_errors_anywhere_in_the_schema(tmp_path):
             assert response.status_code < 500, (case.path, case.body, response.text)
 
         no_5xx()
+
+
+def _program_scene(media: str, **extra) -> dict:
+    """A two-shot cue in engine.api's JSON form (what vm_editor sends)."""
+    segments = [
+        {
+            "path": media,
+            "source_start_s": 0.0,
+            "source_end_s": 1.0,
+            "record_start_s": 0.0,
+            "record_end_s": 1.0,
+        },
+        {
+            "path": None,
+            "source_start_s": 0.0,
+            "source_end_s": 0.0,
+            "record_start_s": 1.0,
+            "record_end_s": 1.5,
+        },
+    ]
+    program = {"duration_s": 1.5, "segments": segments, "edit_points": [{"at_s": 1.0}], "markers_s": [0.5]}
+    return {"index": 0, "name": "a", "duration_s": 1.5, "program": program, **extra}
+
+
+def test_program_handle_and_continuation_reach_the_job(tmp_path, shots_video):
+    (tmp_path / "cues").mkdir()
+    app, store = make_app(tmp_path)
+    tokens = tmp_path / "prev.tokens.npy"
+    tokens.write_bytes(b"\x93NUMPY")
+    scene = _program_scene(
+        str(shots_video), handle_s=1.0, continue_from={"at_s": 2.0, "tokens_path": str(tokens)}
+    )
+    with TestClient(app) as client:
+        response = client.post("/jobs", headers=AUTH, json=job_body(scenes=[scene], hits=False))
+    assert response.status_code == 202, response.text
+    request = score_request_from_dict(store.get(response.json()["id"]).request)
+    (got,) = request.scenes
+    assert got.program.segments[1].path is None and got.program.edit_points[0].at_s == 1.0
+    assert got.program.markers_s == (0.5,) and got.handle_s == 1.0
+    assert got.continue_from.tokens_path == str(tokens) and got.continue_from.at_s == 2.0
+    assert request.hits is False
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda s: s["program"]["segments"].pop(), "not at the cue's end"),
+        (lambda s: s["program"]["segments"][0].update(record_end_s=0.7), "tile"),
+        (lambda s: s["program"].update(duration_s=3.0), "lasts"),
+        (lambda s: s["program"]["segments"][0].update(path="/nowhere/x.mp4"), "not found"),
+        (lambda s: s["program"]["segments"][0].update(bogus=1), "malformed"),
+        (lambda s: s.update(continue_from={"at_s": 1.0, "tokens_path": "/etc/passwd"}), ".tokens.npy"),
+    ],
+)
+def test_bad_programs_are_400_naming_the_cue(client, shots_video, change, message):
+    scene = _program_scene(str(shots_video))
+    change(scene)
+    response = client.post("/jobs", headers=AUTH, json=job_body(scenes=[scene]))
+    assert response.status_code == 400, response.text
+    assert message in response.json()["detail"] and "cue 0" in response.json()["detail"]

@@ -44,10 +44,20 @@ def test_score_track_crossfades_takes_and_force(tmp_path):
     assert [s for s, _ in offline_scenes(scenes)] == ["c0", "c1", "c2"]
     assert to_engine_scene(scenes.scenes[2]).hit_points_s == (30 / 24,)
     assert to_engine_scene(scenes.scenes[0]).media is None  # offline: scored from no pictures
-    scored = add_score_track(tl, scenes.scenes, cues_for(scenes, tmp_path), crossfade_s=0.5)
+    hard = add_score_track(tl, scenes.scenes, cues_for(scenes, tmp_path), crossfade_s=0.5)
+    assert not [c for c in hard.tracks[2] if isinstance(c, otio.schema.Transition)]  # no handle: cut
+    scored = add_score_track(tl, scenes.scenes, cues_for(scenes, tmp_path, handle_s=1.0), crossfade_s=0.5)
     assert [t.name for t in scored.tracks] == ["V1", "A1", "VidMusician score"]
     fades = [c for c in scored.tracks[2] if isinstance(c, otio.schema.Transition)]
-    assert len(fades) == 2 and fades[0].in_offset.value == 6
+    # the dissolve starts at the cut and runs 0.5 s into the outgoing cue's 1 s handle
+    assert len(fades) == 2 and [(f.in_offset.value, f.out_offset.value) for f in fades] == [(0, 12)] * 2
+    music = scored.tracks[2]
+    for i, child in enumerate(music):
+        if isinstance(child, otio.schema.Transition):
+            outgoing = music[i - 1]
+            assert outgoing.trimmed_range().end_time_exclusive() + child.out_offset <= (
+                outgoing.media_reference.available_range.end_time_exclusive()
+            )
     out = tmp_path / "in.scored.otio"
     write_timeline_atomic(scored, out, input_path=path)
     with pytest.raises(OutputExistsError):

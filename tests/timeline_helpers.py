@@ -27,12 +27,13 @@ def write_wav(path: Path, seconds: float, rate: int = 48_000) -> int:
     return n
 
 
-def cues_for(scene_list: SceneList, folder: Path) -> list[CueResult]:
+def cues_for(scene_list: SceneList, folder: Path, handle_s: float = 0.0) -> list[CueResult]:
+    """A cue per scene, its WAV rendered `handle_s` past the scene's end like the engine's."""
     cues = []
     for s in scene_list.scenes:
         seconds = s.record_range.duration.to_seconds()
         wav = folder / f"cue_{s.index:03d}.wav"
-        n = write_wav(wav, seconds)
+        n = write_wav(wav, seconds + handle_s) - round(handle_s * 48_000)
         cues.append(
             CueResult(
                 index=s.index,
@@ -48,6 +49,7 @@ def cues_for(scene_list: SceneList, folder: Path) -> list[CueResult]:
                 source_hash=f"h{s.index}",
                 engine_version="test",
                 model_trained=False,
+                handle_s=handle_s,
             )
         )
     return cues

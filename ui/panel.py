@@ -215,8 +215,8 @@ class ScorePanel(QWidget):
                 self.model.set_error(f"engine unavailable: {error}")
                 self.engine_label.setText("engine: unavailable")
                 return
-            device = result.get("device", "?")
-            warm = ", ".join(result.get("warm", [])) or "cold"
+            device = result.device
+            warm = ", ".join(result.warm_presets) or "cold"
             first = not self.model.engine_status
             self.model.engine_status = result
             self.engine_label.setText(f"engine: {device}, warm: {warm}")

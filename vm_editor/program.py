@@ -183,7 +183,8 @@ def timeline_program(
             )
         tracks = [tracks[track - 1]]
     rate = float(exact_rate(_timeline_rate(timeline)))
-    base_dir = Path(timeline_path).parent if timeline_path is not None else None
+    # relative media URLs resolve against the timeline's folder, sent on as absolute paths
+    base_dir = Path(timeline_path).resolve().parent if timeline_path is not None else None
     layout = _flatten(tracks)
     total = max((frames_at(seconds(t.duration()), rate) for t in tracks), default=0)
     segments: list[Segment] = []
@@ -209,7 +210,8 @@ def timeline_program(
         source_in = piece.media_at(rec_lo) + _reverse_offset(piece) - origin
         path = None
         if url is not None:
-            path = resolve_media(url, base_dir=base_dir, relink=relink) or url_to_path(url, base_dir)
+            found = resolve_media(url, base_dir=base_dir, relink=relink)
+            path = found.resolve() if found is not None else url_to_path(url, base_dir)
         record = TimeRange(RationalTime(lo, rate), RationalTime(hi - lo, rate))
         segments.append(Segment(record, url, path, source_in, piece.speed, clip.name or ""))
         cursor = hi

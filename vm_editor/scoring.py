@@ -15,6 +15,8 @@ import opentimelineio as otio
 
 from engine.api import DEFAULT_HANDLE_S, Continuation, Engine, SceneRequest, ScoreRequest
 from vm_editor import cue_plan
+from vm_editor.errors import EditorInputError
+from vm_editor.media_links import url_to_path
 from vm_editor.program import timeline_program
 from vm_editor.scenes import Scene, SceneList, choose_video_track, to_engine_scene
 
@@ -82,6 +84,7 @@ def build_request(
     prompt: str | None = None,
     guidance: float | None = None,
     score_name: str = "score",
+    hits: bool = True,
 ) -> ScoreRequest:
     return ScoreRequest(
         scenes=scene_requests(scene_list.scenes, prompt=prompt, guidance=guidance),
@@ -90,4 +93,84 @@ def build_request(
         seed=seed,
         prompt=prompt,
         score_name=score_name,
+        hits=hits,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Regeneration:
+    """A new take of one cue: the request, and whether its pictures changed since it was scored."""
+
+    request: ScoreRequest
+    take: int
+    pictures_changed: bool
+
+
+def regenerate_request(
+    timeline: otio.schema.Timeline,
+    cues: dict[int, dict],
+    cue: int,
+    *,
+    cue_dir: str,
+    timeline_path: Path | None = None,
+    track: int | None = None,
+    seed: int | None = None,
+    prompt: str | None = None,
+    guidance: float | None = None,
+    hits: bool | None = None,
+    score_name: str = "score",
+) -> Regeneration:
+    """Cue `cue` of a scored timeline again, over the same record span of today's program.
+
+    A new seed (the previous take's plus one unless given), take + 1; it continues from the
+    previous cue's saved tokens when that cue ends where this one starts, and renders the same
+    handle, so the write-back crossfades into the next cue as before.
+    """
+    if cue not in cues:
+        raise EditorInputError(f"no cue {cue}; its cues are {sorted(cues)}")
+    meta = cues[cue]
+    program = timeline_program(timeline, track=track, timeline_path=timeline_path)
+    rate = float(meta.get("rate") or program.rate)
+    lo = otio.opentime.RationalTime(meta["record_start_frame"], rate).rescaled_to(program.rate)
+    hi = otio.opentime.RationalTime(meta["record_end_frame"], rate).rescaled_to(program.rate)
+    span = (round(lo.value), round(hi.value))
+    scene = cue_plan.cue_scenes(program, [span]).scenes[0]
+    scene = dataclasses.replace(scene, index=cue, name=meta.get("scene_name") or scene.name)
+    take = int(meta.get("take", 1)) + 1
+    seed = seed if seed is not None else next_take_seed(int(meta.get("seed", 0)))
+    prompt = prompt if prompt is not None else (meta.get("prompt") or None)
+    guidance = guidance if guidance is not None else meta.get("guidance")
+    request_scene = dataclasses.replace(
+        to_engine_scene(scene, seed=seed, prompt=prompt),
+        take=take,
+        guidance=guidance,
+        handle_s=float(meta.get("handle_s", 0.0)),
+        continue_from=_continuation(cues, cue),
+    )
+    request = ScoreRequest(
+        scenes=(request_scene,),
+        cue_dir=cue_dir,
+        preset=meta.get("preset", "tiny"),
+        seed=seed,
+        prompt=prompt,
+        score_name=score_name,
+        hits=bool(meta.get("hits", True)) if hits is None else hits,
+    )
+    changed = request_scene.source_hash() != meta.get("source_hash")
+    return Regeneration(request, take, changed)
+
+
+def _continuation(cues: dict[int, dict], cue: int) -> Continuation | None:
+    """Continue from cue − 1's saved tokens when it ends where `cue` starts and they exist."""
+    previous, this = cues.get(cue - 1), cues[cue]
+    if previous is None or int(previous["record_end_frame"]) != int(this["record_start_frame"]):
+        return None
+    tokens = previous.get("tokens_path") or ""
+    if not tokens or not Path(tokens).is_file():
+        wav = url_to_path(previous.get("wav_url", ""))
+        tokens = str(wav.with_suffix(".tokens.npy")) if wav is not None else ""
+    if not tokens or not Path(tokens).is_file():
+        return None
+    rate = float(previous.get("rate") or 1.0)
+    at_s = (int(previous["record_end_frame"]) - int(previous["record_start_frame"])) / rate
+    return Continuation(at_s, tokens_path=str(Path(tokens).resolve()))

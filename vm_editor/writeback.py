@@ -3,7 +3,8 @@
 Pure functions over OTIO objects: the input timeline is deep-copied, never changed. Each cue is a
 clip at its scene's record range, referencing its 48 kHz WAV by file URL, with the cue's recipe
 under the `vidmusician` metadata namespace so one cue can be regenerated later. Adjacent cues get
-a crossfade (an OTIO Transition) centred on the cut. Earlier takes are kept as *disabled clips*
+a crossfade (an OTIO Transition) that starts at the cut and runs into the outgoing cue's tail
+handle: its WAV was rendered `handle_s` past its end, so both cues play real music throughout. Earlier takes are kept as *disabled clips*
 on a second audio track ("… takes") at the same record range: every NLE shows them, muted, and
 the editor swaps a take back by enabling it (and disabling the current one).
 
@@ -70,7 +71,8 @@ def _place(
     items: Sequence[tuple[TimeRange, otio.schema.Clip]],
     crossfade: RationalTime | None,
 ) -> None:
-    """Append clips at their record ranges with gaps between; dissolve where two cues touch."""
+    """Append clips at their record ranges with gaps between; where two cues touch, a dissolve
+    from the cut into the outgoing cue's handle (no handle: a hard cut, never missing media)."""
     cursor = None
     for record, clip in sorted(items, key=lambda x: x[0].start_time):
         start = record.start_time
@@ -79,19 +81,27 @@ def _place(
         if start > cursor:
             track.append(otio.schema.Gap(source_range=TimeRange(RationalTime(0, start.rate), start - cursor)))
         elif start == cursor and len(track) and isinstance(track[-1], otio.schema.Clip) and crossfade:
-            half = min(crossfade.value // 2, track[-1].duration().value // 2, record.duration.value // 2)
-            if half >= 1:
-                h = RationalTime(half, start.rate)
+            length = min(crossfade.value, _handle_frames(track[-1], start.rate), record.duration.value)
+            if length >= 1:
                 track.append(
                     otio.schema.Transition(
                         name="VidMusician crossfade",
-                        in_offset=h,
-                        out_offset=h,
+                        in_offset=RationalTime(0, start.rate),
+                        out_offset=RationalTime(length, start.rate),
                         transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
                     )
                 )
         track.append(clip)
         cursor = record.end_time_exclusive()
+
+
+def _handle_frames(clip: otio.schema.Clip, rate: float) -> int:
+    """Whole frames of media the clip's WAV holds past its used range (its tail handle)."""
+    available = clip.media_reference.available_range if clip.media_reference else None
+    if available is None:
+        return 0
+    used_end = clip.source_range.end_time_exclusive().rescaled_to(rate).value
+    return max(0, int(available.end_time_exclusive().rescaled_to(rate).value - used_end + 1e-6))
 
 
 def add_score_track(
@@ -104,7 +114,8 @@ def add_score_track(
 ) -> otio.schema.Timeline:
     """A new timeline: the original tracks untouched plus the score after the last audio track.
 
-    `crossfade_s` is the length of the dissolve between two cues that touch (0 = hard cuts).
+    `crossfade_s` is the length of the dissolve between two cues that touch (0 = hard cuts); it
+    starts at the cut and is at most the outgoing cue's handle.
     Scenes without a cue are left silent.
     """
     by_index = {cue.index: cue for cue in cues}

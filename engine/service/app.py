@@ -7,11 +7,11 @@ files and cue folders must stay inside the cue root. Bad input is 400/404/409/41
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +19,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 
 from engine import __version__
-from engine.api import ScoreRequest, cue_from_dict, request_hash, score_request_from_dict
+from engine.api import (
+    API_VERSION,
+    ProgramSegmentSpec,
+    SceneRequest,
+    ScoreRequest,
+    check_scene,
+    cue_from_dict,
+    request_hash,
+    scene_from_dict,
+    score_request_from_dict,
+)
 from engine.errors import EngineInputError
 from engine.presets import available_presets
 from engine.service.paths import PathNotAllowed, check_media_path, resolve_cue_dir
@@ -58,6 +68,11 @@ class SceneIn(BaseModel):
     prompt: str | None = Field(default=None, max_length=500)
     take: int = Field(default=1, ge=1, le=100_000)
     guidance: float | None = Field(default=None, ge=0.0, le=20.0, allow_inf_nan=False)
+    # the program, handle and continuation travel as engine.api's JSON form and are checked by
+    # converting them to its dataclasses (engine.api.check_scene): one schema, not a second copy
+    program: dict[str, Any] | None = None
+    handle_s: float = Field(default=0.0, ge=0.0, le=10.0, allow_inf_nan=False)
+    continue_from: dict[str, Any] | None = None
 
 
 class ScoreJobIn(BaseModel):
@@ -67,6 +82,17 @@ class ScoreJobIn(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     prompt: str | None = Field(default=None, max_length=500)
     score_name: str = Field(default="score", min_length=1, max_length=200)
+    hits: bool = True
+
+
+class ConditioningIn(BaseModel):
+    scene: SceneIn
+    preset: str = Field(default="tiny", max_length=100)
+
+
+class ShotsIn(BaseModel):
+    shots: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_SCENES)
+    preset: str = Field(default="tiny", max_length=100)
 
 
 class RegenerateIn(BaseModel):
@@ -83,7 +109,8 @@ class JobOut(BaseModel):
     id: str
     status: str
     progress: float
-    stage: str
+    stage: str  # one of engine.api.STAGES (or "" before the first event)
+    event: dict | None  # the last engine.api.ProgressEvent, field by field
     error: str | None
     warnings: list[str]
     cues: list[dict]
@@ -97,6 +124,7 @@ def _job_out(store: JobStore, job: JobRecord) -> JobOut:
         status=job.status,
         progress=job.progress,
         stage=job.stage,
+        event=job.event,
         error=job.error,
         warnings=job.warnings,
         cues=store.cues(job.id),
@@ -120,6 +148,36 @@ def check_text(value, where: str = "body") -> None:
             check_text(item, f"{where}.{i}")
 
 
+def _checked_scene(scene: SceneRequest) -> SceneRequest:
+    """The api's own consistency rules, then the files the engine would read."""
+    try:
+        check_scene(scene)
+    except ValueError as exc:
+        raise EngineInputError(str(exc)) from exc
+    cont = scene.continue_from
+    if cont is not None and cont.tokens_path is not None and not cont.tokens_path.endswith(".tokens.npy"):
+        raise EngineInputError(f"cue {scene.index}: continue_from.tokens_path must be a cue's .tokens.npy")
+    paths = [seg.path for seg in scene.cue_program().segments if seg.path is not None]
+    if cont is not None and cont.tokens_path:
+        paths.append(cont.tokens_path)
+    try:
+        for path in paths:
+            check_media_path(path)
+    except PathNotAllowed as exc:
+        raise PathNotAllowed(f"cue {scene.index} ({scene.name!r}): {exc}") from exc
+    return scene
+
+
+def _scene(data: dict[str, Any]) -> SceneRequest:
+    try:
+        return scene_from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EngineInputError(
+            f"cue {data.get('index')}: program or continue_from is malformed ({exc!r}); "
+            "send engine.api's JSON form"
+        ) from exc
+
+
 def _validated_request(body: ScoreJobIn, cue_root: Path) -> ScoreRequest:
     check_text(body.model_dump())
     if len(body.score_name.encode("utf-8")) > MAX_NAME_BYTES:
@@ -139,6 +197,7 @@ def _validated_request(body: ScoreJobIn, cue_root: Path) -> ScoreRequest:
     for scene in body.scenes:
         if scene.media is not None:
             check_media_path(scene.media.path)
+        _checked_scene(_scene(scene.model_dump()))
     data = body.model_dump()
     data["cue_dir"] = str(resolve_cue_dir(cue_root, body.cue_dir))
     return score_request_from_dict(data)
@@ -177,6 +236,7 @@ def create_app(store: JobStore, worker: Worker, *, token: str, cue_root: Path) -
             "device": "cuda" if torch.cuda.is_available() else "cpu",
             "warm": sorted(worker.warm_presets),
             "cue_root": str(cue_root),
+            "api_version": API_VERSION,
             "jobs": store.counts(),
         }
 
@@ -234,20 +294,32 @@ def create_app(store: JobStore, worker: Worker, *, token: str, cue_root: Path) -
     @app.post("/media/preview")
     def preview(body: PreviewIn) -> dict:
         """What the panel shows per scene before scoring: a still, the rhythm curve, the cuts."""
-        from engine.features import rhythm_for_media
-        from engine.thumbnails import thumbnail_png
+        from engine.preview import media_preview
 
         check_media_path(body.path)
-        doc = rhythm_for_media(body.path, body.start_s, body.end_s)
-        curve = doc["curve"]
-        step = max(1, math.ceil(len(curve) / body.points))
-        peaks = [max(curve[i : i + step]) for i in range(0, len(curve), step)]
-        png = thumbnail_png(body.path, body.start_s, body.end_s)
-        return {
-            "rhythm": peaks,
-            "cuts_s": doc["cuts_s"],
-            "thumbnail_png_base64": base64.b64encode(png).decode(),
-        }
+        return dataclasses.asdict(media_preview(body.path, body.start_s, body.end_s, body.points))
+
+    @app.post("/conditioning")
+    def conditioning(body: ConditioningIn) -> dict:
+        """What the generator conditions one cue on (`vm-editor rhythm --cue K --json`)."""
+        from engine.program_features import conditioning
+
+        scene = _checked_scene(_scene(body.scene.model_dump()))
+        return dataclasses.asdict(conditioning(scene.cue_program(), preset=body.preset))
+
+    @app.post("/shots/embeddings")
+    def shot_embeddings(body: ShotsIn) -> dict:
+        """One mean CLS embedding per shot (empty for black): the auto cue plan's meaning changes."""
+        from engine.program_features import shot_embeddings
+
+        try:
+            shots = tuple(ProgramSegmentSpec(**shot) for shot in body.shots)
+        except TypeError as exc:
+            raise EngineInputError(f"a shot is malformed ({exc}); send ProgramSegmentSpec fields") from exc
+        for shot in shots:
+            if shot.path is not None:
+                check_media_path(shot.path)
+        return {"embeddings": shot_embeddings(shots, preset=body.preset)}
 
     @app.get("/jobs/{job_id}/events")
     async def events(job_id: str) -> StreamingResponse:
@@ -260,7 +332,12 @@ def create_app(store: JobStore, worker: Worker, *, token: str, cue_root: Path) -
                 snapshot = (job.status, round(job.progress, 3), job.stage)
                 if snapshot != last:
                     last = snapshot
-                    payload = {"status": job.status, "progress": job.progress, "stage": job.stage}
+                    payload = {
+                        "status": job.status,
+                        "progress": job.progress,
+                        "stage": job.stage,
+                        "event": job.event,
+                    }
                     yield f"data: {json.dumps(payload)}\n\n"
                 if job.status in TERMINAL:
                     return

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     warnings TEXT NOT NULL DEFAULT '[]',
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    event TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(status, priority DESC, created);
 CREATE INDEX IF NOT EXISTS jobs_hash ON jobs(request_hash, status);
@@ -59,6 +60,7 @@ class JobRecord:
     cancel_requested: bool
     created: float
     updated: float
+    event: dict[str, Any] | None = None  # the last progress event (engine.api.ProgressEvent fields)
 
 
 class JobStore:
@@ -73,6 +75,9 @@ class JobStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "event" not in columns:  # a database from before typed progress events
+            self._db.execute("ALTER TABLE jobs ADD COLUMN event TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -92,6 +97,7 @@ class JobStore:
             cancel_requested=bool(row[9]),
             created=row[10],
             updated=row[11],
+            event=json.loads(row[12]) if row[12] else None,
         )
 
     def create(self, request: dict[str, Any], request_hash: str, priority: int = 0) -> JobRecord:
@@ -132,11 +138,13 @@ class JobStore:
             ).fetchone()
         return None if row is None else self._row(row)
 
-    def update_progress(self, job_id: str, progress: float, stage: str) -> None:
+    def update_progress(
+        self, job_id: str, progress: float, stage: str, event: dict[str, Any] | None = None
+    ) -> None:
         with self._lock:
             self._db.execute(
-                "UPDATE jobs SET progress = ?, stage = ?, updated = ? WHERE id = ?",
-                (progress, stage, time.time(), job_id),
+                "UPDATE jobs SET progress = ?, stage = ?, event = ?, updated = ? WHERE id = ?",
+                (progress, stage, None if event is None else json.dumps(event), time.time(), job_id),
             )
 
     def finish(self, job_id: str, status: str, error: str | None = None, warnings: list[str] = ()) -> None:

@@ -77,8 +77,7 @@ class Worker(threading.Thread):
                 last_write = now
                 if self.store.cancel_requested(job.id):
                     raise JobCancelled()
-                stage = f"[{event.scene_position}/{event.scene_count}] {event.scene_name}: {event.stage}"
-                self.store.update_progress(job.id, event.fraction, stage)
+                self.store.update_progress(job.id, event.fraction, event.stage, dataclasses.asdict(event))
 
         trained = True
         confined = confined_to(self.cue_root) if self.cue_root is not None else contextlib.nullcontext()

@@ -1,0 +1,57 @@
+"""Cue files where the user wants them: the service writes only inside its own cue root, so the
+editor side moves each finished cue (its tokens, then its WAV) into the chosen folder atomically.
+
+A WAV in the folder always has its tokens beside it (a later cue continues from them), and no
+reader ever sees a partial file: same filesystem is one rename; across filesystems the file is
+copied to a hidden temporary name in the folder, synced, then renamed into place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.api import CueResult
+from vm_editor.errors import EditorInputError
+
+
+def _move_atomic(source: Path, target: Path) -> Path:
+    if source.resolve() == target.resolve():
+        return target
+    try:
+        os.replace(source, target)
+        return target
+    except OSError:
+        pass  # another filesystem: copy, sync, rename
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        shutil.copyfile(source, partial)
+        with open(partial, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    source.unlink(missing_ok=True)
+    return target
+
+
+def move_cues(cues: Sequence[CueResult], folder: Path) -> tuple[CueResult, ...]:
+    """The cues with their files moved into `folder` (created if needed)."""
+    folder = Path(folder).resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EditorInputError(
+            f"--cue-dir {folder}: cannot create it ({exc.strerror}); choose another folder"
+        ) from exc
+    out = []
+    for cue in cues:
+        tokens = None
+        if cue.tokens_path:
+            tokens = str(_move_atomic(Path(cue.tokens_path), folder / Path(cue.tokens_path).name))
+        wav = _move_atomic(Path(cue.wav_path), folder / Path(cue.wav_path).name)
+        out.append(dataclasses.replace(cue, wav_path=str(wav), tokens_path=tokens))
+    return tuple(out)
