@@ -47,7 +47,8 @@ _OVERLAY_NAME = re.compile(r"\b(title|titles|text|caption|subtitle|lower third|a
 
 @dataclass(frozen=True)
 class Segment:
-    """A record span where one picture is on screen; `url` None means black."""
+    """A record span where one picture is on screen; `url` None means black, unless `missing`:
+    a shot whose media the file does not name (an EDL event, a lost file) is still a shot."""
 
     record: TimeRange  # timeline rate, from the timeline's first frame
     url: str | None
@@ -55,14 +56,15 @@ class Segment:
     source_in: Fraction  # media seconds (from the media's first frame) shown at the record start
     speed: Fraction  # media seconds per record second; negative reversed, 0 frozen
     name: str = ""
+    missing: bool = False  # a picture with no media reference (MissingReference): offline, not black
 
     @property
     def is_black(self) -> bool:
-        return self.url is None
+        return self.url is None and not self.missing
 
     @property
     def offline(self) -> bool:
-        return self.url is not None and (self.path is None or not self.path.is_file())
+        return self.missing or (self.url is not None and (self.path is None or not self.path.is_file()))
 
     def source_at(self, record: RationalTime) -> Fraction:
         """The media second on screen at a record time inside this segment."""
@@ -213,7 +215,8 @@ def timeline_program(
             found = resolve_media(url, base_dir=base_dir, relink=relink)
             path = found.resolve() if found is not None else url_to_path(url, base_dir)
         record = TimeRange(RationalTime(lo, rate), RationalTime(hi - lo, rate))
-        segments.append(Segment(record, url, path, source_in, piece.speed, clip.name or ""))
+        missing = isinstance(ref, otio.schema.MissingReference)
+        segments.append(Segment(record, url, path, source_in, piece.speed, clip.name or "", missing))
         cursor = hi
     black(cursor, total)
     markers = [(frames_at(t, rate), name) for t, name, _ in layout.markers]
@@ -232,7 +235,9 @@ def timeline_program(
 
 def _continues(a: Segment, b: Segment) -> bool:
     """b carries on a's picture with no visible change (the same shot split by an overlay, say)."""
-    if a.url != b.url or a.speed != b.speed:
+    if a.url != b.url or a.speed != b.speed or a.missing != b.missing:
+        return False
+    if a.missing and a.name != b.name:  # two offline shots: only their names tell them apart
         return False
     if a.is_black:
         return True
