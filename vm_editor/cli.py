@@ -164,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     panel.add_argument("timeline", type=Path, nargs="?")
     panel.add_argument("--screenshot", type=Path, default=None, help="save one render as PNG and exit")
     panel.set_defaults(func=cmd_panel)
+
+    host = sub.add_parser("install-host", help="put the launcher into Resolve's or Hiero's scripts folder")
+    host.add_argument("host", choices=("resolve", "hiero"))
+    host.add_argument("--dry-run", action="store_true", help="only say where it would write")
+    host.set_defaults(func=cmd_install_host)
     return parser
 
 
@@ -402,6 +407,26 @@ def cmd_panel(args: argparse.Namespace) -> int:
     if args.screenshot is not None:
         command += ["--screenshot", str(args.screenshot)]
     return subprocess.call(command)
+
+
+def cmd_install_host(args: argparse.Namespace) -> int:
+    """Launchers with this install's Python baked in (inside a host, sys.executable is the host)."""
+    from vm_editor import host_install
+
+    items = host_install.launchers(args.host)
+    if args.dry_run:
+        for item in items:
+            print(f"would write {item.path}")
+        print(f"(with {items[0].text.split('VIDMUSICIAN_PYTHON = ')[1].splitlines()[0]} as its Python)")
+        return 0
+    for path in host_install.install(items):
+        print(f"wrote {path}")
+    where = {
+        "resolve": "in DaVinci Resolve: Workspace > Scripts > Utility > VidMusician Score",
+        "hiero": "in Hiero / Nuke Studio: Window > VidMusician (restart the host once)",
+    }
+    print(where[args.host])
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
