@@ -165,6 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     panel.add_argument("--screenshot", type=Path, default=None, help="save one render as PNG and exit")
     panel.set_defaults(func=cmd_panel)
 
+    watch = sub.add_parser("watch", help="score every timeline exported into a folder, next to it")
+    watch.add_argument("folder", type=Path)
+    watch.add_argument("--once", action="store_true", help="one pass over the folder, then exit")
+    watch.add_argument("--preset", default="tiny")
+    watch.add_argument("--rate", type=float, default=None, help="frame rate for formats without one (EDL)")
+    watch.add_argument("--cues", choices=("auto", "per-clip", "one"), default="auto")
+    watch.add_argument("--seed", type=int, default=None)
+    watch.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
+    _add_in_process_option(watch)
+    watch.set_defaults(func=cmd_watch)
+
     host = sub.add_parser("install-host", help="put the launcher into Resolve's or Hiero's scripts folder")
     host.add_argument("host", choices=("resolve", "hiero"))
     host.add_argument("--dry-run", action="store_true", help="only say where it would write")
@@ -407,6 +418,28 @@ def cmd_panel(args: argparse.Namespace) -> int:
     if args.screenshot is not None:
         command += ["--screenshot", str(args.screenshot)]
     return subprocess.call(command)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """`score` for each finished export in the folder; one file's error does not stop the others."""
+    from vm_editor.watch import FolderWatch
+
+    if not args.folder.is_dir():
+        raise EditorInputError(f"{args.folder}: not a folder; give the folder your editor exports into")
+    options = ["--preset", args.preset, "--cues", args.cues]
+    for flag, value in (("--rate", args.rate), ("--seed", args.seed), ("--prompt", args.prompt)):
+        if value is not None:
+            options += [flag, str(value)]
+    if args.in_process:
+        options.append("--in-process")
+
+    def score_one(path: Path) -> bool:
+        score_args = build_parser().parse_args(["score", str(path), "--force", *options])
+        score_args.debug = args.debug
+        return run_command(score_args, (EditorInputError, EngineInputError), quiet=True) == 0
+
+    FolderWatch(args.folder, score_one).run(once=args.once)
+    return 0
 
 
 def cmd_install_host(args: argparse.Namespace) -> int:
