@@ -255,9 +255,26 @@ class _ProgressPrinter:
             )
 
 
+def engine_start_line(elapsed_s: float, expected_s: float) -> str:
+    """ "starting engine… 40 % (about 7 s left)": the estimate is the last start's duration."""
+    if elapsed_s >= expected_s:
+        return f"starting engine... 100 % (ready in {elapsed_s:.1f} s)"
+    percent = min(99, int(100 * elapsed_s / expected_s))
+    return f"starting engine... {percent:3d} % (about {max(1, round(expected_s - elapsed_s))} s left)"
+
+
+def _print_engine_start(elapsed_s: float, expected_s: float) -> None:
+    done = elapsed_s >= expected_s
+    print(
+        "\r" + engine_start_line(elapsed_s, expected_s), end="\n" if done else "", file=sys.stderr, flush=True
+    )
+
+
 def _engine(args: argparse.Namespace) -> Engine:
     """The engine behind `--in-process` (this process) or the local service (the default)."""
-    return InProcessEngine() if getattr(args, "in_process", False) else ServiceEngine()
+    if getattr(args, "in_process", False):
+        return InProcessEngine()
+    return ServiceEngine(on_start=_print_engine_start)
 
 
 def _cue_dir(args: argparse.Namespace, out_path: Path) -> Path:
