@@ -24,6 +24,11 @@ $(STAMP): requirements.lock pyproject.toml
 	@ldconfig -p | grep -q libpulse.so.0 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && apt-get install -y -qq libpulse0 >/dev/null) || \
 	  echo "note: install libpulse0 (Debian/Ubuntu) for the panel's audio/video preview"; }
+	@# the panel's window (Qt's xcb platform) needs these X11 libraries; Qt's own error misnames them
+	@ldconfig -p | grep -q libxcb-cursor.so.0 && ldconfig -p | grep -q libxcb-icccm.so.4 && \
+	  ldconfig -p | grep -q libxcb-keysyms.so.1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 >/dev/null) || \
+	  echo "note: install libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 (Debian/Ubuntu) for the panel's window"; }
 	touch $(STAMP)
 
 demo: setup

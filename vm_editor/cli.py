@@ -164,6 +164,22 @@ def build_parser() -> argparse.ArgumentParser:
     panel.add_argument("timeline", type=Path, nargs="?")
     panel.add_argument("--screenshot", type=Path, default=None, help="save one render as PNG and exit")
     panel.set_defaults(func=cmd_panel)
+
+    watch = sub.add_parser("watch", help="score every timeline exported into a folder, next to it")
+    watch.add_argument("folder", type=Path)
+    watch.add_argument("--once", action="store_true", help="one pass over the folder, then exit")
+    watch.add_argument("--preset", default="tiny")
+    watch.add_argument("--rate", type=float, default=None, help="frame rate for formats without one (EDL)")
+    watch.add_argument("--cues", choices=("auto", "per-clip", "one"), default="auto")
+    watch.add_argument("--seed", type=int, default=None)
+    watch.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
+    _add_in_process_option(watch)
+    watch.set_defaults(func=cmd_watch)
+
+    host = sub.add_parser("install-host", help="put the launcher into Resolve's or Hiero's scripts folder")
+    host.add_argument("host", choices=("resolve", "hiero"))
+    host.add_argument("--dry-run", action="store_true", help="only say where it would write")
+    host.set_defaults(func=cmd_install_host)
     return parser
 
 
@@ -239,9 +255,26 @@ class _ProgressPrinter:
             )
 
 
+def engine_start_line(elapsed_s: float, expected_s: float) -> str:
+    """ "starting engine… 40 % (about 7 s left)": the estimate is the last start's duration."""
+    if elapsed_s >= expected_s:
+        return f"starting engine... 100 % (ready in {elapsed_s:.1f} s)"
+    percent = min(99, int(100 * elapsed_s / expected_s))
+    return f"starting engine... {percent:3d} % (about {max(1, round(expected_s - elapsed_s))} s left)"
+
+
+def _print_engine_start(elapsed_s: float, expected_s: float) -> None:
+    done = elapsed_s >= expected_s
+    print(
+        "\r" + engine_start_line(elapsed_s, expected_s), end="\n" if done else "", file=sys.stderr, flush=True
+    )
+
+
 def _engine(args: argparse.Namespace) -> Engine:
     """The engine behind `--in-process` (this process) or the local service (the default)."""
-    return InProcessEngine() if getattr(args, "in_process", False) else ServiceEngine()
+    if getattr(args, "in_process", False):
+        return InProcessEngine()
+    return ServiceEngine(on_start=_print_engine_start)
 
 
 def _cue_dir(args: argparse.Namespace, out_path: Path) -> Path:
@@ -402,6 +435,48 @@ def cmd_panel(args: argparse.Namespace) -> int:
     if args.screenshot is not None:
         command += ["--screenshot", str(args.screenshot)]
     return subprocess.call(command)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """`score` for each finished export in the folder; one file's error does not stop the others."""
+    from vm_editor.watch import FolderWatch
+
+    if not args.folder.is_dir():
+        raise EditorInputError(f"{args.folder}: not a folder; give the folder your editor exports into")
+    options = ["--preset", args.preset, "--cues", args.cues]
+    for flag, value in (("--rate", args.rate), ("--seed", args.seed), ("--prompt", args.prompt)):
+        if value is not None:
+            options += [flag, str(value)]
+    if args.in_process:
+        options.append("--in-process")
+
+    def score_one(path: Path) -> bool:
+        score_args = build_parser().parse_args(["score", str(path), "--force", *options])
+        score_args.debug = args.debug
+        return run_command(score_args, (EditorInputError, EngineInputError), quiet=True) == 0
+
+    FolderWatch(args.folder, score_one).run(once=args.once)
+    return 0
+
+
+def cmd_install_host(args: argparse.Namespace) -> int:
+    """Launchers with this install's Python baked in (inside a host, sys.executable is the host)."""
+    from vm_editor import host_install
+
+    items = host_install.launchers(args.host)
+    if args.dry_run:
+        for item in items:
+            print(f"would write {item.path}")
+        print(f"(with {items[0].text.split('VIDMUSICIAN_PYTHON = ')[1].splitlines()[0]} as its Python)")
+        return 0
+    for path in host_install.install(items):
+        print(f"wrote {path}")
+    where = {
+        "resolve": "in DaVinci Resolve: Workspace > Scripts > Utility > VidMusician Score",
+        "hiero": "in Hiero / Nuke Studio: Window > VidMusician (restart the host once)",
+    }
+    print(where[args.host])
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

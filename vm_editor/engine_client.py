@@ -55,6 +55,16 @@ class ScoringInterrupted(KeyboardInterrupt):
 
 
 START_LOCK = "start.lock"
+START_TIME_FILE = "start_seconds"
+FIRST_START_S = 12.0  # measured on a 2-core machine with the tiny preset; later starts use their own
+
+
+def _expected_start_s(folder: Path) -> float:
+    """How long the last start took here (the estimate shown while the engine starts)."""
+    try:
+        return max(float((folder / START_TIME_FILE).read_text()), 0.5)
+    except (OSError, ValueError):
+        return FIRST_START_S
 
 
 def _json(obj: Any) -> Any:
@@ -81,8 +91,10 @@ class ServiceEngine:
         start_timeout_s: float = 180.0,
         retries: int = 3,
         cue_root: Path | None = None,
+        on_start: Callable[[float, float], None] | None = None,
     ):
         self.folder = folder or state_dir()
+        self.on_start = on_start  # (elapsed_s, expected_s) while an engine starts; last call: equal
         self.start = start
         # The cue root this client expects the engine to write to (VIDMUSICIAN_CUE_ROOT when it
         # starts engines); a running engine with another one is reported, not silently used.
@@ -133,8 +145,20 @@ class ServiceEngine:
             start_new_session=True,  # outlives this command: the next one finds it warm
         )
         log.close()
-        ready, _, _ = select.select([process.stdout], [], [], self.start_timeout_s)
-        line = process.stdout.readline() if ready else b""
+        line, started = b"", time.monotonic()
+        expected = _expected_start_s(self.folder)
+        while (elapsed := time.monotonic() - started) < self.start_timeout_s:
+            ready, _, _ = select.select([process.stdout], [], [], min(0.5, self.start_timeout_s - elapsed))
+            if ready:
+                line = process.stdout.readline()
+                break
+            if self.on_start is not None:
+                self.on_start(elapsed, max(expected, elapsed + 0.5))  # late: still under 100 %
+        if line:
+            elapsed = time.monotonic() - started
+            (self.folder / START_TIME_FILE).write_text(f"{elapsed:.2f}")  # the next estimate
+            if self.on_start is not None:
+                self.on_start(elapsed, elapsed)
         if not line:
             if process.poll() is None:
                 process.kill()

@@ -1,39 +1,246 @@
-"""DaVinci Resolve: export the current timeline as OTIO and open the VidMusician panel on it.
+"""DaVinci Resolve (Workspace › Scripts): score the current timeline and bring the music back.
 
-Copy (or link) this file into Resolve's scripts folder, e.g.
-`~/.local/share/DaVinciResolve/Fusion/Scripts/Utility/` (Linux) or
-`%APPDATA%\\Blackmagic Design\\DaVinci Resolve\\Support\\Fusion\\Scripts\\Utility\\` (Windows), and run it
-from Workspace > Scripts. Set VIDMUSICIAN_PYTHON to the Python of this project's virtual environment.
-Resolve's own Python runs this file; the panel runs in the project's Python, as its own process.
-Not tested here: Resolve is not available on the build machine.
+`vm-editor install-host resolve` writes three small launchers into Resolve's scripts folder, each
+with this install's Python and folder baked in; they call `main` here, inside Resolve's own
+Python (standard library only: the engine and OTIO run in this install's Python, as commands).
+
+- VidMusician Score: exports the current timeline as OTIO
+  (`Timeline.Export(path, resolve.EXPORT_OTIO, resolve.EXPORT_NONE)`) into the project's folder
+  (`~/VidMusician/<project>/`, or `$VIDMUSICIAN_PROJECTS/<project>/`), scores it with
+  `vm-editor score` (the same command, seeds and cue numbers as the terminal and the panel),
+  imports the cue WAVs into a "VidMusician" bin and places them on the audio track
+  "VidMusician score" of the same timeline (added with `Timeline.AddTrack("audio")`).
+- VidMusician Update: after a cue was regenerated (`vm-editor regenerate`, or the panel saving
+  over `<timeline>.scored.otio`), puts the new takes in place of the clips they replace.
+- VidMusician Panel: opens the VidMusician panel on the scored timeline, to audition and
+  regenerate cues; run Update afterwards.
+
+Why scoring runs as a command rather than in the panel: the panel is a separate window in
+another process, and Resolve's script waits for one answer; the panel is one menu item away.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from ui.hosts.commands import InstallCommands, LauncherError, project_folder, run_command, safe_name
+from vm_editor.host_cues import (
+    BIN_NAME,
+    SCORE_TRACK_NAME,
+    HostCue,
+    PlacedClip,
+    append_clip_info,
+    plan_sync,
+    same_file,
+)
 
-def export_current_timeline(resolve) -> Path:
-    project = resolve.GetProjectManager().GetCurrentProject()
-    timeline = project.GetCurrentTimeline() if project else None
-    if timeline is None:
-        raise RuntimeError("open a timeline in Resolve first")
-    folder = Path(tempfile.mkdtemp(prefix="vidmusician-"))
-    path = folder / f"{timeline.GetName()}.otio"
-    if not timeline.Export(str(path), resolve.EXPORT_OTIO):
-        raise RuntimeError(
-            f"Resolve could not export {timeline.GetName()!r} as OTIO (Resolve 18.5 or later needed)"
+ACTIONS = ("score", "update", "panel")
+
+
+def resolve_module_folders() -> list[Path]:
+    """Where Resolve's README says DaVinciResolveScript lives, per OS (RESOLVE_SCRIPT_API first)."""
+    folders = []
+    if os.environ.get("RESOLVE_SCRIPT_API"):
+        folders.append(Path(os.environ["RESOLVE_SCRIPT_API"]) / "Modules")
+    if sys.platform == "darwin":
+        folders.append(
+            Path("/Library/Application Support/Blackmagic Design/DaVinci Resolve/Developer/Scripting/Modules")
         )
-    return path
+    elif sys.platform.startswith("win"):
+        base = os.environ.get("PROGRAMDATA", r"C:\ProgramData")
+        folders.append(Path(base) / "Blackmagic Design/DaVinci Resolve/Support/Developer/Scripting/Modules")
+    else:
+        folders.append(Path("/opt/resolve/Developer/Scripting/Modules"))
+    return folders
 
 
-def launch(resolve) -> subprocess.Popen:
-    python = os.environ.get("VIDMUSICIAN_PYTHON", "python3")
-    return subprocess.Popen([python, "-m", "vm_editor.cli", "panel", str(export_current_timeline(resolve))])
+def find_resolve(namespace: dict | None = None):
+    """`resolve` from the script's globals (Workspace › Scripts), else through DaVinciResolveScript."""
+    resolve = (namespace or {}).get("resolve")
+    if resolve is not None:
+        return resolve
+    try:
+        import DaVinciResolveScript as dvr  # noqa: N813 - Resolve's module name
+    except ImportError:
+        for folder in resolve_module_folders():
+            if folder.is_dir() and str(folder) not in sys.path:
+                sys.path.append(str(folder))
+        try:
+            import DaVinciResolveScript as dvr  # noqa: N813
+        except ImportError as exc:
+            raise LauncherError(
+                "cannot find DaVinci Resolve's scripting module; run this from Workspace › Scripts "
+                "or set RESOLVE_SCRIPT_API to Resolve's Developer/Scripting folder"
+            ) from exc
+    resolve = dvr.scriptapp("Resolve")
+    if resolve is None:
+        raise LauncherError(
+            "DaVinci Resolve is not running (or external scripting is off in its preferences)"
+        )
+    return resolve
 
 
-if __name__ == "__main__":  # inside Resolve, `resolve` is a global of the scripting environment
-    launch(globals()["resolve"])  # noqa: F821 - provided by Resolve
+class ResolveScore:
+    """One run of a launcher against Resolve's current project and timeline."""
+
+    def __init__(
+        self,
+        resolve,
+        commands: InstallCommands,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        log: Callable[[str], None] = print,
+    ):
+        self.resolve, self.commands, self.log = resolve, commands, log
+        project = resolve.GetProjectManager().GetCurrentProject()
+        if not project:
+            raise LauncherError("open a project in DaVinci Resolve first")
+        timeline = project.GetCurrentTimeline()
+        if not timeline:
+            raise LauncherError("open a timeline in DaVinci Resolve first (Edit page)")
+        self.project, self.timeline = project, timeline
+        self.media_pool = project.GetMediaPool()
+        self.folder = project_folder(project.GetName(), root)
+        self.stem = safe_name(timeline.GetName())
+
+    @property
+    def exported_path(self) -> Path:
+        return self.folder / f"{self.stem}.otio"
+
+    @property
+    def scored_path(self) -> Path:
+        return self.folder / f"{self.stem}.scored.otio"
+
+    # -- Resolve -> VidMusician ------------------------------------------------------------------
+    def export(self) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.exported_path
+        if not self.timeline.Export(str(path), self.resolve.EXPORT_OTIO, self.resolve.EXPORT_NONE):
+            raise LauncherError(
+                f"Resolve could not export {self.timeline.GetName()!r} as OTIO to {path} "
+                "(Resolve 18.5 or later exports OTIO)"
+            )
+        self.log(f"VidMusician: exported {path}")
+        return path
+
+    def score(self, exported: Path) -> Path:
+        return self.commands.score(exported, self.scored_path)
+
+    def cues(self, scored: Path) -> list[HostCue]:
+        rate = self.timeline.GetSetting("timelineFrameRate") or self.project.GetSetting("timelineFrameRate")
+        return self.commands.cues(scored, rate)
+
+    # -- VidMusician -> Resolve ------------------------------------------------------------------
+    def score_track_index(self) -> int:
+        """Our audio track (by name), or a new one at the bottom, named for the score."""
+        count = int(self.timeline.GetTrackCount("audio") or 0)
+        for index in range(1, count + 1):
+            if self.timeline.GetTrackName("audio", index) == SCORE_TRACK_NAME:
+                return index
+        if not self.timeline.AddTrack("audio"):
+            raise LauncherError(f"Resolve refused to add an audio track to {self.timeline.GetName()!r}")
+        index = int(self.timeline.GetTrackCount("audio"))
+        self.timeline.SetTrackName("audio", index, SCORE_TRACK_NAME)
+        return index
+
+    def score_bin(self):
+        root = self.media_pool.GetRootFolder()
+        for folder in root.GetSubFolderList() or []:
+            if folder.GetName() == BIN_NAME:
+                return folder
+        folder = self.media_pool.AddSubFolder(root, BIN_NAME)
+        if not folder:
+            raise LauncherError(f"Resolve refused to add the bin {BIN_NAME!r} to the media pool")
+        return folder
+
+    def import_wavs(self, paths: list[str]) -> dict[str, object]:
+        """path -> MediaPoolItem in the VidMusician bin (a WAV already there is not imported twice)."""
+        if not paths:
+            return {}
+        folder = self.score_bin()
+        found = {}
+        for item in folder.GetClipList() or []:
+            found[_file_path(item)] = item
+        missing = [p for p in paths if not any(same_file(p, f) for f in found)]
+        if missing:
+            previous = self.media_pool.GetCurrentFolder()
+            self.media_pool.SetCurrentFolder(folder)
+            try:
+                for item in self.media_pool.ImportMedia(missing) or []:
+                    found[_file_path(item)] = item
+            finally:
+                if previous:
+                    self.media_pool.SetCurrentFolder(previous)
+        out = {}
+        for path in paths:
+            item = next((v for k, v in found.items() if same_file(path, k)), None)
+            if item is None:
+                raise LauncherError(f"Resolve could not import {path}")
+            out[path] = item
+        return out
+
+    def place(self, cues: list[HostCue]) -> dict:
+        """The score track shows exactly these cues: changed clips out, new takes in."""
+        track = self.score_track_index()
+        start = int(self.timeline.GetStartFrame())
+        placed = []
+        for item in self.timeline.GetItemListInTrack("audio", track) or []:
+            first = int(item.GetStart()) - start
+            placed.append(
+                PlacedClip(first, first + int(item.GetDuration()), _file_path(item.GetMediaPoolItem()), item)
+            )
+        plan = plan_sync(cues, placed)
+        if plan.remove and not self.timeline.DeleteClips([c.handle for c in plan.remove], False):
+            raise LauncherError("Resolve refused to remove the earlier takes from the score track")
+        items = self.import_wavs([c.wav_path for c in plan.place])
+        infos = [
+            append_clip_info(c, items[c.wav_path], timeline_start_frame=start, track_index=track)
+            for c in plan.place
+        ]
+        if infos:
+            appended = self.media_pool.AppendToTimeline(infos) or []
+            if len(appended) != len(infos):
+                raise LauncherError(
+                    f"Resolve placed {len(appended)} of {len(infos)} cue(s) on the score track"
+                )
+        summary = {"track": track, "kept": len(plan.keep), "removed": len(plan.remove), "placed": len(infos)}
+        self.log(
+            f"VidMusician: audio track {track} '{SCORE_TRACK_NAME}': {len(infos)} cue(s) placed, "
+            f"{len(plan.remove)} replaced or removed, {len(plan.keep)} unchanged"
+        )
+        return summary
+
+    def open_panel(self) -> subprocess.Popen:
+        return self.commands.open_panel(self.scored_path)
+
+
+def _file_path(media_pool_item) -> str:
+    return str(media_pool_item.GetClipProperty("File Path") or "") if media_pool_item else ""
+
+
+def run(session: ResolveScore, action: str) -> dict | None:
+    if action == "score":
+        return session.place(session.cues(session.score(session.export())))
+    if action == "update":
+        return session.place(session.cues(session.scored_path))
+    if action == "panel":
+        session.open_panel()
+        return None
+    raise LauncherError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+
+
+def main(namespace: dict | None, *, python: str, action: str = "score", **options) -> int:
+    """What an installed launcher calls; errors become one line in Resolve's Console."""
+    try:
+        commands = InstallCommands(
+            python, score_args=options.pop("score_args", ()), run=options.pop("run", run_command)
+        )
+        run(ResolveScore(find_resolve(namespace), commands, **options), action)
+    except LauncherError as exc:
+        print(f"VidMusician: error: {exc}")
+        return 2
+    return 0

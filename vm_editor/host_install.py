@@ -1,0 +1,122 @@
+"""`vm-editor install-host resolve|hiero`: launchers in the host's scripts folder, this install baked in.
+
+Why baked in: inside Resolve or Hiero, `sys.executable` is the host program and the host's own
+Python cannot import this project; a launcher that names this install's Python and folder by
+absolute path works whatever the host's environment is. Run it again after moving the install.
+
+Where (as the hosts document their user folders):
+- Resolve, Workspace › Scripts › Utility (shown on every page): `Fusion/Scripts/Utility` under
+  ~/.local/share/DaVinciResolve (Linux), ~/Library/Application Support/Blackmagic Design/DaVinci
+  Resolve (macOS), %APPDATA%\\Blackmagic Design\\DaVinci Resolve\\Support (Windows).
+- Hiero / Nuke Studio: `Python/StartupUI` (run once the host's UI exists, which a dockable panel
+  needs) under the first folder of HIERO_PLUGIN_PATH, else under ~/.nuke.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from vm_editor.errors import EditorInputError
+
+HOSTS = ("resolve", "hiero")
+RESOLVE_LAUNCHERS = {
+    "VidMusician Score.py": "score",
+    "VidMusician Update.py": "update",
+    "VidMusician Panel.py": "panel",
+}
+HIERO_LAUNCHER = "vidmusician_panel.py"
+
+_HEADER = '''"""VidMusician for {host}, written by `vm-editor install-host {key}`.
+
+Run `vm-editor install-host {key}` again after moving or reinstalling VidMusician.
+"""
+
+import sys
+
+VIDMUSICIAN_PYTHON = {python!r}
+VIDMUSICIAN_ROOT = {root!r}
+if VIDMUSICIAN_ROOT not in sys.path:
+    sys.path.insert(0, VIDMUSICIAN_ROOT)
+
+'''
+_RESOLVE_BODY = """from ui.hosts.resolve_launch import main  # noqa: E402
+
+main(globals(), python=VIDMUSICIAN_PYTHON, action={action!r})
+"""
+_HIERO_BODY = """from ui.hosts.hiero_panel import register  # noqa: E402
+
+register(VIDMUSICIAN_PYTHON)
+"""
+
+
+@dataclass(frozen=True)
+class Launcher:
+    path: Path
+    text: str
+
+
+def resolve_scripts_folder(platform: str, home: Path, env: Mapping[str, str]) -> Path:
+    if platform.startswith("win"):
+        appdata = env.get("APPDATA") or str(home / "AppData" / "Roaming")
+        base = Path(appdata) / "Blackmagic Design" / "DaVinci Resolve" / "Support"
+    elif platform == "darwin":
+        base = home / "Library" / "Application Support" / "Blackmagic Design" / "DaVinci Resolve"
+    else:
+        base = home / ".local" / "share" / "DaVinciResolve"
+    return base / "Fusion" / "Scripts" / "Utility"
+
+
+def hiero_startup_folder(home: Path, env: Mapping[str, str]) -> Path:
+    paths = [p for p in env.get("HIERO_PLUGIN_PATH", "").split(os.pathsep) if p.strip()]
+    return (Path(paths[0]) if paths else home / ".nuke") / "Python" / "StartupUI"
+
+
+def install_root() -> Path:
+    """The folder holding this install's `vm_editor` and `ui` packages."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "ui" / "hosts" / "resolve_launch.py").is_file():
+        raise EditorInputError(f"{root}: this install has no ui/hosts launchers; reinstall VidMusician")
+    return root
+
+
+def launchers(
+    host: str,
+    *,
+    python: str | None = None,
+    root: Path | None = None,
+    home: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    platform: str | None = None,
+) -> list[Launcher]:
+    """The files `install-host` writes, with this install's absolute Python and folder in them."""
+    env = os.environ if env is None else env
+    home = Path(home or Path.home())
+    python = os.path.abspath(python or sys.executable)  # not resolved: a venv's python is a link
+    fields = {"python": python, "root": str(root or install_root()), "key": host}
+    if host == "resolve":
+        folder = resolve_scripts_folder(platform or sys.platform, home, env)
+        header = _HEADER.format(host="DaVinci Resolve (Workspace > Scripts)", **fields)
+        return [
+            Launcher(folder / name, header + _RESOLVE_BODY.format(action=a))
+            for name, a in RESOLVE_LAUNCHERS.items()
+        ]
+    if host == "hiero":
+        header = _HEADER.format(host="Hiero / Nuke Studio (a dockable panel)", **fields)
+        return [Launcher(hiero_startup_folder(home, env) / HIERO_LAUNCHER, header + _HIERO_BODY)]
+    raise EditorInputError(f"unknown host {host!r}; one of: {', '.join(HOSTS)}")
+
+
+def install(items: list[Launcher]) -> list[Path]:
+    """Write each launcher atomically (a host reading its folder never sees half a file)."""
+    written = []
+    for item in items:
+        item.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = item.path.with_name(f".{item.path.name}.tmp")
+        tmp.write_text(item.text, encoding="utf-8")
+        os.replace(tmp, item.path)
+        written.append(item.path)
+    return written
