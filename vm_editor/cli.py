@@ -163,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     panel = sub.add_parser("panel", help="open the Qt panel (a window; --screenshot renders once)")
     panel.add_argument("timeline", type=Path, nargs="?")
     panel.add_argument("--screenshot", type=Path, default=None, help="save one render as PNG and exit")
+    panel.add_argument("--no-hits", action="store_true", help="no forced accents at cuts and markers")
+    panel.add_argument("--stems", action="store_true", help="also one WAV per stream beside each cue")
+    panel.add_argument(
+        "--service", action="store_true", help="score through the local service (default: in-process)"
+    )
     panel.set_defaults(func=cmd_panel)
     return parser
 
@@ -401,6 +406,11 @@ def cmd_panel(args: argparse.Namespace) -> int:
         command.append(str(args.timeline))
     if args.screenshot is not None:
         command += ["--screenshot", str(args.screenshot)]
+    command += [
+        flag
+        for flag, on in (("--no-hits", args.no_hits), ("--stems", args.stems), ("--service", args.service))
+        if on
+    ]
     return subprocess.call(command)
 
 
