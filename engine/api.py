@@ -164,6 +164,8 @@ class CueResult:
     guidance: float | None = None
     handle_s: float = 0.0  # the WAV runs this long past `duration_s` (num_samples excludes it)
     tokens_path: str | None = None  # the cue's generated tokens [K, T] (.npy), for continuation
+    hits: bool = True  # cuts and markers were forced accents (False: the model alone)
+    stems: dict[str, str] = field(default_factory=dict)  # stream -> WAV beside the cue (--stems)
 
     def metadata(self) -> dict[str, Any]:
         """What goes under the clip's `vidmusician` metadata namespace."""
@@ -180,6 +182,8 @@ class CueResult:
             "guidance": self.guidance,
             "handle_s": self.handle_s,
             "tokens_path": self.tokens_path or "",
+            "hits": self.hits,
+            "stems": dict(self.stems),
         }
 
 
@@ -263,14 +267,33 @@ class ProgressEvent:
     stage: str  # one of STAGES
     fraction: float
     elapsed_s: float
+    cue: CueResult | None = None  # on the "done" event of a cue: the finished cue, once per cue
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
+class CancelSignal(Protocol):
+    """Anything with `is_set()` (a `threading.Event`): a front end sets it to stop a score."""
+
+    def is_set(self) -> bool: ...
+
+
+class ScoringCancelled(Exception):
+    """`Engine.score` stopped because its cancel signal was set. The cues finished before the
+    cancel are on disk and listed in `cues`; the rest were not written."""
+
+    def __init__(self, cues: tuple[CueResult, ...] = ()):
+        super().__init__(f"cancelled after {len(cues)} cue(s)")
+        self.cues = tuple(cues)
+
+
 def progress_from_dict(data: dict[str, Any]) -> ProgressEvent:
     names = {f.name for f in dataclasses.fields(ProgressEvent)}
-    return ProgressEvent(**{k: v for k, v in data.items() if k in names})
+    fields = {k: v for k, v in data.items() if k in names}
+    if isinstance(fields.get("cue"), dict):
+        fields["cue"] = cue_from_dict(fields["cue"])
+    return ProgressEvent(**fields)
 
 
 def check_scene(scene: SceneRequest) -> None:
@@ -373,7 +396,16 @@ class Engine(Protocol):
     """What the editor side needs from an engine; the in-process engine and the service client
     (vm_editor.engine_client.ServiceEngine) both implement it."""
 
-    def score(self, request: ScoreRequest, progress: ProgressCallback | None = None) -> ScoreResult: ...
+    def score(
+        self,
+        request: ScoreRequest,
+        progress: ProgressCallback | None = None,
+        cancel: CancelSignal | None = None,
+    ) -> ScoreResult:
+        """Generate every cue of `request`. `progress` sees typed events (each finished cue once,
+        on its "done" event); once `cancel` is set, the score stops between cues or within a
+        cue's generation and raises `ScoringCancelled` with the cues already finished."""
+        ...
 
     def conditioning(self, scene: SceneRequest, preset: str = "tiny") -> CueConditioning: ...
 

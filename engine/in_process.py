@@ -2,12 +2,18 @@
 
 It implements `engine.api.Engine` like the service client does. Importing this module is cheap
 (standard library only): torch, onnxruntime and av load on the first call, inside the engine.
+A front end may call it from several threads at once (the panel's previews and scoring), so the
+native runtimes are loaded once, in one order, under a lock: two of them loading in two threads
+at the same time crash inside their initialisers (measured: onnxruntime's module next to torch's).
 """
 
 from __future__ import annotations
 
+import threading
+
 from engine.api import (
     API_VERSION,
+    CancelSignal,
     CueConditioning,
     EngineInfo,
     Preview,
@@ -18,19 +24,45 @@ from engine.api import (
     ScoreResult,
 )
 
+_runtime_lock = threading.Lock()
+_runtime_loaded = False
+
+
+def _load_runtime() -> None:
+    """torch, onnxruntime and PyAV, loaded once per process before any engine work."""
+    global _runtime_loaded
+    if _runtime_loaded:
+        return
+    with _runtime_lock:
+        if not _runtime_loaded:
+            import av  # noqa: F401
+            import onnxruntime  # noqa: F401
+            import torch  # noqa: F401
+
+            _runtime_loaded = True
+
 
 class InProcessEngine:
-    def score(self, request: ScoreRequest, progress: ProgressCallback | None = None) -> ScoreResult:
+    def score(
+        self,
+        request: ScoreRequest,
+        progress: ProgressCallback | None = None,
+        cancel: CancelSignal | None = None,
+    ) -> ScoreResult:
+        """Cues generated on the calling thread; `cancel` stops them cooperatively."""
+        _load_runtime()
         from engine.pipeline import score
 
-        return score(request, progress)
+        return score(request, progress, cancel)
 
     def preview(self, path: str, start_s: float, end_s: float) -> Preview:
+        _load_runtime()
         from engine.preview import media_preview
 
         return media_preview(path, start_s, end_s)
 
     def info(self) -> EngineInfo:
+        _load_runtime()
         import torch
 
         from engine import __version__
@@ -41,6 +73,7 @@ class InProcessEngine:
 
     def conditioning(self, scene: SceneRequest, preset: str = "tiny") -> CueConditioning:
         """What the generator conditions `scene` on: rhythm, cue channel, edit points, CLS count."""
+        _load_runtime()
         from engine.program_features import conditioning
 
         return conditioning(scene.cue_program(), preset=preset)
@@ -48,12 +81,14 @@ class InProcessEngine:
     def shot_embeddings(
         self, shots: tuple[ProgramSegmentSpec, ...], preset: str = "tiny"
     ) -> list[list[float]]:
+        _load_runtime()
         from engine.program_features import shot_embeddings
 
         return shot_embeddings(shots, preset=preset)
 
     def media_cuts(self, path: str) -> tuple[float, list[float]]:
         """(duration in seconds, hard cuts in seconds) of a media file, for building timelines."""
+        _load_runtime()
         from engine.features import probe_media, rhythm_for_media
 
         info = probe_media(path)
@@ -61,6 +96,7 @@ class InProcessEngine:
         return info.duration_s, [float(t) for t in doc["cuts_s"]]
 
     def media_rate(self, path: str) -> float:
+        _load_runtime()
         from engine.features import probe_media
 
         return probe_media(path).fps
@@ -70,6 +106,7 @@ class InProcessEngine:
     ) -> dict:
         """Cue WAVs at their record starts (seconds) as one score: its spectrogram with `marks_s`
         in red, written to `png`, and whether it is music (`engine.eval.score_check`)."""
+        _load_runtime()
         from engine.eval.score_check import describe_score
 
         return describe_score(cues, marks_s, png, title)

@@ -20,12 +20,14 @@ from engine import __version__
 from engine.api import (
     CUE_SAMPLE_RATE,
     TOKEN_RATE,
+    CancelSignal,
     CueResult,
     ProgressCallback,
     ProgressEvent,
     SceneRequest,
     ScoreRequest,
     ScoreResult,
+    ScoringCancelled,
 )
 from engine.errors import EngineInputError
 from engine.finishing import (
@@ -122,8 +124,12 @@ def iter_cues(
     request: ScoreRequest,
     progress: ProgressCallback | None = None,
     skip: frozenset[int] = frozenset(),
+    cancel: CancelSignal | None = None,
 ) -> Iterator[CueResult]:
     """Cues one by one as they are written (scenes in `skip` are not redone).
+
+    `cancel` is checked at every progress step (between cues and every few decoding steps):
+    once set, `ScoringCancelled` unwinds the generation and no partial cue is written.
 
     The next scene's pictures are decoded and encoded on a helper thread while the current scene
     is generated, so the generator never waits for the decoder after the first scene.
@@ -136,14 +142,15 @@ def iter_cues(
     scenes = [s for s in request.scenes if s.index not in skip]
     count = len(request.scenes)
 
-    def report(position: int, scene: SceneRequest, stage: str, within: float) -> None:
+    def report(
+        position: int, scene: SceneRequest, stage: str, within: float, cue: CueResult | None = None
+    ) -> None:
+        if cancel is not None and cancel.is_set() and cue is None:
+            raise ScoringCancelled()
         if progress is not None:
             fraction = (position - 1 + within) / max(count, 1)
-            progress(
-                ProgressEvent(
-                    scene.index, position, count, scene.name, stage, fraction, time.monotonic() - started
-                )
-            )
+            elapsed = time.monotonic() - started
+            progress(ProgressEvent(scene.index, position, count, scene.name, stage, fraction, elapsed, cue))
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="features")
     pending: dict[int, Future] = {}
@@ -183,13 +190,14 @@ def iter_cues(
             # tokens first: a WAV on disk always has the tokens a later cue continues from
             tokens_file = write_tokens_atomic(tokens_path(cue_dir / name), music.tokens)
             written_tokens[scene.index] = tokens_file
+            stems: dict[str, str] = {}
             if music.stems:
                 for stream, stem in finish_stems(
                     music.stems, music.audio, generator.sample_rate, rendered_s
                 ).items():
-                    write_wav_atomic(stem_path(cue_dir / name, stream), stem)
+                    stems[stream] = str(write_wav_atomic(stem_path(cue_dir / name, stream), stem))
             path = write_wav_atomic(cue_dir / name, cue_audio)
-            yield CueResult(
+            cue = CueResult(
                 index=scene.index,
                 name=scene.name,
                 wav_path=str(path),
@@ -206,14 +214,25 @@ def iter_cues(
                 guidance=scene.guidance,
                 handle_s=max(scene.handle_s, 0.0),
                 tokens_path=str(tokens_file),
+                hits=request.hits,
+                stems=stems,
             )
-            report(position, scene, "done", 1.0)
+            yield cue
+            report(position, scene, "done", 1.0, cue)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def score(request: ScoreRequest, progress: ProgressCallback | None = None) -> ScoreResult:
-    """Generate one cue per scene of `request` into `request.cue_dir`."""
-    cues = tuple(iter_cues(request, progress))
+def score(
+    request: ScoreRequest, progress: ProgressCallback | None = None, cancel: CancelSignal | None = None
+) -> ScoreResult:
+    """Generate one cue per scene of `request` into `request.cue_dir` (see `iter_cues`)."""
+    finished: list[CueResult] = []
+    try:
+        for cue in iter_cues(request, progress, cancel=cancel):
+            finished.append(cue)
+    except ScoringCancelled:
+        raise ScoringCancelled(tuple(finished)) from None
+    cues = tuple(finished)
     trained = all(c.model_trained for c in cues)
     return ScoreResult(cues=cues, warnings=() if trained else (untrained_warning(request.preset),))

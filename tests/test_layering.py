@@ -48,6 +48,31 @@ def test_engine_never_imports_ui_or_vm_editor():
     assert not {(f, m) for f, m in imported_modules("engine") if m.split(".")[0] in ("ui", "vm_editor")}
 
 
+# Where the editor side may touch the engine besides its contract: the CLI turns the in-process
+# engine's input errors into its one `error:` line; timeline_io writes files with the engine's
+# file-mode rule. Both modules are standard library only (checked below).
+EDITOR_SIDE_EXCEPTIONS = {("cli.py", "engine.errors"), ("timeline_io.py", "engine.file_modes")}
+
+
+def test_editor_side_reaches_the_engine_through_engine_api_only():
+    """vm_editor and ui (panel, CLI, demo, scoring) use engine.api; engine.in_process is the one
+    engine they may construct, behind the same protocol."""
+    used = imported_modules("vm_editor") | imported_modules("ui")
+    beyond = {
+        (f, m) for f, m in used if m.startswith("engine") and m not in ("engine.api", "engine.in_process")
+    }
+    assert beyond <= EDITOR_SIDE_EXCEPTIONS, beyond - EDITOR_SIDE_EXCEPTIONS
+    for module in ("api", "in_process", "errors", "file_modes"):
+        top_level = {
+            alias.name if isinstance(node, ast.Import) else node.module
+            for node in ast.parse((ROOT / "engine" / f"{module}.py").read_text()).body
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        }
+        third_party = {m for m in top_level if m.split(".")[0] not in sys.stdlib_module_names}
+        assert third_party <= {"engine.api"}, (module, third_party)
+
+
 def test_ui_holds_no_engine_internals():
     assert not {
         (f, m)

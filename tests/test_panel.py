@@ -1,4 +1,4 @@
-"""The real panel, offscreen, against a real engine process with the tiny preset."""
+"""The real panel, offscreen, with the real engine (tiny preset) in-process, as it runs by default."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import opentimelineio as otio
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
-from tests.service_process import EngineProcess
+from engine.in_process import InProcessEngine
 from tests.timeline_builders import clip, gap, timeline_of, video_track
 from ui.panel import ScorePanel
 from vm_editor.engine_client import ServiceEngine
@@ -14,13 +14,6 @@ from vm_editor.panel_model import PanelModel
 from vm_editor.writeback import score_track
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def engine_dir(tmp_path):
-    proc = EngineProcess(tmp_path / "state", tmp_path / "cues").start()
-    yield proc.state_dir
-    proc.stop()
 
 
 @pytest.fixture
@@ -40,8 +33,8 @@ def timeline_path(tmp_path, shots_video):
     return path
 
 
-def test_open_score_regenerate_export(qtbot, engine_dir, timeline_path, tmp_path):
-    model = PanelModel(ServiceEngine(engine_dir, start=False))
+def test_open_score_regenerate_export(qtbot, timeline_path, tmp_path):
+    model = PanelModel(InProcessEngine())
     panel = ScorePanel(model)
     qtbot.addWidget(panel)
     panel.show()
@@ -87,6 +80,26 @@ def test_open_score_regenerate_export(qtbot, engine_dir, timeline_path, tmp_path
     assert clips[1].media_reference.target_url.endswith(after[1].split("/")[-1])
     ranges = [music.range_of_child(c) for c in clips]
     assert [(r.start_time.value, r.duration.value) for r in ranges] == [(0, 30), (30, 25), (60, 20)]
+
+
+def test_escape_cancels_scoring(qtbot, timeline_path):
+    model = PanelModel(InProcessEngine())
+    panel = ScorePanel(model)
+    qtbot.addWidget(panel)
+    with qtbot.waitExposed(panel):
+        panel.show()
+    panel.activateWindow()
+    panel.open_timeline(timeline_path)
+    panel.score_all()
+    assert model.jobs
+    qtbot.keyClick(panel, Qt.Key.Key_Escape)
+    assert all(job.cancel.is_set() for job in model.jobs.values()), "Esc did not cancel"
+    qtbot.waitUntil(lambda: not model.jobs, timeout=120_000)
+    states = [r.state for r in model.rows]
+    assert "cancelled" in states and set(states) <= {"cancelled", "done"}, states
+    assert not list(model.cue_folder().glob(".*partial*"))
+    assert panel.banner.isHidden(), panel.banner.text()
+    assert panel.status.text() == "Ready."
 
 
 def test_error_banner_says_what_to_do(qtbot, tmp_path):

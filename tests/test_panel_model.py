@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
+import queue
+import threading
 
 import opentimelineio as otio
 import pytest
 
-from engine.api import ProgressEvent
+from engine.api import ProgressEvent, ScoringCancelled
+from engine.in_process import InProcessEngine
 from tests.timeline_builders import clip, gap, timeline_of, video_track
 from vm_editor.errors import EditorInputError
 from vm_editor.panel_model import PanelModel
@@ -27,7 +29,7 @@ def model(tmp_path, shots_video):
     )
     path = tmp_path / "cut.otio"
     otio.adapters.write_to_file(tl, str(path))
-    m = PanelModel(engine=None)
+    m = PanelModel(InProcessEngine())  # nothing loads until a call needs the engine
     m.open(path)
     return m
 
@@ -76,11 +78,60 @@ def test_roll_seed_changes_the_seed(model):
     assert len({before, *rolled}) > 1
 
 
-def test_job_status_maps_to_rows_in_order(model):
-    model.jobs["j"] = [0, 1, 2]
-    event = ProgressEvent(1, 2, 3, "b", "generate", 0.5, 1.0)  # the job's second cue is generating
-    job = {"id": "j", "status": "running", "progress": 0.5, "stage": "generate", "cues": []}
-    model._absorb({**job, "event": dataclasses.asdict(event)})
+def test_progress_events_map_to_rows_in_order(model):
+    model.set_options(hits=False, stems=True)
+    job = model.score_all()
+    assert job.request.hits is False and job.request.stems is True
+    assert [s.index for s in job.request.scenes] == [0, 1, 2]
+    assert job.request.scenes[1].continue_from.scene_index == 0  # b continues a; c follows a gap
+    assert job.request.scenes[2].continue_from is None
+    assert job.request.cue_dir == str(model.cue_folder())  # in-process: beside the timeline
+    job.inbox.put(ProgressEvent(1, 2, 3, "b", "generate", 0.5, 1.0))  # the second cue, half done
+    model.poll()
     assert [r.state for r in model.rows] == ["queued", "running", "queued"]
     assert model.rows[1].progress == pytest.approx(0.5)
     assert model.overall_progress() == pytest.approx(0.5)
+    job.inbox.put(ScoringCancelled())
+    model.poll()
+    assert [r.state for r in model.rows] == ["cancelled"] * 3 and not model.jobs
+
+
+def test_a_cancelled_job_never_reaches_the_engine(model):
+    job = model.score_all()
+    model.cancel_all()
+    model.run(job)  # what the panel runs on a worker thread
+    model.poll()
+    assert not model.jobs and [r.state for r in model.rows] == ["cancelled"] * 3
+    assert not model.cue_folder().exists()
+
+
+@pytest.mark.slow
+def test_in_process_score_then_cancel_mid_generation(model):
+    """Cues arrive on their "done" events; Esc during a cue's generation stops it, writes nothing."""
+    model.select({1})
+    job = model.submit([1])
+    model.run(job)
+    model.poll()
+    assert model.rows[1].state == "done" and len(model.rows[1].takes) == 1
+    cue = model.rows[1].cue
+    assert cue.hits is True and cue.stems == {} and cue.wav_path.startswith(str(model.cue_folder()))
+    written = sorted(model.cue_folder().glob("*.wav"))
+
+    job = model.submit([0, 2])
+    seen = threading.Event()
+
+    class EscOnFirstGenerate(queue.SimpleQueue):
+        """The job's inbox, with the user pressing Esc as the first cue starts generating."""
+
+        def put(self, item, *args):
+            super().put(item, *args)
+            if isinstance(item, ProgressEvent) and item.stage == "generate" and not seen.is_set():
+                seen.set()
+                model.cancel_all()
+
+    job.inbox = EscOnFirstGenerate()
+    model.run(job)
+    model.poll()
+    assert seen.is_set() and not model.jobs
+    assert [model.rows[p].state for p in (0, 2)] == ["cancelled", "cancelled"]
+    assert sorted(model.cue_folder().glob("*.wav")) == written  # no partial cue

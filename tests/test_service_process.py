@@ -88,6 +88,34 @@ def test_cancel_stops_a_running_job_promptly(engine):
         assert took < 5.0, f"cancel took {took:.2f} s"  # the 1 s target is measured by `make bench`
 
 
+def test_service_engine_relays_each_cue_once_and_cancels_through_the_protocol(engine):
+    """engine.api.Engine.score over the service: each finished cue arrives once on a "done" event;
+    setting the cancel signal cancels the job there and raises ScoringCancelled with the cues."""
+    from engine.api import ScoreRequest, ScoringCancelled, scene_from_dict
+    from vm_editor.engine_client import ServiceEngine
+
+    client = ServiceEngine(engine.state_dir, start=False)
+    request = ScoreRequest(tuple(scene_from_dict(s) for s in scenes(3, 0.5)), cue_dir="relay")
+    events = []
+    result = client.score(request, progress=events.append)
+    finished = [e.cue for e in events if e.cue is not None]
+    assert finished == list(result.cues) and [c.index for c in finished] == [0, 1, 2]
+
+    cancel = threading.Event()
+    long = ScoreRequest(tuple(scene_from_dict(s) for s in scenes(3, 20.0, seed0=10)), cue_dir="stop")
+
+    def esc_after_first_cue(event) -> None:
+        if event.cue is not None:
+            cancel.set()
+
+    with pytest.raises(ScoringCancelled) as stopped:
+        client.score(long, progress=esc_after_first_cue, cancel=cancel)
+    assert [c.index for c in stopped.value.cues] == [0]
+    assert sorted(p.name for p in (engine.cue_root / "stop").glob("*.wav")) == [
+        Path(stopped.value.cues[0].wav_path).name
+    ]
+
+
 def test_fifty_jobs_from_five_clients(engine):
     results: dict[int, dict] = {}
     errors: list[BaseException] = []

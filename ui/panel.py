@@ -6,6 +6,7 @@ PySide6 host (Hiero / Nuke Studio) as a QWidget, or run as a window by `vm-edito
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, QUrl
@@ -32,10 +33,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.api import Engine
 from ui.tasks import run_in_background
 from ui.widgets import Strip
 from vm_editor.errors import EditorInputError
-from vm_editor.panel_model import PanelModel
+from vm_editor.panel_model import PanelJob, PanelModel, PanelOptions
 from vm_editor.waveform import peak_envelope
 
 COLUMNS = ["Picture", "Scene", "In", "Out", "Duration", "Markers", "Rhythm", "Music", "State"]
@@ -127,6 +129,14 @@ class ScorePanel(QWidget):
         self.lock = QCheckBox("locked (kept by Score all)")
         self.takes = QComboBox()
         self.takes.currentIndexChanged.connect(self._on_take)
+        self.hits = QCheckBox("accents at cuts and markers")
+        self.hits.setToolTip("off: no forced accents, the model alone follows the pictures (--no-hits)")
+        self.hits.setChecked(self.model.options.hits)
+        self.hits.toggled.connect(lambda on: self.model.set_options(hits=on))
+        self.stems = QCheckBox("stems (drums, bass, harmony, melody)")
+        self.stems.setToolTip("also one WAV per stream beside each cue (--stems)")
+        self.stems.setChecked(self.model.options.stems)
+        self.stems.toggled.connect(lambda on: self.model.set_options(stems=on))
         for editor in (self.prompt,):
             editor.editingFinished.connect(self._store_settings)
         for spin in (self.seed, self.intensity):
@@ -146,10 +156,18 @@ class ScorePanel(QWidget):
         self.detail = QWidget()
         self.detail.setLayout(form)
         self.detail.setEnabled(False)
+        score_form = QFormLayout()
+        score_form.addRow("Score", self.hits)
+        score_form.addRow("", self.stems)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(self.detail)
+        side_layout.addLayout(score_form)
+        side_layout.addStretch(1)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.detail)
+        splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
 
@@ -226,14 +244,18 @@ class ScorePanel(QWidget):
         run_in_background(self, self.model.engine.info, done)
 
     def score_all(self) -> None:
-        if self._guard(self.model.score_all):
-            self.timer.start()
+        self._start(self._guard(self.model.score_all))
 
     def regenerate_selected(self) -> None:
         if not self.model.selection:
             self.model.set_error("select the scenes to regenerate first")
             return
-        if self._guard(self.model.regenerate_selected):
+        self._start(self._guard(self.model.regenerate_selected))
+
+    def _start(self, job: PanelJob | None) -> None:
+        """The engine works on a pool thread; the timer applies what it reports (model.poll)."""
+        if job is not None:
+            run_in_background(self, functools.partial(self.model.run, job), lambda *_: None)
             self.timer.start()
 
     def cancel(self) -> None:
@@ -342,7 +364,10 @@ class ScorePanel(QWidget):
 
     # -- model -> widgets ----------------------------------------------------------------------
     def _poll(self) -> None:
-        self._guard(self.model.poll)
+        try:
+            self.model.poll()  # not _guard: a failure it reports must stay on the banner
+        except EditorInputError as exc:
+            self.model.set_error(str(exc))
         if not self.model.jobs:
             self.timer.stop()
             self.connect_engine()  # refresh device / warm state after the work
@@ -358,7 +383,8 @@ class ScorePanel(QWidget):
                 self._refresh_state(position)
             self.progress.setValue(int(self.model.overall_progress() * 1000))
             busy = bool(self.model.jobs)
-            self.status.setText("Generating…" if busy else "Ready.")
+            stopping = busy and all(job.cancel.is_set() for job in self.model.jobs.values())
+            self.status.setText("Cancelling…" if stopping else "Generating…" if busy else "Ready.")
         elif what == "error":
             self.banner.setText(self.model.error or "")
             self.banner.setVisible(bool(self.model.error))
@@ -452,14 +478,20 @@ class ScorePanel(QWidget):
             self._guard(self.model.use_take, position, index)
 
 
-def run_panel(timeline: Path | None = None, screenshot: Path | None = None, engine=None) -> int:
-    """`vm-editor panel`: a window, or with `screenshot` one offscreen render saved as PNG."""
+def run_panel(
+    timeline: Path | None = None,
+    screenshot: Path | None = None,
+    engine: Engine | None = None,
+    options: PanelOptions | None = None,
+) -> int:
+    """`vm-editor panel`: a window, or with `screenshot` one offscreen render saved as PNG.
+    The engine runs in this process unless another `Engine` (the service client) is given."""
     from PySide6.QtWidgets import QApplication
 
-    from vm_editor.engine_client import ServiceEngine
+    from engine.in_process import InProcessEngine
 
     app = QApplication.instance() or QApplication([])
-    panel = ScorePanel(PanelModel(engine or ServiceEngine()))
+    panel = ScorePanel(PanelModel(engine or InProcessEngine(), options))
     if timeline is not None:
         panel.open_timeline(timeline)
     if screenshot is not None:

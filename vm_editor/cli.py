@@ -78,6 +78,11 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="no forced accents at cuts and markers: the model alone follows the pictures",
     )
+    p.add_argument(
+        "--stems",
+        action="store_true",
+        help="also one WAV per stream beside each cue: <cue>.drums/.bass/.harmony/.melody.wav",
+    )
     _add_in_process_option(p)
 
 
@@ -103,10 +108,14 @@ contract for scripts (DESIGN.md §7):
              cls_frames}, times relative to the cue's start
   score T    one clip per cue; touching cues continue each other's music and crossfade from
              the cut into a 1 s rendered handle; --cue-dir DIR (also with the service);
-             --no-hits leaves cuts and markers to the model (no forced accents)
+             --no-hits leaves cuts and markers to the model (no forced accents); --stems
+             also writes <cue>.drums/.bass/.harmony/.melody.wav (listed in the clip metadata)
   regenerate S --cue K
              a new take of cue K (index as in the score's metadata and `scenes`): continues
-             from cue K-1, crossfades into K+1, leaves every other cue file untouched
+             from cue K-1, crossfades into K+1, leaves every other cue file untouched; keeps
+             the cue's hits and stems settings unless --hits/--no-hits, --stems/--no-stems
+  engines    the local service by default (started when none runs); --in-process runs it
+             here; the panel (`vm-editor panel`) runs in-process unless --service
   errors     exit 2 with one `error:` line naming the file/clip and the fix
 """
 
@@ -158,11 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
     regen.add_argument("--rate", type=float, default=None)
     _add_project_option(regen)
     _add_engine_options(regen)
+    regen.add_argument("--hits", action="store_true", help="accents at cuts and markers again")
+    regen.add_argument("--no-stems", action="store_true", help="no stems for the new take")
     regen.set_defaults(func=cmd_regenerate)
 
     panel = sub.add_parser("panel", help="open the Qt panel (a window; --screenshot renders once)")
     panel.add_argument("timeline", type=Path, nargs="?")
     panel.add_argument("--screenshot", type=Path, default=None, help="save one render as PNG and exit")
+    panel.add_argument("--no-hits", action="store_true", help="no forced accents at cuts and markers")
+    panel.add_argument("--stems", action="store_true", help="also one WAV per stream beside each cue")
+    panel.add_argument(
+        "--service", action="store_true", help="score through the local service (default: in-process)"
+    )
     panel.set_defaults(func=cmd_panel)
 
     watch = sub.add_parser("watch", help="score every timeline exported into a folder, next to it")
@@ -354,6 +370,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         guidance=args.guidance,
         score_name=args.timeline.stem,
         hits=not args.no_hits,
+        stems=args.stems,
     )
     print(
         f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'",
@@ -381,6 +398,8 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         raise EditorInputError(f"{args.timeline}: no VidMusician score track; score the timeline first")
     if args.cue not in cues:
         raise EditorInputError(f"{args.timeline}: no cue {args.cue}; its cues are {sorted(cues)}")
+    if args.hits and args.no_hits or args.stems and args.no_stems:
+        raise EditorInputError("give --hits or --no-hits (--stems or --no-stems), not both")
     meta = cues[args.cue]
     take = int(meta.get("take", 1)) + 1
     old_wav = url_to_path(meta.get("wav_url", ""))
@@ -400,7 +419,8 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         seed=args.seed,
         prompt=args.prompt,
         guidance=args.guidance,
-        hits=False if args.no_hits else None,
+        hits=_choice(args.hits, args.no_hits),  # None: as the cue was scored
+        stems=_choice(args.stems, args.no_stems),
         score_name=args.timeline.stem.split(".")[0],
     )
     if regen.pictures_changed:
@@ -416,8 +436,13 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     written = write_timeline_atomic(
         updated, out_path, input_path=args.timeline, force=args.force, replace_input=True
     )
-    print(f"wrote {written} (cue {args.cue}, take {take}: {cue.wav_path})")
+    stems = f", stems: {', '.join(sorted(cue.stems))}" if cue.stems else ""
+    print(f"wrote {written} (cue {args.cue}, take {take}: {cue.wav_path}{stems})")
     return 0
+
+
+def _choice(on: bool, off: bool) -> bool | None:
+    return True if on else False if off else None
 
 
 def _regen_cue_dir(args: argparse.Namespace, old_folder: Path) -> Path:
@@ -434,6 +459,11 @@ def cmd_panel(args: argparse.Namespace) -> int:
         command.append(str(args.timeline))
     if args.screenshot is not None:
         command += ["--screenshot", str(args.screenshot)]
+    command += [
+        flag
+        for flag, on in (("--no-hits", args.no_hits), ("--stems", args.stems), ("--service", args.service))
+        if on
+    ]
     return subprocess.call(command)
 
 

@@ -1,8 +1,9 @@
 """Cue files where the user wants them: the service writes only inside its own cue root, so the
-editor side moves each finished cue (its tokens, then its WAV) into the chosen folder atomically.
+editor side moves each finished cue (its tokens and stems, then its WAV) into the chosen folder
+atomically.
 
-A WAV in the folder always has its tokens beside it (a later cue continues from them), and no
-reader ever sees a partial file: same filesystem is one rename; across filesystems the file is
+A WAV in the folder always has its tokens (a later cue continues from them) and its stems beside
+it, and no reader ever sees a partial file: same filesystem is one rename; across filesystems the file is
 copied to a hidden temporary name in the folder, synced, then renamed into place.
 """
 
@@ -52,6 +53,10 @@ def move_cues(cues: Sequence[CueResult], folder: Path) -> tuple[CueResult, ...]:
         tokens = None
         if cue.tokens_path:
             tokens = str(_move_atomic(Path(cue.tokens_path), folder / Path(cue.tokens_path).name))
+        stems = {
+            stream: str(_move_atomic(Path(path), folder / Path(path).name))
+            for stream, path in cue.stems.items()
+        }
         wav = _move_atomic(Path(cue.wav_path), folder / Path(cue.wav_path).name)
-        out.append(dataclasses.replace(cue, wav_path=str(wav), tokens_path=tokens))
+        out.append(dataclasses.replace(cue, wav_path=str(wav), tokens_path=tokens, stems=stems))
     return tuple(out)

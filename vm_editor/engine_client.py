@@ -28,15 +28,18 @@ import httpx
 
 from engine.api import (
     API_VERSION,
+    CancelSignal,
     CueConditioning,
     EngineInfo,
     Job,
     Preview,
     ProgramSegmentSpec,
     ProgressCallback,
+    ProgressEvent,
     SceneRequest,
     ScoreRequest,
     ScoreResult,
+    ScoringCancelled,
     job_from_dict,
 )
 from vm_editor.errors import EditorInputError
@@ -267,16 +270,53 @@ class ServiceEngine:
                 return job
             time.sleep(0.2)
 
-    def score(self, request: ScoreRequest, progress: ProgressCallback | None = None) -> ScoreResult:
-        """Submit, follow the job's progress events (each new one passed on), return the cues.
-        Ctrl-C cancels the job in the engine (`ScoringInterrupted` says so)."""
+    def score(
+        self,
+        request: ScoreRequest,
+        progress: ProgressCallback | None = None,
+        cancel: CancelSignal | None = None,
+    ) -> ScoreResult:
+        """Submit, follow the job's progress events (each new one passed on, each finished cue
+        once on a "done" event), return the cues. Setting `cancel` cancels the job in the engine
+        (`ScoringCancelled` with the cues it finished); Ctrl-C does too (`ScoringInterrupted`)."""
         last = None
+        relayed: set[str] = set()
+        positions = {s.index: k for k, s in enumerate(request.scenes, start=1)}
+        cancel_sent = False
 
         def relay(job: Job) -> None:
-            nonlocal last
-            if progress is not None and job.event is not None and job.event != last:
+            nonlocal last, cancel_sent
+            if (
+                cancel is not None
+                and cancel.is_set()
+                and not cancel_sent
+                and job.status in ("queued", "running")
+            ):
+                cancel_sent = True
+                self.cancel(job.id)
+            if progress is None:
+                return
+            if job.event is not None and job.event != last:
                 last = job.event
-                progress(job.event)
+                if job.event.cue is None:  # finished cues are relayed from job.cues, below
+                    progress(job.event)
+            for cue in job.cues:  # polling can miss a "done" event: the cue list cannot
+                if cue.wav_path not in relayed:
+                    relayed.add(cue.wav_path)
+                    k = positions.get(cue.index, 0)
+                    event = job.event
+                    progress(
+                        ProgressEvent(
+                            cue.index,
+                            k,
+                            len(request.scenes),
+                            cue.name,
+                            "done",
+                            k / max(len(request.scenes), 1),
+                            event.elapsed_s if event is not None else 0.0,
+                            cue,
+                        )
+                    )
 
         with _interrupt_deferred() as interrupted:  # Ctrl-C here would lose the job's id
             job_id = self.submit(request)["id"]
@@ -286,6 +326,8 @@ class ServiceEngine:
             job = self.wait(job_id, relay)
         except KeyboardInterrupt:
             raise ScoringInterrupted(self._cancel_after_interrupt(job_id)) from None
+        if job.status == "cancelled" and cancel is not None and cancel.is_set():
+            raise ScoringCancelled(job.cues)
         if job.status != "done":
             raise EngineError(f"job {job.status}: {job.error or 'no reason given'}")
         return ScoreResult(cues=job.cues, warnings=job.warnings)

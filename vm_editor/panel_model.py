@@ -1,8 +1,11 @@
 """The panel's view-model: what the Qt widgets show and the actions they call, without Qt.
 
 Widgets in `ui/` only bind to this object (napari's split), so the behaviour is tested headless.
-Engine work is non-blocking: `submit_*` returns at once and `poll()` (a Qt timer calls it) moves
-jobs forward, so the panel stays responsive while music is generated.
+The engine is any `engine.api.Engine` (the panel runs the in-process one by default). Engine
+work is non-blocking: `score_all` / `regenerate_selected` return a `PanelJob` at once; the view
+runs `run(job)` on a worker thread, which only posts typed progress events and the outcome to the
+job's inbox; `poll()` (a Qt timer calls it on the GUI thread) applies them to the rows. `cancel_all`
+sets each job's cancel signal, which the engine checks between cues and while it generates.
 """
 
 from __future__ import annotations
@@ -10,17 +13,31 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
+import itertools
+import queue
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import opentimelineio as otio
 
-from engine.api import CueResult, EngineInfo, Preview, ScoreRequest, cue_from_dict, progress_from_dict
-from vm_editor import scene_ops
+from engine.api import (
+    CueResult,
+    Engine,
+    EngineInfo,
+    Preview,
+    ProgressEvent,
+    ScoreRequest,
+    ScoreResult,
+    ScoringCancelled,
+)
+from vm_editor import scene_ops, scoring
+from vm_editor.cue_files import move_cues
+from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError
-from vm_editor.scenes import Scene, SceneList, extract_scenes, to_engine_scene
+from vm_editor.scenes import Scene, SceneList, extract_scenes
 from vm_editor.timeline_io import read_timeline, write_timeline_atomic
 from vm_editor.writeback import add_score_track
 
@@ -55,10 +72,26 @@ class SceneRow:
         return self.takes[self.current_take] if self.takes else None
 
 
-def _scene_in_progress(job: dict) -> int | None:
-    """The 1-based position in the job of the cue being worked on (from its progress event)."""
-    event = job.get("event")
-    return None if not event else progress_from_dict(event).scene_position
+@dataclass(frozen=True)
+class PanelOptions:
+    """Settings of the whole score (the per-cue ones are in `CueSettings`)."""
+
+    hits: bool = True  # cuts and markers get forced accents; False leaves them to the model
+    stems: bool = False  # also one WAV per stream (drums, bass, harmony, melody) beside each cue
+
+
+@dataclass
+class PanelJob:
+    """One score request on its way through the engine. `inbox` receives, from the worker
+    thread, `ProgressEvent`s and then one outcome: a `ScoreResult`, `ScoringCancelled` or the
+    exception that stopped it."""
+
+    id: int
+    positions: list[int]
+    request: ScoreRequest
+    cancel: threading.Event = field(default_factory=threading.Event)
+    inbox: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+    progress: float = 0.0
 
 
 def _tagged(call: Callable[[], Preview], generation: int) -> dict:
@@ -74,15 +107,17 @@ def timecode(t: otio.opentime.RationalTime, rate: float) -> str:
 
 
 class PanelModel:
-    def __init__(self, engine=None):
+    def __init__(self, engine: Engine | None = None, options: PanelOptions | None = None):
         self.engine = engine
+        self.options = options or PanelOptions()
         self.timeline: otio.schema.Timeline | None = None
         self.timeline_path: Path | None = None
         self.scene_list: SceneList | None = None
         self.rows: list[SceneRow] = []
         self.selection: set[int] = set()
-        self.jobs: dict[str, list[int]] = {}  # job id -> row positions it covers
-        self.job_progress: dict[str, float] = {}
+        self.jobs: dict[int, PanelJob] = {}  # jobs not finished yet, by id
+        self._job_ids = itertools.count(1)
+        self._engine_turn = threading.Lock()  # one score at a time: the generator is not reentrant
         self.error: str | None = None
         self.engine_status: EngineInfo | None = None
         self.generation = 0  # bumped on every open, so late answers for an old timeline are dropped
@@ -108,8 +143,8 @@ class PanelModel:
         self.generation += 1
         self.rows = [SceneRow(s, CueSettings(seed=s.index)) for s in scene_list.scenes]
         self.selection = set()
+        self.cancel_all()  # a job for the previous timeline stops; its answers are dropped
         self.jobs = {}
-        self.job_progress = {}
         self.error = None
         self._changed("scenes")
 
@@ -192,81 +227,154 @@ class PanelModel:
             self._changed(f"cue:{position}")
 
     # -- engine --------------------------------------------------------------------------------
+    def set_options(self, **changes) -> None:
+        """Score-wide settings (`hits`, `stems`) for the next jobs."""
+        self.options = dataclasses.replace(self.options, **changes)
+        self._changed("options")
+
+    def cue_folder(self) -> Path:
+        """Where the panel's cues end up: `<timeline stem>_cues` beside the timeline."""
+        stem = self.timeline_path.stem if self.timeline_path else "score"
+        parent = self.timeline_path.resolve().parent if self.timeline_path else Path.cwd()
+        return parent / f"{stem.replace('.', '_')}_cues"
+
+    def _engine_writes_elsewhere(self) -> bool:
+        """The service writes only inside its own cue root; the panel then moves the cues."""
+        return isinstance(self.engine, ServiceEngine)
+
     def _request(self, positions: list[int]) -> ScoreRequest:
+        """Scoring's requests (continuity, handles) with each row's seed, prompt, intensity, take."""
+        every = scoring.scene_requests([r.scene for r in self.rows])
         scenes = []
         for p in positions:
             row = self.rows[p]
-            scene = to_engine_scene(row.scene, seed=row.settings.seed, prompt=row.settings.prompt or None)
             scenes.append(
-                dataclasses.replace(scene, take=len(row.takes) + 1, guidance=row.settings.intensity)
+                dataclasses.replace(
+                    every[p],
+                    seed=row.settings.seed,
+                    prompt=row.settings.prompt or None,
+                    guidance=row.settings.intensity,
+                    take=len(row.takes) + 1,
+                )
             )
-        stem = self.timeline_path.stem if self.timeline_path else "score"
+        finished = {r.scene.index: r.cue for r in self.rows if r.cue is not None}
+        folder = self.cue_folder()
         return ScoreRequest(
-            scenes=tuple(scenes),
-            cue_dir=f"{stem}_cues",
+            scenes=scoring.continue_from_finished(scenes, finished),
+            cue_dir=folder.name if self._engine_writes_elsewhere() else str(folder),
             preset=self.rows[positions[0]].settings.preset,
-            score_name=stem,
+            score_name=self.timeline_path.stem if self.timeline_path else "score",
+            hits=self.options.hits,
+            stems=self.options.stems,
         )
 
-    def submit(self, positions: list[int]) -> str | None:
+    def submit(self, positions: list[int]) -> PanelJob | None:
+        """A job for the unlocked rows among `positions`; the view then runs `run(job)` off the
+        GUI thread. None when there is nothing to do (the engine is never asked)."""
         positions = [p for p in positions if not self.rows[p].settings.locked]
         if not positions:
             return None
-        job = self.engine.submit(self._request(positions))
-        self.jobs[job["id"]] = positions
+        if self.engine is None:
+            raise EditorInputError("no engine: start the panel with one (`vm-editor panel`)")
+        job = PanelJob(next(self._job_ids), positions, self._request(positions))
+        self.jobs[job.id] = job
         for p in positions:
             self.rows[p].state, self.rows[p].progress, self.rows[p].error = "queued", 0.0, None
         self._changed("jobs")
-        self._absorb(job)
-        return job["id"]
+        return job
 
-    def score_all(self) -> str | None:
+    def run(self, job: PanelJob) -> None:
+        """Score `job` through the engine (blocking: call it on a worker thread). Touches no row:
+        everything it learns goes to the job's inbox, which `poll()` applies on the GUI thread."""
+        with self._engine_turn:
+            if job.cancel.is_set():
+                job.inbox.put(ScoringCancelled())
+                return
+            try:
+                outcome = self.engine.score(job.request, progress=job.inbox.put, cancel=job.cancel)
+            except Exception as exc:  # ScoringCancelled, EngineError, a bug: shown on the rows/banner
+                outcome = exc
+            job.inbox.put(outcome)
+
+    def score_all(self) -> PanelJob | None:
         return self.submit(list(range(len(self.rows))))
 
-    def regenerate_selected(self) -> str | None:
+    def regenerate_selected(self) -> PanelJob | None:
         for p in self.selection:
-            self.rows[p].settings.seed = (self.rows[p].settings.seed + 1) % (2**31 - 1)
+            self.rows[p].settings.seed = scoring.next_take_seed(self.rows[p].settings.seed)
         return self.submit(sorted(self.selection))
 
     def cancel_all(self) -> None:
-        for job_id in list(self.jobs):
-            self._absorb(self.engine.cancel(job_id))
+        """Ask every job to stop (Esc); cues already finished are kept."""
+        for job in self.jobs.values():
+            job.cancel.set()
+        if self.jobs:
+            self._changed("jobs")
 
     def poll(self) -> None:
-        for job_id in list(self.jobs):
-            self._absorb(self.engine.status(job_id))
-
-    def _absorb(self, job: dict) -> None:
-        positions = self.jobs.get(job["id"], [])
-        by_index = {c["index"]: cue_from_dict(c) for c in job.get("cues", [])}
-        current = _scene_in_progress(job)  # 1-based position within the job
-        count = max(len(positions), 1)
-        for k, p in enumerate(positions, start=1):
-            row = self.rows[p]
-            cue = by_index.get(row.scene.index)
-            if cue is not None and all(t.wav_path != cue.wav_path for t in row.takes):
-                row.takes.append(cue)
-                row.current_take = len(row.takes) - 1
-                row.state, row.progress = "done", 1.0
-                self._changed(f"cue:{p}")
-            elif cue is None and job["status"] in ("queued", "running"):
-                running = job["status"] == "running" and current == k
-                row.state = "running" if running else "queued"
-                row.progress = min(max(job["progress"] * count - (k - 1), 0.0), 1.0) if running else 0.0
-            elif cue is None:
-                row.state = job["status"]
-        self.job_progress[job["id"]] = job["progress"]
-        if job["status"] in ("done", "failed", "cancelled"):
-            self.jobs.pop(job["id"], None)
-            self.job_progress.pop(job["id"], None)
-            if job["status"] == "failed":
-                self.set_error(f"scoring failed: {job.get('error')}")
+        """Apply what the workers posted: progress, finished cues, each job's outcome."""
+        for job in list(self.jobs.values()):
+            while True:
+                try:
+                    item = job.inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, ProgressEvent):
+                    self._on_event(job, item)
+                else:
+                    self._on_outcome(job, item)
         self._changed("progress")
+
+    def _row_of(self, job: PanelJob, scene_index: int) -> int | None:
+        return next((p for p in job.positions if self.rows[p].scene.index == scene_index), None)
+
+    def _on_event(self, job: PanelJob, event: ProgressEvent) -> None:
+        job.progress = event.fraction
+        position = self._row_of(job, event.scene_index)
+        if position is None:
+            return
+        row = self.rows[position]
+        if event.cue is not None:
+            self._add_take(position, event.cue)
+        elif row.state != "done":
+            row.state = "running"
+            within = event.fraction * event.scene_count - (event.scene_position - 1)
+            row.progress = min(max(within, 0.0), 1.0)
+
+    def _add_take(self, position: int, cue: CueResult) -> None:
+        row = self.rows[position]
+        if any(t.wav_path == cue.wav_path for t in row.takes):
+            row.state, row.progress = "done", 1.0
+            return
+        if self._engine_writes_elsewhere():
+            (cue,) = move_cues([cue], self.cue_folder())
+        row.takes.append(cue)
+        row.current_take = len(row.takes) - 1
+        row.state, row.progress = "done", 1.0
+        self._changed(f"cue:{position}")
+
+    def _on_outcome(self, job: PanelJob, outcome: object) -> None:
+        self.jobs.pop(job.id, None)
+        if isinstance(outcome, ScoreResult):
+            cues, state = outcome.cues, "done"
+        elif isinstance(outcome, ScoringCancelled):
+            cues, state = outcome.cues, "cancelled"
+        else:
+            cues, state = (), "failed"
+            self.set_error(f"scoring failed: {outcome}")
+        for cue in cues:  # normally each came on its "done" event already
+            position = self._row_of(job, cue.index)
+            if position is not None:
+                self._add_take(position, cue)
+        for p in job.positions:
+            if self.rows[p].state in ("queued", "running"):
+                self.rows[p].state, self.rows[p].progress = state, 0.0
+        self._changed("jobs")
 
     def overall_progress(self) -> float:
         """Mean progress of the jobs still running; 1.0 once everything asked for is done."""
-        if self.job_progress:
-            return sum(self.job_progress.values()) / len(self.job_progress)
+        if self.jobs:
+            return sum(j.progress for j in self.jobs.values()) / len(self.jobs)
         return 1.0 if any(r.takes for r in self.rows) else 0.0
 
     def use_take(self, position: int, take: int) -> None:

@@ -29,6 +29,7 @@ from vm_editor.writeback import (
     _TakesTrack,
     _url,
     add_score_track,
+    plain_json,
     read_sidecar,
     score_track,
 )
@@ -135,15 +136,6 @@ def fit_for_fcp7(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
                     fcp["enabled"] = "FALSE"
                 child.metadata["fcp_xml"] = fcp
     return fitted
-
-
-def plain_json(value):
-    """OTIO's AnyDictionary / AnyVector (nested) as plain JSON-able Python."""
-    if hasattr(value, "items"):
-        return {str(k): plain_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "AnyVector":
-        return [plain_json(v) for v in value]
-    return value
 
 
 # -- re-scoring -------------------------------------------------------------------------------------

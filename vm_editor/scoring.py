@@ -13,7 +13,7 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from engine.api import DEFAULT_HANDLE_S, Continuation, Engine, SceneRequest, ScoreRequest
+from engine.api import DEFAULT_HANDLE_S, Continuation, CueResult, Engine, SceneRequest, ScoreRequest
 from vm_editor import cue_plan
 from vm_editor.errors import EditorInputError
 from vm_editor.media_links import url_to_path
@@ -75,6 +75,26 @@ def scene_requests(
     return tuple(out)
 
 
+def continue_from_finished(
+    requests: Sequence[SceneRequest], finished: dict[int, CueResult]
+) -> tuple[SceneRequest, ...]:
+    """A cue whose predecessor is not in this request (a regenerated or locked neighbour)
+    continues from that cue's finished take (its saved tokens), or starts fresh without one."""
+    inside = {r.index for r in requests}
+    out = []
+    for req in requests:
+        cont = req.continue_from
+        if cont is not None and cont.scene_index is not None and cont.scene_index not in inside:
+            cue = finished.get(cont.scene_index)
+            tokens = cue.tokens_path if cue is not None else None
+            carried = (
+                Continuation(cont.at_s, tokens_path=tokens) if tokens and Path(tokens).is_file() else None
+            )
+            req = dataclasses.replace(req, continue_from=carried)
+        out.append(req)
+    return tuple(out)
+
+
 def build_request(
     scene_list: SceneList,
     *,
@@ -85,6 +105,7 @@ def build_request(
     guidance: float | None = None,
     score_name: str = "score",
     hits: bool = True,
+    stems: bool = False,
 ) -> ScoreRequest:
     return ScoreRequest(
         scenes=scene_requests(scene_list.scenes, prompt=prompt, guidance=guidance),
@@ -94,6 +115,7 @@ def build_request(
         prompt=prompt,
         score_name=score_name,
         hits=hits,
+        stems=stems,
     )
 
 
@@ -118,13 +140,15 @@ def regenerate_request(
     prompt: str | None = None,
     guidance: float | None = None,
     hits: bool | None = None,
+    stems: bool | None = None,
     score_name: str = "score",
 ) -> Regeneration:
     """Cue `cue` of a scored timeline again, over the same record span of today's program.
 
     A new seed (the previous take's plus one unless given), take + 1; it continues from the
     previous cue's saved tokens when that cue ends where this one starts, and renders the same
-    handle, so the write-back crossfades into the next cue as before.
+    handle, so the write-back crossfades into the next cue as before. Hits and stems stay as the
+    cue was scored unless `hits` / `stems` say otherwise.
     """
     if cue not in cues:
         raise EditorInputError(f"no cue {cue}; its cues are {sorted(cues)}")
@@ -154,7 +178,8 @@ def regenerate_request(
         seed=seed,
         prompt=prompt,
         score_name=score_name,
-        hits=bool(meta.get("hits", True)) if hits is None else hits,
+        hits=_flag(meta.get("hits"), True) if hits is None else hits,
+        stems=bool(meta.get("stems")) if stems is None else stems,
     )
     changed = request_scene.source_hash() != meta.get("source_hash")
     return Regeneration(request, take, changed)
@@ -174,3 +199,12 @@ def _continuation(cues: dict[int, dict], cue: int) -> Continuation | None:
     rate = float(previous.get("rate") or 1.0)
     at_s = (int(previous["record_end_frame"]) - int(previous["record_start_frame"])) / rate
     return Continuation(at_s, tokens_path=str(Path(tokens).resolve()))
+
+
+def _flag(value, default: bool) -> bool:
+    """A metadata boolean as written by any adapter (True, "true", "False", 0...)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "no")
+    return bool(value)

@@ -172,6 +172,16 @@ def _key(url: str) -> str:
     return str(path) if path is not None else url
 
 
+def plain_json(value):
+    """OTIO's AnyDictionary / AnyVector (nested) as plain JSON-able Python: nested ones die with
+    their timeline, so metadata handed out (e.g. a cue's `stems`) must be copied out of it."""
+    if hasattr(value, "items"):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "AnyVector":
+        return [plain_json(v) for v in value]
+    return value
+
+
 def cue_metadata(timeline: otio.schema.Timeline, timeline_path: Path | None = None) -> dict[int, dict]:
     """cue index -> its `vidmusician` metadata (from the clips, else from the sidecar)."""
     track = score_track(timeline, timeline_path)
@@ -180,7 +190,7 @@ def cue_metadata(timeline: otio.schema.Timeline, timeline_path: Path | None = No
     side = {_key(c["wav_url"]): c for c in read_sidecar(timeline_path).get("cues", [])}
     out = {}
     for clip in track.find_clips(shallow_search=True):
-        meta = dict(clip.metadata.get(METADATA_KEY) or side.get(_url(clip)) or {})
+        meta = plain_json(clip.metadata.get(METADATA_KEY) or side.get(_url(clip)) or {})
         if "cue_index" in meta:
             out[int(meta["cue_index"])] = meta
     return out
@@ -196,7 +206,7 @@ def sidecar_document(timeline: otio.schema.Timeline) -> dict | None:
         doc["track" if not takes else "takes_track"] = track.name
         for clip in track.find_clips(shallow_search=True):
             if METADATA_KEY in clip.metadata:
-                doc[key].append(dict(clip.metadata[METADATA_KEY]))
+                doc[key].append(plain_json(clip.metadata[METADATA_KEY]))
     return doc if doc["cues"] else None
 
 

@@ -83,6 +83,7 @@ class ScoreJobIn(BaseModel):
     prompt: str | None = Field(default=None, max_length=500)
     score_name: str = Field(default="score", min_length=1, max_length=200)
     hits: bool = True
+    stems: bool = False  # also one WAV per stream beside each cue
 
 
 class ConditioningIn(BaseModel):
