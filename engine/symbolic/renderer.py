@@ -67,7 +67,7 @@ def note_events(score: SymbolicScore) -> dict[str, list[Event]]:
         kit = style_of(hit.frame).kit
         for piece in hit.pieces:
             for key in kit.keys[piece]:
-                velocity = max(kit.velocity[hit.accent], strokes.get(key, {}).get(hit.frame, 0))
+                velocity = max(kit.velocity_of(piece, hit.accent), strokes.get(key, {}).get(hit.frame, 0))
                 strokes.setdefault(key, {})[hit.frame] = velocity
                 ring = DRUM_RING_FRAMES.get(piece, DRUM_RING_DEFAULT)
                 rings[key, hit.frame] = max(ring, rings.get((key, hit.frame), 0))
