@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", default=str(DEFAULT_SAMPLES), help="folder of the real samples")
     p.add_argument("--classifier-train", type=int, default=200, help="corpus train clips for the style judge")
     p.add_argument("--classifier-heldout", type=int, default=50, help="held-out clips to measure the judge")
+    p.add_argument(
+        "--takes",
+        default="hits,alone,prompted",
+        help="takes of the full models: hits (always), alone (hit points off), prompted (another style's caption)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default="out/eval", help="folder for eval.json, eval.md and caches")
@@ -80,6 +85,18 @@ def _real_inputs(args) -> tuple[tuple[Path, ...], tuple[Path, ...], Path | None]
     return tuple(videos), tuple(music), csv if csv.is_file() else None
 
 
+def _takes(text: str) -> tuple[str, ...]:
+    from engine.eval.evaluate import TAKES
+
+    takes = tuple(t.strip() for t in text.split(",") if t.strip())
+    unknown = [t for t in takes if t not in TAKES]
+    if unknown:
+        raise EngineInputError(
+            f"--takes {text!r}: unknown {', '.join(unknown)}; use some of {', '.join(TAKES)}"
+        )
+    return takes
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(message)s")
@@ -104,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             classifier_train=args.classifier_train,
             classifier_heldout=args.classifier_heldout,
             device=args.device,
+            takes=_takes(args.takes),
         )
         report = run_evaluation(specs, cfg, csv)
         report["plots"] = write_plots(report, Path(args.docs))

@@ -38,6 +38,9 @@ RENDER_RATE = 48000
 KEEP_AUDIO = 3  # synthetic clips whose cues are kept for plots and examples (plus all real ones)
 
 
+TAKES = ("hits", "alone", "prompted")
+
+
 @dataclass
 class EvalConfig:
     work_dir: Path
@@ -53,6 +56,7 @@ class EvalConfig:
     preset: str = "tiny"  # visual tower
     cache_dir: str | None = None
     inputs: dict = field(default_factory=dict)  # (video, duration, source) -> VisualInputs
+    takes: tuple[str, ...] = TAKES  # which takes full models get (hits is always one)
 
 
 def real_clips(cfg: EvalConfig) -> list[Clip]:
@@ -93,12 +97,13 @@ def other_style(clip_style: str, index: int) -> str:
     return STYLES[(STYLES.index(clip_style) + 1 + index % (len(STYLES) - 1)) % len(STYLES)]
 
 
-def takes_for(spec: ModelSpec, kind: str) -> tuple[str, ...]:
+def takes_for(spec: ModelSpec, kind: str, wanted: tuple[str, ...] = TAKES) -> tuple[str, ...]:
     if spec.style_text:
         return ("hits",) if kind == "synthetic" else ()  # real footage has no style to prompt with
     if spec.blind:
         return ("hits",)
-    return ("hits", "alone", "prompted") if kind == "synthetic" else ("hits", "alone")
+    kinds = TAKES if kind == "synthetic" else ("hits", "alone")
+    return tuple(t for t in kinds if t == "hits" or t in wanted)
 
 
 def group_name(kind: str, take: str) -> str:
@@ -121,7 +126,7 @@ def evaluate_model(spec: ModelSpec, cfg: EvalConfig, synth: list[Clip], real: li
     }
     kept: dict[tuple[str, str], np.ndarray] = {}
     for kind, clips in (("synthetic", synth), ("real", real)):
-        for take in takes_for(spec, kind) if clips else ():
+        for take in takes_for(spec, kind, cfg.takes) if clips else ():
             rows = []
             for i, clip in enumerate(clips):
                 target, prompt = clip.style, None
