@@ -27,23 +27,26 @@ def test_kdenlive_scenes_json_is_clean_json():
         pytest.skip(f"{path} is absent (real editor exports live in shared/samples)")
     result = vm_editor("scenes", str(path), "--json")
     assert result.returncode == 0, result.stderr
-    doc = json.loads(result.stdout)  # the adapter's deprecation banner went to stderr
+    doc = json.loads(result.stdout)  # the adapter's deprecation banner stayed off stdout
     assert doc["scenes"] and doc["rate"] > 0
-    assert "deprecated" in result.stderr
+    assert "deprecated" not in result.stderr  # and off stderr: only our own lines go there
 
 
-def test_adapter_prints_go_to_stderr_even_from_file_descriptor_1(capfd):
+def test_adapter_prints_stay_off_the_terminal_even_from_file_descriptors(capfd, caplog):
+    import logging
     import os
 
-    from vm_editor.timeline_io import adapter_output_to_stderr
+    from vm_editor.timeline_io import adapter_output_quiet
 
-    with adapter_output_to_stderr():
+    with caplog.at_level(logging.DEBUG, logger="vm_editor.timeline_io"), adapter_output_quiet():
         print("from print")
         os.write(1, b"from fd 1\n")
+        os.write(2, b"from fd 2\n")
     print("after")
     out, err = capfd.readouterr()
-    assert out == "after\n"
-    assert "from print" in err and "from fd 1" in err
+    assert out == "after\n" and err == ""
+    logged = caplog.text
+    assert "from print" in logged and "from fd 1" in logged and "from fd 2" in logged
 
 
 def test_edl_source_record_mismatch_is_read_with_a_warning_naming_the_event():

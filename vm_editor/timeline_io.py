@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import json
 import logging
 import os
@@ -126,10 +127,10 @@ def _read_report(path: Path, rate: float | None, project: str | None) -> ReadRes
                 path.read_text(errors="replace"), edl_rate, path.name
             )
             warnings += fixed
-            with adapter_output_to_stderr():
+            with adapter_output_quiet():
                 result = otio.adapters.read_from_string(text, adapter_name=adapter, rate=edl_rate)
         else:
-            with adapter_output_to_stderr():
+            with adapter_output_quiet():
                 result = otio.adapters.read_from_file(str(path), adapter_name=adapter)
     except EditorInputError:
         raise
@@ -297,24 +298,37 @@ def _write(timeline: otio.schema.Timeline, tmp: Path, adapter: str, input_path: 
     kwargs = {"use_empty_mob_ids": True} if adapter == "AAF" else {}
     if adapter == "AAF":
         tmp.unlink()  # pyaaf2 refuses to open an existing file for writing
-    with adapter_output_to_stderr():
+    with adapter_output_quiet():
         otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter, **kwargs)
 
 
 @contextlib.contextmanager
-def adapter_output_to_stderr():
-    """Send whatever an adapter prints (Python `print` or C code writing to fd 1) to stderr.
+def adapter_output_quiet():
+    """Keep whatever an adapter prints (Python `print` or C code writing to fd 1 or 2) off the
+    terminal; it goes to this module's debug log (`--debug` shows it).
 
-    Why: stdout is the CLI's data channel (`scenes --json`); the Kdenlive adapter prints a
-    deprecation banner on every read, and others print debugging text.
+    Why: stdout is the CLI's data channel (`scenes --json`) and stderr carries exactly one
+    `error:` line on bad input; the Kdenlive adapter prints a deprecation banner on every read,
+    and others print debugging text.
     """
     sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(out):
+                yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace") + out.getvalue()
+            for line in text.splitlines():
+                if line.strip():
+                    log.debug("adapter: %s", line)
