@@ -47,7 +47,8 @@ def facts() -> dict[str, dict[str, str]]:
         row["scenes"] += 1
         row["markers"] += any(s.markers for s in scenes.scenes)
         with tempfile.TemporaryDirectory() as tmp:
-            scored = add_score_track(tl, scenes.scenes, cues_for(scenes, Path(tmp)), crossfade_s=0.25)
+            cues = cues_for(scenes, Path(tmp), handle_s=1.0)  # rendered past each end, as the engine does
+            scored = add_score_track(tl, scenes.scenes, cues, crossfade_s=0.25)
             out = Path(tmp) / default_output_path(path).name
             write_timeline_atomic(scored, out, input_path=path)
             row["out"] = out.suffix

@@ -1,5 +1,6 @@
-"""`vm-train prepare`: real synth clips → shards with the right shapes; a corrupt item is skipped
-with one clear line and counted; a second run resumes (skips what is done)."""
+"""`vm-train prepare`: composed corpus clips → shards with the right shapes (the scores' exact
+symbolic tokens); a corrupt item is skipped with one clear line and counted; a second run
+resumes (skips what is done)."""
 
 from __future__ import annotations
 
@@ -9,32 +10,34 @@ import numpy as np
 import pytest
 
 from engine.corpus.manifest import read_manifest, write_manifest
-from engine.corpus.synth import SynthConfig, synth_corpus
+from engine.corpus.clips import ClipConfig, synth_corpus
 from engine.generator import backbone as bb
 from engine.train.cli import main
 from engine.train.prepare import prepare_dataset
+from engine.symbolic import tokens as tk
+from engine.symbolic.score import SymbolicScore
 from engine.train.shards import ShardDataset, read_index
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus")
-    cfg = SynthConfig(min_duration_s=2.0, max_duration_s=3.0, size=64)
+    cfg = ClipConfig(min_duration_s=2.0, max_duration_s=3.0, size=64)
     synth_corpus(root, 2, 0, "train", cfg)
     synth_corpus(root, 1, 0, "val", cfg)
     entries = read_manifest(root)
     broken = root / "train" / "broken.mp4"
     broken.write_bytes(b"")  # an interrupted copy
-    bad = entries[0].__class__(
-        video=broken, music=entries[0].music.with_name("nothing.wav"), split="train", text="x", id="broken"
-    )
+    lost = root / "train" / "broken.score.json"
+    lost.write_text(entries[0].score.read_text())
+    bad = entries[0].__class__(video=broken, music=None, split="train", text="x", id="broken", score=lost)
     write_manifest([*entries, bad], root)
     return root
 
 
 @pytest.fixture(autouse=True)
 def _no_trained_weights(tmp_path, monkeypatch):
-    monkeypatch.setenv(bb.MODELS_ENV, str(tmp_path / "models"))  # the preset's (random) codec
+    monkeypatch.setenv(bb.MODELS_ENV, str(tmp_path / "models"))  # the preset's config, no weights
 
 
 def test_prepare_writes_shards_skips_the_corrupt_item_and_resumes(corpus, tmp_path):
@@ -54,7 +57,9 @@ def test_prepare_writes_shards_skips_the_corrupt_item_and_resumes(corpus, tmp_pa
         train.items, [e for e in read_manifest(corpus, check_files=False) if e.id != "broken"], strict=False
     ):
         frames = item.codes.shape[1]
-        assert item.codes.shape[0] == 4 and 0 <= item.codes.min() and item.codes.max() < 256
+        assert item.codes.shape[0] == len(tk.STREAMS) and 0 <= item.codes.min() and item.codes.max() < tk.CARD
+        score = SymbolicScore.from_dict(json.loads(entry.score.read_text()))
+        assert np.array_equal(item.codes, tk.encode(score)[:, :frames])  # exact: no codec in between
         assert frames == int(np.floor(item.duration_s * 50 + 1e-6)) and 100 <= frames <= 150
         assert item.rhythm.shape == (frames, 2) and item.rhythm[:, 0].max() > 0
         assert item.cls.shape == (int(np.ceil(item.duration_s - 1e-9)), 128)
