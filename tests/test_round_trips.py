@@ -33,9 +33,9 @@ def _fcpxml(media: Path) -> str:
     """A Final Cut 1.10 project starting at 01:00:00:00 over the same three clips."""
     url = media.resolve().as_uri()
     clips = "".join(
-        f'<asset-clip ref="r2" offset="{3600 * 25 + lo}/25s" name="{name}" start="{lo}/25s" '
+        f'<asset-clip ref="r2" offset="{3600 * 25 + lo}/25s" name="{name}" start="{src}/25s" '
         f'duration="{n}/25s"/>'
-        for name, lo, n in (("a", 0, 20), ("b", 20, 15), ("c", 35, 15))
+        for name, lo, n, src in (("a", 0, 20, 0), ("b", 20, 15, 30), ("c", 35, 15, 55))
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n<fcpxml version="1.10"><resources>'
@@ -55,9 +55,9 @@ def _input(folder: Path, suffix: str, media: Path) -> Path:
         return path
     tl = timeline_of(
         video_track(
-            clip("a", media, 0, 20, 25, 75),
-            clip("b", media, 20, 15, 25, 75),
-            clip("c", media, 35, 15, 25, 75),
+            clip("a", media, 0, 20, 25, 75),  # three shots, not one continuous run of the media
+            clip("b", media, 30, 15, 25, 75),
+            clip("c", media, 55, 15, 25, 75),
         )
     )
     otio.adapters.write_to_file(tl, str(path))
@@ -76,7 +76,7 @@ def test_score_regenerate_regenerate_rescore(suffix, tmp_path, shots_video):
     source = _input(tmp_path, suffix, shots_video)
     original = hashlib.sha256(source.read_bytes()).hexdigest()
     scored = tmp_path / f"cut.scored{suffix}"
-    common = ("--in-process", "--crossfade", "0.2")
+    common = ("--in-process", "--crossfade", "0.2", "--cues", "per-clip")
 
     steps = [
         ("score", str(source), *common),
