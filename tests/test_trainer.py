@@ -221,3 +221,38 @@ def test_cli_stage_runs_and_reports_errors(tmp_path, shards, capsys):
     )
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("error:") and "nowhere" in err
+
+
+def test_change_weight_counts_the_frames_where_a_stream_changes(data):
+    """The style stream's decisive frames (its first, and any change) weigh `change_weight`: the
+    weighted loss of that codebook moves toward the CE on those frames, the others stay as they are."""
+    sm = build_stage_model("stage1", small_config(), "small")
+    sm.model.eval()
+    batch = Batcher(data[0], 1.0, 2, seed=3).batch(0)
+    k = 1
+    T = batch.codes.shape[-1]
+    batch.codes[:, k] = 3  # a style-like stream: one token held, one change halfway
+    batch.codes[:, k, T // 2 :] = 7
+    with torch.no_grad():  # a sharp head: the CE differs from frame to frame, so weights show
+        torch.nn.init.normal_(
+            sm.model.lm.linears[k].weight, std=2.0, generator=torch.Generator().manual_seed(0)
+        )
+        logits, mask = TokenObjective(sm.model, SPECS["stage1"]).logits(batch)
+        logits = torch.nan_to_num(logits)  # the delay pattern's invalid steps are NaN
+        ce = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]).float(), batch.codes.reshape(-1), reduction="none"
+        ).view(batch.codes.shape)
+        plain = TokenObjective(sm.model, SPECS["stage1"])(batch)
+        heavy = TokenObjective(sm.model, SPECS["stage1"], change_codebook=k, change_weight=1e6)(batch)
+    row = batch.codes[:, k]
+    changed = torch.ones_like(row, dtype=torch.bool)
+    changed[:, 1:] = row[:, 1:] != row[:, :-1]
+    valid = mask[k][None].expand_as(row)
+    keep = changed & valid
+    decisive = (ce[:, k] * keep).sum(-1) / keep.sum(-1)  # the loss on the weighted frames alone
+    others = torch.stack(
+        [(ce[:, j] * mask[j]).sum(-1) / mask[j].sum() for j in range(ce.shape[1]) if j != k], 1
+    )
+    expected = torch.cat([others, decisive[:, None]], 1).mean()
+    assert heavy.item() == pytest.approx(expected.item(), rel=1e-3)
+    assert heavy.item() != pytest.approx(plain.item(), rel=1e-3)

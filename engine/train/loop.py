@@ -57,6 +57,8 @@ class TrainConfig:
     checkpoint_every: int = 50
     eval_every: int = 0
     eval_batches: int = 2
+    change_codebook: int | None = None  # see objective.TokenObjective: the symbolic style stream
+    change_weight: float = 1.0
 
     def validate(self) -> TrainConfig:
         if self.steps < 1 or self.batch < 1 or self.lr <= 0 or self.segment_s < 0.5:
@@ -164,7 +166,7 @@ def train_stage(
     model = sm.model.to(ctx.device)
     info = configure_trainable(model, stage, cfg.train_semantic)
     set_modes(model, stage)
-    objective = TokenObjective(model, spec)
+    objective = TokenObjective(model, spec, cfg.change_codebook, cfg.change_weight)
     trained = dd.wrap(objective, ctx)
     optim = _optimizer(model, cfg)
     sched = torch.optim.lr_scheduler.LambdaLR(

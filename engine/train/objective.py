@@ -28,10 +28,24 @@ from engine.train.stages import StageSpec
 
 
 class TokenObjective(nn.Module):
-    def __init__(self, model: VidMusicianLM, spec: StageSpec):
+    """`change_weight` on codebook `change_codebook`: its frames where the token differs from the
+    frame before (and its first frame) weigh that much more. Why: the symbolic style stream names
+    the style on every frame, so all but the first frame of a crop are a copy of the frame before;
+    the one frame where the conditions (pictures, prompt) decide the style would otherwise be
+    1/300 of that stream's loss, and the semantic path learns almost nothing from it."""
+
+    def __init__(
+        self,
+        model: VidMusicianLM,
+        spec: StageSpec,
+        change_codebook: int | None = None,
+        change_weight: float = 1.0,
+    ):
         super().__init__()
         self.model = model
         self.spec = spec
+        self.change_codebook = change_codebook
+        self.change_weight = float(change_weight)
         self._tokens: dict[str, int] = {}
 
     def memory_length(self, batch: Batch) -> int:
@@ -78,6 +92,13 @@ class TokenObjective(nn.Module):
             valid[..., None], logits, torch.zeros((), dtype=logits.dtype, device=logits.device)
         )
         ce = F.cross_entropy(logits.reshape(-1, card).float(), batch.codes.reshape(-1), reduction="none")
-        ce = ce.view(B, K, T) * valid
-        per = ce.sum(-1) / valid.sum(-1).clamp(min=1)  # [B, K]
+        weight = valid.to(ce.dtype)
+        k = self.change_codebook
+        if k is not None and self.change_weight != 1.0:
+            row = batch.codes[:, k]
+            changed = torch.ones_like(row, dtype=torch.bool)
+            changed[:, 1:] = row[:, 1:] != row[:, :-1]
+            weight[:, k] = weight[:, k] * torch.where(changed, self.change_weight, 1.0).to(ce.dtype)
+        ce = ce.view(B, K, T) * weight
+        per = ce.sum(-1) / weight.sum(-1).clamp(min=1e-6)  # [B, K]
         return per.mean()

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine.errors import EngineInputError
+from engine.symbolic.score import STREAMS
 
 log = logging.getLogger(__name__)
 VARIANTS = ("two-stage", "one-stage", "cls-rhythm")
@@ -46,6 +47,9 @@ COSTS = {"synth": 0.35, "prepare": 1.4, "lm": 0.45, "adapter": 0.35}
 # Shares of the budget: data, LM, stage 1, stage 2. Data gets a large share because the LM
 # over-fits a few hundred clips within 10 epochs.
 SHARES = {"data": 0.35, "lm": 0.40, "stage1": 0.125, "stage2": 0.125}
+ADAPTER_LR = 2e-3  # stages 1 and 2 (and one-stage)
+STYLE_CODEBOOK = STREAMS.index("style")
+STYLE_CHANGE_WEIGHT = 50.0  # objective.TokenObjective: the frames where the style is decided
 
 
 class RecipeError(EngineInputError):
@@ -179,6 +183,11 @@ class Recipe:
         train_as = kw.pop("train_as", stage)
         cfg = TrainConfig(
             steps=steps,
+            # the adapters start from scratch (stage 0 trains the backbone at 1e-3): twice the rate
+            lr=1e-3 if stage == "stage0-lm" else ADAPTER_LR,
+            # the pictures decide the style on a crop's first frame of the style stream: weigh it
+            change_codebook=None if stage == "stage0-lm" else STYLE_CODEBOOK,
+            change_weight=STYLE_CHANGE_WEIGHT,
             batch=self.plan.batch,
             segment_s=self.plan.segment_s,
             warmup_steps=min(20, max(1, steps // 10)),

@@ -52,8 +52,11 @@ class StageSpec:
 
 SPECS = {
     "stage0-lm": StageSpec("stage0-lm", uses_cls=False, uses_rhythm=False, text_prob=1.0),
-    "stage1": StageSpec("stage1", uses_cls=True, uses_rhythm=False, text_prob=0.5),
-    "stage2": StageSpec("stage2", uses_cls=True, uses_rhythm=True, text_prob=0.5),
+    # Pictures are what stages 1 and 2 must learn: with the caption in half the batches (0.5) the
+    # backbone took the style from the text and the pictures' path stayed weak (held-out style
+    # accuracy 0.18); captions in a quarter keep prompt + pictures working together.
+    "stage1": StageSpec("stage1", uses_cls=True, uses_rhythm=False, text_prob=0.25),
+    "stage2": StageSpec("stage2", uses_cls=True, uses_rhythm=True, text_prob=0.25),
 }
 
 
