@@ -2,9 +2,8 @@
 
 vm-train synth --out DIR --count N --seed S [--split S] [--audio]  write a corpus (scores; --audio: WAVs)
 vm-train check DIR [--split S] [--limit N] [--json]                          verify its truth
-vm-train codec --out DIR --steps N                                           stage 0: tiny codec
-vm-train prepare MANIFEST --out SHARDS [--preset tiny] [--codec DIR]         features + tokens
-vm-train stage0-lm --data SHARDS --out DIR --steps N [--codec DIR]           tiny LM + T5 from scratch
+vm-train prepare MANIFEST --out SHARDS [--preset tiny]                       features + tokens
+vm-train stage0-lm --data SHARDS --out DIR --steps N                         tiny LM + T5 from scratch
 vm-train stage1 --data SHARDS --out DIR --steps N [--backbone DIR]           semantic path
 vm-train stage2 --data SHARDS --out DIR --steps N --init STAGE1_OUT          rhythm path
 vm-train tiny --out DIR [--resume] [--budget-minutes M] [--variant V]          the whole tiny preset
@@ -76,24 +75,6 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _codec(args: argparse.Namespace) -> int:
-    import torch
-
-    from engine.train.codec import CodecTrainConfig, train_codec
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    cfg = CodecTrainConfig(
-        batch=args.batch,
-        segment_s=args.segment,
-        lr=args.lr,
-        seed=args.seed,
-        checkpoint_every=args.checkpoint_every,
-    )
-    print(json.dumps(train_codec(args.out, args.steps, resume=args.resume, cfg=cfg)))
-    return 0
-
-
 def _prepare(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -106,7 +87,6 @@ def _prepare(args: argparse.Namespace) -> int:
             args.manifest,
             args.out,
             preset=args.preset,
-            codec_dir=args.codec,
             split=args.split,
             shard_size=args.shard_size,
             cache_dir=args.cache_dir,
@@ -181,7 +161,6 @@ def _stage(args: argparse.Namespace) -> int:
             gen_cfg,
             args.preset,
             backbone_dir=getattr(args, "backbone", None),
-            codec_dir=getattr(args, "codec", None),
             init=getattr(args, "init", None),
         )
         train = ShardDataset(args.data, "train")
@@ -295,23 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=_check)
 
-    codec = sub.add_parser("codec", help="stage 0: train the tiny codec on fresh synthetic music")
-    codec.add_argument("--out", required=True, help="folder for checkpoint.pt and metrics.jsonl")
-    codec.add_argument("--steps", type=int, required=True, help="total steps to reach")
-    codec.add_argument("--resume", action="store_true", help="continue out/checkpoint.pt exactly")
-    codec.add_argument("--batch", type=int, default=8)
-    codec.add_argument("--segment", type=float, default=1.0, help="seconds per training crop")
-    codec.add_argument("--lr", type=float, default=3e-4)
-    codec.add_argument("--seed", type=int, default=0)
-    codec.add_argument("--checkpoint-every", type=int, default=50)
-    codec.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
-    codec.set_defaults(func=_codec)
-
-    prep = sub.add_parser("prepare", help="manifest -> training shards (features + codec tokens), resumable")
+    prep = sub.add_parser(
+        "prepare", help="manifest -> training shards (features + score or codec tokens), resumable"
+    )
     prep.add_argument("manifest", help="manifest.jsonl or the corpus folder holding it")
     prep.add_argument("--out", required=True, help="shards folder (created; resumable)")
-    prep.add_argument("--preset", default="tiny", help="preset whose visual tower (and codec) to use")
-    prep.add_argument("--codec", default=None, help="a `vm-train codec --out` folder to use as the codec")
+    prep.add_argument("--preset", default="tiny", help="preset whose visual tower and tokens to use")
     prep.add_argument("--split", choices=SPLITS, default=None, help="only this split")
     prep.add_argument("--shard-size", type=int, default=64, help="items per shard file")
     prep.add_argument("--cache-dir", default=None, help="feature cache folder (default: the engine's)")
@@ -319,8 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--quiet", action="store_true", help="no progress bar")
     prep.set_defaults(func=_prepare)
 
-    s0 = _stage_parser(sub, "stage0-lm", "stage 0: the builtin LM + small T5 from scratch on text tags")
-    s0.add_argument("--codec", default=None, help="the `vm-train codec --out` folder (default: preset codec)")
+    _stage_parser(sub, "stage0-lm", "stage 0: the builtin LM + small T5 from scratch on text tags")
     s1 = _stage_parser(sub, "stage1", "stage 1: semantic path (Embedding Manager, T5 LoRA, projector)")
     s1.add_argument(
         "--backbone",
@@ -333,9 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     s2.add_argument("--backbone", default=None, help="backbone folder (as given to stage1)")
     s2.add_argument("--train-semantic", action="store_true", help="keep training the semantic adapters too")
 
-    tiny = sub.add_parser(
-        "tiny", help="the tiny preset end to end (synth, codec, prepare, stages), resumable"
-    )
+    tiny = sub.add_parser("tiny", help="the tiny preset end to end (synth, prepare, stages), resumable")
     tiny.add_argument("--out", required=True, help="run folder (every step's output and the model folder)")
     tiny.add_argument(
         "--resume", action="store_true", help="continue a run folder: complete steps are skipped"
