@@ -1,6 +1,6 @@
 """`vm-train`: the training tools' command line (DESIGN.md §7). A thin layer over engine.train.
 
-vm-train synth --out DIR --count N --seed S [--split S] [--audio]  write a corpus (scores; --audio: WAVs)
+vm-train synth --out DIR --count N --seed S [--split S]                      write a corpus
 vm-train check DIR [--split S] [--limit N] [--json]                          verify its truth
 vm-train prepare MANIFEST --out SHARDS [--preset tiny]                       features + tokens
 vm-train stage0-lm --data SHARDS --out DIR --steps N                         tiny LM + T5 from scratch
@@ -16,7 +16,6 @@ import argparse
 import json
 import sys
 
-from engine.corpus.errors import SynthConfigError
 from engine.corpus.splits import SPLITS
 from engine.errors import run_command
 
@@ -24,29 +23,13 @@ from engine.errors import run_command
 def _synth(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    if args.audio:  # the single-shot audio corpus of the neural-codec path
-        from engine.corpus.synth import SynthConfig, synth_corpus
+    from engine.corpus.clips import ClipConfig, synth_corpus
 
-        config = SynthConfig(
-            min_duration_s=args.min_duration or 4.0,
-            max_duration_s=args.max_duration or 10.0,
-            fps=args.fps,
-            size=args.size,
-            sample_rate=args.sample_rate,
-            audio_format=args.audio_format,
-        ).validate()
-    else:  # the symbolic corpus: multi-shot clips and their composed scores
-        from engine.corpus.clips import ClipConfig, synth_corpus
-
-        if args.fps != 25:
-            raise SynthConfigError(
-                f"fps {args.fps} is invalid for the symbolic corpus; it is 25 fps (or pass --audio)"
-            )
-        config = ClipConfig(
-            min_duration_s=args.min_duration or ClipConfig.min_duration_s,
-            max_duration_s=args.max_duration or ClipConfig.max_duration_s,
-            size=args.size,
-        ).validate()
+    config = ClipConfig(
+        min_duration_s=ClipConfig.min_duration_s if args.min_duration is None else args.min_duration,
+        max_duration_s=ClipConfig.max_duration_s if args.max_duration is None else args.max_duration,
+        size=args.size,
+    ).validate()
     with tqdm(total=args.count, desc=f"synth {args.split}", unit="clip", disable=args.quiet) as bar:
         skipped_count = [0]
 
@@ -68,7 +51,7 @@ def _check(args: argparse.Namespace) -> int:
         print(json.dumps(report))
     else:
         print(
-            f"{report['items']} items: music onset F (+-70 ms) mean {report['music_f_mean']:.3f} "
+            f"{report['items']} items: hits with a strong accent mean {report['music_f_mean']:.3f} "
             f"min {report['music_f_min']:.3f}; video spike F mean {report['video_f_mean']:.3f} "
             f"min {report['video_f_min']:.3f}"
         )
@@ -246,28 +229,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    synth = sub.add_parser("synth", help="write (or complete) a procedural video-music corpus")
+    synth = sub.add_parser("synth", help="write (or complete) a corpus of composed multi-shot clips")
     synth.add_argument("--out", required=True, help="corpus folder (created; resumable)")
     synth.add_argument("--count", type=int, required=True, help="number of items")
     synth.add_argument("--seed", type=int, default=0, help="first item index in the split's seed range")
     synth.add_argument("--split", choices=SPLITS, default="train")
-    synth.add_argument("--min-duration", type=float, help="seconds (default 6; 4 with --audio)")
-    synth.add_argument("--max-duration", type=float, help="seconds (default 12; 10 with --audio)")
-    synth.add_argument("--fps", type=int, default=25)
+    synth.add_argument("--min-duration", type=float, help="seconds (default 6)")
+    synth.add_argument("--max-duration", type=float, help="seconds (default 12)")
     synth.add_argument("--size", type=int, default=160, help="frame width = height in pixels")
-    synth.add_argument(
-        "--audio",
-        action="store_true",
-        help="the single-shot audio corpus (neural-codec path) instead of scores",
-    )
-    synth.add_argument(
-        "--sample-rate", type=int, default=16000, help="with --audio: 16000 (tiny codec) or 32000"
-    )
-    synth.add_argument("--audio-format", choices=("wav", "flac"), default="wav")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=_synth)
 
-    check = sub.add_parser("check", help="verify a corpus: music onsets and frame spikes on its events")
+    check = sub.add_parser("check", help="verify a corpus: score accents and frame spikes on its cuts")
     check.add_argument("root", help="corpus folder or manifest.jsonl")
     check.add_argument("--split", choices=SPLITS, default=None)
     check.add_argument("--limit", type=int, default=20, help="items to check (default 20)")
