@@ -9,13 +9,13 @@ import json
 import numpy as np
 import pytest
 
-from engine.corpus.manifest import read_manifest, write_manifest
 from engine.corpus.clips import ClipConfig, synth_corpus
+from engine.corpus.manifest import read_manifest, write_manifest
 from engine.generator import backbone as bb
-from engine.train.cli import main
-from engine.train.prepare import prepare_dataset
 from engine.symbolic import tokens as tk
 from engine.symbolic.score import SymbolicScore
+from engine.train.cli import main
+from engine.train.prepare import prepare_dataset
 from engine.train.shards import ShardDataset, read_index
 
 

@@ -1,4 +1,4 @@
-"""The procedural video–music corpus: worlds, clip plans, media writers, manifests and splits.
+"""The procedural corpus: composed multi-shot clips (shot plans, styles, scores), manifests, splits.
 
 Why a package of its own: training (engine.train) and evaluation (engine.eval) both draw clips
 from it, and neither may depend on the other for that; this package imports neither of them.

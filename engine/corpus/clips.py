@@ -32,7 +32,7 @@ from engine.corpus.styles import caption
 from engine.symbolic.score import FRAME_RATE, STYLES, SymbolicScore
 
 log = logging.getLogger(__name__)
-TRUTH_VERSION = 2  # 1 was the single-shot audio corpus (engine/corpus/synth.py)
+TRUTH_VERSION = 2  # 1 was the retired single-shot audio corpus
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""Checking a corpus on disk: decode each item's files and score them against its sidecar.
+"""Checking a corpus on disk: decode each clip's files and score them against its sidecar.
 
 Why separate from `truth_check`: that module measures arrays; this one is the I/O around it
-(manifest, PyAV decode, soundfile), the same path a trainer's data loader takes, so what is
-checked is what was written (after H.264 and 16-bit quantisation), not what was rendered.
+(manifest, PyAV decode, the score file), the same path a trainer's data loader takes, so what is
+checked is what was written (after H.264), not what was rendered.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.corpus.errors import ManifestError
 from engine.corpus.manifest import read_manifest
-from engine.corpus.truth_check import agreement, music_agreement, video_agreement, video_spikes
+from engine.corpus.truth_check import agreement, video_spikes
 
 
 def decode_video(path: str | Path) -> tuple[np.ndarray, float]:
@@ -37,9 +37,7 @@ def load_truth(path: str | Path) -> dict:
 
 
 def check_corpus(root: str | Path, split: str | None = None, limit: int = 20) -> dict:
-    """Music-onset and frame-spike F-measures of up to `limit` items that have a truth sidecar."""
-    import soundfile as sf
-
+    """Score-accent shares and frame-spike F-measures of up to `limit` clips that have a truth sidecar."""
     entries = [e for e in read_manifest(root, split=split) if e.truth is not None][: max(0, limit)]
     if not entries:
         raise ManifestError(
@@ -47,30 +45,18 @@ def check_corpus(root: str | Path, split: str | None = None, limit: int = 20) ->
         )
     rows = []
     for entry in entries:
-        truth = load_truth(entry.truth)
-        if entry.score is not None:
-            rows.append(_check_clip(entry, truth))
-            continue
-        events = np.asarray([e["time_s"] for e in truth["events"]], float)
-        audio, sr = sf.read(str(entry.music), dtype="float32", always_2d=False)
-        frames, fps = decode_video(entry.video)
-        m = music_agreement(audio, sr, events)
-        v = video_agreement(frames, fps, events)
-        rows.append(
-            {"id": truth["id"], "world": truth["world"], "music_f": m.f_measure, "video_f": v.f_measure}
-        )
+        if entry.score is None:
+            raise ManifestError(
+                f"{entry.truth}: item without a score (the retired single-shot audio corpus); "
+                "write the corpus again with `vm-train synth`"
+            )
+        rows.append(_check_clip(entry, load_truth(entry.truth)))
     music = [r["music_f"] for r in rows]
-    if any(e.score is not None for e in entries):
-        music_metric = "share of cuts and visual events with a strong kick + crash on their 50 Hz frame"
-        video_metric = "F-measure of frame-difference peaks vs hard cuts and visual events, +- half a frame"
-    else:
-        music_metric = "mir_eval onset F-measure, librosa onsets (hop 256), +-70 ms"
-        video_metric = "F-measure of frame-difference peaks, +- half a frame"
     video = [r["video_f"] for r in rows]
     return {
         "items": len(rows),
-        "music_metric": music_metric,
-        "video_metric": video_metric,
+        "music_metric": "share of cuts and visual events with a strong kick + crash on their 50 Hz frame",
+        "video_metric": "F-measure of frame-difference peaks vs hard cuts and visual events, +- half a frame",
         "music_f_mean": float(np.mean(music)),
         "music_f_min": float(np.min(music)),
         "video_f_mean": float(np.mean(video)),

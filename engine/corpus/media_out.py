@@ -1,7 +1,7 @@
-"""Writing a synthetic item's media: H.264 video with PyAV, PCM WAV / FLAC with soundfile.
+"""Writing a synthetic clip's video: H.264 with PyAV.
 
-Why one module: both writers go through a temporary name and `os.replace`, so an interrupted run
-never leaves a file that looks complete (the corpus resumes by trusting complete files).
+Why its own module: the writer goes through a temporary name and `os.replace`, so an interrupted
+run never leaves a file that looks complete (the corpus resumes by trusting complete files).
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-
-AUDIO_FORMATS = {"wav": ("WAV", "PCM_16"), "flac": ("FLAC", "PCM_16")}
 
 
 def write_video(frames: np.ndarray, fps: int, path: Path) -> None:
@@ -33,14 +31,4 @@ def write_video(frames: np.ndarray, fps: int, path: Path) -> None:
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    os.replace(tmp, path)
-
-
-def write_audio(audio: np.ndarray, sample_rate: int, path: Path, audio_format: str) -> None:
-    """Write mono float audio as 16-bit WAV or FLAC."""
-    import soundfile as sf
-
-    fmt, subtype = AUDIO_FORMATS[audio_format]
-    tmp = path.with_name(path.name + ".part")
-    sf.write(str(tmp), audio, sample_rate, format=fmt, subtype=subtype)
     os.replace(tmp, path)

@@ -1,10 +1,9 @@
 """`vm-train`: the training tools' command line (DESIGN.md §7). A thin layer over engine.train.
 
-vm-train synth --out DIR --count N --seed S [--split S] [--audio]  write a corpus (scores; --audio: WAVs)
+vm-train synth --out DIR --count N --seed S [--split S]                      write a corpus
 vm-train check DIR [--split S] [--limit N] [--json]                          verify its truth
-vm-train codec --out DIR --steps N                                           stage 0: tiny codec
-vm-train prepare MANIFEST --out SHARDS [--preset tiny] [--codec DIR]         features + tokens
-vm-train stage0-lm --data SHARDS --out DIR --steps N [--codec DIR]           tiny LM + T5 from scratch
+vm-train prepare MANIFEST --out SHARDS [--preset tiny]                       features + tokens
+vm-train stage0-lm --data SHARDS --out DIR --steps N                         tiny LM + T5 from scratch
 vm-train stage1 --data SHARDS --out DIR --steps N [--backbone DIR]           semantic path
 vm-train stage2 --data SHARDS --out DIR --steps N --init STAGE1_OUT          rhythm path
 vm-train tiny --out DIR [--resume] [--budget-minutes M] [--variant V]          the whole tiny preset
@@ -17,7 +16,6 @@ import argparse
 import json
 import sys
 
-from engine.corpus.errors import SynthConfigError
 from engine.corpus.splits import SPLITS
 from engine.errors import run_command
 
@@ -25,29 +23,13 @@ from engine.errors import run_command
 def _synth(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    if args.audio:  # the single-shot audio corpus of the neural-codec path
-        from engine.corpus.synth import SynthConfig, synth_corpus
+    from engine.corpus.clips import ClipConfig, synth_corpus
 
-        config = SynthConfig(
-            min_duration_s=args.min_duration or 4.0,
-            max_duration_s=args.max_duration or 10.0,
-            fps=args.fps,
-            size=args.size,
-            sample_rate=args.sample_rate,
-            audio_format=args.audio_format,
-        ).validate()
-    else:  # the symbolic corpus: multi-shot clips and their composed scores
-        from engine.corpus.clips import ClipConfig, synth_corpus
-
-        if args.fps != 25:
-            raise SynthConfigError(
-                f"fps {args.fps} is invalid for the symbolic corpus; it is 25 fps (or pass --audio)"
-            )
-        config = ClipConfig(
-            min_duration_s=args.min_duration or ClipConfig.min_duration_s,
-            max_duration_s=args.max_duration or ClipConfig.max_duration_s,
-            size=args.size,
-        ).validate()
+    config = ClipConfig(
+        min_duration_s=ClipConfig.min_duration_s if args.min_duration is None else args.min_duration,
+        max_duration_s=ClipConfig.max_duration_s if args.max_duration is None else args.max_duration,
+        size=args.size,
+    ).validate()
     with tqdm(total=args.count, desc=f"synth {args.split}", unit="clip", disable=args.quiet) as bar:
         skipped_count = [0]
 
@@ -69,28 +51,10 @@ def _check(args: argparse.Namespace) -> int:
         print(json.dumps(report))
     else:
         print(
-            f"{report['items']} items: music onset F (+-70 ms) mean {report['music_f_mean']:.3f} "
+            f"{report['items']} items: hits with a strong accent mean {report['music_f_mean']:.3f} "
             f"min {report['music_f_min']:.3f}; video spike F mean {report['video_f_mean']:.3f} "
             f"min {report['video_f_min']:.3f}"
         )
-    return 0
-
-
-def _codec(args: argparse.Namespace) -> int:
-    import torch
-
-    from engine.train.codec import CodecTrainConfig, train_codec
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    cfg = CodecTrainConfig(
-        batch=args.batch,
-        segment_s=args.segment,
-        lr=args.lr,
-        seed=args.seed,
-        checkpoint_every=args.checkpoint_every,
-    )
-    print(json.dumps(train_codec(args.out, args.steps, resume=args.resume, cfg=cfg)))
     return 0
 
 
@@ -106,7 +70,6 @@ def _prepare(args: argparse.Namespace) -> int:
             args.manifest,
             args.out,
             preset=args.preset,
-            codec_dir=args.codec,
             split=args.split,
             shard_size=args.shard_size,
             cache_dir=args.cache_dir,
@@ -181,7 +144,6 @@ def _stage(args: argparse.Namespace) -> int:
             gen_cfg,
             args.preset,
             backbone_dir=getattr(args, "backbone", None),
-            codec_dir=getattr(args, "codec", None),
             init=getattr(args, "init", None),
         )
         train = ShardDataset(args.data, "train")
@@ -267,51 +229,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    synth = sub.add_parser("synth", help="write (or complete) a procedural video-music corpus")
+    synth = sub.add_parser("synth", help="write (or complete) a corpus of composed multi-shot clips")
     synth.add_argument("--out", required=True, help="corpus folder (created; resumable)")
     synth.add_argument("--count", type=int, required=True, help="number of items")
     synth.add_argument("--seed", type=int, default=0, help="first item index in the split's seed range")
     synth.add_argument("--split", choices=SPLITS, default="train")
-    synth.add_argument("--min-duration", type=float, help="seconds (default 6; 4 with --audio)")
-    synth.add_argument("--max-duration", type=float, help="seconds (default 12; 10 with --audio)")
-    synth.add_argument("--fps", type=int, default=25)
+    synth.add_argument("--min-duration", type=float, help="seconds (default 6)")
+    synth.add_argument("--max-duration", type=float, help="seconds (default 12)")
     synth.add_argument("--size", type=int, default=160, help="frame width = height in pixels")
-    synth.add_argument(
-        "--audio",
-        action="store_true",
-        help="the single-shot audio corpus (neural-codec path) instead of scores",
-    )
-    synth.add_argument(
-        "--sample-rate", type=int, default=16000, help="with --audio: 16000 (tiny codec) or 32000"
-    )
-    synth.add_argument("--audio-format", choices=("wav", "flac"), default="wav")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=_synth)
 
-    check = sub.add_parser("check", help="verify a corpus: music onsets and frame spikes on its events")
+    check = sub.add_parser("check", help="verify a corpus: score accents and frame spikes on its cuts")
     check.add_argument("root", help="corpus folder or manifest.jsonl")
     check.add_argument("--split", choices=SPLITS, default=None)
     check.add_argument("--limit", type=int, default=20, help="items to check (default 20)")
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=_check)
 
-    codec = sub.add_parser("codec", help="stage 0: train the tiny codec on fresh synthetic music")
-    codec.add_argument("--out", required=True, help="folder for checkpoint.pt and metrics.jsonl")
-    codec.add_argument("--steps", type=int, required=True, help="total steps to reach")
-    codec.add_argument("--resume", action="store_true", help="continue out/checkpoint.pt exactly")
-    codec.add_argument("--batch", type=int, default=8)
-    codec.add_argument("--segment", type=float, default=1.0, help="seconds per training crop")
-    codec.add_argument("--lr", type=float, default=3e-4)
-    codec.add_argument("--seed", type=int, default=0)
-    codec.add_argument("--checkpoint-every", type=int, default=50)
-    codec.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
-    codec.set_defaults(func=_codec)
-
-    prep = sub.add_parser("prepare", help="manifest -> training shards (features + codec tokens), resumable")
+    prep = sub.add_parser(
+        "prepare", help="manifest -> training shards (features + score or codec tokens), resumable"
+    )
     prep.add_argument("manifest", help="manifest.jsonl or the corpus folder holding it")
     prep.add_argument("--out", required=True, help="shards folder (created; resumable)")
-    prep.add_argument("--preset", default="tiny", help="preset whose visual tower (and codec) to use")
-    prep.add_argument("--codec", default=None, help="a `vm-train codec --out` folder to use as the codec")
+    prep.add_argument("--preset", default="tiny", help="preset whose visual tower and tokens to use")
     prep.add_argument("--split", choices=SPLITS, default=None, help="only this split")
     prep.add_argument("--shard-size", type=int, default=64, help="items per shard file")
     prep.add_argument("--cache-dir", default=None, help="feature cache folder (default: the engine's)")
@@ -319,8 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--quiet", action="store_true", help="no progress bar")
     prep.set_defaults(func=_prepare)
 
-    s0 = _stage_parser(sub, "stage0-lm", "stage 0: the builtin LM + small T5 from scratch on text tags")
-    s0.add_argument("--codec", default=None, help="the `vm-train codec --out` folder (default: preset codec)")
+    _stage_parser(sub, "stage0-lm", "stage 0: the builtin LM + small T5 from scratch on text tags")
     s1 = _stage_parser(sub, "stage1", "stage 1: semantic path (Embedding Manager, T5 LoRA, projector)")
     s1.add_argument(
         "--backbone",
@@ -333,9 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     s2.add_argument("--backbone", default=None, help="backbone folder (as given to stage1)")
     s2.add_argument("--train-semantic", action="store_true", help="keep training the semantic adapters too")
 
-    tiny = sub.add_parser(
-        "tiny", help="the tiny preset end to end (synth, codec, prepare, stages), resumable"
-    )
+    tiny = sub.add_parser("tiny", help="the tiny preset end to end (synth, prepare, stages), resumable")
     tiny.add_argument("--out", required=True, help="run folder (every step's output and the model folder)")
     tiny.add_argument(
         "--resume", action="store_true", help="continue a run folder: complete steps are skipped"

@@ -52,12 +52,9 @@ class Codec:
         }
 
 
-def load_prepare_codec(preset: str, codec_dir: str | Path | None = None) -> Codec:
-    """The stage-0 codec in `codec_dir` (`vm-train codec --out`), else the preset's own codec."""
-    if codec_dir is not None:
-        from engine.train.codec import load_codec
-
-        return Codec(load_codec(codec_dir).eval(), f"stage0-codec:{Path(codec_dir).resolve()}")
+def load_prepare_codec(preset: str) -> Codec:
+    """The preset's own codec: the symbolic one (tokens from scores) or its neural codec (e.g. a
+    `musicgen-*` preset's EnCodec, tokens from music)."""
     from engine.generator import backbone as bb
     from engine.generator.config import GeneratorConfig
     from engine.presets import load_preset
@@ -190,7 +187,6 @@ def prepare_dataset(
     out: str | Path,
     *,
     preset: str = "tiny",
-    codec_dir: str | Path | None = None,
     split: str | None = None,
     shard_size: int = 64,
     cache_dir: str | None = None,
@@ -200,7 +196,7 @@ def prepare_dataset(
 ) -> dict:
     """Prepare every (not yet prepared) item; returns the summary printed by the CLI."""
     entries = read_manifest(manifest, split=split, check_files=False)
-    codec = load_prepare_codec(preset, codec_dir)
+    codec = load_prepare_codec(preset)
     writer = ShardWriter(out, codec.info(), {"preset": preset, "rhythm_channels": 2}, shard_size)
     done = writer.done_ids()
     counts = {"prepared": 0, "already_done": 0, "skipped": 0}

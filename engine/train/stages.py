@@ -3,8 +3,9 @@
 stage0-lm  (presets without a pretrained backbone, e.g. `tiny`): the backbone LM and the small
            T5 text encoder learn from scratch on the corpus's style tags (text → T5 → projector →
            cross-attention). The only stage in which the backbone is trainable. Frozen: the codec
-           (trained before, `vm-train codec`), the Embedding Manager, LoRA (kept at B = 0 so the
-           exported T5 is exactly the one trained) and the rhythm path (zero).
+           (the preset's own; `tiny`'s is the symbolic renderer, with no weights), the Embedding
+           Manager, LoRA (kept at B = 0 so the exported T5 is exactly the one trained) and the
+           rhythm path (zero).
 stage1     the semantic path (DESIGN §2): Embedding Manager, T5 LoRA, projector. Frozen: the LM,
            the codec, T5's own weights, the rhythm path (not fed: stage 1 sees no rhythm).
 stage2     the rhythm path (in-attention O and L_j) on top of stage 1's adapters. O starts at zero,
@@ -118,16 +119,6 @@ class StageModel:
     cfg: GeneratorConfig
     preset: str
     folder: Path | None  # the backbone folder (None: a random builtin init)
-    codec_xp: dict | None = None  # the codec's audiocraft config when it is not the preset's (stage 0)
-
-
-def stage0_codec_xp(cfg: GeneratorConfig) -> dict:
-    """audiocraft's config for `engine.train.codec.build_codec` (SEANet defaults: no weight norm,
-    reflect padding; RVQ without k-means init), so its checkpoint loads through audiocraft's loaders."""
-    xp = bb.codec_xp_cfg(cfg)
-    xp["seanet"].update({"norm": "none", "pad_mode": "reflect"})
-    xp["rvq"].update({"kmeans_init": False, "kmeans_iters": 10})
-    return xp
 
 
 def _save_package(module: torch.nn.Module, xp: dict, path: Path) -> None:
@@ -159,7 +150,6 @@ def build_stage_model(
     preset: str,
     *,
     backbone_dir: str | Path | None = None,
-    codec_dir: str | Path | None = None,
     init: str | Path | None = None,
 ) -> StageModel:
     """The model a stage starts from, built the way the generator builds it (same classes, seeds)."""
@@ -170,22 +160,10 @@ def build_stage_model(
     if stage == "stage0-lm":
         if cfg.backbone != BUILTIN:
             raise StageError(f"preset {preset!r} has a pretrained backbone; stage0-lm is for builtin presets")
-        backbone, folder, codec_xp = bb.build_random(cfg), None, None
-        if codec_dir is not None:
-            from engine.train.codec import load_codec
-
-            codec = load_codec(codec_dir).eval()
-            if (codec.sample_rate, codec.num_codebooks, codec.cardinality) != (
-                backbone.codec.sample_rate,
-                backbone.lm.num_codebooks,
-                backbone.lm.card,
-            ):
-                raise StageError(f"{codec_dir}: codec does not fit preset {preset!r}'s LM (rate/n_q/card)")
-            backbone.codec, codec_xp = codec, stage0_codec_xp(cfg)
+        backbone, folder = bb.build_random(cfg), None
         model = build_model(cfg, backbone, None)
     else:
         backbone, folder = _load_backbone(cfg, preset, backbone_dir)
-        codec_xp = None
         model = build_model(cfg, backbone, folder)
         if folder is not None and (folder / bb.ADAPTERS_FILE).is_file():
             load_adapters(model, folder / bb.ADAPTERS_FILE, backbone_id=preset)  # e.g. stage 0's projector
@@ -198,7 +176,7 @@ def build_stage_model(
         load_adapters(model, path, backbone_id=preset)
         if model.rhythm.proj_in.weight.abs().max() != 0:
             log.warning("%s: the rhythm path is not zero; stage 2 will not start from stage 1 exactly", path)
-    return StageModel(model, backbone, cfg, preset, folder, codec_xp)
+    return StageModel(model, backbone, cfg, preset, folder)
 
 
 def export_stage(sm: StageModel, stage: str, out: Path) -> Path:
@@ -210,7 +188,7 @@ def export_stage(sm: StageModel, stage: str, out: Path) -> Path:
     if stage == "stage0-lm":
         _save_package(sm.backbone.lm, bb.lm_xp_cfg(sm.cfg), folder / bb.LM_FILE)
         if not bb.is_symbolic(sm.cfg):  # the symbolic renderer has no weights to save
-            _save_package(sm.backbone.codec, sm.codec_xp or bb.codec_xp_cfg(sm.cfg), folder / bb.CODEC_FILE)
+            _save_package(sm.backbone.codec, bb.codec_xp_cfg(sm.cfg), folder / bb.CODEC_FILE)
         save_text_encoder(sm.model, sm.cfg, folder / bb.TEXT_ENCODER_FILE)
     elif sm.cfg.backbone == BUILTIN and sm.folder is not None and sm.folder.resolve() != folder.resolve():
         for name in (bb.LM_FILE, bb.CODEC_FILE, bb.TEXT_ENCODER_FILE):
