@@ -291,14 +291,15 @@ EXAMPLE_S = 10.0
 
 
 def write_examples(report: dict, docs: Path, count: int = 3) -> list[str]:
-    """Up to `count` short example cues (<= 10 s, stereo Ogg Vorbis) of the first video-fed model:
-    a real clip with hits on and off (or held-out clips when there is no real footage)."""
+    """Up to `count` short example cues (<= 10 s, stereo Ogg Vorbis) of the last video-fed model
+    (list the model you ship last): a real clip with hits on and off (or held-out clips when there
+    is no real footage)."""
     import soundfile as sf
 
     models = [m for m in report["models"] if "synthetic_alone" in m]
     if not models:
         return []
-    label, rate = models[0]["label"], models[0]["sample_rate"]
+    label, rate = models[-1]["label"], models[-1]["sample_rate"]
     audio = report["_audio"][label]
     picks = [key for key in audio if key[0] in ("real", "real_alone")][:2]
     picks += [key for key in audio if key[0] == "synthetic"][: count - len(picks)]
