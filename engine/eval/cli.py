@@ -52,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classifier-heldout", type=int, default=50, help="held-out clips to measure the judge")
     p.add_argument(
         "--takes",
-        default="hits,alone,prompted",
-        help="takes of the full models: hits (always), alone (hit points off), prompted (another style's caption)",
+        default="hits,alone,free,prompted",
+        help="takes of the full models: hits (always), alone (hit points off), free (hit points and "
+        "tempo grid off: the LM's own timing), prompted (another style's caption)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")

@@ -38,7 +38,7 @@ RENDER_RATE = 48000
 KEEP_AUDIO = 3  # synthetic clips whose cues are kept for plots and examples (plus all real ones)
 
 
-TAKES = ("hits", "alone", "prompted")
+TAKES = ("hits", "alone", "free", "prompted")
 
 
 @dataclass
@@ -102,7 +102,7 @@ def takes_for(spec: ModelSpec, kind: str, wanted: tuple[str, ...] = TAKES) -> tu
         return ("hits",) if kind == "synthetic" else ()  # real footage has no style to prompt with
     if spec.blind:
         return ("hits",)
-    kinds = TAKES if kind == "synthetic" else ("hits", "alone")
+    kinds = TAKES if kind == "synthetic" else ("hits", "alone", "free")
     return tuple(t for t in kinds if t == "hits" or t in wanted)
 
 
@@ -143,7 +143,8 @@ def evaluate_model(spec: ModelSpec, cfg: EvalConfig, synth: list[Clip], real: li
                     duration_s=clip.duration_s,
                     seed=cfg.seed + i,
                     prompt=prompt,
-                    hit_points_s=tuple(clip.edit_points_s) if take != "alone" else (),
+                    hit_points_s=tuple(clip.edit_points_s) if take not in ("alone", "free") else (),
+                    tempo_lock=take != "free",
                 )
                 visual_bpm = clip.tempo_bpm or metrics.curve_tempo(inputs.rhythm_50hz.sum(axis=1), 50.0)
                 row = score_cue(clip, cue.audio, gen.sample_rate, visual_bpm, judge, cue.tokens, target)

@@ -86,7 +86,7 @@ def load_generator(spec: ModelSpec, device: str = "cpu"):
 
     from engine.generator import backbone as bb
     from engine.generator.adapters import load_adapters
-    from engine.generator.service import PROMPT_WORDS_FILE, MusicGenerator, build_model
+    from engine.generator.service import MusicGenerator, build_model
 
     if not spec.is_folder:
         return MusicGenerator.load(spec.target, device=device)
@@ -103,7 +103,5 @@ def load_generator(spec: ModelSpec, device: str = "cpu"):
     elif not spec.blind:
         raise ModelSpecError(f"{folder}: no {bb.ADAPTERS_FILE}; evaluate it as backbone-only:{folder}")
     gen = MusicGenerator(preset, cfg, backbone, model.to(device), trained=True, weights=str(folder))
-    words = folder / PROMPT_WORDS_FILE
-    if words.is_file():  # the words the text encoder was trained on: the unknown-word warning
-        gen.prompt_words = frozenset(json.loads(words.read_text(encoding="utf-8")))
+    gen.read_model_notes(folder)  # prompt words (unknown-word warning), style meters (tempo grid)
     return gen

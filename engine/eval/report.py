@@ -38,8 +38,10 @@ COLUMNS = (
 GROUPS = (
     ("synthetic", "held-out, hits on"),
     ("synthetic_alone", "held-out, hits off"),
+    ("synthetic_free", "held-out, hits off, no tempo grid (the LM's own timing)"),
     ("real", "real footage, hits on"),
     ("real_alone", "real footage, hits off"),
+    ("real_free", "real footage, hits off, no tempo grid"),
 )
 BAR_METRICS = (
     ("semantic_accuracy", "semantic"),

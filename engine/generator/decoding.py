@@ -8,6 +8,7 @@ matter what else used the global RNG).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,30 +34,73 @@ class Sampling:
 
 @dataclass(frozen=True)
 class TokenConstraints:
-    """What each codebook may emit: `allowed` [K, card] (a symbolic stream's own ids), and hit frames
-    of the window where codebook 0 (drums) must be one of `hit_ids` [card] (a strong accent).
+    """What each codebook may emit: `allowed` [K, card] (a symbolic stream's own ids); hit frames
+    of the window where codebook 0 (drums) must be one of `hit_ids` [card] (a strong accent); and,
+    per codebook, the frames where a note may start (`onset_frames`, None = any: a tempo grid),
+    elsewhere only `quiet_ids` [K, card] (rest or hold), and the frames where a strong accent may
+    fall (`strong_frames`: the beats), elsewhere only `unstressed_ids` [K, card].
 
     Constrained sampling, not editing: the model's own distribution renormalised over the allowed
-    ids, so a hit lands on the frame without moving the grid or the rest of the music.
+    ids, so a hit lands on its frame and notes on the grid without rewriting the rest.
     """
 
     allowed: torch.Tensor | None = None
     hit_ids: torch.Tensor | None = None
     hit_frames: frozenset[int] = frozenset()
+    onset_frames: tuple[frozenset[int] | None, ...] = ()
+    quiet_ids: torch.Tensor | None = None
+    strong_frames: tuple[frozenset[int] | None, ...] = ()
+    unstressed_ids: torch.Tensor | None = None
 
     def hits_at(self, coords) -> bool:
         """Whether this pattern step (its layout coordinates) emits drums on a hit frame."""
         return self.hit_ids is not None and any(c.q == 0 and c.t in self.hit_frames for c in coords)
 
+    def off_grid(self, coords) -> frozenset[int]:
+        """The codebooks this pattern step emits on a frame where their notes may not start."""
+        return self._outside(coords, self.onset_frames, self.quiet_ids)
+
+    def off_beat(self, coords) -> frozenset[int]:
+        """The codebooks this pattern step emits on a frame where they may not accent strongly."""
+        return self._outside(coords, self.strong_frames, self.unstressed_ids)
+
+    def _outside(self, coords, frames_per_q, ids) -> frozenset[int]:
+        if ids is None:
+            return frozenset()
+        out = set()
+        for c in coords:
+            frames = frames_per_q[c.q] if c.q < len(frames_per_q) else None
+            if frames is not None and c.t not in frames and not (c.q == 0 and self.hits_at([c])):
+                out.add(c.q)
+        return frozenset(out)
+
+    def key(self, coords) -> tuple:
+        """What the mask of this step depends on (steps with equal keys share one mask)."""
+        return self.hits_at(coords), self.off_grid(coords), self.off_beat(coords)
+
     def mask(self, coords, card: int, K: int) -> torch.Tensor | None:
         """[1, K, card] bool for one pattern step (its layout coordinates), or None for no limits."""
-        hits = self.hits_at(coords)
-        if self.allowed is None and not hits:
+        hits, off, weak = self.key(coords)
+        if self.allowed is None and not hits and not off and not weak:
             return None
         m = self.allowed.clone() if self.allowed is not None else torch.ones(K, card, dtype=torch.bool)
         if hits:
             m[0] &= self.hit_ids
+        for q in off:
+            m[q] &= self.quiet_ids[q]
+        for q in weak:
+            m[q] &= self.unstressed_ids[q]
         return m[None]
+
+    def shifted(self, start: int, end: int) -> TokenConstraints:
+        """These constraints (global frames) for a window of frames [start, end), frames from 0."""
+        local = lambda frames: frozenset(f - start for f in frames if start <= f < end)  # noqa: E731
+        return dataclasses.replace(
+            self,
+            hit_frames=local(self.hit_frames),
+            onset_frames=tuple(None if f is None else local(f) for f in self.onset_frames),
+            strong_frames=tuple(None if f is None else local(f) for f in self.strong_frames),
+        )
 
 
 def sample_top_k(
@@ -121,7 +165,7 @@ def generate_window(
     step = _fast_step(model) if (FAST_STEP if fast is None else fast) else None
     if step is not None:
         step.start(mem, batch, S)
-    blocked: dict[bool, torch.Tensor | None] = {}  # hit step or not -> forbidden ids [1, K, card]
+    blocked: dict[tuple, torch.Tensor | None] = {}  # constraints.key -> forbidden ids [1, K, card]
     with contextlib.nullcontext() if step is not None else lm.streaming():
         prev = 0
         for offset in range(start, S):
@@ -138,12 +182,12 @@ def generate_window(
                 last = uncond + (cond - uncond) * sampling.cfg_coef
             if constraints is not None:
                 coords = pattern.layout[offset]
-                hits = constraints.hits_at(coords)
-                if hits not in blocked:
+                key = constraints.key(coords)
+                if key not in blocked:
                     allowed = constraints.mask(coords, lm.card, K)
-                    blocked[hits] = None if allowed is None else ~allowed.to(last.device)
-                if blocked[hits] is not None:
-                    last = last.masked_fill(blocked[hits], float("-inf"))
+                    blocked[key] = None if allowed is None else ~allowed.to(last.device)
+                if blocked[key] is not None:
+                    last = last.masked_fill(blocked[key], float("-inf"))
             nxt = sample_top_k(last, sampling.temperature, sampling.top_k, generator)  # [1, K, 1]
             valid = mask[..., offset : offset + 1].expand(1, -1, -1)
             nxt[~valid] = lm.special_token_id

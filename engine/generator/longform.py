@@ -9,6 +9,7 @@ full context on both sides, so the crossfade only hides the codec's edge effects
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -102,9 +103,11 @@ def render(
         prompt = codes[..., p0 + w.start : p0 + w.start + w.prompt] if w.prompt else None
         memory, null_memory = condition(w.start, w.end)
         local = None
-        if constraints is not None:
-            hits = frozenset(f - w.start for f in constraints.hit_frames if w.start + w.prompt <= f < w.end)
-            local = TokenConstraints(constraints.allowed, constraints.hit_ids, hits)
+        if constraints is not None:  # global frames -> this window's (hits only on new frames)
+            local = constraints.shifted(w.start, w.end)
+            local = dataclasses.replace(
+                local, hit_frames=frozenset(f for f in local.hit_frames if f >= w.prompt)
+            )
         win = generate_window(
             model,
             memory=memory,

@@ -21,10 +21,19 @@ from engine.errors import GeneratorInputError, ModelNotFoundError, PresetError
 from engine.generator import backbone as bb
 from engine.generator.adapters import load_adapters, save_adapters
 from engine.generator.config import BUILTIN, GeneratorConfig
-from engine.generator.decoding import Sampling, TokenConstraints
+from engine.generator.decoding import Sampling, TokenConstraints, generate_window
 from engine.generator.longform import render
 from engine.generator.model import VidMusicianLM
 from engine.generator.semantic import SemanticPath, build_builtin_t5
+from engine.generator.tempo_grid import (
+    DEFAULT_METER,
+    STREAM_LEVELS,
+    Meter,
+    TempoGrid,
+    fit_to_hits,
+    fit_to_onsets,
+    read_style_meters,
+)
 from engine.generator.zeroshot import ZeroShotPrompter, build_prompt, tempo_from_rhythm
 
 log = logging.getLogger(__name__)
@@ -35,6 +44,7 @@ _CACHE: dict[tuple[str, str, bool], MusicGenerator] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+PILOT_FRAMES = 25  # frames sampled to read the style a cue starts in (its meter)
 PROMPT_WORDS_FILE = "prompt_words.json"  # the words the text encoder was trained on (model folder)
 
 
@@ -48,6 +58,7 @@ class GeneratedCue:
     sample_rate: int
     frame_rate: float
     stems: dict[str, np.ndarray] | None = None  # per sounding stream [samples, 2] (symbolic only)
+    grid: TempoGrid | None = None  # the tempo grid its notes start on (symbolic, tempo lock on)
 
 
 def _default_device(device: str | None) -> str:
@@ -131,6 +142,10 @@ class MusicGenerator:
         self.prompt_words: frozenset[str] | None = None
         self._allowed: torch.Tensor | None = None
         self._hit_ids: torch.Tensor | None = None
+        self._quiet_ids: torch.Tensor | None = None
+        self._unstressed_ids: torch.Tensor | None = None
+        # style -> Meter (the model folder's style_meters.json); None: one default meter for all
+        self.style_meters: dict[str, Meter] | None = None
         if self.symbolic:
             from engine.symbolic import tokens as symbolic_tokens
 
@@ -142,6 +157,15 @@ class MusicGenerator:
             hit_ids[symbolic_tokens.strong_drum_onsets()] = True
             self._allowed = torch.from_numpy(allowed)
             self._hit_ids = torch.from_numpy(hit_ids)
+            quiet = np.zeros_like(allowed)
+            quiet[:, symbolic_tokens.REST] = True
+            quiet[1:, symbolic_tokens.HOLD] = True  # drums are one-shots: no hold
+            quiet[symbolic_tokens.STREAMS.index("style")] = allowed[symbolic_tokens.STREAMS.index("style")]
+            self._quiet_ids = torch.from_numpy(quiet)
+            unstressed = allowed.copy()
+            for k, name in enumerate(symbolic_tokens.STREAMS):
+                unstressed[k, symbolic_tokens.onset_ids(name, symbolic_tokens.STRONG)] = False
+            self._unstressed_ids = torch.from_numpy(unstressed)
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
@@ -203,12 +227,19 @@ class MusicGenerator:
                 backbone.source,
             )
         gen = cls(preset, cfg, backbone, model, trained=trained, weights=backbone.source)
-        words = (folder or bb.models_root() / preset) / PROMPT_WORDS_FILE
-        if words.is_file():
-            import json
-
-            gen.prompt_words = frozenset(json.loads(words.read_text(encoding="utf-8")))
+        gen.read_model_notes(folder or bb.models_root() / preset)
         return gen
+
+    def read_model_notes(self, folder: Path) -> None:
+        """What a trained model folder says about its training beside the weights: the prompt
+        words its text encoder knows (the unknown-word warning) and its styles' meters (the
+        tempo grid)."""
+        import json
+
+        words = Path(folder) / PROMPT_WORDS_FILE
+        if words.is_file():
+            self.prompt_words = frozenset(json.loads(words.read_text(encoding="utf-8")))
+        self.style_meters = read_style_meters(Path(folder))
 
     @classmethod
     def from_config(cls, cfg: GeneratorConfig, preset: str = "custom", device: str = "cpu") -> MusicGenerator:
@@ -367,6 +398,7 @@ class MusicGenerator:
         progress: Callable[[float], None] | None = None,
         guidance: float | None = None,
         stems: bool = False,
+        tempo_lock: bool = True,
     ) -> GeneratedCue:
         """Float32 music of exactly round(duration_s * sample_rate) samples, and its tokens.
 
@@ -376,7 +408,10 @@ class MusicGenerator:
         where the backbone has accent tokens (the symbolic one); pass () for the model alone.
         A continuation comes as the previous cue's tokens (`continuation_tokens`), or for a
         neural codec also as its audio (`continuation`, encoded back to tokens). `stems` also
-        renders one stereo track per sounding stream (symbolic backbones only).
+        renders one stereo track per sounding stream (symbolic backbones only). `tempo_lock`
+        (symbolic): notes start only on the frames of one tempo grid for the cue (see
+        `tempo_grid`): the continued cue's grid, else the one that puts the hit points on beats
+        within the tempo range of the style the model starts in; False leaves timing to the LM.
         """
         if stems and not self.symbolic:
             raise GeneratorInputError(
@@ -418,10 +453,29 @@ class MusicGenerator:
             else:
                 prompt_codes = self._continuation(continuation)
             new_codes: list[np.ndarray] = []
+            grid = None
             condition = self._condition_fn(
                 cls, prompt, guided=curve is not None or cls is not None or bool(prompt)
             )
             window = int(self.backbone.window_s * self.frame_rate)
+            if constraints is not None and tempo_lock:
+                grid = self._tempo_grid(
+                    prompt_codes, condition, curve, sampling, seed, sorted(hit_frames), frames
+                )
+                if prompt_codes is None:
+                    grid = self._prompt_tempo(grid, prompt, sorted(hit_frames), frames)
+                P = 0 if prompt_codes is None else prompt_codes.shape[-1]
+                onsets = tuple(
+                    frozenset(grid.frames(-P, frames, STREAM_LEVELS[name]).tolist()) for name in STREAM_LEVELS
+                )
+                beats = frozenset(grid.frames(-P, frames, "beat").tolist())
+                constraints = dataclasses.replace(
+                    constraints,
+                    onset_frames=onsets,
+                    quiet_ids=self._quiet_ids,
+                    strong_frames=(beats,) * len(STREAM_LEVELS),
+                    unstressed_ids=self._unstressed_ids,
+                )
             audio = render(
                 self.model,
                 self.backbone.codec,
@@ -443,7 +497,65 @@ class MusicGenerator:
         stem_audio = self._stems(prompt_codes, new_codes[0], n_samples) if stems else None
         if progress is not None:
             progress(1.0)
-        return GeneratedCue(out, new_codes[0].astype(np.int16), self.sample_rate, self.frame_rate, stem_audio)
+        return GeneratedCue(
+            out, new_codes[0].astype(np.int16), self.sample_rate, self.frame_rate, stem_audio, grid
+        )
+
+    def _tempo_grid(
+        self, prompt_codes, condition, curve, sampling: Sampling, seed: int, hits: list[int], frames: int
+    ) -> TempoGrid:
+        """The cue's grid: a continued cue's own (fitted to its saved onsets), else the one that puts
+        the hits on beats within the meter of the style the model starts the cue in (read from a
+        short pilot of its first frames, sampled with its own seeded generator)."""
+        from engine.symbolic.score import STREAMS
+
+        style_row = STREAMS.index("style")
+        if prompt_codes is not None:
+            codes = prompt_codes[0].cpu().numpy()
+            meter = self._meter_of(codes[style_row, -int(self.frame_rate) :])
+            P = codes.shape[1]
+            onsets = np.flatnonzero((codes[:style_row] >= 2).any(axis=0)) - P
+            grid = fit_to_onsets(onsets, meter)
+            if grid is not None:
+                return grid
+            return fit_to_hits(hits, frames, meter)
+        if self.style_meters is None:
+            return fit_to_hits(hits, frames, DEFAULT_METER)
+        pilot = min(frames, PILOT_FRAMES)
+        memory, null_memory = condition(0, pilot)
+        codes = generate_window(
+            self.model,
+            memory=memory,
+            null_memory=null_memory,
+            rhythm_curve=None if curve is None else curve[None, :pilot],
+            prompt=None,
+            total_frames=pilot,
+            sampling=sampling,
+            generator=torch.Generator(device=self.device).manual_seed(int(seed) ^ 0x5EED),
+            constraints=TokenConstraints(self._allowed),
+        )
+        return fit_to_hits(hits, frames, self._meter_of(codes[0, style_row].cpu().numpy()))
+
+    @staticmethod
+    def _prompt_tempo(grid: TempoGrid, prompt: str | None, hits: list[int], frames: int) -> TempoGrid:
+        """A tempo the prompt names ("..., 96 bpm") wins over the style's range (same bar)."""
+        import re
+
+        found = re.search(r"(\d+(?:\.\d+)?)\s*bpm", prompt or "", flags=re.IGNORECASE)
+        if not found or not 30.0 <= float(found.group(1)) <= 300.0:
+            return grid
+        bpm = float(found.group(1))
+        return fit_to_hits(hits, frames, Meter((bpm, bpm), grid.steps_per_beat, grid.beats_per_bar))
+
+    def _meter_of(self, style_ids: np.ndarray) -> Meter:
+        """The meter of the most frequent style in a stretch of the style stream."""
+        from engine.symbolic.score import STYLES
+
+        if self.style_meters is None or len(style_ids) == 0:
+            return DEFAULT_METER
+        ids = np.clip(np.asarray(style_ids, dtype=np.int64), 0, len(STYLES) - 1)
+        name = STYLES[int(np.bincount(ids).argmax())]
+        return self.style_meters.get(name, DEFAULT_METER)
 
     def _stems(self, prompt_codes: torch.Tensor | None, codes: np.ndarray, n_samples: int) -> dict:
         """The new frames' streams rendered one by one, with the prompt's context as the mix had."""

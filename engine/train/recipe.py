@@ -32,7 +32,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from engine.corpus.styles import style_meters
 from engine.errors import EngineInputError
+from engine.generator.tempo_grid import STYLE_METERS_FILE
 from engine.symbolic.score import STREAMS
 
 log = logging.getLogger(__name__)
@@ -324,6 +326,7 @@ class Recipe:
             shutil.copyfile(source / name, tmp / name)
         (tmp / "generator.json").write_text(json.dumps(asdict(self.generator_config()), indent=1))
         (tmp / PROMPT_WORDS).write_text(json.dumps(self.prompt_words()))
+        (tmp / STYLE_METERS_FILE).write_text(json.dumps(style_meters(), indent=1))
         (tmp / "recipe.json").write_text(
             json.dumps(
                 {

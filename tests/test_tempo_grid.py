@@ -1,0 +1,142 @@
+"""The cue's tempo grid: fitted to hit points within a style's range, kept by a continued cue, and
+obeyed by the sampler (notes start only on its frames, strong accents only on its beats)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.generator import backbone as bb
+from engine.generator.config import GeneratorConfig
+from engine.generator.service import MusicGenerator
+from engine.generator.tempo_grid import (
+    STREAM_LEVELS,
+    STYLE_METERS_FILE,
+    Meter,
+    TempoGrid,
+    fit_to_hits,
+    fit_to_onsets,
+    read_style_meters,
+)
+from engine.presets import load_preset
+from engine.symbolic import tokens as tk
+
+ROCK = Meter((112.0, 138.0), 4, 4)
+
+
+def test_the_grid_puts_hits_on_beats_within_the_style_range():
+    truth = TempoGrid(121.3, 17.0)
+    beats = truth.frames(0, 1000, "beat")
+    hits = [int(beats[i]) for i in (0, 3, 4, 9, 15, 22)]
+    grid = fit_to_hits(hits, 1000, ROCK)
+    assert 112.0 <= grid.bpm <= 138.0
+    on_beat = set(grid.frames(0, 1000, "beat").tolist())
+    assert all(any(abs(h - b) <= 1 for b in on_beat) for h in hits)
+    # cuts that fit no tempo in range still give a tempo in range, never outside it
+    odd = fit_to_hits([0, 7, 61, 62, 300], 400, ROCK)
+    assert 112.0 <= odd.bpm <= 138.0
+
+
+def test_without_hits_the_grid_is_the_middle_tempo_from_frame_zero():
+    grid = fit_to_hits([], 500, ROCK)
+    assert grid.bpm == pytest.approx(125.0) and grid.origin == 0.0
+    assert grid.frames(0, 100, "beat")[0] == 0
+
+
+def test_grid_frames_are_steady_and_nested_by_level():
+    grid = TempoGrid(96.0, -3.4, 4, 4)
+    steps = grid.frames(0, 3000, "step")
+    gaps = np.diff(steps)
+    assert set(gaps.tolist()) <= {7, 8} and abs(gaps.mean() - grid.step_frames) < 0.01  # no drift
+    for level in ("eighth", "beat", "bar"):
+        assert set(grid.frames(0, 3000, level).tolist()) <= set(steps.tolist())
+    triplets = TempoGrid(150.0, 0.0, 3, 4)
+    assert triplets.steps_per("eighth") == 3  # a triplet feel has no straight eighths: beats
+
+
+def test_a_continued_cue_recovers_its_predecessors_grid():
+    truth = TempoGrid(88.7, 5.2, 4, 4)
+    rng = np.random.default_rng(0)
+    steps = truth.frames(-300, 0, "step")
+    onsets = np.sort(rng.choice(steps, size=30, replace=False))
+    grid = fit_to_onsets(onsets, Meter((68.0, 92.0), 4, 4))
+    assert grid is not None
+    assert np.array_equal(grid.frames(0, 200, "step"), truth.frames(0, 200, "step"))
+    far, far_truth = grid.frames(0, 1500, "step"), truth.frames(0, 1500, "step")  # 30 s on: no drift
+    assert far.shape == far_truth.shape and np.abs(far - far_truth).max() <= 1
+    # onsets on no grid are not forced onto one
+    assert fit_to_onsets(np.array([0, 3, 4, 11, 17, 18, 29, 31, 40, 41]), Meter((68.0, 92.0))) is None
+
+
+def test_the_shipped_model_carries_the_meters_of_the_styles_it_was_trained_on():
+    from engine.corpus.styles import style_meters
+
+    folder = bb.models_root() / "tiny"
+    assert json.loads((Path(folder) / STYLE_METERS_FILE).read_text()) == style_meters()
+    meters = read_style_meters(Path(folder))
+    assert meters["jazz_trio"].steps_per_beat == 3 and meters["ambient"].tempo_bpm == (60.0, 76.0)
+
+
+@pytest.fixture(scope="module")
+def gen():
+    cfg = GeneratorConfig.from_dict(load_preset("tiny").generator)
+    g = MusicGenerator.from_config(cfg, preset="tiny")
+    g.style_meters = read_style_meters(bb.models_root() / "tiny")
+    return g
+
+
+def _onsets(tokens: np.ndarray, k: int) -> np.ndarray:
+    return np.flatnonzero(tokens[k] >= tk.ONSET_BASE)
+
+
+def test_notes_start_only_on_the_grid_and_strong_accents_only_on_beats(gen, one_torch_thread):
+    hits = (0.62, 1.9, 3.3)
+    cue = gen.generate_cue(cls_1fps=None, rhythm_50hz=None, duration_s=4.0, seed=2, hit_points_s=hits)
+    grid = cue.grid
+    assert grid is not None
+    lo, hi = gen.style_meters[_style_of(cue.tokens)].tempo_bpm
+    assert lo <= grid.bpm <= hi
+    hit_frames = {round(t * 50) for t in hits}
+    beats = set(grid.frames(0, 200, "beat").tolist())
+    for k, name in enumerate(STREAM_LEVELS):
+        allowed = set(grid.frames(0, 200, STREAM_LEVELS[name]).tolist()) | (hit_frames if k == 0 else set())
+        frames = _onsets(cue.tokens, k)
+        assert set(frames.tolist()) <= allowed, name
+        strong = [f for f in frames if (int(cue.tokens[k, f]) - tk.ONSET_BASE) % tk.ACCENTS == tk.STRONG]
+        assert set(strong) <= beats | (hit_frames if k == 0 else set()), name
+    strong_ids = set(tk.strong_drum_onsets().tolist())
+    assert all(int(cue.tokens[0, f]) in strong_ids for f in hit_frames)  # hits still land
+    # the untrained LM alone starts notes off any grid: the constraint is what put them there
+    free = gen.generate_cue(cls_1fps=None, rhythm_50hz=None, duration_s=4.0, seed=2, tempo_lock=False)
+    assert free.grid is None
+    steps = set(grid.frames(0, 200, "step").tolist())
+    assert any(f not in steps for f in _onsets(free.tokens, 0))
+
+
+def _style_of(tokens: np.ndarray) -> str:
+    from engine.symbolic.score import STYLES
+
+    return STYLES[int(np.bincount(tokens[tk.STREAMS.index("style"), :25].astype(int)).argmax())]
+
+
+def test_a_continued_cue_keeps_its_predecessors_tempo(gen, one_torch_thread):
+    first = gen.generate_cue(cls_1fps=None, rhythm_50hz=None, duration_s=3.0, seed=4, hit_points_s=(0.4, 1.5))
+    second = gen.generate_cue(
+        cls_1fps=None, rhythm_50hz=None, duration_s=2.0, seed=5, continuation_tokens=first.tokens
+    )
+    # the second cue's frame 0 is the first's frame 150: its grid goes on where the first's left off
+    # (to the frame, but for steps on a half frame that either rounding may take)
+    ahead = first.grid.frames(150, 250, "step") - 150
+    mine = second.grid.frames(0, 100, "step")
+    assert mine.shape == ahead.shape and np.abs(mine - ahead).max() <= 1
+    assert np.mean(mine == ahead) >= 0.75
+    assert second.grid.bpm == pytest.approx(first.grid.bpm, rel=0.005)
+    assert set(_onsets(second.tokens, 0).tolist()) <= set(mine.tolist())
+
+
+def test_a_tempo_named_in_the_prompt_is_the_cues_tempo(gen, one_torch_thread):
+    cue = gen.generate_cue(cls_1fps=None, rhythm_50hz=None, duration_s=1.0, seed=1, prompt="indie rock, 96 bpm")
+    assert cue.grid.bpm == pytest.approx(96.0)
