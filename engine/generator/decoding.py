@@ -51,6 +51,21 @@ class TokenConstraints:
     quiet_ids: torch.Tensor | None = None
     strong_frames: tuple[frozenset[int] | None, ...] = ()
     unstressed_ids: torch.Tensor | None = None
+    onset_ids: torch.Tensor | None = None  # [K, card] the ids that start a note
+    onset_boost: tuple[float, ...] = ()  # per codebook: log-odds added to its onsets on its grid
+
+    def on_grid(self, coords) -> frozenset[int]:
+        """The codebooks this pattern step emits on one of their grid frames (a boosted onset)."""
+        if self.onset_ids is None:
+            return frozenset()
+        return frozenset(
+            c.q
+            for c in coords
+            if c.q < min(len(self.onset_frames), len(self.onset_boost))
+            and self.onset_frames[c.q] is not None
+            and c.t in self.onset_frames[c.q]
+            and not (c.q == 0 and self.hits_at([c]))
+        )
 
     def hits_at(self, coords) -> bool:
         """Whether this pattern step (its layout coordinates) emits drums on a hit frame."""
@@ -76,11 +91,24 @@ class TokenConstraints:
 
     def key(self, coords) -> tuple:
         """What the mask of this step depends on (steps with equal keys share one mask)."""
-        return self.hits_at(coords), self.off_grid(coords), self.off_beat(coords)
+        return self.hits_at(coords), self.off_grid(coords), self.off_beat(coords), self.on_grid(coords)
+
+    def bias(self, coords, card: int, K: int) -> torch.Tensor | None:
+        """[1, K, card] log-odds to add at this step, or None. A grid frame stands for the frames
+        around it where notes may not start: its onsets get the odds of the whole step
+        (`onset_boost` = log of the frames per allowed onset), so the grid keeps the LM's note rate
+        instead of dropping every note it would have started a frame early or late."""
+        on = self.on_grid(coords)
+        if not on:
+            return None
+        b = torch.zeros(K, card)
+        for q in on:
+            b[q, self.onset_ids[q]] = self.onset_boost[q]
+        return b[None]
 
     def mask(self, coords, card: int, K: int) -> torch.Tensor | None:
         """[1, K, card] bool for one pattern step (its layout coordinates), or None for no limits."""
-        hits, off, weak = self.key(coords)
+        hits, off, weak, _ = self.key(coords)
         if self.allowed is None and not hits and not off and not weak:
             return None
         m = self.allowed.clone() if self.allowed is not None else torch.ones(K, card, dtype=torch.bool)
@@ -165,7 +193,7 @@ def generate_window(
     step = _fast_step(model) if (FAST_STEP if fast is None else fast) else None
     if step is not None:
         step.start(mem, batch, S)
-    blocked: dict[tuple, torch.Tensor | None] = {}  # constraints.key -> forbidden ids [1, K, card]
+    blocked: dict[tuple, tuple] = {}  # constraints.key -> (forbidden ids, log-odds bias) [1, K, card]
     with contextlib.nullcontext() if step is not None else lm.streaming():
         prev = 0
         for offset in range(start, S):
@@ -185,9 +213,16 @@ def generate_window(
                 key = constraints.key(coords)
                 if key not in blocked:
                     allowed = constraints.mask(coords, lm.card, K)
-                    blocked[key] = None if allowed is None else ~allowed.to(last.device)
-                if blocked[key] is not None:
-                    last = last.masked_fill(blocked[key], float("-inf"))
+                    bias = constraints.bias(coords, lm.card, K)
+                    blocked[key] = (
+                        None if allowed is None else ~allowed.to(last.device),
+                        None if bias is None else bias.to(last.device, last.dtype),
+                    )
+                forbidden, bias = blocked[key]
+                if bias is not None:
+                    last = last + bias
+                if forbidden is not None:
+                    last = last.masked_fill(forbidden, float("-inf"))
             nxt = sample_top_k(last, sampling.temperature, sampling.top_k, generator)  # [1, K, 1]
             valid = mask[..., offset : offset + 1].expand(1, -1, -1)
             nxt[~valid] = lm.special_token_id

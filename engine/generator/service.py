@@ -144,6 +144,7 @@ class MusicGenerator:
         self._hit_ids: torch.Tensor | None = None
         self._quiet_ids: torch.Tensor | None = None
         self._unstressed_ids: torch.Tensor | None = None
+        self._onset_ids: torch.Tensor | None = None
         # style -> Meter (the model folder's style_meters.json); None: one default meter for all
         self.style_meters: dict[str, Meter] | None = None
         if self.symbolic:
@@ -166,6 +167,10 @@ class MusicGenerator:
             for k, name in enumerate(symbolic_tokens.STREAMS):
                 unstressed[k, symbolic_tokens.onset_ids(name, symbolic_tokens.STRONG)] = False
             self._unstressed_ids = torch.from_numpy(unstressed)
+            onsets = np.zeros_like(allowed)
+            for k, name in enumerate(symbolic_tokens.STREAMS):
+                onsets[k, symbolic_tokens.onset_ids(name)] = True
+            self._onset_ids = torch.from_numpy(onsets)
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
@@ -469,12 +474,15 @@ class MusicGenerator:
                     frozenset(grid.frames(-P, frames, STREAM_LEVELS[name]).tolist()) for name in STREAM_LEVELS
                 )
                 beats = frozenset(grid.frames(-P, frames, "beat").tolist())
+                spacing = [grid.step_frames * grid.steps_per(STREAM_LEVELS[name]) for name in STREAM_LEVELS]
                 constraints = dataclasses.replace(
                     constraints,
                     onset_frames=onsets,
                     quiet_ids=self._quiet_ids,
                     strong_frames=(beats,) * len(STREAM_LEVELS),
                     unstressed_ids=self._unstressed_ids,
+                    onset_ids=self._onset_ids,
+                    onset_boost=tuple(math.log(max(s, 1.0)) for s in spacing),
                 )
             audio = render(
                 self.model,
