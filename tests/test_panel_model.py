@@ -135,3 +135,27 @@ def test_in_process_score_then_cancel_mid_generation(model):
     assert seen.is_set() and not model.jobs
     assert [model.rows[p].state for p in (0, 2)] == ["cancelled", "cancelled"]
     assert sorted(model.cue_folder().glob("*.wav")) == written  # no partial cue
+
+
+def test_moving_a_cue_edge_recuts_the_two_cues_from_the_program(model):
+    """The boundary between a and b+c moves to c's first frame: b and the gap join a."""
+    model.merge([1, 2])  # b, the gap and c: one cue over [30, 79)
+    model.rows[0].takes.append(object())  # a take of cue a: it no longer fits once a grows
+    model.rows[0].current_take = 0
+    kept = model.rows[1].settings
+    # a and b are one continuous piece of the file (a through edit); black, then c, follow
+    assert [e.at.value for e in model.program().edit_points] == [50, 54]
+    model.move_edge(0, "end", 54)
+    spans = [
+        (r.scene.record_range.start_time.value, r.scene.record_range.end_time_exclusive().value)
+        for r in model.rows
+    ]
+    assert spans == [(0, 54), (54, 79)]
+    assert model.rows[0].takes == [] and model.rows[1].settings is kept
+    assert [s.is_black for s in model.rows[0].scene.program.segments] == [False, True]
+    assert [s.name for s in model.rows[1].scene.program.pictures()] == ["c"]
+    assert float(model.rows[1].scene.program.segments[0].source_in) == pytest.approx(50 / model.rate)
+    with pytest.raises(EditorInputError, match="cannot move"):
+        model.move_edge(0, "end", 79)  # would leave the second cue empty
+    model.move_edge(1, "start", 30)  # and back: the boundary moves for both cues
+    assert [r.scene.record_range.start_time.value for r in model.rows] == [0, 30]
