@@ -159,3 +159,33 @@ def test_moving_a_cue_edge_recuts_the_two_cues_from_the_program(model):
         model.move_edge(0, "end", 79)  # would leave the second cue empty
     model.move_edge(1, "start", 30)  # and back: the boundary moves for both cues
     assert [r.scene.record_range.start_time.value for r in model.rows] == [0, 30]
+
+
+def test_a_service_cue_moved_on_its_done_event_is_not_moved_again(tmp_path, shots_video):
+    """The service writes in its own cue root; the panel moves each cue when its "done" event
+    comes, and the job's outcome, which lists the same cue again, must not move it twice."""
+    import soundfile
+
+    from engine.api import CueResult, ScoreResult
+    from vm_editor.engine_client import ServiceEngine
+
+    tl = timeline_of(video_track(clip("a", shots_video, 0, 25, 25, 75)), rate=25)
+    path = tmp_path / "one.otio"
+    otio.adapters.write_to_file(tl, str(path))
+    model = PanelModel(ServiceEngine(tmp_path / "state", start=False))
+    model.open(path)
+    service_root = tmp_path / "service-cues"
+    service_root.mkdir()
+    wav, tokens = service_root / "one_cue000_take1.wav", service_root / "one_cue000_take1.tokens.npy"
+    soundfile.write(wav, [0.0] * 480, 48000)
+    tokens.write_bytes(b"npy")
+    cue = CueResult(
+        0, "a", str(wav), 0.01, 480, 48000, "tiny", 0, None, 1, "h", "0", False, tokens_path=str(tokens)
+    )
+    job = model.score_all()
+    job.inbox.put(ProgressEvent(0, 1, 1, "a", "done", 1.0, 0.1, cue))
+    job.inbox.put(ScoreResult((cue,)))
+    model.poll()
+    assert not model.jobs and model.error is None
+    assert len(model.rows[0].takes) == 1 and model.rows[0].state == "done"
+    assert model.rows[0].cue.wav_path == str(model.cue_folder() / wav.name) and not wav.exists()

@@ -372,7 +372,9 @@ class PanelModel:
 
     def _add_take(self, position: int, cue: CueResult) -> None:
         row = self.rows[position]
-        if any(t.wav_path == cue.wav_path for t in row.takes):
+        # the outcome repeats the cues its "done" events brought; those the panel moved are
+        # known by their file name (the service's copy is gone by then)
+        if any(Path(t.wav_path).name == Path(cue.wav_path).name for t in row.takes):
             row.state, row.progress = "done", 1.0
             return
         if self._engine_writes_elsewhere():
