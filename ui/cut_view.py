@@ -23,7 +23,9 @@ from vm_editor.panel_model import PanelModel, timecode
 from vm_editor.waveform import peak_envelope
 
 MARGIN = 10
-RULER_H, SHOTS_H, RHYTHM_H, CUES_H, GAP = 20, 66, 34, 66, 4
+RULER_H, GAP, PAD = 20, 4, 6
+# (least, most) height of the bands that grow with the view, and their share of what is spare
+BANDS = {"shots": (62, 110, 0.45), "rhythm": (30, 60, 0.2), "cues": (62, 140, 0.35)}
 GRAB_PX = 6  # how close to a cue edge a press grabs it
 WAVE_BINS = 1500
 ZOOM_STEP, ZOOM_MAX = 1.25, 64.0
@@ -78,32 +80,32 @@ class CutView(QWidget):
         self._anchor: int | None = None  # where a Shift-extended selection started
         self._cursor: int | None = None  # the cue Left / Right move from (the far end when extending)
         self._waves: dict[str, list[float]] = {}
-        self._stills: dict[tuple[int, int], QPixmap] = {}  # (generation, shot) -> scaled still
+        self._stills: dict[tuple[int, int, int], QPixmap] = {}  # (generation, shot, height) -> still
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
-        self.setMinimumHeight(self._bottom() + 6)
+        least = RULER_H + 3 * GAP + PAD + sum(lo for lo, _, _ in BANDS.values())
+        self.setMinimumHeight(least)
+        self.setMaximumHeight(RULER_H + 3 * GAP + PAD + sum(hi for _, hi, _ in BANDS.values()))
         self.setToolTip(KEYS_HELP)
         model.subscribe(self._on_model)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt naming
-        return QSize(960, self._bottom() + 6)
+        return QSize(960, self.maximumHeight())
 
     # -- geometry (public: the tests measure it) -----------------------------------------------
-    def _bottom(self) -> int:
-        return RULER_H + SHOTS_H + RHYTHM_H + CUES_H + 3 * GAP
-
     def band(self, name: str) -> QRectF:
-        """The full-width rectangle of "ruler", "shots", "rhythm" or "cues"."""
-        top = {
-            "ruler": 0,
-            "shots": RULER_H,
-            "rhythm": RULER_H + SHOTS_H + GAP,
-            "cues": RULER_H + SHOTS_H + RHYTHM_H + 2 * GAP,
-        }[name]
-        height = {"ruler": RULER_H, "shots": SHOTS_H, "rhythm": RHYTHM_H, "cues": CUES_H}[name]
-        return QRectF(
-            0, top + (GAP if name == "shots" else 0), self.width(), height - (GAP if name == "shots" else 0)
-        )
+        """The full-width rectangle of "ruler", "shots", "rhythm" or "cues" (taller views give
+        the shots, the rhythm and the cues more room, up to a limit each)."""
+        if name == "ruler":
+            return QRectF(0, 0, self.width(), RULER_H)
+        spare = self.height() - self.minimumHeight()
+        top = RULER_H + GAP
+        for band, (least, most, share) in BANDS.items():
+            height = min(least + max(spare, 0) * share, most)
+            if band == name:
+                return QRectF(0, top, self.width(), round(height))
+            top += round(height) + GAP
+        raise KeyError(name)
 
     def px_per_frame(self) -> float:
         return max(self.width() - 2 * MARGIN, 1) * self.zoom / self.strip.total_frames
@@ -354,8 +356,10 @@ class CutView(QWidget):
 
     # -- painting ------------------------------------------------------------------------------
     def _still(self, index: int, png: bytes, height: int) -> QPixmap | None:
-        key = (self.model.generation, index)
+        key = (self.model.generation, index, height)
         if key not in self._stills and png:
+            if len(self._stills) > 2000:  # resized often: keep the cache small
+                self._stills.clear()
             pixmap = QPixmap()
             if pixmap.loadFromData(png, "PNG"):
                 self._stills[key] = pixmap.scaledToHeight(height, Qt.TransformationMode.SmoothTransformation)
@@ -470,10 +474,10 @@ class CutView(QWidget):
             p.drawPolygon(QPolygonF(points))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        p.setPen(QColor("#5d6270"))
-        p.drawText(
-            band.adjusted(4, 2, -4, -2), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, "rhythm"
-        )
+        label = QRectF(band.left() + 2, band.top() + 2, p.fontMetrics().horizontalAdvance("rhythm") + 6, 14)
+        p.fillRect(label, QColor(21, 22, 26, 200))
+        p.setPen(QColor("#8a90a0"))
+        p.drawText(label, Qt.AlignmentFlag.AlignCenter, "rhythm")
 
     def _paint_cues(self, p: QPainter) -> None:
         band = self.band("cues")
@@ -529,13 +533,18 @@ class CutView(QWidget):
             x = round(self.x_of(frame))
             p.drawLine(QPointF(x, shots.bottom()), QPointF(x, bottom))
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        for frame, _name in self.strip.markers():
+        for frame, name in self.strip.markers():
             x = self.x_of(frame)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(MARKER)
             p.drawPolygon(QPolygonF([QPointF(x - 5, top), QPointF(x + 5, top), QPointF(x, top + 8)]))
             p.setPen(QPen(MARKER, 1, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(x, top + 8), QPointF(x, bottom))
+            if name:
+                label = QRectF(x + 6, top + 1, p.fontMetrics().horizontalAdvance(name) + 6, 14)
+                p.fillRect(label, QColor(0, 0, 0, 160))
+                p.setPen(MARKER)
+                p.drawText(label, Qt.AlignmentFlag.AlignCenter, name)
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         if self._drag is not None and self._drag_to is not None:
