@@ -255,7 +255,7 @@ def test_panel_shows_the_cut_and_its_keys_drive_the_panel(qtbot, timeline_path, 
     panel.activateWindow()
     panel.open_timeline(timeline_path)
     view = panel.cut_view
-    assert view.hasFocus() and view.isVisible() and view.width() > panel.table.width() * 0.5
+    assert panel.focusWidget() is view and view.isVisible() and view.width() > panel.table.width() * 0.5
     assert all(panel.table.isColumnHidden(c) for c in (0, 6, 7)) and not panel.table.isColumnHidden(1)
     qtbot.keyClick(view, Qt.Key.Key_R)
     assert "select the scenes" in panel.banner.text()

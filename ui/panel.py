@@ -129,6 +129,7 @@ class ScorePanel(QWidget):
         self.table.itemSelectionChanged.connect(self._on_selection)
         for column in HIDDEN_COLUMNS:
             self.table.setColumnHidden(column, True)
+        self.table.verticalHeader().setDefaultSectionSize(24)  # a compact list: no pictures in it
         self.cut_view = CutView(self.model)
         actions = {
             "score": self.score_all,
