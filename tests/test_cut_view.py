@@ -270,3 +270,50 @@ def test_panel_shows_the_cut_and_its_keys_drive_the_panel(qtbot, timeline_path, 
     assert panel.table.rowCount() == 3 and panel.table.item(2, 1).text() == "c + d"
     assert "S or Ctrl+Return" in panel.score_button.toolTip()
     assert "drag a cue edge" in view.toolTip()
+
+
+def test_esc_drops_a_drag_and_zoom_keeps_time_proportional(qtbot, view):
+    y = int(view.cue_rect(0).center().y())
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(round(view.x_of(25)), y))
+    qtbot.mouseMove(view, pos=QPoint(round(view.x_of(74)), y))
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(round(view.x_of(74)), y))
+    assert spans(view) == [(0, 25), (25, 75), (75, 100), (100, 125)]
+    width = view.shot_rect(0).width()
+    x = view.x_of(100)
+    view.set_zoom(4.0, around_x=x)
+    assert view.shot_rect(0).width() == pytest.approx(4 * width, abs=0.01)
+    assert view.x_of(100) == pytest.approx(x, abs=0.01)  # the frame under the cursor stays put
+    assert view.cue_rect(0).right() < 0  # zoomed in at the end: the first cue is off screen
+    qtbot.keyClick(view, Qt.Key.Key_Home)  # the first cue scrolls into view
+    assert view.cue_rect(0).left() >= 0 and view.cue_rect(0).right() <= view.width()
+
+
+def test_space_plays_and_stops_and_the_playhead_follows(qtbot, timeline_path, tmp_path):
+    pytest.importorskip("PySide6.QtMultimedia", reason="QtMultimedia needs the system's libpulse0")
+    panel = ScorePanel(PanelModel(ServiceEngine(tmp_path / "none", start=False)))
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.open_timeline(timeline_path)
+    wav = tmp_path / "cue.wav"
+    soundfile.write(wav, np.zeros(2 * 48000), 48000)
+    cue = CueResult(1, "b", str(wav), 2.0, 96000, 48000, "tiny", 1, None, 1, "h", "0", False)
+    job = panel.model.submit([1])
+    job.inbox.put(ProgressEvent(1, 1, 1, "b", "done", 1.0, 0.1, cue))
+    panel.model.poll()
+    view = panel.cut_view
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    qtbot.keyClick(view, Qt.Key.Key_Space)
+    try:
+        moved = panel.model.rows[1].cue.wav_path  # the panel keeps its cues beside the timeline
+        assert panel.stop_timer.isActive() and panel.music.source().toLocalFile() == moved
+        assert view.playhead_s == pytest.approx(1.0)  # cue b starts at 1 s
+        panel._follow("music", 500)  # what the music player reports half a second in
+        assert view.playhead_s == pytest.approx(1.5)
+        panel._follow("picture", 5000)  # the picture does not lead while there is music
+        assert view.playhead_s == pytest.approx(1.5)
+        qtbot.keyClick(view, Qt.Key.Key_Space)
+        assert not panel.stop_timer.isActive() and panel.music.source().isEmpty()
+    finally:
+        panel.stop_playback()

@@ -12,7 +12,7 @@ Actions that belong to the panel (score, play, ...) are asked for with the `requ
 from __future__ import annotations
 
 import opentimelineio as otio
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QWidget
 
@@ -149,6 +149,17 @@ class CutView(QWidget):
         elif x > self.width() - MARGIN:
             self.scroll = self._clamp_scroll(self.scroll + x - self.width() + MARGIN + 40)
 
+    def _show_span(self, lo: float, hi: float) -> None:
+        """Scroll so that frames [lo, hi) are on screen, or their start when they do not fit."""
+        left, right = self.x_of(lo), self.x_of(hi)
+        if left < MARGIN or right - left > self.width() - 2 * MARGIN:
+            shift = left - MARGIN
+        elif right > self.width() - MARGIN:
+            shift = right - (self.width() - MARGIN)
+        else:
+            return
+        self.scroll = self._clamp_scroll(self.scroll + shift)
+
     # -- from the model and the player ---------------------------------------------------------
     def _on_model(self, what: str) -> None:
         if what in ("scenes", "selection"):
@@ -212,7 +223,7 @@ class CutView(QWidget):
         self._cursor = position
         self.edge = self._default_edge(position)
         self.model.select(chosen)
-        self._show_frame(sum(self.strip.cue_spans()[position]) / 2)
+        self._show_span(*self.strip.cue_spans()[position])
         self.update()
 
     def _step_selection(self, step: int, extend: bool) -> None:
@@ -308,8 +319,24 @@ class CutView(QWidget):
         event.accept()
 
     # -- keys ----------------------------------------------------------------------------------
+    def event(self, event) -> bool:
+        """Esc during a drag drops the drag here, before the panel's Esc (cancel scoring) sees it."""
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and self._drag is not None
+            and event.key() == Qt.Key.Key_Escape
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt naming
         key, mods = event.key(), event.modifiers()
+        if key == Qt.Key.Key_Escape and self._drag is not None:
+            self._drag, self._drag_to = None, None
+            self.update()
+            event.accept()
+            return
         alt = bool(mods & Qt.KeyboardModifier.AltModifier)
         shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
         plain = not mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
@@ -383,6 +410,17 @@ class CutView(QWidget):
         self._paint_rhythm(p)
         self._paint_cues(p)
         self._paint_overlays(p)
+        if self.zoom > 1.0:  # where the view is in the whole cut
+            track = QRectF(MARGIN, self.height() - PAD + 1, self.width() - 2 * MARGIN, PAD - 2)
+            p.fillRect(track, QColor("#2b2d35"))
+            whole = track.width() * self.zoom
+            thumb = QRectF(
+                track.left() + track.width() * self.scroll / whole,
+                track.top(),
+                track.width() / self.zoom,
+                track.height(),
+            )
+            p.fillRect(thumb, QColor("#8a90a0"))
         if self.hasFocus():
             p.setPen(QPen(QColor("#4a6fa5"), 1))
             p.drawRect(self.rect().adjusted(0, 0, -1, -1))
