@@ -315,5 +315,11 @@ def test_space_plays_and_stops_and_the_playhead_follows(qtbot, timeline_path, tm
         assert view.playhead_s == pytest.approx(1.5)
         qtbot.keyClick(view, Qt.Key.Key_Space)
         assert not panel.stop_timer.isActive() and panel.music.source().isEmpty()
+        qtbot.keyClick(view, Qt.Key.Key_Left)  # cue a has no music: the picture's clock leads
+        qtbot.keyClick(view, Qt.Key.Key_Space)
+        assert panel.stop_timer.isActive() and view.playhead_s == 0.0
+        qtbot.wait(300)
+        panel._follow("picture", 12345)  # a position in the media file, not record time
+        assert 0.2 < view.playhead_s < 0.9
     finally:
         panel.stop_playback()

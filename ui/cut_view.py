@@ -172,6 +172,7 @@ class CutView(QWidget):
             if what == "scenes" and self.model.generation != getattr(self, "_generation", None):
                 self._generation = self.model.generation
                 self.zoom, self.scroll, self.playhead_s, self.edge = 1.0, 0.0, None, None
+                self.setFocus(Qt.FocusReason.OtherFocusReason)  # a timeline just opened: keys drive it
         self.update()
 
     def load_previews(self) -> None:

@@ -79,7 +79,7 @@ class ScorePanel(QWidget):
             (self.regen_button, self.regenerate_selected),
             (self.cancel_button, self.cancel),
             (self.export_button, self._export_dialog),
-            (self.play_button, self.play_selected),
+            (self.play_button, self.toggle_play),
             (self.merge_button, self.merge_selected),
             (self.split_button, self._split_dialog),
         ):
@@ -242,7 +242,6 @@ class ScorePanel(QWidget):
     def open_timeline(self, path: Path) -> None:
         self._guard(self.model.open, Path(path))
         self.settings.setValue("last_folder", str(Path(path).parent))
-        self.cut_view.setFocus()
         if self.model.engine_status:
             self.load_previews()
 
@@ -352,7 +351,6 @@ class ScorePanel(QWidget):
             self.music.positionChanged.connect(functools.partial(self._follow, "music"))
             self.player.positionChanged.connect(functools.partial(self._follow, "picture"))
         self.stop_playback()
-        self._play_origin = None
         source = row.scene.source
         if source is not None and source.path is not None:
             self.player.setSource(QUrl.fromLocalFile(str(source.path)))
@@ -360,12 +358,6 @@ class ScorePanel(QWidget):
             self.video.show()
         if row.cue is not None:
             self.music.setSource(QUrl.fromLocalFile(row.cue.wav_path))
-        record_s = row.scene.record_range.start_time.to_seconds()
-        if row.cue is not None:
-            self._play_origin = ("music", record_s, 0.0)
-        elif source is not None:
-            self._play_origin = ("picture", record_s, source.media_range.start_time.to_seconds())
-        self.cut_view.set_playhead(record_s)
         if source is not None and source.path is not None:
             self.player.play()
         if row.cue is not None:
@@ -373,17 +365,33 @@ class ScorePanel(QWidget):
         self.stop_timer.start(int(row.scene.record_range.duration.to_seconds() * 1000))
 
     def toggle_play(self) -> None:
-        """Space: play the selected cue, or stop what plays."""
+        """Space / Play: play the selected cue, or stop what plays; the playhead starts at the cue."""
         if getattr(self, "stop_timer", None) is not None and self.stop_timer.isActive():
             self.stop_playback()
-        else:
-            self.play_selected()
+            return
+        self.play_selected()
+        position = self._current_row()
+        if (
+            position is not None
+            and getattr(self, "stop_timer", None) is not None
+            and self.stop_timer.isActive()
+        ):
+            row = self.model.rows[position]
+            self._playing = (row.scene.record_range.start_time.to_seconds(), row.cue is not None)
+            self.cut_view.set_playhead(self._playing[0])
 
     def _follow(self, player: str, ms: int) -> None:
-        """The cut view's playhead follows the player that leads (the music when there is some)."""
-        origin = getattr(self, "_play_origin", None)
-        if origin is not None and origin[0] == player and ms > 0:
-            self.cut_view.set_playhead(origin[1] + max(ms / 1000 - origin[2], 0.0))
+        """The cut view's playhead follows the music's position; without music, the picture's
+        clock (the time played since the cue's start)."""
+        playing = getattr(self, "_playing", None)
+        if playing is None or not self.stop_timer.isActive():
+            return
+        start_s, music = playing
+        if player == "music" and music:
+            self.cut_view.set_playhead(start_s + ms / 1000)
+        elif player == "picture" and not music:
+            played_ms = self.stop_timer.interval() - self.stop_timer.remainingTime()
+            self.cut_view.set_playhead(start_s + played_ms / 1000)
 
     def stop_playback(self) -> None:
         """Stop and release both players (their decoder threads must end before the widget)."""
