@@ -323,3 +323,27 @@ def test_space_plays_and_stops_and_the_playhead_follows(qtbot, timeline_path, tm
         assert 0.2 < view.playhead_s < 0.9
     finally:
         panel.stop_playback()
+
+
+def test_cues_planned_over_the_program_drag_the_same_way(qtbot, view):
+    """Cues from `scoring.plan_cues` (each carries its program slice, as `vm-editor score` plans
+    them) show over the same shots, and their boundary moves onto a cut like any other."""
+    from vm_editor import scoring
+    from vm_editor.panel_model import CueSettings, SceneRow
+
+    model = view.model
+    planned = scoring.plan_cues(
+        model.timeline, mode="per-clip", timeline_path=model.timeline_path, merge=[(0, 1)]
+    )
+    model.scene_list = planned
+    model.rows = [SceneRow(s, CueSettings(seed=s.index)) for s in planned.scenes]
+    model._changed("scenes")
+    assert spans(view) == [(0, 75), (75, 100), (100, 125)]
+    assert len(view.strip.shots()) == 4 and view.strip.edit_points() == [25, 75, 100]
+    y = int(view.cue_rect(0).center().y())
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(round(view.x_of(75)), y))
+    qtbot.mouseMove(view, pos=QPoint(round(view.x_of(20)), y))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(round(view.x_of(20)), y))
+    assert spans(view) == [(0, 25), (25, 100), (100, 125)]
+    assert [s.name for s in model.rows[1].scene.program.pictures()] == ["b", "c"]
+    assert model.rows[2].scene.program == planned.scenes[2].program  # the third cue is untouched
