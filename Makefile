@@ -29,6 +29,10 @@ $(STAMP): requirements.lock pyproject.toml
 	  ldconfig -p | grep -q libxcb-keysyms.so.1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && apt-get install -y -qq libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 >/dev/null) || \
 	  echo "note: install libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 (Debian/Ubuntu) for the panel's window"; }
+	@# `make screenshots` photographs a real window; with no display it runs under Xvfb's xvfb-run
+	@command -v xvfb-run >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq xvfb >/dev/null) || \
+	  echo "note: install xvfb (Debian/Ubuntu) for make screenshots on a machine with no display"; }
 	touch $(STAMP)
 
 demo: setup
@@ -52,5 +56,7 @@ format: setup
 clean:
 	rm -rf out .pytest_cache
 
+# a real window (Qt's xcb platform, not offscreen); ui.screenshots runs itself under xvfb-run
+# when there is no DISPLAY
 screenshots: setup
-	$(PY) -m ui.screenshots --out docs/screenshots
+	QT_QPA_PLATFORM=xcb $(PY) -m ui.screenshots --out docs/screenshots

@@ -61,6 +61,8 @@ def test_open_score_regenerate_export(qtbot, timeline_path, tmp_path):
     assert panel.progress.value() == 1000
     assert all(r.state == "done" and len(r.takes) == 1 for r in model.rows)
     assert all(panel.table.cellWidget(p, 7).values for p in range(3)), "waveforms missing"
+    assert all(panel.cut_view.waveform(p) for p in range(3)), "the cut view draws no waveform"
+    assert all(s.thumbnail and s.rhythm for s in panel.cut_view.strip.shots() if s.media)
 
     before = [r.cue.wav_path for r in model.rows]
     panel.table.selectRow(1)

@@ -135,3 +135,57 @@ def test_in_process_score_then_cancel_mid_generation(model):
     assert seen.is_set() and not model.jobs
     assert [model.rows[p].state for p in (0, 2)] == ["cancelled", "cancelled"]
     assert sorted(model.cue_folder().glob("*.wav")) == written  # no partial cue
+
+
+def test_moving_a_cue_edge_recuts_the_two_cues_from_the_program(model):
+    """The boundary between a and b+c moves to c's first frame: b and the gap join a."""
+    model.merge([1, 2])  # b, the gap and c: one cue over [30, 79)
+    model.rows[0].takes.append(object())  # a take of cue a: it no longer fits once a grows
+    model.rows[0].current_take = 0
+    kept = model.rows[1].settings
+    # a and b are one continuous piece of the file (a through edit); black, then c, follow
+    assert [e.at.value for e in model.program().edit_points] == [50, 54]
+    model.move_edge(0, "end", 54)
+    spans = [
+        (r.scene.record_range.start_time.value, r.scene.record_range.end_time_exclusive().value)
+        for r in model.rows
+    ]
+    assert spans == [(0, 54), (54, 79)]
+    assert model.rows[0].takes == [] and model.rows[1].settings is kept
+    assert [s.is_black for s in model.rows[0].scene.program.segments] == [False, True]
+    assert [s.name for s in model.rows[1].scene.program.pictures()] == ["c"]
+    assert float(model.rows[1].scene.program.segments[0].source_in) == pytest.approx(50 / model.rate)
+    with pytest.raises(EditorInputError, match="cannot move"):
+        model.move_edge(0, "end", 79)  # would leave the second cue empty
+    model.move_edge(1, "start", 30)  # and back: the boundary moves for both cues
+    assert [r.scene.record_range.start_time.value for r in model.rows] == [0, 30]
+
+
+def test_a_service_cue_moved_on_its_done_event_is_not_moved_again(tmp_path, shots_video):
+    """The service writes in its own cue root; the panel moves each cue when its "done" event
+    comes, and the job's outcome, which lists the same cue again, must not move it twice."""
+    import soundfile
+
+    from engine.api import CueResult, ScoreResult
+    from vm_editor.engine_client import ServiceEngine
+
+    tl = timeline_of(video_track(clip("a", shots_video, 0, 25, 25, 75)), rate=25)
+    path = tmp_path / "one.otio"
+    otio.adapters.write_to_file(tl, str(path))
+    model = PanelModel(ServiceEngine(tmp_path / "state", start=False))
+    model.open(path)
+    service_root = tmp_path / "service-cues"
+    service_root.mkdir()
+    wav, tokens = service_root / "one_cue000_take1.wav", service_root / "one_cue000_take1.tokens.npy"
+    soundfile.write(wav, [0.0] * 480, 48000)
+    tokens.write_bytes(b"npy")
+    cue = CueResult(
+        0, "a", str(wav), 0.01, 480, 48000, "tiny", 0, None, 1, "h", "0", False, tokens_path=str(tokens)
+    )
+    job = model.score_all()
+    job.inbox.put(ProgressEvent(0, 1, 1, "a", "done", 1.0, 0.1, cue))
+    job.inbox.put(ScoreResult((cue,)))
+    model.poll()
+    assert not model.jobs and model.error is None
+    assert len(model.rows[0].takes) == 1 and model.rows[0].state == "done"
+    assert model.rows[0].cue.wav_path == str(model.cue_folder() / wav.name) and not wav.exists()

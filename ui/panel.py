@@ -1,4 +1,5 @@
-"""The VidMusician panel: scenes, per-cue settings, score / regenerate / cancel, preview, export.
+"""The VidMusician panel: the cut as a timeline (ui.cut_view), per-cue settings, score /
+regenerate / cancel, preview, export; a compact list of the cues under the timeline.
 
 Widgets only bind to `vm_editor.panel_model.PanelModel`; the panel can be embedded in any
 PySide6 host (Hiero / Nuke Studio) as a QWidget, or run as a window by `vm-editor panel`.
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import Engine
+from ui.cut_view import CutView
 from ui.tasks import run_in_background
 from ui.widgets import Strip
 from vm_editor.errors import EditorInputError
@@ -42,6 +44,7 @@ from vm_editor.waveform import peak_envelope
 
 COLUMNS = ["Picture", "Scene", "In", "Out", "Duration", "Markers", "Rhythm", "Music", "State"]
 POLL_MS = 200
+HIDDEN_COLUMNS = (0, 6, 7)  # picture, rhythm and music are drawn by the cut view above the list
 
 
 class ScorePanel(QWidget):
@@ -76,7 +79,7 @@ class ScorePanel(QWidget):
             (self.regen_button, self.regenerate_selected),
             (self.cancel_button, self.cancel),
             (self.export_button, self._export_dialog),
-            (self.play_button, self.play_selected),
+            (self.play_button, self.toggle_play),
             (self.merge_button, self.merge_selected),
             (self.split_button, self._split_dialog),
         ):
@@ -96,6 +99,17 @@ class ScorePanel(QWidget):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.engine_label)
+        for button, keys in (
+            (self.open_button, "Ctrl+O"),
+            (self.score_button, "S or Ctrl+Return"),
+            (self.regen_button, "R or Ctrl+R"),
+            (self.cancel_button, "Esc"),
+            (self.merge_button, "M or Ctrl+M"),
+            (self.split_button, "K or Ctrl+K"),
+            (self.export_button, "Ctrl+E"),
+            (self.play_button, "Space: play / stop"),
+        ):
+            button.setToolTip(keys)
 
         self.banner = QLabel()
         self.banner.setWordWrap(True)
@@ -113,6 +127,24 @@ class ScorePanel(QWidget):
         for column, width in enumerate((84, 110, 88, 88, 70, 62, 130, 170)):
             self.table.setColumnWidth(column, width)
         self.table.itemSelectionChanged.connect(self._on_selection)
+        for column in HIDDEN_COLUMNS:
+            self.table.setColumnHidden(column, True)
+        self.table.verticalHeader().setDefaultSectionSize(24)  # a compact list: no pictures in it
+        self.cut_view = CutView(self.model)
+        actions = {
+            "score": self.score_all,
+            "regenerate": self.regenerate_selected,
+            "cancel": self.cancel,
+            "play": self.toggle_play,
+            "merge": self.merge_selected,
+            "split": self._split_dialog,
+        }
+        self.cut_view.requested.connect(lambda name: actions[name]())
+        timeline = QSplitter(Qt.Orientation.Vertical)
+        timeline.addWidget(self.cut_view)
+        timeline.addWidget(self.table)
+        timeline.setStretchFactor(0, 3)
+        timeline.setStretchFactor(1, 1)
 
         self.prompt = QLineEdit()
         self.prompt.setPlaceholderText("style prompt, e.g. warm piano, slow")
@@ -166,7 +198,7 @@ class ScorePanel(QWidget):
         side_layout.addStretch(1)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.table)
+        splitter.addWidget(timeline)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
@@ -191,7 +223,7 @@ class ScorePanel(QWidget):
             ("Escape", self.cancel),
             ("Ctrl+E", self._export_dialog),
             ("Ctrl+D", self.roll_seed),
-            ("Space", self.play_selected),
+            ("Space", self.toggle_play),
             ("Ctrl+M", self.merge_selected),
             ("Ctrl+K", self._split_dialog),
         ):
@@ -222,6 +254,7 @@ class ScorePanel(QWidget):
                     self.model.apply_preview(position, result)
 
             run_in_background(self, call, done)
+        self.cut_view.load_previews()
 
     def connect_engine(self) -> None:
         """Reach (or start) the engine off the GUI thread: starting it can take seconds."""
@@ -315,6 +348,8 @@ class ScorePanel(QWidget):
             self.stop_timer = QTimer(self)
             self.stop_timer.setSingleShot(True)
             self.stop_timer.timeout.connect(self.stop_playback)
+            self.music.positionChanged.connect(functools.partial(self._follow, "music"))
+            self.player.positionChanged.connect(functools.partial(self._follow, "picture"))
         self.stop_playback()
         source = row.scene.source
         if source is not None and source.path is not None:
@@ -328,6 +363,35 @@ class ScorePanel(QWidget):
         if row.cue is not None:
             self.music.play()
         self.stop_timer.start(int(row.scene.record_range.duration.to_seconds() * 1000))
+
+    def toggle_play(self) -> None:
+        """Space / Play: play the selected cue, or stop what plays; the playhead starts at the cue."""
+        if getattr(self, "stop_timer", None) is not None and self.stop_timer.isActive():
+            self.stop_playback()
+            return
+        self.play_selected()
+        position = self._current_row()
+        if (
+            position is not None
+            and getattr(self, "stop_timer", None) is not None
+            and self.stop_timer.isActive()
+        ):
+            row = self.model.rows[position]
+            self._playing = (row.scene.record_range.start_time.to_seconds(), row.cue is not None)
+            self.cut_view.set_playhead(self._playing[0])
+
+    def _follow(self, player: str, ms: int) -> None:
+        """The cut view's playhead follows the music's position; without music, the picture's
+        clock (the time played since the cue's start)."""
+        playing = getattr(self, "_playing", None)
+        if playing is None or not self.stop_timer.isActive():
+            return
+        start_s, music = playing
+        if player == "music" and music:
+            self.cut_view.set_playhead(start_s + ms / 1000)
+        elif player == "picture" and not music:
+            played_ms = self.stop_timer.interval() - self.stop_timer.remainingTime()
+            self.cut_view.set_playhead(start_s + played_ms / 1000)
 
     def stop_playback(self) -> None:
         """Stop and release both players (their decoder threads must end before the widget)."""
@@ -390,6 +454,8 @@ class ScorePanel(QWidget):
             self.banner.setVisible(bool(self.model.error))
         elif what.startswith("row:"):
             self._refresh_detail()
+        elif what == "selection":
+            self._show_selection()
 
     def _refresh_all(self) -> None:
         rows = self.model.rows
@@ -438,6 +504,19 @@ class ScorePanel(QWidget):
     def _current_row(self) -> int | None:
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
         return rows[0] if rows else None
+
+    def _show_selection(self) -> None:
+        """The list follows a selection made in the cut view."""
+        if {i.row() for i in self.table.selectedIndexes()} != self.model.selection:
+            flags = self.table.selectionModel().SelectionFlag
+            self.table.blockSignals(True)
+            self.table.clearSelection()
+            for position in sorted(self.model.selection):
+                self.table.selectionModel().select(
+                    self.table.model().index(position, 1), flags.Select | flags.Rows
+                )
+            self.table.blockSignals(False)
+        self._refresh_detail()
 
     def _on_selection(self) -> None:
         self.model.select({i.row() for i in self.table.selectedIndexes()})

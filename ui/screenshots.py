@@ -2,19 +2,25 @@
 
 States: the timeline just opened (stills and rhythm from the engine), scoring in progress, all
 cues scored (waveforms), a second take of one cue, and an error banner.
+
+The pictures are of a real window (Qt's xcb platform), read back from the X server; with no
+DISPLAY the script runs itself again under `xvfb-run` (Debian: `apt-get install xvfb`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QApplication, QWidget
 
 from engine.in_process import InProcessEngine
 from ui.panel import ScorePanel
@@ -30,10 +36,61 @@ def _pump(app: QApplication, until, timeout_s: float = 300) -> None:
         time.sleep(0.02)
 
 
+def _shoot(app: QApplication, window: QWidget, path: Path) -> None:
+    """What the X server shows of the window (the widget's own rendering if it cannot say)."""
+    window.raise_()
+    for _ in range(5):
+        app.processEvents()
+        time.sleep(0.05)
+    shot = window.screen().grabWindow(window.winId())
+    if shot.isNull() or shot.size() != window.size():
+        shot = QPixmap(window.grab())
+    shot.save(str(path))
+    _shrink(path)
+
+
+def _shrink(path: Path) -> None:
+    """A 256-colour PNG: the stills dither a little, the file stays well under 200 kB."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    small.save(path, optimize=True)
+
+
+def _real_window(argv: list[str]) -> int | None:
+    """Run again under Xvfb when there is no display; None when this process has one."""
+    if os.environ.get("DISPLAY"):
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
+        return None
+    if shutil.which("xvfb-run") is None:
+        print(
+            "error: no DISPLAY and no xvfb-run; install xvfb (Debian/Ubuntu: apt-get install xvfb)",
+            file=sys.stderr,
+        )
+        return 2
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
+    command = [
+        "xvfb-run",
+        "-a",
+        "-s",
+        "-screen 0 1600x1000x24",
+        sys.executable,
+        "-m",
+        "ui.screenshots",
+        *argv,
+    ]
+    return subprocess.call(command, env=env)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m ui.screenshots")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     args = parser.parse_args(argv)
+    rerun = _real_window(argv)
+    if rerun is not None:
+        return rerun
     args.out.mkdir(parents=True, exist_ok=True)
     import opentimelineio as otio
 
@@ -63,23 +120,35 @@ def main(argv: list[str] | None = None) -> int:
             json.loads(engine.stdout.readline())
             model = PanelModel(ServiceEngine(state, start=False))
             panel = ScorePanel(model)
+            panel.resize(1280, 600)
             panel.show()
             panel.open_timeline(timeline)
             panel.connect_engine()
-            _pump(app, lambda: all(r.thumbnail for r in model.rows if r.scene.source))
-            panel.grab().save(str(args.out / "1-opened.png"))
+            strip = panel.cut_view.strip
+            _pump(
+                app,
+                lambda: (
+                    all(r.thumbnail for r in model.rows if r.scene.source)
+                    and all(s.thumbnail and s.rhythm for s in strip.shots() if s.media)
+                ),
+            )
+            panel.cut_view.select_cue(1)
+            _shoot(app, panel, args.out / "1-opened.png")
+            panel.cut_view.select_cue(2, extend=True)
+            panel.merge_selected()  # shots 2 and 3 under one cue, as M does
+            panel.cut_view.select_cue(1)
             panel.score_all()
             _pump(app, lambda: any(r.takes for r in model.rows) and model.jobs)
-            panel.grab().save(str(args.out / "2-scoring.png"))
+            _shoot(app, panel, args.out / "2-scoring.png")
             _pump(app, lambda: not model.jobs)
-            panel.grab().save(str(args.out / "3-scored.png"))
-            panel.table.selectRow(1)
+            _shoot(app, panel, args.out / "3-scored.png")
+            panel.cut_view.select_cue(2)
             panel.regenerate_selected()
             _pump(app, lambda: not model.jobs)
-            panel.grab().save(str(args.out / "4-second-take.png"))
+            _shoot(app, panel, args.out / "4-second-take.png")
             panel.open_timeline(root / "missing.otio")
             app.processEvents()
-            panel.grab().save(str(args.out / "5-error.png"))
+            _shoot(app, panel, args.out / "5-error.png")
         finally:
             engine.terminate()
             engine.wait(timeout=30)

@@ -37,6 +37,7 @@ from vm_editor import scene_ops, scoring
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError
+from vm_editor.program import Program, timeline_program
 from vm_editor.scenes import Scene, SceneList, extract_scenes
 from vm_editor.timeline_io import read_timeline, write_timeline_atomic
 from vm_editor.writeback import add_score_track
@@ -198,6 +199,34 @@ class PanelModel:
         settings[position : position + 1] = [settings[position], dataclasses.replace(settings[position])]
         self._take_scenes(split, settings)
 
+    def program(self) -> Program | None:
+        """The open timeline's program on the scored track (shots, edit points, markers), once per open."""
+        if self.timeline is None or self.scene_list is None:
+            return None
+        cached = getattr(self, "_program", None)
+        if cached is None or cached[0] != self.generation:
+            track = self.scene_list.track_index or None  # 0: a cue plan over the whole program
+            program = timeline_program(self.timeline, track=track, timeline_path=self.timeline_path)
+            self._program = cached = (self.generation, program)
+        return cached[1]
+
+    def move_edge(self, position: int, edge: str, at_frame: int) -> None:
+        """Move cue `position`'s "start" or "end" to record frame `at_frame` (the cut view snaps it
+        to an edit point); a touching neighbour's edge moves with it (scene_ops.move_edge). The cues
+        whose span changed lose their takes; the others, and the selection, are kept."""
+        program = self.program()
+        if program is None:
+            raise EditorInputError("open a timeline first")
+        at = otio.opentime.RationalTime(at_frame, program.rate)
+        moved = scene_ops.move_edge(self._current_list(), program, position, edge, at)
+        for p, (row, scene) in enumerate(zip(self.rows, moved.scenes, strict=True)):
+            if scene.record_range == row.scene.record_range:
+                row.scene = scene
+            else:
+                self.rows[p] = SceneRow(scene, row.settings)
+        self._changed("scenes")
+        self._changed("selection")
+
     def roll_seed(self, position: int) -> int:
         self.rows[position].settings.seed = random.randrange(2**31 - 1)
         self._changed(f"row:{position}")
@@ -343,7 +372,9 @@ class PanelModel:
 
     def _add_take(self, position: int, cue: CueResult) -> None:
         row = self.rows[position]
-        if any(t.wav_path == cue.wav_path for t in row.takes):
+        # the outcome repeats the cues its "done" events brought; those the panel moved are
+        # known by their file name (the service's copy is gone by then)
+        if any(Path(t.wav_path).name == Path(cue.wav_path).name for t in row.takes):
             row.state, row.progress = "done", 1.0
             return
         if self._engine_writes_elsewhere():

@@ -1,4 +1,5 @@
-"""Options over a scene list: score a record range, merge adjacent scenes, split at markers.
+"""Options over a scene list: score a record range, merge adjacent scenes, split at markers,
+move a cue's edge.
 
 Pure functions; each returns a new SceneList, renumbered 0..n-1 (the cue index written into the
 score's metadata is the index *after* these options, so `regenerate --cue K` finds it again).
@@ -12,7 +13,9 @@ from dataclasses import replace
 
 import opentimelineio as otio
 
+from vm_editor import cue_plan
 from vm_editor.errors import EditorInputError
+from vm_editor.program import Program
 from vm_editor.scenes import Scene, SceneList, SourceRef
 
 RationalTime = otio.opentime.RationalTime
@@ -144,4 +147,55 @@ def split_scene(scene_list: SceneList, index: int, at: RationalTime) -> SceneLis
         replace(_trim(scene, cut, r.end_time_exclusive().value), name=f"{scene.name} b"),
     ]
     scenes = list(scene_list.scenes[:index]) + parts + list(scene_list.scenes[index + 1 :])
+    return _renumber(scene_list, scenes)
+
+
+def move_edge(scene_list: SceneList, program: Program, index: int, edge: str, at: RationalTime) -> SceneList:
+    """Scene `index`'s start or end edge moves to record time `at` (what dragging a cue's edge
+    does); a scene that touches that edge moves with it, so a boundary between two cues stays one.
+
+    The scenes whose span changed are cut again from `program` (cue_plan.cue_scenes), so each
+    follows exactly the pictures it now covers; the others are kept as they are.
+    """
+    scenes = list(scene_list.scenes)
+    if not 0 <= index < len(scenes) or edge not in ("start", "end"):
+        raise EditorInputError(f"cannot move the {edge} of scene {index}: there are {len(scenes)}")
+    rate = program.rate
+    spans = [
+        (
+            round(s.record_range.start_time.rescaled_to(rate).value),
+            round(s.record_range.end_time_exclusive().rescaled_to(rate).value),
+        )
+        for s in scenes
+    ]
+    t = round(at.rescaled_to(rate).value)
+    total = round(program.record.duration.value)
+    changed = dict(enumerate(spans))
+    lo, hi = spans[index]
+    if edge == "end":
+        after = spans[index + 1] if index + 1 < len(spans) else None
+        touching = after is not None and after[0] == hi
+        limit_ok = t < after[1] if touching else t <= (after[0] if after else total)
+        if not (lo < t and limit_ok):
+            raise EditorInputError(
+                f"the end of {scenes[index].name!r} cannot move there: a cue keeps its length above 0 and does not overlap the next"
+            )
+        changed[index] = (lo, t)
+        if touching:
+            changed[index + 1] = (t, after[1])
+    else:
+        before = spans[index - 1] if index > 0 else None
+        touching = before is not None and before[1] == lo
+        limit_ok = t > before[0] if touching else t >= (before[1] if before else 0)
+        if not (t < hi and limit_ok):
+            raise EditorInputError(
+                f"the start of {scenes[index].name!r} cannot move there: a cue keeps its length above 0 and does not overlap the previous"
+            )
+        changed[index] = (t, hi)
+        if touching:
+            changed[index - 1] = (before[0], t)
+    for i, span in changed.items():
+        if span != spans[i]:
+            (recut,) = cue_plan.cue_scenes(program, [span]).scenes
+            scenes[i] = recut
     return _renumber(scene_list, scenes)
