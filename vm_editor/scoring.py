@@ -13,14 +13,32 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from engine.api import DEFAULT_HANDLE_S, Continuation, CueResult, Engine, SceneRequest, ScoreRequest
+from engine.api import (
+    DEFAULT_HANDLE_S,
+    SEED_LIMIT,
+    Continuation,
+    CueResult,
+    Engine,
+    SceneRequest,
+    ScoreRequest,
+    derive_cue_seed,
+)
 from vm_editor import cue_plan
-from vm_editor.errors import EditorInputError
-from vm_editor.media_links import url_to_path
+from vm_editor.errors import EditorInputError, OfflineMediaError
+from vm_editor.media_links import offline_report, url_to_path
 from vm_editor.program import timeline_program
-from vm_editor.scenes import Scene, SceneList, choose_video_track, to_engine_scene
+from vm_editor.scenes import Scene, SceneList, choose_video_track, offline_scenes, to_engine_scene
+from vm_editor.score_track import ScoredCue
 
-SEED_LIMIT = 2**31 - 1
+__all__ = [
+    "SEED_LIMIT",
+    "cue_seed",
+    "check_offline",
+    "plan_cues",
+    "build_request",
+    "regenerate_request",
+    "scored_cues",
+]
 
 
 def plan_cues(
@@ -47,6 +65,31 @@ def plan_cues(
         spans = cue_plan.merge_spans(spans, first, last)
     chosen = choose_video_track(timeline, track)
     return cue_plan.cue_scenes(program, spans, chosen.name or "V1")
+
+
+def cue_seed(seed: int, cue_index: int) -> int:
+    """Cue `cue_index`'s first take's seed for a score asked with `seed` (the CLI's --seed, the
+    panel's): `engine.api.derive_cue_seed`, so both front ends give one cut the same music."""
+    return derive_cue_seed(seed, cue_index)
+
+
+def check_offline(scene_list: SceneList, timeline_path: Path, allow_offline: bool) -> str | None:
+    """Clips whose media is offline: refused (OfflineMediaError naming them and the fix), or with
+    `allow_offline` the warning to show; None when every picture is online. CLI and panel alike."""
+    offline = offline_scenes(scene_list)
+    if not offline:
+        return None
+    if allow_offline:
+        return (
+            f"{len(offline)} clip(s) have offline media and are scored without pictures:\n"
+            + offline_report(offline)
+        )
+    listed = "; ".join(f"clip {name!r} -> {url}" for name, url in offline[:5])
+    more = f" (and {len(offline) - 5} more)" if len(offline) > 5 else ""
+    raise OfflineMediaError(
+        f"{timeline_path}: {len(offline)} clip(s) have offline media: {listed}{more}; relink them in "
+        "the editor, pass --relink FOLDER to search for the files, or --allow-offline to score without pictures"
+    )
 
 
 def next_take_seed(previous_seed: int) -> int:
@@ -107,8 +150,9 @@ def build_request(
     hits: bool = True,
     stems: bool = False,
 ) -> ScoreRequest:
+    scenes = scene_requests(scene_list.scenes, prompt=prompt, guidance=guidance)
     return ScoreRequest(
-        scenes=scene_requests(scene_list.scenes, prompt=prompt, guidance=guidance),
+        scenes=tuple(dataclasses.replace(s, seed=cue_seed(seed, s.index)) for s in scenes),
         cue_dir=cue_dir,
         preset=preset,
         seed=seed,
@@ -154,11 +198,7 @@ def regenerate_request(
         raise EditorInputError(f"no cue {cue}; its cues are {sorted(cues)}")
     meta = cues[cue]
     program = timeline_program(timeline, track=track, timeline_path=timeline_path)
-    rate = float(meta.get("rate") or program.rate)
-    lo = otio.opentime.RationalTime(meta["record_start_frame"], rate).rescaled_to(program.rate)
-    hi = otio.opentime.RationalTime(meta["record_end_frame"], rate).rescaled_to(program.rate)
-    span = (round(lo.value), round(hi.value))
-    scene = cue_plan.cue_scenes(program, [span]).scenes[0]
+    scene = cue_plan.cue_scenes(program, [_scored_span(program, meta)]).scenes[0]
     scene = dataclasses.replace(scene, index=cue, name=meta.get("scene_name") or scene.name)
     take = int(meta.get("take", 1)) + 1
     seed = seed if seed is not None else next_take_seed(int(meta.get("seed", 0)))
@@ -183,6 +223,34 @@ def regenerate_request(
     )
     changed = request_scene.source_hash() != meta.get("source_hash")
     return Regeneration(request, take, changed)
+
+
+def _scored_span(program, meta: dict) -> cue_plan.Span:
+    """A scored cue's record span (from its metadata) in frames of today's program."""
+    rate = float(meta.get("rate") or program.rate)
+    lo = otio.opentime.RationalTime(meta["record_start_frame"], rate).rescaled_to(program.rate)
+    hi = otio.opentime.RationalTime(meta["record_end_frame"], rate).rescaled_to(program.rate)
+    return round(lo.value), round(hi.value)
+
+
+def scored_cues(
+    timeline: otio.schema.Timeline,
+    scored: Sequence[ScoredCue],
+    *,
+    timeline_path: Path | None = None,
+    track: int | None = None,
+    relink: Sequence[str | os.PathLike[str]] = (),
+) -> SceneList:
+    """The cues of a scored timeline (`score_track.read_score`) over today's program: the spans
+    and numbers they were scored with, not a new plan, so each cue meets its music again."""
+    program = timeline_program(timeline, track=track, timeline_path=timeline_path, relink=relink)
+    spans = [_scored_span(program, c.takes[-1]) for c in scored]
+    planned = cue_plan.cue_scenes(program, spans, choose_video_track(timeline, track).name or "V1")
+    scenes = tuple(
+        dataclasses.replace(scene, index=c.index, name=c.name or scene.name)
+        for scene, c in zip(planned.scenes, scored, strict=True)
+    )
+    return dataclasses.replace(planned, scenes=scenes)
 
 
 def _continuation(cues: dict[int, dict], cue: int) -> Continuation | None:
