@@ -12,7 +12,7 @@ from engine.api import ProgressEvent, ScoringCancelled
 from engine.in_process import InProcessEngine
 from tests.timeline_builders import clip, gap, timeline_of, video_track
 from vm_editor.errors import EditorInputError
-from vm_editor.panel_model import PanelModel
+from vm_editor.panel_model import PanelModel, PanelOptions
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def model(tmp_path, shots_video):
     tl = timeline_of(
         video_track(
             clip("a", shots_video, 0, 30, rate, 75),
-            clip("b", shots_video, 30, 20, rate, 75),
+            clip("b", shots_video, 32, 20, rate, 75),  # not contiguous with a: its own shot
             gap(4, rate),
             clip("c", shots_video, 50, 25, rate, 75),
         ),
@@ -29,7 +29,7 @@ def model(tmp_path, shots_video):
     )
     path = tmp_path / "cut.otio"
     otio.adapters.write_to_file(tl, str(path))
-    m = PanelModel(InProcessEngine())  # nothing loads until a call needs the engine
+    m = PanelModel(InProcessEngine(), PanelOptions(cues="per-clip"))  # nothing loads until needed
     m.open(path)
     return m
 
