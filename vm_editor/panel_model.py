@@ -38,7 +38,13 @@ from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, TimelineReadError
 from vm_editor.scenes import Scene, SceneList, cue_label
-from vm_editor.score_track import add_score_with_takes, cue_from_metadata, read_score, without_score
+from vm_editor.score_track import (
+    ScoredCue,
+    add_score_with_takes,
+    cue_from_metadata,
+    read_score,
+    without_score,
+)
 from vm_editor.timeline_io import (
     adapter_for,
     default_output_path,
@@ -153,6 +159,18 @@ def timecode(t: otio.opentime.RationalTime, rate: float) -> str:
         return f"{t.to_seconds():.3f}s"
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A timeline read and planned (`PanelModel.read`), ready to show."""
+
+    path: Path
+    timeline: otio.schema.Timeline  # without our score and takes tracks
+    scene_list: SceneList
+    score_name: str | None  # the score track's name when the file was scored
+    scored: tuple[ScoredCue, ...]  # its cues and takes (empty: not scored)
+    notes: tuple[str, ...]  # warnings, as the CLI prints them
+
+
 class PanelModel:
     def __init__(self, engine: Engine | None = None, options: PanelOptions | None = None):
         self.engine = engine
@@ -210,6 +228,17 @@ class PanelModel:
         """Open a timeline as `vm-editor score` reads it: the same cue plan (`--cues`, auto by
         default, through `scoring.plan_cues`), or, for a scored timeline, its cues with their music
         and takes. An EDL without a rate raises `RateNeeded` (the view asks, then opens again)."""
+        self.show(self.read(path, track=track, rate=rate, project=project))
+
+    def plans_with_engine(self) -> bool:
+        """Opening asks the engine (auto plans embed the shots): the view reads off the GUI thread."""
+        return self.options.cues == "auto" and self.engine is not None
+
+    def read(
+        self, path: Path, *, track: int | None = None, rate: float | None = None, project: str | None = None
+    ) -> Opened:
+        """Read and plan `path` without touching the model (safe on a worker thread); `show`
+        then puts it on screen."""
         o = self.options
         track = o.track if track is None else track
         rate = o.rate if rate is None else rate
@@ -220,18 +249,23 @@ class PanelModel:
         notes = list(report.warnings)
         scored = read_score(report.timeline, Path(path))
         if scored:
-            timeline, self.score_name = without_score(report.timeline)
+            timeline, score_name = without_score(report.timeline)
             scene_list = scoring.scored_cues(
                 report.timeline, scored, timeline_path=Path(path), track=track, relink=o.relink
             )
         else:
-            timeline, self.score_name = report.timeline, None
+            timeline, score_name = report.timeline, None
             scene_list, note = self._plan(report.timeline, Path(path), track)
             notes += [note] if note else []
-        self.timeline, self.timeline_path, self.scene_list = timeline, Path(path), scene_list
+        return Opened(Path(path), timeline, scene_list, score_name, tuple(scored), tuple(notes))
+
+    def show(self, opened: Opened) -> None:
+        """Make `opened` the panel's timeline (GUI thread): rows, takes, settings, banner."""
+        self.timeline, self.timeline_path, self.scene_list = opened.timeline, opened.path, opened.scene_list
+        self.score_name = opened.score_name
         self.generation += 1
-        self.rows = [SceneRow(s, self._first_settings(s)) for s in scene_list.scenes]
-        for row, cue in zip(self.rows, scored, strict=False):
+        self.rows = [SceneRow(s, self._first_settings(s)) for s in opened.scene_list.scenes]
+        for row, cue in zip(self.rows, opened.scored, strict=False):
             row.takes = [cue_from_metadata(meta) for meta in cue.takes]
             row.current_take = len(row.takes) - 1
             row.state, row.progress = "done", 1.0
@@ -248,7 +282,7 @@ class PanelModel:
         self.jobs = {}
         self.outcome, self._last_progress, self._last_asked = None, 0.0, []
         self.error = None
-        self.warning = "; ".join(notes) or None
+        self.warning = "; ".join(opened.notes) or None
         self._changed("scenes")
         self._changed("error")
 
