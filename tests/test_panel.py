@@ -112,8 +112,9 @@ def test_escape_cancels_scoring(qtbot, timeline_path):
 def test_error_banner_says_what_to_do(qtbot, tmp_path):
     panel = ScorePanel(PanelModel(ServiceEngine(tmp_path / "none", start=False)))
     qtbot.addWidget(panel)
-    panel.open_timeline(tmp_path / "missing.otio")
-    assert not panel.banner.isHidden() and "not found" in panel.banner.text()
+    panel.open_timeline(tmp_path / "missing.otio")  # an auto plan: read off the GUI thread
+    qtbot.waitUntil(lambda: not panel.banner.isHidden(), timeout=30_000)
+    assert "not found" in panel.banner.text()
     panel.regenerate_selected()
     assert "select the scenes" in panel.banner.text()
 

@@ -54,6 +54,13 @@ def _spans(scenes) -> list[tuple[int, int]]:
     ]
 
 
+def _open(qtbot, panel: ScorePanel, path: Path) -> None:
+    """`open_timeline`, waited for: an auto plan is read off the GUI thread."""
+    generation = panel.model.generation
+    panel.open_timeline(path)
+    qtbot.waitUntil(lambda: panel.model.generation > generation or panel.banner.isVisible(), timeout=120_000)
+
+
 def _cli_json(capsys, *args: str) -> dict:
     capsys.readouterr()
     assert cli.main(list(args)) == 0
@@ -61,7 +68,6 @@ def _cli_json(capsys, *args: str) -> dict:
 
 
 def test_the_panel_takes_the_cli_options_it_opens_with():
-    args = cli.panel_args(["cut.edl", "--rate", "25", "--track", "2", "--cues", "one", "--seed", "9"])
     args = cli.panel_args(["cut.edl", "--rate", "25", "--guidance", "4", "--preset", "tiny", "--cues", "one"])
     options = PanelOptions.from_args(args)
     assert (options.rate, options.cues, options.guidance, options.preset) == (25.0, "one", 4.0, "tiny")
@@ -157,7 +163,7 @@ def test_a_scored_timeline_reopens_with_its_music_and_takes(qtbot, tmp_path, sho
     panel = ScorePanel(PanelModel(InProcessEngine()))
     qtbot.addWidget(panel)
     panel.show()
-    panel.open_timeline(scored_path)
+    _open(qtbot, panel, scored_path)
     model = panel.model
     assert panel.banner.isHidden(), panel.banner.text()
     assert panel.table.rowCount() == 3
@@ -197,7 +203,7 @@ def test_an_edl_opens_once_the_panel_knows_its_rate(qtbot, samples_dir, capsys):
         return 25.0
 
     panel.ask_rate = ask
-    panel.open_timeline(edl)
+    _open(qtbot, panel, edl)
     assert len(asked) == 1 and 25.0 in asked[0].choices and 24.0 not in asked[0].choices  # frame 24 seen
     assert panel.banner.isHidden() or "--rate" not in panel.banner.text(), panel.banner.text()
     doc = _cli_json(capsys, "scenes", str(edl), "--rate", "25", "--in-process", "--json")
@@ -209,5 +215,5 @@ def test_an_edl_opens_once_the_panel_knows_its_rate(qtbot, samples_dir, capsys):
     with_rate = ScorePanel(PanelModel(InProcessEngine(), PanelOptions(rate=25.0)))
     qtbot.addWidget(with_rate)
     with_rate.ask_rate = lambda need: pytest.fail("asked for a rate that was given")
-    with_rate.open_timeline(edl)
+    _open(qtbot, with_rate, edl)
     assert with_rate.table.rowCount() == len(doc["scenes"])

@@ -215,20 +215,40 @@ class ScorePanel(QWidget):
             self.model.set_error(str(exc))
             return None
 
-    def open_timeline(self, path: Path, *, ask: bool = True) -> None:
-        """Open as `vm-editor score` reads it; a format without a rate (EDL) asks for one."""
-        try:
-            self.model.open(Path(path))
-            self.model.set_error(None)
-        except RateNeeded as need:
-            rate = self.ask_rate(need) if ask else None
-            if rate is not None:
-                self._guard(self.model.open, Path(path), rate=rate)
-            else:
-                self.model.set_error(f"{need} (--rate)")
-        except EditorInputError as exc:
-            self.model.set_error(str(exc))
+    def open_timeline(
+        self, path: Path, *, ask: bool = True, rate: float | None = None, background: bool | None = None
+    ) -> None:
+        """Open as `vm-editor score` reads it; a format without a rate (EDL) asks for one. An auto
+        plan asks the engine, so it is read off the GUI thread (`background`, by default then)."""
         self.settings.setValue("last_folder", str(Path(path).parent))
+        read = functools.partial(self.model.read, Path(path), rate=rate)
+        if background is None:
+            background = self.model.plans_with_engine()
+        if not background:
+            try:
+                result, error = read(), None
+            except EditorInputError as exc:  # shown as a background one is
+                result, error = None, exc
+            self._opened(path, ask, result, error)
+            return
+        self.status.setText(f"Opening {Path(path).name}: planning cues…")
+        run_in_background(self, read, functools.partial(self._opened, path, ask))
+
+    def _opened(self, path: Path, ask: bool, opened, error: Exception | None) -> None:
+        if isinstance(error, RateNeeded):
+            rate = self.ask_rate(error) if ask else None
+            if rate is not None:
+                self.open_timeline(path, ask=False, rate=rate)
+            else:
+                self.model.set_error(f"{error} (--rate)")
+            return
+        if isinstance(error, EditorInputError):
+            self.model.set_error(str(error))
+            return
+        if error is not None:
+            self.model.set_error(f"cannot open {Path(path).name}: {error}")
+            return
+        self.model.show(opened)
         if self.model.engine_status:
             self.load_previews()
 
@@ -530,7 +550,7 @@ def run_panel(
     app = QApplication.instance() or QApplication([])
     panel = ScorePanel(PanelModel(engine or InProcessEngine(), options))
     if timeline is not None:
-        panel.open_timeline(timeline, ask=screenshot is None)
+        panel.open_timeline(timeline, ask=screenshot is None, background=screenshot is None)
     if screenshot is not None:
         panel.show()
         app.processEvents()

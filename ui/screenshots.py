@@ -66,7 +66,13 @@ def main(argv: list[str] | None = None) -> int:
             panel.show()
             panel.open_timeline(timeline)
             panel.connect_engine()
-            _pump(app, lambda: all(r.thumbnail for r in model.rows if r.scene.source))
+            _pump(
+                app,
+                lambda: (
+                    model.rows
+                    and all(r.thumbnail for p, r in enumerate(model.rows) if model.preview_media(p))
+                ),
+            )
             panel.grab().save(str(args.out / "1-opened.png"))
             panel.score_all()
             _pump(app, lambda: any(r.takes for r in model.rows) and model.jobs)
@@ -78,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             _pump(app, lambda: not model.jobs)
             panel.grab().save(str(args.out / "4-second-take.png"))
             panel.open_timeline(root / "missing.otio")
-            app.processEvents()
+            _pump(app, lambda: panel.banner.isVisible())
             panel.grab().save(str(args.out / "5-error.png"))
         finally:
             engine.terminate()
