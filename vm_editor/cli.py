@@ -283,8 +283,8 @@ class _ProgressPrinter:
                 else f"cue ready ({event.elapsed_s:.1f} s elapsed)"
             )
             print(
-                f"{cue_label(event.scene_index)} [{event.scene_position}/{event.scene_count}] "
-                f"{event.scene_name}: {what}",
+                f"[{event.scene_position}/{event.scene_count}] {cue_label(event.scene_index)} "
+                f"({event.scene_name}): {what}",
                 file=sys.stderr,
                 flush=True,
             )
