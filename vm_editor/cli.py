@@ -139,6 +139,13 @@ contract for scripts (DESIGN.md §7):
              a new take of cue K (index as in the score's metadata and `scenes`): continues
              from cue K-1, crossfades into K+1, leaves every other cue file untouched; keeps
              the cue's hits and stems settings unless --hits/--no-hits, --stems/--no-stems
+  cue numbers
+             from 0, the same everywhere: --cue K, `index` in scenes --json, cue_index in the
+             metadata, cueKKK in WAV names, the panel's rows, the progress lines
+  seeds      cue K's first take: derive_cue_seed(--seed, K), in score and in the panel alike
+  panel      takes score's --rate --track --project --relink --cues --preset --seed --prompt
+             --guidance --allow-offline --crossfade --no-hits --stems; reopens a scored file
+             with its music and takes
   engines    the local service by default (started when none runs); --in-process runs it
              here; the panel (`vm-editor panel`) runs in-process unless --service
   errors     exit 2 with one `error:` line naming the file/clip and the fix
