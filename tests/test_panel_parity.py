@@ -159,6 +159,7 @@ def test_a_scored_timeline_reopens_with_its_music_and_takes(qtbot, tmp_path, sho
     fresh.open(path)
     first_takes = [written[0]["seed"], written[1]["seed"], written[2]["previous_takes"][0]["seed"]]
     assert [r.settings.seed for r in fresh.rows] == first_takes
+    assert fresh.cue_folder() == tmp_path / "cut_scored_cues"  # where `score` without --cue-dir writes
 
     panel = ScorePanel(PanelModel(InProcessEngine()))
     qtbot.addWidget(panel)
@@ -176,6 +177,7 @@ def test_a_scored_timeline_reopens_with_its_music_and_takes(qtbot, tmp_path, sho
     panel.table.selectRow(2)
     assert panel.takes.count() == 2 and panel.takes.currentIndex() == 1
     assert "scored" in panel.status.text()
+    assert model.cue_folder() == cues.resolve()  # a new take goes beside the old, as `regenerate`'s
 
     panel.table.selectRow(2)  # back to take 1, then export: take 2 goes to the takes track
     panel.takes.setCurrentIndex(0)

@@ -427,10 +427,16 @@ class PanelModel:
         self._changed("options")
 
     def cue_folder(self) -> Path:
-        """Where the panel's cues end up: `<timeline stem>_cues` beside the timeline."""
-        stem = self.timeline_path.stem if self.timeline_path else "score"
-        parent = self.timeline_path.resolve().parent if self.timeline_path else Path.cwd()
-        return parent / f"{stem.replace('.', '_')}_cues"
+        """Where the panel's cues end up, as with `vm-editor score` / `regenerate`: beside the
+        cues the timeline already has (a scored timeline), else `<output stem>_cues` beside the
+        output it would write (`cut.otio` -> `cut_scored_cues/`)."""
+        for row in self.rows:
+            if row.cue is not None:
+                return Path(row.cue.wav_path).resolve().parent
+        if self.timeline_path is None:
+            return Path.cwd() / "score_cues"
+        out = default_output_path(self.timeline_path.resolve())
+        return out.with_name(f"{out.stem.replace('.', '_')}_cues")
 
     def _engine_writes_elsewhere(self) -> bool:
         """The service writes only inside its own cue root; the panel then moves the cues."""
