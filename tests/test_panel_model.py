@@ -135,3 +135,5 @@ def test_in_process_score_then_cancel_mid_generation(model):
     assert seen.is_set() and not model.jobs
     assert [model.rows[p].state for p in (0, 2)] == ["cancelled", "cancelled"]
     assert sorted(model.cue_folder().glob("*.wav")) == written  # no partial cue
+    assert model.status_text() == "Scoring cancelled: 0 of 2 cue(s) finished."  # not "Ready."
+    assert model.overall_progress() < 1.0  # nor 100 %, though cue 1 has music

@@ -190,6 +190,16 @@ def test_a_scored_timeline_reopens_with_its_music_and_takes(qtbot, tmp_path, sho
     (shelved,) = score_track(again, takes=True).find_clips(shallow_search=True)
     assert not shelved.enabled and shelved.metadata["vidmusician"]["take"] == 2
 
+    # what the panel wrote reopens as it was left, in OTIO and in Premiere's FCP7 XML
+    xml = tmp_path / "again.xml"
+    assert panel.export(xml) == xml
+    for written_by_panel in (out, xml):
+        reopened = PanelModel(InProcessEngine())
+        reopened.open(written_by_panel)
+        assert [r.scene.index for r in reopened.rows] == [0, 1, 2], written_by_panel
+        assert [[t.take for t in r.takes] for r in reopened.rows] == [[1], [1], [2, 1]], written_by_panel
+        assert reopened.rows[2].cue.take == 1 and reopened.music_peaks(2), written_by_panel
+
 
 @pytest.mark.slow
 def test_an_edl_opens_once_the_panel_knows_its_rate(qtbot, samples_dir, capsys):
