@@ -8,6 +8,8 @@ exports when present)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import opentimelineio as otio
@@ -229,3 +231,16 @@ def test_an_edl_opens_once_the_panel_knows_its_rate(qtbot, samples_dir, capsys):
     with_rate.ask_rate = lambda need: pytest.fail("asked for a rate that was given")
     _open(qtbot, with_rate, edl)
     assert with_rate.table.rowCount() == len(doc["scenes"])
+
+
+def test_vm_editor_panel_takes_rate_for_an_edl(samples_dir, tmp_path):
+    """The whole path: `vm-editor panel EDL --rate 25 …` reaches the panel (it was refused)."""
+    edl = samples_dir / "timelines" / "25fps.edl"
+    if not edl.is_file():
+        pytest.skip(f"{edl} not present")
+    png = tmp_path / "panel.png"
+    command = [sys.executable, "-m", "vm_editor.cli", "panel", str(edl), "--rate", "25", "--cues", "per-clip"]
+    result = subprocess.run([*command, "--screenshot", str(png)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and png.stat().st_size > 0, result.stderr
+    bad = subprocess.run(command[:-2] + ["--cues", "per-shot"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--cues" in bad.stderr
