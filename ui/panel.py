@@ -222,6 +222,7 @@ class ScorePanel(QWidget):
         plan asks the engine, so it is read off the GUI thread (`background`, by default then)."""
         self.settings.setValue("last_folder", str(Path(path).parent))
         read = functools.partial(self.model.read, Path(path), rate=rate)
+        self._opening = token = getattr(self, "_opening", 0) + 1  # the last open asked wins
         if background is None:
             background = self.model.plans_with_engine()
         if not background:
@@ -229,12 +230,14 @@ class ScorePanel(QWidget):
                 result, error = read(), None
             except EditorInputError as exc:  # shown as a background one is
                 result, error = None, exc
-            self._opened(path, ask, result, error)
+            self._opened(token, path, ask, result, error)
             return
         self.status.setText(f"Opening {Path(path).name}: planning cues…")
-        run_in_background(self, read, functools.partial(self._opened, path, ask))
+        run_in_background(self, read, functools.partial(self._opened, token, path, ask))
 
-    def _opened(self, path: Path, ask: bool, opened, error: Exception | None) -> None:
+    def _opened(self, token: int, path: Path, ask: bool, opened, error: Exception | None) -> None:
+        if token != self._opening:
+            return  # a later open was asked for meanwhile
         if isinstance(error, RateNeeded):
             rate = self.ask_rate(error) if ask else None
             if rate is not None:
