@@ -73,8 +73,34 @@ def test_the_panel_takes_the_cli_options_it_opens_with():
     args = cli.panel_args(["cut.edl", "--rate", "25", "--guidance", "4", "--preset", "tiny", "--cues", "one"])
     options = PanelOptions.from_args(args)
     assert (options.rate, options.cues, options.guidance, options.preset) == (25.0, "one", 4.0, "tiny")
+    args = cli.panel_args(
+        ["c.otio", "--merge", "0-1", "--split-at-markers", "--in", "10", "--cue-dir", "/tmp/x"]
+    )
+    options = PanelOptions.from_args(args)
+    assert (options.merge, options.split_at_markers, options.record_in) == (("0-1",), True, "10")
+    assert PanelModel(None, options).cue_folder() == Path("/tmp/x")
     with pytest.raises(SystemExit):
         cli.panel_args(["cut.edl", "--cues", "per-shot"])  # the same choices as score's
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        ["--cues", "per-clip"],
+        ["--cues", "per-clip", "--merge", "1-2"],
+        ["--cues", "one", "--in", "10", "--out", "70"],
+    ],
+)
+def test_the_panel_plans_as_scenes_does(tmp_path, capsys, shots_video, plan):
+    path = _cut(tmp_path, shots_video)
+    doc = _cli_json(capsys, "scenes", str(path), *plan, "--json")
+    model = PanelModel(
+        ServiceEngine(tmp_path / "none", start=False),
+        PanelOptions.from_args(cli.panel_args([str(path), *plan])),
+    )
+    model.open(path)
+    assert _spans(r.scene for r in model.rows) == _spans(doc["scenes"]), plan
+    assert [r.scene.name for r in model.rows] == [s["name"] for s in doc["scenes"]]
 
 
 def test_offline_media_is_refused_with_the_cli_words(qtbot, tmp_path, capsys, shots_video):

@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.api import Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
-from vm_editor import input_guard, scene_ops, scoring
+from vm_editor import input_guard, scoring
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError
@@ -143,9 +143,10 @@ contract for scripts (DESIGN.md §7):
              from 0, the same everywhere: --cue K, `index` in scenes --json, cue_index in the
              metadata, cueKKK in WAV names, the panel's rows, the progress lines
   seeds      cue K's first take: derive_cue_seed(--seed, K), in score and in the panel alike
-  panel      takes score's --rate --track --project --relink --cues --preset --seed --prompt
-             --guidance --allow-offline --crossfade --no-hits --stems; reopens a scored file
-             with its music and takes
+  panel      takes score's --rate --track --project --relink --cues --merge --merge-all
+             --split-at-markers --in --out --preset --seed --prompt --guidance --cue-dir
+             --allow-offline --crossfade --no-hits --stems; reopens a scored file with its
+             music and takes
   engines    the local service by default (started when none runs); --in-process runs it
              here; the panel (`vm-editor panel`) runs in-process unless --service
   errors     exit 2 with one `error:` line naming the file/clip and the fix
@@ -207,9 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     panel.add_argument("timeline", type=Path, nargs="?")
     panel.add_argument("--screenshot", type=Path, default=None, help="save one render as PNG and exit")
-    _add_read_options(panel)
-    _add_cues_option(panel)
+    _add_timeline_options(panel)
     _add_score_options(panel)
+    panel.add_argument("--cue-dir", type=Path, default=None, help="where cue WAVs go")
     _add_recipe_options(panel)
     panel.add_argument("--no-hits", action="store_true", help="no forced accents at cuts and markers")
     panel.add_argument("--stems", action="store_true", help="also one WAV per stream beside each cue")
@@ -237,14 +238,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- scenes ------------------------------------------------------------------------------------
-def _parse_merge(text: str) -> tuple[int, int]:
-    try:
-        first, last = (int(x) for x in text.split("-", 1))
-    except ValueError as exc:
-        raise EditorInputError(f"--merge {text!r}: give two scene indices like 2-4") from exc
-    return first, last
-
-
 def _load_scenes(args: argparse.Namespace):
     report = _read(args)
     scene_list = scoring.plan_cues(
@@ -255,19 +248,12 @@ def _load_scenes(args: argparse.Namespace):
         relink=[str(p) for p in args.relink],
         engine=_engine(args) if args.cues == "auto" else None,
         preset=getattr(args, "preset", "tiny"),
-        merge=[_parse_merge(m) for m in args.merge],
+        merge=args.merge,
         split_at_markers=args.split_at_markers,
+        record_in=args.record_in,
+        record_out=args.record_out,
+        merge_all=args.merge_all,
     )
-    if args.record_in is not None or args.record_out is not None:
-        start = scene_ops.parse_record_time(args.record_in or "0", scene_list)
-        end = (
-            scene_ops.parse_record_time(args.record_out, scene_list)
-            if args.record_out
-            else scene_list.duration
-        )
-        scene_list = scene_ops.select_record_range(scene_list, start, end)
-    if args.merge_all:
-        scene_list = scene_ops.merge_all(scene_list)
     return report.timeline, scene_list
 
 

@@ -103,6 +103,12 @@ class PanelOptions:
     preset: str = "tiny"  # --preset P
     allow_offline: bool = False  # --allow-offline
     crossfade: float = 0.5  # --crossfade S
+    merge: tuple[str, ...] = ()  # --merge A-B...
+    merge_all: bool = False  # --merge-all
+    split_at_markers: bool = False  # --split-at-markers
+    record_in: str | None = None  # --in
+    record_out: str | None = None  # --out
+    cue_dir: str | None = None  # --cue-dir DIR
 
     @classmethod
     def from_args(cls, args) -> PanelOptions:
@@ -121,6 +127,12 @@ class PanelOptions:
             preset=args.preset,
             allow_offline=args.allow_offline,
             crossfade=args.crossfade,
+            merge=tuple(args.merge),
+            merge_all=args.merge_all,
+            split_at_markers=args.split_at_markers,
+            record_in=args.record_in,
+            record_out=args.record_out,
+            cue_dir=None if args.cue_dir is None else str(args.cue_dir.resolve()),
         )
 
 
@@ -298,6 +310,11 @@ class PanelModel:
             track=track,
             relink=o.relink,
             preset=o.preset,
+            merge=o.merge,
+            split_at_markers=o.split_at_markers,
+            record_in=o.record_in,
+            record_out=o.record_out,
+            merge_all=o.merge_all,
         )
         if o.cues != "auto" or self.engine is None:
             return plan(engine=None), ""
@@ -429,7 +446,9 @@ class PanelModel:
     def cue_folder(self) -> Path:
         """Where the panel's cues end up, as with `vm-editor score` / `regenerate`: beside the
         cues the timeline already has (a scored timeline), else `<output stem>_cues` beside the
-        output it would write (`cut.otio` -> `cut_scored_cues/`)."""
+        output it would write (`cut.otio` -> `cut_scored_cues/`); `--cue-dir` wins."""
+        if self.options.cue_dir:
+            return Path(self.options.cue_dir)
         for row in self.rows:
             if row.cue is not None:
                 return Path(row.cue.wav_path).resolve().parent

@@ -23,7 +23,7 @@ from engine.api import (
     ScoreRequest,
     derive_cue_seed,
 )
-from vm_editor import cue_plan
+from vm_editor import cue_plan, scene_ops
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report, url_to_path
 from vm_editor.program import timeline_program
@@ -50,10 +50,15 @@ def plan_cues(
     relink: Sequence[str | os.PathLike[str]] = (),
     engine: Engine | None = None,
     preset: str = "tiny",
-    merge: Sequence[tuple[int, int]] = (),
+    merge: Sequence[tuple[int, int] | str] = (),
     split_at_markers: bool = False,
+    record_in: str | None = None,
+    record_out: str | None = None,
+    merge_all: bool = False,
 ) -> SceneList:
-    """The cues of a timeline's program (`mode` auto|per-clip|one), merged/split as asked."""
+    """The cues of a timeline's program (`mode` auto|per-clip|one), merged (`merge`: index pairs
+    or "A-B" texts) and split as asked, limited to `record_in`..`record_out` (timecode, frames or
+    "10.5s"), all one cue with `merge_all`: `vm-editor scenes/score`'s plan, and the panel's."""
     program = timeline_program(timeline, track=track, timeline_path=timeline_path, relink=relink)
     embed = None
     if engine is not None and mode == "auto":
@@ -61,10 +66,27 @@ def plan_cues(
     spans = cue_plan.plan_spans(program, mode, embed=embed)
     if split_at_markers:
         spans = cue_plan.split_spans_at_markers(spans, program)
-    for first, last in sorted(merge, reverse=True):
+    pairs = [parse_merge(m) if isinstance(m, str) else m for m in merge]
+    for first, last in sorted(pairs, reverse=True):
         spans = cue_plan.merge_spans(spans, first, last)
     chosen = choose_video_track(timeline, track)
-    return cue_plan.cue_scenes(program, spans, chosen.name or "V1")
+    scene_list = cue_plan.cue_scenes(program, spans, chosen.name or "V1")
+    if record_in is not None or record_out is not None:
+        start = scene_ops.parse_record_time(record_in or "0", scene_list)
+        end = scene_ops.parse_record_time(record_out, scene_list) if record_out else scene_list.duration
+        scene_list = scene_ops.select_record_range(scene_list, start, end)
+    if merge_all:
+        scene_list = scene_ops.merge_all(scene_list)
+    return scene_list
+
+
+def parse_merge(text: str) -> tuple[int, int]:
+    """`--merge 2-4`: cues 2..4."""
+    try:
+        first, last = (int(x) for x in text.split("-", 1))
+    except ValueError as exc:
+        raise EditorInputError(f"--merge {text!r}: give two cue numbers like 2-4") from exc
+    return first, last
 
 
 def cue_seed(seed: int, cue_index: int) -> int:
