@@ -137,7 +137,7 @@ def test_merge_and_split_from_the_panel(qtbot, timeline_path, tmp_path):
     assert panel.model.selection == {0, 1}
     qtbot.keyClick(panel, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     assert panel.banner.isHidden(), panel.banner.text()
-    assert panel.table.rowCount() == 2 and panel.table.item(0, 1).text() == "wide + close"
+    assert panel.table.rowCount() == 2 and panel.table.item(0, 1).text() == "wide … close"
     panel.split(0, 1.0)
     assert panel.table.rowCount() == 3
     assert [panel.table.item(r, 2).text() for r in range(3)] == ["00:00:00:00", "00:00:01:00", "00:00:02:10"]

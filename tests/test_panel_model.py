@@ -11,6 +11,7 @@ import pytest
 from engine.api import ProgressEvent, ScoringCancelled
 from engine.in_process import InProcessEngine
 from tests.timeline_builders import clip, gap, timeline_of, video_track
+from vm_editor import scoring
 from vm_editor.errors import EditorInputError
 from vm_editor.panel_model import PanelModel, PanelOptions
 
@@ -43,17 +44,19 @@ def test_labels_use_drop_frame_timecode_at_2997(model):
 def test_merge_and_split_keep_the_track_tiled(model):
     events = []
     model.subscribe(events.append)
-    model.merge([0, 1])
-    assert [r.scene.name for r in model.rows] == ["a + b", "c"]
+    model.merge([0, 1])  # as `--merge 0-1`: one cue over both shots, named as the CLI names it
+    assert [r.scene.name for r in model.rows] == ["a … b", "c"]
     merged = model.rows[0].scene
     assert (merged.record_range.start_time.value, merged.record_range.duration.value) == (0, 50)
-    assert [m.value for m in merged.markers] == [30]  # the inner cut is a hit point
+    assert [e.at.value for e in merged.program.edit_points] == [30]  # the inner cut is marked
+    assert [r.settings.seed for r in model.rows] == [scoring.cue_seed(0, 0), scoring.cue_seed(0, 1)]
     model.split(0, 1.0)
     starts = [
         (r.scene.record_range.start_time.value, r.scene.record_range.duration.value) for r in model.rows
     ]
     assert starts == [(0, 30), (30, 20), (54, 25)]
     assert [r.scene.index for r in model.rows] == [0, 1, 2]
+    assert [r.scene.name for r in model.rows] == ["a", "b", "c"]  # what the program shows there
     assert events.count("scenes") == 2
     with pytest.raises(EditorInputError, match="adjacent"):
         model.merge([0, 2])

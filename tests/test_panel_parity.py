@@ -103,6 +103,19 @@ def test_the_panel_plans_as_scenes_does(tmp_path, capsys, shots_video, plan):
     assert [r.scene.name for r in model.rows] == [s["name"] for s in doc["scenes"]]
 
 
+def test_merging_in_the_panel_is_merge_on_the_command_line(tmp_path, capsys, shots_video):
+    path = _cut(tmp_path, shots_video)
+    doc = _cli_json(capsys, "scenes", str(path), "--cues", "per-clip", "--merge", "1-2", "--json")
+    model = PanelModel(None, PanelOptions(cues="per-clip", seed=4))
+    model.open(path)
+    model.merge([1, 2])
+    assert _spans(r.scene for r in model.rows) == _spans(doc["scenes"])
+    assert [r.scene.name for r in model.rows] == [s["name"] for s in doc["scenes"]]
+    cli_list = scoring.plan_cues(read_timeline(path), mode="per-clip", timeline_path=path, merge=["1-2"])
+    request = scoring.build_request(cli_list, cue_dir=str(tmp_path), seed=4)
+    assert [r.settings.seed for r in model.rows] == [s.seed for s in request.scenes]
+
+
 def test_offline_media_is_refused_with_the_cli_words(qtbot, tmp_path, capsys, shots_video):
     path = _cut(tmp_path, tmp_path / "gone.mp4")
     assert cli.main(["score", str(path), "--cues", "per-clip", "--in-process"]) == 2

@@ -33,10 +33,11 @@ from engine.api import (
     ScoreResult,
     ScoringCancelled,
 )
-from vm_editor import format_fixups, scene_ops, scoring
+from vm_editor import cue_plan, format_fixups, scoring
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, TimelineReadError
+from vm_editor.program import Program, timeline_program
 from vm_editor.scenes import Scene, SceneList, cue_label
 from vm_editor.score_track import (
     ScoredCue,
@@ -178,6 +179,7 @@ class Opened:
     path: Path
     timeline: otio.schema.Timeline  # without our score and takes tracks
     scene_list: SceneList
+    program: Program  # what the viewer sees over the chosen track(s): merge and split re-plan on it
     score_name: str | None  # the score track's name when the file was scored
     scored: tuple[ScoredCue, ...]  # its cues and takes (empty: not scored)
     notes: tuple[str, ...]  # warnings, as the CLI prints them
@@ -190,6 +192,7 @@ class PanelModel:
         self.timeline: otio.schema.Timeline | None = None
         self.timeline_path: Path | None = None
         self.scene_list: SceneList | None = None
+        self.program: Program | None = None
         self.rows: list[SceneRow] = []
         self.selection: set[int] = set()
         self.jobs: dict[int, PanelJob] = {}  # jobs not finished yet, by id
@@ -269,11 +272,13 @@ class PanelModel:
             timeline, score_name = report.timeline, None
             scene_list, note = self._plan(report.timeline, Path(path), track)
             notes += [note] if note else []
-        return Opened(Path(path), timeline, scene_list, score_name, tuple(scored), tuple(notes))
+        program = timeline_program(report.timeline, track=track, timeline_path=Path(path), relink=o.relink)
+        return Opened(Path(path), timeline, scene_list, program, score_name, tuple(scored), tuple(notes))
 
     def show(self, opened: Opened) -> None:
         """Make `opened` the panel's timeline (GUI thread): rows, takes, settings, banner."""
         self.timeline, self.timeline_path, self.scene_list = opened.timeline, opened.path, opened.scene_list
+        self.program = opened.program
         self.score_name = opened.score_name
         self.generation += 1
         self.rows = [SceneRow(s, self._first_settings(s)) for s in opened.scene_list.scenes]
@@ -383,33 +388,53 @@ class PanelModel:
         self.selection = {p for p in positions if 0 <= p < len(self.rows)}
         self._changed("selection")
 
-    def _current_list(self) -> SceneList:
-        return dataclasses.replace(self.scene_list, scenes=tuple(r.scene for r in self.rows))
-
-    def _take_scenes(self, scene_list: SceneList, settings: list[CueSettings]) -> None:
-        self.rows = [SceneRow(scene, s) for scene, s in zip(scene_list.scenes, settings, strict=True)]
+    def _replan(self, spans: list[cue_plan.Span], settings: list[CueSettings]) -> None:
+        """New cues over the program, as `--merge` / `--split-at-markers` make them; a seed still at
+        its derived value follows its cue's new number (so the CLI's plan gets the CLI's seeds)."""
+        scene_list = cue_plan.cue_scenes(self.program, spans, self.scene_list.track_name)
+        old = [r.scene.index for r in self.rows]
+        derived = {scoring.cue_seed(self.options.seed, i) for i in old}
+        rows = []
+        for scene, s in zip(scene_list.scenes, settings, strict=True):
+            if s.seed in derived:
+                s = dataclasses.replace(s, seed=scoring.cue_seed(self.options.seed, scene.index))
+            rows.append(SceneRow(scene, s))
+        self.scene_list, self.rows = scene_list, rows
         self.selection = set()
         self._changed("scenes")
 
+    def _spans(self) -> list[cue_plan.Span]:
+        return [
+            (int(r.scene.record_range.start_time.value), int(r.scene.record_range.end_time_exclusive().value))
+            for r in self.rows
+        ]
+
     def merge(self, positions: list[int]) -> None:
-        """Adjacent scenes into one cue (scene_ops.merge_scenes: inner cuts become hit points)."""
+        """Adjacent cues into one, over the black between them (`cue_plan.merge_spans`, what
+        `--merge A-B` does): it follows every shot of the span and marks their cuts."""
         positions = sorted(positions)
         if len(positions) < 2 or positions != list(range(positions[0], positions[-1] + 1)):
-            raise EditorInputError("select two or more adjacent scenes to merge")
+            raise EditorInputError("select two or more adjacent cues to merge")
         first, last = positions[0], positions[-1]
-        merged = scene_ops.merge_scenes(self._current_list(), first, last)
+        spans = cue_plan.merge_spans(self._spans(), first, last)
         settings = [r.settings for r in self.rows[:first]] + [self.rows[first].settings]
         settings += [r.settings for r in self.rows[last + 1 :]]
-        self._take_scenes(merged, settings)
+        self._replan(spans, [dataclasses.replace(s) for s in settings])
 
     def split(self, position: int, at_s: float) -> None:
-        """One scene into two, `at_s` seconds after its start."""
-        start = self.rows[position].scene.record_range.start_time
-        at = start + otio.opentime.RationalTime(round(at_s * self.rate), self.rate)
-        split = scene_ops.split_scene(self._current_list(), position, at)
-        settings = [r.settings for r in self.rows]
+        """One cue into two, `at_s` seconds after its start."""
+        lo, hi = self._spans()[position]
+        at = lo + round(at_s * self.rate)
+        if not lo < at < hi:
+            raise EditorInputError(
+                f"split point must be inside cue {self.rows[position].scene.index} "
+                f"({self.rows[position].scene.name!r})"
+            )
+        spans = self._spans()
+        spans[position : position + 1] = [(lo, at), (at, hi)]
+        settings = [dataclasses.replace(r.settings) for r in self.rows]
         settings[position : position + 1] = [settings[position], dataclasses.replace(settings[position])]
-        self._take_scenes(split, settings)
+        self._replan(spans, settings)
 
     def roll_seed(self, position: int) -> int:
         self.rows[position].settings.seed = random.randrange(2**31 - 1)
