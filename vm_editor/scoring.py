@@ -69,15 +69,25 @@ def plan_cues(
     pairs = [parse_merge(m) if isinstance(m, str) else m for m in merge]
     for first, last in sorted(pairs, reverse=True):
         spans = cue_plan.merge_spans(spans, first, last)
-    chosen = choose_video_track(timeline, track)
-    scene_list = cue_plan.cue_scenes(program, spans, chosen.name or "V1")
-    if record_in is not None or record_out is not None:
-        start = scene_ops.parse_record_time(record_in or "0", scene_list)
-        end = scene_ops.parse_record_time(record_out, scene_list) if record_out else scene_list.duration
-        scene_list = scene_ops.select_record_range(scene_list, start, end)
-    if merge_all:
-        scene_list = scene_ops.merge_all(scene_list)
-    return scene_list
+    name = choose_video_track(timeline, track).name or "V1"
+
+    def scenes(spans: list[cue_plan.Span]) -> SceneList:
+        planned = cue_plan.cue_scenes(program, spans, name)
+        return dataclasses.replace(planned, start_timecode=timeline.global_start_time)
+
+    if record_in is not None or record_out is not None:  # cues over the program, cut at IN and OUT
+        whole = scenes(spans)
+        start = scene_ops.parse_record_time(record_in or "0", whole)
+        end = scene_ops.parse_record_time(record_out, whole) if record_out else whole.duration
+        lo, hi = round(start.rescaled_to(program.rate).value), round(end.rescaled_to(program.rate).value)
+        if not 0 <= lo < hi:
+            raise EditorInputError(f"record range {lo:g}-{hi:g} frames is empty; give IN before OUT")
+        spans = [(max(a, lo), min(b, hi)) for a, b in spans if a < hi and b > lo]
+        if not spans:
+            raise EditorInputError("the record range holds no scene; widen it or check the timecodes")
+    if merge_all and spans:  # one cue over every shot and the black between them
+        spans = [(spans[0][0], spans[-1][1])]
+    return scenes(spans)
 
 
 def parse_merge(text: str) -> tuple[int, int]:
