@@ -287,3 +287,45 @@ def test_vm_editor_panel_takes_rate_for_an_edl(samples_dir, tmp_path):
     assert result.returncode == 0 and png.stat().st_size > 0, result.stderr
     bad = subprocess.run(command[:-2] + ["--cues", "per-shot"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--cues" in bad.stderr
+
+
+def _sample_timelines() -> list[Path]:
+    from tests.conftest import SAMPLES
+
+    folder = SAMPLES / "timelines"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("timeline", _sample_timelines() or [None], ids=lambda p: p.name if p else "absent")
+def test_real_exports_open_in_the_panel_as_scenes_reads_them(timeline, samples_dir, capsys):
+    """Every editor export in ../shared/samples: the panel shows the cues `scenes` lists, or the
+    same error line (per-clip: no engine needed)."""
+    if timeline is None:
+        pytest.skip("no real editor exports in ../shared/samples/timelines")
+    model = PanelModel(None, PanelOptions(cues="per-clip"))
+    rate = []
+    if (choices := model.rate_choices(timeline)) is not None:
+        rate = ["--rate", f"{choices[1]:g}"]
+        model = PanelModel(None, PanelOptions(cues="per-clip", rate=choices[1]))
+    capsys.readouterr()
+    code = cli.main(["scenes", str(timeline), "--cues", "per-clip", *rate, "--json"])
+    out, err = capsys.readouterr()
+    if code != 0:
+        with pytest.raises(Exception) as refused:
+            model.open(timeline)
+        assert f"error: {refused.value}" == err.strip().splitlines()[-1]
+        return
+    model.open(timeline)
+    doc = json.loads(out)
+    rows = [
+        (
+            round(r.scene.record_range.start_time.to_seconds(), 4),
+            round(r.scene.record_range.end_time_exclusive().to_seconds(), 4),
+        )
+        for r in model.rows
+    ]
+    cli_rows = [(round(s["record_start_s"], 4), round(s["record_end_s"], 4)) for s in doc["scenes"]]
+    assert rows == cli_rows
+    assert [r.scene.name for r in model.rows] == [s["name"] for s in doc["scenes"]]
+    assert model.rate == pytest.approx(doc["rate"])
