@@ -116,7 +116,7 @@ def test_error_banner_says_what_to_do(qtbot, tmp_path):
     qtbot.waitUntil(lambda: not panel.banner.isHidden(), timeout=30_000)
     assert "not found" in panel.banner.text()
     panel.regenerate_selected()
-    assert "select the scenes" in panel.banner.text()
+    assert "select the cues" in panel.banner.text()
 
 
 @pytest.mark.timeout(120)

@@ -307,7 +307,7 @@ class ScorePanel(QWidget):
 
     def regenerate_selected(self) -> None:
         if not self.model.selection:
-            self.model.set_error("select the scenes to regenerate first")
+            self.model.set_error("select the cues to regenerate first")
             return
         self._start(self._guard(self.model.regenerate_selected))
 
@@ -329,11 +329,11 @@ class ScorePanel(QWidget):
     def _split_dialog(self) -> None:
         position = self._current_row()
         if position is None:
-            self.model.set_error("select the scene to split first")
+            self.model.set_error("select the cue to split first")
             return
         length = self.model.rows[position].scene.record_range.duration.to_seconds()
         at, ok = QInputDialog.getDouble(
-            self, "Split scene", "Seconds into the scene:", length / 2, 0.0, length, 2
+            self, "Split cue", "Seconds into the cue:", length / 2, 0.0, length, 2
         )
         if ok:
             self.split(position, at)

@@ -652,7 +652,7 @@ class PanelModel:
     def use_take(self, position: int, take: int) -> None:
         row = self.rows[position]
         if not 0 <= take < len(row.takes):
-            raise EditorInputError(f"scene {row.scene.name!r} has no take {take + 1}")
+            raise EditorInputError(f"cue {row.scene.index} ({row.scene.name!r}) has no take {take + 1}")
         row.current_take = take
         self._changed(f"cue:{position}")
 
@@ -668,7 +668,7 @@ class PanelModel:
             raise EditorInputError("open a timeline first")
         rows = [r for r in self.rows if r.cue is not None]
         if not rows:
-            raise EditorInputError("nothing to export yet: score at least one scene")
+            raise EditorInputError("nothing to export yet: score at least one cue")
         earlier = {r.scene.index: [t for t in r.takes if t is not r.cue] for r in rows}
         scored = add_score_with_takes(
             self.timeline,
