@@ -18,6 +18,13 @@ API_VERSION = 2
 CUE_SAMPLE_RATE = 48_000
 TOKEN_RATE = 50  # the generator's token grid (Hz): rhythm curve, cue channel and hit frames
 DEFAULT_HANDLE_S = 1.0  # music rendered past each cue's end, for crossfades with real handles
+SEED_LIMIT = 2**31 - 1
+
+
+def derive_cue_seed(request_seed: int, cue_index: int) -> int:
+    """Cue `cue_index`'s seed when none is given: one rule for the CLI, the panel and the engine,
+    so the same cut with the same seed gives the same music whichever front end asked."""
+    return (int(request_seed) + 7919 * (int(cue_index) + 1)) % SEED_LIMIT
 
 
 @dataclass(frozen=True)

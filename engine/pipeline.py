@@ -28,6 +28,7 @@ from engine.api import (
     ScoreRequest,
     ScoreResult,
     ScoringCancelled,
+    derive_cue_seed,
 )
 from engine.errors import EngineInputError
 from engine.finishing import (
@@ -49,7 +50,7 @@ def cue_seed(request_seed: int, scene: SceneRequest) -> int:
     """A per-scene seed: explicit when given, else derived so equal-length scenes differ."""
     if scene.seed is not None:
         return int(scene.seed)
-    return (int(request_seed) + 7919 * (scene.index + 1)) % (2**31 - 1)
+    return derive_cue_seed(request_seed, scene.index)
 
 
 def cue_filename(score_name: str, scene: SceneRequest, seed: int, preset: str, prompt: str | None) -> str:
@@ -61,7 +62,7 @@ def cue_filename(score_name: str, scene: SceneRequest, seed: int, preset: str, p
     if scene.handle_s or carried:  # older cues keep their names
         recipe = json.dumps([recipe, round(scene.handle_s, 6), carried])
     digest = hashlib.sha256(recipe.encode()).hexdigest()[:10]
-    return f"{safe}_cue{scene.index + 1:03d}_take{scene.take}_s{seed}_{digest}.wav"
+    return f"{safe}_cue{scene.index:03d}_take{scene.take}_s{seed}_{digest}.wav"
 
 
 def _marker_channel(hit_points_s: tuple[float, ...], frames: int) -> np.ndarray:

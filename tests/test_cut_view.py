@@ -22,7 +22,7 @@ from tests.timeline_builders import clip, timeline_of, video_track
 from ui.cut_view import PLAYHEAD, WAVE, CutView
 from ui.panel import ScorePanel
 from vm_editor.engine_client import ServiceEngine
-from vm_editor.panel_model import PanelModel
+from vm_editor.panel_model import PanelModel, PanelOptions
 
 RATE = 25
 STILL = QColor(20, 200, 90)
@@ -74,7 +74,7 @@ def timeline_path(tmp_path, long_video):
 
 @pytest.fixture
 def view(qtbot, timeline_path):
-    model = PanelModel(PreviewOnlyEngine())
+    model = PanelModel(PreviewOnlyEngine(), PanelOptions(cues="per-clip"))
     model.open(timeline_path)
     widget = CutView(model)
     qtbot.addWidget(widget)
@@ -248,7 +248,9 @@ def test_playhead_follows_the_player(view):
 
 
 def test_panel_shows_the_cut_and_its_keys_drive_the_panel(qtbot, timeline_path, tmp_path):
-    panel = ScorePanel(PanelModel(ServiceEngine(tmp_path / "none", start=False)))
+    panel = ScorePanel(
+        PanelModel(ServiceEngine(tmp_path / "none", start=False), PanelOptions(cues="per-clip"))
+    )
     qtbot.addWidget(panel)
     with qtbot.waitExposed(panel):
         panel.show()
@@ -258,7 +260,7 @@ def test_panel_shows_the_cut_and_its_keys_drive_the_panel(qtbot, timeline_path, 
     assert panel.focusWidget() is view and view.isVisible() and view.width() > panel.table.width() * 0.5
     assert all(panel.table.isColumnHidden(c) for c in (0, 6, 7)) and not panel.table.isColumnHidden(1)
     qtbot.keyClick(view, Qt.Key.Key_R)
-    assert "select the scenes" in panel.banner.text()
+    assert "select the cues" in panel.banner.text()
     qtbot.keyClick(view, Qt.Key.Key_Right)
     qtbot.keyClick(view, Qt.Key.Key_Right)
     assert {i.row() for i in panel.table.selectedIndexes()} == {1}  # the list follows
@@ -267,7 +269,7 @@ def test_panel_shows_the_cut_and_its_keys_drive_the_panel(qtbot, timeline_path, 
     assert panel.model.selection == {3}  # and the view follows the list
     qtbot.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
     qtbot.keyClick(view, Qt.Key.Key_M)
-    assert panel.table.rowCount() == 3 and panel.table.item(2, 1).text() == "c + d"
+    assert panel.table.rowCount() == 3 and panel.table.item(2, 1).text() == "c … d"
     assert "S or Ctrl+Return" in panel.score_button.toolTip()
     assert "drag a cue edge" in view.toolTip()
 
@@ -291,7 +293,9 @@ def test_esc_drops_a_drag_and_zoom_keeps_time_proportional(qtbot, view):
 
 def test_space_plays_and_stops_and_the_playhead_follows(qtbot, timeline_path, tmp_path):
     pytest.importorskip("PySide6.QtMultimedia", reason="QtMultimedia needs the system's libpulse0")
-    panel = ScorePanel(PanelModel(ServiceEngine(tmp_path / "none", start=False)))
+    panel = ScorePanel(
+        PanelModel(ServiceEngine(tmp_path / "none", start=False), PanelOptions(cues="per-clip"))
+    )
     qtbot.addWidget(panel)
     panel.show()
     panel.open_timeline(timeline_path)

@@ -56,7 +56,7 @@ def test_score_writes_a_music_track_that_lines_up(tmp_path, shots_video, rate, m
     # the auto plan: a 0.28 s gap is no reason to stop the music, and 1-2 s shots are no cues of
     # their own (MIN_CUE_S): one cue over both shots and the black between them
     # (the service is polled: a step as short as reading the pictures may pass between two polls)
-    assert "[1/1] wide … close: cue ready" in result.stderr, result.stderr
+    assert "[1/1] cue 0 (wide … close): cue ready" in result.stderr, result.stderr  # cue 0: --cue 0
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) <= 1
     cues = check_scored(source, out)

@@ -1,4 +1,4 @@
-"""The panel's "intensity" is classifier-free guidance: it reaches the sampler and is checked."""
+"""`--guidance` (the panel's "Guidance") is classifier-free guidance: it reaches the sampler and is checked."""
 
 from __future__ import annotations
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import opentimelineio as otio
 import pytest
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
 from engine.in_process import InProcessEngine
 from tests.timeline_builders import clip, gap, timeline_of, video_track
 from ui.panel import ScorePanel
 from vm_editor.engine_client import ServiceEngine
-from vm_editor.panel_model import PanelModel
+from vm_editor.panel_model import PanelModel, PanelOptions
 from vm_editor.writeback import score_track
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,7 @@ def timeline_path(tmp_path, shots_video):
     tl = timeline_of(
         video_track(
             clip("wide", shots_video, 0, 30, rate, 75),
-            clip("close", shots_video, 30, 25, rate, 75),
+            clip("close", shots_video, 32, 25, rate, 75),  # not contiguous with wide: its own shot
             gap(5, rate),
             clip("insert", shots_video, 55, 20, rate, 75),
         ),
@@ -34,7 +35,7 @@ def timeline_path(tmp_path, shots_video):
 
 
 def test_open_score_regenerate_export(qtbot, timeline_path, tmp_path):
-    model = PanelModel(InProcessEngine())
+    model = PanelModel(InProcessEngine(), PanelOptions(cues="per-clip"))
     panel = ScorePanel(model)
     qtbot.addWidget(panel)
     panel.show()
@@ -82,10 +83,15 @@ def test_open_score_regenerate_export(qtbot, timeline_path, tmp_path):
     assert clips[1].media_reference.target_url.endswith(after[1].split("/")[-1])
     ranges = [music.range_of_child(c) for c in clips]
     assert [(r.start_time.value, r.duration.value) for r in ranges] == [(0, 30), (30, 25), (60, 20)]
+    takes = score_track(scored, takes=True)  # as `vm-editor regenerate` leaves it
+    assert takes is not None, "the export dropped the takes track"
+    (older,) = takes.find_clips(shallow_search=True)
+    assert not older.enabled and older.media_reference.target_url.endswith(before[1].split("/")[-1])
+    assert takes.range_of_child(older).start_time.value == 30
 
 
 def test_escape_cancels_scoring(qtbot, timeline_path):
-    model = PanelModel(InProcessEngine())
+    model = PanelModel(InProcessEngine(), PanelOptions(cues="per-clip"))
     panel = ScorePanel(model)
     qtbot.addWidget(panel)
     with qtbot.waitExposed(panel):
@@ -101,21 +107,25 @@ def test_escape_cancels_scoring(qtbot, timeline_path):
     assert "cancelled" in states and set(states) <= {"cancelled", "done"}, states
     assert not list(model.cue_folder().glob(".*partial*"))
     assert panel.banner.isHidden(), panel.banner.text()
-    assert panel.status.text() == "Ready."
+    assert "cancelled" in panel.status.text().lower() and "Ready" not in panel.status.text()
+    assert panel.progress.value() < 1000, "a cancelled score does not read 100 %"
 
 
 def test_error_banner_says_what_to_do(qtbot, tmp_path):
     panel = ScorePanel(PanelModel(ServiceEngine(tmp_path / "none", start=False)))
     qtbot.addWidget(panel)
-    panel.open_timeline(tmp_path / "missing.otio")
-    assert not panel.banner.isHidden() and "not found" in panel.banner.text()
+    panel.open_timeline(tmp_path / "missing.otio")  # an auto plan: read off the GUI thread
+    qtbot.waitUntil(lambda: not panel.banner.isHidden(), timeout=30_000)
+    assert "not found" in panel.banner.text()
     panel.regenerate_selected()
-    assert "select the scenes" in panel.banner.text()
+    assert "select the cues" in panel.banner.text()
 
 
 @pytest.mark.timeout(120)
 def test_merge_and_split_from_the_panel(qtbot, timeline_path, tmp_path):
-    panel = ScorePanel(PanelModel(ServiceEngine(tmp_path / "none", start=False)))
+    panel = ScorePanel(
+        PanelModel(ServiceEngine(tmp_path / "none", start=False), PanelOptions(cues="per-clip"))
+    )
     qtbot.addWidget(panel)
     with qtbot.waitExposed(panel):
         panel.show()
@@ -129,7 +139,7 @@ def test_merge_and_split_from_the_panel(qtbot, timeline_path, tmp_path):
     assert panel.model.selection == {0, 1}
     qtbot.keyClick(panel, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     assert panel.banner.isHidden(), panel.banner.text()
-    assert panel.table.rowCount() == 2 and panel.table.item(0, 1).text() == "wide + close"
+    assert panel.table.rowCount() == 2 and panel.table.item(0, 1).text() == "wide … close"
     panel.split(0, 1.0)
     assert panel.table.rowCount() == 3
     assert [panel.table.item(r, 2).text() for r in range(3)] == ["00:00:00:00", "00:00:01:00", "00:00:02:10"]
@@ -139,7 +149,9 @@ def test_play_loads_picture_and_music_of_the_scene(qtbot, timeline_path, tmp_pat
     pytest.importorskip("PySide6.QtMultimedia", reason="QtMultimedia needs the system's libpulse0")
     import soundfile
 
-    panel = ScorePanel(PanelModel(ServiceEngine(tmp_path / "none", start=False)))
+    panel = ScorePanel(
+        PanelModel(ServiceEngine(tmp_path / "none", start=False), PanelOptions(cues="per-clip"))
+    )
     qtbot.addWidget(panel)
     panel.open_timeline(timeline_path)
     wav = tmp_path / "cue.wav"
@@ -155,5 +167,10 @@ def test_play_loads_picture_and_music_of_the_scene(qtbot, timeline_path, tmp_pat
     assert panel.player.videoOutput() is panel.video
     assert panel.stop_timer.isActive() and panel.stop_timer.interval() == 1000  # the scene's 25 frames
     assert panel.banner.isHidden()
+    assert panel.video.isVisible()
     panel.stop_playback()
     assert panel.player.source().isEmpty() and not panel.stop_timer.isActive()
+    assert not panel.video.isVisible(), "a stopped preview leaves no black window behind"
+    panel.play_selected()
+    panel.close()
+    assert not [w for w in QApplication.topLevelWidgets() if w.isVisible()], "a window outlived the panel"

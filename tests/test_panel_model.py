@@ -11,8 +11,9 @@ import pytest
 from engine.api import ProgressEvent, ScoringCancelled
 from engine.in_process import InProcessEngine
 from tests.timeline_builders import clip, gap, timeline_of, video_track
+from vm_editor import scoring
 from vm_editor.errors import EditorInputError
-from vm_editor.panel_model import PanelModel
+from vm_editor.panel_model import PanelModel, PanelOptions
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def model(tmp_path, shots_video):
     tl = timeline_of(
         video_track(
             clip("a", shots_video, 0, 30, rate, 75),
-            clip("b", shots_video, 30, 20, rate, 75),
+            clip("b", shots_video, 32, 20, rate, 75),  # not contiguous with a: its own shot
             gap(4, rate),
             clip("c", shots_video, 50, 25, rate, 75),
         ),
@@ -29,7 +30,7 @@ def model(tmp_path, shots_video):
     )
     path = tmp_path / "cut.otio"
     otio.adapters.write_to_file(tl, str(path))
-    m = PanelModel(InProcessEngine())  # nothing loads until a call needs the engine
+    m = PanelModel(InProcessEngine(), PanelOptions(cues="per-clip"))  # nothing loads until needed
     m.open(path)
     return m
 
@@ -43,17 +44,19 @@ def test_labels_use_drop_frame_timecode_at_2997(model):
 def test_merge_and_split_keep_the_track_tiled(model):
     events = []
     model.subscribe(events.append)
-    model.merge([0, 1])
-    assert [r.scene.name for r in model.rows] == ["a + b", "c"]
+    model.merge([0, 1])  # as `--merge 0-1`: one cue over both shots, named as the CLI names it
+    assert [r.scene.name for r in model.rows] == ["a … b", "c"]
     merged = model.rows[0].scene
     assert (merged.record_range.start_time.value, merged.record_range.duration.value) == (0, 50)
-    assert [m.value for m in merged.markers] == [30]  # the inner cut is a hit point
+    assert [e.at.value for e in merged.program.edit_points] == [30]  # the inner cut is marked
+    assert [r.settings.seed for r in model.rows] == [scoring.cue_seed(0, 0), scoring.cue_seed(0, 1)]
     model.split(0, 1.0)
     starts = [
         (r.scene.record_range.start_time.value, r.scene.record_range.duration.value) for r in model.rows
     ]
     assert starts == [(0, 30), (30, 20), (54, 25)]
     assert [r.scene.index for r in model.rows] == [0, 1, 2]
+    assert [r.scene.name for r in model.rows] == ["a", "b", "c"]  # what the program shows there
     assert events.count("scenes") == 2
     with pytest.raises(EditorInputError, match="adjacent"):
         model.merge([0, 2])
@@ -135,6 +138,8 @@ def test_in_process_score_then_cancel_mid_generation(model):
     assert seen.is_set() and not model.jobs
     assert [model.rows[p].state for p in (0, 2)] == ["cancelled", "cancelled"]
     assert sorted(model.cue_folder().glob("*.wav")) == written  # no partial cue
+    assert model.status_text() == "Scoring cancelled: 0 of 2 cue(s) finished."  # not "Ready."
+    assert model.overall_progress() < 1.0  # nor 100 %, though cue 1 has music
 
 
 def test_moving_a_cue_edge_recuts_the_two_cues_from_the_program(model):
@@ -143,8 +148,8 @@ def test_moving_a_cue_edge_recuts_the_two_cues_from_the_program(model):
     model.rows[0].takes.append(object())  # a take of cue a: it no longer fits once a grows
     model.rows[0].current_take = 0
     kept = model.rows[1].settings
-    # a and b are one continuous piece of the file (a through edit); black, then c, follow
-    assert [e.at.value for e in model.program().edit_points] == [50, 54]
+    # a, b (another piece of the file), black, then c
+    assert [e.at.value for e in model.program.edit_points] == [30, 50, 54]
     model.move_edge(0, "end", 54)
     spans = [
         (r.scene.record_range.start_time.value, r.scene.record_range.end_time_exclusive().value)
@@ -152,7 +157,7 @@ def test_moving_a_cue_edge_recuts_the_two_cues_from_the_program(model):
     ]
     assert spans == [(0, 54), (54, 79)]
     assert model.rows[0].takes == [] and model.rows[1].settings is kept
-    assert [s.is_black for s in model.rows[0].scene.program.segments] == [False, True]
+    assert [s.is_black for s in model.rows[0].scene.program.segments] == [False, False, True]
     assert [s.name for s in model.rows[1].scene.program.pictures()] == ["c"]
     assert float(model.rows[1].scene.program.segments[0].source_in) == pytest.approx(50 / model.rate)
     with pytest.raises(EditorInputError, match="cannot move"):
@@ -172,7 +177,7 @@ def test_a_service_cue_moved_on_its_done_event_is_not_moved_again(tmp_path, shot
     tl = timeline_of(video_track(clip("a", shots_video, 0, 25, 25, 75)), rate=25)
     path = tmp_path / "one.otio"
     otio.adapters.write_to_file(tl, str(path))
-    model = PanelModel(ServiceEngine(tmp_path / "state", start=False))
+    model = PanelModel(ServiceEngine(tmp_path / "state", start=False), PanelOptions(cues="per-clip"))
     model.open(path)
     service_root = tmp_path / "service-cues"
     service_root.mkdir()

@@ -23,7 +23,7 @@ def test_every_recipe_change_gives_a_new_file_name():
     }
     assert base not in variants and len(variants) == 6
     assert base == cue_filename("cut", scene, 7, "tiny", None)  # and the same recipe, the same name
-    assert base.startswith("cut_cue003_take1_s7_") and base.endswith(".wav")
+    assert base.startswith("cut_cue002_take1_s7_") and base.endswith(".wav")
 
 
 def test_derived_seeds_differ_per_scene_and_explicit_seeds_win():

@@ -239,6 +239,8 @@ def test_cue_root_set_while_an_engine_runs_is_reported(tmp_path):
         with pytest.raises(EngineError, match="VIDMUSICIAN_CUE_ROOT"):
             engine.info()
         assert time.monotonic() - started < 30
-        assert ServiceEngine(tmp_path / "state", cue_root=tmp_path / "cues").info().version  # the same root: attached
+        assert (
+            ServiceEngine(tmp_path / "state", cue_root=tmp_path / "cues").info().version
+        )  # the same root: attached
     finally:
         proc.stop()

@@ -138,5 +138,7 @@ def test_a_continued_cue_keeps_its_predecessors_tempo(gen, one_torch_thread):
 
 
 def test_a_tempo_named_in_the_prompt_is_the_cues_tempo(gen, one_torch_thread):
-    cue = gen.generate_cue(cls_1fps=None, rhythm_50hz=None, duration_s=1.0, seed=1, prompt="indie rock, 96 bpm")
+    cue = gen.generate_cue(
+        cls_1fps=None, rhythm_50hz=None, duration_s=1.0, seed=1, prompt="indie rock, 96 bpm"
+    )
     assert cue.grid.bpm == pytest.approx(96.0)

@@ -397,7 +397,7 @@ class CutView(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.fillRect(self.rect(), QColor("#1b1c21"))
-        if self.model.program() is None:
+        if self.model.program is None:
             p.setPen(QColor("#8a8d96"))
             p.drawText(
                 self.rect(), Qt.AlignmentFlag.AlignCenter, "Open a timeline (Ctrl+O) to see its cut here."

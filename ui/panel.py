@@ -39,10 +39,9 @@ from ui.cut_view import CutView
 from ui.tasks import run_in_background
 from ui.widgets import Strip
 from vm_editor.errors import EditorInputError
-from vm_editor.panel_model import PanelJob, PanelModel, PanelOptions
-from vm_editor.waveform import peak_envelope
+from vm_editor.panel_model import PanelJob, PanelModel, PanelOptions, RateNeeded
 
-COLUMNS = ["Picture", "Scene", "In", "Out", "Duration", "Markers", "Rhythm", "Music", "State"]
+COLUMNS = ["Picture", "Cue", "In", "Out", "Duration", "Markers", "Rhythm", "Music", "State"]
 POLL_MS = 200
 HIDDEN_COLUMNS = (0, 6, 7)  # picture, rhythm and music are drawn by the cut view above the list
 
@@ -69,7 +68,7 @@ class ScorePanel(QWidget):
         self.regen_button = QPushButton("Regenerate selected")
         self.cancel_button = QPushButton("Cancel")
         self.export_button = QPushButton("Export…")
-        self.play_button = QPushButton("Play scene")
+        self.play_button = QPushButton("Play cue")
         self.merge_button = QPushButton("Merge")
         self.split_button = QPushButton("Split…")
         self.engine_label = QLabel("engine: not connected")
@@ -155,9 +154,11 @@ class ScorePanel(QWidget):
         self.dice = QPushButton("Roll")
         self.dice.setToolTip("new random seed (Ctrl+D)")
         self.dice.clicked.connect(self.roll_seed)
-        self.intensity = QDoubleSpinBox()
-        self.intensity.setRange(1.0, 10.0)
-        self.intensity.setSingleStep(0.5)
+        self.guidance = QDoubleSpinBox()  # --guidance; its lowest value means "the preset's"
+        self.guidance.setRange(0.0, 20.0)
+        self.guidance.setSingleStep(0.5)
+        self.guidance.setSpecialValueText("preset default")
+        self.guidance.setToolTip("how strongly pictures and prompt steer the music (--guidance)")
         self.lock = QCheckBox("locked (kept by Score all)")
         self.takes = QComboBox()
         self.takes.currentIndexChanged.connect(self._on_take)
@@ -169,9 +170,15 @@ class ScorePanel(QWidget):
         self.stems.setToolTip("also one WAV per stream beside each cue (--stems)")
         self.stems.setChecked(self.model.options.stems)
         self.stems.toggled.connect(lambda on: self.model.set_options(stems=on))
+        self.allow_offline = QCheckBox("score offline clips without pictures")
+        self.allow_offline.setToolTip(
+            "clips whose media is offline get music from no pictures (--allow-offline)"
+        )
+        self.allow_offline.setChecked(self.model.options.allow_offline)
+        self.allow_offline.toggled.connect(lambda on: self.model.set_options(allow_offline=on))
         for editor in (self.prompt,):
             editor.editingFinished.connect(self._store_settings)
-        for spin in (self.seed, self.intensity):
+        for spin in (self.seed, self.guidance):
             spin.valueChanged.connect(self._store_settings)
         self.preset.currentIndexChanged.connect(self._store_settings)
         self.lock.toggled.connect(self._store_settings)
@@ -182,7 +189,7 @@ class ScorePanel(QWidget):
         form.addRow("Prompt", self.prompt)
         form.addRow("Preset", self.preset)
         form.addRow("Seed", seed_row)
-        form.addRow("Intensity", self.intensity)
+        form.addRow("Guidance", self.guidance)
         form.addRow("", self.lock)
         form.addRow("Take", self.takes)
         self.detail = QWidget()
@@ -191,6 +198,7 @@ class ScorePanel(QWidget):
         score_form = QFormLayout()
         score_form.addRow("Score", self.hits)
         score_form.addRow("", self.stems)
+        score_form.addRow("", self.allow_offline)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.detail)
@@ -239,11 +247,62 @@ class ScorePanel(QWidget):
             self.model.set_error(str(exc))
             return None
 
-    def open_timeline(self, path: Path) -> None:
-        self._guard(self.model.open, Path(path))
+    def open_timeline(
+        self, path: Path, *, ask: bool = True, rate: float | None = None, background: bool | None = None
+    ) -> None:
+        """Open as `vm-editor score` reads it; a format without a rate (EDL) asks for one. An auto
+        plan asks the engine, so it is read off the GUI thread (`background`, by default then)."""
         self.settings.setValue("last_folder", str(Path(path).parent))
+        read = functools.partial(self.model.read, Path(path), rate=rate)
+        self._opening = token = getattr(self, "_opening", 0) + 1  # the last open asked wins
+        if background is None:
+            background = self.model.plans_with_engine()
+        if not background:
+            try:
+                result, error = read(), None
+            except EditorInputError as exc:  # shown as a background one is
+                result, error = None, exc
+            self._opened(token, path, ask, result, error)
+            return
+        self.status.setText(f"Opening {Path(path).name}: planning cues…")
+        run_in_background(self, read, functools.partial(self._opened, token, path, ask))
+
+    def _opened(self, token: int, path: Path, ask: bool, opened, error: Exception | None) -> None:
+        if token != self._opening:
+            return  # a later open was asked for meanwhile
+        if isinstance(error, RateNeeded):
+            rate = self.ask_rate(error) if ask else None
+            if rate is not None:
+                self.open_timeline(path, ask=False, rate=rate)
+            else:
+                self.model.set_error(f"{error} (--rate)")
+            return
+        if isinstance(error, EditorInputError):
+            self.model.set_error(str(error))
+            return
+        if error is not None:
+            self.model.set_error(f"cannot open {Path(path).name}: {error}")
+            return
+        self.model.show(opened)
         if self.model.engine_status:
             self.load_previews()
+
+    def ask_rate(self, need: RateNeeded) -> float | None:
+        """The frame rate of a file that does not record it, from the rates its timecodes allow."""
+        items = [f"{r:g}" for r in need.choices]
+        chosen, ok = QInputDialog.getItem(
+            self,
+            "Frame rate",
+            f"{need.path.name} does not record its frame rate.\nThe rate it was cut at (fps):",
+            items,
+            items.index(f"{need.likely:g}") if f"{need.likely:g}" in items else 0,
+            True,
+        )
+        try:
+            return float(chosen) if ok else None
+        except ValueError:
+            self.model.set_error(f"{chosen!r}: give a frame rate in frames per second, e.g. 25")
+            return None
 
     def load_previews(self) -> None:
         """Stills and rhythm curves come from the engine, one background call per scene."""
@@ -281,7 +340,7 @@ class ScorePanel(QWidget):
 
     def regenerate_selected(self) -> None:
         if not self.model.selection:
-            self.model.set_error("select the scenes to regenerate first")
+            self.model.set_error("select the cues to regenerate first")
             return
         self._start(self._guard(self.model.regenerate_selected))
 
@@ -303,11 +362,11 @@ class ScorePanel(QWidget):
     def _split_dialog(self) -> None:
         position = self._current_row()
         if position is None:
-            self.model.set_error("select the scene to split first")
+            self.model.set_error("select the cue to split first")
             return
         length = self.model.rows[position].scene.record_range.duration.to_seconds()
         at, ok = QInputDialog.getDouble(
-            self, "Split scene", "Seconds into the scene:", length / 2, 0.0, length, 2
+            self, "Split cue", "Seconds into the cue:", length / 2, 0.0, length, 2
         )
         if ok:
             self.split(position, at)
@@ -331,6 +390,7 @@ class ScorePanel(QWidget):
         if position is None:
             return
         row = self.model.rows[position]
+        media = self.model.preview_media(position)
         try:
             from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
             from PySide6.QtMultimediaWidgets import QVideoWidget
@@ -338,7 +398,8 @@ class ScorePanel(QWidget):
             self.model.set_error(f"preview unavailable ({exc}); install libpulse0 and restart the panel")
             return
         if self.player is None:
-            self.video = QVideoWidget()
+            self.video = QVideoWidget(self)  # a child window: it closes with the panel
+            self.video.setWindowFlag(Qt.WindowType.Window)
             self.video.setWindowTitle("VidMusician preview")
             self.video.resize(480, 270)
             self.player = QMediaPlayer(self)
@@ -351,14 +412,13 @@ class ScorePanel(QWidget):
             self.music.positionChanged.connect(functools.partial(self._follow, "music"))
             self.player.positionChanged.connect(functools.partial(self._follow, "picture"))
         self.stop_playback()
-        source = row.scene.source
-        if source is not None and source.path is not None:
-            self.player.setSource(QUrl.fromLocalFile(str(source.path)))
-            self.player.setPosition(int(source.media_range.start_time.to_seconds() * 1000))
+        if media is not None:
+            self.player.setSource(QUrl.fromLocalFile(media[0]))
+            self.player.setPosition(int(media[1] * 1000))
             self.video.show()
         if row.cue is not None:
             self.music.setSource(QUrl.fromLocalFile(row.cue.wav_path))
-        if source is not None and source.path is not None:
+        if media is not None:
             self.player.play()
         if row.cue is not None:
             self.music.play()
@@ -394,13 +454,16 @@ class ScorePanel(QWidget):
             self.cut_view.set_playhead(start_s + played_ms / 1000)
 
     def stop_playback(self) -> None:
-        """Stop and release both players (their decoder threads must end before the widget)."""
+        """Stop and release both players (their decoder threads must end before the widget) and
+        hide the preview window: no black window stays behind."""
         for player in (self.player, getattr(self, "music", None)):
             if player is not None:
                 player.stop()
                 player.setSource(QUrl())
         if getattr(self, "stop_timer", None) is not None:
             self.stop_timer.stop()
+        if getattr(self, "video", None) is not None:
+            self.video.hide()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
         self.timer.stop()
@@ -419,9 +482,7 @@ class ScorePanel(QWidget):
     def _export_dialog(self) -> None:
         if self.model.timeline_path is None:
             return
-        default = self.model.timeline_path.with_name(
-            f"{self.model.timeline_path.stem}.scored{self.model.timeline_path.suffix}"
-        )
+        default = self.model.default_export_path()  # where `vm-editor score` would write
         path, _ = QFileDialog.getSaveFileName(self, "Export scored timeline", str(default))
         if path and self.export(Path(path)):
             self.status.setText(f"Exported {path}")
@@ -446,12 +507,10 @@ class ScorePanel(QWidget):
             for position in range(len(self.model.rows)):
                 self._refresh_state(position)
             self.progress.setValue(int(self.model.overall_progress() * 1000))
-            busy = bool(self.model.jobs)
-            stopping = busy and all(job.cancel.is_set() for job in self.model.jobs.values())
-            self.status.setText("Cancelling…" if stopping else "Generating…" if busy else "Ready.")
+            self.status.setText(self.model.status_text())
         elif what == "error":
-            self.banner.setText(self.model.error or "")
-            self.banner.setVisible(bool(self.model.error))
+            self.banner.setText(self.model.banner_text())
+            self.banner.setVisible(bool(self.model.banner_text()))
         elif what.startswith("row:"):
             self._refresh_detail()
         elif what == "selection":
@@ -462,10 +521,11 @@ class ScorePanel(QWidget):
         self.table.setRowCount(len(rows))
         for position in range(len(rows)):
             self._refresh_row(position)
+        # one number per cue: the row says "2" for --cue 2 and cue002 in the WAV's name
+        self.table.setVerticalHeaderLabels([self.model.row_label(p)["number"] for p in range(len(rows))])
         if self.model.timeline_path is not None:
-            self.status.setText(
-                f"{self.model.timeline_path.name}: {len(rows)} scene(s) at {self.model.rate:g} fps"
-            )
+            self.status.setText(self.model.summary())
+        self.progress.setValue(int(self.model.overall_progress() * 1000))
         self._refresh_detail()
 
     def _refresh_row(self, position: int) -> None:
@@ -484,14 +544,14 @@ class ScorePanel(QWidget):
             pixmap.loadFromData(row.thumbnail, "PNG")
             picture.setPixmap(pixmap.scaledToHeight(44, Qt.TransformationMode.SmoothTransformation))
         else:
-            picture.setText("…" if row.scene.source is not None else "no media")
+            picture.setText("…" if self.model.preview_media(position) is not None else "no media")
         self.table.setCellWidget(position, 0, picture)
         rhythm = self.table.cellWidget(position, 6) or Strip("#6cc4ff", mirrored=False, hint="rhythm: engine")
         music = self.table.cellWidget(position, 7) or Strip("#ffb347", mirrored=True, hint="no music yet")
         self.table.setCellWidget(position, 6, rhythm)
         self.table.setCellWidget(position, 7, music)
         rhythm.set_values(row.rhythm or [])
-        music.set_values(peak_envelope(row.cue.wav_path, 200).tolist() if row.cue else [])
+        music.set_values(self.model.music_peaks(position))
         self._refresh_state(position)
 
     def _refresh_state(self, position: int) -> None:
@@ -532,7 +592,7 @@ class ScorePanel(QWidget):
         self.prompt.setText(row.settings.prompt)
         self.preset.setCurrentText(row.settings.preset)
         self.seed.setValue(row.settings.seed)
-        self.intensity.setValue(row.settings.intensity)
+        self.guidance.setValue(row.settings.guidance or 0.0)
         self.lock.setChecked(row.settings.locked)
         self.takes.clear()
         self.takes.addItems([f"take {i + 1} (seed {t.seed})" for i, t in enumerate(row.takes)])
@@ -548,7 +608,7 @@ class ScorePanel(QWidget):
         settings.prompt = self.prompt.text()
         settings.preset = self.preset.currentText()
         settings.seed = self.seed.value()
-        settings.intensity = self.intensity.value()
+        settings.guidance = self.guidance.value() or None  # 0: the preset's own
         settings.locked = self.lock.isChecked()
 
     def _on_take(self, index: int) -> None:
@@ -572,7 +632,7 @@ def run_panel(
     app = QApplication.instance() or QApplication([])
     panel = ScorePanel(PanelModel(engine or InProcessEngine(), options))
     if timeline is not None:
-        panel.open_timeline(timeline)
+        panel.open_timeline(timeline, ask=screenshot is None, background=screenshot is None)
     if screenshot is not None:
         panel.show()
         app.processEvents()

@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             _pump(
                 app,
                 lambda: (
-                    all(r.thumbnail for r in model.rows if r.scene.source)
+                    model.rows
+                    and all(r.thumbnail for p, r in enumerate(model.rows) if model.preview_media(p))
                     and all(s.thumbnail and s.rhythm for s in strip.shots() if s.media)
                 ),
             )
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             _pump(app, lambda: not model.jobs)
             _shoot(app, panel, args.out / "4-second-take.png")
             panel.open_timeline(root / "missing.otio")
-            app.processEvents()
+            _pump(app, lambda: panel.banner.isVisible())
             _shoot(app, panel, args.out / "5-error.png")
         finally:
             engine.terminate()

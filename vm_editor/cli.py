@@ -15,12 +15,12 @@ from pathlib import Path
 from engine.api import Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
-from vm_editor import input_guard, scene_ops, scoring
+from vm_editor import input_guard, scoring
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
-from vm_editor.errors import EditorInputError, OfflineMediaError
-from vm_editor.media_links import offline_report, url_to_path
-from vm_editor.scenes import SceneList, offline_scenes, scenes_to_json, to_engine_scene
+from vm_editor.errors import EditorInputError
+from vm_editor.media_links import url_to_path
+from vm_editor.scenes import SceneList, cue_label, scenes_to_json, to_engine_scene
 from vm_editor.score_track import add_or_replace_score, is_our_output, scored_output_path
 from vm_editor.timeline_io import (
     default_output_path,
@@ -47,18 +47,15 @@ def _read(args: argparse.Namespace):
     return report
 
 
-def _add_timeline_options(p: argparse.ArgumentParser) -> None:
+def _add_read_options(p: argparse.ArgumentParser) -> None:
+    """How to read the timeline (score, scenes, rhythm, panel)."""
     p.add_argument("--track", type=int, default=None, help="video track to score (1 = lowest)")
     p.add_argument("--rate", type=float, default=None, help="frame rate for formats without one (EDL)")
     _add_project_option(p)
     p.add_argument("--relink", type=Path, action="append", default=[], help="folder to search for media")
-    p.add_argument("--in", dest="record_in", default=None, help="score from here (timecode, frames or 10.5s)")
-    p.add_argument("--out", dest="record_out", default=None, help="score up to here (exclusive)")
-    p.add_argument(
-        "--merge", action="append", default=[], metavar="A-B", help="merge scenes A..B into one cue"
-    )
-    p.add_argument("--merge-all", action="store_true", help="one cue under the whole track")
-    p.add_argument("--split-at-markers", action="store_true", help="markers start new cues")
+
+
+def _add_cues_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cues",
         choices=("auto", "per-clip", "one"),
@@ -67,11 +64,39 @@ def _add_timeline_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_engine_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cue-dir", type=Path, default=None, help="where cue WAVs go")
-    p.add_argument("--seed", type=int, default=None)
+def _add_timeline_options(p: argparse.ArgumentParser) -> None:
+    _add_read_options(p)
+    p.add_argument("--in", dest="record_in", default=None, help="score from here (timecode, frames or 10.5s)")
+    p.add_argument("--out", dest="record_out", default=None, help="score up to here (exclusive)")
+    p.add_argument(
+        "--merge", action="append", default=[], metavar="A-B", help="merge scenes A..B into one cue"
+    )
+    p.add_argument("--merge-all", action="store_true", help="one cue under the whole track")
+    p.add_argument("--split-at-markers", action="store_true", help="markers start new cues")
+    _add_cues_option(p)
+
+
+def _add_recipe_options(p: argparse.ArgumentParser) -> None:
+    """What the music is made from (score, regenerate, panel): the same names everywhere."""
+    p.add_argument(
+        "--seed", type=int, default=None, help="cue K's first take gets a seed derived from N and K"
+    )
     p.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
     p.add_argument("--guidance", type=float, default=None, help="how strongly pictures/prompt steer (CFG)")
+
+
+def _add_score_options(p: argparse.ArgumentParser) -> None:
+    """Settings of a whole score (score, panel)."""
+    p.add_argument("--preset", default="tiny")
+    p.add_argument("--crossfade", type=float, default=0.5, help="seconds of dissolve where cues touch")
+    p.add_argument(
+        "--allow-offline", action="store_true", help="score clips whose media is offline, without pictures"
+    )
+
+
+def _add_engine_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cue-dir", type=Path, default=None, help="where cue WAVs go")
+    _add_recipe_options(p)
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.add_argument(
         "--no-hits",
@@ -114,6 +139,14 @@ contract for scripts (DESIGN.md §7):
              a new take of cue K (index as in the score's metadata and `scenes`): continues
              from cue K-1, crossfades into K+1, leaves every other cue file untouched; keeps
              the cue's hits and stems settings unless --hits/--no-hits, --stems/--no-stems
+  cue numbers
+             from 0, the same everywhere: --cue K, `index` in scenes --json, cue_index in the
+             metadata, cueKKK in WAV names, the panel's rows, the progress lines
+  seeds      cue K's first take: derive_cue_seed(--seed, K), in score and in the panel alike
+  panel      takes score's --rate --track --project --relink --cues --merge --merge-all
+             --split-at-markers --in --out --preset --seed --prompt --guidance --cue-dir
+             --allow-offline --crossfade --no-hits --stems; reopens a scored file with its
+             music and takes
   engines    the local service by default (started when none runs); --in-process runs it
              here; the panel (`vm-editor panel`) runs in-process unless --service
   errors     exit 2 with one `error:` line naming the file/clip and the fix
@@ -133,11 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="generate music for every scene and write a scored timeline")
     score.add_argument("timeline", type=Path)
     score.add_argument("-o", "--output", type=Path, default=None)
-    score.add_argument("--preset", default="tiny")
-    score.add_argument("--crossfade", type=float, default=0.5, help="seconds of dissolve where cues touch")
-    score.add_argument(
-        "--allow-offline", action="store_true", help="score clips whose media is offline, without pictures"
-    )
+    _add_score_options(score)
     _add_timeline_options(score)
     _add_engine_options(score)
     score.set_defaults(func=cmd_score)
@@ -171,9 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
     regen.add_argument("--no-stems", action="store_true", help="no stems for the new take")
     regen.set_defaults(func=cmd_regenerate)
 
-    panel = sub.add_parser("panel", help="open the Qt panel (a window; --screenshot renders once)")
+    panel = sub.add_parser(
+        "panel",
+        help="open the Qt panel (a window; --screenshot renders once) with score's options",
+        description="The panel opens TIMELINE as `vm-editor score` reads it: the same cue plan, "
+        "seeds, guidance and checks; a scored timeline opens with its cues, music and takes.",
+    )
     panel.add_argument("timeline", type=Path, nargs="?")
     panel.add_argument("--screenshot", type=Path, default=None, help="save one render as PNG and exit")
+    _add_timeline_options(panel)
+    _add_score_options(panel)
+    panel.add_argument("--cue-dir", type=Path, default=None, help="where cue WAVs go")
+    _add_recipe_options(panel)
     panel.add_argument("--no-hits", action="store_true", help="no forced accents at cuts and markers")
     panel.add_argument("--stems", action="store_true", help="also one WAV per stream beside each cue")
     panel.add_argument(
@@ -200,14 +238,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- scenes ------------------------------------------------------------------------------------
-def _parse_merge(text: str) -> tuple[int, int]:
-    try:
-        first, last = (int(x) for x in text.split("-", 1))
-    except ValueError as exc:
-        raise EditorInputError(f"--merge {text!r}: give two scene indices like 2-4") from exc
-    return first, last
-
-
 def _load_scenes(args: argparse.Namespace):
     report = _read(args)
     scene_list = scoring.plan_cues(
@@ -218,39 +248,20 @@ def _load_scenes(args: argparse.Namespace):
         relink=[str(p) for p in args.relink],
         engine=_engine(args) if args.cues == "auto" else None,
         preset=getattr(args, "preset", "tiny"),
-        merge=[_parse_merge(m) for m in args.merge],
+        merge=args.merge,
         split_at_markers=args.split_at_markers,
+        record_in=args.record_in,
+        record_out=args.record_out,
+        merge_all=args.merge_all,
     )
-    if args.record_in is not None or args.record_out is not None:
-        start = scene_ops.parse_record_time(args.record_in or "0", scene_list)
-        end = (
-            scene_ops.parse_record_time(args.record_out, scene_list)
-            if args.record_out
-            else scene_list.duration
-        )
-        scene_list = scene_ops.select_record_range(scene_list, start, end)
-    if args.merge_all:
-        scene_list = scene_ops.merge_all(scene_list)
     return report.timeline, scene_list
 
 
 def _check_media(timeline_path: Path, scene_list: SceneList, allow_offline: bool) -> None:
-    offline = offline_scenes(scene_list)
-    if not offline:
-        return
-    if allow_offline:
-        print(
-            f"warning: {len(offline)} clip(s) have offline media and are scored without pictures:\n"
-            + offline_report(offline),
-            file=sys.stderr,
-        )
-        return
-    listed = "; ".join(f"clip {name!r} -> {url}" for name, url in offline[:5])
-    more = f" (and {len(offline) - 5} more)" if len(offline) > 5 else ""
-    raise OfflineMediaError(
-        f"{timeline_path}: {len(offline)} clip(s) have offline media: {listed}{more}; relink them in "
-        "the editor, pass --relink FOLDER to search for the files, or --allow-offline to score without pictures"
-    )
+    """Offline media: refused, or scored without pictures with a warning (`scoring.check_offline`)."""
+    warning = scoring.check_offline(scene_list, timeline_path, allow_offline)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 # -- progress ----------------------------------------------------------------------------------
@@ -265,7 +276,8 @@ class _ProgressPrinter:
                 else f"cue ready ({event.elapsed_s:.1f} s elapsed)"
             )
             print(
-                f"[{event.scene_position}/{event.scene_count}] {event.scene_name}: {what}",
+                f"[{event.scene_position}/{event.scene_count}] {cue_label(event.scene_index)} "
+                f"({event.scene_name}): {what}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -451,20 +463,27 @@ def _regen_cue_dir(args: argparse.Namespace, old_folder: Path) -> Path:
 
 
 def cmd_panel(args: argparse.Namespace) -> int:
-    """The panel runs as its own process: vm_editor stays free of Qt imports (DESIGN.md §4)."""
+    """The panel runs as its own process: vm_editor stays free of Qt imports (DESIGN.md §4).
+    It gets the options as given; `python -m ui` parses them with this parser (`panel_args`)."""
     import subprocess
 
-    command = [sys.executable, "-m", "ui"]
-    if args.timeline is not None:
-        command.append(str(args.timeline))
-    if args.screenshot is not None:
-        command += ["--screenshot", str(args.screenshot)]
-    command += [
-        flag
-        for flag, on in (("--no-hits", args.no_hits), ("--stems", args.stems), ("--service", args.service))
-        if on
-    ]
-    return subprocess.call(command)
+    argv = list(getattr(args, "argv", None) or [])
+    options = argv[argv.index("panel") + 1 :] if "panel" in argv else []
+    debug = ["--debug"] if args.debug else []
+    return subprocess.call([sys.executable, "-m", "ui", *debug, *options])
+
+
+def panel_args(argv: list[str]) -> argparse.Namespace:
+    """`vm-editor panel`'s options parsed (what `python -m ui` runs with): one definition."""
+    debug = argv[:1] == ["--debug"]
+    return build_parser().parse_args([*argv[:1]] * debug + ["panel", *argv[debug:]])
+
+
+def run_panel_command(argv: list[str], run) -> int:
+    """`python -m ui`: `run(args)` with `vm-editor panel`'s options, errors as the CLI's."""
+    args = panel_args(argv)
+    args.func = run
+    return run_command(args, (EditorInputError, EngineInputError), quiet=True)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -510,7 +529,9 @@ def cmd_install_host(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return run_command(args, (EditorInputError, EngineInputError), quiet=True)
     except KeyboardInterrupt as exc:  # Ctrl-C: the service client has cancelled the job already

@@ -57,7 +57,7 @@ class CutStrip:
             return
         self._generation = self.model.generation
         self._shots, self._edits, self._markers = [], [], []
-        program = self.model.program()
+        program = self.model.program
         if program is None:
             return
         rate = program.rate
@@ -89,12 +89,12 @@ class CutStrip:
     # -- what is drawn -------------------------------------------------------------------------
     @property
     def rate(self) -> float:
-        program = self.model.program()
+        program = self.model.program
         return program.rate if program is not None else self.model.rate
 
     @property
     def total_frames(self) -> int:
-        program = self.model.program()
+        program = self.model.program
         return max(round(program.record.duration.value), 1) if program is not None else 1
 
     def shots(self) -> list[Shot]:

@@ -150,6 +150,8 @@ class ServiceEngine:
         log.close()
         line, started = b"", time.monotonic()
         expected = _expected_start_s(self.folder)
+        if self.on_start is not None:
+            self.on_start(0.0, expected)  # the step shows at once: 0 % and the estimate
         while (elapsed := time.monotonic() - started) < self.start_timeout_s:
             ready, _, _ = select.select([process.stdout], [], [], min(0.5, self.start_timeout_s - elapsed))
             if ready:

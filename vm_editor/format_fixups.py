@@ -107,6 +107,22 @@ def edl_record_durations(text: str, rate: float, name: str) -> tuple[str, list[s
     return "".join(lines), warnings
 
 
+def edl_rate_choices(path: Path) -> tuple[list[float], float]:
+    """The frame rates an EDL's timecodes allow, and the likeliest one: what to ask a person who
+    cannot pass --rate (the panel). Drop-frame timecode allows 29.97 only."""
+    text = path.read_text(errors="replace")
+    max_frame, drop = -1, "FCM: DROP FRAME" in text.upper()
+    for line in text.splitlines():
+        if m := _EDL_EVENT.match(line):
+            max_frame = max([max_frame, *(int(tc[-2:]) for tc in m.groups())])
+            drop = drop or any(";" in tc for tc in m.groups())
+    if drop:
+        return [29.97], 29.97
+    choices = [r for r in (23.976, 24.0, 25.0, 29.97, 30.0, 50.0, 59.94, 60.0) if round(r) > max_frame]
+    likely = 24.0 if max_frame < 24 else choices[0]
+    return choices, likely
+
+
 def _candidates(max_frame: int) -> list[str]:
     return [str(r) for r in (25, 29.97, 30, 50, 59.94, 60) if round(r) > max_frame]
 

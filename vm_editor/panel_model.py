@@ -33,14 +33,27 @@ from engine.api import (
     ScoreResult,
     ScoringCancelled,
 )
-from vm_editor import scene_ops, scoring
+from vm_editor import cue_plan, format_fixups, scene_ops, scoring
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
-from vm_editor.errors import EditorInputError
+from vm_editor.errors import EditorInputError, TimelineReadError
 from vm_editor.program import Program, timeline_program
-from vm_editor.scenes import Scene, SceneList, extract_scenes
-from vm_editor.timeline_io import read_timeline, write_timeline_atomic
-from vm_editor.writeback import add_score_track
+from vm_editor.scenes import Scene, SceneList, cue_label
+from vm_editor.score_track import (
+    ScoredCue,
+    add_score_with_takes,
+    cue_from_metadata,
+    read_score,
+    without_score,
+)
+from vm_editor.timeline_io import (
+    adapter_for,
+    default_output_path,
+    read_timeline_report,
+    write_timeline_atomic,
+)
+from vm_editor.waveform import peak_envelope
+from vm_editor.writeback import DEFAULT_TRACK_NAME
 
 Listener = Callable[[str], None]
 
@@ -52,7 +65,7 @@ class CueSettings:
     prompt: str = ""
     preset: str = "tiny"
     seed: int = 0
-    intensity: float = 3.0
+    guidance: float | None = None  # `--guidance` (classifier-free guidance); None: the preset's
     locked: bool = False
 
 
@@ -75,10 +88,62 @@ class SceneRow:
 
 @dataclass(frozen=True)
 class PanelOptions:
-    """Settings of the whole score (the per-cue ones are in `CueSettings`)."""
+    """Settings of the whole score, named and defaulted as `vm-editor score`'s options (the
+    per-cue ones, which start from these, are in `CueSettings`)."""
 
     hits: bool = True  # cuts and markers get forced accents; False leaves them to the model
     stems: bool = False  # also one WAV per stream (drums, bass, harmony, melody) beside each cue
+    cues: str = "auto"  # --cues auto|per-clip|one
+    track: int | None = None  # --track N (1 = lowest video track)
+    rate: float | None = None  # --rate R for formats without one (EDL)
+    project: str | None = None  # --project NAME|N of an FCPXML with several
+    relink: tuple[str, ...] = ()  # --relink DIR...
+    seed: int = 0  # --seed N: cue K's first take gets scoring.cue_seed(N, K), as in the CLI
+    guidance: float | None = None  # --guidance G
+    prompt: str = ""  # --prompt TEXT
+    preset: str = "tiny"  # --preset P
+    allow_offline: bool = False  # --allow-offline
+    crossfade: float = 0.5  # --crossfade S
+    merge: tuple[str, ...] = ()  # --merge A-B...
+    merge_all: bool = False  # --merge-all
+    split_at_markers: bool = False  # --split-at-markers
+    record_in: str | None = None  # --in
+    record_out: str | None = None  # --out
+    cue_dir: str | None = None  # --cue-dir DIR
+
+    @classmethod
+    def from_args(cls, args) -> PanelOptions:
+        """From `vm-editor panel`'s parsed options (the same names as `vm-editor score`'s)."""
+        return cls(
+            hits=not args.no_hits,
+            stems=args.stems,
+            cues=args.cues,
+            track=args.track,
+            rate=args.rate,
+            project=args.project,
+            relink=tuple(str(p) for p in args.relink),
+            seed=args.seed or 0,
+            guidance=args.guidance,
+            prompt=args.prompt or "",
+            preset=args.preset,
+            allow_offline=args.allow_offline,
+            crossfade=args.crossfade,
+            merge=tuple(args.merge),
+            merge_all=args.merge_all,
+            split_at_markers=args.split_at_markers,
+            record_in=args.record_in,
+            record_out=args.record_out,
+            cue_dir=None if args.cue_dir is None else str(args.cue_dir.resolve()),
+        )
+
+
+class RateNeeded(TimelineReadError):
+    """The file's format does not record its frame rate (an EDL): ask for one, then open again
+    with `rate=`. `choices` are the rates its timecodes allow; `likely` the one to offer first."""
+
+    def __init__(self, path: Path, choices: list[float], likely: float):
+        super().__init__(f"{path}: an EDL does not record its frame rate; choose the rate it was cut at")
+        self.path, self.choices, self.likely = Path(path), choices, likely
 
 
 @dataclass
@@ -107,6 +172,19 @@ def timecode(t: otio.opentime.RationalTime, rate: float) -> str:
         return f"{t.to_seconds():.3f}s"
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A timeline read and planned (`PanelModel.read`), ready to show."""
+
+    path: Path
+    timeline: otio.schema.Timeline  # without our score and takes tracks
+    scene_list: SceneList
+    program: Program  # what the viewer sees over the chosen track(s): merge and split re-plan on it
+    score_name: str | None  # the score track's name when the file was scored
+    scored: tuple[ScoredCue, ...]  # its cues and takes (empty: not scored)
+    notes: tuple[str, ...]  # warnings, as the CLI prints them
+
+
 class PanelModel:
     def __init__(self, engine: Engine | None = None, options: PanelOptions | None = None):
         self.engine = engine
@@ -114,12 +192,18 @@ class PanelModel:
         self.timeline: otio.schema.Timeline | None = None
         self.timeline_path: Path | None = None
         self.scene_list: SceneList | None = None
+        self.program: Program | None = None
         self.rows: list[SceneRow] = []
         self.selection: set[int] = set()
         self.jobs: dict[int, PanelJob] = {}  # jobs not finished yet, by id
         self._job_ids = itertools.count(1)
         self._engine_turn = threading.Lock()  # one score at a time: the generator is not reentrant
         self.error: str | None = None
+        self.warning: str | None = None  # what the CLI prints as `warning:` lines
+        self.score_name: str | None = None  # the score track's name in a reopened scored timeline
+        self.outcome: str | None = None  # how the last job ended: done | cancelled | failed
+        self._last_progress = 0.0  # its progress when it ended
+        self._last_asked: list[int] = []  # its rows
         self.engine_status: EngineInfo | None = None
         self.generation = 0  # bumped on every open, so late answers for an old timeline are dropped
         self._listeners: list[Listener] = []
@@ -136,18 +220,121 @@ class PanelModel:
         self.error = message
         self._changed("error")
 
+    def set_warning(self, message: str | None) -> None:
+        self.warning = message
+        self._changed("error")
+
+    def banner_text(self) -> str:
+        """The banner: the error (what stopped an action), else the warnings (what was assumed)."""
+        if self.error:
+            return self.error
+        return f"warning: {self.warning}" if self.warning else ""
+
     # -- timeline ------------------------------------------------------------------------------
-    def open(self, path: Path, *, track: int | None = None, rate: float | None = None) -> None:
-        timeline = read_timeline(path, rate=rate)
-        scene_list = extract_scenes(timeline, track=track, timeline_path=Path(path))
-        self.timeline, self.timeline_path, self.scene_list = timeline, Path(path), scene_list
+    def rate_choices(self, path: Path) -> tuple[list[float], float] | None:
+        """(rates, likeliest) when `path`'s format does not record its rate (EDL), else None."""
+        if adapter_for(Path(path)) != "cmx_3600" or not Path(path).is_file():
+            return None
+        return format_fixups.edl_rate_choices(Path(path))
+
+    def open(
+        self, path: Path, *, track: int | None = None, rate: float | None = None, project: str | None = None
+    ) -> None:
+        """Open a timeline as `vm-editor score` reads it: the same cue plan (`--cues`, auto by
+        default, through `scoring.plan_cues`), or, for a scored timeline, its cues with their music
+        and takes. An EDL without a rate raises `RateNeeded` (the view asks, then opens again)."""
+        self.show(self.read(path, track=track, rate=rate, project=project))
+
+    def plans_with_engine(self) -> bool:
+        """Opening asks the engine (auto plans embed the shots): the view reads off the GUI thread."""
+        return self.options.cues == "auto" and self.engine is not None
+
+    def read(
+        self, path: Path, *, track: int | None = None, rate: float | None = None, project: str | None = None
+    ) -> Opened:
+        """Read and plan `path` without touching the model (safe on a worker thread); `show`
+        then puts it on screen."""
+        o = self.options
+        track = o.track if track is None else track
+        rate = o.rate if rate is None else rate
+        project = o.project if project is None else project
+        if rate is None and (choices := self.rate_choices(path)) is not None:
+            raise RateNeeded(Path(path), *choices)
+        report = read_timeline_report(path, rate=rate, project=project)
+        notes = list(report.warnings)
+        scored = read_score(report.timeline, Path(path))
+        if scored:
+            timeline, score_name = without_score(report.timeline)
+            scene_list = scoring.scored_cues(
+                report.timeline, scored, timeline_path=Path(path), track=track, relink=o.relink
+            )
+        else:
+            timeline, score_name = report.timeline, None
+            scene_list, note = self._plan(report.timeline, Path(path), track)
+            notes += [note] if note else []
+        program = timeline_program(report.timeline, track=track, timeline_path=Path(path), relink=o.relink)
+        return Opened(Path(path), timeline, scene_list, program, score_name, tuple(scored), tuple(notes))
+
+    def show(self, opened: Opened) -> None:
+        """Make `opened` the panel's timeline (GUI thread): rows, takes, settings, banner."""
+        self.timeline, self.timeline_path, self.scene_list = opened.timeline, opened.path, opened.scene_list
+        self.program = opened.program
+        self.score_name = opened.score_name
         self.generation += 1
-        self.rows = [SceneRow(s, CueSettings(seed=s.index)) for s in scene_list.scenes]
+        self.rows = [SceneRow(s, self._first_settings(s)) for s in opened.scene_list.scenes]
+        for row, cue in zip(self.rows, opened.scored, strict=False):
+            row.takes = [cue_from_metadata(meta) for meta in cue.takes]
+            row.current_take = len(row.takes) - 1
+            row.state, row.progress = "done", 1.0
+            latest = row.takes[-1]
+            row.settings = dataclasses.replace(
+                row.settings,
+                seed=latest.seed,
+                prompt=latest.prompt or "",
+                preset=latest.preset,
+                guidance=latest.guidance,
+            )
         self.selection = set()
         self.cancel_all()  # a job for the previous timeline stops; its answers are dropped
         self.jobs = {}
+        self.outcome, self._last_progress, self._last_asked = None, 0.0, []
         self.error = None
+        self.warning = "; ".join(opened.notes) or None
         self._changed("scenes")
+        self._changed("error")
+
+    def _plan(self, timeline: otio.schema.Timeline, path: Path, track: int | None) -> tuple[SceneList, str]:
+        """`scoring.plan_cues` as the CLI calls it. When the engine cannot embed the shots (it is
+        unavailable) an auto plan keeps gaps and cue markers only, and says so."""
+        o = self.options
+        plan = functools.partial(
+            scoring.plan_cues,
+            timeline,
+            mode=o.cues,
+            timeline_path=path,
+            track=track,
+            relink=o.relink,
+            preset=o.preset,
+            merge=o.merge,
+            split_at_markers=o.split_at_markers,
+            record_in=o.record_in,
+            record_out=o.record_out,
+            merge_all=o.merge_all,
+        )
+        if o.cues != "auto" or self.engine is None:
+            return plan(engine=None), ""
+        try:
+            return plan(engine=self.engine), ""
+        except EditorInputError:
+            raise
+        except Exception as exc:  # the engine is unreachable or failed: plan without it, visibly
+            return plan(engine=None), f"cues planned at gaps and cue markers only (engine unavailable: {exc})"
+
+    def _first_settings(self, scene: Scene) -> CueSettings:
+        o = self.options
+        return CueSettings(
+            prompt=o.prompt, preset=o.preset, seed=scoring.cue_seed(o.seed, scene.index), guidance=o.guidance
+        )
 
     @property
     def rate(self) -> float:
@@ -157,6 +344,8 @@ class PanelModel:
         row = self.rows[position]
         record = row.scene.record_range
         return {
+            "number": str(row.scene.index),  # the cue number: --cue K, cueKKK in the WAV name
+            "cue": cue_label(row.scene.index),
             "name": row.scene.name,
             "in": timecode(record.start_time, self.rate),
             "out": timecode(record.end_time_exclusive(), self.rate),
@@ -165,56 +354,96 @@ class PanelModel:
             "state": row.state,
             "takes": len(row.takes),
             "offline": row.scene.offline,
+            "music": row.cue is not None,
         }
+
+    def summary(self) -> str:
+        """The status line after opening: which file, how many cues, at what rate."""
+        if self.timeline_path is None:
+            return "Open a timeline to begin (Ctrl+O)."
+        scored = ", scored" if any(r.takes for r in self.rows) else ""
+        return f"{self.timeline_path.name}: {len(self.rows)} cue(s) at {self.rate:g} fps{scored}"
+
+    def music_peaks(self, position: int, bins: int = 200) -> list[float]:
+        """The chosen take's waveform for drawing; empty when it has none (or its WAV is gone)."""
+        cue = self.rows[position].cue
+        if cue is None or not Path(cue.wav_path).is_file():
+            return []
+        return peak_envelope(cue.wav_path, bins).tolist()
+
+    def preview_media(self, position: int) -> tuple[str, float, float] | None:
+        """(file, start s, end s) of the picture to show for a cue: its clip, or for a cue over the
+        program its first shot whose media is online; None when it shows none."""
+        scene = self.rows[position].scene
+        if scene.source is not None and scene.source.exists:
+            mr = scene.source.media_range
+            return str(scene.source.path), mr.start_time.to_seconds(), mr.end_time_exclusive().to_seconds()
+        for seg in scene.program.pictures() if scene.program is not None else ():
+            if not seg.offline and seg.path is not None:
+                a, b = float(seg.source_in), float(seg.source_out)
+                return str(seg.path), min(a, b), max(a, b) if a != b else a + 1.0 / self.rate
+        return None
 
     def select(self, positions: set[int]) -> None:
         self.selection = {p for p in positions if 0 <= p < len(self.rows)}
         self._changed("selection")
 
-    def _current_list(self) -> SceneList:
-        return dataclasses.replace(self.scene_list, scenes=tuple(r.scene for r in self.rows))
-
-    def _take_scenes(self, scene_list: SceneList, settings: list[CueSettings]) -> None:
-        self.rows = [SceneRow(scene, s) for scene, s in zip(scene_list.scenes, settings, strict=True)]
+    def _replan(self, spans: list[cue_plan.Span], settings: list[CueSettings]) -> None:
+        """New cues over the program, as `--merge` / `--split-at-markers` make them; a seed still at
+        its derived value follows its cue's new number (so the CLI's plan gets the CLI's seeds)."""
+        scene_list = cue_plan.cue_scenes(self.program, spans, self.scene_list.track_name)
+        old = [r.scene.index for r in self.rows]
+        derived = {scoring.cue_seed(self.options.seed, i) for i in old}
+        rows = []
+        for scene, s in zip(scene_list.scenes, settings, strict=True):
+            if s.seed in derived:
+                s = dataclasses.replace(s, seed=scoring.cue_seed(self.options.seed, scene.index))
+            rows.append(SceneRow(scene, s))
+        self.scene_list, self.rows = scene_list, rows
         self.selection = set()
         self._changed("scenes")
 
+    def _spans(self) -> list[cue_plan.Span]:
+        return [
+            (int(r.scene.record_range.start_time.value), int(r.scene.record_range.end_time_exclusive().value))
+            for r in self.rows
+        ]
+
     def merge(self, positions: list[int]) -> None:
-        """Adjacent scenes into one cue (scene_ops.merge_scenes: inner cuts become hit points)."""
+        """Adjacent cues into one, over the black between them (`cue_plan.merge_spans`, what
+        `--merge A-B` does): it follows every shot of the span and marks their cuts."""
         positions = sorted(positions)
         if len(positions) < 2 or positions != list(range(positions[0], positions[-1] + 1)):
-            raise EditorInputError("select two or more adjacent scenes to merge")
+            raise EditorInputError("select two or more adjacent cues to merge")
         first, last = positions[0], positions[-1]
-        merged = scene_ops.merge_scenes(self._current_list(), first, last)
+        spans = cue_plan.merge_spans(self._spans(), first, last)
         settings = [r.settings for r in self.rows[:first]] + [self.rows[first].settings]
         settings += [r.settings for r in self.rows[last + 1 :]]
-        self._take_scenes(merged, settings)
+        self._replan(spans, [dataclasses.replace(s) for s in settings])
 
     def split(self, position: int, at_s: float) -> None:
-        """One scene into two, `at_s` seconds after its start."""
-        start = self.rows[position].scene.record_range.start_time
-        at = start + otio.opentime.RationalTime(round(at_s * self.rate), self.rate)
-        split = scene_ops.split_scene(self._current_list(), position, at)
-        settings = [r.settings for r in self.rows]
+        """One cue into two, `at_s` seconds after its start."""
+        lo, hi = self._spans()[position]
+        at = lo + round(at_s * self.rate)
+        if not lo < at < hi:
+            raise EditorInputError(
+                f"split point must be inside cue {self.rows[position].scene.index} "
+                f"({self.rows[position].scene.name!r})"
+            )
+        spans = self._spans()
+        spans[position : position + 1] = [(lo, at), (at, hi)]
+        settings = [dataclasses.replace(r.settings) for r in self.rows]
         settings[position : position + 1] = [settings[position], dataclasses.replace(settings[position])]
-        self._take_scenes(split, settings)
+        self._replan(spans, settings)
 
-    def program(self) -> Program | None:
-        """The open timeline's program on the scored track (shots, edit points, markers), once per open."""
-        if self.timeline is None or self.scene_list is None:
-            return None
-        cached = getattr(self, "_program", None)
-        if cached is None or cached[0] != self.generation:
-            track = self.scene_list.track_index or None  # 0: a cue plan over the whole program
-            program = timeline_program(self.timeline, track=track, timeline_path=self.timeline_path)
-            self._program = cached = (self.generation, program)
-        return cached[1]
+    def _current_list(self) -> SceneList:
+        return dataclasses.replace(self.scene_list, scenes=tuple(r.scene for r in self.rows))
 
     def move_edge(self, position: int, edge: str, at_frame: int) -> None:
         """Move cue `position`'s "start" or "end" to record frame `at_frame` (the cut view snaps it
         to an edit point); a touching neighbour's edge moves with it (scene_ops.move_edge). The cues
         whose span changed lose their takes; the others, and the selection, are kept."""
-        program = self.program()
+        program = self.program
         if program is None:
             raise EditorInputError("open a timeline first")
         at = otio.opentime.RationalTime(at_frame, program.rate)
@@ -238,12 +467,10 @@ class PanelModel:
         Each call's answer carries the timeline generation it was asked for (see apply_preview).
         """
         calls = []
-        for position, row in enumerate(self.rows):
-            source = row.scene.source
-            if source is not None and source.exists:
-                mr = source.media_range
-                start, end = mr.start_time.to_seconds(), mr.end_time_exclusive().to_seconds()
-                ask = functools.partial(self.engine.preview, str(source.path), start, end)
+        for position in range(len(self.rows)):
+            media = self.preview_media(position)
+            if media is not None:
+                ask = functools.partial(self.engine.preview, *media)
                 calls.append((position, functools.partial(_tagged, ask, self.generation)))
         return calls
 
@@ -262,17 +489,25 @@ class PanelModel:
         self._changed("options")
 
     def cue_folder(self) -> Path:
-        """Where the panel's cues end up: `<timeline stem>_cues` beside the timeline."""
-        stem = self.timeline_path.stem if self.timeline_path else "score"
-        parent = self.timeline_path.resolve().parent if self.timeline_path else Path.cwd()
-        return parent / f"{stem.replace('.', '_')}_cues"
+        """Where the panel's cues end up, as with `vm-editor score` / `regenerate`: beside the
+        cues the timeline already has (a scored timeline), else `<output stem>_cues` beside the
+        output it would write (`cut.otio` -> `cut_scored_cues/`); `--cue-dir` wins."""
+        if self.options.cue_dir:
+            return Path(self.options.cue_dir)
+        for row in self.rows:
+            if row.cue is not None:
+                return Path(row.cue.wav_path).resolve().parent
+        if self.timeline_path is None:
+            return Path.cwd() / "score_cues"
+        out = default_output_path(self.timeline_path.resolve())
+        return out.with_name(f"{out.stem.replace('.', '_')}_cues")
 
     def _engine_writes_elsewhere(self) -> bool:
         """The service writes only inside its own cue root; the panel then moves the cues."""
         return isinstance(self.engine, ServiceEngine)
 
     def _request(self, positions: list[int]) -> ScoreRequest:
-        """Scoring's requests (continuity, handles) with each row's seed, prompt, intensity, take."""
+        """Scoring's requests (continuity, handles) with each row's seed, prompt, guidance, take."""
         every = scoring.scene_requests([r.scene for r in self.rows])
         scenes = []
         for p in positions:
@@ -282,7 +517,7 @@ class PanelModel:
                     every[p],
                     seed=row.settings.seed,
                     prompt=row.settings.prompt or None,
-                    guidance=row.settings.intensity,
+                    guidance=row.settings.guidance,
                     take=len(row.takes) + 1,
                 )
             )
@@ -292,6 +527,8 @@ class PanelModel:
             scenes=scoring.continue_from_finished(scenes, finished),
             cue_dir=folder.name if self._engine_writes_elsewhere() else str(folder),
             preset=self.rows[positions[0]].settings.preset,
+            seed=self.options.seed,
+            prompt=self.options.prompt or None,
             score_name=self.timeline_path.stem if self.timeline_path else "score",
             hits=self.options.hits,
             stems=self.options.stems,
@@ -305,7 +542,13 @@ class PanelModel:
             return None
         if self.engine is None:
             raise EditorInputError("no engine: start the panel with one (`vm-editor panel`)")
+        asked = dataclasses.replace(self.scene_list, scenes=tuple(self.rows[p].scene for p in positions))
+        warning = scoring.check_offline(asked, self.timeline_path, self.options.allow_offline)
+        self.error = None  # refused or not, the banner now speaks of this request
+        self.set_warning(warning)
         job = PanelJob(next(self._job_ids), positions, self._request(positions))
+        if not self.jobs:  # a new batch of work: the status speaks of it alone
+            self.outcome, self._last_asked = None, []
         self.jobs[job.id] = job
         for p in positions:
             self.rows[p].state, self.rows[p].progress, self.rows[p].error = "queued", 0.0, None
@@ -386,6 +629,8 @@ class PanelModel:
 
     def _on_outcome(self, job: PanelJob, outcome: object) -> None:
         self.jobs.pop(job.id, None)
+        self._last_progress = job.progress
+        self._last_asked += [p for p in job.positions if p not in self._last_asked]
         if isinstance(outcome, ScoreResult):
             cues, state = outcome.cues, "done"
         elif isinstance(outcome, ScoringCancelled):
@@ -400,28 +645,62 @@ class PanelModel:
         for p in job.positions:
             if self.rows[p].state in ("queued", "running"):
                 self.rows[p].state, self.rows[p].progress = state, 0.0
+        if self.outcome in (None, "done"):  # a cancelled or failed job is said until the next one
+            self.outcome = state
         self._changed("jobs")
 
     def overall_progress(self) -> float:
-        """Mean progress of the jobs still running; 1.0 once everything asked for is done."""
+        """Mean progress of the jobs still running; when none runs, 1.0 only if the last one
+        finished (a cancelled or failed one stays where it stopped)."""
         if self.jobs:
             return sum(j.progress for j in self.jobs.values()) / len(self.jobs)
-        return 1.0 if any(r.takes for r in self.rows) else 0.0
+        if self.outcome in ("cancelled", "failed"):
+            return min(self._last_progress, 0.999)
+        return 1.0 if self.outcome == "done" or any(r.takes for r in self.rows) else 0.0
+
+    def status_text(self) -> str:
+        """The status line: what runs, or how the last job ended (never "Ready." after Esc)."""
+        if self.jobs:
+            stopping = all(job.cancel.is_set() for job in self.jobs.values())
+            return "Cancelling…" if stopping else "Generating…"
+        asked = [p for p in self._last_asked if p < len(self.rows)]
+        finished = sum(self.rows[p].state == "done" for p in asked)
+        if self.outcome == "cancelled":
+            return f"Scoring cancelled: {finished} of {len(asked)} cue(s) finished."
+        if self.outcome == "failed":
+            return f"Scoring failed: {finished} of {len(asked)} cue(s) finished."
+        return "Ready." if self.outcome == "done" else self.summary()
 
     def use_take(self, position: int, take: int) -> None:
         row = self.rows[position]
         if not 0 <= take < len(row.takes):
-            raise EditorInputError(f"scene {row.scene.name!r} has no take {take + 1}")
+            raise EditorInputError(f"cue {row.scene.index} ({row.scene.name!r}) has no take {take + 1}")
         row.current_take = take
         self._changed(f"cue:{position}")
 
     # -- export --------------------------------------------------------------------------------
+    def default_export_path(self) -> Path | None:
+        """Where `vm-editor score` would write (`<stem>.scored.<ext>`, .otio for EDL and AAF)."""
+        return default_output_path(self.timeline_path) if self.timeline_path else None
+
     def export(self, path: Path, *, force: bool = False) -> Path:
+        """The scored timeline as `vm-editor score` / `regenerate` write it: each cue's chosen take
+        on the score track, its other takes disabled on the takes track."""
         if self.timeline is None:
             raise EditorInputError("open a timeline first")
-        scenes = [r.scene for r in self.rows if r.cue is not None]
-        cues = [r.cue for r in self.rows if r.cue is not None]
-        if not cues:
-            raise EditorInputError("nothing to export yet: score at least one scene")
-        scored = add_score_track(self.timeline, scenes, cues)
-        return write_timeline_atomic(scored, Path(path), input_path=self.timeline_path, force=force)
+        rows = [r for r in self.rows if r.cue is not None]
+        if not rows:
+            raise EditorInputError("nothing to export yet: score at least one cue")
+        earlier = {r.scene.index: [t for t in r.takes if t is not r.cue] for r in rows}
+        scored = add_score_with_takes(
+            self.timeline,
+            [r.scene for r in rows],
+            [r.cue for r in rows],
+            earlier,
+            crossfade_s=self.options.crossfade,
+            track_name=self.score_name or DEFAULT_TRACK_NAME,
+        )
+        ours = self.score_name is not None  # the file we opened is a score: it may be replaced
+        return write_timeline_atomic(
+            scored, Path(path), input_path=self.timeline_path, force=force, replace_input=ours
+        )

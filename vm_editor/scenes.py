@@ -36,6 +36,7 @@ __all__ = [
     "timeline_rate",
     "url_to_path",
     "offline_scenes",
+    "cue_label",
 ]
 
 
@@ -318,3 +319,9 @@ def scenes_to_json(scene_list: SceneList) -> dict:
         "track": scene_list.track_name,
         "scenes": out,
     }
+
+
+def cue_label(index: int) -> str:
+    """How a person sees cue `index`: "cue 2" is `--cue 2`, `cue002` in its WAV's name, the
+    `index` of `scenes --json`, `cue_index` in the clip metadata and the panel's row "2"."""
+    return f"cue {index}"

@@ -15,20 +15,26 @@ keeps (FCP7 XML has no clip metadata or `enabled` in the adapter, Kdenlive keeps
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import opentimelineio as otio
 
+from engine.api import CUE_SAMPLE_RATE, CueResult
+from vm_editor.media_links import url_to_path
 from vm_editor.writeback import (
     METADATA_KEY,
     TAKES_SUFFIX,
+    _cue_clip,
     _key,
+    _takes_track,
     _TakesTrack,
     _url,
     add_score_track,
+    cue_metadata,
     plain_json,
     read_sidecar,
     score_track,
@@ -210,3 +216,136 @@ def _handle(item, *, at_start: bool) -> otio.opentime.RationalTime:
     if at_start:
         return max(zero, used.start_time - avail.start_time)
     return max(zero, avail.end_time_exclusive() - used.end_time_exclusive())
+
+
+# -- reading a score back (the panel reopens a scored timeline) -------------------------------------
+@dataclasses.dataclass(frozen=True)
+class ScoredCue:
+    """One cue of a scored timeline: its record span and every take's recipe, oldest first;
+    the last take is the one on the score track."""
+
+    index: int
+    name: str
+    record_start_frame: int
+    record_end_frame: int
+    rate: float
+    takes: tuple[dict, ...]
+
+
+def cue_from_metadata(meta: dict) -> CueResult:
+    """A take's `vidmusician` clip metadata as the engine's `CueResult` (its WAV by path)."""
+    rate = float(meta.get("rate") or 24.0)
+    duration_s = (int(meta["record_end_frame"]) - int(meta["record_start_frame"])) / rate
+    wav = url_to_path(str(meta.get("wav_url", "")))
+    guidance = meta.get("guidance")
+    return CueResult(
+        index=int(meta["cue_index"]),
+        name=str(meta.get("scene_name") or f"cue {meta['cue_index']}"),
+        wav_path=str(wav) if wav is not None else str(meta.get("wav_url", "")),
+        duration_s=duration_s,
+        num_samples=round(duration_s * CUE_SAMPLE_RATE),
+        sample_rate=CUE_SAMPLE_RATE,
+        preset=str(meta.get("preset") or "tiny"),
+        seed=int(meta.get("seed") or 0),
+        prompt=meta.get("prompt") or None,
+        take=int(meta.get("take") or 1),
+        source_hash=str(meta.get("source_hash") or ""),
+        engine_version=str(meta.get("engine_version") or ""),
+        model_trained=bool(meta.get("model_trained", True)),
+        guidance=None if guidance in (None, "") else float(guidance),
+        handle_s=float(meta.get("handle_s") or 0.0),
+        tokens_path=meta.get("tokens_path") or None,
+        hits=str(meta.get("hits", True)).strip().lower() not in ("false", "0", "no"),
+        stems={str(k): str(v) for k, v in (meta.get("stems") or {}).items()},
+    )
+
+
+def read_score(timeline: otio.schema.Timeline, timeline_path: Path | None = None) -> list[ScoredCue]:
+    """The cues of our score track with their takes: the score clip's, the earlier ones recorded
+    in its history (`previous_takes`, written by `regenerate`) and the disabled clips of the takes
+    track at the same record span (and what they displaced). Empty when there is no score."""
+    current = cue_metadata(timeline, timeline_path)
+    shelf = score_track(timeline, timeline_path, takes=True)
+    shelved = []
+    if shelf is not None:
+        for clip in shelf.find_clips(shallow_search=True):
+            meta = plain_json(clip.metadata.get(METADATA_KEY) or {})
+            shelved += [*meta.get("older_takes_on_track", []), meta]
+    out = []
+    for index in sorted(current):
+        meta = current[index]
+        span = _span(meta)
+        candidates = [*meta.get("previous_takes", []), *(m for m in shelved if _span(m) == span), meta]
+        takes, seen = [], set()
+        for take in candidates:
+            key = _key(str(take.get("wav_url", "")))
+            if "cue_index" in take and key and key not in seen:
+                seen.add(key)
+                takes.append({k: v for k, v in take.items() if k not in _HISTORY})
+        takes.remove(next(t for t in takes if _key(t["wav_url"]) == _key(meta["wav_url"])))
+        takes.append({k: v for k, v in meta.items() if k not in _HISTORY})
+        out.append(
+            ScoredCue(
+                index,
+                str(meta.get("scene_name") or ""),
+                *span[:2],
+                float(meta.get("rate") or 24.0),
+                tuple(takes),
+            )
+        )
+    return out
+
+
+_HISTORY = ("previous_takes", "older_takes_on_track")
+
+
+def _span(meta: dict) -> tuple[int, int, float]:
+    return (
+        int(meta.get("record_start_frame", -1)),
+        int(meta.get("record_end_frame", -1)),
+        round(float(meta.get("rate") or 0.0), 3),
+    )
+
+
+def without_score(timeline: otio.schema.Timeline) -> tuple[otio.schema.Timeline, str | None]:
+    """A copy without our score and takes tracks, and the score track's name (None: no score)."""
+    base = copy.deepcopy(timeline)
+    name = None
+    for track in list(base.tracks):
+        mark = track.metadata.get(METADATA_KEY) or {}
+        if mark.get("score") or mark.get("takes"):
+            if mark.get("score"):
+                name = track.name
+            base.tracks.remove(track)
+    return base, name
+
+
+def add_score_with_takes(
+    timeline: otio.schema.Timeline,
+    scenes: Sequence,
+    cues: Sequence[CueResult],
+    earlier: Mapping[int, Sequence[CueResult]],
+    **options,
+) -> otio.schema.Timeline:
+    """`add_or_replace_score`, plus each cue's earlier takes as disabled clips on the takes track
+    at the cue's record span and in its `previous_takes` history, as `regenerate` leaves them."""
+    scored = add_or_replace_score(timeline, scenes, cues, **options)
+    score = score_track(scored)
+    shelf = None
+    for i, clip in enumerate(list(score)):
+        if not isinstance(clip, otio.schema.Clip) or METADATA_KEY not in clip.metadata:
+            continue
+        meta = clip.metadata[METADATA_KEY]
+        olds = earlier.get(int(meta["cue_index"]), ())
+        if not olds:
+            continue
+        record = score.range_of_child_at_index(i)
+        history = []
+        for old in olds:
+            take = _cue_clip(record, old, str(meta.get("scene_name", "")))
+            take.enabled = False
+            history.append(plain_json(take.metadata[METADATA_KEY]))
+            shelf = shelf or _takes_track(scored, score)
+            shelf.append_take(record, take)
+        meta["previous_takes"] = history
+    return scored

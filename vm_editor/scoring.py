@@ -13,14 +13,32 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from engine.api import DEFAULT_HANDLE_S, Continuation, CueResult, Engine, SceneRequest, ScoreRequest
-from vm_editor import cue_plan
-from vm_editor.errors import EditorInputError
-from vm_editor.media_links import url_to_path
+from engine.api import (
+    DEFAULT_HANDLE_S,
+    SEED_LIMIT,
+    Continuation,
+    CueResult,
+    Engine,
+    SceneRequest,
+    ScoreRequest,
+    derive_cue_seed,
+)
+from vm_editor import cue_plan, scene_ops
+from vm_editor.errors import EditorInputError, OfflineMediaError
+from vm_editor.media_links import offline_report, url_to_path
 from vm_editor.program import timeline_program
-from vm_editor.scenes import Scene, SceneList, choose_video_track, to_engine_scene
+from vm_editor.scenes import Scene, SceneList, choose_video_track, offline_scenes, to_engine_scene
+from vm_editor.score_track import ScoredCue
 
-SEED_LIMIT = 2**31 - 1
+__all__ = [
+    "SEED_LIMIT",
+    "cue_seed",
+    "check_offline",
+    "plan_cues",
+    "build_request",
+    "regenerate_request",
+    "scored_cues",
+]
 
 
 def plan_cues(
@@ -32,10 +50,15 @@ def plan_cues(
     relink: Sequence[str | os.PathLike[str]] = (),
     engine: Engine | None = None,
     preset: str = "tiny",
-    merge: Sequence[tuple[int, int]] = (),
+    merge: Sequence[tuple[int, int] | str] = (),
     split_at_markers: bool = False,
+    record_in: str | None = None,
+    record_out: str | None = None,
+    merge_all: bool = False,
 ) -> SceneList:
-    """The cues of a timeline's program (`mode` auto|per-clip|one), merged/split as asked."""
+    """The cues of a timeline's program (`mode` auto|per-clip|one), merged (`merge`: index pairs
+    or "A-B" texts) and split as asked, limited to `record_in`..`record_out` (timecode, frames or
+    "10.5s"), all one cue with `merge_all`: `vm-editor scenes/score`'s plan, and the panel's."""
     program = timeline_program(timeline, track=track, timeline_path=timeline_path, relink=relink)
     embed = None
     if engine is not None and mode == "auto":
@@ -43,10 +66,62 @@ def plan_cues(
     spans = cue_plan.plan_spans(program, mode, embed=embed)
     if split_at_markers:
         spans = cue_plan.split_spans_at_markers(spans, program)
-    for first, last in sorted(merge, reverse=True):
+    pairs = [parse_merge(m) if isinstance(m, str) else m for m in merge]
+    for first, last in sorted(pairs, reverse=True):
         spans = cue_plan.merge_spans(spans, first, last)
-    chosen = choose_video_track(timeline, track)
-    return cue_plan.cue_scenes(program, spans, chosen.name or "V1")
+    name = choose_video_track(timeline, track).name or "V1"
+
+    def scenes(spans: list[cue_plan.Span]) -> SceneList:
+        planned = cue_plan.cue_scenes(program, spans, name)
+        return dataclasses.replace(planned, start_timecode=timeline.global_start_time)
+
+    if record_in is not None or record_out is not None:  # cues over the program, cut at IN and OUT
+        whole = scenes(spans)
+        start = scene_ops.parse_record_time(record_in or "0", whole)
+        end = scene_ops.parse_record_time(record_out, whole) if record_out else whole.duration
+        lo, hi = round(start.rescaled_to(program.rate).value), round(end.rescaled_to(program.rate).value)
+        if not 0 <= lo < hi:
+            raise EditorInputError(f"record range {lo:g}-{hi:g} frames is empty; give IN before OUT")
+        spans = [(max(a, lo), min(b, hi)) for a, b in spans if a < hi and b > lo]
+        if not spans:
+            raise EditorInputError("the record range holds no scene; widen it or check the timecodes")
+    if merge_all and spans:  # one cue over every shot and the black between them
+        spans = [(spans[0][0], spans[-1][1])]
+    return scenes(spans)
+
+
+def parse_merge(text: str) -> tuple[int, int]:
+    """`--merge 2-4`: cues 2..4."""
+    try:
+        first, last = (int(x) for x in text.split("-", 1))
+    except ValueError as exc:
+        raise EditorInputError(f"--merge {text!r}: give two cue numbers like 2-4") from exc
+    return first, last
+
+
+def cue_seed(seed: int, cue_index: int) -> int:
+    """Cue `cue_index`'s first take's seed for a score asked with `seed` (the CLI's --seed, the
+    panel's): `engine.api.derive_cue_seed`, so both front ends give one cut the same music."""
+    return derive_cue_seed(seed, cue_index)
+
+
+def check_offline(scene_list: SceneList, timeline_path: Path, allow_offline: bool) -> str | None:
+    """Clips whose media is offline: refused (OfflineMediaError naming them and the fix), or with
+    `allow_offline` the warning to show; None when every picture is online. CLI and panel alike."""
+    offline = offline_scenes(scene_list)
+    if not offline:
+        return None
+    if allow_offline:
+        return (
+            f"{len(offline)} clip(s) have offline media and are scored without pictures:\n"
+            + offline_report(offline)
+        )
+    listed = "; ".join(f"clip {name!r} -> {url}" for name, url in offline[:5])
+    more = f" (and {len(offline) - 5} more)" if len(offline) > 5 else ""
+    raise OfflineMediaError(
+        f"{timeline_path}: {len(offline)} clip(s) have offline media: {listed}{more}; relink them in "
+        "the editor, pass --relink FOLDER to search for the files, or --allow-offline to score without pictures"
+    )
 
 
 def next_take_seed(previous_seed: int) -> int:
@@ -107,8 +182,9 @@ def build_request(
     hits: bool = True,
     stems: bool = False,
 ) -> ScoreRequest:
+    scenes = scene_requests(scene_list.scenes, prompt=prompt, guidance=guidance)
     return ScoreRequest(
-        scenes=scene_requests(scene_list.scenes, prompt=prompt, guidance=guidance),
+        scenes=tuple(dataclasses.replace(s, seed=cue_seed(seed, s.index)) for s in scenes),
         cue_dir=cue_dir,
         preset=preset,
         seed=seed,
@@ -154,11 +230,7 @@ def regenerate_request(
         raise EditorInputError(f"no cue {cue}; its cues are {sorted(cues)}")
     meta = cues[cue]
     program = timeline_program(timeline, track=track, timeline_path=timeline_path)
-    rate = float(meta.get("rate") or program.rate)
-    lo = otio.opentime.RationalTime(meta["record_start_frame"], rate).rescaled_to(program.rate)
-    hi = otio.opentime.RationalTime(meta["record_end_frame"], rate).rescaled_to(program.rate)
-    span = (round(lo.value), round(hi.value))
-    scene = cue_plan.cue_scenes(program, [span]).scenes[0]
+    scene = cue_plan.cue_scenes(program, [_scored_span(program, meta)]).scenes[0]
     scene = dataclasses.replace(scene, index=cue, name=meta.get("scene_name") or scene.name)
     take = int(meta.get("take", 1)) + 1
     seed = seed if seed is not None else next_take_seed(int(meta.get("seed", 0)))
@@ -183,6 +255,34 @@ def regenerate_request(
     )
     changed = request_scene.source_hash() != meta.get("source_hash")
     return Regeneration(request, take, changed)
+
+
+def _scored_span(program, meta: dict) -> cue_plan.Span:
+    """A scored cue's record span (from its metadata) in frames of today's program."""
+    rate = float(meta.get("rate") or program.rate)
+    lo = otio.opentime.RationalTime(meta["record_start_frame"], rate).rescaled_to(program.rate)
+    hi = otio.opentime.RationalTime(meta["record_end_frame"], rate).rescaled_to(program.rate)
+    return round(lo.value), round(hi.value)
+
+
+def scored_cues(
+    timeline: otio.schema.Timeline,
+    scored: Sequence[ScoredCue],
+    *,
+    timeline_path: Path | None = None,
+    track: int | None = None,
+    relink: Sequence[str | os.PathLike[str]] = (),
+) -> SceneList:
+    """The cues of a scored timeline (`score_track.read_score`) over today's program: the spans
+    and numbers they were scored with, not a new plan, so each cue meets its music again."""
+    program = timeline_program(timeline, track=track, timeline_path=timeline_path, relink=relink)
+    spans = [_scored_span(program, c.takes[-1]) for c in scored]
+    planned = cue_plan.cue_scenes(program, spans, choose_video_track(timeline, track).name or "V1")
+    scenes = tuple(
+        dataclasses.replace(scene, index=c.index, name=c.name or scene.name)
+        for scene, c in zip(planned.scenes, scored, strict=True)
+    )
+    return dataclasses.replace(planned, scenes=scenes)
 
 
 def _continuation(cues: dict[int, dict], cue: int) -> Continuation | None:
