@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{BUZZ_FLATNESS}, white noise {NOISE_FLATNESS}); rhythmicity {pulse:.2f} (music "
             f"{MUSIC_RHYTHMICITY}, white noise {NOISE_RHYTHMICITY}); spectrogram with the cuts in red: {png.resolve()}"
         )
-        for number, cue in enumerate(check["cues"], start=1):
+        for number, cue in enumerate(check["cues"]):
             verdict = "music" if not cue["fails"] else "FAILS: " + ", ".join(cue["fails"])
             print(
                 f"cue {number}: {cue['channels']} ch {cue['sample_rate'] / 1000:g} kHz, flatness "
