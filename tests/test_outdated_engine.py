@@ -97,7 +97,8 @@ def test_an_idle_engine_from_before_an_update_is_restarted_and_says_so(tmp_path,
             "import argparse; from vm_editor.cli import _engine; "
             "print(_engine(argparse.Namespace(in_process=False)).info().version)"
         )
-        env = dict(os.environ, VIDMUSICIAN_STATE_DIR=str(state), VIDMUSICIAN_CUE_ROOT=str(cues))
+        env = dict(os.environ, VIDMUSICIAN_STATE_DIR=str(state), XDG_DATA_HOME=str(tmp_path / "xdg"))
+        env.pop("VIDMUSICIAN_CUE_ROOT")  # the client asks for no cue root: the engine's own is kept
         result = subprocess.run(
             [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
         )
@@ -107,6 +108,7 @@ def test_an_idle_engine_from_before_an_update_is_restarted_and_says_so(tmp_path,
         assert old.process.wait(timeout=30) is not None  # the old engine is gone
         record = runtime_record(state)
         assert record["pid"] != old_pid and record["build"] == build_fingerprint()
+        assert record["settings"]["cue_root"] == str(cues.resolve())  # restarted as it ran
         notices: list[str] = []
         again = ServiceEngine(state, cue_root=cues, on_notice=notices.append)
         assert again.info().version and not notices  # the new engine is current: used as it is

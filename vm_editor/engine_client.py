@@ -142,14 +142,18 @@ class ServiceEngine:
         client.close()
         return None
 
-    def _launch(self) -> None:
-        """Start `vm-engine serve`; it attaches instead when another engine holds the folder."""
+    def _launch(self, cue_root: str | None = None) -> None:
+        """Start `vm-engine serve` (writing under `cue_root` when given, else the engine's default);
+        it attaches instead when another engine holds the folder."""
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         log_path = self.folder / "engine.log"
         log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
         env = dict(os.environ, VIDMUSICIAN_STATE_DIR=str(self.folder))
+        command = [sys.executable, "-m", "engine.cli", "serve", "--state-dir", str(self.folder)]
+        if cue_root is not None:
+            command += ["--cue-root", cue_root]
         process = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "serve", "--state-dir", str(self.folder)],
+            command,
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -198,10 +202,13 @@ class ServiceEngine:
             with _start_lock(self.folder, self.start_timeout_s):  # one client starts it, others wait
                 runtime = self._runtime()
                 self._client = self._try_connect(runtime)
+                cue_root = None
                 if self._client is not None and is_outdated(runtime):
                     self._stop_outdated(runtime)
+                    # restarted as it ran: its cue root, unless this client asks for one
+                    cue_root = str(self.cue_root or (runtime.get("settings") or {}).get("cue_root") or "")
                 if self._client is None:
-                    self._launch()
+                    self._launch(cue_root or None)
                     self._client = self._try_connect(self._runtime())
         if self._client is None:
             raise EngineError(f"cannot reach the engine; see {self.folder / 'engine.log'}")
