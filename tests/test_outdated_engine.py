@@ -182,3 +182,36 @@ def test_an_engine_of_this_build_is_reused_after_it_has_worked(tmp_path):
         assert not notices
     finally:
         proc.stop()
+
+
+@pytest.mark.slow
+def test_in_process_scoring_leaves_an_outdated_engine_alone(tmp_path, models, shots_video, monkeypatch):
+    """`--in-process` never talks to the service: no restart, no refusal, the old engine untouched."""
+    import opentimelineio as otio
+
+    from tests.timeline_builders import clip, timeline_of, video_track
+
+    state, cues = tmp_path / "state", tmp_path / "cues"
+    old = EngineProcess(state, cues).start()
+    monkeypatch.setenv("VIDMUSICIAN_STATE_DIR", str(state))
+    monkeypatch.setenv("VIDMUSICIAN_CUE_ROOT", str(cues))
+    try:
+        update_weights(models)
+        source = tmp_path / "cut.otio"
+        otio.adapters.write_to_file(
+            timeline_of(video_track(clip("wide", shots_video, 0, 28, 25, 75))), str(source)
+        )
+        out = tmp_path / "cut.scored.otio"
+        result = subprocess.run(
+            [sys.executable, "-m", "vm_editor.cli", "score", str(source), "-o", str(out), "--in-process"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr
+        assert out.is_file()
+        assert OUTDATED not in result.stderr and "starting engine" not in result.stderr, result.stderr
+        assert old.process.poll() is None and runtime_record(state)["pid"] == old.process.pid
+    finally:
+        old.stop()
