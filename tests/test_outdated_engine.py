@@ -91,6 +91,8 @@ def test_an_idle_engine_from_before_an_update_is_restarted_and_says_so(tmp_path,
     try:
         old_pid = old.process.pid
         assert runtime_record(state)["build"] == build_fingerprint()
+        panel = ServiceEngine(state, cue_root=cues)  # a long-lived client, attached before the update
+        assert panel.info().version
         update_weights(models)
         # what `vm-editor score` builds (its own engine, its own stderr)
         code = (
@@ -113,6 +115,8 @@ def test_an_idle_engine_from_before_an_update_is_restarted_and_says_so(tmp_path,
         again = ServiceEngine(state, cue_root=cues, on_notice=notices.append)
         assert again.info().version and not notices  # the new engine is current: used as it is
         assert runtime_record(state)["pid"] == record["pid"]
+        assert panel.info().version  # finds the new engine on its own
+        assert str(panel.client().base_url).rstrip("/") == record["url"]
     finally:
         old.stop()
         kill_engine_in(state)

@@ -279,10 +279,20 @@ class ServiceEngine:
             )
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
-        try:
-            response = self.client().request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise EngineError(f"lost the connection to the engine ({exc}); run the command again") from exc
+        for attempt in (1, 2):
+            client = self.client()
+            try:
+                response = client.request(method, path, **kwargs)
+                break
+            except httpx.HTTPError as exc:
+                with self._lock:  # the engine went away (stopped, or restarted after an update):
+                    if self._client is client:  # find the running one again (not closed here:
+                        self._client = None  # another thread may still be using it)
+                if attempt == 1 and isinstance(exc, httpx.ConnectError):
+                    continue  # nothing reached the old engine: safe to send to the current one
+                raise EngineError(
+                    f"lost the connection to the engine ({exc}); run the command again"
+                ) from exc
         if response.status_code >= 400:
             raise EngineError(f"engine refused the request ({response.status_code}): {_detail(response)}")
         return response.json()
