@@ -6,9 +6,8 @@ engine through its user-only runtime file, starts one when there is none, and ta
 loopback with the per-launch token, with timeouts and retries. A running engine started from
 another build of the install (`engine.build_id`: code or model files updated since) is replaced
 when it is idle, and refused with the fix when it is busy: never silently used. The in-process
-engine lives in
-`engine.in_process` (standard library at import), so `vm_editor` never loads torch, onnxruntime
-or av itself.
+engine lives in `engine.in_process` (standard library at import), so `vm_editor` never loads
+torch, onnxruntime or av itself.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ from engine.api import (
 from engine.build_id import build_fingerprint
 from vm_editor.errors import EditorInputError
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
 
 class EngineError(EditorInputError):
@@ -106,7 +105,7 @@ class ServiceEngine:
     ):
         self.folder = folder or state_dir()
         self.on_start = on_start  # (elapsed_s, expected_s) while an engine starts; last call: equal
-        self.on_notice = on_notice or log.warning  # one line for the user (the CLI prints it)
+        self.on_notice = on_notice or _log.warning  # one line for the user (the CLI prints it)
         self.start = start
         # The cue root this client expects the engine to write to (VIDMUSICIAN_CUE_ROOT when it
         # starts engines); a running engine with another one is reported, not silently used.

@@ -4,8 +4,9 @@ The runtime file is how clients find a running engine and prove they belong to t
 created with mode 0600 in a 0700 folder, and the token changes at every launch. It also records
 the settings the engine runs with (cue root, preset folder), so a client that asks for others is
 told instead of silently served by the wrong engine, and the build it was started from
-(`engine.build_id`), so a client can tell an engine that predates an update of the install. The folder's lock (`instance_lock`) is taken
-before anything else, so a second start attaches to the running engine instead of competing.
+(`engine.build_id`), so a client can tell an engine that predates an update of the install. The
+folder's lock (`instance_lock`) is taken before anything else, so a second start attaches to the
+running engine instead of competing.
 """
 
 from __future__ import annotations
