@@ -119,7 +119,7 @@ def test_an_idle_engine_from_before_an_update_is_restarted_and_says_so(tmp_path,
         assert str(panel.client().base_url).rstrip("/") == record["url"]
     finally:
         old.stop()
-        kill_engine_in(state)
+        kill_engine_in(state)  # one a failing client may have started in its place
 
 
 @pytest.mark.slow
@@ -167,6 +167,7 @@ def test_a_busy_engine_from_before_an_update_is_refused_and_its_job_goes_on(tmp_
             assert wait_for(client, job["id"], timeout_s=60)["status"] == "cancelled"
     finally:
         old.stop()
+        kill_engine_in(state)  # one a failing client may have started in its place
 
 
 @pytest.mark.slow
@@ -186,6 +187,7 @@ def test_an_engine_of_this_build_is_reused_after_it_has_worked(tmp_path):
         assert not notices
     finally:
         proc.stop()
+        kill_engine_in(state)  # one a failing client may have started in its place
 
 
 @pytest.mark.slow
@@ -219,3 +221,4 @@ def test_in_process_scoring_leaves_an_outdated_engine_alone(tmp_path, models, sh
         assert old.process.poll() is None and runtime_record(state)["pid"] == old.process.pid
     finally:
         old.stop()
+        kill_engine_in(state)  # one a failing client may have started in its place
