@@ -298,11 +298,16 @@ def _print_engine_start(elapsed_s: float, expected_s: float) -> None:
     )
 
 
+def _print_notice(line: str) -> None:
+    """What the engine client tells the user on its way (an outdated engine being restarted)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def _engine(args: argparse.Namespace) -> Engine:
     """The engine behind `--in-process` (this process) or the local service (the default)."""
     if getattr(args, "in_process", False):
         return InProcessEngine()
-    return ServiceEngine(on_start=_print_engine_start)
+    return ServiceEngine(on_start=_print_engine_start, on_notice=_print_notice)
 
 
 def _cue_dir(args: argparse.Namespace, out_path: Path) -> Path:

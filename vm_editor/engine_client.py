@@ -3,15 +3,18 @@
 Both implement `engine.api.Engine` (score with typed progress events, conditioning, shot
 embeddings, preview, info). The service client finds a running
 engine through its user-only runtime file, starts one when there is none, and talks to it over
-loopback with the per-launch token, with timeouts and retries. The in-process engine lives in
-`engine.in_process` (standard library at import), so `vm_editor` never loads torch, onnxruntime
-or av itself.
+loopback with the per-launch token, with timeouts and retries. A running engine started from
+another build of the install (`engine.build_id`: code or model files updated since) is replaced
+when it is idle, and refused with the fix when it is busy: never silently used. The in-process
+engine lives in `engine.in_process` (standard library at import), so `vm_editor` never loads
+torch, onnxruntime or av itself.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import select
 import signal
@@ -42,7 +45,10 @@ from engine.api import (
     ScoringCancelled,
     job_from_dict,
 )
+from engine.build_id import build_fingerprint
 from vm_editor.errors import EditorInputError
+
+_log = logging.getLogger(__name__)
 
 
 class EngineError(EditorInputError):
@@ -95,9 +101,11 @@ class ServiceEngine:
         retries: int = 3,
         cue_root: Path | None = None,
         on_start: Callable[[float, float], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ):
         self.folder = folder or state_dir()
         self.on_start = on_start  # (elapsed_s, expected_s) while an engine starts; last call: equal
+        self.on_notice = on_notice or _log.warning  # one line for the user (the CLI prints it)
         self.start = start
         # The cue root this client expects the engine to write to (VIDMUSICIAN_CUE_ROOT when it
         # starts engines); a running engine with another one is reported, not silently used.
@@ -133,14 +141,18 @@ class ServiceEngine:
         client.close()
         return None
 
-    def _launch(self) -> None:
-        """Start `vm-engine serve`; it attaches instead when another engine holds the folder."""
+    def _launch(self, cue_root: str | None = None) -> None:
+        """Start `vm-engine serve` (writing under `cue_root` when given, else the engine's default);
+        it attaches instead when another engine holds the folder."""
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         log_path = self.folder / "engine.log"
         log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
         env = dict(os.environ, VIDMUSICIAN_STATE_DIR=str(self.folder))
+        command = [sys.executable, "-m", "engine.cli", "serve", "--state-dir", str(self.folder)]
+        if cue_root is not None:
+            command += ["--cue-root", cue_root]
         process = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "serve", "--state-dir", str(self.folder)],
+            command,
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -176,19 +188,83 @@ class ServiceEngine:
 
     def _connect_or_start(self) -> httpx.Client:
         if self._client is None:
-            self._client = self._try_connect(self._runtime())
+            runtime = self._runtime()
+            self._client = self._try_connect(runtime)
+            if self._client is not None and is_outdated(runtime):
+                self._drop_client()
+                if not self.start:
+                    raise EngineError(
+                        f"the running engine (pid {runtime.get('pid')}) is from before this install was "
+                        f"updated; stop it with `{self._stop_command()}` and start it again"
+                    )
         if self._client is None:
             if not self.start:
                 raise EngineError("no engine is running; start one with `vm-engine serve`")
             with _start_lock(self.folder, self.start_timeout_s):  # one client starts it, others wait
-                self._client = self._try_connect(self._runtime())
+                runtime = self._runtime()
+                self._client = self._try_connect(runtime)
+                cue_root = None
+                if self._client is not None and is_outdated(runtime):
+                    self._stop_outdated(runtime)
+                    # restarted as it ran: its cue root, unless this client asks for one
+                    cue_root = str(self.cue_root or (runtime.get("settings") or {}).get("cue_root") or "")
                 if self._client is None:
-                    self._launch()
+                    self._launch(cue_root or None)
                     self._client = self._try_connect(self._runtime())
         if self._client is None:
             raise EngineError(f"cannot reach the engine; see {self.folder / 'engine.log'}")
         self._check_settings()
         return self._client
+
+    def _drop_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _stop_command(self) -> str:
+        default = self.folder == state_dir()
+        return "vm-engine stop" if default else f"vm-engine stop --state-dir {self.folder}"
+
+    def _stop_outdated(self, runtime: dict) -> None:
+        """Replace an engine from another build: stop it when idle (as `vm-engine stop` does, in a
+        subprocess of the engine's CLI), refuse when it works on a job (that job is never killed)."""
+        pid = runtime.get("pid")
+        try:
+            jobs = self._client.get("/info").json().get("jobs") or {}
+            open_jobs = sum(n for status, n in jobs.items() if status in ("queued", "running"))
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            self._drop_client()
+            raise EngineError(
+                f"the running engine (pid {pid}) is from before this install was updated and does not "
+                f"say whether it is busy ({exc}); stop it with `{self._stop_command()}` and run again"
+            ) from exc
+        self._drop_client()
+        if open_jobs:
+            raise EngineError(
+                f"the running engine (pid {pid}) is from before this install was updated and is still "
+                f"working on {open_jobs} job(s); wait for them to finish and run again, or run "
+                f"`{self._stop_command()}` after them (it would restart with the updated install)"
+            )
+        self.on_notice(
+            f"the running engine (pid {pid}) is from before this install was updated; restarting it"
+        )
+        env = dict(os.environ, VIDMUSICIAN_STATE_DIR=str(self.folder))
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "engine.cli", "stop", "--state-dir", str(self.folder)],
+                capture_output=True,
+                text=True,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                timeout=60,
+            )
+        except subprocess.TimeoutExpired:
+            done = None
+        if done is None or done.returncode != 0:
+            why = "it took over 60 s" if done is None else (done.stderr.strip().splitlines() or ["?"])[-1]
+            raise EngineError(
+                f"could not stop the outdated engine (pid {pid}): {why}; run `{self._stop_command()}`"
+            )
 
     def _check_settings(self) -> None:
         runtime = self._runtime() or {}
@@ -204,10 +280,20 @@ class ServiceEngine:
             )
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
-        try:
-            response = self.client().request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise EngineError(f"lost the connection to the engine ({exc}); run the command again") from exc
+        for attempt in (1, 2):
+            client = self.client()
+            try:
+                response = client.request(method, path, **kwargs)
+                break
+            except httpx.HTTPError as exc:
+                with self._lock:  # the engine went away (stopped, or restarted after an update):
+                    if self._client is client:  # find the running one again (not closed here:
+                        self._client = None  # another thread may still be using it)
+                if attempt == 1 and isinstance(exc, httpx.ConnectError):
+                    continue  # nothing reached the old engine: safe to send to the current one
+                raise EngineError(
+                    f"lost the connection to the engine ({exc}); run the command again"
+                ) from exc
         if response.status_code >= 400:
             raise EngineError(f"engine refused the request ({response.status_code}): {_detail(response)}")
         return response.json()
@@ -381,6 +467,12 @@ class _start_lock:
 
     def __exit__(self, *exc) -> None:
         os.close(self.fd)
+
+
+def is_outdated(runtime: dict | None) -> bool:
+    """True when a running engine's runtime record is from another build than this install's
+    (or from an engine older than build fingerprints, which records none)."""
+    return runtime is not None and runtime.get("build") != build_fingerprint()
 
 
 def _detail(response: httpx.Response, limit: int = 300) -> str:

@@ -204,7 +204,9 @@ def _validated_request(body: ScoreJobIn, cue_root: Path) -> ScoreRequest:
     return score_request_from_dict(data)
 
 
-def create_app(store: JobStore, worker: Worker, *, token: str, cue_root: Path) -> FastAPI:
+def create_app(
+    store: JobStore, worker: Worker, *, token: str, cue_root: Path, build: str | None = None
+) -> FastAPI:
     app = FastAPI(title="VidMusician engine", version=__version__, docs_url=None, redoc_url=None)
 
     app.add_middleware(RequestGuard, token=token, max_body=MAX_BODY_BYTES)
@@ -239,6 +241,7 @@ def create_app(store: JobStore, worker: Worker, *, token: str, cue_root: Path) -
             "cue_root": str(cue_root),
             "api_version": API_VERSION,
             "jobs": store.counts(),
+            "build": build,  # engine.build_id's fingerprint of what this engine started from
         }
 
     @app.post("/jobs", status_code=202)

@@ -3,8 +3,10 @@
 The runtime file is how clients find a running engine and prove they belong to this user: it is
 created with mode 0600 in a 0700 folder, and the token changes at every launch. It also records
 the settings the engine runs with (cue root, preset folder), so a client that asks for others is
-told instead of silently served by the wrong engine. The folder's lock (`instance_lock`) is taken
-before anything else, so a second start attaches to the running engine instead of competing.
+told instead of silently served by the wrong engine, and the build it was started from
+(`engine.build_id`), so a client can tell an engine that predates an update of the install. The
+folder's lock (`instance_lock`) is taken before anything else, so a second start attaches to the
+running engine instead of competing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+from engine.build_id import build_fingerprint
 from engine.errors import EngineInputError
 from engine.service import instance_lock
 
@@ -52,12 +55,15 @@ def engine_settings(cue_root: Path) -> dict[str, str]:
     return {"cue_root": str(cue_root), "presets_root": str(presets_root())}
 
 
-def write_runtime_file(path: Path, url: str, token: str, settings: dict[str, str] | None = None) -> None:
+def write_runtime_file(
+    path: Path, url: str, token: str, settings: dict[str, str] | None = None, build: str | None = None
+) -> None:
     instance_lock.prepare_state_folder(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    doc = {"url": url, "token": token, "pid": os.getpid(), "settings": settings or {}, "build": build}
     with os.fdopen(fd, "w") as handle:
-        json.dump({"url": url, "token": token, "pid": os.getpid(), "settings": settings or {}}, handle)
+        json.dump(doc, handle)
     os.replace(tmp, path)
 
 
@@ -134,11 +140,14 @@ def _mismatch(running: dict[str, str], wanted: dict[str, str]) -> str | None:
     return None
 
 
-def attach_to_running(folder: Path, wanted: dict[str, str], timeout_s: float = 60.0) -> dict | None:
+def attach_to_running(
+    folder: Path, wanted: dict[str, str], timeout_s: float = 60.0, build: str | None = None
+) -> dict | None:
     """The runtime record of the engine holding `folder`'s lock, once it is serving.
 
     None when the lock turns out to be free (the caller then starts an engine). Raises
-    EngineBusyError when the running engine has other settings, or never announces itself.
+    EngineBusyError when the running engine has other settings, was started from another build
+    than `build` (an engine that records none predates fingerprints), or never announces itself.
     """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -152,6 +161,12 @@ def attach_to_running(folder: Path, wanted: dict[str, str], timeout_s: float = 6
                 raise EngineBusyError(
                     f"an engine (pid {pid}) already serves {folder} with {different}; "
                     f"stop it with `vm-engine stop --state-dir {folder}` and start again"
+                )
+            if build is not None and runtime.get("build") != build:
+                raise EngineBusyError(
+                    f"an engine (pid {pid}) from before this install was updated already serves "
+                    f"{folder}; once its jobs are done, stop it with `vm-engine stop --state-dir {folder}` "
+                    "and start again"
                 )
             return runtime
         time.sleep(0.05)
@@ -184,13 +199,14 @@ def serve(port: int = 0, cue_root: Path | None = None, folder: Path | None = Non
     and return: there is never a second engine on one jobs database.
     """
     folder = folder or state_dir()
+    build = build_fingerprint()  # what this engine starts from, before it loads anything
     cue_root = (cue_root or default_cue_root()).resolve()
     settings = engine_settings(cue_root)
     lock = None
     while lock is None:  # a client probing the lock holds it for an instant: retry, or attach
         lock = instance_lock.try_acquire(folder)
         if lock is None:
-            running = attach_to_running(folder, settings)
+            running = attach_to_running(folder, settings, build=build)
             if running is not None:
                 print(
                     f"an engine (pid {running['pid']}) already serves {folder}; attached to it",
@@ -200,12 +216,12 @@ def serve(port: int = 0, cue_root: Path | None = None, folder: Path | None = Non
                 print(json.dumps({**announced, "pid": running["pid"], "attached": True}), flush=True)
                 return 0
     try:
-        return _serve_locked(port, cue_root, folder, settings)
+        return _serve_locked(port, cue_root, folder, settings, build)
     finally:
         lock.release()
 
 
-def _serve_locked(port: int, cue_root: Path, folder: Path, settings: dict[str, str]) -> int:
+def _serve_locked(port: int, cue_root: Path, folder: Path, settings: dict[str, str], build: str) -> int:
     import uvicorn
 
     from engine.service.app import create_app
@@ -228,7 +244,7 @@ def _serve_locked(port: int, cue_root: Path, folder: Path, settings: dict[str, s
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = create_app(store, worker, token=token, cue_root=cue_root)
+    app = create_app(store, worker, token=token, cue_root=cue_root, build=build)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     token_path = runtime_file(folder)
 
@@ -236,7 +252,7 @@ def _serve_locked(port: int, cue_root: Path, folder: Path, settings: dict[str, s
         while not server.started and not server.should_exit:
             threading.Event().wait(0.02)
         if server.started:
-            write_runtime_file(token_path, url, token, settings)
+            write_runtime_file(token_path, url, token, settings, build)
             print(json.dumps({"url": url, "token_file": str(token_path), "pid": os.getpid()}), flush=True)
 
     threading.Thread(target=announce, daemon=True).start()
