@@ -19,6 +19,7 @@ import torch
 
 from engine.errors import GeneratorInputError, ModelNotFoundError, PresetError
 from engine.generator import backbone as bb
+from engine.generator import tempo_grid
 from engine.generator.adapters import load_adapters, save_adapters
 from engine.generator.config import BUILTIN, GeneratorConfig
 from engine.generator.decoding import Sampling, TokenConstraints, generate_window
@@ -474,7 +475,6 @@ class MusicGenerator:
                     frozenset(grid.frames(-P, frames, STREAM_LEVELS[name]).tolist()) for name in STREAM_LEVELS
                 )
                 beats = frozenset(grid.frames(-P, frames, "beat").tolist())
-                spacing = [grid.step_frames * grid.steps_per(STREAM_LEVELS[name]) for name in STREAM_LEVELS]
                 constraints = dataclasses.replace(
                     constraints,
                     onset_frames=onsets,
@@ -482,7 +482,9 @@ class MusicGenerator:
                     strong_frames=(beats,) * len(STREAM_LEVELS),
                     unstressed_ids=self._unstressed_ids,
                     onset_ids=self._onset_ids,
-                    onset_boost=tuple(math.log(max(s, 1.0)) for s in spacing),
+                    onset_boost=tuple(
+                        tempo_grid.onset_boost(grid, level) for level in STREAM_LEVELS.values()
+                    ),
                 )
             audio = render(
                 self.model,

@@ -26,6 +26,9 @@ STYLE_METERS_FILE = "style_meters.json"
 # Which steps of the grid each note stream may start on (1 = every step, "beat" = beats only):
 # drums and melody on any step; bass on eighths (beats in a triplet feel); chords on beats.
 STREAM_LEVELS = {"drums": "step", "bass": "eighth", "harmony": "beat", "melody": "step"}
+# How much of the odds of the frames where a stream may not start a note its grid frame gets:
+# 1 keeps the LM's unconstrained note rate (see `onset_boost`), 0 drops every off-grid note.
+GRID_ODDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,15 @@ class TempoGrid:
         k1 = math.ceil((end - self.origin) / spacing) + 1
         f = np.round(self.origin + np.arange(k0, k1 + 1) * spacing).astype(np.int64)
         return np.unique(f[(f >= start) & (f < end)])
+
+
+def onset_boost(grid: TempoGrid, level: str) -> float:
+    """Log-odds added to a stream's onsets on its grid frames: a grid frame stands for the
+    `spacing` frames around it where notes may not start, so its onsets get (a share
+    `GRID_ODDS` of) the odds of the whole span instead of losing every note the LM would have
+    started a frame early or late."""
+    spacing = grid.step_frames * grid.steps_per(level)
+    return GRID_ODDS * math.log(max(spacing, 1.0))
 
 
 def fit_to_hits(hits: list[int] | tuple[int, ...], frames: int, meter: Meter = DEFAULT_METER) -> TempoGrid:
