@@ -270,6 +270,8 @@ class ScorePanel(QWidget):
     def _opened(self, token: int, path: Path, ask: bool, opened, error: Exception | None) -> None:
         if token != self._opening:
             return  # a later open was asked for meanwhile
+        if error is not None:  # the "planning cues…" line goes: what is open stays open
+            self.status.setText(f"Could not open {Path(path).name}.")
         if isinstance(error, RateNeeded):
             rate = self.ask_rate(error) if ask else None
             if rate is not None:

@@ -26,7 +26,7 @@ from engine.in_process import InProcessEngine
 from ui.panel import ScorePanel
 from vm_editor.demo import bikes_path, build_demo_timeline
 from vm_editor.engine_client import ServiceEngine
-from vm_editor.panel_model import PanelModel
+from vm_editor.panel_model import PanelModel, PanelOptions
 
 
 def _pump(app: QApplication, until, timeout_s: float = 300) -> None:
@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         try:
             json.loads(engine.stdout.readline())
-            model = PanelModel(ServiceEngine(state, start=False))
+            # per-clip cues (`--cues per-clip`): the auto plan hears bikes.mp4 as one cue, and
+            # the pictures should show cues over shots, one merged over two
+            model = PanelModel(ServiceEngine(state, start=False), PanelOptions(cues="per-clip"))
             panel = ScorePanel(model)
             panel.resize(1280, 600)
             panel.show()
