@@ -544,7 +544,7 @@ class CutView(QWidget):
                     p.drawLine(QPointF(left + dx, mid - v * half), QPointF(left + dx, mid + v * half))
             p.setPen(QPen(SELECTED if selected else QColor("#6b7388"), 2 if selected else 1))
             p.drawRect(rect)
-            label = f"{position + 1}  {row.scene.name}"
+            label = f"{self.model.row_label(position)['number']}  {row.scene.name}"  # as --cue K
             state = f"{row.progress:.0%}" if row.state == "running" else row.state
             if row.takes:
                 state += f" · take {row.current_take + 1}/{len(row.takes)}"
