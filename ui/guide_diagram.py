@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPolygonF, QTextOption
 
 EDITOR, FILE, OURS = "#34405a", "#3d3526", "#2f4f3a"  # the cut view's idle and done cue fills
-WIDTH, HEIGHT, MARGIN, GAP = 1280, 200, 10, 34
+WIDTH, HEIGHT, MARGIN, GAP = 1280, 220, 10, 34
 TITLE_H, CAPTION_H = 26, 30
+# words stay whole; a file name longer than its box breaks where it must
+WRAP = QTextOption(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+WRAP.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+NO_BREAK_HYPHEN = "\u2011"
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,6 @@ class Box:
     body: str
     fill: str
     weight: float = 1.0  # its share of the width
-    files: bool = False  # file names: wrapped anywhere, not at spaces
 
 
 def _arrow(painter: QPainter, x0: float, x1: float, y: float) -> None:
@@ -55,9 +58,8 @@ def draw(boxes: list[Box], caption: str, path: Path) -> Path:
         painter.drawText(rect.adjusted(9, 6, -9, 0), Qt.AlignmentFlag.AlignLeft, box.title)
         painter.setPen(QColor("white"))
         painter.setFont(body_font)
-        wrap = Qt.TextFlag.TextWrapAnywhere if box.files else Qt.TextFlag.TextWordWrap
-        flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | wrap
-        painter.drawText(rect.adjusted(9, 6 + TITLE_H, -9, -6), int(flags), box.body)
+        body = box.body.replace("-", NO_BREAK_HYPHEN)  # never "--in-" on one line, "process" on the next
+        painter.drawText(rect.adjusted(9, 6 + TITLE_H, -9, -6), body, WRAP)
         if i:
             _arrow(painter, x - GAP + 4, x - 3, (top + bottom) / 2)
         x += width

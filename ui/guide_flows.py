@@ -31,7 +31,7 @@ class Flow:
     # each other in the footage, which would be one continuous clip (one cue under --cues per-clip)
     shots: tuple[int, ...]
     export: str  # the step in the editor that makes the file
-    command: str  # what scores it (CUT: the file's name)
+    runner: str  # who runs `vm-editor score` in the editor's flow, or what else can
     back: str  # what the editor imports or opens
     rate_option: tuple[str, ...] = ()  # what `score` needs besides the file (EDL: --rate)
 
@@ -48,7 +48,7 @@ FLOWS: tuple[Flow, ...] = (
         ".otio",
         (1, 0, 3, 2),
         "Workspace › Scripts › Utility › VidMusician Score (exports the timeline as .otio)",
-        "the script runs: vm-editor score CUT",
+        "in Resolve, the script runs it",
         "the script adds the track VidMusician score; WAVs in the bin VidMusician",
     ),
     Flow(
@@ -58,7 +58,7 @@ FLOWS: tuple[Flow, ...] = (
         ".otio",
         (3, 1, 4),
         "Window › VidMusician › Score sequence (the dock writes the sequence as .otio)",
-        "the dock runs: vm-editor score CUT",
+        "in Hiero, the dock runs it",
         "the dock adds the track VidMusician score (one undo step)",
     ),
     Flow(
@@ -68,7 +68,7 @@ FLOWS: tuple[Flow, ...] = (
         ".xml",
         (2, 0, 3),
         "File › Export › Final Cut Pro XML…",
-        "vm-editor score CUT  (or vm-editor watch FOLDER)",
+        "or vm-editor watch FOLDER",
         "File › Import the .scored.xml: a sequence with the score track",
     ),
     Flow(
@@ -78,7 +78,7 @@ FLOWS: tuple[Flow, ...] = (
         ".fcpxml",
         (3, 0, 2),
         "File › Export XML… (FCPXML)",
-        "vm-editor score CUT  (or vm-editor watch FOLDER)",
+        "or vm-editor watch FOLDER",
         "File › Import › XML… the .scored.fcpxml: the score as connected clips",
     ),
     Flow(
@@ -88,7 +88,7 @@ FLOWS: tuple[Flow, ...] = (
         ".edl",
         (4, 2, 1),
         "File › Output › List Tool: a CMX 3600 EDL (it records no frame rate)",
-        "vm-editor score CUT --rate 25",
+        "or vm-editor watch FOLDER --rate 25",
         "an EDL cannot hold the music: import the WAVs into a bin, cut them in at the cue timecodes",
         ("--rate", str(RATE)),
     ),
@@ -99,7 +99,7 @@ FLOWS: tuple[Flow, ...] = (
         ".kdenlive",
         (0, 2, 4),
         "File › Save the project (.kdenlive)",
-        "vm-editor score CUT",
+        "or vm-editor watch FOLDER",
         "open the .scored.kdenlive: the score is an audio track",
     ),
 )

@@ -51,18 +51,24 @@ def _diagram(flow: Flow, cut: Path, scored: Path, wavs: list[Path], path: Path) 
     lengths = ", ".join(f"{soundfile.info(str(w)).duration:.1f}" for w in wavs)
     first = wavs[0].name
     rates = "/".join(sorted({f"{soundfile.info(str(w)).samplerate / 1000:g}" for w in wavs}))
-    files = f"{scored.name}\n{wavs[0].parent.name}/\n{len(wavs)} WAVs ({rates} kHz), the first:\n{first}"
+    files = (
+        f"{scored.name}\n{wavs[0].parent.name}/: {len(wavs)} WAVs ({rates} kHz), the first:\n{first}\n"
+        "(next to it with --in-process or --cue-dir; else in the engine service's cue folder)"
+    )
     boxes = [
         Box(f"1. {flow.editor}", flow.export, EDITOR),
-        Box("exchange file", f"{cut.name}\n({len(flow.shots)} shots of bikes.mp4)", FILE, files=True),
+        Box("exchange file", f"{cut.name}\n({len(flow.shots)} shots of bikes.mp4)", FILE, weight=0.8),
         Box(
-            "2. score", flow.command.replace("CUT", cut.name) + f"\n(here: --cues {CUES} --seed {SEED})", OURS
+            "2. score",
+            " ".join(["vm-editor", *score_command(flow, Path(cut.name))]) + f"\n({flow.runner})",
+            OURS,
+            weight=1.2,
         ),
-        Box("written next to it", files, FILE, weight=1.5, files=True),
+        Box("written", files, FILE, weight=1.7),
         Box(f"3. {flow.editor}", flow.back, EDITOR),
     ]
     caption = (
-        f"One real run (tiny preset, seed {SEED}) wrote {scored.name} and {len(wavs)} WAVs of "
+        f"One real run (tiny preset) wrote {scored.name} and {len(wavs)} WAVs of "
         f"{lengths} s: each cue plus a tail handle for crossfades."
     )
     draw(boxes, caption, path)
