@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?= offscreen
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: setup demo test test-fast bench lint format clean screenshots
+.PHONY: setup demo test test-fast bench lint format clean screenshots guide-pictures
 
 setup: $(STAMP)
 
@@ -60,3 +60,7 @@ clean:
 # when there is no DISPLAY
 screenshots: setup
 	QT_QPA_PLATFORM=xcb $(PY) -m ui.screenshots --out docs/screenshots
+
+# the user guide's pictures: one real round trip per editor, scored and photographed in a real window
+guide-pictures: setup
+	QT_QPA_PLATFORM=xcb $(PY) -m ui.guide_pictures --out docs/guide

@@ -58,8 +58,8 @@ def _shrink(path: Path) -> None:
     small.save(path, optimize=True)
 
 
-def _real_window(argv: list[str]) -> int | None:
-    """Run again under Xvfb when there is no display; None when this process has one."""
+def _real_window(argv: list[str], module: str = "ui.screenshots") -> int | None:
+    """Run `module` again under Xvfb when there is no display; None when this process has one."""
     if os.environ.get("DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "xcb"
         return None
@@ -77,7 +77,7 @@ def _real_window(argv: list[str]) -> int | None:
         "-screen 0 1600x1000x24",
         sys.executable,
         "-m",
-        "ui.screenshots",
+        module,
         *argv,
     ]
     return subprocess.call(command, env=env)
