@@ -60,8 +60,11 @@ def test_score_writes_a_music_track_that_lines_up(tmp_path, shots_video, rate, m
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) <= 1
     cues = check_scored(source, out)
-    if mode == "service":  # the service writes only inside its cue root
-        assert all(isolated_engine_env.resolve() in c["wav"].resolve().parents for c in cues)
+    # either engine delivers the cues next to the scored timeline (the service renders them in its
+    # own cue root, and score moves each one out: nothing is left there)
+    assert all(c["wav"].resolve().parent == (tmp_path / "scored" / "cut_scored_cues").resolve() for c in cues)
+    if mode == "service":
+        assert not list(isolated_engine_env.rglob("*.wav"))
     assert len(cues) == 1 and cues[0]["meta"]["seed"] != 0
     audio, _ = soundfile.read(str(cues[0]["wav"]), dtype="float32")
     assert np.isfinite(audio).all() and np.abs(audio).max() > 1e-3  # music, not silence

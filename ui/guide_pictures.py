@@ -53,7 +53,7 @@ def _diagram(flow: Flow, cut: Path, scored: Path, wavs: list[Path], path: Path) 
     rates = "/".join(sorted({f"{soundfile.info(str(w)).samplerate / 1000:g}" for w in wavs}))
     files = (
         f"{scored.name}\n{wavs[0].parent.name}/: {len(wavs)} WAVs ({rates} kHz), the first:\n{first}\n"
-        "(next to it with --in-process or --cue-dir; else in the engine service's cue folder)"
+        "(next to the scored timeline; --cue-dir DIR puts them elsewhere)"
     )
     boxes = [
         Box(f"1. {flow.editor}", flow.export, EDITOR),

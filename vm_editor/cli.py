@@ -316,8 +316,13 @@ def _cue_dir(args: argparse.Namespace, out_path: Path) -> Path:
     if args.in_process:
         if args.cue_dir is not None:
             return args.cue_dir.resolve()
-        return out_path.with_name(f"{out_path.stem.replace('.', '_')}_cues")
+        return _cues_beside(out_path)
     return Path(f"{out_path.stem.replace('.', '_')}_cues")
+
+
+def _cues_beside(out_path: Path) -> Path:
+    """The default cue folder: next to the scored timeline, named for it (either engine)."""
+    return out_path.with_name(f"{out_path.stem.replace('.', '_')}_cues")
 
 
 def _deliver(args: argparse.Namespace, cues, folder: Path | None):
@@ -396,7 +401,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     result = _engine(args).score(request, progress=_ProgressPrinter())
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    cues = _deliver(args, result.cues, args.cue_dir)
+    cues = _deliver(args, result.cues, args.cue_dir or _cues_beside(out_path))
     scored = add_or_replace_score(timeline, scene_list.scenes, cues, crossfade_s=args.crossfade)
     written = write_timeline_atomic(
         scored, out_path, input_path=args.timeline, force=args.force, replace_input=ours
