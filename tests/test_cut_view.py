@@ -351,3 +351,38 @@ def test_cues_planned_over_the_program_drag_the_same_way(qtbot, view):
     assert spans(view) == [(0, 25), (25, 100), (100, 125)]
     assert [s.name for s in model.rows[1].scene.program.pictures()] == ["b", "c"]
     assert model.rows[2].scene.program == planned.scenes[2].program  # the third cue is untouched
+
+
+@pytest.mark.slow
+def test_a_cue_dragged_onto_a_cut_is_scored_over_its_new_span_by_the_real_engine(qtbot, timeline_path):
+    """The whole path with the real in-process engine (tiny): open, drag the edge between two cues
+    onto a cut with the mouse, score, and the first cue's music covers the span it now has."""
+    from engine.in_process import InProcessEngine
+
+    model = PanelModel(InProcessEngine(), PanelOptions(cues="per-clip"))
+    panel = ScorePanel(model)
+    qtbot.addWidget(panel)
+    panel.resize(1100, 600)
+    with qtbot.waitExposed(panel):
+        panel.show()
+    panel.open_timeline(timeline_path)
+    view = panel.cut_view
+    model.merge([1, 2])  # cues: a [0, 25), b + c [25, 100), d [100, 125)
+    assert spans(view) == [(0, 25), (25, 100), (100, 125)]
+    y = int(view.cue_rect(0).center().y())
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(round(view.x_of(25)), y))
+    qtbot.mouseMove(view, pos=QPoint(round(view.x_of(50)), y))
+    qtbot.mouseMove(view, pos=QPoint(round(view.x_of(72)), y))  # 3 frames short of the cut at 75
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(round(view.x_of(72)), y))
+    assert spans(view) == [(0, 75), (75, 100), (100, 125)]
+    assert [s.name for s in model.rows[0].scene.program.pictures()] == ["a", "b"]
+
+    qtbot.keyClick(view, Qt.Key.Key_S)  # score all
+    assert model.jobs, "S did not start scoring"
+    qtbot.waitUntil(lambda: not model.jobs, timeout=300_000)
+    assert not model.error, model.error
+    assert [r.state for r in model.rows] == ["done"] * 3
+    audio, sr = soundfile.read(model.rows[0].cue.wav_path, dtype="float32")
+    assert sr == 48000
+    # the cue's 3 s, plus at most the tail handle it renders for a crossfade into the next cue
+    assert 3.0 <= len(audio) / sr <= 3.0 + 1.05 and np.abs(audio).max() > 1e-3
