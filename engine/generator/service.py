@@ -19,20 +19,16 @@ import torch
 
 from engine.errors import GeneratorInputError, ModelNotFoundError, PresetError
 from engine.generator import backbone as bb
-from engine.generator import tempo_grid
 from engine.generator.adapters import load_adapters, save_adapters
 from engine.generator.config import BUILTIN, GeneratorConfig
-from engine.generator.decoding import Sampling, TokenConstraints, generate_window
+from engine.generator.cue_grid import StreamMasks, choose_grid
+from engine.generator.decoding import Sampling
 from engine.generator.longform import render
 from engine.generator.model import VidMusicianLM
 from engine.generator.semantic import SemanticPath, build_builtin_t5
 from engine.generator.tempo_grid import (
-    DEFAULT_METER,
-    STREAM_LEVELS,
     Meter,
     TempoGrid,
-    fit_to_hits,
-    fit_to_onsets,
     read_style_meters,
 )
 from engine.generator.zeroshot import ZeroShotPrompter, build_prompt, tempo_from_rhythm
@@ -45,7 +41,6 @@ _CACHE: dict[tuple[str, str, bool], MusicGenerator] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-PILOT_FRAMES = 25  # frames sampled to read the style a cue starts in (its meter)
 PROMPT_WORDS_FILE = "prompt_words.json"  # the words the text encoder was trained on (model folder)
 
 
@@ -141,37 +136,9 @@ class MusicGenerator:
         self._lock = threading.Lock()
         self.symbolic = bb.is_symbolic(cfg)
         self.prompt_words: frozenset[str] | None = None
-        self._allowed: torch.Tensor | None = None
-        self._hit_ids: torch.Tensor | None = None
-        self._quiet_ids: torch.Tensor | None = None
-        self._unstressed_ids: torch.Tensor | None = None
-        self._onset_ids: torch.Tensor | None = None
         # style -> Meter (the model folder's style_meters.json); None: one default meter for all
         self.style_meters: dict[str, Meter] | None = None
-        if self.symbolic:
-            from engine.symbolic import tokens as symbolic_tokens
-
-            card = int(backbone.lm.card)
-            allowed = np.zeros((len(symbolic_tokens.STREAMS), card), dtype=bool)
-            for k in range(allowed.shape[0]):
-                allowed[k] = symbolic_tokens.valid_ids(k)[:card]
-            hit_ids = np.zeros(card, dtype=bool)
-            hit_ids[symbolic_tokens.strong_drum_onsets()] = True
-            self._allowed = torch.from_numpy(allowed)
-            self._hit_ids = torch.from_numpy(hit_ids)
-            quiet = np.zeros_like(allowed)
-            quiet[:, symbolic_tokens.REST] = True
-            quiet[1:, symbolic_tokens.HOLD] = True  # drums are one-shots: no hold
-            quiet[symbolic_tokens.STREAMS.index("style")] = allowed[symbolic_tokens.STREAMS.index("style")]
-            self._quiet_ids = torch.from_numpy(quiet)
-            unstressed = allowed.copy()
-            for k, name in enumerate(symbolic_tokens.STREAMS):
-                unstressed[k, symbolic_tokens.onset_ids(name, symbolic_tokens.STRONG)] = False
-            self._unstressed_ids = torch.from_numpy(unstressed)
-            onsets = np.zeros_like(allowed)
-            for k, name in enumerate(symbolic_tokens.STREAMS):
-                onsets[k, symbolic_tokens.onset_ids(name)] = True
-            self._onset_ids = torch.from_numpy(onsets)
+        self._masks = StreamMasks.for_card(int(backbone.lm.card)) if self.symbolic else None
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
@@ -446,7 +413,7 @@ class MusicGenerator:
                 for t in hit_points_s
                 if math.isfinite(t) and 0 <= int(round(t * self.frame_rate)) < frames
             )
-            constraints = TokenConstraints(self._allowed, self._hit_ids, hit_frames)
+            constraints = self._masks.for_hits(hit_frames)
         if self.symbolic and continuation is not None and continuation_tokens is None:
             raise GeneratorInputError(
                 f"preset {self.preset!r} renders notes: audio cannot be turned back into them; "
@@ -465,27 +432,22 @@ class MusicGenerator:
             )
             window = int(self.backbone.window_s * self.frame_rate)
             if constraints is not None and tempo_lock:
-                grid = self._tempo_grid(
-                    prompt_codes, condition, curve, sampling, seed, sorted(hit_frames), frames
+                grid = choose_grid(
+                    self.model,
+                    self._masks,
+                    style_meters=self.style_meters,
+                    prompt_codes=prompt_codes,
+                    prompt=prompt,
+                    condition=condition,
+                    curve=curve,
+                    sampling=sampling,
+                    seed=seed,
+                    hits=sorted(hit_frames),
+                    frames=frames,
+                    frame_rate=self.frame_rate,
                 )
-                if prompt_codes is None:
-                    grid = self._prompt_tempo(grid, prompt, sorted(hit_frames), frames)
-                P = 0 if prompt_codes is None else prompt_codes.shape[-1]
-                onsets = tuple(
-                    frozenset(grid.frames(-P, frames, STREAM_LEVELS[name]).tolist()) for name in STREAM_LEVELS
-                )
-                beats = frozenset(grid.frames(-P, frames, "beat").tolist())
-                constraints = dataclasses.replace(
-                    constraints,
-                    onset_frames=onsets,
-                    quiet_ids=self._quiet_ids,
-                    strong_frames=(beats,) * len(STREAM_LEVELS),
-                    unstressed_ids=self._unstressed_ids,
-                    onset_ids=self._onset_ids,
-                    onset_boost=tuple(
-                        tempo_grid.onset_boost(grid, level) for level in STREAM_LEVELS.values()
-                    ),
-                )
+                first = 0 if prompt_codes is None else -prompt_codes.shape[-1]
+                constraints = self._masks.on_grid(constraints, grid, first, frames)
             audio = render(
                 self.model,
                 self.backbone.codec,
@@ -510,62 +472,6 @@ class MusicGenerator:
         return GeneratedCue(
             out, new_codes[0].astype(np.int16), self.sample_rate, self.frame_rate, stem_audio, grid
         )
-
-    def _tempo_grid(
-        self, prompt_codes, condition, curve, sampling: Sampling, seed: int, hits: list[int], frames: int
-    ) -> TempoGrid:
-        """The cue's grid: a continued cue's own (fitted to its saved onsets), else the one that puts
-        the hits on beats within the meter of the style the model starts the cue in (read from a
-        short pilot of its first frames, sampled with its own seeded generator)."""
-        from engine.symbolic.score import STREAMS
-
-        style_row = STREAMS.index("style")
-        if prompt_codes is not None:
-            codes = prompt_codes[0].cpu().numpy()
-            meter = self._meter_of(codes[style_row, -int(self.frame_rate) :])
-            P = codes.shape[1]
-            onsets = np.flatnonzero((codes[:style_row] >= 2).any(axis=0)) - P
-            grid = fit_to_onsets(onsets, meter)
-            if grid is not None:
-                return grid
-            return fit_to_hits(hits, frames, meter)
-        if self.style_meters is None:
-            return fit_to_hits(hits, frames, DEFAULT_METER)
-        pilot = min(frames, PILOT_FRAMES)
-        memory, null_memory = condition(0, pilot)
-        codes = generate_window(
-            self.model,
-            memory=memory,
-            null_memory=null_memory,
-            rhythm_curve=None if curve is None else curve[None, :pilot],
-            prompt=None,
-            total_frames=pilot,
-            sampling=sampling,
-            generator=torch.Generator(device=self.device).manual_seed(int(seed) ^ 0x5EED),
-            constraints=TokenConstraints(self._allowed),
-        )
-        return fit_to_hits(hits, frames, self._meter_of(codes[0, style_row].cpu().numpy()))
-
-    @staticmethod
-    def _prompt_tempo(grid: TempoGrid, prompt: str | None, hits: list[int], frames: int) -> TempoGrid:
-        """A tempo the prompt names ("..., 96 bpm") wins over the style's range (same bar)."""
-        import re
-
-        found = re.search(r"(\d+(?:\.\d+)?)\s*bpm", prompt or "", flags=re.IGNORECASE)
-        if not found or not 30.0 <= float(found.group(1)) <= 300.0:
-            return grid
-        bpm = float(found.group(1))
-        return fit_to_hits(hits, frames, Meter((bpm, bpm), grid.steps_per_beat, grid.beats_per_bar))
-
-    def _meter_of(self, style_ids: np.ndarray) -> Meter:
-        """The meter of the most frequent style in a stretch of the style stream."""
-        from engine.symbolic.score import STYLES
-
-        if self.style_meters is None or len(style_ids) == 0:
-            return DEFAULT_METER
-        ids = np.clip(np.asarray(style_ids, dtype=np.int64), 0, len(STYLES) - 1)
-        name = STYLES[int(np.bincount(ids).argmax())]
-        return self.style_meters.get(name, DEFAULT_METER)
 
     def _stems(self, prompt_codes: torch.Tensor | None, codes: np.ndarray, n_samples: int) -> dict:
         """The new frames' streams rendered one by one, with the prompt's context as the mix had."""

@@ -1,0 +1,150 @@
+"""What a symbolic cue may sample: its streams' own ids, strong accents on hit points, and the
+cue's tempo grid (chosen here: a continued cue's, the prompt's tempo, or the one that puts the
+hits on beats in the meter of the style the model starts the cue in).
+
+Why apart from the generator service: the service runs generation; this decides, from the model's
+token space and the cue, what generation is allowed to emit (`decoding.TokenConstraints`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from engine.generator import tempo_grid
+from engine.generator.decoding import Sampling, TokenConstraints, generate_window
+from engine.generator.model import VidMusicianLM
+from engine.generator.tempo_grid import (
+    DEFAULT_METER,
+    STREAM_LEVELS,
+    Meter,
+    TempoGrid,
+    fit_to_hits,
+    fit_to_onsets,
+)
+from engine.symbolic import tokens as symbolic_tokens
+from engine.symbolic.score import STREAMS, STYLES
+
+PILOT_FRAMES = 25  # frames sampled to read the style a cue starts in (its meter)
+STYLE_ROW = STREAMS.index("style")
+
+
+@dataclass(frozen=True)
+class StreamMasks:
+    """[K, card] id masks of the symbolic token space, per stream."""
+
+    allowed: torch.Tensor  # a stream's own ids
+    hit_ids: torch.Tensor  # [card] drum ids a hit point is forced to (strong, kick or crash)
+    quiet: torch.Tensor  # what a stream may emit where no note may start: rest (and hold)
+    unstressed: torch.Tensor  # everything but strong onsets
+    onsets: torch.Tensor  # the ids that start a note
+
+    @classmethod
+    def for_card(cls, card: int) -> StreamMasks:
+        k = len(STREAMS)
+        allowed = np.stack([symbolic_tokens.valid_ids(q)[:card] for q in range(k)])
+        hit_ids = np.zeros(card, dtype=bool)
+        hit_ids[symbolic_tokens.strong_drum_onsets()] = True
+        quiet = np.zeros_like(allowed)
+        quiet[:, symbolic_tokens.REST] = True
+        quiet[1:, symbolic_tokens.HOLD] = True  # drums are one-shots: no hold
+        quiet[STYLE_ROW] = allowed[STYLE_ROW]
+        unstressed, onsets = allowed.copy(), np.zeros_like(allowed)
+        for q, name in enumerate(STREAMS):
+            unstressed[q, symbolic_tokens.onset_ids(name, symbolic_tokens.STRONG)] = False
+            onsets[q, symbolic_tokens.onset_ids(name)] = True
+        as_tensor = torch.from_numpy
+        return cls(
+            as_tensor(allowed), as_tensor(hit_ids), as_tensor(quiet), as_tensor(unstressed), as_tensor(onsets)
+        )
+
+    def for_hits(self, hit_frames: frozenset[int]) -> TokenConstraints:
+        return TokenConstraints(self.allowed, self.hit_ids, hit_frames)
+
+    def on_grid(
+        self, constraints: TokenConstraints, grid: TempoGrid, first: int, end: int
+    ) -> TokenConstraints:
+        """`constraints` plus `grid` over frames [first, end): notes start on its frames at each
+        stream's level, strong accents on its beats, and grid frames carry the odds around them."""
+        onsets = tuple(frozenset(grid.frames(first, end, level).tolist()) for level in STREAM_LEVELS.values())
+        beats = frozenset(grid.frames(first, end, "beat").tolist())
+        return dataclasses.replace(
+            constraints,
+            onset_frames=onsets,
+            quiet_ids=self.quiet,
+            strong_frames=(beats,) * len(STREAM_LEVELS),
+            unstressed_ids=self.unstressed,
+            onset_ids=self.onsets,
+            onset_boost=tuple(tempo_grid.onset_boost(grid, level) for level in STREAM_LEVELS.values()),
+        )
+
+
+def choose_grid(
+    model: VidMusicianLM,
+    masks: StreamMasks,
+    *,
+    style_meters: dict[str, Meter] | None,
+    prompt_codes: torch.Tensor | None,
+    prompt: str | None,
+    condition: Callable,
+    curve: torch.Tensor | None,
+    sampling: Sampling,
+    seed: int,
+    hits: list[int],
+    frames: int,
+    frame_rate: float,
+) -> TempoGrid:
+    """The cue's grid: a continued cue's own (fitted to its saved onsets); else a tempo the prompt
+    names ("..., 96 bpm"); else the one that puts the hits on beats within the meter of the style
+    the model starts the cue in (read from a short pilot of its first frames, sampled with its own
+    seeded generator)."""
+    if prompt_codes is not None:
+        codes = prompt_codes[0].cpu().numpy()
+        meter = meter_of(codes[STYLE_ROW, -int(frame_rate) :], style_meters)
+        onsets = (
+            np.flatnonzero((codes[:STYLE_ROW] >= symbolic_tokens.ONSET_BASE).any(axis=0)) - codes.shape[1]
+        )
+        return fit_to_onsets(onsets, meter) or fit_to_hits(hits, frames, meter)
+    if style_meters is None:
+        meter = DEFAULT_METER
+    else:
+        pilot = min(frames, PILOT_FRAMES)
+        memory, null_memory = condition(0, pilot)
+        device = next(model.parameters()).device
+        codes = generate_window(
+            model,
+            memory=memory,
+            null_memory=null_memory,
+            rhythm_curve=None if curve is None else curve[None, :pilot],
+            prompt=None,
+            total_frames=pilot,
+            sampling=sampling,
+            generator=torch.Generator(device=device).manual_seed(int(seed) ^ 0x5EED),
+            constraints=TokenConstraints(masks.allowed),
+        )
+        meter = meter_of(codes[0, STYLE_ROW].cpu().numpy(), style_meters)
+    named = prompt_bpm(prompt)
+    if named is not None:
+        meter = Meter((named, named), meter.steps_per_beat, meter.beats_per_bar)
+    return fit_to_hits(hits, frames, meter)
+
+
+def prompt_bpm(prompt: str | None) -> float | None:
+    """The tempo a prompt names ("warm piano, 96 bpm"), when it names a plausible one."""
+    found = re.search(r"(\d+(?:\.\d+)?)\s*bpm", prompt or "", flags=re.IGNORECASE)
+    if not found or not 30.0 <= float(found.group(1)) <= 300.0:
+        return None
+    return float(found.group(1))
+
+
+def meter_of(style_ids: np.ndarray, style_meters: dict[str, Meter] | None) -> Meter:
+    """The meter of the most frequent style in a stretch of the style stream."""
+    if style_meters is None or len(style_ids) == 0:
+        return DEFAULT_METER
+    ids = np.clip(np.asarray(style_ids, dtype=np.int64), 0, len(STYLES) - 1)
+    return style_meters.get(STYLES[int(np.bincount(ids).argmax())], DEFAULT_METER)
