@@ -56,7 +56,14 @@ def _memory(model, batch: int, seed: int = 1) -> torch.Tensor:
 
 
 def _max_logit_error(
-    model, *, batch: int, rhythm: bool, prompt_steps: int, seed: int = 0, onednn: bool | None = None
+    model,
+    *,
+    batch: int,
+    rhythm: bool,
+    prompt_steps: int,
+    seed: int = 0,
+    onednn: bool | None = None,
+    single: bool | None = None,
 ) -> float:
     """Feed a prompt chunk then STEPS single steps through both paths; the largest difference."""
     lm = model.lm
@@ -71,7 +78,7 @@ def _max_logit_error(
     if rhythm:
         curve = torch.rand(1, frames, model.rhythm.proj_in.in_features, generator=g) * 2
         feats = model.rhythm_window(model.rhythm_features(curve), 0, frames, batch)
-    step = FastStep(model, onednn=onednn)
+    step = FastStep(model, onednn=onednn, single=single)
     step.start(memory, batch, frames)
     worst, prev = 0.0, 0
     with torch.no_grad(), lm.streaming():
@@ -99,6 +106,20 @@ def test_tiny_logits_match_audiocraft_streaming(tiny, batch, rhythm, prompt_step
 def test_plain_matmul_path_matches_too(tiny):
     """Without oneDNN's reordered weights: torch's own F.linear on the modules' tensors."""
     assert _max_logit_error(tiny, batch=2, rhythm=True, prompt_steps=12, onednn=False) < 1e-5
+
+
+@pytest.mark.parametrize("onednn", [True, False])
+def test_torch_single_steps_match_too(tiny, onednn):
+    """Every step through torch (single=False: no numpy single-step path), as on a GPU."""
+    if onednn and not FastStep(tiny).onednn:
+        pytest.skip("oneDNN is not available here")
+    err = _max_logit_error(tiny, batch=2, rhythm=True, prompt_steps=12, onednn=onednn, single=False)
+    assert err < 1e-5
+
+
+def test_numpy_single_steps_alone_match(tiny):
+    """A window without a prompt chunk: every step, the first included, on the numpy path."""
+    assert _max_logit_error(tiny, batch=2, rhythm=True, prompt_steps=0, single=True) < 1e-5
 
 
 @pytest.mark.parametrize(
