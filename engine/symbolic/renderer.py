@@ -242,19 +242,22 @@ def render(
     def send(name: str, o: Orchestration) -> float:
         return o.kit.reverb_send if name == "drums" else getattr(o, name).reverb_send
 
+    # A style's reverb input is silent (exactly 0) before its first span: the reverb starts there
+    # (its output before is 0, and after it is bit-identical to running it from the cue's start).
+    first = {style: int(np.argmax(w > 0)) for style, w in weights.items()}
     if not stems:  # one reverb per style on the sum of the sends (a quarter of the work)
         mix = sum(dry.values())
         for style, w in weights.items():
-            o = orchestration(style)
-            mix = mix + _room(
-                sum(stem * send(name, o) for name, stem in dry.items()) * w, o, 1.0, sample_rate
+            o, a = orchestration(style), first[style]
+            mix[:, a:] += _room(
+                sum(stem[:, a:] * send(name, o) for name, stem in dry.items()) * w[a:], o, 1.0, sample_rate
             )
         return _master(mix * gain, sample_rate)
     wet_stems = {}
     for name, stem in dry.items():
         signal = stem.copy()
         for style, w in weights.items():
-            o = orchestration(style)
-            signal += _room(stem * w, o, send(name, o), sample_rate)
+            o, a = orchestration(style), first[style]
+            signal[:, a:] += _room(stem[:, a:] * w[a:], o, send(name, o), sample_rate)
         wet_stems[name] = signal * gain
     return _master(sum(wet_stems.values()), sample_rate), wet_stems
