@@ -286,14 +286,6 @@ def _affine(y: np.ndarray, bias: np.ndarray | None, scale: np.ndarray | None) ->
     return y
 
 
-def _softmax_(w: np.ndarray) -> np.ndarray:
-    """In place over the last axis."""
-    w -= w.max(axis=-1, keepdims=True)
-    np.exp(w, out=w)
-    w /= w.sum(axis=-1, keepdims=True)
-    return w
-
-
 def _onednn_available() -> bool:
     try:
         return torch.backends.mkldnn.is_available() and callable(torch.ops.mkldnn._linear_pointwise)
@@ -470,34 +462,35 @@ class FastStep:
         x = self._np_emb[tokens[:, :, 0].numpy() + self._np_offsets].sum(axis=1)  # [B, D]
         x += self._np_pos[p]
         T = p + 1
-        layer_norm, tensor = torch.layer_norm, torch.from_numpy
+        layer_norm, tensor, softmax = torch.layer_norm, torch.from_numpy, torch.softmax
+        xt = tensor(x)  # the same memory: x only changes in place from here
         for j, r in enumerate(self._np_layers):
             if rhythm is not None and j < len(rhythm):
                 x += rhythm[j][:, 0].detach().numpy()
-            qkv = layer_norm(tensor(x), *r.norm1).numpy() @ r.qkv  # [B, 3D], q already scaled
+            qkv = layer_norm(xt, *r.norm1).numpy() @ r.qkv  # [B, 3D], q already scaled
             if r.qkv_b is not None:
                 qkv += r.qkv_b
             kc, vc = self._np_k[j], self._np_v[j]
             kc[:, :, p] = qkv[:, D : 2 * D].reshape(B, H, d)
             vc[:, :, p] = qkv[:, 2 * D :].reshape(B, H, d)
-            w = _softmax_(np.matmul(qkv[:, :D].reshape(B, H, 1, d), kc[:, :, :T].swapaxes(-1, -2)))
+            w = np.matmul(qkv[:, :D].reshape(B, H, 1, d), kc[:, :, :T].swapaxes(-1, -2))
+            w = softmax(tensor(w), -1).numpy()
             a = np.matmul(w, vc[:, :, :T]).reshape(B, D)
             x += _affine(a @ r.out, r.out_b, r.scale1)
             if r.cross_scores is not None:
-                h = layer_norm(tensor(x), *r.norm_cross).numpy()
-                w = np.matmul(h[:, None], r.cross_scores)  # [B, 1, H*M]
+                w = np.matmul(layer_norm(xt, *r.norm_cross).numpy()[:, None], r.cross_scores)  # [B, 1, H*M]
                 if r.cross_scores_b is not None:
                     w += r.cross_scores_b
-                w = _softmax_(w.reshape(B, H, -1)).reshape(B, 1, -1)
+                w = softmax(tensor(w).view(B, H, -1), -1).numpy().reshape(B, 1, -1)
                 x += _affine(np.matmul(w, r.cross_values)[:, 0], r.cout_b, r.scale_cross)
-            h = layer_norm(tensor(x), *r.norm2).numpy() @ r.ff1
+            h = layer_norm(xt, *r.norm2).numpy() @ r.ff1
             if r.ff1_b is not None:
                 h += r.ff1_b
             h = r.activation(tensor(h)).numpy()
             x += _affine(h @ r.ff2, r.ff2_b, r.scale2)
         self._steps = T
         if self._out_norm is not None:
-            x = layer_norm(tensor(x), *self._out_norm).numpy()
+            x = layer_norm(xt, *self._out_norm).numpy()
         logits = x @ self._np_head
         if self._np_head_b is not None:
             logits += self._np_head_b
