@@ -7,7 +7,6 @@ matter what else used the global RNG).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,7 +121,7 @@ def generate_window(
     if step is not None:
         step.start(mem, batch, S)
     blocked: dict[bool, torch.Tensor | None] = {}  # hit step or not -> forbidden ids [1, K, card]
-    with contextlib.nullcontext() if step is not None else lm.streaming():
+    with step.running() if step is not None else lm.streaming():
         prev = 0
         for offset in range(start, S):
             cur = seq[..., prev:offset]

@@ -17,8 +17,9 @@ audiocraft's path for them.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -286,6 +287,20 @@ def _affine(y: np.ndarray, bias: np.ndarray | None, scale: np.ndarray | None) ->
     return y
 
 
+_BLAS: list = []  # [ThreadpoolController or None], made on first use (it scans the loaded libraries)
+
+
+def _blas_controller():
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS.append(ThreadpoolController())
+        except Exception:  # noqa: BLE001 - no control over numpy's BLAS threads: leave them be
+            _BLAS.append(None)
+    return _BLAS[0]
+
+
 def _onednn_available() -> bool:
     try:
         return torch.backends.mkldnn.is_available() and callable(torch.ops.mkldnn._linear_pointwise)
@@ -412,6 +427,19 @@ class FastStep:
             self._np_pos = self._pos[0].numpy()  # [max_steps, D]
             self._np_head = np.ascontiguousarray(self._head_w_plain.detach().numpy().T)
             self._np_head_b = None if self._head_b is None else self._head_b.detach().numpy()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """The scope of a window's steps: numpy's BLAS (OpenBLAS) limited to torch's thread count
+        (the preset's `cpu_threads`), restored after. OpenBLAS splits a product over all cores
+        from 2 x 192 x 1450 up; a tiny step's products are far too small for that to pay, and on
+        shared cores the hand-offs cost more than the product."""
+        controller = _blas_controller() if self.single else None
+        if controller is None:
+            yield
+            return
+        with controller.limit(limits=torch.get_num_threads(), user_api="blas"):
+            yield
 
     # -- per step ------------------------------------------------------------------------------
     @torch.no_grad()
