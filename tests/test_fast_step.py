@@ -211,3 +211,16 @@ def test_training_mode_is_not_covered(small):
     model = _build(small_config())
     model.train()
     assert "training" in unsupported_reason(model)
+
+
+def test_running_limits_numpy_blas_threads_and_restores(tiny):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads() -> list[int]:
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with FastStep(tiny).running():
+        inside = blas_threads()
+    assert inside == [torch.get_num_threads()] * len(before)
+    assert blas_threads() == before
