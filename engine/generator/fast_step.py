@@ -29,6 +29,10 @@ from torch.nn import functional as F
 
 from engine.generator.model import VidMusicianLM
 
+# `FastStep`'s default for `single` on the CPU: False computes every step through torch (benchmarks
+# compare both in one run).
+NUMPY_SINGLE_STEP = True
+
 
 class UnsupportedModel(ValueError):
     """The model's configuration is one `FastStep` does not reproduce (the message says which)."""
@@ -361,7 +365,7 @@ class FastStep:
         self._linear = _onednn_linear if self.onednn else F.linear
         if single and not on_cpu:
             raise ValueError("FastStep: the numpy single-step path needs the model on the CPU")
-        self.single = on_cpu if single is None else single
+        self.single = (on_cpu and NUMPY_SINGLE_STEP) if single is None else single
 
     # -- per window ----------------------------------------------------------------------------
     @torch.no_grad()
