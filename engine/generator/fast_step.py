@@ -190,7 +190,7 @@ class _NumpyLayer:
     transpose), the query scale folded into the query columns, and the cross-attention folded
     with this window's memory: scores = LN(x) @ cross_scores[b] (+ cross_scores_b[b]) over the H*M
     memory slots, output = softmax per head @ cross_values[b] (the memory's values already through
-    out_proj). Norms and the activation stay torch's own kernels (zero-copy views)."""
+    out_proj). Norms (and activations other than GELU) stay torch's own kernels on zero-copy views."""
 
     norm1: tuple
     qkv: np.ndarray
@@ -208,6 +208,7 @@ class _NumpyLayer:
     ff1: np.ndarray
     ff1_b: np.ndarray | None
     activation: Callable[[torch.Tensor], torch.Tensor]
+    activation_np: Callable[[np.ndarray], np.ndarray] | None
     ff2: np.ndarray
     ff2_b: np.ndarray | None
     scale2: np.ndarray | None
@@ -277,10 +278,32 @@ class _NumpyLayer:
             ff1=t(layer.linear1.weight),
             ff1_b=a(layer.linear1.bias),
             activation=layer.activation,
+            activation_np=_numpy_gelu(layer.activation),
             ff2=t(layer.linear2.weight),
             ff2_b=a(layer.linear2.bias),
             scale2=layer_scale(layer.layer_scale_2),
         )
+
+
+def _numpy_gelu(layer_activation: Callable) -> Callable[[np.ndarray], np.ndarray] | None:
+    """torch's exact GELU (x/2 (1 + erf(x / sqrt 2))) in numpy with scipy's erf, in place: half the
+    time of torch's on a [2, 384] row pair; None for any other activation (torch's then runs)."""
+    if layer_activation is not F.gelu:
+        return None
+    try:
+        from scipy.special import erf
+    except ImportError:
+        return None
+    root_half = np.float32(1 / math.sqrt(2))
+
+    def gelu(h: np.ndarray) -> np.ndarray:
+        e = erf(h * root_half)
+        e += 1
+        e *= 0.5
+        h *= e
+        return h
+
+    return gelu
 
 
 def _affine(y: np.ndarray, bias: np.ndarray | None, scale: np.ndarray | None) -> np.ndarray:
@@ -518,7 +541,7 @@ class FastStep:
             h = layer_norm(xt, *r.norm2).numpy() @ r.ff1
             if r.ff1_b is not None:
                 h += r.ff1_b
-            h = r.activation(tensor(h)).numpy()
+            h = r.activation(tensor(h)).numpy() if r.activation_np is None else r.activation_np(h)
             x += _affine(h @ r.ff2, r.ff2_b, r.scale2)
         self._steps = T
         if self._out_norm is not None:

@@ -179,11 +179,12 @@ def _moving_average(w: np.ndarray, n: int) -> np.ndarray:
     of O(len * n) (a 50 ms ramp at 48 kHz is 2,400 taps: a quarter of a dense cue's render)."""
     if n > len(w):  # "same" then means the kernel's length: rare (a cue under 50 ms), left to numpy
         return np.convolve(w, np.ones(n, dtype=np.float32) / n, mode="same").astype(np.float32)
-    total = np.concatenate(([0.0], np.cumsum(w, dtype=np.float64)))
-    i = np.arange(len(w))
-    hi = np.minimum(i + (n - 1) // 2 + 1, len(w))  # the window [i - n // 2, i + (n - 1) // 2]
-    lo = np.maximum(i - n // 2, 0)
-    return ((total[hi] - total[lo]) / n).astype(np.float32)
+    # out[i] = (total[min(i + (n - 1) // 2 + 1, N)] - total[max(i - n // 2, 0)]) / n with total the
+    # running sum from 0: the window [i - n // 2, i + (n - 1) // 2], clipped to the signal
+    cumsum = np.cumsum(w, dtype=np.float64)
+    N, before = len(w), n // 2
+    padded = np.concatenate((np.zeros(before + 1), cumsum, np.full((n - 1) // 2, cumsum[-1])))
+    return ((padded[n : n + N] - padded[:N]) / n).astype(np.float32)
 
 
 def _room(stem: np.ndarray, o: Orchestration, send: float, sample_rate: int) -> np.ndarray:
