@@ -111,7 +111,7 @@ def test_plain_matmul_path_matches_too(tiny):
 @pytest.mark.parametrize("onednn", [True, False])
 def test_torch_single_steps_match_too(tiny, onednn):
     """Every step through torch (single=False: no numpy single-step path), as on a GPU."""
-    if onednn and not FastStep(tiny).onednn:
+    if onednn and not FastStep(tiny, single=False).onednn:
         pytest.skip("oneDNN is not available here")
     err = _max_logit_error(tiny, batch=2, rhythm=True, prompt_steps=12, onednn=onednn, single=False)
     assert err < 1e-5

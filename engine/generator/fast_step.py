@@ -355,7 +355,7 @@ class FastStep:
     `step(tokens, rhythm, pos_offset)` with tokens [B, K, s] returns the logits [B, K, card] of the
     slice's last step. Slices must follow each other (pos_offset = steps seen so far).
 
-    `onednn` (default: where available, on CPU) multiplies by weights that `start` reorders for
+    `onednn` (default: where available, on CPU, unless `single` is on) multiplies by weights that `start` reorders for
     oneDNN's small-batch kernel: a third less time per step than MKL's on a 2-row batch. It sums
     in another order, so logits agree with audiocraft's to float error (tested < 1e-5), not bits.
 
@@ -384,11 +384,14 @@ class FastStep:
         self._steps = 0
         self._capacity = 0
         on_cpu = lm.emb[0].weight.device.type == "cpu"
-        self.onednn = (on_cpu and _onednn_available()) if onednn is None else onednn
-        self._linear = _onednn_linear if self.onednn else F.linear
         if single and not on_cpu:
             raise ValueError("FastStep: the numpy single-step path needs the model on the CPU")
         self.single = (on_cpu and NUMPY_SINGLE_STEP) if single is None else single
+        # With the numpy single step, torch only sees a window's prompt chunk (one product per
+        # weight): reordering every weight for oneDNN (2.3 ms a window) would cost more than it saves.
+        default_onednn = on_cpu and _onednn_available() and not self.single
+        self.onednn = default_onednn if onednn is None else onednn
+        self._linear = _onednn_linear if self.onednn else F.linear
 
     # -- per window ----------------------------------------------------------------------------
     @torch.no_grad()
