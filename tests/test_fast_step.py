@@ -224,3 +224,12 @@ def test_running_limits_numpy_blas_threads_and_restores(tiny):
         inside = blas_threads()
     assert inside == [torch.get_num_threads()] * len(before)
     assert blas_threads() == before
+
+
+def test_numpy_single_step_only_for_narrow_models(tiny, monkeypatch):
+    from engine.generator import fast_step
+
+    assert FastStep(tiny).single
+    monkeypatch.setattr(fast_step, "NUMPY_SINGLE_MAX_DIM", tiny.lm.dim - 1)
+    assert not FastStep(tiny).single
+    assert FastStep(tiny).onednn == fast_step._onednn_available()  # torch's products then get oneDNN's

@@ -32,6 +32,10 @@ from engine.generator.model import VidMusicianLM
 # `FastStep`'s default for `single` on the CPU: False computes every step through torch (benchmarks
 # compare both in one run).
 NUMPY_SINGLE_STEP = True
+# ... for models up to this width: measured faster at 192 (2.4x) and 256 (1.5x); at 1024 (the
+# MusicGen-small-sized bench model) torch's products win (2.3 against 5.4 s a step, 2 threads)
+# and the per-window transposed copies of 1.7 GB of weights would not pay either.
+NUMPY_SINGLE_MAX_DIM = 512
 
 
 class UnsupportedModel(ValueError):
@@ -355,16 +359,19 @@ class FastStep:
     `step(tokens, rhythm, pos_offset)` with tokens [B, K, s] returns the logits [B, K, card] of the
     slice's last step. Slices must follow each other (pos_offset = steps seen so far).
 
-    `onednn` (default: where available, on CPU, unless `single` is on) multiplies by weights that `start` reorders for
-    oneDNN's small-batch kernel: a third less time per step than MKL's on a 2-row batch. It sums
-    in another order, so logits agree with audiocraft's to float error (tested < 1e-5), not bits.
+    `onednn` (default: where available on CPU, unless `single` is on) multiplies by weights that
+    `start` reorders for oneDNN's small-batch kernel (an earlier measurement found its step a
+    third faster than MKL's on a 2-row batch; one product alone measured 21 us against MKL's 19 on
+    the AMD development machine on 2026-11-30). It sums in another order, so logits agree with
+    audiocraft's to float error (tested < 1e-5), not bits.
 
-    `single` (default: on CPU) computes one-token slices, every step after a window's prompt, in
-    numpy on the same memory: a [2, 192] x [192, 576] product costs OpenBLAS about 7 us against
-    torch's 19 (MKL, or 21 through oneDNN) on this AMD CPU, and a numpy call has less overhead
-    than a torch op; the cross-attention is folded with the window's memory (two products
-    instead of four). Layer norms and the activation stay torch kernels on zero-copy views. Chunks
-    (the prompt) take the torch path; both share the KV cache.
+    `single` (default: on CPU for models up to `NUMPY_SINGLE_MAX_DIM` wide) computes one-token slices, every step after a
+    window's prompt, in numpy on the same memory: a [2, 192] x [192, 576] product costs OpenBLAS
+    about 7 us against torch's 19 (MKL, or 21 through oneDNN) on the AMD CPU, and a numpy call
+    has less overhead than a torch op; the cross-attention is folded with the window's memory
+    (two products instead of four). Layer norms and softmax stay torch kernels on zero-copy
+    views. Chunks (the prompt) take the torch path; both share the KV cache. Enter `running()`
+    around a window's steps (it bounds numpy's BLAS threads).
     """
 
     def __init__(self, model: VidMusicianLM, onednn: bool | None = None, single: bool | None = None):
@@ -386,7 +393,8 @@ class FastStep:
         on_cpu = lm.emb[0].weight.device.type == "cpu"
         if single and not on_cpu:
             raise ValueError("FastStep: the numpy single-step path needs the model on the CPU")
-        self.single = (on_cpu and NUMPY_SINGLE_STEP) if single is None else single
+        default_single = on_cpu and NUMPY_SINGLE_STEP and lm.dim <= NUMPY_SINGLE_MAX_DIM
+        self.single = default_single if single is None else single
         # With the numpy single step, torch only sees a window's prompt chunk (one product per
         # weight): reordering every weight for oneDNN (2.3 ms a window) would cost more than it saves.
         default_onednn = on_cpu and _onednn_available() and not self.single
