@@ -124,9 +124,7 @@ class SymbolicScore:
             tempo_bpm=data.get("tempo_bpm"),
             drums=tuple(DrumHit(int(f), tuple(p), int(a)) for f, p, a in data.get("drums", ())),
             bass=tuple(Note(*map(int, n)) for n in data.get("bass", ())),
-            harmony=tuple(
-                Chord(int(a), int(b), int(r), str(q), int(x)) for a, b, r, q, x in data.get("harmony", ())
-            ),
+            harmony=tuple(Chord(int(a), int(b), int(r), str(q), int(x)) for a, b, r, q, x in data.get("harmony", ())),
             melody=tuple(Note(*map(int, n)) for n in data.get("melody", ())),
             meta=dict(data.get("meta", {})),
         )
