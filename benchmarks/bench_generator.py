@@ -11,7 +11,9 @@ is not measurable from one process without an allocator hook).
 Real time: the service's whole `generate_cue` (windows, CFG, rendering) for 10 s of music, with
 random weights, for the `tiny` preset (symbolic streams, soundfont rendering) side by side with
 the neural-codec tiny it replaced (6 layers, EnCodec at 16 kHz), each with the fast step
-(`FastStep`) and with audiocraft's streaming forward. Times are the best of a few runs, wall
+(`FastStep`, its one-token steps in numpy), with `FastStep` computing every step through torch
+(`torch_step`: the fast step as it was before the numpy path) and with audiocraft's streaming
+forward. Times are the best of a few runs, wall
 clock and CPU time of this process (on a machine shared with other work the CPU time is the
 steadier one). Rendering is timed on its own from the cue's tokens; with random weights the
 token streams are far busier than music, so the renderer's share is an upper bound.
@@ -27,7 +29,7 @@ import numpy as np
 import torch
 
 from engine.generator import backbone as bb
-from engine.generator import decoding
+from engine.generator import decoding, fast_step
 from engine.generator.config import GeneratorConfig
 from engine.generator.decoding import Sampling, generate_window, window_steps
 from engine.generator.longform import plan_windows
@@ -157,23 +159,25 @@ def _realtime(cfg: GeneratorConfig, seconds: float, repeats: int) -> dict[str, f
         return gen.generate_cue(cls_1fps=cls, rhythm_50hz=rhythm, duration_s=seconds, seed=1)
 
     best: dict[str, tuple[float, float]] = {}
-    saved = decoding.FAST_STEP
+    # (decoding.FAST_STEP, fast_step.NUMPY_SINGLE_STEP): the engine's path, FastStep with every
+    # step through torch (the fast step before the numpy single step), audiocraft's forward
+    variants = {"fast": (True, True), "torch_step": (True, False), "audiocraft": (False, True)}
+    saved = decoding.FAST_STEP, fast_step.NUMPY_SINGLE_STEP
     try:
         cue()  # warm-up: the soundfont, first-call allocations
         for round_ in range(repeats):
-            for fast in (True, False) if round_ % 2 == 0 else (False, True):
-                if not fast and round_ >= max(1, repeats // 2):
-                    continue  # the old path is slow and only there for comparison
-                decoding.FAST_STEP = fast
+            for key in list(variants) if round_ % 2 == 0 else list(variants)[::-1]:
+                if key != "fast" and round_ >= max(1, repeats // 2):
+                    continue  # the older paths are slower and only there for comparison
+                decoding.FAST_STEP, fast_step.NUMPY_SINGLE_STEP = variants[key]
                 gc.collect()
                 c0, w0 = time.process_time(), time.perf_counter()
                 out = cue()
                 wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-                key = "fast" if fast else "audiocraft"
                 old = best.get(key, (float("inf"), float("inf")))
                 best[key] = (min(old[0], wall), min(old[1], cpu))
     finally:
-        decoding.FAST_STEP = saved
+        decoding.FAST_STEP, fast_step.NUMPY_SINGLE_STEP = saved
     tokens = torch.from_numpy(out.tokens.astype(np.int64))[None]
     c0, w0 = time.process_time(), time.perf_counter()
     with torch.no_grad():
@@ -213,6 +217,11 @@ def run() -> dict:
             "tiny_neural_x_real_time_cpu": neural["fast_x_real_time_cpu"],
             "tiny_fast_step_over_audiocraft_cpu": round(
                 symbolic["audiocraft_cpu_s"] / symbolic["fast_cpu_s"], 2
+            ),
+            "tiny_numpy_step_over_torch_step_lm_cpu": round(
+                symbolic["torch_step_ms_per_step_cpu_excl_render"]
+                / symbolic["fast_ms_per_step_cpu_excl_render"],
+                2,
             ),
         },
         "figures": {

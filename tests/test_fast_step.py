@@ -56,7 +56,14 @@ def _memory(model, batch: int, seed: int = 1) -> torch.Tensor:
 
 
 def _max_logit_error(
-    model, *, batch: int, rhythm: bool, prompt_steps: int, seed: int = 0, onednn: bool | None = None
+    model,
+    *,
+    batch: int,
+    rhythm: bool,
+    prompt_steps: int,
+    seed: int = 0,
+    onednn: bool | None = None,
+    single: bool | None = None,
 ) -> float:
     """Feed a prompt chunk then STEPS single steps through both paths; the largest difference."""
     lm = model.lm
@@ -71,7 +78,7 @@ def _max_logit_error(
     if rhythm:
         curve = torch.rand(1, frames, model.rhythm.proj_in.in_features, generator=g) * 2
         feats = model.rhythm_window(model.rhythm_features(curve), 0, frames, batch)
-    step = FastStep(model, onednn=onednn)
+    step = FastStep(model, onednn=onednn, single=single)
     step.start(memory, batch, frames)
     worst, prev = 0.0, 0
     with torch.no_grad(), lm.streaming():
@@ -99,6 +106,20 @@ def test_tiny_logits_match_audiocraft_streaming(tiny, batch, rhythm, prompt_step
 def test_plain_matmul_path_matches_too(tiny):
     """Without oneDNN's reordered weights: torch's own F.linear on the modules' tensors."""
     assert _max_logit_error(tiny, batch=2, rhythm=True, prompt_steps=12, onednn=False) < 1e-5
+
+
+@pytest.mark.parametrize("onednn", [True, False])
+def test_torch_single_steps_match_too(tiny, onednn):
+    """Every step through torch (single=False: no numpy single-step path), as on a GPU."""
+    if onednn and not FastStep(tiny, single=False).onednn:
+        pytest.skip("oneDNN is not available here")
+    err = _max_logit_error(tiny, batch=2, rhythm=True, prompt_steps=12, onednn=onednn, single=False)
+    assert err < 1e-5
+
+
+def test_numpy_single_steps_alone_match(tiny):
+    """A window without a prompt chunk: every step, the first included, on the numpy path."""
+    assert _max_logit_error(tiny, batch=2, rhythm=True, prompt_steps=0, single=True) < 1e-5
 
 
 @pytest.mark.parametrize(
@@ -190,3 +211,25 @@ def test_training_mode_is_not_covered(small):
     model = _build(small_config())
     model.train()
     assert "training" in unsupported_reason(model)
+
+
+def test_running_limits_numpy_blas_threads_and_restores(tiny):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads() -> list[int]:
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with FastStep(tiny).running():
+        inside = blas_threads()
+    assert inside == [torch.get_num_threads()] * len(before)
+    assert blas_threads() == before
+
+
+def test_numpy_single_step_only_for_narrow_models(tiny, monkeypatch):
+    from engine.generator import fast_step
+
+    assert FastStep(tiny).single
+    monkeypatch.setattr(fast_step, "NUMPY_SINGLE_MAX_DIM", tiny.lm.dim - 1)
+    assert not FastStep(tiny).single
+    assert FastStep(tiny).onednn == fast_step._onednn_available()  # torch's products then get oneDNN's

@@ -102,6 +102,67 @@ def test_voice_leading_picks_the_nearest_inversion() -> None:
     assert all(v.low <= n <= v.high for n in g)
 
 
+def _voice_chord_by_search(root, quality, voicing, previous=None):
+    """The first implementation of `voice_chord` (min over candidates with a Python cost), kept
+    as the reference for the vectorised one."""
+    from engine.symbolic.score import CHORD_QUALITIES
+
+    pcs = [(root + i) % 12 for i in CHORD_QUALITIES[quality]]
+    if voicing.voices == 3 and len(pcs) == 4:
+        del pcs[2]
+    candidates = []
+    for rotation in range(len(pcs)):
+        order = pcs[rotation:] + pcs[:rotation]
+        for base in range(voicing.low - 12, voicing.high + 1):
+            if base % 12 != order[0]:
+                continue
+            notes = [base]
+            for pc in order[1:]:
+                notes.append(notes[-1] + ((pc - notes[-1]) % 12 or 12))
+            if voicing.voices == 4 and len(notes) == 3:
+                notes.append(notes[0] + 12)
+            if voicing.spread == "open" and len(notes) >= 3:
+                notes[-2] -= 12
+                notes.sort()
+            candidates.append(tuple(notes))
+
+    def cost(notes):
+        outside = sum(max(0, voicing.low - n) + max(0, n - voicing.high) for n in notes)
+        centre = abs(sum(notes) / len(notes) - voicing.center)
+        if not previous:
+            return (100.0 * outside + centre, 0.0)
+        lead = sum(min(abs(n - p) for p in previous) for n in notes) + sum(
+            min(abs(p - n) for n in notes) for p in previous
+        )
+        return (100.0 * outside + lead, centre)
+
+    return min(candidates, key=cost)
+
+
+def test_voice_chord_matches_the_search_it_replaced() -> None:
+    from engine.symbolic.score import CHORD_QUALITIES
+
+    rng = np.random.default_rng(0)
+    qualities = sorted(CHORD_QUALITIES)
+    voicings = sorted({o.voicing for o in ORCHESTRA.values()}, key=repr)
+    voicings.append(Voicing(52, 76, 62, spread="close", voices=3))
+    for voicing in voicings:
+        previous = None
+        for _ in range(150):
+            root, quality = int(rng.integers(12)), qualities[int(rng.integers(len(qualities)))]
+            got = voice_chord(root, quality, voicing, previous)
+            assert got == _voice_chord_by_search(root, quality, voicing, previous), (voicing, previous)
+            assert all(type(n) is int for n in got)
+            u = rng.random()  # mostly voice leading; sometimes a fresh start or another style's chord
+            previous = (
+                got
+                if u < 0.8
+                else None
+                if u < 0.9
+                else tuple(int(n) for n in rng.integers(30, 90, 1 + int(u * 40) % 4))
+            )
+
+
 def test_codec_face() -> None:
     codec = SymbolicCodec()
     assert (codec.frame_rate, codec.sample_rate, codec.channels) == (50.0, 48000, 2)

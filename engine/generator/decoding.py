@@ -7,7 +7,6 @@ matter what else used the global RNG).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -194,7 +193,7 @@ def generate_window(
     if step is not None:
         step.start(mem, batch, S)
     blocked: dict[tuple, tuple] = {}  # constraints.key -> (forbidden ids, log-odds bias) [1, K, card]
-    with contextlib.nullcontext() if step is not None else lm.streaming():
+    with step.running() if step is not None else lm.streaming():
         prev = 0
         for offset in range(start, S):
             cur = seq[..., prev:offset]

@@ -17,15 +17,25 @@ audiocraft's path for them.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from engine.generator.model import VidMusicianLM
+
+# `FastStep`'s default for `single` on the CPU: False computes every step through torch (benchmarks
+# compare both in one run).
+NUMPY_SINGLE_STEP = True
+# ... for models up to this width: measured faster at 192 (2.4x) and 256 (1.5x); at 1024 (the
+# MusicGen-small-sized bench model) torch's products win (2.3 against 5.4 s a step, 2 threads)
+# and the per-window transposed copies of 1.7 GB of weights would not pay either.
+NUMPY_SINGLE_MAX_DIM = 512
 
 
 class UnsupportedModel(ValueError):
@@ -178,6 +188,150 @@ class _LayerRefs:
         )
 
 
+@dataclass(frozen=True)
+class _NumpyLayer:
+    """One block for the single-step path: weights transposed to [in, out] (numpy matmuls need no
+    transpose), the query scale folded into the query columns, and the cross-attention folded
+    with this window's memory: scores = LN(x) @ cross_scores[b] (+ cross_scores_b[b]) over the H*M
+    memory slots, output = softmax per head @ cross_values[b] (the memory's values already through
+    out_proj). Norms (and activations other than GELU) stay torch's own kernels on zero-copy views."""
+
+    norm1: tuple
+    qkv: np.ndarray
+    qkv_b: np.ndarray | None
+    out: np.ndarray
+    out_b: np.ndarray | None
+    scale1: np.ndarray | None
+    norm_cross: tuple | None
+    cross_scores: np.ndarray | None  # [B, D, H*M]
+    cross_scores_b: np.ndarray | None  # [B, 1, H*M]
+    cross_values: np.ndarray | None  # [B, H*M, D]
+    cout_b: np.ndarray | None
+    scale_cross: np.ndarray | None
+    norm2: tuple
+    ff1: np.ndarray
+    ff1_b: np.ndarray | None
+    activation: Callable[[torch.Tensor], torch.Tensor]
+    activation_np: Callable[[np.ndarray], np.ndarray] | None
+    ff2: np.ndarray
+    ff2_b: np.ndarray | None
+    scale2: np.ndarray | None
+
+    @classmethod
+    def of(cls, layer: nn.Module, cross_kv: tuple | None, heads: int) -> _NumpyLayer:
+        sa, ca = layer.self_attn, layer.cross_attention
+        D = sa.embed_dim
+        d = D // heads
+        scale = 1.0 / math.sqrt(d)
+
+        def t(w: torch.Tensor | None) -> np.ndarray | None:  # [out, in] -> [in, out], contiguous
+            return None if w is None else np.ascontiguousarray(w.detach().numpy().T)
+
+        def a(v: torch.Tensor | None) -> np.ndarray | None:
+            return None if v is None else v.detach().numpy().copy()
+
+        def norm(m: nn.LayerNorm) -> tuple:
+            return (m.normalized_shape, m.weight, m.bias, m.eps)
+
+        def layer_scale(m: nn.Module) -> np.ndarray | None:
+            return None if type(m) is nn.Identity else a(m.scale)
+
+        qkv = t(sa.in_proj_weight)
+        qkv[:, :D] *= scale
+        qkv_b = a(sa.in_proj_bias)
+        if qkv_b is not None:
+            qkv_b[:D] *= scale
+        cross = {}
+        if ca is not None:
+            k, v = cross_kv  # [B, H, M, d] each, this window's memory through in_proj
+            B, H, M, _ = k.shape
+            wq = ca.in_proj_weight[:D].detach().view(H, d, D)
+            cross["cross_scores"] = (
+                (torch.einsum("hdi,bhmd->bihm", wq, k) * scale).reshape(B, D, H * M).contiguous().numpy()
+            )
+            bq = ca.in_proj_bias
+            cross["cross_scores_b"] = (
+                None
+                if bq is None
+                else (torch.einsum("hd,bhmd->bhm", bq[:D].detach().view(H, d), k) * scale)
+                .reshape(B, 1, H * M)
+                .contiguous()
+                .numpy()
+            )
+            wo = ca.out_proj.weight.detach().view(D, H, d)
+            cross["cross_values"] = (
+                torch.einsum("bhmd,ohd->bhmo", v, wo).reshape(B, H * M, D).contiguous().numpy()
+            )
+            cross["cout_b"] = a(ca.out_proj.bias)
+            cross["norm_cross"] = norm(layer.norm_cross)
+            cross["scale_cross"] = layer_scale(layer.layer_scale_cross)
+        return cls(
+            norm1=norm(layer.norm1),
+            qkv=qkv,
+            qkv_b=qkv_b,
+            out=t(sa.out_proj.weight),
+            out_b=a(sa.out_proj.bias),
+            scale1=layer_scale(layer.layer_scale_1),
+            norm_cross=cross.get("norm_cross"),
+            cross_scores=cross.get("cross_scores"),
+            cross_scores_b=cross.get("cross_scores_b"),
+            cross_values=cross.get("cross_values"),
+            cout_b=cross.get("cout_b"),
+            scale_cross=cross.get("scale_cross"),
+            norm2=norm(layer.norm2),
+            ff1=t(layer.linear1.weight),
+            ff1_b=a(layer.linear1.bias),
+            activation=layer.activation,
+            activation_np=_numpy_gelu(layer.activation),
+            ff2=t(layer.linear2.weight),
+            ff2_b=a(layer.linear2.bias),
+            scale2=layer_scale(layer.layer_scale_2),
+        )
+
+
+def _numpy_gelu(layer_activation: Callable) -> Callable[[np.ndarray], np.ndarray] | None:
+    """torch's exact GELU (x/2 (1 + erf(x / sqrt 2))) in numpy with scipy's erf, in place: half the
+    time of torch's on a [2, 384] row pair; None for any other activation (torch's then runs)."""
+    if layer_activation is not F.gelu:
+        return None
+    try:
+        from scipy.special import erf
+    except ImportError:
+        return None
+    root_half = np.float32(1 / math.sqrt(2))
+
+    def gelu(h: np.ndarray) -> np.ndarray:
+        e = erf(h * root_half)
+        e += 1
+        e *= 0.5
+        h *= e
+        return h
+
+    return gelu
+
+
+def _affine(y: np.ndarray, bias: np.ndarray | None, scale: np.ndarray | None) -> np.ndarray:
+    if bias is not None:
+        y += bias
+    if scale is not None:
+        y *= scale
+    return y
+
+
+_BLAS: list = []  # [ThreadpoolController or None], made on first use (it scans the loaded libraries)
+
+
+def _blas_controller():
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS.append(ThreadpoolController())
+        except Exception:  # noqa: BLE001 - no control over numpy's BLAS threads: leave them be
+            _BLAS.append(None)
+    return _BLAS[0]
+
+
 def _onednn_available() -> bool:
     try:
         return torch.backends.mkldnn.is_available() and callable(torch.ops.mkldnn._linear_pointwise)
@@ -205,12 +359,22 @@ class FastStep:
     `step(tokens, rhythm, pos_offset)` with tokens [B, K, s] returns the logits [B, K, card] of the
     slice's last step. Slices must follow each other (pos_offset = steps seen so far).
 
-    `onednn` (default: where available, on CPU) multiplies by weights that `start` reorders for
-    oneDNN's small-batch kernel: a third less time per step than MKL's on a 2-row batch. It sums
-    in another order, so logits agree with audiocraft's to float error (tested < 1e-5), not bits.
+    `onednn` (default: where available on CPU, unless `single` is on) multiplies by weights that
+    `start` reorders for oneDNN's small-batch kernel (an earlier measurement found its step a
+    third faster than MKL's on a 2-row batch; one product alone measured 21 us against MKL's 19 on
+    the AMD development machine on 2026-11-30). It sums in another order, so logits agree with
+    audiocraft's to float error (tested < 1e-5), not bits.
+
+    `single` (default: on CPU for models up to `NUMPY_SINGLE_MAX_DIM` wide) computes one-token slices, every step after a
+    window's prompt, in numpy on the same memory: a [2, 192] x [192, 576] product costs OpenBLAS
+    about 7 us against torch's 19 (MKL, or 21 through oneDNN) on the AMD CPU, and a numpy call
+    has less overhead than a torch op; the cross-attention is folded with the window's memory
+    (two products instead of four). Layer norms and softmax stay torch kernels on zero-copy
+    views. Chunks (the prompt) take the torch path; both share the KV cache. Enter `running()`
+    around a window's steps (it bounds numpy's BLAS threads).
     """
 
-    def __init__(self, model: VidMusicianLM, onednn: bool | None = None):
+    def __init__(self, model: VidMusicianLM, onednn: bool | None = None, single: bool | None = None):
         reason = unsupported_reason(model)
         if reason is not None:
             raise UnsupportedModel(reason)
@@ -227,7 +391,14 @@ class FastStep:
         self._steps = 0
         self._capacity = 0
         on_cpu = lm.emb[0].weight.device.type == "cpu"
-        self.onednn = (on_cpu and _onednn_available()) if onednn is None else onednn
+        if single and not on_cpu:
+            raise ValueError("FastStep: the numpy single-step path needs the model on the CPU")
+        default_single = on_cpu and NUMPY_SINGLE_STEP and lm.dim <= NUMPY_SINGLE_MAX_DIM
+        self.single = default_single if single is None else single
+        # With the numpy single step, torch only sees a window's prompt chunk (one product per
+        # weight): reordering every weight for oneDNN (2.3 ms a window) would cost more than it saves.
+        default_onednn = on_cpu and _onednn_available() and not self.single
+        self.onednn = default_onednn if onednn is None else onednn
         self._linear = _onednn_linear if self.onednn else F.linear
 
     # -- per window ----------------------------------------------------------------------------
@@ -254,7 +425,8 @@ class FastStep:
         rows = weight.shape[0]
         self._emb_table = torch.cat([e.weight for e in lm.emb], dim=0)
         self._emb_offsets = (torch.arange(self.K, device=device) * rows).view(1, self.K, 1)
-        self._head_w = pack(torch.cat([lin.weight for lin in lm.linears], dim=0))
+        self._head_w_plain = torch.cat([lin.weight for lin in lm.linears], dim=0)
+        self._head_w = pack(self._head_w_plain)
         biases = [lin.bias for lin in lm.linears]
         self._head_b = None if biases[0] is None else torch.cat(biases, dim=0)
         self._refs = [_LayerRefs.of(layer, pack) for layer in self.layers]
@@ -282,6 +454,30 @@ class FastStep:
                     v.view(B, M, H, d).transpose(1, 2).contiguous(),
                 )
             )
+        if self.single:
+            self._np_layers = [
+                _NumpyLayer.of(layer, kv, H) for layer, kv in zip(self.layers, self._cross_kv, strict=True)
+            ]
+            self._np_k = [k.numpy() for k in self._k]  # views: the torch path writes the same cache
+            self._np_v = [v.numpy() for v in self._v]
+            self._np_emb = self._emb_table.detach().numpy()
+            self._np_offsets = self._emb_offsets[..., 0].numpy()  # [1, K]
+            self._np_pos = self._pos[0].numpy()  # [max_steps, D]
+            self._np_head = np.ascontiguousarray(self._head_w_plain.detach().numpy().T)
+            self._np_head_b = None if self._head_b is None else self._head_b.detach().numpy()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """The scope of a window's steps: numpy's BLAS (OpenBLAS) limited to torch's thread count
+        (the preset's `cpu_threads`), restored after. OpenBLAS splits a product over all cores
+        from 2 x 192 x 1450 up; a tiny step's products are far too small for that to pay, and on
+        shared cores the hand-offs cost more than the product."""
+        controller = _blas_controller() if self.single else None
+        if controller is None:
+            yield
+            return
+        with controller.limit(limits=torch.get_num_threads(), user_api="blas"):
+            yield
 
     # -- per step ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -294,6 +490,8 @@ class FastStep:
             raise ValueError(f"FastStep: expected pos_offset {p}, got {pos_offset} (slices must follow)")
         if p + s > self._capacity:
             raise ValueError(f"FastStep: window of {self._capacity} steps exceeded")
+        if s == 1 and self.single:
+            return self._single(tokens, rhythm, p)
         H, d, D = self.heads, self.head_dim, self.dim
         idx = (tokens + self._emb_offsets).transpose(1, 2).reshape(B * s, K)
         x = F.embedding_bag(idx, self._emb_table, mode="sum").view(B, s, D)
@@ -322,6 +520,47 @@ class FastStep:
         if self._out_norm is not None:
             last = layer_norm(last, *self._out_norm)
         return linear(last, self._head_w, self._head_b).view(B, K, self.card)
+
+    def _single(self, tokens: torch.Tensor, rhythm: list[torch.Tensor] | None, p: int) -> torch.Tensor:
+        """One pattern step ([B, K, 1] tokens at position p) in numpy; logits [B, K, card]."""
+        B = tokens.shape[0]
+        H, d, D = self.heads, self.head_dim, self.dim
+        x = self._np_emb[tokens[:, :, 0].numpy() + self._np_offsets].sum(axis=1)  # [B, D]
+        x += self._np_pos[p]
+        T = p + 1
+        layer_norm, tensor, softmax = torch.layer_norm, torch.from_numpy, torch.softmax
+        xt = tensor(x)  # the same memory: x only changes in place from here
+        for j, r in enumerate(self._np_layers):
+            if rhythm is not None and j < len(rhythm):
+                x += rhythm[j][:, 0].detach().numpy()
+            qkv = layer_norm(xt, *r.norm1).numpy() @ r.qkv  # [B, 3D], q already scaled
+            if r.qkv_b is not None:
+                qkv += r.qkv_b
+            kc, vc = self._np_k[j], self._np_v[j]
+            kc[:, :, p] = qkv[:, D : 2 * D].reshape(B, H, d)
+            vc[:, :, p] = qkv[:, 2 * D :].reshape(B, H, d)
+            w = np.matmul(qkv[:, :D].reshape(B, H, 1, d), kc[:, :, :T].swapaxes(-1, -2))
+            w = softmax(tensor(w), -1).numpy()
+            a = np.matmul(w, vc[:, :, :T]).reshape(B, D)
+            x += _affine(a @ r.out, r.out_b, r.scale1)
+            if r.cross_scores is not None:
+                w = np.matmul(layer_norm(xt, *r.norm_cross).numpy()[:, None], r.cross_scores)  # [B, 1, H*M]
+                if r.cross_scores_b is not None:
+                    w += r.cross_scores_b
+                w = softmax(tensor(w).view(B, H, -1), -1).numpy().reshape(B, 1, -1)
+                x += _affine(np.matmul(w, r.cross_values)[:, 0], r.cout_b, r.scale_cross)
+            h = layer_norm(xt, *r.norm2).numpy() @ r.ff1
+            if r.ff1_b is not None:
+                h += r.ff1_b
+            h = r.activation(tensor(h)).numpy() if r.activation_np is None else r.activation_np(h)
+            x += _affine(h @ r.ff2, r.ff2_b, r.scale2)
+        self._steps = T
+        if self._out_norm is not None:
+            x = layer_norm(xt, *self._out_norm).numpy()
+        logits = x @ self._np_head
+        if self._np_head_b is not None:
+            logits += self._np_head_b
+        return tensor(logits).view(B, self.K, self.card)
 
     def _attend(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, past: int

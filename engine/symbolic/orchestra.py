@@ -10,7 +10,10 @@ MuseScore General all have).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+
+import numpy as np
 
 from engine.symbolic.score import CHORD_QUALITIES, DRUM_PIECES, STYLES
 
@@ -222,12 +225,9 @@ def orchestration(style: str) -> Orchestration:
         raise KeyError(f"no orchestration for style {style!r}; the styles are {', '.join(STYLES)}") from None
 
 
-def voice_chord(
-    root: int, quality: str, voicing: Voicing, previous: tuple[int, ...] | None = None
-) -> tuple[int, ...]:
-    """MIDI notes for a chord: of every inversion (and octave), the one nearest the previous chord
-    (voice leading), or nearest the register's centre for the first; notes outside the register
-    cost much more than any movement, so they happen only where no inversion fits."""
+@functools.lru_cache(maxsize=1024)
+def _inversions(root: int, quality: str, voicing: Voicing) -> tuple[tuple[tuple[int, ...], ...], np.ndarray]:
+    """Every inversion (and octave) of a chord in `voicing`, as tuples and as an int array [C, v]."""
     pitch_classes = [(root + i) % 12 for i in CHORD_QUALITIES[quality]]
     if voicing.voices == 3 and len(pitch_classes) == 4:
         del pitch_classes[2]  # a seventh chord in three voices: root, third, seventh
@@ -246,15 +246,29 @@ def voice_chord(
                 notes[-2] -= 12  # drop-2
                 notes.sort()
             candidates.append(tuple(notes))
+    return tuple(candidates), np.array(candidates, dtype=np.int64)
 
-    def cost(notes: tuple[int, ...]) -> tuple[float, float]:
-        outside = sum(max(0, voicing.low - n) + max(0, n - voicing.high) for n in notes)
-        centre = abs(sum(notes) / len(notes) - voicing.center)
-        if not previous:
-            return (100.0 * outside + centre, 0.0)
-        lead = sum(min(abs(n - p) for p in previous) for n in notes) + sum(
-            min(abs(p - n) for n in notes) for p in previous
-        )
-        return (100.0 * outside + lead, centre)
 
-    return min(candidates, key=cost)
+def voice_chord(
+    root: int, quality: str, voicing: Voicing, previous: tuple[int, ...] | None = None
+) -> tuple[int, ...]:
+    """MIDI notes for a chord: of every inversion (and octave), the one nearest the previous chord
+    (voice leading), or nearest the register's centre for the first; notes outside the register
+    cost much more than any movement, so they happen only where no inversion fits.
+
+    Costs, smallest first: (100 * semitones outside the register + movement, distance of the
+    chord's mean from the centre), where movement is the sum over both chords' notes of the
+    distance to the other chord's nearest note; ties go to the first inversion (lowest root
+    position first). Vectorised over the candidates (a dense cue voices a chord per frame)."""
+    chords, notes = _inversions(root, quality, voicing)
+    outside = (np.maximum(0, voicing.low - notes) + np.maximum(0, notes - voicing.high)).sum(axis=1)
+    centre = np.abs(notes.sum(axis=1) / notes.shape[1] - voicing.center)
+    if not previous:
+        primary, secondary = 100.0 * outside + centre, np.zeros(len(chords))
+    else:
+        dist = np.abs(notes[:, :, None] - np.asarray(previous, dtype=np.int64)[None, None, :])
+        lead = dist.min(axis=2).sum(axis=1) + dist.min(axis=1).sum(axis=1)
+        primary, secondary = 100.0 * outside + lead, centre
+    best = primary == primary.min()
+    best &= secondary == secondary[best].min()
+    return chords[int(np.flatnonzero(best)[0])]
