@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from engine.generator import backbone as bb
+from engine.generator.tempo_grid import STYLE_METERS_FILE
 from engine.train.cli import main
 from engine.train.recipe import RecipeError, estimated_minutes, plan_for_budget
 
@@ -118,6 +119,7 @@ def test_shipped_tiny_model_is_what_the_default_command_reproduces():
         bb.ADAPTERS_FILE,
         "generator.json",
         "recipe.json",
+        STYLE_METERS_FILE,  # the styles' tempo ranges: the tempo grid stays inside them
     }
     encoders = resources_root() / "encoders" / "tiny"
     total = sum(p.stat().st_size for p in [*folder.iterdir(), *encoders.iterdir()])
