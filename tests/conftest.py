@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Keep the user's own caches, engine state and cue folder out of the tests (child processes too).
 _SANDBOX = Path(tempfile.mkdtemp(prefix="vidmusician-tests-"))
+atexit.register(shutil.rmtree, _SANDBOX, ignore_errors=True)  # every run made one and left it
 for _name, _sub in (
     ("VIDMUSICIAN_CACHE_DIR", "cache"),
     ("VIDMUSICIAN_STATE_DIR", "state"),
