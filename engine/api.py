@@ -397,6 +397,25 @@ class EngineInfo:
     presets: tuple[str, ...]
     device: str
     warm_presets: tuple[str, ...] = ()  # presets whose models are loaded (the next cue starts fast)
+    open_jobs: int = 0  # jobs queued or running (an engine with none may be restarted)
+    build: str | None = None  # engine.build_id's fingerprint of what the engine started from
+
+
+OPEN_JOB_STATUSES = ("queued", "running")
+
+
+def engine_info_from_dict(data: dict[str, Any]) -> EngineInfo:
+    """The typed engine info from the service's JSON (`GET /info`)."""
+    jobs = data.get("jobs") or {}
+    return EngineInfo(
+        version=str(data["version"]),
+        api_version=int(data.get("api_version", API_VERSION)),
+        presets=tuple(data.get("presets", ())),
+        device=str(data.get("device", "?")),
+        warm_presets=tuple(data.get("warm", ())),
+        open_jobs=sum(int(n) for status, n in jobs.items() if status in OPEN_JOB_STATUSES),
+        build=data.get("build"),
+    )
 
 
 class Engine(Protocol):

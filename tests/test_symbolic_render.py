@@ -10,7 +10,7 @@ import torch
 from engine.eval.music_measures import THRESHOLDS, failures, music_measures
 from engine.symbolic import soundfont
 from engine.symbolic.codec import NotEncodable, SymbolicCodec
-from engine.symbolic.orchestra import ORCHESTRA, Voicing, voice_chord
+from engine.symbolic.orchestra import ORCHESTRA, Voicing, _inversions, voice_chord
 from engine.symbolic.preview import demo_score
 from engine.symbolic.renderer import note_events, render
 from engine.symbolic.score import FRAME_RATE, STREAMS, STYLES, Chord, Note, SymbolicScore
@@ -103,28 +103,9 @@ def test_voice_leading_picks_the_nearest_inversion() -> None:
 
 
 def _voice_chord_by_search(root, quality, voicing, previous=None):
-    """The first implementation of `voice_chord` (min over candidates with a Python cost), kept
-    as the reference for the vectorised one."""
-    from engine.symbolic.score import CHORD_QUALITIES
-
-    pcs = [(root + i) % 12 for i in CHORD_QUALITIES[quality]]
-    if voicing.voices == 3 and len(pcs) == 4:
-        del pcs[2]
-    candidates = []
-    for rotation in range(len(pcs)):
-        order = pcs[rotation:] + pcs[:rotation]
-        for base in range(voicing.low - 12, voicing.high + 1):
-            if base % 12 != order[0]:
-                continue
-            notes = [base]
-            for pc in order[1:]:
-                notes.append(notes[-1] + ((pc - notes[-1]) % 12 or 12))
-            if voicing.voices == 4 and len(notes) == 3:
-                notes.append(notes[0] + 12)
-            if voicing.spread == "open" and len(notes) >= 3:
-                notes[-2] -= 12
-                notes.sort()
-            candidates.append(tuple(notes))
+    """The first implementation of `voice_chord`'s choice (min over the inversions with a Python
+    cost), kept as the reference for the vectorised one; the inversions are the module's own."""
+    candidates = _inversions(root, quality, voicing)[0]
 
     def cost(notes):
         outside = sum(max(0, voicing.low - n) + max(0, n - voicing.high) for n in notes)

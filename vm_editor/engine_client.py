@@ -30,7 +30,6 @@ from typing import Any
 import httpx
 
 from engine.api import (
-    API_VERSION,
     CancelSignal,
     CueConditioning,
     EngineInfo,
@@ -43,6 +42,7 @@ from engine.api import (
     ScoreRequest,
     ScoreResult,
     ScoringCancelled,
+    engine_info_from_dict,
     job_from_dict,
 )
 from engine.build_id import build_fingerprint
@@ -230,9 +230,8 @@ class ServiceEngine:
         subprocess of the engine's CLI), refuse when it works on a job (that job is never killed)."""
         pid = runtime.get("pid")
         try:
-            jobs = self._client.get("/info").json().get("jobs") or {}
-            open_jobs = sum(n for status, n in jobs.items() if status in ("queued", "running"))
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            open_jobs = engine_info_from_dict(self._client.get("/info").json()).open_jobs
+        except (httpx.HTTPError, ValueError, AttributeError, KeyError, TypeError) as exc:
             self._drop_client()
             raise EngineError(
                 f"the running engine (pid {pid}) is from before this install was updated and does not "
@@ -300,14 +299,7 @@ class ServiceEngine:
 
     # -- API --------------------------------------------------------------------------------
     def info(self) -> EngineInfo:
-        doc = self._call("GET", "/info")
-        return EngineInfo(
-            version=doc["version"],
-            api_version=int(doc.get("api_version", API_VERSION)),
-            presets=tuple(doc.get("presets", ())),
-            device=doc.get("device", "?"),
-            warm_presets=tuple(doc.get("warm", ())),
-        )
+        return engine_info_from_dict(self._call("GET", "/info"))
 
     def submit(self, request: ScoreRequest) -> dict:
         return self._call("POST", "/jobs", json=_json(request))
