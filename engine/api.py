@@ -61,6 +61,11 @@ class EditPointSpec:
     span_start_s: float | None = None
     span_end_s: float | None = None
 
+    @property
+    def is_cut(self) -> bool:
+        """A hard cut (a hit point), not a dissolve (a blend the music eases through)."""
+        return self.span_start_s is None or self.span_end_s is None or self.span_end_s <= self.span_start_s
+
 
 @dataclass(frozen=True)
 class CueProgram:

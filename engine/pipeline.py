@@ -77,12 +77,14 @@ def _marker_channel(hit_points_s: tuple[float, ...], frames: int) -> np.ndarray:
 def _conditions(scene: SceneRequest, preset: str) -> tuple[np.ndarray | None, np.ndarray, tuple[float, ...]]:
     """CLS frames (or None for no pictures), the [T, 2] rhythm input (patch rhythm, explicit cues),
     both over the cue's program in record time, and the hit points the music must accent: the
-    timeline's edit points and markers, and cuts baked into the media (cue seconds)."""
+    timeline's cuts and markers, and cuts baked into the media (cue seconds). A dissolve is no
+    hit: a music editor lets the music ease through a blend, and the corpus never slams one (a
+    kick and crash forced onto every dissolve turned ambient cues into folk for the judge)."""
     from engine.program_features import program_features
 
     program = scene.cue_program()
     frames = max(1, int(round(scene.duration_s * RHYTHM_RATE)))
-    hits = {*program.markers_s, *(e.at_s for e in program.edit_points), *scene.hit_points_s}
+    hits = {*program.markers_s, *(e.at_s for e in program.edit_points if e.is_cut), *scene.hit_points_s}
     hits = {t for t in hits if 0.0 < t < scene.duration_s}  # the cue's own start is no hit
     if all(seg.path is None for seg in program.segments):
         channel = _marker_channel(tuple(sorted(hits)), frames)

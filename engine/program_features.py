@@ -10,9 +10,9 @@ once; from the same pass come:
 - the patch rhythm at 25 fps across shots: d_t = 1 - cos(p_t, p_{t-1}) over the whole cue, so
   the first frame after a cut compares with the last frame before it (a cut makes its own
   change); black compares as the encoding of a black frame; resampled to 50 Hz;
-- the cue channel at 50 Hz: 1.0 at the timeline's edit points (dissolves at their cut point)
-  and markers, and at hard cuts the pixels show *inside* a segment (cuts baked into the media);
-  0.5 at fades inside a segment.
+- the cue channel at 50 Hz: 1.0 at the timeline's hard cuts and markers, and at hard cuts the
+  pixels show *inside* a segment (cuts baked into the media); 0.5 at the timeline's dissolves
+  (their cut point) and at fades inside a segment, as the training corpus marks a blend.
 
 Each segment's result is cached on its own (media content, decoded source span, grid rate,
 encoder), so recutting one shot re-encodes only that shot.
@@ -191,10 +191,12 @@ def program_features(
     rows = np.minimum(np.arange(n_cls) * GRID_FPS // SEMANTIC_FPS, m - 1)
     t = int(round(program.duration_s * TOKEN_RATE))
     edits = tuple(e.at_s for e in program.edit_points)
+    hard = [e.at_s for e in program.edit_points if e.is_cut]
+    blends = [e.at_s for e in program.edit_points if not e.is_cut]
     return ProgramFeatures(
         cls_1fps=pooled[rows].copy(),
         rhythm_50hz=resample(d, GRID_FPS, t, TOKEN_RATE),
-        cues_50hz=cue_channel(t, [*cuts, *edits], fades, list(program.markers_s), TOKEN_RATE),
+        cues_50hz=cue_channel(t, [*cuts, *hard], [*fades, *blends], list(program.markers_s), TOKEN_RATE),
         cuts_s=tuple(sorted(cuts)),
         edit_points_s=edits,
         pooled_25=pooled,

@@ -86,10 +86,32 @@ def features(cut, tmp_path_factory):
 
 
 def test_every_edit_point_has_a_cue_peak_within_one_frame(features):
+    """Cuts and markers are full cues; a dissolve is the corpus's blend mark (the fade cue)."""
+    from engine.rhythm import FADE_CUE
+
     program, f = features
-    for at in [e.at_s for e in program.edit_points] + list(program.markers_s):
-        k = int(round(at * 50))
-        assert f.cues_50hz[max(k - 1, 0) : k + 2].max() == 1.0, at
+    peak = lambda at: f.cues_50hz[max(int(round(at * 50)) - 1, 0) : int(round(at * 50)) + 2].max()  # noqa: E731
+    cuts = [e.at_s for e in program.edit_points if e.is_cut]
+    blends = [e.at_s for e in program.edit_points if not e.is_cut]
+    assert len(cuts) == 4 and len(blends) == 1
+    for at in cuts + list(program.markers_s):
+        assert peak(at) == 1.0, at
+    for at in blends:
+        assert peak(at) == pytest.approx(FADE_CUE), at
+
+
+def test_a_dissolve_is_no_hit_point(features):
+    """The engine slams cuts and markers, never a blend: a dissolve's cut point is not a hit."""
+    from engine.api import SceneRequest
+    from engine.pipeline import _conditions
+
+    program, _ = features
+    scene = SceneRequest(index=0, name="cut", duration_s=program.duration_s, program=program)
+    _, _, hits = _conditions(scene, "tiny")
+    dissolve = next(e.at_s for e in program.edit_points if not e.is_cut)
+    assert all(abs(h - dissolve) > 0.04 for h in hits)
+    for at in [e.at_s for e in program.edit_points if e.is_cut] + list(program.markers_s):
+        assert any(abs(h - at) < 1e-6 for h in hits), at
 
 
 def _encode_frame_at(path: str, t: float) -> np.ndarray:

@@ -27,7 +27,7 @@ class Clip:
     video: Path
     duration_s: float
     events_s: list[float]  # cuts + dissolve middles + visual events (real: detected cuts)
-    edit_points_s: list[float]  # cuts + dissolve middles: the hit points (real: detected cuts)
+    edit_points_s: list[float]  # hard cuts: the hit points (real: detected cuts); dissolves are no hits
     kind: str  # synthetic | real
     style: str | None = None  # the style that plays longest
     tempo_bpm: float | None = None  # that style's span tempo
@@ -60,7 +60,7 @@ def clip_from_truth(path: Path) -> Clip:
         video=path.parent / t["video"],
         duration_s=float(t["duration_s"]),
         events_s=sorted(cuts + dissolves + visual),
-        edit_points_s=sorted(cuts + dissolves),
+        edit_points_s=sorted(cuts),
         kind="synthetic",
         style=style,
         tempo_bpm=float(longest["tempo_bpm"]),

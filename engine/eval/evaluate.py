@@ -3,8 +3,9 @@
 Per model and clip: the engine's feature step on the video -> generate (seed = run seed + clip
 index, the same for every model and take, so differences are paired) -> `cue_scores.score_cue`.
 The takes (ways of asking a model for a cue):
-- "hits": hit points on = the clip's edit points (synthetic: its cuts and dissolve middles, what
-  a timeline would state; real footage: the detected hard cuts). Every model gets this take.
+- "hits": hit points on = the clip's hard cuts (synthetic: its composed cuts; real footage: the
+  detected ones), what the engine hands a cue from a timeline; a dissolve is no hit point (the
+  engine eases through a blend, as the corpus does). Every model gets this take.
 - "alone": hit points off, the model alone (full models only: the video is what it follows).
 - "prompted": the full model with the video AND a caption of a different style than the clip's
   (STYLES[(clip style + 1 + i mod 7) mod 8]); its semantic accuracy is the prompted style's.

@@ -2,8 +2,8 @@
 
 Events and edit points: on a held-out synthetic clip the *visual events* are its hard cuts, its
 dissolves' middles and its visual events (flashes, motion accents), from the v2 truth; its *edit
-points* (the hit points a timeline would state) are the cuts and dissolve middles. On real footage
-both are the hard cuts the feature engine detects.
+points* (the hit points the engine takes from a timeline) are its hard cuts: a dissolve is no hit
+point. On real footage both are the hard cuts the feature engine detects.
 
 Rhythm (music against the video):
 - Music onsets: `librosa.onset.onset_detect` on the mono music at its own sample rate with
