@@ -21,6 +21,8 @@ from engine.generator.decoding import Sampling, TokenConstraints, generate_windo
 from engine.generator.model import VidMusicianLM
 from engine.generator.tempo_grid import (
     DEFAULT_METER,
+    GROOVE_EXACT,
+    GROOVE_ODDS,
     STREAM_LEVELS,
     Meter,
     TempoGrid,
@@ -66,11 +68,24 @@ class StreamMasks:
     def for_hits(self, hit_frames: frozenset[int]) -> TokenConstraints:
         return TokenConstraints(self.allowed, self.hit_ids, hit_frames)
 
+    @staticmethod
+    def holding_style(constraints: TokenConstraints, changes: frozenset[int]) -> TokenConstraints:
+        """`constraints` with the style stream held between the frames where it may change."""
+        return dataclasses.replace(constraints, hold=(STYLE_ROW, changes))
+
+    @staticmethod
+    def opening(constraints: TokenConstraints, style_id: int | None) -> TokenConstraints:
+        """`constraints` with the style stream held to `style_id` over the pilot's frames."""
+        if style_id is None:
+            return constraints
+        return dataclasses.replace(constraints, opening=(STYLE_ROW, int(style_id), PILOT_FRAMES))
+
     def on_grid(
         self, constraints: TokenConstraints, grid: TempoGrid, first: int, end: int
     ) -> TokenConstraints:
         """`constraints` plus `grid` over frames [first, end): notes start on its frames at each
-        stream's level, strong accents on its beats, and grid frames carry the odds around them."""
+        stream's level, strong accents on its beats, grid frames carry the odds around them, and
+        each stream remembers its groove (`tempo_grid.groove_sources`)."""
         onsets = tuple(frozenset(grid.frames(first, end, level).tolist()) for level in STREAM_LEVELS.values())
         beats = frozenset(grid.frames(first, end, "beat").tolist())
         return dataclasses.replace(
@@ -81,6 +96,12 @@ class StreamMasks:
             unstressed_ids=self.unstressed,
             onset_ids=self.onsets,
             onset_boost=tuple(tempo_grid.onset_boost(grid, level) for level in STREAM_LEVELS.values()),
+            repeat_from=tuple(
+                tempo_grid.groove_sources(grid, first, end, level) if GROOVE_ODDS[name] > 0 else None
+                for name, level in STREAM_LEVELS.items()
+            ),
+            repeat_odds=tuple(GROOVE_ODDS[name] for name in STREAM_LEVELS),
+            repeat_exact=tuple(GROOVE_EXACT[name] for name in STREAM_LEVELS),
         )
 
 
@@ -98,23 +119,30 @@ def choose_grid(
     hits: list[int],
     frames: int,
     frame_rate: float,
-) -> TempoGrid:
-    """The cue's grid: a continued cue's own (fitted to its saved onsets); else a tempo the prompt
-    names ("..., 96 bpm"); else the one that puts the hits on beats within the meter of the style
-    the model starts the cue in (read from a short pilot of its first frames, sampled with its own
-    seeded generator)."""
+    window: int | None = None,
+) -> tuple[TempoGrid, int | None]:
+    """The cue's grid, and the style id it opens in (None: free).
+
+    The grid is a continued cue's own (fitted to its saved onsets); else a tempo the prompt names
+    ("..., 96 bpm"); else the one that puts the hits on beats within the meter of the style the
+    model starts the cue in, read from a short pilot of its first frames: greedy, conditioned on the
+    pictures of the cue's first window (`window` frames), as the cue itself will be — one second
+    of pictures is not what the model was trained on, and it guesses another style from it. The
+    cue must then open in that style (`StreamMasks.opening`): sampled again it could open in
+    another, at a tempo and a feel that style never plays."""
     if prompt_codes is not None:
         codes = prompt_codes[0].cpu().numpy()
         meter = meter_of(codes[STYLE_ROW, -int(frame_rate) :], style_meters)
         onsets = (
             np.flatnonzero((codes[:STYLE_ROW] >= symbolic_tokens.ONSET_BASE).any(axis=0)) - codes.shape[1]
         )
-        return fit_to_onsets(onsets, meter) or fit_to_hits(hits, frames, meter)
+        return fit_to_onsets(onsets, meter) or fit_to_hits(hits, frames, meter), None
+    opening = None
     if style_meters is None:
         meter = DEFAULT_METER
     else:
         pilot = min(frames, PILOT_FRAMES)
-        memory, null_memory = condition(0, pilot)
+        memory, null_memory = condition(0, min(frames, window or frames))
         device = next(model.parameters()).device
         codes = generate_window(
             model,
@@ -123,15 +151,31 @@ def choose_grid(
             rhythm_curve=None if curve is None else curve[None, :pilot],
             prompt=None,
             total_frames=pilot,
-            sampling=sampling,
+            sampling=dataclasses.replace(sampling, temperature=0.0),  # the style it is surest of
             generator=torch.Generator(device=device).manual_seed(int(seed) ^ 0x5EED),
             constraints=TokenConstraints(masks.allowed),
         )
-        meter = meter_of(codes[0, STYLE_ROW].cpu().numpy(), style_meters)
+        opening = dominant_style(codes[0, STYLE_ROW].cpu().numpy())
+        meter = style_meters.get(STYLES[opening], DEFAULT_METER)
     named = prompt_bpm(prompt)
     if named is not None:
         meter = Meter((named, named), meter.steps_per_beat, meter.beats_per_bar)
-    return fit_to_hits(hits, frames, meter)
+    return fit_to_hits(hits, frames, meter), opening
+
+
+PICTURE_CHANGE = 0.45  # the cue channel at a hard cut or marker (1.0), or at a fade or dissolve (0.5)
+CHANGE_SLACK = 2  # frames around a cut where the style may change
+
+
+def style_change_frames(curve: torch.Tensor | None, hits: frozenset[int] | set[int], frames: int) -> frozenset[int]:
+    """Frames where a cue's style may change: at its cuts, dissolves and markers (the cue channel
+    of `curve` [frames, 2], and the hit points), a few frames either side. The corpus changes style
+    only where its pictures change world, on a cut or a dissolve; left free, the LM drifts from style to style
+    inside one shot (an 11 s shot of bikes went electronic, ambient, cinematic, ambient)."""
+    at = set(int(h) for h in hits)
+    if curve is not None and curve.shape[-1] >= 2:
+        at |= set(np.flatnonzero(curve[..., 1].reshape(-1).cpu().numpy() >= PICTURE_CHANGE).tolist())
+    return frozenset(f + d for f in at for d in range(-CHANGE_SLACK, CHANGE_SLACK + 1) if 0 <= f + d < frames)
 
 
 def prompt_bpm(prompt: str | None) -> float | None:
@@ -142,9 +186,14 @@ def prompt_bpm(prompt: str | None) -> float | None:
     return float(found.group(1))
 
 
+def dominant_style(style_ids: np.ndarray) -> int:
+    """The most frequent style id in a stretch of the style stream."""
+    ids = np.clip(np.asarray(style_ids, dtype=np.int64), 0, len(STYLES) - 1)
+    return int(np.bincount(ids, minlength=len(STYLES)).argmax())
+
+
 def meter_of(style_ids: np.ndarray, style_meters: dict[str, Meter] | None) -> Meter:
     """The meter of the most frequent style in a stretch of the style stream."""
     if style_meters is None or len(style_ids) == 0:
         return DEFAULT_METER
-    ids = np.clip(np.asarray(style_ids, dtype=np.int64), 0, len(STYLES) - 1)
-    return style_meters.get(STYLES[int(np.bincount(ids).argmax())], DEFAULT_METER)
+    return style_meters.get(STYLES[dominant_style(style_ids)], DEFAULT_METER)

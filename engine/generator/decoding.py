@@ -52,6 +52,17 @@ class TokenConstraints:
     unstressed_ids: torch.Tensor | None = None
     onset_ids: torch.Tensor | None = None  # [K, card] the ids that start a note
     onset_boost: tuple[float, ...] = ()  # per codebook: log-odds added to its onsets on its grid
+    # Groove memory, per codebook: frame -> the frame one groove earlier (None = none), and the
+    # log-odds that favour playing there what was played then (a groove, not a new pattern per bar).
+    repeat_from: tuple[dict[int, int] | None, ...] = ()
+    repeat_odds: tuple[float, ...] = ()
+    repeat_exact: tuple[bool, ...] = ()  # True: the very token again (a drum set); False: any onset
+    # (codebook, id, frames): that codebook plays only `id` over frames [0, frames) (the style a
+    # cue opens in, read by its pilot, so the grid's meter is the style the music starts in)
+    opening: tuple[int, int, int] | None = None
+    # (codebook, frames): that codebook holds its previous frame's id except on these frames (the
+    # style stream changes only on a cut, as the corpus and a music editor change sections)
+    hold: tuple[int, frozenset[int]] | None = None
 
     def on_grid(self, coords) -> frozenset[int]:
         """The codebooks this pattern step emits on one of their grid frames (a boosted onset)."""
@@ -88,9 +99,21 @@ class TokenConstraints:
                 out.add(c.q)
         return frozenset(out)
 
+    def opens(self, coords) -> bool:
+        """Whether this pattern step emits the opening codebook inside its opening frames."""
+        return self.opening is not None and any(
+            c.q == self.opening[0] and 0 <= c.t < self.opening[2] for c in coords
+        )
+
     def key(self, coords) -> tuple:
         """What the mask of this step depends on (steps with equal keys share one mask)."""
-        return self.hits_at(coords), self.off_grid(coords), self.off_beat(coords), self.on_grid(coords)
+        return (
+            self.hits_at(coords),
+            self.off_grid(coords),
+            self.off_beat(coords),
+            self.on_grid(coords),
+            self.opens(coords),
+        )
 
     def bias(self, coords, card: int, K: int) -> torch.Tensor | None:
         """[1, K, card] log-odds to add at this step, or None. A grid frame stands for the frames
@@ -107,26 +130,75 @@ class TokenConstraints:
 
     def mask(self, coords, card: int, K: int) -> torch.Tensor | None:
         """[1, K, card] bool for one pattern step (its layout coordinates), or None for no limits."""
-        hits, off, weak, _ = self.key(coords)
-        if self.allowed is None and not hits and not off and not weak:
+        hits, off, weak, _, opens = self.key(coords)
+        if self.allowed is None and not hits and not off and not weak and not opens:
             return None
         m = self.allowed.clone() if self.allowed is not None else torch.ones(K, card, dtype=torch.bool)
         if hits:
             m[0] &= self.hit_ids
+        if opens:
+            q, only, _ = self.opening
+            keep = m[q, only].clone()
+            m[q] = False
+            m[q, only] = keep
         for q in off:
             m[q] &= self.quiet_ids[q]
         for q in weak:
             m[q] &= self.unstressed_ids[q]
         return m[None]
 
+    def groove(self, coords, emitted: torch.Tensor, card: int, K: int) -> torch.Tensor | None:
+        """[1, K, card] log-odds of the groove memory at this step, from the tokens already
+        `emitted` ([K, frames], -1 = not yet): where a codebook played an onset one groove earlier
+        it is favoured again (the same token, or any onset), where it rested an onset is not."""
+        if not self.repeat_from or self.onset_ids is None:
+            return None
+        b = None
+        for c in coords:
+            frames = self.repeat_from[c.q] if c.q < len(self.repeat_from) else None
+            if not frames or c.t not in frames or (c.q == 0 and self.hits_at([c])):
+                continue
+            then = int(emitted[c.q, frames[c.t]])
+            if then < 0:
+                continue
+            odds = self.repeat_odds[c.q]
+            b = torch.zeros(K, card) if b is None else b
+            if bool(self.onset_ids[c.q, then]):
+                if self.repeat_exact[c.q]:
+                    b[c.q, then] += odds
+                else:
+                    b[c.q, self.onset_ids[c.q]] += odds
+            else:
+                b[c.q, self.onset_ids[c.q]] -= odds
+        return None if b is None else b[None]
+
+    def held(self, coords, emitted: torch.Tensor) -> tuple[int, int] | None:
+        """(codebook, id) this step must repeat from the frame before (`hold`), or None."""
+        if self.hold is None:
+            return None
+        q, free = self.hold
+        for c in coords:
+            if c.q == q and c.t >= 1 and c.t not in free and int(emitted[q, c.t - 1]) >= 0:
+                return q, int(emitted[q, c.t - 1])
+        return None
+
     def shifted(self, start: int, end: int) -> TokenConstraints:
         """These constraints (global frames) for a window of frames [start, end), frames from 0."""
         local = lambda frames: frozenset(f - start for f in frames if start <= f < end)  # noqa: E731
+        inside = lambda f: start <= f < end  # noqa: E731
         return dataclasses.replace(
             self,
             hit_frames=local(self.hit_frames),
             onset_frames=tuple(None if f is None else local(f) for f in self.onset_frames),
             strong_frames=tuple(None if f is None else local(f) for f in self.strong_frames),
+            repeat_from=tuple(
+                None if m is None else {t - start: u - start for t, u in m.items() if inside(t) and inside(u)}
+                for m in self.repeat_from
+            ),
+            opening=None
+            if self.opening is None or self.opening[2] <= start
+            else (self.opening[0], self.opening[1], self.opening[2] - start),
+            hold=None if self.hold is None else (self.hold[0], local(self.hold[1])),
         )
 
 
@@ -193,6 +265,7 @@ def generate_window(
     if step is not None:
         step.start(mem, batch, S)
     blocked: dict[tuple, tuple] = {}  # constraints.key -> (forbidden ids, log-odds bias) [1, K, card]
+    emitted = codes[0].cpu().clone()  # [K, frames]: the tokens so far, for the groove memory
     with step.running() if step is not None else lm.streaming():
         prev = 0
         for offset in range(start, S):
@@ -220,6 +293,16 @@ def generate_window(
                 forbidden, bias = blocked[key]
                 if bias is not None:
                     last = last + bias
+                groove = constraints.groove(coords, emitted, lm.card, K)
+                if groove is not None:
+                    last = last + groove.to(last.device, last.dtype)
+                held = constraints.held(coords, emitted)
+                if held is not None:
+                    q, keep = held
+                    last = last.clone()
+                    row = last[:, q, keep].clone()
+                    last[:, q, :] = float("-inf")
+                    last[:, q, keep] = row
                 if forbidden is not None:
                     last = last.masked_fill(forbidden, float("-inf"))
             nxt = sample_top_k(last, sampling.temperature, sampling.top_k, generator)  # [1, K, 1]
@@ -227,6 +310,10 @@ def generate_window(
             nxt[~valid] = lm.special_token_id
             slot = seq[..., offset : offset + 1]
             seq[..., offset : offset + 1] = torch.where(slot == unknown, nxt, slot)
+            if constraints is not None and (constraints.repeat_from or constraints.hold is not None):
+                for c in pattern.layout[offset]:
+                    if c.t < total_frames and int(emitted[c.q, c.t]) < 0:
+                        emitted[c.q, c.t] = int(nxt[0, c.q, 0])
             prev = offset
             if on_step is not None:
                 on_step()

@@ -21,7 +21,7 @@ from engine.errors import GeneratorInputError, ModelNotFoundError, PresetError
 from engine.generator import backbone as bb
 from engine.generator.adapters import load_adapters, save_adapters
 from engine.generator.config import BUILTIN, GeneratorConfig
-from engine.generator.cue_grid import StreamMasks, choose_grid
+from engine.generator.cue_grid import StreamMasks, choose_grid, style_change_frames
 from engine.generator.decoding import Sampling
 from engine.generator.longform import render
 from engine.generator.model import VidMusicianLM
@@ -432,7 +432,7 @@ class MusicGenerator:
             )
             window = int(self.backbone.window_s * self.frame_rate)
             if constraints is not None and tempo_lock:
-                grid = choose_grid(
+                grid, opening = choose_grid(
                     self.model,
                     self._masks,
                     style_meters=self.style_meters,
@@ -445,9 +445,14 @@ class MusicGenerator:
                     hits=sorted(hit_frames),
                     frames=frames,
                     frame_rate=self.frame_rate,
+                    window=window,
                 )
                 first = 0 if prompt_codes is None else -prompt_codes.shape[-1]
                 constraints = self._masks.on_grid(constraints, grid, first, frames)
+                constraints = self._masks.opening(constraints, opening)
+                constraints = self._masks.holding_style(
+                    constraints, style_change_frames(curve, hit_frames, frames)
+                )
             audio = render(
                 self.model,
                 self.backbone.codec,

@@ -29,6 +29,12 @@ STREAM_LEVELS = {"drums": "step", "bass": "eighth", "harmony": "beat", "melody":
 # How much of the odds of the frames where a stream may not start a note its grid frame gets:
 # 1 keeps the LM's unconstrained note rate (see `onset_boost`), 0 drops every off-grid note.
 GRID_ODDS = 1.0
+# The groove memory: log-odds for playing again, on a stream's grid frame, what it played one
+# groove earlier (drums: the same drum set; the others: a note start, any pitch), and against an
+# onset where it rested. 0 turns a stream's memory off. Harmony changes with the chords.
+GROOVE_ODDS = {"drums": 2.0, "bass": 1.0, "harmony": 0.0, "melody": 1.0}
+GROOVE_EXACT = {"drums": True, "bass": False, "harmony": False, "melody": False}
+GROOVE_MAX_S = 1.5  # the longest groove: a pulse a listener still hears as one (at most a bar)
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,29 @@ class TempoGrid:
         k1 = math.ceil((end - self.origin) / spacing) + 1
         f = np.round(self.origin + np.arange(k0, k1 + 1) * spacing).astype(np.int64)
         return np.unique(f[(f >= start) & (f < end)])
+
+
+def groove_steps(grid: TempoGrid) -> int:
+    """Grid steps in one groove: a bar, or the longest whole number of beats of it that lasts at
+    most `GROOVE_MAX_S` (two beats of a 4/4 bar at 120 bpm, one beat at 60 bpm)."""
+    limit = GROOVE_MAX_S * grid.frame_rate
+    for beats in range(grid.beats_per_bar, 0, -1):
+        if grid.beats_per_bar % beats == 0 and beats * grid.beat_frames <= limit:
+            return beats * grid.steps_per_beat
+    return grid.steps_per_beat
+
+
+def groove_sources(grid: TempoGrid, start: int, end: int, level: str) -> dict[int, int]:
+    """Each grid frame at `level` in [start, end) -> the grid frame one groove earlier, exactly
+    (both from the grid's own steps, so a fractional step never drifts the lookup by a frame)."""
+    back = groove_steps(grid)
+    out = {}
+    for f in grid.frames(start, end, level).tolist():
+        k = round((f - grid.origin) / grid.step_frames)
+        then = int(round(grid.origin + (k - back) * grid.step_frames))
+        if then >= start:
+            out[int(f)] = then
+    return out
 
 
 def onset_boost(grid: TempoGrid, level: str) -> float:
