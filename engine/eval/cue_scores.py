@@ -59,7 +59,8 @@ def score_cue(
     if math.isfinite(comb) and comb >= metrics.COMB_LIMIT_DB:
         why.append(f"comb {comb:.1f} dB")
     if not stability["stable"]:
-        why.append(f"tempo drifts {stability['max_deviation']:.0%}")
+        drift = stability["max_deviation"]
+        why.append(f"tempo drifts {drift:.0%}" if math.isfinite(drift) else "no steady pulse")
     row = {
         "clip": clip.name,
         "kind": clip.kind,
