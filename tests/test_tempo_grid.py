@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from engine.generator import backbone as bb
 from engine.generator.config import GeneratorConfig
@@ -207,3 +208,27 @@ def test_a_cue_opens_in_its_pilots_style_and_changes_style_only_where_the_pictur
     loose = gen.generate_cue(cls_1fps=None, rhythm_50hz=rhythm, duration_s=6.0, seed=7, tempo_lock=False)
     loose_style = loose.tokens[tk.STREAMS.index("style")]
     assert set(np.flatnonzero(loose_style[1:] != loose_style[:-1]) + 1) - free  # the hold is what held it
+
+
+def test_with_hits_off_the_grid_is_fitted_to_the_cuts_the_model_sees(gen, one_torch_thread):
+    """No hit points (hits off): the grid is fitted to the hard cuts in the rhythm input's cue
+    channel (1.0), not to its dissolves (0.5), so whether a cut gets an accent is the model's
+    choice on a beat, not ruled out by a grid that ignores the cutting. Nothing is forced there."""
+    from engine.generator.cue_grid import picture_cut_frames
+
+    frames = 400
+    rhythm = np.zeros((frames, 2), np.float32)
+    cuts = (37, 131, 226, 290)
+    for f in cuts:
+        rhythm[f : f + 2, 1] = 1.0  # a cut may mark two frames: it is one cut
+    rhythm[170, 1] = 0.5  # a dissolve
+    assert picture_cut_frames(torch.from_numpy(rhythm)) == list(cuts)
+    cue = gen.generate_cue(cls_1fps=None, rhythm_50hz=rhythm, duration_s=8.0, seed=3)
+    hits = tuple(f / 50 for f in cuts)
+    forced = gen.generate_cue(cls_1fps=None, rhythm_50hz=rhythm, duration_s=8.0, seed=3, hit_points_s=hits)
+    assert cue.grid == forced.grid  # the grid the cuts as hit points would get
+    alone = gen.generate_cue(cls_1fps=None, rhythm_50hz=np.zeros_like(rhythm), duration_s=8.0, seed=3)
+    assert alone.grid.origin == 0.0  # no cuts, no hits: the middle tempo from frame 0
+    strong = set(tk.strong_drum_onsets().tolist())
+    assert all(int(forced.tokens[0, f]) in strong for f in cuts)  # a hit point is forced; a cut alone is not:
+    assert not all(int(cue.tokens[0, f]) in strong for f in cuts)

@@ -124,7 +124,8 @@ def choose_grid(
     """The cue's grid, and the style id it opens in (None: free).
 
     The grid is a continued cue's own (fitted to its saved onsets); else a tempo the prompt names
-    ("..., 96 bpm"); else the one that puts the hits on beats within the meter of the style the
+    ("..., 96 bpm"); else the one that puts the hits (with none, the picture's hard cuts) on beats
+    within the meter of the style the
     model starts the cue in, read from a short pilot of its first frames: greedy, conditioned on the
     pictures of the cue's first window (`window` frames), as the cue itself will be — one second
     of pictures is not what the model was trained on, and it guesses another style from it. The
@@ -160,9 +161,10 @@ def choose_grid(
     named = prompt_bpm(prompt)
     if named is not None:
         meter = Meter((named, named), meter.steps_per_beat, meter.beats_per_bar)
-    return fit_to_hits(hits, frames, meter), opening
+    return fit_to_hits(hits or picture_cut_frames(curve), frames, meter), opening
 
 
+HARD_CUT = 0.75  # the cue channel at a hard cut or marker is 1.0; a dissolve is 0.5
 PICTURE_CHANGE = 0.45  # the cue channel at a hard cut or marker (1.0), or at a fade or dissolve (0.5)
 CHANGE_SLACK = 2  # frames around a cut where the style may change
 
@@ -176,6 +178,17 @@ def style_change_frames(curve: torch.Tensor | None, hits: frozenset[int] | set[i
     if curve is not None and curve.shape[-1] >= 2:
         at |= set(np.flatnonzero(curve[..., 1].reshape(-1).cpu().numpy() >= PICTURE_CHANGE).tolist())
     return frozenset(f + d for f in at for d in range(-CHANGE_SLACK, CHANGE_SLACK + 1) if 0 <= f + d < frames)
+
+
+def picture_cut_frames(curve: torch.Tensor | None) -> list[int]:
+    """The hard cuts the model sees in its rhythm input (the cue channel of `curve` [frames, 2]),
+    one frame each. With no hit points (hits off) the grid is fitted to these: the cue still plays
+    in time with the cutting a music editor spots to, and whether a cut gets an accent is left to
+    the model."""
+    if curve is None or curve.shape[-1] < 2:
+        return []
+    cue = curve[..., 1].reshape(-1).cpu().numpy() >= HARD_CUT
+    return np.flatnonzero(cue & ~np.concatenate(([False], cue[:-1]))).tolist()
 
 
 def prompt_bpm(prompt: str | None) -> float | None:

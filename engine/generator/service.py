@@ -383,8 +383,9 @@ class MusicGenerator:
         neural codec also as its audio (`continuation`, encoded back to tokens). `stems` also
         renders one stereo track per sounding stream (symbolic backbones only). `tempo_lock`
         (symbolic): notes start only on the frames of one tempo grid for the cue (see
-        `tempo_grid`): the continued cue's grid, else the one that puts the hit points on beats
-        within the tempo range of the style the model starts in; False leaves timing to the LM.
+        `tempo_grid`): the continued cue's grid, else the one that puts the hit points (with none,
+        the hard cuts in the rhythm input) on beats within the tempo range of the style the model
+        starts in; False leaves timing to the LM.
         """
         if stems and not self.symbolic:
             raise GeneratorInputError(
