@@ -125,9 +125,8 @@ def choose_grid(
 
     The grid is a continued cue's own (fitted to its saved onsets); else a tempo the prompt names
     ("..., 96 bpm"); else the one that puts the hits (with none, the picture's hard cuts) on beats
-    within the meter of the style the
-    model starts the cue in, read from a short pilot of its first frames: greedy, conditioned on the
-    pictures of the cue's first window (`window` frames), as the cue itself will be — one second
+    within the meter of the style the model starts the cue in, read from a short pilot of its first
+    frames: greedy, conditioned on the pictures of the cue's first window (`window` frames), as the cue itself will be — one second
     of pictures is not what the model was trained on, and it guesses another style from it. The
     cue must then open in that style (`StreamMasks.opening`): sampled again it could open in
     another, at a tempo and a feel that style never plays."""
