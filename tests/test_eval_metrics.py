@@ -259,7 +259,9 @@ def test_tempo_stability_holds_for_a_steady_render_and_fails_when_the_second_hal
 def test_a_tempo_change_that_keeps_a_common_pulse_is_still_a_change(ratio):
     """120 then 90 bpm share a 60 bpm period (two beats, then one and a half): an autocorrelation
     reads one pulse throughout; the rates played differ."""
-    changed = metrics.tempo_stability(render(feel_groove(lambda x: 110 if x < 0.5 else 110 * ratio), RATE), RATE)
+    changed = metrics.tempo_stability(
+        render(feel_groove(lambda x: 110 if x < 0.5 else 110 * ratio), RATE), RATE
+    )
     assert not changed["stable"] and changed["max_deviation"] > 0.1, changed
 
 

@@ -4,6 +4,7 @@ obeyed by the sampler (notes start only on its frames, strong accents only on it
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,9 @@ import pytest
 import torch
 
 from engine.generator import backbone as bb
+from engine.generator import tempo_grid
 from engine.generator.config import GeneratorConfig
 from engine.generator.service import MusicGenerator
-from engine.generator import tempo_grid
 from engine.generator.tempo_grid import (
     STREAM_LEVELS,
     STYLE_METERS_FILE,
@@ -113,7 +114,7 @@ def test_the_groove_memory_makes_the_drums_play_a_groove(gen, one_torch_thread, 
 
 
 def test_the_shipped_model_carries_the_meters_of_the_styles_it_was_trained_on():
-    from engine.corpus.styles import style_meters
+    from engine.corpus.style_meters import style_meters
 
     folder = bb.models_root() / "tiny"
     assert json.loads((Path(folder) / STYLE_METERS_FILE).read_text()) == style_meters()
@@ -143,7 +144,10 @@ def test_notes_start_only_on_the_grid_and_strong_accents_only_on_beats(gen, one_
     hit_frames = {round(t * 50) for t in hits}
     beats = set(grid.frames(0, 200, "beat").tolist())
     for k, name in enumerate(STREAM_LEVELS):
-        allowed = set(grid.frames(0, 200, STREAM_LEVELS[name]).tolist()) | (hit_frames if k == 0 else set())
+        allowed = set(grid.onset_frames(0, 200, name).tolist()) | (hit_frames if k == 0 else set())
+        assert set(grid.onset_frames(0, 200, name).tolist()) <= set(
+            grid.frames(0, 200, STREAM_LEVELS[name]).tolist()
+        )
         frames = _onsets(cue.tokens, k)
         assert set(frames.tolist()) <= allowed, name
         strong = [f for f in frames if (int(cue.tokens[k, f]) - tk.ONSET_BASE) % tk.ACCENTS == tk.STRONG]
@@ -173,7 +177,9 @@ def test_a_continued_cue_keeps_its_predecessors_tempo(gen, one_torch_thread):
     ahead = first.grid.frames(150, 250, "step") - 150
     mine = second.grid.frames(0, 100, "step")
     assert mine.shape == ahead.shape and np.abs(mine - ahead).max() <= 1
-    assert np.mean(mine == ahead) >= 0.6  # a third of a frame of phase flips a few roundings
+    # every grid that reproduces the first cue's onsets is as likely: they pin the phase to a
+    # fraction of a frame, which flips some roundings (fewer onsets, as a slow style plays, pin less)
+    assert np.mean(mine == ahead) >= 0.5
     assert second.grid.bpm == pytest.approx(first.grid.bpm, rel=0.005)
     assert set(_onsets(second.tokens, 0).tolist()) <= set(mine.tolist())
 
@@ -232,3 +238,25 @@ def test_with_hits_off_the_grid_is_fitted_to_the_cuts_the_model_sees(gen, one_to
     strong = set(tk.strong_drum_onsets().tolist())
     assert all(int(forced.tokens[0, f]) in strong for f in cuts)  # a hit point is forced; a cut alone is not:
     assert not all(int(cue.tokens[0, f]) in strong for f in cuts)
+
+
+def test_a_stream_starts_notes_only_where_its_style_does():
+    """The composer of a slow style never starts a drum hit or a melody note on an odd sixteenth;
+    the meters a model carries say so, and the grid keeps each stream to its style's positions."""
+    from engine.corpus.style_meters import onset_positions
+
+    assert onset_positions("cinematic_strings")["drums"] == [0, 2]
+    assert onset_positions("ambient")["harmony"] == [0]
+    assert onset_positions("electronic_pulse")["drums"] == [0, 1, 2, 3]
+    meter = Meter.from_dict(
+        {"tempo_bpm": [70, 80], "steps_per_beat": 4, "onset_positions": {"drums": [0, 2], "bass": [0, 3]}}
+    )
+    grid = fit_to_hits([10, 90], 400, meter)
+    step = grid.step_frames
+    at = lambda frames: set(np.round((frames - grid.origin) / step).astype(int) % 4)  # noqa: E731
+    assert at(grid.onset_frames(0, 400, "drums")) == {0, 2}
+    assert at(grid.onset_frames(0, 400, "bass")) == {0}  # bass starts on eighths: position 3 is none
+    assert at(grid.onset_frames(0, 400, "melody")) == {0, 1, 2, 3}  # not named: every step
+    assert tempo_grid.onset_boost(grid, "drums") == pytest.approx(math.log(grid.beat_frames / 2))
+    with pytest.raises(ValueError, match="onset positions"):
+        Meter.from_dict({"tempo_bpm": [70, 80], "onset_positions": {"drums": [4]}})

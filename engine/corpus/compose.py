@@ -338,6 +338,19 @@ class _SpanWriter:
             self.melody_bar(bar)
 
 
+def span_onsets(span: Span, rng: np.random.Generator) -> dict[str, list[int]]:
+    """The frames where each stream starts a note in `span` composed alone (no hits, no other
+    span): what the composer plays there, for counting its habits."""
+    writer = _SpanWriter(span, last_span=False, rng=rng)
+    writer.write()
+    return {
+        "drums": sorted(writer.drums),
+        "bass": [n.start for n in writer.bass],
+        "harmony": [c.start for c in writer.harmony],
+        "melody": [n.start for n in writer.melody],
+    }
+
+
 def _drum_events(slots: dict[int, dict[str, int]]) -> list[DrumHit]:
     out = []
     for frame in sorted(slots):

@@ -346,19 +346,6 @@ def known_prompt_words() -> frozenset[str]:
     return frozenset(w for name in STYLES for w in style_words(name)) | {"bpm"}
 
 
-def style_meters() -> dict[str, dict]:
-    """Each style's tempo range and bar, as a trained model folder carries them
-    (style_meters.json: the generator's tempo grid stays within the style's range)."""
-    return {
-        name: {
-            "tempo_bpm": list(style(name).tempo_bpm),
-            "steps_per_beat": style(name).steps_per_beat,
-            "beats_per_bar": style(name).beats_per_bar,
-        }
-        for name in STYLES
-    }
-
-
 def caption(name: str, tempo_bpm: float) -> str:
     """The style prompt a text encoder sees for a section of this style at this tempo."""
     return ", ".join(style(name).words) + f", {round(tempo_bpm)} bpm"

@@ -332,14 +332,17 @@ def _periodicity_peaks(env: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndar
     lags = 60.0 * fps / rates
     keep = lags < x.size - 1
     rates, lags = rates[keep], lags[keep]
-    strength = np.interp(rates / 60.0, np.fft.rfftfreq(n, 1.0 / fps), mag) * np.interp(lags, np.arange(ac.size), ac)
+    strength = np.interp(rates / 60.0, np.fft.rfftfreq(n, 1.0 / fps), mag) * np.interp(
+        lags, np.arange(ac.size), ac
+    )
     i = np.arange(1, strength.size - 1)
     i = i[(strength[i] > strength[i - 1]) & (strength[i] >= strength[i + 1]) & (strength[i] > 0)]
     # where exactly: the spectrum's own peak near each (the autocorrelation is read at whole lags)
     spectrum = np.interp(rates / 60.0, np.fft.rfftfreq(n, 1.0 / fps), mag)
     reach = int(round(PULSE_REFINE * rates.mean() / PULSE_STEP_BPM))
     exact = np.asarray(
-        [max(0, j - reach) + int(np.argmax(spectrum[max(0, j - reach) : j + reach + 1])) for j in i], dtype=np.int64
+        [max(0, j - reach) + int(np.argmax(spectrum[max(0, j - reach) : j + reach + 1])) for j in i],
+        dtype=np.int64,
     )
     lag = 60.0 * fps / rates[exact]
     salience = np.max([np.interp(m * lag, np.arange(ac.size), ac, right=0.0) for m in (1, 2, 4)], axis=0)
@@ -382,7 +385,9 @@ def tempo_stability(audio: np.ndarray, sample_rate: int) -> dict:
     env = librosa.onset.onset_strength(y=y, sr=sample_rate, hop_length=ONSET_HOP).astype(np.float64)
     fps = sample_rate / ONSET_HOP
     width, hop = int(round(TEMPO_WINDOW_S * fps)), int(round(TEMPO_HOP_S * fps))
-    windows = [_periodicity_peaks(env[s : s + width], fps)[:2] for s in range(0, max(1, env.size - width + 1), hop)]
+    windows = [
+        _periodicity_peaks(env[s : s + width], fps)[:2] for s in range(0, max(1, env.size - width + 1), hop)
+    ]
     whole_bpm, whole_mag, salience = _periodicity_peaks(env, fps)
     whole_bpm, whole_mag = whole_bpm[salience >= PULSE_SALIENCE], whole_mag[salience >= PULSE_SALIENCE]
     candidates = whole_bpm[np.argsort(whole_mag)[::-1][:PULSE_CANDIDATES]]

@@ -84,9 +84,9 @@ class StreamMasks:
         self, constraints: TokenConstraints, grid: TempoGrid, first: int, end: int
     ) -> TokenConstraints:
         """`constraints` plus `grid` over frames [first, end): notes start on its frames at each
-        stream's level, strong accents on its beats, grid frames carry the odds around them, and
+        stream's level where the style starts that stream's notes, strong accents on its beats, grid frames carry the odds around them, and
         each stream remembers its groove (`tempo_grid.groove_sources`)."""
-        onsets = tuple(frozenset(grid.frames(first, end, level).tolist()) for level in STREAM_LEVELS.values())
+        onsets = tuple(frozenset(grid.onset_frames(first, end, name).tolist()) for name in STREAM_LEVELS)
         beats = frozenset(grid.frames(first, end, "beat").tolist())
         return dataclasses.replace(
             constraints,
@@ -95,10 +95,16 @@ class StreamMasks:
             strong_frames=(beats,) * len(STREAM_LEVELS),
             unstressed_ids=self.unstressed,
             onset_ids=self.onsets,
-            onset_boost=tuple(tempo_grid.onset_boost(grid, level) for level in STREAM_LEVELS.values()),
+            onset_boost=tuple(tempo_grid.onset_boost(grid, name) for name in STREAM_LEVELS),
             repeat_from=tuple(
-                tempo_grid.groove_sources(grid, first, end, level) if GROOVE_ODDS[name] > 0 else None
-                for name, level in STREAM_LEVELS.items()
+                {
+                    f: then
+                    for f, then in tempo_grid.groove_sources(grid, first, end, level).items()
+                    if f in allowed
+                }
+                if GROOVE_ODDS[name] > 0
+                else None
+                for (name, level), allowed in zip(STREAM_LEVELS.items(), onsets, strict=True)
             ),
             repeat_odds=tuple(GROOVE_ODDS[name] for name in STREAM_LEVELS),
             repeat_exact=tuple(GROOVE_EXACT[name] for name in STREAM_LEVELS),
@@ -168,7 +174,9 @@ PICTURE_CHANGE = 0.45  # the cue channel at a hard cut or marker (1.0), or at a 
 CHANGE_SLACK = 2  # frames around a cut where the style may change
 
 
-def style_change_frames(curve: torch.Tensor | None, hits: frozenset[int] | set[int], frames: int) -> frozenset[int]:
+def style_change_frames(
+    curve: torch.Tensor | None, hits: frozenset[int] | set[int], frames: int
+) -> frozenset[int]:
     """Frames where a cue's style may change: at its cuts, dissolves and markers (the cue channel
     of `curve` [frames, 2], and the hit points), a few frames either side. The corpus changes style
     only where its pictures change world, on a cut or a dissolve; left free, the LM drifts from style to style

@@ -44,13 +44,27 @@ class Meter:
     tempo_bpm: tuple[float, float] = (72.0, 140.0)
     steps_per_beat: int = 4  # 4 = straight sixteenths; 3 = triplets (swing)
     beats_per_bar: int = 4
+    # stream -> the steps within the beat (0 = on it) where the style starts that stream's notes;
+    # a stream not named may start on any step its level allows
+    onset_positions: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     @classmethod
     def from_dict(cls, d: dict) -> Meter:
         lo, hi = (float(x) for x in d["tempo_bpm"])
         if not (20.0 <= lo <= hi <= 300.0):
             raise ValueError(f"tempo range {lo}..{hi} bpm is not a musical tempo range")
-        return cls((lo, hi), int(d.get("steps_per_beat", 4)), int(d.get("beats_per_bar", 4)))
+        steps = int(d.get("steps_per_beat", 4))
+        positions = {
+            str(k): tuple(sorted({int(p) for p in v})) for k, v in d.get("onset_positions", {}).items()
+        }
+        bad = {
+            k: v
+            for k, v in positions.items()
+            if k not in STREAM_LEVELS or not v or not set(v) <= set(range(steps))
+        }
+        if bad:
+            raise ValueError(f"onset positions {bad} are not steps 0..{steps - 1} of a note stream")
+        return cls((lo, hi), steps, int(d.get("beats_per_bar", 4)), tuple(sorted(positions.items())))
 
 
 DEFAULT_METER = Meter()
@@ -65,6 +79,7 @@ class TempoGrid:
     steps_per_beat: int = 4
     beats_per_bar: int = 4
     frame_rate: float = 50.0
+    onset_positions: tuple[tuple[str, tuple[int, ...]], ...] = ()  # the meter's (see `Meter`)
 
     @property
     def beat_frames(self) -> float:
@@ -85,6 +100,19 @@ class TempoGrid:
         if level == "bar":
             return self.steps_per_beat * self.beats_per_bar
         raise ValueError(f"unknown grid level {level!r}")
+
+    def positions(self, stream: str) -> tuple[int, ...]:
+        """The steps within the beat where `stream` may start a note: those of its level
+        (`STREAM_LEVELS`) that its style uses."""
+        level = tuple(range(0, self.steps_per_beat, self.steps_per(STREAM_LEVELS[stream])))
+        used = dict(self.onset_positions).get(stream)
+        return level if used is None else tuple(p for p in level if p in used) or (0,)
+
+    def onset_frames(self, start: int, end: int, stream: str) -> np.ndarray:
+        """The frames in [start, end) where `stream` may start a note (see `positions`)."""
+        f = self.frames(start, end, "step")
+        at = np.round((f - self.origin) / self.step_frames).astype(np.int64) % self.steps_per_beat
+        return f[np.isin(at, self.positions(stream))]
 
     def frames(self, start: int, end: int, level: str = "step") -> np.ndarray:
         """Every grid frame in [start, end) at `level`: round(origin + k * spacing), sorted, unique."""
@@ -118,12 +146,12 @@ def groove_sources(grid: TempoGrid, start: int, end: int, level: str) -> dict[in
     return out
 
 
-def onset_boost(grid: TempoGrid, level: str) -> float:
+def onset_boost(grid: TempoGrid, stream: str) -> float:
     """Log-odds added to a stream's onsets on its grid frames: a grid frame stands for the
     `spacing` frames around it where notes may not start, so its onsets get (a share
     `GRID_ODDS` of) the odds of the whole span instead of losing every note the LM would have
     started a frame early or late."""
-    spacing = grid.step_frames * grid.steps_per(level)
+    spacing = grid.beat_frames / len(grid.positions(stream))
     return GRID_ODDS * math.log(max(spacing, 1.0))
 
 
@@ -135,7 +163,13 @@ def fit_to_hits(hits: list[int] | tuple[int, ...], frames: int, meter: Meter = D
     """
     lo, hi = meter.tempo_bpm
     mid = (lo + hi) / 2
-    make = lambda bpm, origin: TempoGrid(float(bpm), float(origin), meter.steps_per_beat, meter.beats_per_bar)  # noqa: E731
+    make = lambda bpm, origin: TempoGrid(  # noqa: E731
+        float(bpm),
+        float(origin),
+        meter.steps_per_beat,
+        meter.beats_per_bar,
+        onset_positions=meter.onset_positions,
+    )
     hits = sorted({int(h) for h in hits if 0 <= int(h) < frames})
     if not hits:
         return make(mid, 0.0)
@@ -185,7 +219,13 @@ def fit_to_onsets(onsets: np.ndarray, meter: Meter = DEFAULT_METER) -> TempoGrid
     bpm = 50.0 * 60.0 / (slope * meter.steps_per_beat)
     if not lo - 1.0 <= bpm <= hi + 1.0:
         bpm, intercept = best[1], best[2]
-    return TempoGrid(float(bpm), float(intercept), meter.steps_per_beat, meter.beats_per_bar)
+    return TempoGrid(
+        float(bpm),
+        float(intercept),
+        meter.steps_per_beat,
+        meter.beats_per_bar,
+        onset_positions=meter.onset_positions,
+    )
 
 
 def read_style_meters(folder: Path) -> dict[str, Meter] | None:

@@ -32,7 +32,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from engine.corpus.styles import style_meters
+from engine.corpus.style_meters import style_meters
 from engine.errors import EngineInputError
 from engine.generator.tempo_grid import STYLE_METERS_FILE
 from engine.symbolic.score import STREAMS
