@@ -3,6 +3,8 @@ notes are released, and the codec face lets audiocraft-style callers decode toke
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -90,6 +92,28 @@ def test_style_change_switches_instruments() -> None:
     half = a.shape[1] // 2
     assert np.allclose(a[:, : half - SR // 5], b[:, : half - SR // 5], atol=0.05)  # same before the change
     assert not np.allclose(a[:, half + SR // 5 :], b[:, half + SR // 5 :], atol=0.05)
+
+
+def test_short_string_notes_are_plucked_and_keep_the_pulse(monkeypatch) -> None:
+    # cinematic strings, a chord on every beat at 80 bpm (0.75 s) and a long one after: the beat
+    # chords play pizzicato (channel 1, its own program), the long chord bowed (channel 0)
+    beat = 37
+    chords = tuple(Chord(i * beat, (i + 1) * beat, (0, 9, 5, 7)[i % 4], "maj", 1) for i in range(16))
+    long = Chord(16 * beat, 16 * beat + 150, 0, "maj", 1)
+    score = SymbolicScore(16 * beat + 150, ((0, "cinematic_strings"),), harmony=(*chords, long))
+    strings = ORCHESTRA["cinematic_strings"].harmony
+    events = note_events(score)["harmony"]
+    programs = {e.channel: e.program for e in events if e.rank == 1}
+    assert programs == {0: strings.program, 1: strings.short_program}
+    assert {e.channel for e in events if e.rank == 2 and e.frame < 16 * beat} == {1}
+    assert {e.channel for e in events if e.rank == 2 and e.frame == long.start} == {0}
+    plucked = music_measures(render(score), SR)["rhythm"]
+    bowed = dataclasses.replace(
+        ORCHESTRA["cinematic_strings"], harmony=dataclasses.replace(strings, short_program=None)
+    )
+    monkeypatch.setitem(ORCHESTRA, "cinematic_strings", bowed)
+    swelled = music_measures(render(score), SR)["rhythm"]
+    assert plucked >= THRESHOLDS["rhythm"] > swelled, (plucked, swelled)
 
 
 def test_voice_leading_picks_the_nearest_inversion() -> None:

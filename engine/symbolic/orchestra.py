@@ -28,6 +28,17 @@ class Part:
     velocity: tuple[int, int, int] = (58, 84, 112)  # per accent: soft, medium, strong
     reverb_send: float = 0.2  # share of the dry signal sent to the style's reverb
     transpose: int = 0  # semitones (a celesta or a bass an octave off its written register)
+    # Articulation by length: notes shorter than `short_s` play on `short_program` (a string
+    # player takes short notes off the string: bowed, a string's slow attack smears every note of
+    # a figure into one swell and the part has no pulse; plucked, each note speaks on its frame).
+    short_program: int | None = None
+    short_s: float = 0.0
+
+    def program_for(self, seconds: float) -> int:
+        """The program that plays a note this long."""
+        if self.short_program is not None and seconds < self.short_s:
+            return self.short_program
+        return self.program
 
 
 CYMBALS = frozenset({"hat_closed", "hat_open", "ride", "crash"})
@@ -117,9 +128,13 @@ ORCHESTRA: dict[str, Orchestration] = {
             level=92,
             reverb_send=0.3,
         ),
-        bass=Part(43, pan=72, level=100, reverb_send=0.3),  # contrabass, right as on a stage
-        harmony=Part(48, pan=52, level=96, velocity=(50, 72, 96), reverb_send=0.35),  # string ensemble
-        melody=Part(40, pan=76, level=104, reverb_send=0.3, transpose=12),  # violin
+        # Contrabass, right as on a stage; string ensemble; violin. Short notes are plucked
+        # (pizzicato): a chord a beat long or a quick figure speaks on its beat instead of swelling.
+        bass=Part(43, pan=72, level=100, reverb_send=0.3, short_program=45, short_s=0.8),
+        harmony=Part(
+            48, pan=52, level=96, velocity=(50, 72, 96), reverb_send=0.35, short_program=45, short_s=0.8
+        ),
+        melody=Part(40, pan=76, level=104, reverb_send=0.3, transpose=12, short_program=45, short_s=0.4),
         voicing=Voicing(50, 79, 64, spread="open", voices=4),
         room=Room(size=0.85, damping=0.35, wet=0.4, master_db=-0.5),
     ),
@@ -134,7 +149,9 @@ ORCHESTRA: dict[str, Orchestration] = {
     ),
     "indie_rock": Orchestration(
         "indie_rock",
-        Kit(16, _keys(crash=(49,), tom_low=(43,), tom_high=(48,)), level=90, velocity=(65, 95, 122)),
+        # The kit sits 3 dB under the guitars (CC7 80, not 90): its snare is noise, and at 90 a
+        # busy snare part made the cue measure as noise (flatness 0.06) over the guitars' chords.
+        Kit(16, _keys(crash=(49,), tom_low=(43,), tom_high=(48,)), level=80, velocity=(65, 95, 122)),
         bass=Part(33, pan=64, level=104, velocity=(70, 92, 115), reverb_send=0.05),  # fingered bass
         harmony=Part(29, pan=36, level=84, velocity=(60, 80, 100), reverb_send=0.12),  # overdriven guitar
         melody=Part(27, pan=92, level=100, velocity=(70, 92, 112), reverb_send=0.2),  # clean lead guitar

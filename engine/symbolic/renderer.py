@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.symbolic import tokens as tk
-from engine.symbolic.orchestra import Orchestration, orchestration, voice_chord
+from engine.symbolic.orchestra import Orchestration, Part, orchestration, voice_chord
 from engine.symbolic.score import FRAME_RATE, SymbolicScore
 from engine.symbolic.soundfont import find_soundfont, soundfont_bytes
 
@@ -44,6 +44,9 @@ class Event:
     program: int = -1  # rank 1: the program (or kit) to select
     level: int = 100
     pan: int = 64
+    # A pitched stream's articulation: channel 0 plays its program, 1 its short notes'
+    # (`Part.short_program`). Drums always play on channel 9.
+    channel: int = 0
 
 
 def note_events(score: SymbolicScore) -> dict[str, list[Event]]:
@@ -56,7 +59,11 @@ def note_events(score: SymbolicScore) -> dict[str, list[Event]]:
         out["drums"].append(Event(start, 1, program=o.kit.preset, level=o.kit.level, pan=o.kit.pan))
         for name in PITCHED:
             part = getattr(o, name)
-            out[name].append(Event(start, 1, program=part.program, level=part.level, pan=part.pan))
+            programs = (part.program,) if part.short_program is None else (part.program, part.short_program)
+            for channel, program in enumerate(programs):
+                out[name].append(
+                    Event(start, 1, program=program, level=part.level, pan=part.pan, channel=channel)
+                )
 
     def style_of(frame: int) -> Orchestration:
         return orchestration(score.style_at(frame))
@@ -86,20 +93,26 @@ def note_events(score: SymbolicScore) -> dict[str, list[Event]]:
                 continue
             part = getattr(style_of(note.start), name)
             key = min(max(int(note.pitch) + part.transpose, 0), 127)
-            out[name].append(Event(note.start, 2, key, part.velocity[note.accent]))
-            out[name].append(Event(min(note.end, n), 0, key))
+            channel = _articulation(part, note.end - note.start)
+            out[name].append(Event(note.start, 2, key, part.velocity[note.accent], channel=channel))
+            out[name].append(Event(min(note.end, n), 0, key, channel=channel))
     previous: tuple[int, ...] | None = None
     for chord in score.harmony:
         if not 0 <= chord.start < n:
             continue
         o = style_of(chord.start)
         previous = voice_chord(chord.root, chord.quality, o.voicing, previous)
+        channel = _articulation(o.harmony, chord.end - chord.start)
         for key in previous:
-            out["harmony"].append(
-                Event(chord.start, 2, key + o.harmony.transpose, o.harmony.velocity[chord.accent])
-            )
-            out["harmony"].append(Event(min(chord.end, n), 0, key + o.harmony.transpose))
+            velocity = o.harmony.velocity[chord.accent]
+            out["harmony"].append(Event(chord.start, 2, key + o.harmony.transpose, velocity, channel=channel))
+            out["harmony"].append(Event(min(chord.end, n), 0, key + o.harmony.transpose, channel=channel))
     return {name: sorted(events, key=_EVENT_ORDER) for name, events in out.items()}
+
+
+def _articulation(part: Part, frames: int) -> int:
+    """The channel that plays a note of `frames`: 1 where the part plays it short."""
+    return int(part.program_for(frames / FRAME_RATE) != part.program)
 
 
 # Event's own order (its fields as a tuple), built once per event instead of per comparison.
@@ -128,7 +141,6 @@ def _synth_stream(
     events: list[Event], total_frames: int, hop: int, sample_rate: int, soundfont: Path, drums: bool
 ) -> np.ndarray:
     synth, sfid = _synth(soundfont, sample_rate, drums)
-    channel = 9 if drums else 0
     out = np.zeros((total_frames * hop, 2), dtype=np.float32)
     written = 0
     for e in events:
@@ -138,6 +150,7 @@ def _synth_stream(
                 -1, 2
             )
             written = target
+        channel = 9 if drums else e.channel
         if e.rank == 0:
             synth.noteoff(channel, e.key)
         elif e.rank == 2:
