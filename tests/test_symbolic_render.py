@@ -100,13 +100,14 @@ def test_short_string_notes_are_plucked_and_keep_the_pulse(monkeypatch) -> None:
     beat = 37
     chords = tuple(Chord(i * beat, (i + 1) * beat, (0, 9, 5, 7)[i % 4], "maj", 1) for i in range(16))
     long = Chord(16 * beat, 16 * beat + 150, 0, "maj", 1)
-    score = SymbolicScore(16 * beat + 150, ((0, "cinematic_strings"),), harmony=(*chords, long))
+    cut = Chord(16 * beat + 150, 16 * beat + 170, 5, "maj", 1)  # sounding when the cue ends: not short
+    score = SymbolicScore(16 * beat + 170, ((0, "cinematic_strings"),), harmony=(*chords, long, cut))
     strings = ORCHESTRA["cinematic_strings"].harmony
     events = note_events(score)["harmony"]
     programs = {e.channel: e.program for e in events if e.rank == 1}
     assert programs == {0: strings.program, 1: strings.short_program}
     assert {e.channel for e in events if e.rank == 2 and e.frame < 16 * beat} == {1}
-    assert {e.channel for e in events if e.rank == 2 and e.frame == long.start} == {0}
+    assert {e.channel for e in events if e.rank == 2 and e.frame in (long.start, cut.start)} == {0}
     plucked = music_measures(render(score), SR)["rhythm"]
     bowed = dataclasses.replace(
         ORCHESTRA["cinematic_strings"], harmony=dataclasses.replace(strings, short_program=None)

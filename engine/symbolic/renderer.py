@@ -93,7 +93,7 @@ def note_events(score: SymbolicScore) -> dict[str, list[Event]]:
                 continue
             part = getattr(style_of(note.start), name)
             key = min(max(int(note.pitch) + part.transpose, 0), 127)
-            channel = _articulation(part, note.end - note.start)
+            channel = _articulation(part, note.start, note.end, n)
             out[name].append(Event(note.start, 2, key, part.velocity[note.accent], channel=channel))
             out[name].append(Event(min(note.end, n), 0, key, channel=channel))
     previous: tuple[int, ...] | None = None
@@ -102,7 +102,7 @@ def note_events(score: SymbolicScore) -> dict[str, list[Event]]:
             continue
         o = style_of(chord.start)
         previous = voice_chord(chord.root, chord.quality, o.voicing, previous)
-        channel = _articulation(o.harmony, chord.end - chord.start)
+        channel = _articulation(o.harmony, chord.start, chord.end, n)
         for key in previous:
             velocity = o.harmony.velocity[chord.accent]
             out["harmony"].append(Event(chord.start, 2, key + o.harmony.transpose, velocity, channel=channel))
@@ -110,9 +110,12 @@ def note_events(score: SymbolicScore) -> dict[str, list[Event]]:
     return {name: sorted(events, key=_EVENT_ORDER) for name, events in out.items()}
 
 
-def _articulation(part: Part, frames: int) -> int:
-    """The channel that plays a note of `frames`: 1 where the part plays it short."""
-    return int(part.program_for(frames / FRAME_RATE) != part.program)
+def _articulation(part: Part, start: int, end: int, num_frames: int) -> int:
+    """The channel that plays a note from `start` to `end`: 1 where the part plays it short. A note
+    still sounding when the cue ends was not written short (the cue cuts it): it keeps its program."""
+    if end >= num_frames:
+        return 0
+    return int(part.program_for((end - start) / FRAME_RATE) != part.program)
 
 
 # Event's own order (its fields as a tuple), built once per event instead of per comparison.
