@@ -34,11 +34,9 @@ class Part:
     short_program: int | None = None
     short_s: float = 0.0
 
-    def program_for(self, seconds: float) -> int:
-        """The program that plays a note this long."""
-        if self.short_program is not None and seconds < self.short_s:
-            return self.short_program
-        return self.program
+    def plays_short(self, seconds: float) -> bool:
+        """Whether a note this long is played on `short_program`."""
+        return self.short_program is not None and seconds < self.short_s
 
 
 CYMBALS = frozenset({"hat_closed", "hat_open", "ride", "crash"})

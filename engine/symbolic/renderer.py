@@ -25,7 +25,6 @@ from engine.symbolic.soundfont import find_soundfont, soundfont_bytes
 
 PITCHED = ("bass", "harmony", "melody")
 AUDIO_STREAMS = ("drums", *PITCHED)  # the streams that sound (style only steers them)
-CHANNEL = {"drums": 9, "bass": 0, "harmony": 1, "melody": 2}
 DRUM_RING_FRAMES = {"crash": 150, "ride": 75, "hat_open": 40}  # one-shots are released after this
 DRUM_RING_DEFAULT = 25
 STYLE_RAMP_S = 0.05  # reverb and master level cross over this long at a style change
@@ -115,7 +114,7 @@ def _articulation(part: Part, start: int, end: int, num_frames: int) -> int:
     still sounding when the cue ends was not written short (the cue cuts it): it keeps its program."""
     if end >= num_frames:
         return 0
-    return int(part.program_for((end - start) / FRAME_RATE) != part.program)
+    return int(part.plays_short((end - start) / FRAME_RATE))
 
 
 # Event's own order (its fields as a tuple), built once per event instead of per comparison.
