@@ -112,6 +112,9 @@ class SceneRequest:
     program: CueProgram | None = None  # the pictures over the cue; wins over `media`
     handle_s: float = 0.0  # music rendered past the end, for a crossfade into the next cue
     continue_from: Continuation | None = None
+    # nothing continues this cue (no touching cue after it): it ends into silence, so it closes on a
+    # cadence and its notes are released before its end; False: its music runs on into the next cue
+    ends: bool = False
 
     def cue_program(self) -> CueProgram:
         """The program the engine conditions on (a lone media range is a one-shot program)."""
@@ -237,6 +240,7 @@ def scene_from_dict(data: dict[str, Any]) -> SceneRequest:
         continue_from=None
         if cont is None
         else Continuation(float(cont["at_s"]), cont.get("tokens_path"), cont.get("scene_index")),
+        ends=bool(data.get("ends", False)),
     )
 
 

@@ -185,6 +185,7 @@ def iter_cues(
                 hit_points_s=hit_points if request.hits else (),
                 continuation_tokens=_prompt_tokens(scene, written_tokens, generator.frame_rate),
                 stems=request.stems,
+                end_s=scene.duration_s if scene.ends else None,
             )
             report(position, scene, "finish", 0.9)
             cue_audio = finish_cue(music.audio, generator.sample_rate, rendered_s)

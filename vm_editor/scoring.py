@@ -136,10 +136,15 @@ def scene_requests(
     guidance: float | None = None,
     handle_s: float = DEFAULT_HANDLE_S,
 ) -> tuple[SceneRequest, ...]:
-    """One request per cue; a cue that starts where the previous ends continues its music."""
+    """One request per cue; a cue that starts where the previous ends continues its music, and a
+    cue no other continues ends into silence (a cadence)."""
     out = []
-    for scene, touches in zip(scenes, cue_plan.touching(scenes), strict=True):
-        req = dataclasses.replace(to_engine_scene(scene, prompt=prompt), guidance=guidance, handle_s=handle_s)
+    touching = cue_plan.touching(scenes)
+    followed = [*touching[1:], False]
+    for scene, touches, next_touches in zip(scenes, touching, followed, strict=True):
+        req = dataclasses.replace(
+            to_engine_scene(scene, prompt=prompt), guidance=guidance, handle_s=handle_s, ends=not next_touches
+        )
         if touches:
             prev = scenes[scenes.index(scene) - 1]
             req = dataclasses.replace(
@@ -242,6 +247,7 @@ def regenerate_request(
         guidance=guidance,
         handle_s=float(meta.get("handle_s", 0.0)),
         continue_from=_continuation(cues, cue),
+        ends=_ends_into_silence(cues, cue),
     )
     request = ScoreRequest(
         scenes=(request_scene,),
@@ -299,6 +305,12 @@ def _continuation(cues: dict[int, dict], cue: int) -> Continuation | None:
     rate = float(previous.get("rate") or 1.0)
     at_s = (int(previous["record_end_frame"]) - int(previous["record_start_frame"])) / rate
     return Continuation(at_s, tokens_path=str(Path(tokens).resolve()))
+
+
+def _ends_into_silence(cues: dict[int, dict], cue: int) -> bool:
+    """Whether no cue starts where `cue` ends (nothing continues its music)."""
+    end = int(cues[cue]["record_end_frame"])
+    return not any(int(m.get("record_start_frame", -1)) == end for k, m in cues.items() if k != cue)
 
 
 def _flag(value, default: bool) -> bool:

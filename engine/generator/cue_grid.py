@@ -18,6 +18,7 @@ import torch
 
 from engine.generator import tempo_grid
 from engine.generator.decoding import Sampling, TokenConstraints, generate_window
+from engine.generator.form import FormDecoder, StyleForm, pitch_class_weights, plan_form, tonic_of
 from engine.generator.model import VidMusicianLM
 from engine.generator.tempo_grid import (
     DEFAULT_METER,
@@ -167,6 +168,42 @@ def choose_grid(
     if named is not None:
         meter = Meter((named, named), meter.steps_per_beat, meter.beats_per_bar)
     return fit_to_hits(hits or picture_cut_frames(curve), frames, meter), opening
+
+
+def cue_form(
+    *,
+    grid: TempoGrid,
+    opening: int | None,
+    prompt_codes: torch.Tensor | None,
+    style_forms: dict[str, StyleForm] | None,
+    frames: int,
+    end_frame: int | None,
+    seed: int,
+    card: int,
+    frame_rate: float,
+) -> FormDecoder | None:
+    """The cue's written form (`form.plan_form`) in the style it opens in (a continued cue: the
+    style its predecessor was playing, and that cue's key), or None where the model folder has no
+    style forms or the style is unknown."""
+    if style_forms is None:
+        return None
+    prompt = None if prompt_codes is None else prompt_codes[0].cpu().numpy()
+    if opening is not None:
+        name = STYLES[opening]
+    elif prompt is not None:
+        name = STYLES[dominant_style(prompt[STYLE_ROW, -int(frame_rate) :])]
+    else:
+        return None
+    form = style_forms.get(name)
+    if form is None:
+        return None
+    rng = np.random.default_rng(int(seed) ^ 0xF0A3)
+    tonic = None if prompt is None else tonic_of(pitch_class_weights(prompt), form.mode)
+    if tonic is None:
+        tonic = int(rng.integers(12))
+    first = 0 if prompt is None else -prompt.shape[1]
+    plan = plan_form(grid=grid, form=form, tonic=tonic, frames=frames, first=first, end_frame=end_frame, rng=rng, frame_rate=frame_rate)
+    return FormDecoder(plan, card, len(STREAMS), prompt)
 
 
 HARD_CUT = 0.75  # the cue channel at a hard cut or marker is 1.0; a dissolve is 0.5

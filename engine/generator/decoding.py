@@ -12,9 +12,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from engine.generator.fast_step import FastStep, UnsupportedModel
+from engine.generator.form import FormDecoder
 from engine.generator.model import VidMusicianLM
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,34 @@ class TokenConstraints:
     # (codebook, frames): that codebook holds its previous frame's id except on these frames (the
     # style stream changes only on a cut, as the corpus and a music editor change sections)
     hold: tuple[int, frozenset[int]] | None = None
+    # The cue's written form (key, chords, theme and groove memory, ending), in global frames; a
+    # window's frame t is global frame t + form_offset (see `shifted`).
+    form: FormDecoder | None = None
+    form_offset: int = 0
+
+    def form_bias(self, coords, prompt_frames: int, total_frames: int, card: int, K: int) -> torch.Tensor | None:
+        """[1, K, card] log-odds (-inf: masked) of the form at this step, for new frames only."""
+        if self.form is None:
+            return None
+        rows = None
+        for c in coords:
+            if not prompt_frames <= c.t < total_frames:
+                continue
+            row = self.form.bias(c.q, c.t + self.form_offset, hit=c.q == 0 and self.hits_at([c]))
+            if row is None:
+                continue
+            if rows is None:
+                rows = np.zeros((K, card))
+            rows[c.q] += row
+        return None if rows is None else torch.from_numpy(rows)[None]
+
+    def record(self, coords, tokens: torch.Tensor, prompt_frames: int, total_frames: int) -> None:
+        """Tell the form what this step sampled ([1, K, 1]), for its memory."""
+        if self.form is None:
+            return
+        for c in coords:
+            if prompt_frames <= c.t < total_frames:
+                self.form.record(c.q, c.t + self.form_offset, int(tokens[0, c.q, 0]))
 
     def on_grid(self, coords) -> frozenset[int]:
         """The codebooks this pattern step emits on one of their grid frames (a boosted onset)."""
@@ -199,6 +229,7 @@ class TokenConstraints:
             if self.opening is None or self.opening[2] <= start
             else (self.opening[0], self.opening[1], self.opening[2] - start),
             hold=None if self.hold is None else (self.hold[0], local(self.hold[1])),
+            form_offset=self.form_offset + start,
         )
 
 
@@ -305,11 +336,19 @@ def generate_window(
                     last[:, q, keep] = row
                 if forbidden is not None:
                     last = last.masked_fill(forbidden, float("-inf"))
+                form = constraints.form_bias(coords, P, total_frames, lm.card, K)
+                if form is not None:
+                    planned = last + form.to(last.device, last.dtype)
+                    # a plan the other masks leave nothing to (a hit's forced accent) gives way
+                    keep = torch.isinf(planned).all(-1, keepdim=True) & (planned < 0).all(-1, keepdim=True)
+                    last = torch.where(keep, last, planned)
             nxt = sample_top_k(last, sampling.temperature, sampling.top_k, generator)  # [1, K, 1]
             valid = mask[..., offset : offset + 1].expand(1, -1, -1)
             nxt[~valid] = lm.special_token_id
             slot = seq[..., offset : offset + 1]
             seq[..., offset : offset + 1] = torch.where(slot == unknown, nxt, slot)
+            if constraints is not None and constraints.form is not None:
+                constraints.record(pattern.layout[offset], nxt, P, total_frames)
             if constraints is not None and (constraints.repeat_from or constraints.hold is not None):
                 for c in pattern.layout[offset]:
                     if c.t < total_frames and int(emitted[c.q, c.t]) < 0:

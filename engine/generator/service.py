@@ -21,8 +21,9 @@ from engine.errors import GeneratorInputError, ModelNotFoundError, PresetError
 from engine.generator import backbone as bb
 from engine.generator.adapters import load_adapters, save_adapters
 from engine.generator.config import BUILTIN, GeneratorConfig
-from engine.generator.cue_grid import StreamMasks, choose_grid, style_change_frames
+from engine.generator.cue_grid import StreamMasks, choose_grid, cue_form, style_change_frames
 from engine.generator.decoding import Sampling
+from engine.generator.form import StyleForm, read_style_forms
 from engine.generator.longform import render
 from engine.generator.model import VidMusicianLM
 from engine.generator.semantic import SemanticPath, build_builtin_t5
@@ -138,6 +139,8 @@ class MusicGenerator:
         self.prompt_words: frozenset[str] | None = None
         # style -> Meter (the model folder's style_meters.json); None: one default meter for all
         self.style_meters: dict[str, Meter] | None = None
+        # style -> StyleForm (the model folder's style_forms.json); None: no written form
+        self.style_forms: dict[str, StyleForm] | None = None
         self._masks = StreamMasks.for_card(int(backbone.lm.card)) if self.symbolic else None
 
     # -- loading -------------------------------------------------------------------------------
@@ -213,6 +216,7 @@ class MusicGenerator:
         if words.is_file():
             self.prompt_words = frozenset(json.loads(words.read_text(encoding="utf-8")))
         self.style_meters = read_style_meters(Path(folder))
+        self.style_forms = read_style_forms(Path(folder))
 
     @classmethod
     def from_config(cls, cfg: GeneratorConfig, preset: str = "custom", device: str = "cpu") -> MusicGenerator:
@@ -372,6 +376,7 @@ class MusicGenerator:
         guidance: float | None = None,
         stems: bool = False,
         tempo_lock: bool = True,
+        end_s: float | None = None,
     ) -> GeneratedCue:
         """Float32 music of exactly round(duration_s * sample_rate) samples, and its tokens.
 
@@ -385,7 +390,10 @@ class MusicGenerator:
         (symbolic): notes start only on the frames of one tempo grid for the cue (see
         `tempo_grid`): the continued cue's grid, else the one that puts the hit points (with none,
         the hard cuts in the rhythm input) on beats within the tempo range of the style the model
-        starts in; False leaves timing to the LM.
+        starts in; False leaves timing to the LM. With the tempo grid, the cue is written in one
+        key with the style's progressions, a theme and a groove that return (`form`); `end_s`: the
+        cue ends into silence at that second (its out point: what follows is handle), so it closes
+        on a cadence there and its notes are released before it.
         """
         if stems and not self.symbolic:
             raise GeneratorInputError(
@@ -454,6 +462,19 @@ class MusicGenerator:
                 constraints = self._masks.holding_style(
                     constraints, style_change_frames(curve, hit_frames, frames)
                 )
+                form = cue_form(
+                    grid=grid,
+                    opening=opening,
+                    prompt_codes=prompt_codes,
+                    style_forms=self.style_forms,
+                    frames=frames,
+                    end_frame=None if end_s is None else min(frames, int(round(end_s * self.frame_rate))),
+                    seed=seed,
+                    card=int(self.model.lm.card),
+                    frame_rate=self.frame_rate,
+                )
+                if form is not None:  # the form's theme and groove memory replace the groove's
+                    constraints = dataclasses.replace(constraints, form=form, repeat_from=())
             audio = render(
                 self.model,
                 self.backbone.codec,

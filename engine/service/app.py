@@ -73,6 +73,7 @@ class SceneIn(BaseModel):
     program: dict[str, Any] | None = None
     handle_s: float = Field(default=0.0, ge=0.0, le=10.0, allow_inf_nan=False)
     continue_from: dict[str, Any] | None = None
+    ends: bool = False  # nothing continues this cue: it closes on a cadence (engine.api.SceneRequest)
 
 
 class ScoreJobIn(BaseModel):

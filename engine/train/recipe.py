@@ -32,8 +32,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from engine.corpus.style_forms import style_forms
 from engine.corpus.style_meters import style_meters
 from engine.errors import EngineInputError
+from engine.generator.form import STYLE_FORMS_FILE
 from engine.generator.tempo_grid import STYLE_METERS_FILE
 from engine.symbolic.score import STREAMS
 
@@ -327,6 +329,7 @@ class Recipe:
         (tmp / "generator.json").write_text(json.dumps(asdict(self.generator_config()), indent=1))
         (tmp / PROMPT_WORDS).write_text(json.dumps(self.prompt_words()))
         (tmp / STYLE_METERS_FILE).write_text(json.dumps(style_meters(), indent=1))
+        (tmp / STYLE_FORMS_FILE).write_text(json.dumps(style_forms(), indent=1))
         (tmp / "recipe.json").write_text(
             json.dumps(
                 {

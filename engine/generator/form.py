@@ -1,0 +1,528 @@
+"""Decoding with form: one key per cue, a progression per bar, themes and grooves that return, and
+a cadence with its notes released where a cue ends into silence.
+
+Why: the tiny LM picks plausible notes frame by frame but has no idea of key, bar or phrase (its
+melodies leap two octaves in ten seconds, its grooves never repeat a bar, a cue stops mid-chord).
+A composer writes the form first — key, harmonic plan, phrase plan, ending — and lets the notes
+follow it. `FormPlan` is that plan for one cue, laid on the cue's tempo grid; `FormDecoder` turns
+it into log-odds added to the LM's own logits at every sampling step (constrained sampling, as the
+tempo grid does): the chord of each bar is the only chord the harmony stream may strike and is
+struck where it changes, melody and bass play the key's notes, favour chord tones and steps over
+leaps, the melody repeats its 2-bar cell and brings the theme back at phrase lags, the drums repeat
+the bar before (a fill is free at a phrase's last bar), and a cue that ends into silence closes
+with a cadence and rests before its out point.
+
+The harmony and registers per style come from the model folder's `style_forms.json` (written by
+the recipe from the composer's style table); the product path never imports the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.generator.tempo_grid import TempoGrid
+from engine.symbolic import tokens as symbolic_tokens
+from engine.symbolic.score import ACCENTS, BASS_RANGE, CHORD_QUALITIES, MELODY_RANGE, STREAMS
+
+STYLE_FORMS_FILE = "style_forms.json"
+
+DRUMS, BASS, HARMONY, MELODY = (STREAMS.index(s) for s in ("drums", "bass", "harmony", "melody"))
+PERIOD_BARS = 8  # a period: two 4-bar phrases, the second closing with the style's cadence
+FILL_FROM = 0.5  # the drums are free from here in a phrase's last bar (a fill into the next)
+
+# Log-odds of the plan (added to the LM's logits; -inf is a mask).
+CHORD_TONE_ODDS = 1.0  # melody and bass notes that belong to the bar's chord
+STEP_ODDS = 0.5  # per semitone of melodic step beyond a whole tone
+MAX_LEAP = 9  # a melody never leaps further than a major sixth from its last note
+BASS_STEP_ODDS = 0.15  # per semitone of bass move beyond a fifth
+MOTIF_ODDS = 5.0  # the melody plays again what it played at the plan's lag (pitch and rhythm)
+DRUM_ODDS = 12.0  # the drums play again the bar before (the same kit set on the same step)
+BASS_RHYTHM_ODDS = 1.5  # the bass starts notes where it did a bar before
+REGISTER_SLACK = 2  # semitones a melody or bass may stray outside its style's register
+RELEASE_S = 0.6  # a cue ending into silence rests this long before its out point (the tail rings)
+
+# The last two chords of a cue that ends into silence, per mode (root above the tonic, quality):
+# the approach, then the tonic.
+FINAL_CADENCE = {
+    "major": ((7, "dom7"), (0, "maj")),
+    "minor": ((7, "dom7"), (0, "min")),
+    "dorian": ((7, "min7"), (0, "min")),
+    "mixolydian": ((10, "maj"), (0, "maj")),
+    "lydian": ((2, "maj"), (0, "maj")),
+}
+MINOR_MODES = ("minor", "dorian")
+
+# Krumhansl–Kessler key profiles (probe-tone ratings), tonic first.
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+Chord = tuple[int, str]  # (semitones above the tonic, quality)
+
+
+@dataclass(frozen=True)
+class StyleForm:
+    """A style's harmony and registers (`style_forms.json`)."""
+
+    mode: str
+    scale: tuple[int, ...]
+    progressions: tuple[tuple[Chord, ...], ...]
+    cadences: tuple[tuple[Chord, ...], ...]
+    chord_bars: float
+    melody_register: tuple[int, int]
+    bass_register: tuple[int, int]
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StyleForm:
+        chords = lambda rows: tuple(tuple((int(r) % 12, str(q)) for r, q in row) for row in rows)  # noqa: E731
+        form = cls(
+            str(d["mode"]),
+            tuple(int(x) % 12 for x in d["scale"]),
+            chords(d["progressions"]),
+            chords(d["cadences"]),
+            float(d["chord_bars"]),
+            (int(d["melody_register"][0]), int(d["melody_register"][1])),
+            (int(d["bass_register"][0]), int(d["bass_register"][1])),
+        )
+        qualities = {q for row in (*form.progressions, *form.cadences) for _, q in row}
+        if not form.progressions or not qualities <= set(CHORD_QUALITIES) or form.chord_bars <= 0:
+            raise ValueError("a style form needs progressions of known chord qualities and chord_bars > 0")
+        if form.mode not in FINAL_CADENCE:
+            raise ValueError(f"mode {form.mode!r} unknown; use one of {', '.join(FINAL_CADENCE)}")
+        return form
+
+
+def read_style_forms(folder: Path) -> dict[str, StyleForm] | None:
+    """A model folder's style -> StyleForm table, or None when the folder has none."""
+    path = Path(folder) / STYLE_FORMS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return {
+            name: StyleForm.from_dict(d) for name, d in json.loads(path.read_text(encoding="utf-8")).items()
+        }
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise ValueError(f"{path}: not a style form table ({exc}); rewrite it with `vm-train`") from exc
+
+
+# --- the key ------------------------------------------------------------------------------------
+
+
+def pitch_class_weights(codes: np.ndarray) -> np.ndarray:
+    """[12] how long each pitch class sounds in symbolic tokens [K, T] (melody, bass, chord tones)."""
+    score = symbolic_tokens.decode(np.asarray(codes, dtype=np.int64))
+    w = np.zeros(12)
+    for note in (*score.melody, *score.bass):
+        w[note.pitch % 12] += note.end - note.start
+    for chord in score.harmony:
+        for i in CHORD_QUALITIES[chord.quality]:
+            w[(chord.root + i) % 12] += 0.5 * (chord.end - chord.start)
+    return w
+
+
+def tonic_of(weights: np.ndarray, mode: str) -> int | None:
+    """The tonic whose key profile (major or minor, as `mode`) best matches `weights` [12]."""
+    if not np.isfinite(weights).all() or weights.sum() <= 0:
+        return None
+    profile = MINOR_PROFILE if mode in MINOR_MODES else MAJOR_PROFILE
+    scores = [np.corrcoef(weights, np.roll(profile, t))[0, 1] for t in range(12)]
+    return int(np.nanargmax(scores)) if np.isfinite(scores).any() else None
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormPlan:
+    """One cue's form on its grid, in global frames (0 = the cue's first new frame)."""
+
+    tonic: int
+    form: StyleForm
+    grid: TempoGrid
+    frames: int
+    chords: tuple[tuple[int, int, Chord], ...]  # (start, end, chord) spans covering [0, frames)
+    strikes: frozenset[int]  # harmony grid frames where a new chord must be struck
+    roots: frozenset[int]  # bass grid frames where the bass must play the new chord's root
+    melody_from: dict[int, int]  # melody grid frame -> the frame it repeats (the theme's lag)
+    drums_from: dict[
+        int, tuple[int, ...]
+    ]  # drum grid frame -> the frames a groove bar earlier, nearest first
+    bass_from: dict[int, int]  # bass grid frame -> the frame a bar earlier
+    final: int | None  # the downbeat of the closing tonic (ends into silence), or None
+    release: int | None  # from here every stream rests (ends into silence), or None
+
+    @property
+    def closing(self) -> int | None:
+        """The first frame of the ending (the closing downbeat, else the release), or None."""
+        return self.final if self.final is not None else self.release
+
+    def chord_at(self, frame: int) -> Chord:
+        for start, end, chord in self.chords:
+            if start <= frame < end:
+                return chord
+        return self.chords[-1][2] if frame >= 0 else self.chords[0][2]
+
+    def pitch_classes(self, chord: Chord) -> frozenset[int]:
+        root, quality = chord
+        return frozenset((self.tonic + root + i) % 12 for i in CHORD_QUALITIES[quality])
+
+    @property
+    def scale(self) -> frozenset[int]:
+        return frozenset((self.tonic + s) % 12 for s in self.form.scale)
+
+
+def _bar_of(grid: TempoGrid, frame: float) -> int:
+    return math.floor((frame - grid.origin) / (grid.step_frames * grid.steps_per("bar")) + 1e-6)
+
+
+LagRule = Callable[[int, float], int]  # (bar from the cue's first, position in the bar 0..1) -> bars back
+
+
+def _lagged(
+    grid: TempoGrid, frames: np.ndarray, rule: LagRule, first_bar: int, lowest: int, extra: int = 0
+) -> dict[int, int]:
+    """Each frame -> the frame `rule` (+ `extra`) bars earlier on the grid's own steps (exact: a
+    fractional step never drifts the lookup), when the rule names a lag and that frame is at or
+    after `lowest`."""
+    bar_steps = grid.steps_per("bar")
+    out = {}
+    for f in frames.tolist():
+        k = round((f - grid.origin) / grid.step_frames)
+        bar, step = divmod(k, bar_steps)
+        lag = rule(bar - first_bar, step / bar_steps)
+        if not lag:
+            continue
+        then = int(round(grid.origin + (k - (lag + extra) * bar_steps) * grid.step_frames))
+        if then >= lowest:
+            out[int(f)] = then
+    return out
+
+
+def _groove_sources(
+    grid: TempoGrid, frames: np.ndarray, rule: LagRule, first_bar: int, lowest: int
+) -> dict[int, tuple[int, ...]]:
+    """Each drum frame -> the frame its groove bar played it, then that frame a bar and two bars
+    further back (a hit point's forced accent there is not the groove: the decoder skips it)."""
+    out: dict[int, tuple[int, ...]] = {}
+    for extra in range(3):
+        for f, then in _lagged(grid, frames, rule, first_bar, lowest, extra).items():
+            out[f] = (*out.get(f, ()), then)
+    return out
+
+
+def melody_lag(bar: int, _position: float = 0.0) -> int:
+    """Bars back to the cell a melody bar repeats (0: new material). An 8-bar period states a
+    2-bar cell, repeats it, contrasts, brings the cell back and closes freely; later periods
+    return to the first period's theme."""
+    m = bar % PERIOD_BARS
+    if m in (2, 3):
+        return 2
+    if m == 6:
+        return 6
+    if m in (0, 1, 4, 5) and bar >= PERIOD_BARS:
+        return PERIOD_BARS
+    return 0
+
+
+def drum_lag(bar: int, position: float = 0.0) -> int:
+    """Bars back to the groove a drum bar repeats: the bar before; the second half of a 4-bar
+    phrase's last bar is free (a fill), and the bar after it repeats the groove two bars back."""
+    m = bar % 4
+    if m == 3 and position >= FILL_FROM:
+        return 0
+    if m == 0:
+        return 2 if bar > 0 else 0
+    return 1
+
+
+def bass_lag(bar: int, position: float = 0.0) -> int:
+    """The bass repeats its rhythm a bar earlier (two after a phrase's last bar)."""
+    return 2 if bar % 4 == 0 and bar > 0 else int(bar != 0)
+
+
+def plan_form(
+    *,
+    grid: TempoGrid,
+    form: StyleForm,
+    tonic: int,
+    frames: int,
+    first: int,
+    end_frame: int | None,
+    rng: np.random.Generator,
+    frame_rate: float = 50.0,
+) -> FormPlan:
+    """The form of a cue of `frames` new frames (prompt frames from `first` < 0) on `grid`.
+
+    Bars count from the cue's first bar; each period takes a progression from the style's (the
+    next period another), its last two bars the style's cadence; a cue that ends into silence at
+    `end_frame` (None: it runs on into the next cue) closes on the mode's approach chord and the
+    tonic, struck on the last downbeat that leaves a beat before the release, and rests from
+    `RELEASE_S` before that frame to the end of its frames (a handle past it stays silent)."""
+    bar_frames = grid.step_frames * grid.steps_per("bar")
+    first_bar = _bar_of(grid, 0)
+    last_bar = _bar_of(grid, frames - 1)
+    release = final = None
+    if end_frame is not None:
+        release = max(1, min(frames, end_frame) - int(round(RELEASE_S * frame_rate)))
+        downbeats = [
+            int(f) for f in grid.frames(0, release, "bar").tolist() if f + grid.beat_frames <= release
+        ]
+        final = downbeats[-1] if downbeats else None
+    progressions = [form.progressions[int(i)] for i in rng.permutation(len(form.progressions))]
+    cadences = [form.cadences[int(i)] for i in rng.permutation(len(form.cadences))] if form.cadences else []
+    final_bar = None if final is None else _bar_of(grid, final)
+    per_chord = max(form.chord_bars, 0.5)
+    chords: list[tuple[int, int, Chord]] = []
+    half = max(1, int(round(1 / per_chord))) if per_chord < 1 else 1
+    for bar in range(first_bar, last_bar + 1):
+        rel = bar - first_bar
+        start = grid.origin + bar * bar_frames
+        for part in range(half):
+            pos = rel + part / half
+            period = rel // PERIOD_BARS
+            m = pos % PERIOD_BARS
+            if final_bar is not None and bar == final_bar:
+                chord = FINAL_CADENCE[form.mode][1]
+            elif final_bar is not None and bar == final_bar - 1:
+                chord = FINAL_CADENCE[form.mode][0]
+            elif m >= PERIOD_BARS - 2 and cadences:
+                cad = cadences[period % len(cadences)]
+                chord = cad[min(len(cad) - 1, int((m - (PERIOD_BARS - 2)) / (2 / len(cad))))]
+            else:
+                prog = progressions[period % len(progressions)]
+                chord = prog[int(m / per_chord) % len(prog)]
+            s = int(round(start + part * bar_frames / half))
+            e = int(round(start + (part + 1) * bar_frames / half))
+            if chords and chords[-1][2] == chord and chords[-1][1] == s:
+                chords[-1] = (chords[-1][0], e, chord)
+            else:
+                chords.append((s, e, chord))
+    chords[0] = (min(chords[0][0], first), chords[0][1], chords[0][2])
+    chords[-1] = (chords[-1][0], max(chords[-1][1], frames), chords[-1][2])
+
+    def first_on(level_frames: np.ndarray, at: int, until: int) -> int | None:
+        after = level_frames[(level_frames >= at) & (level_frames < until)]
+        return int(after[0]) if after.size else None
+
+    harmony_frames = grid.onset_frames(0, frames, "harmony")
+    bass_frames = grid.onset_frames(0, frames, "bass")
+    strikes, roots = set(), set()
+    for s, e, _ in chords:
+        if e <= 0:
+            continue
+        h = first_on(harmony_frames, max(s, 0), e)
+        b = first_on(bass_frames, max(s, 0), e)
+        if h is not None and (release is None or h < release):
+            strikes.add(h)
+        if b is not None and (release is None or b < release):
+            roots.add(b)
+    return FormPlan(
+        tonic=int(tonic) % 12,
+        form=form,
+        grid=grid,
+        frames=frames,
+        chords=tuple(chords),
+        strikes=frozenset(strikes),
+        roots=frozenset(roots),
+        melody_from=_lagged(grid, grid.onset_frames(0, frames, "melody"), melody_lag, first_bar, first),
+        drums_from=_groove_sources(grid, grid.onset_frames(0, frames, "drums"), drum_lag, first_bar, first),
+        bass_from=_lagged(grid, bass_frames, bass_lag, first_bar, first),
+        final=final,
+        release=release,
+    )
+
+
+# --- the plan as log-odds -----------------------------------------------------------------------
+
+
+def _id_tables(card: int) -> dict[str, np.ndarray]:
+    """Per id of the shared cardinality: the melody / bass pitch it starts (-1: not an onset), the
+    chord (root pc, quality index) it strikes (-1), and whether it is a drum onset."""
+    ids = np.arange(card)
+    onset = ids >= symbolic_tokens.ONSET_BASE
+    idx = (ids - symbolic_tokens.ONSET_BASE) // ACCENTS
+
+    def pitches(stream: str, low: int) -> np.ndarray:
+        p = np.where(onset & (ids < symbolic_tokens.STREAM_SIZES[stream]), low + idx, -1)
+        return p.astype(np.int64)
+
+    nq = len(CHORD_QUALITIES)
+    chord_ok = onset & (ids < symbolic_tokens.STREAM_SIZES["harmony"])
+    return {
+        "melody": pitches("melody", MELODY_RANGE[0]),
+        "bass": pitches("bass", BASS_RANGE[0]),
+        "root": np.where(chord_ok, idx // nq, -1),
+        "quality": np.where(chord_ok, idx % nq, -1),
+    }
+
+
+class FormDecoder:
+    """A cue's `FormPlan` as log-odds per sampling step, with the tokens played so far (global
+    frames, prompt included) for the theme and groove memory."""
+
+    def __init__(self, plan: FormPlan, card: int, num_codebooks: int, prompt: np.ndarray | None = None):
+        self.plan = plan
+        self.card = card
+        self.K = num_codebooks
+        p0 = 0 if prompt is None else int(prompt.shape[-1])
+        self.p0 = p0
+        self.played = np.full((num_codebooks, p0 + plan.frames), -1, dtype=np.int64)
+        if prompt is not None:
+            self.played[:, :p0] = prompt
+        self.ids = _id_tables(card)
+        self.last_melody = self._last_pitch(MELODY, self.ids["melody"])
+        self.last_bass = self._last_pitch(BASS, self.ids["bass"])
+        self._rows: dict[tuple, np.ndarray] = {}
+        self.hits: set[int] = set()  # global frames whose drums a hit point forced
+        self.quality_index = {q: i for i, q in enumerate(CHORD_QUALITIES)}
+
+    def _last_pitch(self, q: int, table: np.ndarray) -> int | None:
+        row = self.played[q, : self.p0]
+        on = np.flatnonzero(row >= symbolic_tokens.ONSET_BASE)
+        return int(table[row[on[-1]]]) if on.size else None
+
+    def record(self, q: int, frame: int, token: int) -> None:
+        """A token sampled for codebook `q` at global `frame` (new frames only)."""
+        i = frame + self.p0
+        if 0 <= i < self.played.shape[1] and q < self.K:
+            self.played[q, i] = token
+            if token >= symbolic_tokens.ONSET_BASE:
+                if q == MELODY and self.ids["melody"][token] >= 0:
+                    self.last_melody = int(self.ids["melody"][token])
+                elif q == BASS and self.ids["bass"][token] >= 0:
+                    self.last_bass = int(self.ids["bass"][token])
+
+    def _then(self, q: int, frame: int | None) -> int:
+        if frame is None:
+            return -1
+        i = frame + self.p0
+        return int(self.played[q, i]) if 0 <= i < self.played.shape[1] else -1
+
+    # -- static rows (per chord) ---------------------------------------------------------------
+    def _pitch_row(self, stream: str, chord: Chord) -> np.ndarray:
+        """Log-odds over ids for a melody or bass note under `chord`: out of key or register -inf,
+        chord tones favoured."""
+        key = (stream, chord)
+        if key not in self._rows:
+            table = self.ids[stream]
+            lo, hi = self.plan.form.melody_register if stream == "melody" else self.plan.form.bass_register
+            tones = self.plan.pitch_classes(chord)
+            allowed = self.plan.scale | tones
+            row = np.zeros(self.card)
+            on = table >= 0
+            pcs = np.where(on, table % 12, -1)
+            ok = np.isin(pcs, list(allowed)) & (table >= lo - REGISTER_SLACK) & (table <= hi + REGISTER_SLACK)
+            row[on & ~ok] = -np.inf
+            row[on & ok & np.isin(pcs, list(tones))] += CHORD_TONE_ODDS
+            self._rows[key] = row
+        return self._rows[key]
+
+    def _chord_row(self, chord: Chord, strike: bool) -> np.ndarray:
+        key = ("harmony", chord, strike)
+        if key not in self._rows:
+            root = (self.plan.tonic + chord[0]) % 12
+            row = np.zeros(self.card)
+            on = self.ids["root"] >= 0
+            this = on & (self.ids["root"] == root) & (self.ids["quality"] == self.quality_index[chord[1]])
+            row[on & ~this] = -np.inf
+            if strike:
+                row[~this] = -np.inf
+            self._rows[key] = row
+        return self._rows[key]
+
+    # -- per step ------------------------------------------------------------------------------
+    def bias(self, q: int, frame: int, hit: bool = False) -> np.ndarray | None:
+        """[card] log-odds for codebook `q` at global `frame` (None: the plan says nothing)."""
+        plan = self.plan
+        if frame < 0 or frame >= plan.frames or q not in (DRUMS, BASS, HARMONY, MELODY):
+            return None
+        if plan.closing is not None and frame >= plan.closing:
+            return self._ending(q, frame, hit)
+        if q == DRUMS:
+            if hit:
+                self.hits.add(frame)
+                return None
+            sources = [f for f in plan.drums_from.get(frame, ()) if f not in self.hits]
+            return self._repeat(q, frame, sources[0] if sources else None, DRUM_ODDS, exact=True)
+        chord = plan.chord_at(frame)
+        if q == HARMONY:
+            return self._chord_row(chord, frame in plan.strikes)
+        if q == BASS:
+            row = self._pitch_row("bass", chord)
+            if frame in plan.roots:
+                row = row.copy()
+                table = self.ids["bass"]
+                root = (plan.tonic + chord[0]) % 12
+                row[(table < 0) | (table % 12 != root)] = -np.inf
+            row = self._add_step(row, self.ids["bass"], self.last_bass, BASS_STEP_ODDS, 7, None)
+            memory = self._repeat(q, frame, plan.bass_from.get(frame), BASS_RHYTHM_ODDS, exact=False)
+            return row if memory is None else row + memory
+        row = self._add_step(
+            self._pitch_row("melody", chord), self.ids["melody"], self.last_melody, STEP_ODDS, 2, MAX_LEAP
+        )
+        memory = self._repeat(q, frame, plan.melody_from.get(frame), MOTIF_ODDS, exact=True)
+        return row if memory is None else row + memory
+
+    def _add_step(
+        self, row: np.ndarray, table: np.ndarray, last: int | None, odds: float, free: int, limit: int | None
+    ) -> np.ndarray:
+        if last is None:
+            return row
+        on = table >= 0
+        step = np.abs(np.where(on, table, last) - last)
+        out = row - odds * np.maximum(step - free, 0)
+        if limit is not None:
+            out = np.where(on & (step > limit), -np.inf, out)
+        return out
+
+    def _repeat(self, q: int, frame: int, source: int | None, odds: float, exact: bool) -> np.ndarray | None:
+        then = self._then(q, source)
+        if then < 0:
+            return None
+        row = np.zeros(self.card)
+        onsets = np.arange(self.card) >= symbolic_tokens.ONSET_BASE
+        if then >= symbolic_tokens.ONSET_BASE:
+            if exact and q == MELODY:
+                same = self.ids["melody"] == self.ids["melody"][then]
+                row[same] += odds
+            elif exact:
+                row[then] += odds
+            else:
+                row[onsets] += odds
+        else:
+            row[onsets] -= odds
+        return row
+
+    def _ending(self, q: int, frame: int, hit: bool) -> np.ndarray | None:
+        """The closing bar: the tonic struck on the final downbeat in every pitched stream, held to
+        the release, then silence; the drums may land the final downbeat and then rest."""
+        plan = self.plan
+        row = np.zeros(self.card)
+        quiet = np.arange(self.card) < symbolic_tokens.ONSET_BASE
+        if frame >= plan.release:
+            if q == DRUMS and hit:
+                return None
+            row[np.arange(self.card) != symbolic_tokens.REST] = -np.inf
+            return row
+        if frame == plan.final:
+            if q == DRUMS:
+                return None
+            if q == HARMONY:
+                return self._chord_row(FINAL_CADENCE[plan.form.mode][1], True)
+            table = self.ids["melody" if q == MELODY else "bass"]
+            row[(table < 0) | (table % 12 != plan.tonic)] = -np.inf
+            last = self.last_melody if q == MELODY else self.last_bass
+            return self._add_step(row, table, last, STEP_ODDS, 2, None) if last is not None else row
+        if q == DRUMS:
+            if hit:
+                return None
+            row[np.arange(self.card) != symbolic_tokens.REST] = -np.inf
+            return row
+        row[np.arange(self.card) != symbolic_tokens.HOLD] = -np.inf
+        row[quiet & (np.arange(self.card) == symbolic_tokens.HOLD)] = 0.0
+        return row
