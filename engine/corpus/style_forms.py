@@ -25,5 +25,6 @@ def style_forms() -> dict[str, dict]:
             "chord_bars": s.chord_bars,
             "melody_register": list(s.melody_register),
             "bass_register": list(s.bass_register),
+            "arpeggio": s.arpeggio,
         }
     return out

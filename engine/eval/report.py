@@ -313,3 +313,57 @@ def write_examples(report: dict, docs: Path, count: int = 3) -> list[str]:
         sf.write(str(out), np.clip(cue, -1, 1), rate, format="OGG", subtype="VORBIS")
         written.append(str(out))
     return written
+
+
+def pianoroll_png(tokens: np.ndarray, events_s, path: Path, title: str, frame_rate: float = 50.0) -> Path:
+    """A symbolic cue's notes as a composer reads them: melody (blue), chord tones (green), bass
+    (brown) by pitch over time, drum hits as ticks along the bottom, the picture's cuts in red."""
+    from engine.symbolic import tokens as symbolic_tokens
+    from engine.symbolic.score import CHORD_QUALITIES
+
+    score = symbolic_tokens.decode(np.asarray(tokens, dtype=np.int64))
+    frames = score.num_frames
+    width = max(400, min(1600, frames * 2))
+    lo_pitch, hi_pitch, px = 28, 96, 4
+    top, drums_h = 28, 16
+    height = top + (hi_pitch - lo_pitch + 1) * px + drums_h + 14
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    x_of = lambda f: int(round(f / max(frames, 1) * (width - 1)))  # noqa: E731
+    y_of = lambda p: top + (hi_pitch - p) * px  # noqa: E731
+    for octave in range(lo_pitch - lo_pitch % 12 + 12, hi_pitch + 1, 12):  # a line at every C
+        draw.line([(0, y_of(octave) + px - 1), (width, y_of(octave) + px - 1)], fill=(225, 225, 225))
+    for chord in score.harmony:
+        for i in CHORD_QUALITIES[chord.quality]:
+            pitch = 60 + (chord.root + i) % 12
+            draw.rectangle(
+                [x_of(chord.start), y_of(pitch), x_of(chord.end) - 1, y_of(pitch) + px - 2],
+                fill=(150, 210, 150),
+            )
+    for note, colour in [
+        *((n, (150, 90, 40)) for n in score.bass),
+        *((n, (30, 80, 200)) for n in score.melody),
+    ]:
+        draw.rectangle(
+            [x_of(note.start), y_of(note.pitch), x_of(note.end) - 1, y_of(note.pitch) + px - 2], fill=colour
+        )
+    base = height - drums_h - 14
+    for hit in score.drums:
+        draw.line(
+            [(x_of(hit.frame), base + 4), (x_of(hit.frame), base + 4 + 4 * (hit.accent + 1))],
+            fill=(60, 60, 60),
+            width=1,
+        )
+    for t in events_s:
+        draw.line([(x_of(t * frame_rate), top), (x_of(t * frame_rate), base)], fill=(230, 30, 30), width=1)
+    for s in range(int(frames / frame_rate) + 1):
+        draw.line([(x_of(s * frame_rate), height - 14), (x_of(s * frame_rate), height - 9)], fill=(0, 0, 0))
+    draw.text(
+        (4, 2),
+        f"{title}  (blue: melody, green: chords in one octave, brown: bass, grey: drums, red: cuts)",
+        fill=(0, 0, 0),
+        font=_font(),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
+    return path

@@ -178,6 +178,7 @@ def cue_form(
     style_forms: dict[str, StyleForm] | None,
     frames: int,
     end_frame: int | None,
+    hits: frozenset[int],
     seed: int,
     card: int,
     frame_rate: float,
@@ -202,7 +203,17 @@ def cue_form(
     if tonic is None:
         tonic = int(rng.integers(12))
     first = 0 if prompt is None else -prompt.shape[1]
-    plan = plan_form(grid=grid, form=form, tonic=tonic, frames=frames, first=first, end_frame=end_frame, rng=rng, frame_rate=frame_rate)
+    plan = plan_form(
+        grid=grid,
+        form=form,
+        tonic=tonic,
+        frames=frames,
+        first=first,
+        end_frame=end_frame,
+        rng=rng,
+        hits=hits,
+        frame_rate=frame_rate,
+    )
     return FormDecoder(plan, card, len(STREAMS), prompt)
 
 

@@ -39,11 +39,13 @@ FILL_FROM = 0.5  # the drums are free from here in a phrase's last bar (a fill i
 # Log-odds of the plan (added to the LM's logits; -inf is a mask).
 CHORD_TONE_ODDS = 1.0  # melody and bass notes that belong to the bar's chord
 STEP_ODDS = 0.5  # per semitone of melodic step beyond a whole tone
+REPEAT_ODDS = 1.0  # against a tune striking its last pitch again (motion, not a drone)
 MAX_LEAP = 9  # a melody never leaps further than a major sixth from its last note
 BASS_STEP_ODDS = 0.15  # per semitone of bass move beyond a fifth
-MOTIF_ODDS = 5.0  # the melody plays again what it played at the plan's lag (pitch and rhythm)
+MOTIF_ODDS = 10.0  # the melody plays again what it played at the plan's lag (pitch and rhythm)
 DRUM_ODDS = 12.0  # the drums play again the bar before (the same kit set on the same step)
 BASS_RHYTHM_ODDS = 1.5  # the bass starts notes where it did a bar before
+SUSTAIN_ODDS = 2.0  # the harmony holds its chord rather than resting between strikes
 REGISTER_SLACK = 2  # semitones a melody or bass may stray outside its style's register
 RELEASE_S = 0.6  # a cue ending into silence rests this long before its out point (the tail rings)
 
@@ -76,6 +78,7 @@ class StyleForm:
     chord_bars: float
     melody_register: tuple[int, int]
     bass_register: tuple[int, int]
+    arpeggio: bool = False  # the melody arpeggiates the chord (it moves by chord tones, not steps)
 
     @classmethod
     def from_dict(cls, d: dict) -> StyleForm:
@@ -88,6 +91,7 @@ class StyleForm:
             float(d["chord_bars"]),
             (int(d["melody_register"][0]), int(d["melody_register"][1])),
             (int(d["bass_register"][0]), int(d["bass_register"][1])),
+            bool(d.get("arpeggio", False)),
         )
         qualities = {q for row in (*form.progressions, *form.cadences) for _, q in row}
         if not form.progressions or not qualities <= set(CHORD_QUALITIES) or form.chord_bars <= 0:
@@ -153,6 +157,7 @@ class FormPlan:
         int, tuple[int, ...]
     ]  # drum grid frame -> the frames a groove bar earlier, nearest first
     bass_from: dict[int, int]  # bass grid frame -> the frame a bar earlier
+    accents: frozenset[int]  # hit points: the chord and the bass strike there with the drums
     final: int | None  # the downbeat of the closing tonic (ends into silence), or None
     release: int | None  # from here every stream rests (ends into silence), or None
 
@@ -254,6 +259,7 @@ def plan_form(
     first: int,
     end_frame: int | None,
     rng: np.random.Generator,
+    hits: frozenset[int] = frozenset(),
     frame_rate: float = 50.0,
 ) -> FormPlan:
     """The form of a cue of `frames` new frames (prompt frames from `first` < 0) on `grid`.
@@ -262,7 +268,8 @@ def plan_form(
     next period another), its last two bars the style's cadence; a cue that ends into silence at
     `end_frame` (None: it runs on into the next cue) closes on the mode's approach chord and the
     tonic, struck on the last downbeat that leaves a beat before the release, and rests from
-    `RELEASE_S` before that frame to the end of its frames (a handle past it stays silent)."""
+    `RELEASE_S` before that frame to the end of its frames (a handle past it stays silent). At
+    the `hits` (cuts, markers) the chord and the bass strike with the drums' forced accent."""
     bar_frames = grid.step_frames * grid.steps_per("bar")
     first_bar = _bar_of(grid, 0)
     last_bar = _bar_of(grid, frames - 1)
@@ -329,6 +336,7 @@ def plan_form(
         chords=tuple(chords),
         strikes=frozenset(strikes),
         roots=frozenset(roots),
+        accents=frozenset(int(h) for h in hits if 0 <= h < frames),
         melody_from=_lagged(grid, grid.onset_frames(0, frames, "melody"), melody_lag, first_bar, first),
         drums_from=_groove_sources(grid, grid.onset_frames(0, frames, "drums"), drum_lag, first_bar, first),
         bass_from=_lagged(grid, bass_frames, bass_lag, first_bar, first),
@@ -432,6 +440,8 @@ class FormDecoder:
             row[on & ~this] = -np.inf
             if strike:
                 row[~this] = -np.inf
+            else:  # a chord sounds through its bar: the tonal floor under melody and drums
+                row[symbolic_tokens.HOLD] += SUSTAIN_ODDS
             self._rows[key] = row
         return self._rows[key]
 
@@ -451,10 +461,10 @@ class FormDecoder:
             return self._repeat(q, frame, sources[0] if sources else None, DRUM_ODDS, exact=True)
         chord = plan.chord_at(frame)
         if q == HARMONY:
-            return self._chord_row(chord, frame in plan.strikes)
+            return self._chord_row(chord, frame in plan.strikes or frame in plan.accents)
         if q == BASS:
             row = self._pitch_row("bass", chord)
-            if frame in plan.roots:
+            if frame in plan.roots or frame in plan.accents:
                 row = row.copy()
                 table = self.ids["bass"]
                 root = (plan.tonic + chord[0]) % 12
@@ -462,11 +472,24 @@ class FormDecoder:
             row = self._add_step(row, self.ids["bass"], self.last_bass, BASS_STEP_ODDS, 7, None)
             memory = self._repeat(q, frame, plan.bass_from.get(frame), BASS_RHYTHM_ODDS, exact=False)
             return row if memory is None else row + memory
-        row = self._add_step(
-            self._pitch_row("melody", chord), self.ids["melody"], self.last_melody, STEP_ODDS, 2, MAX_LEAP
-        )
+        row = self._melody_row(chord)
         memory = self._repeat(q, frame, plan.melody_from.get(frame), MOTIF_ODDS, exact=True)
         return row if memory is None else row + memory
+
+    def _melody_row(self, chord: Chord) -> np.ndarray:
+        """A melody note: in key and register, a chord tone favoured; a tune moves by steps (a
+        leap costs, a repeated note a little), an arpeggio by the chord's nearest tones."""
+        row = self._pitch_row("melody", chord)
+        table, last = self.ids["melody"], self.last_melody
+        if self.plan.form.arpeggio:  # chord tones, but still the nearest ones
+            tones = list(self.plan.pitch_classes(chord))
+            row = np.where((table >= 0) & ~np.isin(table % 12, tones), -np.inf, row)
+            row = self._add_step(row, table, last, STEP_ODDS, 4, MAX_LEAP)
+        else:
+            row = self._add_step(row, table, last, STEP_ODDS, 2, MAX_LEAP)
+        if last is not None:
+            row = np.where(table == last, row - REPEAT_ODDS, row)
+        return row
 
     def _add_step(
         self, row: np.ndarray, table: np.ndarray, last: int | None, odds: float, free: int, limit: int | None
@@ -488,7 +511,7 @@ class FormDecoder:
         onsets = np.arange(self.card) >= symbolic_tokens.ONSET_BASE
         if then >= symbolic_tokens.ONSET_BASE:
             if exact and q == MELODY:
-                same = self.ids["melody"] == self.ids["melody"][then]
+                same = self.ids["melody"] == self.ids["melody"][then] + self._sequence(source, frame)
                 row[same] += odds
             elif exact:
                 row[then] += odds
@@ -497,6 +520,15 @@ class FormDecoder:
         else:
             row[onsets] -= odds
         return row
+
+    def _sequence(self, source: int, frame: int) -> int:
+        """Semitones a repeated melody note moves: none for a tune (its notes are the key's, over
+        any chord), the move of the chord's root for an arpeggio (its notes are the chord's), so
+        the figure keeps its shape over the new chord."""
+        if not self.plan.form.arpeggio:
+            return 0
+        move = (self.plan.chord_at(frame)[0] - self.plan.chord_at(source)[0]) % 12
+        return move - 12 if move > 6 else move
 
     def _ending(self, q: int, frame: int, hit: bool) -> np.ndarray | None:
         """The closing bar: the tonic struck on the final downbeat in every pitched stream, held to

@@ -468,6 +468,7 @@ class MusicGenerator:
                     prompt_codes=prompt_codes,
                     style_forms=self.style_forms,
                     frames=frames,
+                    hits=hit_frames,
                     end_frame=None if end_s is None else min(frames, int(round(end_s * self.frame_rate))),
                     seed=seed,
                     card=int(self.model.lm.card),

@@ -1,0 +1,188 @@
+"""Decoding with form: one key, the planned chords, themes and grooves that return, a cadence and
+a release where a cue ends into silence — held even by an untrained LM, since the form is in the
+decoder; and the form measures that tell it from random notes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.corpus.style_forms import style_forms
+from engine.eval.form_measures import form_measures, groove_recurrence, key_of, melodic_step, motif_recurrence
+from engine.generator import cue_grid
+from engine.generator.config import GeneratorConfig
+from engine.generator.form import (
+    FINAL_CADENCE,
+    RELEASE_S,
+    STYLE_FORMS_FILE,
+    FormDecoder,
+    StyleForm,
+    drum_lag,
+    melody_lag,
+    plan_form,
+    read_style_forms,
+)
+from engine.generator.service import MusicGenerator
+from engine.generator.tempo_grid import TempoGrid
+from engine.presets import load_preset
+from engine.symbolic import tokens as tk
+from engine.symbolic.score import STREAMS
+
+MODEL = Path(__file__).resolve().parents[1] / "resources" / "models" / "tiny"
+
+
+def _form(name: str = "piano_ballad") -> StyleForm:
+    return StyleForm.from_dict(style_forms()[name])
+
+
+def test_the_shipped_model_folder_carries_the_recipes_style_forms():
+    shipped = read_style_forms(MODEL)
+    assert shipped is not None and (MODEL / STYLE_FORMS_FILE).is_file()
+    assert shipped == {name: StyleForm.from_dict(d) for name, d in style_forms().items()}
+
+
+def test_a_bad_style_form_table_names_the_file_and_the_fix(tmp_path):
+    (tmp_path / STYLE_FORMS_FILE).write_text('{"ambient": {"mode": "lydian"}}')
+    with pytest.raises(ValueError, match="style_forms.json.*vm-train"):
+        read_style_forms(tmp_path)
+
+
+def test_the_phrase_plan_states_repeats_contrasts_and_returns():
+    assert [melody_lag(b) for b in range(8)] == [0, 0, 2, 2, 0, 0, 6, 0]
+    assert [melody_lag(b) for b in range(8, 16)] == [8, 8, 2, 2, 8, 8, 6, 0]
+    assert [drum_lag(b, 0.0) for b in range(8)] == [0, 1, 1, 1, 2, 1, 1, 1]
+    assert drum_lag(3, 0.75) == 0  # the fill at a phrase's end
+
+
+def test_the_plan_strikes_a_chord_at_every_change_and_closes_on_the_tonic():
+    grid = TempoGrid(120.0, 0.0)  # a bar is 100 frames
+    form = _form("piano_ballad")
+    plan = plan_form(
+        grid=grid, form=form, tonic=2, frames=1000, first=0, end_frame=1000, rng=np.random.default_rng(0)
+    )
+    starts = [s for s, _, _ in plan.chords]
+    assert starts[0] <= 0 and plan.chords[-1][1] >= 1000
+    assert all(any(s <= f < e for s, e, _ in plan.chords) for f in range(1000))
+    assert {max(s, 0) for s in starts} <= set(plan.strikes) | {0}
+    assert plan.release == 1000 - round(RELEASE_S * 50)
+    assert plan.final is not None and plan.final % 100 == 0 and plan.final + 25 <= plan.release
+    assert plan.chord_at(plan.final) == FINAL_CADENCE["major"][1]
+    assert plan.chord_at(plan.final - 1) == FINAL_CADENCE["major"][0]
+    # the theme: bar 2 repeats bar 0, bar 6 repeats bar 0
+    assert plan.melody_from[200] == 0 and plan.melody_from[600] == 0
+
+
+def test_the_decoder_masks_notes_out_of_key_and_chords_out_of_the_plan():
+    grid = TempoGrid(120.0, 0.0)
+    plan = plan_form(
+        grid=grid,
+        form=_form("piano_ballad"),
+        tonic=0,
+        frames=400,
+        first=0,
+        end_frame=None,
+        rng=np.random.default_rng(1),
+    )
+    dec = FormDecoder(plan, tk.CARD, len(STREAMS))
+    melody = dec.bias(STREAMS.index("melody"), 10)
+    for pitch in range(62, 80):
+        allowed = np.isfinite(melody[tk.note_id("melody", pitch, 1)])
+        assert allowed == (pitch % 12 in (0, 2, 4, 5, 7, 9, 11)), pitch  # C major, the ballad's register
+    root, quality = plan.chord_at(0)
+    harmony = dec.bias(STREAMS.index("harmony"), 0)  # a strike: only the planned chord
+    assert np.isfinite(harmony[tk.chord_id(root % 12, quality, 2)])
+    assert not np.isfinite(harmony[tk.REST]) and not np.isfinite(harmony[tk.HOLD])
+    other = (root + 5) % 12
+    assert not np.isfinite(harmony[tk.chord_id(other, "maj", 2)])
+
+
+@pytest.fixture(scope="module")
+def gen():
+    """The tiny preset with random weights (no training needed: the form is the decoder's) and
+    the shipped model folder's meters and forms."""
+    g = MusicGenerator.from_config(GeneratorConfig.from_dict(load_preset("tiny").generator), preset="tiny")
+    g.read_model_notes(MODEL)
+    return g
+
+
+def _cue(gen, seed: int, forms: bool, end: bool = True, seconds: float = 10.0):
+    keep = gen.style_forms
+    if not forms:
+        gen.style_forms = None
+    try:
+        rng = np.random.default_rng(seed)
+        cls = rng.standard_normal((int(seconds), 128)).astype(np.float32)
+        return gen.generate_cue(
+            cls_1fps=cls,
+            rhythm_50hz=None,
+            duration_s=seconds,
+            seed=seed,
+            hit_points_s=(2.0, 5.0),
+            end_s=seconds if end else None,
+        )
+    finally:
+        gen.style_forms = keep
+
+
+def test_an_untrained_lm_decoded_with_form_plays_in_key_on_the_plan_and_ends(
+    gen, one_torch_thread, monkeypatch
+):
+    plans = []
+    real = cue_grid.cue_form
+
+    def spy(**kw):
+        out = real(**kw)
+        plans.append(out.plan)
+        return out
+
+    import engine.generator.service as service
+
+    monkeypatch.setattr(service, "cue_form", spy)
+    cue = _cue(gen, seed=4, forms=True)
+    plan = plans[-1]
+    score = tk.decode(cue.tokens.astype(np.int64))
+    allowed = plan.scale
+    for note in (*score.melody, *score.bass):
+        assert note.pitch % 12 in allowed | plan.pitch_classes(plan.chord_at(note.start)), note
+    for chord in score.harmony:
+        planned = plan.chord_at(chord.start)
+        assert chord.root == (plan.tonic + planned[0]) % 12 and chord.quality == planned[1]
+    tail = cue.tokens[:4, plan.release :]
+    assert (tail == tk.REST).all()  # released before the out point
+    last = max(score.harmony, key=lambda c: c.start)
+    assert last.root == plan.tonic  # ends on the tonic chord
+
+
+def test_form_measures_tell_a_theme_and_a_groove_from_random_notes(gen, one_torch_thread):
+    with_form = [form_measures(_cue(gen, seed=s, forms=True).tokens) for s in (1, 2)]
+    without = [form_measures(_cue(gen, seed=s, forms=False, end=False).tokens) for s in (1, 2)]
+    step = lambda rows: np.nanmean([r["melodic_step"] for r in rows])  # noqa: E731
+    assert step(with_form) < 3.5 < step(without)  # an untrained LM leaps; the form steps
+    assert all(r["silent_end"] for r in with_form)
+    assert not all(r["silent_end"] for r in without)
+
+
+def test_motif_step_groove_and_key_measures_on_known_material():
+    theme = [60, 62, 64, 65, 64, 62, 60, 62, 64, 65, 64, 62, 60]
+    assert motif_recurrence(theme) > 0.6 and melodic_step(theme) < 2.5
+    rng = np.random.default_rng(0)
+    random_notes = rng.integers(48, 96, 60)
+    assert motif_recurrence(random_notes) < 0.1 and melodic_step(random_notes) > 8
+    grid = TempoGrid(120.0, 0.0)  # 100-frame bars
+    drums = np.zeros(800, dtype=np.int64)
+    kick, hat = tk.drum_id(("kick",), 2), tk.drum_id(("hat_closed",), 1)
+    for bar in range(8):
+        drums[bar * 100] = kick
+        drums[bar * 100 + 50] = kick
+        for e in range(0, 100, 25):
+            drums[bar * 100 + e + 12] = hat
+    assert groove_recurrence(drums, grid) == 1.0
+    scattered = np.zeros(800, dtype=np.int64)
+    scattered[rng.choice(800, 40, replace=False)] = kick
+    assert groove_recurrence(scattered, grid) < 0.3
+    c_major = np.zeros(12)
+    c_major[[0, 4, 7]] = 3
+    c_major[[2, 5, 9, 11]] = 1
+    assert key_of(c_major) == (0, "major")
