@@ -14,9 +14,12 @@ import numpy as np
 
 from engine.eval import metrics
 from engine.eval.clips import Clip
+from engine.eval.form_measures import form_measures
 from engine.eval.music_measures import failures, music_measures
 
 STEREO_RATE = 48000
+# the form measures of a symbolic cue's tokens (`form_measures`): theme, steps, groove, key, ending
+FORM_KEYS = ("motif_recurrence", "melodic_step", "groove_recurrence", "key_stability", "cadence_end")
 
 
 def token_style(tokens: np.ndarray | None) -> str | None:
@@ -91,6 +94,9 @@ def score_cue(
         "music_ok": not why,
         "failures": why,
     }
+    if tokens is not None and np.ndim(tokens) == 2:
+        form = form_measures(tokens)
+        row.update({k: form[k] for k in FORM_KEYS})
     if target_style is not None:
         row["style"] = target_style
         if judge is not None:
@@ -118,6 +124,10 @@ MEANS = (
     "rhythm",
     "comb_db",
     "tempo_max_deviation",
+    "motif_recurrence",
+    "melodic_step",
+    "groove_recurrence",
+    "key_stability",
 )
 FRACTIONS = (
     "tempo_exact",
@@ -127,6 +137,7 @@ FRACTIONS = (
     "music_ok",
     "semantic_correct",
     "token_style_correct",
+    "cadence_end",
 )
 
 

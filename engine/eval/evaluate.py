@@ -146,6 +146,7 @@ def evaluate_model(spec: ModelSpec, cfg: EvalConfig, synth: list[Clip], real: li
                     prompt=prompt,
                     hit_points_s=tuple(clip.edit_points_s) if take not in ("alone", "free") else (),
                     tempo_lock=take != "free",
+                    end_s=clip.duration_s,  # a clip is a whole cue: it ends into silence
                 )
                 visual_bpm = clip.tempo_bpm or metrics.curve_tempo(inputs.rhythm_50hz.sum(axis=1), 50.0)
                 row = score_cue(clip, cue.audio, gen.sample_rate, visual_bpm, judge, cue.tokens, target)
