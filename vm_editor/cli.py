@@ -15,11 +15,12 @@ from pathlib import Path
 from engine.api import Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
-from vm_editor import input_guard, scoring
+from vm_editor import input_guard, outputs, scoring
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
-from vm_editor.errors import EditorInputError
+from vm_editor.errors import EditorInputError, OutputExistsError
 from vm_editor.media_links import url_to_path
+from vm_editor.outputs import cue_folder_for
 from vm_editor.scenes import SceneList, cue_label, scenes_to_json, to_engine_scene
 from vm_editor.score_track import add_or_replace_score, is_our_output, scored_output_path
 from vm_editor.timeline_io import (
@@ -131,6 +132,11 @@ contract for scripts (DESIGN.md §7):
   rhythm T --cue K --json
              what the engine conditions cue K on: {fps: 50, curve, cues, edit_points_s,
              cls_frames}, times relative to the cue's start
+  outputs    score writes <stem>.scored.<ext> (<name>.scored.otio for EDL and AAF:
+             cut.edl.scored.otio), cues in <output name>_cues (dots as _); refused before any
+             scoring: an existing file without --force (a scored input's own default output
+             included), -o naming the input (always), a writer that cannot carry the score,
+             a cue folder that takes no files
   score T    one clip per cue; touching cues continue each other's music and crossfade from
              the cut into a 1 s rendered handle; --cue-dir DIR (also with the service);
              --no-hits leaves cuts and markers to the model (no forced accents); --stems
@@ -240,8 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
 # -- scenes ------------------------------------------------------------------------------------
 def _load_scenes(args: argparse.Namespace):
     report = _read(args)
-    scene_list = scoring.plan_cues(
-        report.timeline,
+    return report.timeline, _plan(args, report.timeline)
+
+
+def _plan(args: argparse.Namespace, timeline) -> SceneList:
+    """The cue plan `score`, `scenes` and `rhythm` share (auto asks the engine for embeddings)."""
+    return scoring.plan_cues(
+        timeline,
         mode=args.cues,
         timeline_path=args.timeline,
         track=args.track,
@@ -254,7 +265,6 @@ def _load_scenes(args: argparse.Namespace):
         record_out=args.record_out,
         merge_all=args.merge_all,
     )
-    return report.timeline, scene_list
 
 
 def _check_media(timeline_path: Path, scene_list: SceneList, allow_offline: bool) -> None:
@@ -316,13 +326,8 @@ def _cue_dir(args: argparse.Namespace, out_path: Path) -> Path:
     if args.in_process:
         if args.cue_dir is not None:
             return args.cue_dir.resolve()
-        return _cues_beside(out_path)
-    return Path(f"{out_path.stem.replace('.', '_')}_cues")
-
-
-def _cues_beside(out_path: Path) -> Path:
-    """The default cue folder: next to the scored timeline, named for it (either engine)."""
-    return out_path.with_name(f"{out_path.stem.replace('.', '_')}_cues")
+        return cue_folder_for(out_path).resolve()
+    return Path(cue_folder_for(out_path).name)
 
 
 def _deliver(args: argparse.Namespace, cues, folder: Path | None):
@@ -373,13 +378,27 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    timeline, scene_list = _load_scenes(args)
     out_path = args.output or default_output_path(args.timeline)
-    ours = is_our_output(timeline)  # re-scoring a file we wrote replaces it and its score track
-    _refuse_existing(out_path, args.force or (ours and _same_file(out_path, args.timeline)))
-    input_guard.check_output(out_path, args.cue_dir)
+    report = _read(args)
+    timeline = report.timeline
+    cue_folder = args.cue_dir or cue_folder_for(out_path)
+    outputs.check_score_outputs(
+        args.timeline,
+        out_path,
+        explicit=args.output is not None,
+        force=args.force,
+        cue_folder=cue_folder,
+        option="--cue-dir" if args.cue_dir else "the cue folder",
+    )
+    ours = is_our_output(timeline)  # a scored timeline may replace itself (--force), no other input
+    if _same_file(out_path, args.timeline) and not ours:
+        raise OutputExistsError(
+            f"{out_path}: is the input timeline and holds no VidMusician score; choose another -o"
+        )
+    outputs.check_writer_carries_score(timeline, out_path, args.timeline)
     if args.output is None and (note := output_format_note(args.timeline)):
         print(f"note: {note}", file=sys.stderr)
+    scene_list = _plan(args, timeline)
     _check_media(args.timeline, scene_list, args.allow_offline)
     if not scene_list.scenes:
         raise EditorInputError(f"{args.timeline}: the chosen video track has no clips to score")
@@ -401,7 +420,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     result = _engine(args).score(request, progress=_ProgressPrinter())
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    cues = _deliver(args, result.cues, args.cue_dir or _cues_beside(out_path))
+    cues = _deliver(args, result.cues, cue_folder)
     scored = add_or_replace_score(timeline, scene_list.scenes, cues, crossfade_s=args.crossfade)
     written = write_timeline_atomic(
         scored, out_path, input_path=args.timeline, force=args.force, replace_input=ours
