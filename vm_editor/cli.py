@@ -22,7 +22,13 @@ from vm_editor.errors import EditorInputError, OutputExistsError
 from vm_editor.media_links import url_to_path
 from vm_editor.outputs import cue_folder_for
 from vm_editor.scenes import SceneList, cue_label, scenes_to_json, to_engine_scene
-from vm_editor.score_track import add_or_replace_score, is_our_output, scored_output_path
+from vm_editor.score_track import (
+    add_or_replace_score,
+    carry_score,
+    is_our_output,
+    read_score,
+    scored_output_path,
+)
 from vm_editor.timeline_io import (
     default_output_path,
     output_format_note,
@@ -398,6 +404,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     outputs.check_writer_carries_score(timeline, out_path, args.timeline)
     if args.output is None and (note := output_format_note(args.timeline)):
         print(f"note: {note}", file=sys.stderr)
+    if out_path.exists() and not _same_file(out_path, args.timeline):  # replaced (--force given)
+        timeline = _carry_previous_score(timeline, out_path)
     scene_list = _plan(args, timeline)
     _check_media(args.timeline, scene_list, args.allow_offline)
     if not scene_list.scenes:
@@ -428,6 +436,24 @@ def cmd_score(args: argparse.Namespace) -> int:
     folder = Path(cues[0].wav_path).parent if cues else "-"
     print(f"wrote {written} ({len(cues)} cue(s) in {folder})")
     return 0
+
+
+def _carry_previous_score(timeline, out_path: Path):
+    """The score and takes of the output about to be replaced, carried into the new one."""
+    try:
+        previous = read_timeline_report(out_path).timeline
+    except EditorInputError:
+        return timeline  # not a timeline we can read: nothing of ours to keep
+    old = read_score(previous, out_path)
+    if not old:
+        return timeline
+    takes = sum(len(c.takes) for c in old)
+    print(
+        f"note: {out_path} already holds a score: its {len(old)} cue(s) ({takes} take(s) in all) "
+        "are kept as takes in the new one",
+        file=sys.stderr,
+    )
+    return carry_score(timeline, previous)
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
@@ -517,7 +543,7 @@ def run_panel_command(argv: list[str], run) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """`score` for each finished export in the folder; one file's error does not stop the others."""
-    from vm_editor.watch import FolderWatch
+    from vm_editor.watch import FolderWatch, watch_rate
 
     if not args.folder.is_dir():
         raise EditorInputError(f"{args.folder}: not a folder; give the folder your editor exports into")
@@ -529,7 +555,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
         options.append("--in-process")
 
     def score_one(path: Path) -> bool:
-        score_args = build_parser().parse_args(["score", str(path), "--force", *options])
+        """`score --force`: an earlier scored file's cues and takes are carried into the new one."""
+        try:
+            rate = watch_rate(path, args.folder, args.rate)
+        except EditorInputError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            return False
+        extra = ["--rate", str(rate)] if rate is not None and args.rate is None else []
+        score_args = build_parser().parse_args(["score", str(path), "--force", *options, *extra])
         score_args.debug = args.debug
         return run_command(score_args, (EditorInputError, EngineInputError), quiet=True) == 0
 

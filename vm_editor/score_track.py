@@ -173,6 +173,23 @@ def add_or_replace_score(
     return scored
 
 
+def carry_score(timeline: otio.schema.Timeline, previous: otio.schema.Timeline) -> otio.schema.Timeline:
+    """`timeline` with the score and takes tracks of `previous` (an earlier scored output about to
+    be replaced: a re-exported cut, `--force`) added, so re-scoring keeps every one of its cues and
+    takes. Its score becomes the score to replace when `timeline` has none, else more takes."""
+    out = copy.deepcopy(timeline)
+    old_score = score_track(previous)
+    has_score = score_track(out) is not None
+    for track in ([old_score] if old_score is not None else []) + takes_tracks(previous):
+        carried = copy.deepcopy(track)
+        if track is old_score and has_score:
+            carried.metadata[METADATA_KEY] = {"takes": True}
+            for clip in carried.find_clips(shallow_search=True):
+                clip.enabled = False
+        out.tracks.append(carried)
+    return out
+
+
 def _picture_end(timeline: otio.schema.Timeline) -> otio.opentime.RationalTime | None:
     """Where the last video track ends (None: no video)."""
     ends = [t.duration() for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video]
