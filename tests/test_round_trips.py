@@ -82,7 +82,7 @@ def test_score_regenerate_regenerate_rescore(suffix, tmp_path, shots_video):
         ("score", str(source), *common),
         ("regenerate", str(scored), "--cue", "1", "--in-process"),
         ("regenerate", str(scored), "--cue", "1", "--in-process"),
-        ("score", str(scored), *common, "--seed", "11", "--force"),  # its own output: --force
+        ("score", str(scored), *common, "--seed", "11", "--force", "--fresh"),  # all cues anew
     ]
     for step in steps:
         result = vm_editor(*step)

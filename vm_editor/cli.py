@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.api import Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
-from vm_editor import input_guard, outputs, scoring
+from vm_editor import conform, input_guard, outputs, scoring
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, OutputExistsError
@@ -143,6 +143,11 @@ contract for scripts (DESIGN.md §7):
              scoring: an existing file without --force (a scored input's own default output
              included), -o naming the input (always), a writer that cannot carry the score,
              a cue folder that takes no files
+  conform    score on a timeline that carries a score (its own, or the scored file --force
+             replaces) keeps each cue whose pictures did not change (same source_hash, preset,
+             hits, stems; WAV on disk): its file, take, seed, prompt and takes; the others are
+             scored, continuing from kept neighbours; a report (kept / regenerated / new /
+             removed) on stderr; --fresh scores every cue anew
   score T    one clip per cue; touching cues continue each other's music and crossfade from
              the cut into a 1 s rendered handle; --cue-dir DIR (also with the service);
              --no-hits leaves cuts and markers to the model (no forced accents); --stems
@@ -181,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score_options(score)
     _add_timeline_options(score)
     _add_engine_options(score)
+    score.add_argument(
+        "--fresh",
+        action="store_true",
+        help="score every cue anew (a scored timeline's cues otherwise keep their music where "
+        "their pictures did not change); the earlier ones stay as takes",
+    )
     score.set_defaults(func=cmd_score)
 
     scenes = sub.add_parser("scenes", help="list the scenes that would be scored")
@@ -410,6 +421,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     _check_media(args.timeline, scene_list, args.allow_offline)
     if not scene_list.scenes:
         raise EditorInputError(f"{args.timeline}: the chosen video track has no clips to score")
+    old = [] if args.fresh else read_score(timeline, args.timeline)
+    plan, old_index = (None, {})
+    if old:  # conform: cues whose pictures did not change keep their music
+        plan, old_index = conform.match(
+            scene_list.scenes, old, preset=args.preset, hits=not args.no_hits, stems=args.stems
+        )
     request = scoring.build_request(
         scene_list,
         cue_dir=str(_cue_dir(args, out_path)),
@@ -421,19 +438,33 @@ def cmd_score(args: argparse.Namespace) -> int:
         hits=not args.no_hits,
         stems=args.stems,
     )
+    kept = plan.kept if plan is not None else {}
+    if kept:  # the cues to score continue from a kept neighbour's saved tokens
+        todo = tuple(s for s in request.scenes if s.index not in kept)
+        request = dataclasses.replace(request, scenes=scoring.continue_from_finished(todo, kept))
     print(
-        f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'",
+        f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'"
+        + (f" ({len(kept)} kept)" if kept else ""),
         file=sys.stderr,
     )
-    result = _engine(args).score(request, progress=_ProgressPrinter())
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    cues = _deliver(args, result.cues, cue_folder)
-    scored = add_or_replace_score(timeline, scene_list.scenes, cues, crossfade_s=args.crossfade)
+    fresh: tuple = ()
+    if request.scenes:
+        result = _engine(args).score(request, progress=_ProgressPrinter())
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        fresh = _deliver(args, result.cues, cue_folder)
+    cues = sorted([*fresh, *kept.values()], key=lambda c: c.index)
+    scored = add_or_replace_score(
+        timeline, scene_list.scenes, cues, crossfade_s=args.crossfade, moved=plan.moved if plan else None
+    )
+    if plan is not None:
+        conform.keep_history(scored, plan)
+        for line in plan.report(old_index):
+            print(line, file=sys.stderr)
     written = write_timeline_atomic(
         scored, out_path, input_path=args.timeline, force=args.force, replace_input=ours
     )
-    folder = Path(cues[0].wav_path).parent if cues else "-"
+    folder = Path((fresh or cues)[0].wav_path).parent if cues else "-"
     print(f"wrote {written} ({len(cues)} cue(s) in {folder})")
     return 0
 

@@ -153,6 +153,7 @@ def add_or_replace_score(
     its clips move, disabled, to the takes tracks, beside every take already there (the editor
     can go back to any of them). After a recut every take still lies inside the picture: one
     past its end is cut at it, one that would start after it goes under its cue's new span."""
+    moved = options.pop("moved", None) or {}  # old span (frames) -> new range: conformed cues
     base = copy.deepcopy(timeline)
     earlier: list = []
     for track in takes_tracks(base):  # older takes first, then the score being replaced
@@ -167,7 +168,13 @@ def add_or_replace_score(
     shelf = _TakesShelf(scored, score_track(scored))
     spans = {int(s.index): s.record_range for s in scenes}
     end = _picture_end(scored)
+    playing = {_url(c) for c in score_track(scored).find_clips(shallow_search=True)}
     for record, clip in earlier:
+        if _url(clip) in playing:
+            continue  # a kept cue: it plays on the new score
+        span = (int(record.start_time.value), int(record.end_time_exclusive().value))
+        if span in moved:  # a take of a kept cue moves with it
+            record = otio.opentime.TimeRange(moved[span].start_time, record.duration)
         clip.enabled = False
         shelf.append_take(_inside_picture(record, clip, end, spans), clip)
     return scored
