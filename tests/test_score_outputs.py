@@ -132,3 +132,17 @@ def test_an_edl_and_an_otio_of_one_cut_keep_both_outputs(tmp_path, shots_video):
         music = otio.adapters.read_from_file(str(out)).tracks[-1]
         wavs = [Path(c.media_reference.target_url.removeprefix("file://")) for c in music.find_clips()]
         assert len(wavs) == 2 and all(w.parent == folder and w.is_file() for w in wavs)
+
+
+def test_an_otioz_bundle_carries_the_score(tmp_path, shots_video):
+    """The bundle writer refuses an existing path: written through a fresh temporary name."""
+    from vm_editor.timeline_io import read_timeline, write_timeline_atomic
+    from vm_editor.writeback import score_track
+
+    scored = _scored(tmp_path, shots_video)
+    out = tmp_path / "cut.scored.otioz"
+    write_timeline_atomic(read_timeline(scored), out, input_path=scored)
+    back = read_timeline(out)
+    music = score_track(back)
+    assert music is not None and len(list(music.find_clips())) == 2
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary left
