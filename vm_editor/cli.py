@@ -442,11 +442,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     if kept:  # the cues to score continue from a kept neighbour's saved tokens
         todo = tuple(s for s in request.scenes if s.index not in kept)
         request = dataclasses.replace(request, scenes=scoring.continue_from_finished(todo, kept))
-    print(
-        f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'"
-        + (f" ({len(kept)} kept)" if kept else ""),
-        file=sys.stderr,
-    )
+    if request.scenes:
+        print(
+            f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'"
+            + (f" ({len(kept)} kept)" if kept else ""),
+            file=sys.stderr,
+        )
+    else:
+        print(f"every cue of {args.timeline.name} is kept: nothing to score", file=sys.stderr)
     fresh: tuple = ()
     if request.scenes:
         result = _engine(args).score(request, progress=_ProgressPrinter())
