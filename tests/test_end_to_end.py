@@ -62,7 +62,9 @@ def test_score_writes_a_music_track_that_lines_up(tmp_path, shots_video, rate, m
     cues = check_scored(source, out)
     # either engine delivers the cues next to the scored timeline (the service renders them in its
     # own cue root, and score moves each one out: nothing is left there)
-    assert all(c["wav"].resolve().parent == (tmp_path / "scored" / "cut_scored_cues").resolve() for c in cues)
+    assert all(
+        c["wav"].resolve().parent == (tmp_path / "scored" / "cut_scored_otio_cues").resolve() for c in cues
+    )
     if mode == "service":
         assert not list(isolated_engine_env.rglob("*.wav"))
     assert len(cues) == 1 and cues[0]["meta"]["seed"] != 0

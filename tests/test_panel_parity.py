@@ -200,7 +200,7 @@ def test_a_scored_timeline_reopens_with_its_music_and_takes(qtbot, tmp_path, sho
     fresh.open(path)
     first_takes = [written[0]["seed"], written[1]["seed"], written[2]["previous_takes"][0]["seed"]]
     assert [r.settings.seed for r in fresh.rows] == first_takes
-    assert fresh.cue_folder() == tmp_path / "cut_scored_cues"  # where `score` without --cue-dir writes
+    assert fresh.cue_folder() == tmp_path / "cut_scored_otio_cues"  # where `score` without --cue-dir writes
 
     panel = ScorePanel(PanelModel(InProcessEngine()))
     qtbot.addWidget(panel)

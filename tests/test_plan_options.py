@@ -56,3 +56,33 @@ def test_an_empty_range_is_a_clear_error(cut):
     tl, path = cut
     with pytest.raises(Exception, match="give IN before OUT"):
         scoring.plan_cues(tl, mode="per-clip", timeline_path=path, record_in="60", record_out="10")
+
+
+def test_per_clip_is_one_cue_per_clip_even_where_the_picture_runs_on(tmp_path, shots_video):
+    """A shot cut in three by the editor at cuts baked into the media (clips contiguous in their
+    source) is three clips: three cues, though the program sees one picture and no edit point."""
+    title = otio.schema.Clip(name="Title", media_reference=otio.schema.GeneratorReference())
+    title.source_range = otio.opentime.TimeRange(
+        otio.opentime.RationalTime(0, RATE), otio.opentime.RationalTime(10, RATE)
+    )
+    tl = timeline_of(
+        video_track(
+            clip("part 1", shots_video, 0, 30, RATE, 75),
+            clip("part 2", shots_video, 30, 25, RATE, 75),
+            clip("part 3", shots_video, 55, 20, RATE, 75),
+        ),
+        video_track(gap(5, RATE), title, name="V2"),  # a title over part 1: still one clip
+        rate=RATE,
+    )
+    path = tmp_path / "split.otio"
+    otio.adapters.write_to_file(tl, str(path))
+    per_clip = scoring.plan_cues(tl, mode="per-clip", timeline_path=path)
+    got = [
+        (s.name, int(s.record_range.start_time.value), int(s.record_range.duration.value))
+        for s in per_clip.scenes
+    ]
+    assert got == [("part 1", 0, 30), ("part 2", 30, 25), ("part 3", 55, 20)]
+    one = scoring.plan_cues(tl, mode="one", timeline_path=path).scenes[0]
+    assert len(one.program.segments) == 1 and not one.program.edit_points  # no visible change
+    assert [(int(t.value), n) for t, n in one.program.clip_starts] == [(30, "part 2"), (55, "part 3")]
+    assert one.name == "part 1 … part 3"

@@ -54,7 +54,7 @@ def test_regenerate_one_cue(tmp_path, shots_video):
     first = vm_editor("score", str(source), "-o", str(scored), "--in-process", "--cues", "per-clip")
     assert first.returncode == 0, first.stderr
     before = hashlib.sha256(source.read_bytes()).hexdigest()
-    cue_dir = tmp_path / "cut_scored_cues"
+    cue_dir = tmp_path / "cut_scored_otio_cues"
     files_before = _digests(cue_dir)
 
     # the request: cue 1 continues from cue 0's saved tokens, at cue 0's length, with its handle

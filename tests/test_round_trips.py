@@ -82,7 +82,7 @@ def test_score_regenerate_regenerate_rescore(suffix, tmp_path, shots_video):
         ("score", str(source), *common),
         ("regenerate", str(scored), "--cue", "1", "--in-process"),
         ("regenerate", str(scored), "--cue", "1", "--in-process"),
-        ("score", str(scored), *common, "--seed", "11"),
+        ("score", str(scored), *common, "--seed", "11", "--force", "--fresh"),  # all cues anew
     ]
     for step in steps:
         result = vm_editor(*step)
@@ -96,18 +96,21 @@ def test_score_regenerate_regenerate_rescore(suffix, tmp_path, shots_video):
     tl, ours = _tracks(scored)
     score = [t for t in ours if t.metadata[METADATA_KEY].get("score")]
     takes = [t for t in ours if t.metadata[METADATA_KEY].get("takes")]
-    assert len(score) == 1 and len(takes) == 1, [t.name for t in tl.tracks]
+    # cue 1's three earlier takes overlap: three takes tracks, every take a clip on one of them
+    assert len(score) == 1 and len(takes) == 3, [t.name for t in tl.tracks]
     assert score_track(tl, scored) is score[0]
     cues = list(score[0].find_clips(shallow_search=True))
     assert [c.metadata[METADATA_KEY]["cue_index"] for c in cues] == [0, 1, 2]
     assert all(c.enabled for c in cues)
-    old = list(takes[0].find_clips(shallow_search=True))
+    old = [c for t in takes for c in t.find_clips(shallow_search=True)]
     assert old and not any(c.enabled for c in old)  # earlier takes never play
     assert all("cue_index" in c.metadata[METADATA_KEY] for c in old)
-    # the takes of the re-scored cues, at their record ranges; cue 1's history rides in metadata
-    assert sorted(c.metadata[METADATA_KEY]["cue_index"] for c in old) == [0, 1, 2]
-    cue1 = next(c for c in old if c.metadata[METADATA_KEY]["cue_index"] == 1)
-    assert cue1.metadata[METADATA_KEY]["take"] == 3
+    # every earlier take of every cue, at its record range; cue 1's history also rides in metadata
+    got = sorted((c.metadata[METADATA_KEY]["cue_index"], c.metadata[METADATA_KEY]["take"]) for c in old)
+    assert got == [(0, 1), (1, 1), (1, 2), (1, 3), (2, 1)]
+    cue1 = next(
+        c for c in old if c.metadata[METADATA_KEY]["cue_index"] == 1 and c.metadata[METADATA_KEY]["take"] == 3
+    )
     assert [p["take"] for p in cue1.metadata[METADATA_KEY]["previous_takes"]] == [1, 2]
     first = next(c for c in old if c.metadata[METADATA_KEY]["cue_index"] == 0)
     assert first.metadata[METADATA_KEY]["seed"] != cues[0].metadata[METADATA_KEY]["seed"]  # --seed 11

@@ -88,3 +88,69 @@ def test_scene_options(tmp_path):
     assert merged.scenes[0].record_range.duration.value == 72 and merged.scenes[0].markers[0].value == 48
     split = split_at_markers(scenes)
     assert [s.record_range.duration.value for s in split.scenes] == [48, 24, 30, 42]
+
+
+def _all_takes(timeline):
+    from vm_editor.writeback import METADATA_KEY, placed_clips, takes_tracks
+
+    return [(r, c, c.metadata[METADATA_KEY]) for t in takes_tracks(timeline) for r, c in placed_clips(t)]
+
+
+def test_every_earlier_take_stays_on_a_takes_track_and_inside_the_picture(tmp_path):
+    import dataclasses
+
+    from vm_editor.score_track import add_or_replace_score, read_score
+
+    path = _timeline(tmp_path)
+    tl = read_timeline(path)
+    scenes = extract_scenes(tl, timeline_path=path)
+    scored = add_score_track(tl, scenes.scenes, cues_for(scenes, tmp_path, handle_s=1.0))
+    (tmp_path / "t2").mkdir()
+    (tmp_path / "t3").mkdir()
+    for take, folder in ((2, tmp_path / "t2"), (3, tmp_path / "t3")):  # cue 1 regenerated twice
+        cue = dataclasses.replace(cues_for(scenes, folder, handle_s=1.0)[1], take=take, seed=20 + take)
+        scored = replace_cue(scored, cue)
+    (tmp_path / "t5").mkdir()
+    rescored = add_or_replace_score(scored, scenes.scenes, cues_for(scenes, tmp_path / "t5", handle_s=1.0))
+    takes = _all_takes(rescored)
+    got = sorted((m["cue_index"], m["take"]) for _, _, m in takes)
+    assert got == [(0, 1), (1, 1), (1, 2), (1, 3), (2, 1)]  # none only in metadata
+    assert not any(c.enabled for _, c, _ in takes)
+    assert [t.name for t in rescored.tracks[2:]] == [
+        "VidMusician score",
+        "VidMusician score takes",
+        "VidMusician score takes 2",
+        "VidMusician score takes 3",
+    ]
+    cue1 = next(c for c in read_score(rescored) if c.index == 1)
+    assert [t["take"] for t in cue1.takes] == [1, 2, 3, 1]  # the panel lists all, current last
+
+    # a ripple trim: c2 loses 40 frames, the picture now ends at 104; the score is redone
+    video = rescored.tracks[0]
+    last = video[2]
+    last.source_range = TR(last.source_range.start_time, RT(32, 24))
+    trimmed_path = tmp_path / "trimmed.otio"
+    otio.adapters.write_to_file(rescored, str(trimmed_path))
+    trimmed = read_timeline(trimmed_path)
+    new_scenes = extract_scenes(trimmed, timeline_path=trimmed_path)
+    (tmp_path / "t4").mkdir()
+    again = add_or_replace_score(trimmed, new_scenes.scenes, cues_for(new_scenes, tmp_path / "t4"))
+    takes = _all_takes(again)
+    assert len(takes) == 5 + 3  # the three replaced cues joined the five takes
+    assert all(r.end_time_exclusive().value <= 104 for r, _, _ in takes)
+    assert all(c.trimmed_range().duration == r.duration for r, c, _ in takes)
+
+    # a ripple delete of the last shot: its takes start where the picture now ends; they go under
+    # the last cue, cut to it, every one of them kept
+    del again.tracks[0][2]
+    deleted_path = tmp_path / "deleted.otio"
+    otio.adapters.write_to_file(again, str(deleted_path))
+    deleted = read_timeline(deleted_path)
+    last_scenes = extract_scenes(deleted, timeline_path=deleted_path)
+    (tmp_path / "t6").mkdir()
+    final = add_or_replace_score(deleted, last_scenes.scenes, cues_for(last_scenes, tmp_path / "t6"))
+    takes = _all_takes(final)
+    assert len(takes) == 8 + 3
+    assert all(r.end_time_exclusive().value <= 72 for r, _, _ in takes)
+    moved = [r for r, _, m in takes if m["cue_index"] == 2]
+    assert moved and all((r.start_time.value, r.duration.value) == (48, 24) for r in moved)

@@ -31,6 +31,7 @@ from ui.panel import ScorePanel
 from ui.screenshots import _pump, _real_window, _shoot, _shrink
 from vm_editor import cli
 from vm_editor.demo import bikes_path
+from vm_editor.outputs import cue_folder_for
 from vm_editor.panel_model import PanelModel
 from vm_editor.timeline_io import default_output_path
 
@@ -121,7 +122,7 @@ def make_pictures(out: Path, only: list[str] | None = None) -> list[Path]:
             if cli.main(score_command(flow, cut)) != 0:
                 raise SystemExit(f"error: scoring {cut.name} failed (see above)")
             scored = default_output_path(cut)
-            wavs = _wavs(scored.with_name(f"{scored.stem.replace('.', '_')}_cues"))
+            wavs = _wavs(cue_folder_for(scored))
             if not wavs:
                 raise SystemExit(f"error: {scored.name} was written without WAVs")
             _diagram(flow, cut, scored, wavs, out / f"{flow.key}-flow.png")

@@ -15,13 +15,20 @@ from pathlib import Path
 from engine.api import Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
-from vm_editor import input_guard, scoring
+from vm_editor import conform, input_guard, outputs, scoring
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
-from vm_editor.errors import EditorInputError
+from vm_editor.errors import EditorInputError, OutputExistsError
 from vm_editor.media_links import url_to_path
+from vm_editor.outputs import cue_folder_for
 from vm_editor.scenes import SceneList, cue_label, scenes_to_json, to_engine_scene
-from vm_editor.score_track import add_or_replace_score, is_our_output, scored_output_path
+from vm_editor.score_track import (
+    add_or_replace_score,
+    carry_score,
+    is_our_output,
+    read_score,
+    scored_output_path,
+)
 from vm_editor.timeline_io import (
     default_output_path,
     output_format_note,
@@ -131,6 +138,16 @@ contract for scripts (DESIGN.md §7):
   rhythm T --cue K --json
              what the engine conditions cue K on: {fps: 50, curve, cues, edit_points_s,
              cls_frames}, times relative to the cue's start
+  outputs    score writes <stem>.scored.<ext> (<name>.scored.otio for EDL and AAF:
+             cut.edl.scored.otio), cues in <output name>_cues (dots as _); refused before any
+             scoring: an existing file without --force (a scored input's own default output
+             included), -o naming the input (always), a writer that cannot carry the score,
+             a cue folder that takes no files
+  conform    score on a timeline that carries a score (its own, or the scored file --force
+             replaces) keeps each cue whose pictures did not change (same source_hash, preset,
+             hits, stems; WAV on disk): its file, take, seed, prompt and takes; the others are
+             scored, continuing from kept neighbours; a report (kept / regenerated / new /
+             removed) on stderr; --fresh scores every cue anew
   score T    one clip per cue; touching cues continue each other's music and crossfade from
              the cut into a 1 s rendered handle; --cue-dir DIR (also with the service);
              --no-hits leaves cuts and markers to the model (no forced accents); --stems
@@ -169,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score_options(score)
     _add_timeline_options(score)
     _add_engine_options(score)
+    score.add_argument(
+        "--fresh",
+        action="store_true",
+        help="score every cue anew (a scored timeline's cues otherwise keep their music where "
+        "their pictures did not change); the earlier ones stay as takes",
+    )
     score.set_defaults(func=cmd_score)
 
     scenes = sub.add_parser("scenes", help="list the scenes that would be scored")
@@ -240,8 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
 # -- scenes ------------------------------------------------------------------------------------
 def _load_scenes(args: argparse.Namespace):
     report = _read(args)
-    scene_list = scoring.plan_cues(
-        report.timeline,
+    return report.timeline, _plan(args, report.timeline)
+
+
+def _plan(args: argparse.Namespace, timeline) -> SceneList:
+    """The cue plan `score`, `scenes` and `rhythm` share (auto asks the engine for embeddings)."""
+    return scoring.plan_cues(
+        timeline,
         mode=args.cues,
         timeline_path=args.timeline,
         track=args.track,
@@ -254,7 +282,6 @@ def _load_scenes(args: argparse.Namespace):
         record_out=args.record_out,
         merge_all=args.merge_all,
     )
-    return report.timeline, scene_list
 
 
 def _check_media(timeline_path: Path, scene_list: SceneList, allow_offline: bool) -> None:
@@ -316,13 +343,8 @@ def _cue_dir(args: argparse.Namespace, out_path: Path) -> Path:
     if args.in_process:
         if args.cue_dir is not None:
             return args.cue_dir.resolve()
-        return _cues_beside(out_path)
-    return Path(f"{out_path.stem.replace('.', '_')}_cues")
-
-
-def _cues_beside(out_path: Path) -> Path:
-    """The default cue folder: next to the scored timeline, named for it (either engine)."""
-    return out_path.with_name(f"{out_path.stem.replace('.', '_')}_cues")
+        return cue_folder_for(out_path).resolve()
+    return Path(cue_folder_for(out_path).name)
 
 
 def _deliver(args: argparse.Namespace, cues, folder: Path | None):
@@ -373,16 +395,38 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    timeline, scene_list = _load_scenes(args)
     out_path = args.output or default_output_path(args.timeline)
-    ours = is_our_output(timeline)  # re-scoring a file we wrote replaces it and its score track
-    _refuse_existing(out_path, args.force or (ours and _same_file(out_path, args.timeline)))
-    input_guard.check_output(out_path, args.cue_dir)
+    report = _read(args)
+    timeline = report.timeline
+    cue_folder = args.cue_dir or cue_folder_for(out_path)
+    outputs.check_score_outputs(
+        args.timeline,
+        out_path,
+        explicit=args.output is not None,
+        force=args.force,
+        cue_folder=cue_folder,
+        option="--cue-dir" if args.cue_dir else "the cue folder",
+    )
+    ours = is_our_output(timeline)  # a scored timeline may replace itself (--force), no other input
+    if _same_file(out_path, args.timeline) and not ours:
+        raise OutputExistsError(
+            f"{out_path}: is the input timeline and holds no VidMusician score; choose another -o"
+        )
+    outputs.check_writer_carries_score(timeline, out_path, args.timeline)
     if args.output is None and (note := output_format_note(args.timeline)):
         print(f"note: {note}", file=sys.stderr)
+    if out_path.exists() and not _same_file(out_path, args.timeline):  # replaced (--force given)
+        timeline = _carry_previous_score(timeline, out_path)
+    scene_list = _plan(args, timeline)
     _check_media(args.timeline, scene_list, args.allow_offline)
     if not scene_list.scenes:
         raise EditorInputError(f"{args.timeline}: the chosen video track has no clips to score")
+    old = [] if args.fresh else read_score(timeline, args.timeline)
+    plan, old_index = (None, {})
+    if old:  # conform: cues whose pictures did not change keep their music
+        plan, old_index = conform.match(
+            scene_list.scenes, old, preset=args.preset, hits=not args.no_hits, stems=args.stems
+        )
     request = scoring.build_request(
         scene_list,
         cue_dir=str(_cue_dir(args, out_path)),
@@ -394,21 +438,56 @@ def cmd_score(args: argparse.Namespace) -> int:
         hits=not args.no_hits,
         stems=args.stems,
     )
-    print(
-        f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'",
-        file=sys.stderr,
+    kept = plan.kept if plan is not None else {}
+    if kept:  # the cues to score continue from a kept neighbour's saved tokens
+        todo = tuple(s for s in request.scenes if s.index not in kept)
+        request = dataclasses.replace(request, scenes=scoring.continue_from_finished(todo, kept))
+    if request.scenes:
+        print(
+            f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'"
+            + (f" ({len(kept)} kept)" if kept else ""),
+            file=sys.stderr,
+        )
+    else:
+        print(f"every cue of {args.timeline.name} is kept: nothing to score", file=sys.stderr)
+    fresh: tuple = ()
+    if request.scenes:
+        result = _engine(args).score(request, progress=_ProgressPrinter())
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        fresh = _deliver(args, result.cues, cue_folder)
+    cues = sorted([*fresh, *kept.values()], key=lambda c: c.index)
+    scored = add_or_replace_score(
+        timeline, scene_list.scenes, cues, crossfade_s=args.crossfade, moved=plan.moved if plan else None
     )
-    result = _engine(args).score(request, progress=_ProgressPrinter())
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    cues = _deliver(args, result.cues, args.cue_dir or _cues_beside(out_path))
-    scored = add_or_replace_score(timeline, scene_list.scenes, cues, crossfade_s=args.crossfade)
+    if plan is not None:
+        conform.keep_history(scored, plan)
+        for line in plan.report(old_index):
+            print(line, file=sys.stderr)
     written = write_timeline_atomic(
         scored, out_path, input_path=args.timeline, force=args.force, replace_input=ours
     )
-    folder = Path(cues[0].wav_path).parent if cues else "-"
+    folder = Path((fresh or cues)[0].wav_path).parent if cues else "-"
     print(f"wrote {written} ({len(cues)} cue(s) in {folder})")
     return 0
+
+
+def _carry_previous_score(timeline, out_path: Path):
+    """The score and takes of the output about to be replaced, carried into the new one."""
+    try:
+        previous = read_timeline_report(out_path).timeline
+    except EditorInputError:
+        return timeline  # not a timeline we can read: nothing of ours to keep
+    old = read_score(previous, out_path)
+    if not old:
+        return timeline
+    takes = sum(len(c.takes) for c in old)
+    print(
+        f"note: {out_path} already holds a score: its {len(old)} cue(s) ({takes} take(s) in all) "
+        "are kept as takes in the new one",
+        file=sys.stderr,
+    )
+    return carry_score(timeline, previous)
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
@@ -498,7 +577,7 @@ def run_panel_command(argv: list[str], run) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """`score` for each finished export in the folder; one file's error does not stop the others."""
-    from vm_editor.watch import FolderWatch
+    from vm_editor.watch import FolderWatch, watch_rate
 
     if not args.folder.is_dir():
         raise EditorInputError(f"{args.folder}: not a folder; give the folder your editor exports into")
@@ -510,7 +589,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
         options.append("--in-process")
 
     def score_one(path: Path) -> bool:
-        score_args = build_parser().parse_args(["score", str(path), "--force", *options])
+        """`score --force`: an earlier scored file's cues and takes are carried into the new one."""
+        try:
+            rate = watch_rate(path, args.folder, args.rate)
+        except EditorInputError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            return False
+        extra = ["--rate", str(rate)] if rate is not None and args.rate is None else []
+        score_args = build_parser().parse_args(["score", str(path), "--force", *options, *extra])
         score_args.debug = args.debug
         return run_command(score_args, (EditorInputError, EngineInputError), quiet=True) == 0
 

@@ -1,7 +1,8 @@
 """Cue planning: where the music starts and stops over a program, as a music editor spots it.
 
 - `one`: one cue from the first picture to the last;
-- `per-clip`: one cue per shot (black stays silent);
+- `per-clip`: one cue per clip of the editor's cut, also where two clips continue one shot
+  (black stays silent);
 - `auto` (default): a new cue at a gap of `GAP_S` or more (black), at a marker whose name says
   cue / music in / music out, or where the picture's meaning changes (the cosine distance of two
   neighbouring shots' mean CLS embeddings above `MEANING_THRESHOLD`); cues shorter than
@@ -84,8 +85,14 @@ def plan_spans(
     rate = program.rate
     if mode == "one":
         return [(_frames(pictures[0])[0], _frames(pictures[-1])[1])]
-    if mode == "per-clip":
-        return [_frames(s) for s in pictures]
+    if mode == "per-clip":  # every clip of the editor's cut, also one whose picture runs on
+        starts = sorted(int(t.value) for t, _ in program.clip_starts)
+        clips: list[Span] = []
+        for seg in pictures:
+            lo, hi = _frames(seg)
+            edges = [lo, *(t for t in starts if lo < t < hi), hi]
+            clips += list(zip(edges[:-1], edges[1:], strict=True))
+        return clips
     runs = _picture_runs(program, max(1, round(gap_s * rate)))
     bounds: set[int] = set()
     for t, name in program.markers:
@@ -169,7 +176,10 @@ def cue_scenes(program: Program, spans: list[Span], track_name: str = "program")
     scenes = []
     for i, (lo, hi) in enumerate(spans):
         part = program_slice(program, RationalTime(lo, rate), RationalTime(hi, rate))
-        names = [s.name for s in part.pictures()]
+        named = [(s.record.start_time.value, s.name) for s in part.pictures()] + [
+            (t.value, n) for t, n in part.clip_starts
+        ]
+        names = [n for _, n in sorted(named, key=lambda x: x[0])]
         name = names[0] if len(names) == 1 else (f"{names[0]} … {names[-1]}" if names else "black")
         scenes.append(
             Scene(

@@ -19,7 +19,7 @@ import opentimelineio as otio
 
 from vm_editor.errors import TimelineReadError
 from vm_editor.fcpxml_reader import SCORE_MD_KEY, choose_project, fcp_time
-from vm_editor.writeback import METADATA_KEY, score_track
+from vm_editor.writeback import METADATA_KEY, score_track, takes_tracks
 
 
 def _plain(value):
@@ -164,11 +164,10 @@ def write_fcpxml(timeline: otio.schema.Timeline, out: Path, *, source: Path | No
         int(e.get("lane")) for e in primary.iter() if e.get("lane") and e.get("lane").lstrip("-").isdigit()
     ]
     lane = min([0] + lanes) - 1
-    for takes in (False, True):
-        track = score_track(timeline, takes=takes)
-        if track is not None:
-            writer.storyline(track, lane, anchor)
-            lane -= 1
+    score = score_track(timeline)
+    for track in ([score] if score is not None else []) + takes_tracks(timeline):
+        writer.storyline(track, lane, anchor)
+        lane -= 1
     ET.indent(tree)
     body = ET.tostring(tree.getroot(), encoding="unicode")
     Path(out).write_text('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n' + body + "\n")

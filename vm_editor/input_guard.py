@@ -196,7 +196,7 @@ def check_path_length(path: Path, option: str) -> None:
     for part in Path(path).parts:
         if len(os.fsencode(part)) > NAME_MAX:
             raise EditorInputError(
-                f"{option}: the folder name {shown(part)[:40]}... is {len(os.fsencode(part))} bytes; "
+                f"{option}: the name {shown(part)[:40]}... is {len(os.fsencode(part))} bytes; "
                 f"a name may have at most {NAME_MAX}; use a shorter one"
             )
 

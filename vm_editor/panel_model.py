@@ -37,6 +37,7 @@ from vm_editor import cue_plan, format_fixups, scene_ops, scoring
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, TimelineReadError
+from vm_editor.outputs import cue_folder_for
 from vm_editor.program import Program, timeline_program
 from vm_editor.scenes import Scene, SceneList, cue_label
 from vm_editor.score_track import (
@@ -490,8 +491,8 @@ class PanelModel:
 
     def cue_folder(self) -> Path:
         """Where the panel's cues end up, as with `vm-editor score` / `regenerate`: beside the
-        cues the timeline already has (a scored timeline), else `<output stem>_cues` beside the
-        output it would write (`cut.otio` -> `cut_scored_cues/`); `--cue-dir` wins."""
+        cues the timeline already has (a scored timeline), else the cue folder of the output it
+        would write (`cut.otio` -> `cut_scored_otio_cues/`, `outputs.cue_folder_for`); `--cue-dir` wins."""
         if self.options.cue_dir:
             return Path(self.options.cue_dir)
         for row in self.rows:
@@ -499,8 +500,7 @@ class PanelModel:
                 return Path(row.cue.wav_path).resolve().parent
         if self.timeline_path is None:
             return Path.cwd() / "score_cues"
-        out = default_output_path(self.timeline_path.resolve())
-        return out.with_name(f"{out.stem.replace('.', '_')}_cues")
+        return cue_folder_for(default_output_path(self.timeline_path.resolve()))
 
     def _engine_writes_elsewhere(self) -> bool:
         """The service writes only inside its own cue root; the panel then moves the cues."""

@@ -95,6 +95,9 @@ class Program:
     segments: tuple[Segment, ...]
     edit_points: tuple[EditPoint, ...]
     markers: tuple[tuple[RationalTime, str], ...] = ()
+    # where one of the editor's clips starts while the picture runs on unchanged (a clip cut at
+    # a cut baked into its media): no edit point, but a clip of its own for `--cues per-clip`
+    clip_starts: tuple[tuple[RationalTime, str], ...] = ()  # (record time, the clip's name)
 
     @property
     def start(self) -> RationalTime:
@@ -190,12 +193,14 @@ def timeline_program(
     layout = _flatten(tracks)
     total = max((frames_at(seconds(t.duration()), rate) for t in tracks), default=0)
     segments: list[Segment] = []
+    items: list[object] = []  # the clip under each segment, before continuous ones are joined
     cursor = 0
 
     def black(lo: int, hi: int) -> None:
         if hi > lo:
             record = TimeRange(RationalTime(lo, rate), RationalTime(hi - lo, rate))
             segments.append(Segment(record, None, None, Fraction(0), Fraction(0), "black"))
+            items.append(None)
 
     for piece in sorted(layout.pieces, key=lambda p: p.lo):
         lo, hi = max(frames_at(piece.lo, rate), cursor), min(frames_at(piece.hi, rate), total)
@@ -217,8 +222,16 @@ def timeline_program(
         record = TimeRange(RationalTime(lo, rate), RationalTime(hi - lo, rate))
         missing = isinstance(ref, otio.schema.MissingReference)
         segments.append(Segment(record, url, path, source_in, piece.speed, clip.name or "", missing))
+        items.append(clip)
         cursor = hi
     black(cursor, total)
+    joined = _join_continuous(segments)
+    starts = {int(s.record.start_time.value) for s in joined}
+    clip_starts = [
+        (seg.record.start_time, seg.name)
+        for i, seg in enumerate(segments)
+        if i > 0 and items[i] is not items[i - 1] and int(seg.record.start_time.value) not in starts
+    ]
     markers = [(frames_at(t, rate), name) for t, name, _ in layout.markers]
     markers += [
         (frames_at(seconds(m.marked_range.start_time), rate), m.name) for m in timeline.tracks.markers
@@ -226,9 +239,10 @@ def timeline_program(
     program = Program(
         rate=rate,
         record=TimeRange(RationalTime(0, rate), RationalTime(total, rate)),
-        segments=tuple(_join_continuous(segments)),
+        segments=tuple(joined),
         edit_points=(),
         markers=tuple((RationalTime(f, rate), n) for f, n in sorted(set(markers)) if 0 <= f < total),
+        clip_starts=tuple(clip_starts),
     )
     return replace(program, edit_points=tuple(_edit_points(program, layout, rate)))
 
@@ -285,13 +299,18 @@ def program_slice(program: Program, start: RationalTime, end: RationalTime) -> P
             continue
         shift = Fraction(a - int(seg.record.start_time.value)) / exact_rate(rate)
         record = TimeRange(RationalTime(a, rate), RationalTime(b - a, rate))
-        segments.append(replace(seg, record=record, source_in=seg.source_in + shift * seg.speed))
+        name = seg.name  # the clip on screen at `a`, where one clip runs on into the next
+        for t, clip_name in program.clip_starts:
+            if seg.record.start_time.value < t.value <= a:
+                name = clip_name
+        segments.append(replace(seg, record=record, source_in=seg.source_in + shift * seg.speed, name=name))
     return Program(
         rate=rate,
         record=TimeRange(RationalTime(lo, rate), RationalTime(hi - lo, rate)),
         segments=tuple(segments),
         edit_points=tuple(e for e in program.edit_points if lo < e.at.value < hi),
         markers=tuple(m for m in program.markers if lo <= m[0].value < hi),
+        clip_starts=tuple(c for c in program.clip_starts if lo < c[0].value < hi),
     )
 
 

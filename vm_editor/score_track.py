@@ -8,7 +8,7 @@ keeps (FCP7 XML has no clip metadata or `enabled` in the adapter, Kdenlive keeps
 - on writing FCP7 XML, the recipe rides in the clip's `<comments>` (prefixed `vidmusician:`),
   disabled takes get `<enabled>FALSE</enabled>`, and the score's crossfades become audio
   cross-fades (`Cross Fade (+3dB)`), not video Cross Dissolves;
-- re-scoring replaces our score track, moving its clips, disabled, to the takes track;
+- re-scoring replaces our score track, moving its clips, disabled, to the takes tracks;
 - the output of `score` and `regenerate` is `<stem>.scored.<ext>`, whatever was read.
 """
 
@@ -27,17 +27,18 @@ from engine.api import CUE_SAMPLE_RATE, CueResult
 from vm_editor.media_links import url_to_path
 from vm_editor.writeback import (
     METADATA_KEY,
-    TAKES_SUFFIX,
     _cue_clip,
     _key,
     _takes_track,
-    _TakesTrack,
+    _TakesShelf,
     _url,
     add_score_track,
     cue_metadata,
+    placed_clips,
     plain_json,
     read_sidecar,
     score_track,
+    takes_tracks,
 )
 
 FCP7_PREFIX = "vidmusician:"
@@ -149,35 +150,77 @@ def add_or_replace_score(
     timeline: otio.schema.Timeline, scenes: Sequence, cues: Sequence, **options
 ) -> otio.schema.Timeline:
     """`add_score_track`, except that a score track already there is replaced, not stacked on:
-    its clips move, disabled, to the takes track at their record ranges (the editor can go back)."""
+    its clips move, disabled, to the takes tracks, beside every take already there (the editor
+    can go back to any of them). After a recut every take still lies inside the picture: one
+    past its end is cut at it, one that would start after it goes under its cue's new span."""
+    moved = options.pop("moved", None) or {}  # old span (frames) -> new range: conformed cues
     base = copy.deepcopy(timeline)
-    old = score_track(base)
     earlier: list = []
+    for track in takes_tracks(base):  # older takes first, then the score being replaced
+        earlier += [(r, copy.deepcopy(c)) for r, c in placed_clips(track)]
+        base.tracks.remove(track)
+    old = score_track(base)
     if old is not None:
-        earlier = [
-            (old.range_of_child_at_index(i), copy.deepcopy(c))
-            for i, c in enumerate(old)
-            if isinstance(c, otio.schema.Clip)
-        ]
-        old_name = old.name
+        earlier += [(r, copy.deepcopy(c)) for r, c in placed_clips(old)]
+        options.setdefault("track_name", old.name or "VidMusician score")
         base.tracks.remove(old)
-        options.setdefault("track_name", old_name or "VidMusician score")
     scored = add_score_track(base, scenes, cues, **options)
-    new = score_track(scored)
-    takes = score_track(scored, takes=True)
-    if takes is not None:  # keep the takes track right after the score
-        scored.tracks.remove(takes)
-        scored.tracks.insert(list(scored.tracks).index(new) + 1, takes)
-    if earlier:
-        if takes is None:
-            takes = otio.schema.Track(name=new.name + TAKES_SUFFIX, kind=otio.schema.TrackKind.Audio)
-            takes.metadata[METADATA_KEY] = {"takes": True}
-            scored.tracks.insert(list(scored.tracks).index(new) + 1, takes)
-        shelf = _TakesTrack(takes)
-        for record, clip in earlier:
-            clip.enabled = False
-            shelf.append_take(record, clip)
+    shelf = _TakesShelf(scored, score_track(scored))
+    spans = {int(s.index): s.record_range for s in scenes}
+    end = _picture_end(scored)
+    playing = {_url(c) for c in score_track(scored).find_clips(shallow_search=True)}
+    for record, clip in earlier:
+        if _url(clip) in playing:
+            continue  # a kept cue: it plays on the new score
+        span = (int(record.start_time.value), int(record.end_time_exclusive().value))
+        if span in moved:  # a take of a kept cue moves with it
+            record = otio.opentime.TimeRange(moved[span].start_time, record.duration)
+        clip.enabled = False
+        shelf.append_take(_inside_picture(record, clip, end, spans), clip)
     return scored
+
+
+def carry_score(timeline: otio.schema.Timeline, previous: otio.schema.Timeline) -> otio.schema.Timeline:
+    """`timeline` with the score and takes tracks of `previous` (an earlier scored output about to
+    be replaced: a re-exported cut, `--force`) added, so re-scoring keeps every one of its cues and
+    takes. Its score becomes the score to replace when `timeline` has none, else more takes."""
+    out = copy.deepcopy(timeline)
+    old_score = score_track(previous)
+    has_score = score_track(out) is not None
+    for track in ([old_score] if old_score is not None else []) + takes_tracks(previous):
+        carried = copy.deepcopy(track)
+        if track is old_score and has_score:
+            carried.metadata[METADATA_KEY] = {"takes": True}
+            for clip in carried.find_clips(shallow_search=True):
+                clip.enabled = False
+        out.tracks.append(carried)
+    return out
+
+
+def _picture_end(timeline: otio.schema.Timeline) -> otio.opentime.RationalTime | None:
+    """Where the last video track ends (None: no video)."""
+    ends = [t.duration() for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video]
+    return max(ends, key=lambda t: t.to_seconds()) if ends else None
+
+
+def _inside_picture(record, clip: otio.schema.Clip, end, spans: Mapping) -> otio.opentime.TimeRange:
+    """The take's place, moved and cut (its clip's used range too) to lie inside the picture."""
+    TimeRange = otio.opentime.TimeRange
+    if end is None or record.end_time_exclusive().to_seconds() <= end.to_seconds() + 1e-9:
+        return record
+    end = end.rescaled_to(record.start_time.rate)
+    if record.start_time < end:
+        placed = TimeRange(record.start_time, end - record.start_time)
+    elif spans:
+        index = int((clip.metadata.get(METADATA_KEY) or {}).get("cue_index", -1))
+        span = spans.get(index) or spans[max(spans)]
+        span = TimeRange(span.start_time.rescaled_to(end.rate), span.duration.rescaled_to(end.rate))
+        placed = TimeRange(span.start_time, min(span.duration, record.duration))
+    else:
+        return record
+    used = clip.source_range or clip.trimmed_range()
+    clip.source_range = TimeRange(used.start_time, placed.duration.rescaled_to(used.duration.rate))
+    return placed
 
 
 def fit_crossfades_to_handles(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
@@ -265,12 +308,11 @@ def read_score(timeline: otio.schema.Timeline, timeline_path: Path | None = None
     in its history (`previous_takes`, written by `regenerate`) and the disabled clips of the takes
     track at the same record span (and what they displaced). Empty when there is no score."""
     current = cue_metadata(timeline, timeline_path)
-    shelf = score_track(timeline, timeline_path, takes=True)
     shelved = []
-    if shelf is not None:
+    for shelf in takes_tracks(timeline, timeline_path):
         for clip in shelf.find_clips(shallow_search=True):
             meta = plain_json(clip.metadata.get(METADATA_KEY) or {})
-            shelved += [*meta.get("older_takes_on_track", []), meta]
+            shelved += [*meta.get("older_takes_on_track", []), meta]  # older files kept some there
     out = []
     for index in sorted(current):
         meta = current[index]

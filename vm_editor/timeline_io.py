@@ -162,12 +162,15 @@ def read_timeline(
 
 
 def default_output_path(timeline_path: Path) -> Path:
-    """`<stem>.scored.<same extension>` next to the input (`.otio` where the format can't hold it);
-    a file we wrote (`cut.scored.xml`, `cut.scored.cue2-take3.xml`) gives `cut.scored.xml` again."""
+    """`<stem>.scored.<same extension>` next to the input; where the format can't hold the score
+    (EDL, AAF, formats without a writer here) `<name>.scored.otio`, the input's extension kept in
+    the name so `cut.edl`, `cut.aaf` and `cut.otio` never share an output. A file we wrote
+    (`cut.scored.xml`, `cut.scored.cue2-take3.xml`) gives `cut.scored.xml` again."""
     timeline_path = Path(timeline_path)
     info = FORMATS.get(timeline_path.suffix.lower())
-    suffix = timeline_path.suffix if info is None or info.audio_track else ".otio"
-    return scored_output_path(timeline_path, suffix)
+    if info is not None and info.audio_track:
+        return scored_output_path(timeline_path)
+    return scored_output_path(timeline_path.with_name(timeline_path.name + ".otio"))
 
 
 def output_format_note(timeline_path: Path) -> str | None:
@@ -179,6 +182,19 @@ def output_format_note(timeline_path: Path) -> str | None:
             f"({info.why_not}); it is written as .otio instead (import it with OTIO's tools)"
         )
     return None
+
+
+def check_writer(
+    timeline: otio.schema.Timeline, out_path: Path, *, input_path: Path | None, folder: Path
+) -> None:
+    """Write `timeline` as `out_path`'s format would be written, into `folder` (a scratch folder):
+    the writer's refusal is raised naming `out_path`. Bundles (.otioz) only check their media."""
+    out_path = Path(out_path)
+    adapter = adapter_for(out_path)
+    if adapter is None:
+        raise TimelineReadError(f"{out_path}: no OpenTimelineIO adapter writes '{out_path.suffix}'")
+    probe = Path(folder) / f"probe{out_path.suffix}"
+    _write_or_explain(_fit_to_format(timeline, out_path), probe, adapter, input_path, out_path, dry_run=True)
 
 
 def write_timeline_atomic(
@@ -274,19 +290,31 @@ class TimelineWriteError(EditorInputError):
     """The output format's writer refused this timeline; the message says which format to use."""
 
 
-def _write_or_explain(timeline, tmp: Path, adapter: str, input_path: Path | None, out_path: Path) -> None:
+def _write_or_explain(
+    timeline, tmp: Path, adapter: str, input_path: Path | None, out_path: Path, dry_run: bool = False
+) -> None:
     try:
-        _write(timeline, tmp, adapter, input_path)
-    except EditorInputError:
+        _write(timeline, tmp, adapter, input_path, dry_run)
+    except EditorInputError as exc:
+        if dry_run and str(tmp) in str(exc):  # the probe's name is no use to the user
+            raise type(exc)(str(exc).replace(str(tmp), str(out_path))) from None
         raise
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if type(exc).__name__ == "NotAFileOnDisk":  # otioz: every media file is copied into the bundle
+            reason = f"the media {reason} is not a file on disk, and a bundle carries every media file"
         raise TimelineWriteError(
             f"{out_path}: the {adapter} writer failed ({reason}); write .otio instead (-o X.otio)"
         ) from exc
 
 
-def _write(timeline: otio.schema.Timeline, tmp: Path, adapter: str, input_path: Path | None) -> None:
+def _write(
+    timeline: otio.schema.Timeline, tmp: Path, adapter: str, input_path: Path | None, dry_run: bool = False
+) -> None:
+    if adapter in ("otioz", "otiod"):  # bundles refuse an existing path and copy every media file in
+        tmp.unlink(missing_ok=True)
+        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter, dryrun=dry_run)
+        return
     if adapter == "fcpx_xml":
         from vm_editor.fcpxml_writer import write_fcpxml
 

@@ -9,14 +9,53 @@ sidecars, host exchange files), and when it has no scored file newer than itself
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vm_editor.errors import EditorInputError
+from vm_editor.format_fixups import edl_rate_choices
 from vm_editor.timeline_io import FORMATS, default_output_path
 
 OURS = (".scored.", ".vidmusician.json", ".sequence.json")
+SETTINGS = "vidmusician-watch.json"
+
+
+def folder_settings(folder: Path) -> dict:
+    """The folder's `vidmusician-watch.json` ({"rate": 25}), read on every use: editing it needs
+    no restart. Missing: no settings."""
+    path = Path(folder) / SETTINGS
+    if not path.is_file():
+        return {}
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise EditorInputError(f'{path}: not readable JSON ({exc}); write e.g. {{"rate": 25}}') from None
+    if not isinstance(doc, dict):
+        raise EditorInputError(f'{path}: expected an object such as {{"rate": 25}}')
+    return doc
+
+
+def watch_rate(path: Path, folder: Path, rate: float | None) -> float | None:
+    """The frame rate to read `path` at: `watch --rate`, else the folder's setting; an EDL without
+    either (and without drop-frame timecode, which means 29.97) is refused with the fix."""
+    if rate is not None:
+        return rate
+    setting = folder_settings(folder).get("rate")
+    if setting is not None:
+        if isinstance(setting, bool) or not isinstance(setting, (int, float)) or not 0 < setting <= 1000:
+            raise EditorInputError(
+                f"{Path(folder) / SETTINGS}: rate {setting!r} is not a frame rate; write e.g. 25"
+            )
+        return float(setting)
+    if path.suffix.lower() == ".edl" and edl_rate_choices(path)[0] != [29.97]:
+        raise EditorInputError(
+            f"{path}: an EDL does not record its frame rate; start watch with --rate 25 (your rate) "
+            f'or write {{"rate": 25}} to {Path(folder) / SETTINGS}, then export it again'
+        )
+    return None
 
 
 def is_timeline(path: Path) -> bool:

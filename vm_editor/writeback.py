@@ -5,8 +5,9 @@ clip at its scene's record range, referencing its 48 kHz WAV by file URL, with t
 under the `vidmusician` metadata namespace so one cue can be regenerated later. Adjacent cues get
 a crossfade (an OTIO Transition) that starts at the cut and runs into the outgoing cue's tail
 handle: its WAV was rendered `handle_s` past its end, so both cues play real music throughout. Earlier takes are kept as *disabled clips*
-on a second audio track ("… takes") at the same record range: every NLE shows them, muted, and
-the editor swaps a take back by enabling it (and disabling the current one).
+on audio tracks after the score ("… takes", then "… takes 2"… where takes of one span overlap),
+every take of every cue: every NLE shows them, muted, and the editor swaps a take back by
+enabling it (and disabling the current one).
 
 Formats that drop clip metadata (Kdenlive) get a sidecar `<output>.vidmusician.json` (written by
 `timeline_io.write_timeline_atomic`), matched back to clips by their WAV URLs; FCP7 XML carries it
@@ -199,14 +200,13 @@ def cue_metadata(timeline: otio.schema.Timeline, timeline_path: Path | None = No
 def sidecar_document(timeline: otio.schema.Timeline) -> dict | None:
     """What the sidecar holds: every score and take clip's metadata, keyed by WAV URL."""
     doc = {"version": 1, "cues": [], "takes": []}
-    for key, takes in (("cues", False), ("takes", True)):
-        track = score_track(timeline, takes=takes)
-        if track is None:
-            continue
-        doc["track" if not takes else "takes_track"] = track.name
-        for clip in track.find_clips(shallow_search=True):
-            if METADATA_KEY in clip.metadata:
-                doc[key].append(plain_json(clip.metadata[METADATA_KEY]))
+    score = score_track(timeline)
+    for key, tracks in (("cues", [score] if score is not None else []), ("takes", takes_tracks(timeline))):
+        for track in tracks:
+            doc.setdefault("track" if key == "cues" else "takes_track", track.name)
+            for clip in track.find_clips(shallow_search=True):
+                if METADATA_KEY in clip.metadata:
+                    doc[key].append(plain_json(clip.metadata[METADATA_KEY]))
     return doc if doc["cues"] else None
 
 
@@ -246,45 +246,61 @@ def replace_cue(
     raise KeyError(f"cue {cue.index} is not on the score track {track.name!r}")
 
 
-class _TakesTrack:
-    def __init__(self, track: otio.schema.Track) -> None:
-        self.track = track
+def takes_tracks(
+    timeline: otio.schema.Timeline, timeline_path: Path | None = None
+) -> list[otio.schema.Track]:
+    """Every takes track, in track order: one holds as many takes as fit side by side, the
+    takes of one span that overlap stack on further ones ("… takes 2", "… takes 3")."""
+    marked = [
+        t
+        for t in timeline.tracks
+        if t.kind == otio.schema.TrackKind.Audio and (t.metadata.get(METADATA_KEY) or {}).get("takes")
+    ]
+    if marked:
+        return marked
+    one = score_track(timeline, timeline_path, takes=True)
+    return [one] if one is not None else []
+
+
+def placed_clips(track: otio.schema.Track) -> list[tuple[TimeRange, otio.schema.Clip]]:
+    """The track's clips with their record ranges."""
+    return [
+        (track.range_of_child_at_index(i), c) for i, c in enumerate(track) if isinstance(c, otio.schema.Clip)
+    ]
+
+
+class _TakesShelf:
+    """The takes tracks after a score track: every earlier take stays, disabled, on one of them."""
+
+    def __init__(self, timeline: otio.schema.Timeline, score: otio.schema.Track) -> None:
+        self.timeline = timeline
+        self.score = score
 
     def append_take(self, record: TimeRange, clip: otio.schema.Clip) -> None:
-        """Add a disabled take; takes at overlapping times stack on further takes tracks."""
-        items = [
-            (self.track.range_of_child_at_index(i), c)
-            for i, c in enumerate(self.track)
-            if isinstance(c, otio.schema.Clip)
-        ]
-        items = [x for x in items if not _overlaps(x[0], record)] + [(record, clip)]
-        displaced = [
-            x
-            for x in [
-                (self.track.range_of_child_at_index(i), c)
-                for i, c in enumerate(self.track)
-                if isinstance(c, otio.schema.Clip)
-            ]
-            if _overlaps(x[0], record)
-        ]
-        self.track.clear()
-        _place(self.track, [(r, copy.deepcopy(c)) for r, c in items], None)
-        for _r, c in displaced:  # an older take of the same cue: keep it in the metadata history
-            clip.metadata[METADATA_KEY].setdefault("older_takes_on_track", []).append(
-                dict(c.metadata.get(METADATA_KEY, {}))
-            )
+        """Add a disabled take at `record`, on the first takes track with room there."""
+        for track in takes_tracks(self.timeline):
+            items = placed_clips(track)
+            if not any(_overlaps(r, record) for r, _ in items):
+                track.clear()
+                _place(track, [(r, copy.deepcopy(c)) for r, c in items] + [(record, clip)], None)
+                return
+        _place(self._new_track(), [(record, clip)], None)
+
+    def _new_track(self) -> otio.schema.Track:
+        existing = takes_tracks(self.timeline)
+        number = f" {len(existing) + 1}" if existing else ""
+        track = otio.schema.Track(
+            name=self.score.name + TAKES_SUFFIX + number, kind=otio.schema.TrackKind.Audio
+        )
+        track.metadata[METADATA_KEY] = {"takes": True}
+        after = existing[-1] if existing else self.score
+        self.timeline.tracks.insert(list(self.timeline.tracks).index(after) + 1, track)
+        return track
 
 
 def _overlaps(a: TimeRange, b: TimeRange) -> bool:
     return a.start_time < b.end_time_exclusive() and b.start_time < a.end_time_exclusive()
 
 
-def _takes_track(timeline: otio.schema.Timeline, score: otio.schema.Track) -> _TakesTrack:
-    for track in timeline.tracks:
-        if track.metadata.get(METADATA_KEY, {}).get("takes"):
-            return _TakesTrack(track)
-    track = otio.schema.Track(name=score.name + TAKES_SUFFIX, kind=otio.schema.TrackKind.Audio)
-    track.metadata[METADATA_KEY] = {"takes": True}
-    index = list(timeline.tracks).index(score)
-    timeline.tracks.insert(index + 1, track)
-    return _TakesTrack(track)
+def _takes_track(timeline: otio.schema.Timeline, score: otio.schema.Track) -> _TakesShelf:
+    return _TakesShelf(timeline, score)
