@@ -18,7 +18,14 @@ import torch
 
 from engine.generator import tempo_grid
 from engine.generator.decoding import Sampling, TokenConstraints, generate_window
-from engine.generator.form import FormDecoder, StyleForm, pitch_class_weights, plan_form, tonic_of
+from engine.generator.form import (
+    FormDecoder,
+    StyleForm,
+    pitch_class_weights,
+    plan_form,
+    tonic_of,
+    tonic_of_chords,
+)
 from engine.generator.model import VidMusicianLM
 from engine.generator.tempo_grid import (
     DEFAULT_METER,
@@ -140,9 +147,9 @@ def choose_grid(
     if prompt_codes is not None:
         codes = prompt_codes[0].cpu().numpy()
         meter = meter_of(codes[STYLE_ROW, -int(frame_rate) :], style_meters)
-        onsets = (
-            np.flatnonzero((codes[:STYLE_ROW] >= symbolic_tokens.ONSET_BASE).any(axis=0)) - codes.shape[1]
-        )
+        # the pitched streams' onsets: always on the grid (a hit point forces the drums off it)
+        pitched = codes[STREAMS.index("bass") : STYLE_ROW]
+        onsets = np.flatnonzero((pitched >= symbolic_tokens.ONSET_BASE).any(axis=0)) - codes.shape[1]
         return fit_to_onsets(onsets, meter) or fit_to_hits(hits, frames, meter), None
     opening = None
     if style_meters is None:
@@ -199,7 +206,11 @@ def cue_form(
     if form is None:
         return None
     rng = np.random.default_rng(int(seed) ^ 0xF0A3)
-    tonic = None if prompt is None else tonic_of(pitch_class_weights(prompt), form.mode)
+    tonic = None
+    if prompt is not None:  # the key the continued cue was written in: its chords say it
+        before = style_forms.get(STYLES[dominant_style(prompt[STYLE_ROW])], form)
+        tonic = tonic_of_chords(prompt, before)
+        tonic = tonic_of(pitch_class_weights(prompt), form.mode) if tonic is None else tonic
     if tonic is None:
         tonic = int(rng.integers(12))
     first = 0 if prompt is None else -prompt.shape[1]

@@ -138,6 +138,28 @@ def tonic_of(weights: np.ndarray, mode: str) -> int | None:
     return int(np.nanargmax(scores)) if np.isfinite(scores).any() else None
 
 
+def tonic_of_chords(codes: np.ndarray, form: StyleForm) -> int | None:
+    """The tonic under which the chords of symbolic tokens [K, T] are most (by duration) chords of
+    `form`'s progressions and cadences — the key a cue decoded with form was written in — or None
+    when no chord says (ties: the Krumhansl reading breaks them)."""
+    score = symbolic_tokens.decode(np.asarray(codes, dtype=np.int64))
+    if not score.harmony:
+        return None
+    vocabulary = {c for row in (*form.progressions, *form.cadences, *FINAL_CADENCE.values()) for c in row}
+    fit = np.zeros(12)
+    for chord in score.harmony:
+        for tonic in range(12):
+            if ((chord.root - tonic) % 12, chord.quality) in vocabulary:
+                fit[tonic] += chord.end - chord.start
+    best = np.flatnonzero(fit == fit.max())
+    if fit.max() <= 0:
+        return None
+    if len(best) == 1:
+        return int(best[0])
+    reading = tonic_of(pitch_class_weights(codes), form.mode)
+    return reading if reading in best.tolist() else int(best[0])
+
+
 # --- the plan -----------------------------------------------------------------------------------
 
 
