@@ -267,9 +267,12 @@ def tokenize(
     styles: tuple[str, ...],
     rng: np.random.Generator,
     melody_parts: tuple[int, ...] = (0,),
+    expand_repeats: bool = True,
 ) -> SymbolicScore:
     """A music21 Score as a SymbolicScore (one style span, no drums); PieceSkipped when it cannot be.
-    The melody is the top note of `melody_parts` at each onset (a solo and a choir take turns)."""
+    The melody is the top note of `melody_parts` at each onset (a solo and a choir take turns).
+    `expand_repeats`: the form as played (training), else as written (a measure of its motifs
+    that does not count a repeated strain as recurrence)."""
     m21 = _music21()
     if not score.parts:
         raise PieceSkipped("no parts")
@@ -277,8 +280,9 @@ def tokenize(
     mode = _mode(score)
     spec = choose_style(styles, meter.beats, meter.compound, mode)
     score = score.toSoundingPitch()
-    with contextlib.suppress(m21.repeat.ExpanderException, m21.exceptions21.Music21Exception):
-        score = score.expandRepeats()  # the form as played: repeated strains are heard twice
+    if expand_repeats:
+        with contextlib.suppress(m21.repeat.ExpanderException, m21.exceptions21.Music21Exception):
+            score = score.expandRepeats()  # the form as played: repeated strains are heard twice
     parts = [score.parts[i] for i in melody_parts if i < len(score.parts)] or [score.parts[0]]
     melody = sorted(n for part in parts for n in _line(part, top=True))
     if len(melody) < 4:
