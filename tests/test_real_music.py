@@ -278,3 +278,22 @@ def test_recipe_keeps_its_real_music_share(tmp_path):
         )
         == 2
     )
+
+
+@pytest.mark.slow  # the whole tiny recipe at a smoke budget (about 40 s on 2 cores)
+def test_tiny_recipe_mixes_real_music_into_stage_zero(tmp_path, capsys, monkeypatch):
+    import engine.corpus.real_music as real_music
+
+    monkeypatch.setattr(real_music, "admitted", lambda: (repertory("foster_lead_sheet"),))  # one quick work
+    out = tmp_path / "run"
+    argv = ["tiny", "--out", str(out), "--budget-minutes", "0.05", "--threads", "1", "--real-music", "0.5"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    steps = list(result["steps"])
+    assert steps.index("prepare") < steps.index("real-music") < steps.index("stage0-lm")
+    assert result["steps"]["real-music"]["works"] == 1
+    assert json.loads((out / "model-two-stage" / "recipe.json").read_text())["real_music_share"] == 0.5
+    index = json.loads((out / "shards-real" / "index.json").read_text())
+    assert [it["music"] for it in index["items"]] == ["foster_lead_sheet:leadSheet/fosterBrownHair.mxl#0"]
+    assert main([*argv[:-2], "--resume"]) == 2  # a resume without the share would change stage 0's data
+    assert "--real-music 0.5" in capsys.readouterr().err

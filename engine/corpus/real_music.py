@@ -369,6 +369,7 @@ def pieces(
 ) -> Iterator[RealPiece | tuple[str, str]]:
     """Every piece of the admitted repertories (or those given), tokenized: a RealPiece, or
     (piece id, reason) for one that cannot be. `limit` stops after that many pieces of each."""
+    m21 = _music21()
     root = corpus_root()
     for rep in admitted() if repertories is None else repertories:
         if not rep.admitted:
@@ -391,6 +392,9 @@ def pieces(
                     score = tokenize(m21_score, piece_id, rep.styles, rng, rep.melody_parts)
                 except PieceSkipped as exc:
                     yield (piece_id, str(exc))
+                    continue
+                except m21.exceptions21.Music21Exception as exc:  # a file music21 reads but cannot analyse
+                    yield (piece_id, f"music21 cannot analyse it ({type(exc).__name__}: {exc})")
                     continue
                 yield RealPiece(
                     piece_id, rep.name, split_of(piece_id), caption(score.style_at(0), score.tempo_bpm), score
