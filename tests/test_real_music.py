@@ -297,3 +297,35 @@ def test_tiny_recipe_mixes_real_music_into_stage_zero(tmp_path, capsys, monkeypa
     assert [it["music"] for it in index["items"]] == ["foster_lead_sheet:leadSheet/fosterBrownHair.mxl#0"]
     assert main([*argv[:-2], "--resume"]) == 2  # a resume without the share would change stage 0's data
     assert "--real-music 0.5" in capsys.readouterr().err
+
+
+def _two_part_score(upper: list[tuple[str, float]], lower: list[tuple[str, float]], meter: str = "4/4"):
+    m21 = _music21()
+    score = m21.stream.Score()
+    for line in (upper, lower):
+        part = m21.stream.Part()
+        part.append(m21.meter.TimeSignature(meter))
+        part.append(m21.key.Key("C"))
+        for name, ql in line:
+            part.append(
+                m21.note.Rest(quarterLength=ql) if name == "r" else m21.note.Note(name, quarterLength=ql)
+            )
+        score.insert(0, part.makeMeasures())
+    return score
+
+
+def test_voices_give_one_chord_per_beat_at_most_and_passing_tones_do_not_count():
+    # bar 1: a C major arpeggio in eighths with a passing D over a C; bar 2: G7 spelled out over G
+    upper = [(n, 0.5) for n in ("C5", "E5", "G5", "E5", "C5", "D5", "E5", "G5")]
+    upper += [(n, 0.5) for n in ("G4", "B4", "D5", "F5", "D5", "B4", "G4", "F4")]
+    lower = [("C3", 4.0), ("G2", 4.0)]
+    score = tokenize(_two_part_score(upper, lower), "t", ("piano_ballad",), np.random.default_rng(1))
+    shift, per_ql = score.meta["transpose"], FRAME_RATE * 60.0 / score.tempo_bpm
+    assert score.meta["harmony_from"] == "voices"
+    assert [(c.start, c.end, c.root, c.quality) for c in score.harmony] == [
+        (0, round(4 * per_ql), shift % 12, "maj"),
+        (round(4 * per_ql), score.num_frames, (7 + shift) % 12, "dom7"),
+    ]
+    assert [c.accent for c in score.harmony] == [1, 1]  # both on a downbeat
+    assert [n.accent for n in score.melody[:3]] == [2, 0, 1]  # phrase start, off the beat, on the beat
+    _assert_round_trip(score)

@@ -34,7 +34,6 @@ from engine.symbolic.score import (
     SymbolicScore,
 )
 
-MIN_CHORD_QL = 0.5  # a chordified sonority shorter than an eighth is a passing tone: the chord goes on
 MIN_SECONDS = 4.0  # shorter pieces are skipped (a training crop is 2-6 s)
 PHRASE_BARS = 4  # the first note of every 4th bar gets the strong accent, as the composer's phrases
 _MAJOR_MODES = {"major", "lydian", "mixolydian"}
@@ -101,17 +100,21 @@ def read_scores(path: Path) -> list:
 # --- chords -------------------------------------------------------------------------------------
 
 _QUALITY_SETS = {q: frozenset(iv) for q, iv in CHORD_QUALITIES.items()}
+_TRIADS = ("maj", "min")  # what two tones of a chord most often belong to
 
 
-def nearest_chord(pcs: set[int] | frozenset[int], root: int | None = None) -> tuple[int, str]:
+def nearest_chord(
+    pcs: set[int] | frozenset[int], root: int | None = None, bass: int | None = None
+) -> tuple[int, str]:
     """(root, quality) of CHORD_QUALITIES nearest to the pitch classes `pcs`: most tones shared,
-    fewest missing or extra; a given `root` (a chord symbol's, music21's analysis) is kept."""
+    fewest missing or extra; a given `root` (a chord symbol's) is kept; on a tie, a major or minor
+    triad, then the chord on the `bass` (root position), wins."""
     best = None
     for r in range(12) if root is None else (root,):
         rel = frozenset((p - r) % 12 for p in pcs)
         for i, (quality, tones) in enumerate(_QUALITY_SETS.items()):
             score = 2 * len(rel & tones) - len(tones - rel) - len(rel - tones)
-            key = (score, r == root, -i)
+            key = (score, quality in _TRIADS, r == bass, -i)
             if best is None or key > best[0]:
                 best = (key, r, quality)
     return best[1], best[2]
@@ -134,27 +137,69 @@ def _chord_symbols(score) -> list[tuple[float, int, str, int]]:
     return out
 
 
-def _chordified(score) -> list[tuple[float, float, int, str]]:
-    """(start, end, root pc, quality) of the sonorities of all voices, passing tones absorbed."""
-    m21 = _music21()
-    out: list[list] = []
-    for c in score.chordify().flatten().getElementsByClass(m21.chord.Chord):
-        pcs = {p.pitchClass for p in c.pitches}
-        start, end = float(c.offset), float(c.offset + c.quarterLength)
-        if len(pcs) < 2 or end - start <= _EPS:
-            if out and start <= out[-1][1] + _EPS and len(pcs) == 1:
-                out[-1][1] = end  # a unison: the chord before goes on
+def _tones(chord) -> set[int]:
+    root, quality = chord
+    return {(root + i) % 12 for i in CHORD_QUALITIES[quality]}
+
+
+def _pitch_weights(sonorities, lo: float, hi: float) -> tuple[np.ndarray, int | None, float | None]:
+    """How long each pitch class sounds in [lo, hi) over all voices, the bass pitch class at the
+    window's first sound, and when that is (None, None when all rest)."""
+    weight = np.zeros(12)
+    first = bass = None
+    for a, b, midis in sonorities:
+        overlap = min(b, hi) - max(a, lo)
+        if overlap <= _EPS:
             continue
-        try:
-            analysed = c.root().pitchClass
-        except m21.chord.ChordException:
-            analysed = None
-        root, quality = nearest_chord(pcs, analysed)
-        joined = out and start <= out[-1][1] + _EPS
-        if joined and ((root, quality) == tuple(out[-1][2:]) or end - start < MIN_CHORD_QL):
-            out[-1][1] = end
-        else:
-            out.append([start, end, root, quality])
+        for m in midis:
+            weight[m % 12] += overlap
+        if first is None or max(a, lo) < first - _EPS:
+            first, bass = max(a, lo), min(midis) % 12
+    return weight, bass, first
+
+
+def _chordified(score, meter: _Meter) -> list[tuple[float, float, int, str]]:
+    """(start, end, root pc, quality) of what all voices sound together. A beat where three or more
+    pitch classes sound and form a chord (a chorale's voices) is its own chord; any other beat (an arpeggio, a passing tone, a melody over a held bass) takes the chord of its
+    whole bar. A pitch class counts in a beat when the voices sound it for more than half the beat
+    (an eighth-note passing tone does not), in a bar for more than an eighth of the bar; equal
+    neighbours are joined."""
+    m21 = _music21()
+    sonorities = [
+        (float(c.offset), float(c.offset + c.quarterLength), [p.midi for p in c.pitches])
+        for c in score.chordify().flatten().getElementsByClass(m21.chord.Chord)
+        if c.quarterLength > 0 and c.pitches
+    ]
+    if not sonorities:
+        return []
+    end_ql = max(b for _, b, _ in sonorities)
+    out: list[list] = []
+    bar = meter.pickup_ql % meter.bar_ql - meter.bar_ql
+    while bar < end_ql - _EPS:
+        weight, bass, _ = _pitch_weights(sonorities, bar, bar + meter.bar_ql)
+        pcs = {int(p) for p in np.flatnonzero(weight > meter.bar_ql / 8)}
+        bar_chord = nearest_chord(pcs, bass=bass) if len(pcs) >= 2 else None
+        for k in range(round(meter.bar_ql / meter.beat_ql)):
+            lo = bar + k * meter.beat_ql
+            hi = lo + meter.beat_ql
+            weight, bass, first = _pitch_weights(sonorities, lo, hi)
+            if first is None:
+                continue  # every voice rests: the chord before ends
+            pcs = {int(p) for p in np.flatnonzero(weight > meter.beat_ql / 2)}
+            chord = nearest_chord(pcs, bass=bass) if len(pcs) >= 3 else None
+            if chord is not None and len(pcs & _tones(chord)) < 3:
+                chord = None
+            chord = chord or bar_chord
+            joined = out and first <= out[-1][1] + _EPS
+            # the chord before goes on when this beat only sounds part of it (G B D in a bar of G7)
+            if chord is None or (joined and chord[0] == out[-1][2] and _tones(chord) <= _tones(out[-1][2:])):
+                if joined:
+                    out[-1][1] = hi  # the chord before goes on
+                continue
+            out.append([first, hi, *chord])
+        bar += meter.bar_ql
+    if out:
+        out[-1][1] = min(out[-1][1], end_ql)
     return [tuple(x) for x in out]
 
 
@@ -295,7 +340,7 @@ def tokenize(
         bass = [(s[0], e, 12 * 3 + s[3]) for s, e in zip(symbols, bounds, strict=True) if s[2]]
         harmony_from = "chord symbols"
     elif len(score.parts) > 1:
-        chords = _chordified(score)
+        chords = _chordified(score, meter)
         bass = _line(score.parts[-1], top=False)
         harmony_from = "voices"
     else:
