@@ -19,6 +19,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --no-deps audiocraft==1.3.0
 	@# tinysoundfont's one requirement, pyaudio, is only for live playback and needs portaudio to build
 	$(PY) -m pip install -q --no-deps tinysoundfont==0.3.7
+	@# music21 (the `train` extra: real music for stage 0): its requirements are in the lock but
+	@# matplotlib, which it only needs for plots we never draw
+	$(PY) -m pip install -q --no-deps music21==10.5.1
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	@# the panel's preview (QtMultimedia) needs PulseAudio's client library from the system
 	@ldconfig -p | grep -q libpulse.so.0 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \

@@ -114,3 +114,17 @@ def test_both_engines_implement_the_one_protocol():
             want = list(inspect.signature(getattr(Engine, name)).parameters)
             got = list(inspect.signature(getattr(engine, name)).parameters)
             assert got == want, (engine.__name__, name, got, want)
+
+
+def test_real_music_stays_in_training():
+    """music21 (the `train` extra) is read by the corpus's real-music tokenizer alone, and only the
+    trainer's real-music shards use that: the product path never loads it."""
+    users = {
+        (f, m)
+        for pkg in ("engine", "vm_editor", "ui")
+        for f, m in imported_modules(pkg)
+        if m.split(".")[0] == "music21"
+    }
+    assert users == {("real_music.py", "music21")}
+    tokenizer = {f for f, m in imported_modules("engine") if m == "engine.corpus.real_music"}
+    assert tokenizer == {"real_shards.py"}

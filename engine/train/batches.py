@@ -73,6 +73,7 @@ class Batcher:
                 f"{data.root}: no item is at least {segment_s} s long (longest {longest:.2f} s); "
                 "use a shorter --segment"
             )
+        self.weights = data.draw_weights(self.pool)  # None: every usable item equally likely
         if len(self.pool) < len(data.items):
             log.warning(
                 "%d of %d items are shorter than %.2f s and are not used",
@@ -86,7 +87,10 @@ class Batcher:
         if B % world:
             raise ShardsError(f"global batch {B} does not split over {world} processes; use a multiple")
         rng = np.random.default_rng([self.seed, int(step)])
-        picks = rng.integers(0, len(self.pool), size=B)
+        if self.weights is None:
+            picks = rng.integers(0, len(self.pool), size=B)
+        else:  # a mix of sources (engine/train/mix.py): each drawn at its share
+            picks = rng.choice(len(self.pool), size=B, p=self.weights)
         unit = rng.random(B)  # crop position, as a fraction of the whole-second starts that fit
         keep = rng.random(B) >= self.cond_dropout
         with_text = rng.random(B) < self.text_prob

@@ -3,10 +3,13 @@
 vm-train synth --out DIR --count N --seed S [--split S]                      write a corpus
 vm-train check DIR [--split S] [--limit N] [--json]                          verify its truth
 vm-train prepare MANIFEST --out SHARDS [--preset tiny]                       features + tokens
+vm-train real-music --out SHARDS [--limit N]                                  music21 works -> stage-0 shards
 vm-train stage0-lm --data SHARDS --out DIR --steps N                         tiny LM + T5 from scratch
+                   [--real-data REAL_SHARDS --real-share 0.3]                 ... mixed with real music
 vm-train stage1 --data SHARDS --out DIR --steps N [--backbone DIR]           semantic path
 vm-train stage2 --data SHARDS --out DIR --steps N --init STAGE1_OUT          rhythm path
 vm-train tiny --out DIR [--resume] [--budget-minutes M] [--variant V]          the whole tiny preset
+              [--real-music SHARE]                                            stage 0 mixed with real music
 (stages run under torchrun for several processes / GPUs / nodes)
 """
 
@@ -88,6 +91,30 @@ def _prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _real_music(args: argparse.Namespace) -> int:
+    from engine.corpus.repertories import REPERTORIES
+    from engine.train.real_shards import prepare_real_music
+
+    summary = prepare_real_music(
+        args.out,
+        seed=args.seed,
+        limit=args.limit,
+        repertories=tuple(args.repertory) if args.repertory else None,
+        shard_size=args.shard_size,
+        on_skip=lambda line: print(line, file=sys.stderr),
+        progress=None if args.quiet else lambda piece_id: print(f"tokenized {piece_id}", file=sys.stderr),
+    )
+    for rep in (r for r in REPERTORIES if not r.admitted):
+        print(f"excluded {rep.name}: {rep.licence.name} ({rep.licence.stated_in})", file=sys.stderr)
+    print(
+        f"{summary['works']} works, {summary['minutes']} min of music "
+        f"({summary['items_total']} items in {summary['out']}); skipped {len(summary['skipped'])}",
+        file=sys.stderr,
+    )
+    print(json.dumps(summary))
+    return 0
+
+
 def _generator_config(args: argparse.Namespace):
     from pathlib import Path
 
@@ -113,7 +140,8 @@ def _stage(args: argparse.Namespace) -> int:
 
     from engine.train import distributed as dd
     from engine.train.loop import TrainConfig, train_stage
-    from engine.train.shards import ShardDataset
+    from engine.train.mix import MixedShards
+    from engine.train.shards import ShardDataset, ShardsError
     from engine.train.stages import build_stage_model
 
     if args.threads:
@@ -136,6 +164,9 @@ def _stage(args: argparse.Namespace) -> int:
         eval_every=args.eval_every,
         eval_batches=args.eval_batches,
     ).validate()
+    real = getattr(args, "real_data", None)
+    if (real is None) != (getattr(args, "real_share", None) is None):
+        raise ShardsError("give --real-data and --real-share together (e.g. --real-share 0.3), or neither")
     gen_cfg = _generator_config(args)
     ctx = dd.init_distributed(cfg.device)
     try:
@@ -147,6 +178,8 @@ def _stage(args: argparse.Namespace) -> int:
             init=getattr(args, "init", None),
         )
         train = ShardDataset(args.data, "train")
+        if real is not None:
+            train = MixedShards(train, ShardDataset(real, "train"), args.real_share)
         val = ShardDataset(args.data, "val") if cfg.eval_every > 0 else None
         result = train_stage(
             args.command, sm, train, cfg, args.out, val_data=val, resume=args.resume, ctx=ctx
@@ -173,7 +206,13 @@ def _tiny(args: argparse.Namespace) -> int:
         f"costs on 2 cores): {json.dumps(asdict(plan))}",
         file=sys.stderr,
     )
-    recipe = Recipe(args.out, plan, resume=args.resume, say=lambda line: print(line, file=sys.stderr))
+    recipe = Recipe(
+        args.out,
+        plan,
+        resume=args.resume,
+        say=lambda line: print(line, file=sys.stderr),
+        real_music_share=args.real_music,
+    )
     folder = recipe.run(args.variant)
     size = folder_size_mb(folder)
     print(f"model folder {folder}: {size:.1f} MB; copy it to resources/models/tiny/", file=sys.stderr)
@@ -260,7 +299,24 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--quiet", action="store_true", help="no progress bar")
     prep.set_defaults(func=_prepare)
 
-    _stage_parser(sub, "stage0-lm", "stage 0: the builtin LM + small T5 from scratch on text tags")
+    real = sub.add_parser(
+        "real-music", help="the music21 works whose licence allows it -> stage-0 shards (no pictures)"
+    )
+    real.add_argument("--out", required=True, help="shards folder (created; resumable)")
+    real.add_argument("--limit", type=int, default=None, help="at most this many pieces per repertory")
+    real.add_argument("--seed", type=int, default=0, help="draws each piece's tempo and key")
+    real.add_argument(
+        "--repertory", action="append", default=None, help="only this admitted repertory (repeatable)"
+    )
+    real.add_argument("--shard-size", type=int, default=64, help="items per shard file")
+    real.add_argument("--quiet", action="store_true", help="no line per piece")
+    real.set_defaults(func=_real_music)
+
+    s0 = _stage_parser(sub, "stage0-lm", "stage 0: the builtin LM + small T5 from scratch on text tags")
+    s0.add_argument("--real-data", default=None, help="real-music shards (`vm-train real-music`) to mix in")
+    s0.add_argument(
+        "--real-share", type=float, default=None, help="share of each batch drawn from --real-data, in (0, 1)"
+    )
     s1 = _stage_parser(sub, "stage1", "stage 1: semantic path (Embedding Manager, T5 LoRA, projector)")
     s1.add_argument(
         "--backbone",
@@ -289,6 +345,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("two-stage", "one-stage", "cls-rhythm"),
         default="two-stage",
         help="two-stage (the product), or an ablation: one-stage, cls-rhythm (rhythm from CLS similarity)",
+    )
+    tiny.add_argument(
+        "--real-music",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of stage 0's batches drawn from the admitted music21 works (default 0: off, "
+        "the shipped model's recipe)",
     )
     tiny.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     tiny.set_defaults(func=_tiny)

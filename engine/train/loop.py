@@ -163,6 +163,11 @@ def train_stage(
             f"{train_data.root}: tokens are n_q={codec['n_q']} card={codec['card']} but the LM wants "
             f"n_q={lm.num_codebooks} card={lm.card}; prepare the shards with this preset's codec"
         )
+    if (spec.uses_cls or spec.uses_rhythm) and not train_data.has_pictures:
+        raise StageError(
+            f"{train_data.root}: these items have no pictures (real music is for stage0-lm only); "
+            f"train {stage} on shards prepared from a manifest of videos"
+        )
     model = sm.model.to(ctx.device)
     info = configure_trainable(model, stage, cfg.train_semantic)
     set_modes(model, stage)

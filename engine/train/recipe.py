@@ -3,7 +3,9 @@
 Steps (each skipped when complete, resumed when interrupted; state in OUT/recipe.json):
   synth     corpus: train / val / heldout splits of composed multi-shot clips (OUT/corpus)
   prepare   features (CLS, patch rhythm, cue channel) + the scores' exact tokens (OUT/shards)
-  stage0-lm the LM and small T5 from scratch on the style captions (OUT/stage0-lm)
+  real-music (only with --real-music SHARE > 0) the admitted music21 works' tokens (OUT/shards-real)
+  stage0-lm the LM and small T5 from scratch on the style captions (OUT/stage0-lm); with a real-music
+            share, that share of its batch rows are real pieces (engine/train/mix.py)
   stage1    semantic path on the frozen backbone (OUT/stage1)
   stage2    rhythm path on stage 1 (OUT/stage2)                       -> OUT/model-two-stage
                                                   (and OUT/model-stage1-only, the ablation's row)
@@ -117,11 +119,20 @@ def estimated_minutes(plan: RecipePlan) -> float:
 
 
 class Recipe:
-    """The recipe's steps over one output folder; `run(variant)` does what is not done yet."""
+    """The recipe's steps over one output folder; `run(variant)` does what is not done yet.
 
-    def __init__(self, out: str | Path, plan: RecipePlan, resume: bool = False, say=None):
+    `real_music_share`: the share of stage 0's batch rows drawn from real music (0: the composer
+    only, as the shipped model was trained; off until a retrain with it is measured). Preparing the
+    real music takes about a minute and is not part of the budget."""
+
+    def __init__(
+        self, out: str | Path, plan: RecipePlan, resume: bool = False, say=None, real_music_share: float = 0.0
+    ):
+        if not 0.0 <= real_music_share < 1.0:
+            raise RecipeError(f"--real-music {real_music_share}: use a share in [0, 1), e.g. 0.3 (0: off)")
         self.out = Path(out)
         self.plan = plan
+        self.real_music_share = float(real_music_share)
         self.say = say or log.info
         path = self.out / STATE
         if path.is_file():
@@ -131,12 +142,19 @@ class Recipe:
                     f"{path}: made with another plan ({state['plan']['budget_minutes']} min budget); "
                     "use the same --budget-minutes or another --out"
                 )
+            if state.get("real_music_share", 0.0) != self.real_music_share:
+                raise RecipeError(
+                    f"{path}: made with --real-music {state.get('real_music_share', 0.0)}; "
+                    "use the same share or another --out"
+                )
             if not resume:
                 raise RecipeError(f"{path} exists; pass --resume to continue it or choose another --out")
             self.state = state
         else:
             self.out.mkdir(parents=True, exist_ok=True)
             self.state = {"plan": asdict(plan), "done": {}}
+            if self.real_music_share:
+                self.state["real_music_share"] = self.real_music_share
             self._save()
 
     def _save(self) -> None:
@@ -179,12 +197,24 @@ class Recipe:
             counts[split] = s["prepared"] + s["already_done"]
         return counts
 
+    def real_music(self) -> dict:
+        """OUT/shards-real: the admitted music21 works on the grid (stage 0 only)."""
+        from engine.train.real_shards import prepare_real_music
+
+        s = prepare_real_music(self.out / "shards-real", on_skip=self.say)
+        return {key: s[key] for key in ("works", "minutes", "mean_abs_step", "motif_recurrence")}
+
     def _train(self, stage: str, run: str, steps: int, data: str = "shards", **kw) -> dict:
         from engine.train.loop import CHECKPOINT, TrainConfig, train_stage
+        from engine.train.mix import MixedShards
         from engine.train.shards import ShardDataset
         from engine.train.stages import build_stage_model
 
         train_as = kw.pop("train_as", stage)
+        real_share = kw.pop("real_share", 0.0)
+        train = ShardDataset(self.out / data, "train")
+        if real_share > 0:
+            train = MixedShards(train, ShardDataset(self.out / "shards-real", "train"), real_share)
         cfg = TrainConfig(
             steps=steps,
             # the adapters start from scratch (stage 0 trains the backbone at 1e-3): twice the rate
@@ -204,7 +234,7 @@ class Recipe:
         result = train_stage(
             train_as,
             sm,
-            ShardDataset(self.out / data, "train"),
+            train,
             cfg,
             folder,
             val_data=ShardDataset(self.out / data, "val"),
@@ -276,7 +306,12 @@ class Recipe:
         backbone = self.out / "stage0-lm" / "model"
         self._step("synth", self.synth)
         self._step("prepare", self.prepare)
-        self._step("stage0-lm", lambda: self._train("stage0-lm", "stage0-lm", p.lm_steps))
+        if self.real_music_share > 0:
+            self._step("real-music", self.real_music)
+        self._step(
+            "stage0-lm",
+            lambda: self._train("stage0-lm", "stage0-lm", p.lm_steps, real_share=self.real_music_share),
+        )
         if variant == "one-stage":
             self._step(
                 "one-stage",
@@ -336,6 +371,7 @@ class Recipe:
                     "variant": variant,
                     "rhythm_source": rhythm_source,
                     "plan": self.state["plan"],
+                    **({"real_music_share": self.real_music_share} if self.real_music_share else {}),
                     "steps": self.state["done"],
                 },
                 indent=1,

@@ -192,5 +192,14 @@ class ShardDataset:
                 )
             )
 
+    @property
+    def has_pictures(self) -> bool:
+        """False for real-music shards: tokens and captions only, for stage 0 (real_shards.py)."""
+        return bool(self.index["features"].get("pictures", True))
+
+    def draw_weights(self, pool: list[int]) -> np.ndarray | None:
+        """None: the batcher draws every usable item equally (one source; mix.py weighs two)."""
+        return None
+
     def __len__(self) -> int:
         return len(self.items)
