@@ -41,6 +41,7 @@ def score_cue(
     judge=None,
     tokens: np.ndarray | None = None,
     target_style: str | None = None,
+    grid=None,
 ) -> dict:
     """All numbers of `audio` ([N], [N, C] or [C, N]) against `clip`; `target_style` is the style
     the cue should play (the clip's, or a prompt's)."""
@@ -95,7 +96,7 @@ def score_cue(
         "failures": why,
     }
     if tokens is not None and np.ndim(tokens) == 2:
-        form = form_measures(tokens)
+        form = form_measures(tokens, grid=grid)
         row.update({k: form[k] for k in FORM_KEYS})
     if target_style is not None:
         row["style"] = target_style

@@ -149,7 +149,9 @@ def evaluate_model(spec: ModelSpec, cfg: EvalConfig, synth: list[Clip], real: li
                     end_s=clip.duration_s,  # a clip is a whole cue: it ends into silence
                 )
                 visual_bpm = clip.tempo_bpm or metrics.curve_tempo(inputs.rhythm_50hz.sum(axis=1), 50.0)
-                row = score_cue(clip, cue.audio, gen.sample_rate, visual_bpm, judge, cue.tokens, target)
+                row = score_cue(
+                    clip, cue.audio, gen.sample_rate, visual_bpm, judge, cue.tokens, target, cue.grid
+                )
                 if prompt is not None:
                     row["prompt"] = prompt
                 rows.append(row)

@@ -3,7 +3,8 @@
 Why: the owner judges a score on footage and cuts the decoder was never tuned on. This reads what
 `vm-editor score` wrote — the score track's cue WAVs and the tokens beside them — and measures each
 cue's form (`form_measures`), each seam between cues that continue each other (same key and
-tempo, no level dip: no 100 ms window more than 6 dB under the score's median), and the cuts of
+tempo, no level dip: no 100 ms window at the seam more than 6 dB under the music's median
+around it), and the cuts of
 the picture (the share with a music onset within ±50 ms).
 """
 
@@ -18,12 +19,13 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 
 from engine.eval import metrics
-from engine.eval.form_measures import form_measures
+from engine.eval.form_measures import collection, cue_grid, form_measures
 from engine.eval.score_check import mix_cues
+from engine.symbolic.tokens import ONSET_BASE
 
 HIT_WINDOW_S = 0.05
 SEAM_WINDOW_S = 0.1
-SEAM_SPAN_S = 1.0  # seconds either side of a seam whose 100 ms windows are checked
+SEAM_CONTEXT_S = 2.0  # the music around a seam its level is compared with
 SEAM_DIP_DB = 6.0
 
 
@@ -67,16 +69,47 @@ def read_score(scored: Path) -> tuple[list[dict], list[float]]:
 
 
 def _level_dips(mix: np.ndarray, rate: int, seams: list[float]) -> list[float]:
-    """dB of the quietest 100 ms window within a second of each seam, against the median window."""
-    hop = int(SEAM_WINDOW_S * rate)
-    n = len(mix) // hop
-    rms = np.sqrt(np.mean(mix[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
-    median = float(np.median(rms[rms > 1e-6])) if np.any(rms > 1e-6) else 1e-6
+    """dB of the quietest 100 ms window at each seam (the windows within 100 ms of it) under the
+    median 100 ms window of the music around it (2 s either side): a seam that drops out reads far
+    under the music's own between-beat level."""
+    hop = int(SEAM_WINDOW_S * rate) // 2  # 100 ms windows every 50 ms
+    win = 2 * hop
+    n = max(0, (len(mix) - win) // hop + 1)
+    rms = np.array([np.sqrt(np.mean(mix[i * hop : i * hop + win] ** 2) + 1e-12) for i in range(n)])
+    centre = (np.arange(n) * hop + hop) / rate
     out = []
     for t in seams:
-        lo, hi = max(0, int((t - SEAM_SPAN_S) * rate) // hop), min(n, int((t + SEAM_SPAN_S) * rate) // hop)
-        out.append(float(20 * np.log10(rms[lo:hi].min() / median)) if hi > lo else math.nan)
+        near = np.abs(centre - t) <= SEAM_WINDOW_S
+        around = (np.abs(centre - t) <= SEAM_CONTEXT_S) & (rms > 1e-6)
+        if not near.any() or not around.any():
+            out.append(math.nan)
+            continue
+        out.append(float(20 * np.log10(rms[near].min() / np.median(rms[around]))))
     return out
+
+
+def _same_signature(a: dict, b: dict) -> bool:
+    """Whether two cues hold one key signature: the same seven notes hold the most of each
+    (F# minor and D lydian are one signature; Krumhansl would read the lydian cue as D major)."""
+    if not (a["tokens"].is_file() and b["tokens"].is_file()):
+        return False
+    return collection(np.load(a["tokens"])) == collection(np.load(b["tokens"]))
+
+
+def _continues_grid(a: dict, b: dict) -> bool:
+    """Whether cue `b`'s pitched notes start on the tempo grid of cue `a` (fitted to `a`'s pitched
+    onsets, laid on through `b`): the music keeps its tempo across the seam."""
+    if not (a["tokens"].is_file() and b["tokens"].is_file()):
+        return False
+    ta = np.load(a["tokens"])[:, : int(round(a["duration_s"] * 50))]
+    tb = np.load(b["tokens"])[:, : int(round(b["duration_s"] * 50))]
+    grid = cue_grid(ta)
+    pitched = lambda t: np.flatnonzero((t[1:4] >= ONSET_BASE).any(axis=0))  # noqa: E731
+    if grid is None or pitched(tb).size == 0:
+        return False
+    frames = pitched(tb) + ta.shape[1]
+    on = grid.frames(int(frames.min()), int(frames.max()) + 1, "step")
+    return float(np.isin(frames, on).mean()) >= 0.8
 
 
 def check(scored: Path) -> dict:
@@ -97,13 +130,13 @@ def check(scored: Path) -> dict:
         rows.append(row)
     mix, rate = mix_cues([(str(c["wav"]), c["start_s"]) for c in cues])
     seams = []
-    for a, b, ra, rb in zip(cues, cues[1:], rows, rows[1:], strict=False):
+    for a, b in zip(cues, cues[1:], strict=False):
         if abs(a["start_s"] + a["duration_s"] - b["start_s"]) < 0.05:
             seams.append(
                 {
                     "at_s": b["start_s"],
-                    "same_key": ra.get("key") == rb.get("key"),
-                    "tempo_ratio": (rb.get("tempo_bpm") or math.nan) / (ra.get("tempo_bpm") or math.nan),
+                    "same_key": _same_signature(a, b),
+                    "same_tempo": _continues_grid(a, b),
                 }
             )
     for seam, dip in zip(seams, _level_dips(mix, rate, [s["at_s"] for s in seams]), strict=True):
@@ -142,6 +175,7 @@ def summary(reports: list[dict]) -> dict:
         "cadence_share": float(np.mean([c["cadence_end"] for c in ending])) if ending else math.nan,
         "seams": len(seams),
         "seams_same_key": float(np.mean([s["same_key"] for s in seams])) if seams else math.nan,
+        "seams_same_tempo": float(np.mean([s["same_tempo"] for s in seams])) if seams else math.nan,
         "seams_worst_dip_db": float(np.nanmin([s["dip_db"] for s in seams])) if seams else math.nan,
         "cut_hit": sum(h * n for h, n in cut_hits) / max(1, sum(n for _, n in cut_hits)),
     }

@@ -62,6 +62,20 @@ def key_of(weights: np.ndarray) -> tuple[int, str] | None:
     return key
 
 
+def collection(tokens: np.ndarray) -> int | None:
+    """The key signature (as its major tonic) whose seven notes hold the most of a cue's notes
+    (ties: the Krumhansl reading's), whatever mode the cue is in; None when nothing sounds."""
+    score = symbolic_tokens.decode(np.asarray(tokens, dtype=np.int64))
+    w = _pitch_weights(score, 0, score.num_frames)
+    if w.sum() <= 0:
+        return None
+    major = (0, 2, 4, 5, 7, 9, 11)
+    inside = np.array([w[[(t + x) % 12 for x in major]].sum() for t in range(12)])
+    tied = np.flatnonzero(inside >= inside.max() - 1e-9 * inside.max()).tolist()
+    key = key_of(w)
+    return signature(key) if key is not None and signature(key) in tied else tied[0]
+
+
 def signature(key: tuple[int, str]) -> int:
     """The key signature's major tonic (a minor key and its relative major share one)."""
     tonic, mode = key
@@ -143,13 +157,16 @@ def _misses(a: dict[int, int], b: dict[int, int], shift: float) -> int:
     return sum(not any(b.get(round(f - shift) + d) == k for d in (-1, 0, 1)) for f, k in a.items())
 
 
-def form_measures(tokens: np.ndarray, frame_rate: float = 50.0, style_meters: dict | None = None) -> dict:
-    """All the form measures of one cue's tokens [K, T] (see the module docstring)."""
+def form_measures(
+    tokens: np.ndarray, frame_rate: float = 50.0, style_meters: dict | None = None, grid=None
+) -> dict:
+    """All the form measures of one cue's tokens [K, T] (see the module docstring); `grid`: the
+    tempo grid the cue was decoded on when known, else the one its onsets fit."""
     tokens = np.asarray(tokens, dtype=np.int64)
     score = symbolic_tokens.decode(tokens)
     n = tokens.shape[1]
     melody = [x.pitch for x in sorted(score.melody, key=lambda x: x.start)]
-    grid = cue_grid(tokens, style_meters)
+    grid = grid if grid is not None else cue_grid(tokens, style_meters)
     key = key_of(_pitch_weights(score, 0, n))
     windows = []
     if grid is not None and key is not None:

@@ -18,14 +18,7 @@ import torch
 
 from engine.generator import tempo_grid
 from engine.generator.decoding import Sampling, TokenConstraints, generate_window
-from engine.generator.form import (
-    FormDecoder,
-    StyleForm,
-    pitch_class_weights,
-    plan_form,
-    tonic_of,
-    tonic_of_chords,
-)
+from engine.generator.form import FormDecoder, StyleForm, key_signature, plan_form, tonic_in
 from engine.generator.model import VidMusicianLM
 from engine.generator.tempo_grid import (
     DEFAULT_METER,
@@ -40,6 +33,7 @@ from engine.generator.tempo_grid import (
 from engine.symbolic import tokens as symbolic_tokens
 from engine.symbolic.score import STREAMS, STYLES
 
+CONTINUED_TEMPO_BPM = (40.0, 240.0)  # where a continued cue's grid is looked for last
 PILOT_FRAMES = 25  # frames sampled to read the style a cue starts in (its meter)
 STYLE_ROW = STREAMS.index("style")
 
@@ -150,7 +144,16 @@ def choose_grid(
         # the pitched streams' onsets: always on the grid (a hit point forces the drums off it)
         pitched = codes[STREAMS.index("bass") : STYLE_ROW]
         onsets = np.flatnonzero((pitched >= symbolic_tokens.ONSET_BASE).any(axis=0)) - codes.shape[1]
-        return fit_to_onsets(onsets, meter) or fit_to_hits(hits, frames, meter), None
+        # the grid the predecessor played: fitted in the meter of the style it ends in, else in
+        # that of another style it played (its grid was its opening style's), else at any tempo
+        played = [STYLES[s] for s in np.unique(np.clip(codes[STYLE_ROW], 0, len(STYLES) - 1))]
+        meters = [meter, *((style_meters or {}).get(name, meter) for name in played)]
+        meters.append(dataclasses.replace(meter, tempo_bpm=CONTINUED_TEMPO_BPM))
+        for candidate in meters:
+            grid = fit_to_onsets(onsets, candidate)
+            if grid is not None:
+                return grid, None
+        return fit_to_hits(hits, frames, meter), None
     opening = None
     if style_meters is None:
         meter = DEFAULT_METER
@@ -182,6 +185,7 @@ def cue_form(
     grid: TempoGrid,
     opening: int | None,
     prompt_codes: torch.Tensor | None,
+    history: np.ndarray | None,
     style_forms: dict[str, StyleForm] | None,
     frames: int,
     end_frame: int | None,
@@ -191,8 +195,9 @@ def cue_form(
     frame_rate: float,
 ) -> FormDecoder | None:
     """The cue's written form (`form.plan_form`) in the style it opens in (a continued cue: the
-    style its predecessor was playing, and that cue's key), or None where the model folder has no
-    style forms or the style is unknown."""
+    style its predecessor was playing, and the key signature that cue was written in, read from
+    its notes, `history` [K, T] being the whole of it), or None where the model folder has no style forms or
+    the style is unknown."""
     if style_forms is None:
         return None
     prompt = None if prompt_codes is None else prompt_codes[0].cpu().numpy()
@@ -207,10 +212,10 @@ def cue_form(
         return None
     rng = np.random.default_rng(int(seed) ^ 0xF0A3)
     tonic = None
-    if prompt is not None:  # the key the continued cue was written in: its chords say it
-        before = style_forms.get(STYLES[dominant_style(prompt[STYLE_ROW])], form)
-        tonic = tonic_of_chords(prompt, before)
-        tonic = tonic_of(pitch_class_weights(prompt), form.mode) if tonic is None else tonic
+    if history is not None and np.ndim(history) == 2 and history.shape[1] > 0:
+        # the key signature it was written in, whatever its mode: this cue's mode on those notes
+        signature = key_signature(history)
+        tonic = None if signature is None else tonic_in(signature, form.scale)
     if tonic is None:
         tonic = int(rng.integers(12))
     first = 0 if prompt is None else -prompt.shape[1]

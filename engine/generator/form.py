@@ -58,9 +58,9 @@ FINAL_CADENCE = {
     "mixolydian": ((10, "maj"), (0, "maj")),
     "lydian": ((2, "maj"), (0, "maj")),
 }
-MINOR_MODES = ("minor", "dorian")
-
-# Krumhansl–Kessler key profiles (probe-tone ratings), tonic first.
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)  # every style's mode is one of its rotations (a key signature)
+# Krumhansl–Kessler key profiles (probe-tone ratings, tonic first): which of two signatures that
+# hold the same notes the music leans to
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
@@ -129,35 +129,33 @@ def pitch_class_weights(codes: np.ndarray) -> np.ndarray:
     return w
 
 
-def tonic_of(weights: np.ndarray, mode: str) -> int | None:
-    """The tonic whose key profile (major or minor, as `mode`) best matches `weights` [12]."""
+def key_signature(codes: np.ndarray) -> frozenset[int] | None:
+    """The seven pitch classes (a major scale's, in any of its modes) that hold the most of the
+    notes of symbolic tokens [K, T] — what a cue decoded with form was written in, whatever its
+    mode — or None when nothing sounds. Chords that leave out a degree fit two signatures; the
+    one whose tonic the notes lean to (Krumhansl) wins."""
+    weights = pitch_class_weights(codes)
     if not np.isfinite(weights).all() or weights.sum() <= 0:
         return None
-    profile = MINOR_PROFILE if mode in MINOR_MODES else MAJOR_PROFILE
-    scores = [np.corrcoef(weights, np.roll(profile, t))[0, 1] for t in range(12)]
-    return int(np.nanargmax(scores)) if np.isfinite(scores).any() else None
+    inside = np.array([weights[[(t + x) % 12 for x in MAJOR_SCALE]].sum() for t in range(12)])
+    tied = np.flatnonzero(inside >= inside.max() - 1e-9 * max(inside.max(), 1.0))
+
+    def lean(t: int) -> float:  # the signature of major tonic t read as its major or relative minor
+        major = np.corrcoef(weights, np.roll(MAJOR_PROFILE, t))[0, 1]
+        minor = np.corrcoef(weights, np.roll(MINOR_PROFILE, (t + 9) % 12))[0, 1]
+        return float(np.nanmax([major, minor, -1.0]))
+
+    best = max(tied.tolist(), key=lean)
+    return frozenset((best + x) % 12 for x in MAJOR_SCALE)
 
 
-def tonic_of_chords(codes: np.ndarray, form: StyleForm) -> int | None:
-    """The tonic under which the chords of symbolic tokens [K, T] are most (by duration) chords of
-    `form`'s progressions and cadences — the key a cue decoded with form was written in — or None
-    when no chord says (ties: the Krumhansl reading breaks them)."""
-    score = symbolic_tokens.decode(np.asarray(codes, dtype=np.int64))
-    if not score.harmony:
-        return None
-    vocabulary = {c for row in (*form.progressions, *form.cadences, *FINAL_CADENCE.values()) for c in row}
-    fit = np.zeros(12)
-    for chord in score.harmony:
-        for tonic in range(12):
-            if ((chord.root - tonic) % 12, chord.quality) in vocabulary:
-                fit[tonic] += chord.end - chord.start
-    best = np.flatnonzero(fit == fit.max())
-    if fit.max() <= 0:
-        return None
-    if len(best) == 1:
-        return int(best[0])
-    reading = tonic_of(pitch_class_weights(codes), form.mode)
-    return reading if reading in best.tolist() else int(best[0])
+def tonic_in(signature: frozenset[int], scale: tuple[int, ...]) -> int | None:
+    """The tonic whose `scale` has exactly the pitch classes of `signature` (a relative mode:
+    F# minor's notes are D lydian's), or None when no tonic does."""
+    for t in range(12):
+        if frozenset((t + x) % 12 for x in scale) == signature:
+            return t
+    return None
 
 
 # --- the plan -----------------------------------------------------------------------------------

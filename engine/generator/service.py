@@ -466,6 +466,7 @@ class MusicGenerator:
                     grid=grid,
                     opening=opening,
                     prompt_codes=prompt_codes,
+                    history=None if continuation_tokens is None else np.asarray(continuation_tokens),
                     style_forms=self.style_forms,
                     frames=frames,
                     hits=hit_frames,
