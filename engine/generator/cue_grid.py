@@ -34,6 +34,9 @@ from engine.symbolic.score import STREAMS, STYLES
 
 PILOT_FRAMES = 25  # frames sampled to read the style a cue starts in (its meter)
 STYLE_ROW = STREAMS.index("style")
+# A prompt's energy (`prompt_intent`) as log-odds added to every stream's onsets on its grid frames:
+# more or fewer notes in the same style and tempo.
+ENERGY_ODDS = {"low": -1.5, "medium": 0.0, "high": 1.5}
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,25 @@ class StreamMasks:
         if style_id is None:
             return constraints
         return dataclasses.replace(constraints, opening=(STYLE_ROW, int(style_id), PILOT_FRAMES))
+
+    @staticmethod
+    def obeying(
+        constraints: TokenConstraints, style_id: int | None, energy: str | None, frames: int
+    ) -> TokenConstraints:
+        """`constraints` keeping what a prompt asks (`prompt_intent.PromptIntent`): its style on the
+        style stream over all `frames` of the cue (the pictures steer within it), its energy as
+        odds on the grid's onsets (`ENERGY_ODDS`; no grid, no change)."""
+        if style_id is not None:
+            # one style throughout: nothing to hold (a continued cue's last style would clash)
+            constraints = dataclasses.replace(
+                constraints, opening=(STYLE_ROW, int(style_id), int(frames)), hold=None
+            )
+        if energy is not None and constraints.onset_boost:
+            odds = ENERGY_ODDS[energy]
+            constraints = dataclasses.replace(
+                constraints, onset_boost=tuple(b + odds for b in constraints.onset_boost)
+            )
+        return constraints
 
     def on_grid(
         self, constraints: TokenConstraints, grid: TempoGrid, first: int, end: int
@@ -126,6 +148,7 @@ def choose_grid(
     frames: int,
     frame_rate: float,
     window: int | None = None,
+    style: str | None = None,
 ) -> tuple[TempoGrid, int | None]:
     """The cue's grid, and the style id it opens in (None: free).
 
@@ -135,16 +158,23 @@ def choose_grid(
     frames: greedy, conditioned on the pictures of the cue's first window (`window` frames), as the cue itself will be — one second
     of pictures is not what the model was trained on, and it guesses another style from it. The
     cue must then open in that style (`StreamMasks.opening`): sampled again it could open in
-    another, at a tempo and a feel that style never plays."""
+    another, at a tempo and a feel that style never plays. A `style` the prompt names is the
+    meter's and the opening's, with no pilot."""
     if prompt_codes is not None:
         codes = prompt_codes[0].cpu().numpy()
-        meter = meter_of(codes[STYLE_ROW, -int(frame_rate) :], style_meters)
+        if style is not None and style_meters is not None:
+            meter = style_meters.get(style, DEFAULT_METER)
+        else:
+            meter = meter_of(codes[STYLE_ROW, -int(frame_rate) :], style_meters)
         onsets = (
             np.flatnonzero((codes[:STYLE_ROW] >= symbolic_tokens.ONSET_BASE).any(axis=0)) - codes.shape[1]
         )
         return fit_to_onsets(onsets, meter) or fit_to_hits(hits, frames, meter), None
     opening = None
-    if style_meters is None:
+    if style is not None:
+        opening = STYLES.index(style)
+        meter = DEFAULT_METER if style_meters is None else style_meters.get(style, DEFAULT_METER)
+    elif style_meters is None:
         meter = DEFAULT_METER
     else:
         pilot = min(frames, PILOT_FRAMES)

@@ -25,6 +25,7 @@ from engine.generator.cue_grid import StreamMasks, choose_grid, style_change_fra
 from engine.generator.decoding import Sampling
 from engine.generator.longform import render
 from engine.generator.model import VidMusicianLM
+from engine.generator.prompt_intent import PromptIntent, Vocabulary, unknown_words_warning
 from engine.generator.semantic import SemanticPath, build_builtin_t5
 from engine.generator.tempo_grid import (
     Meter,
@@ -32,6 +33,7 @@ from engine.generator.tempo_grid import (
     read_style_meters,
 )
 from engine.generator.zeroshot import ZeroShotPrompter, build_prompt, tempo_from_rhythm
+from engine.symbolic.score import STYLES
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,8 @@ class MusicGenerator:
         self.prompt_words: frozenset[str] | None = None
         # style -> Meter (the model folder's style_meters.json); None: one default meter for all
         self.style_meters: dict[str, Meter] | None = None
+        # the editor words -> styles, moods, energy table (prompt_vocabulary.json); None: none
+        self.vocabulary: Vocabulary | None = None
         self._masks = StreamMasks.for_card(int(backbone.lm.card)) if self.symbolic else None
 
     # -- loading -------------------------------------------------------------------------------
@@ -205,14 +209,15 @@ class MusicGenerator:
 
     def read_model_notes(self, folder: Path) -> None:
         """What a trained model folder says about its training beside the weights: the prompt
-        words its text encoder knows (the unknown-word warning) and its styles' meters (the
-        tempo grid)."""
+        words its text encoder knows (the unknown-word warning), its styles' meters (the
+        tempo grid) and the editor words it maps to them (`prompt_intent`)."""
         import json
 
         words = Path(folder) / PROMPT_WORDS_FILE
         if words.is_file():
             self.prompt_words = frozenset(json.loads(words.read_text(encoding="utf-8")))
         self.style_meters = read_style_meters(Path(folder))
+        self.vocabulary = Vocabulary.read(Path(folder))
 
     @classmethod
     def from_config(cls, cfg: GeneratorConfig, preset: str = "custom", device: str = "cpu") -> MusicGenerator:
@@ -337,20 +342,18 @@ class MusicGenerator:
             return None
         return torch.from_numpy(t[:, t.shape[1] - frames :].astype(np.int64))[None].to(self.device)
 
-    def prompt_warning(self, prompt: str | None) -> str | None:
-        """One line naming the prompt words this model never saw in training (None: all known)."""
-        if not prompt or self.prompt_words is None:
-            return None
-        import re
+    def prompt_intent(self, prompt: str | None) -> PromptIntent:
+        """What `prompt` asks of this model (`prompt_intent`): its style, tempo, energy, mood, and
+        the words neither its vocabulary nor its text encoder knows (none when it cannot tell)."""
+        intent = (self.vocabulary or Vocabulary()).parse(prompt, self.prompt_words or frozenset())
+        if self.vocabulary is None and self.prompt_words is None:
+            return dataclasses.replace(intent, unknown=())
+        return intent
 
-        words = [w for w in re.findall(r"[a-z0-9]+", prompt.lower()) if w not in self.prompt_words]
-        if not words:
-            return None
-        known = ", ".join(sorted(self.prompt_words)[:40])
-        return (
-            f"prompt words {', '.join(repr(w) for w in words)} are unknown to preset {self.preset!r}; "
-            f"they are ignored by its style, which follows the pictures and the known words ({known})"
-        )
+    def prompt_warning(self, prompt: str | None) -> str | None:
+        """One line naming the prompt words this model cannot place, and those it knows (None: all
+        known)."""
+        return unknown_words_warning(self.prompt_intent(prompt), self.preset, self.vocabulary)
 
     # -- generation ----------------------------------------------------------------------------
     def generate(self, **kwargs) -> np.ndarray:
@@ -385,7 +388,8 @@ class MusicGenerator:
         (symbolic): notes start only on the frames of one tempo grid for the cue (see
         `tempo_grid`): the continued cue's grid, else the one that puts the hit points (with none,
         the hard cuts in the rhythm input) on beats within the tempo range of the style the model
-        starts in; False leaves timing to the LM.
+        starts in; False leaves timing to the LM. What the prompt asks (`prompt_intent`) is kept
+        (symbolic): a style it names plays over the whole cue, its energy sets the note density.
         """
         if stems and not self.symbolic:
             raise GeneratorInputError(
@@ -408,6 +412,8 @@ class MusicGenerator:
             bpm = tempo_from_rhythm(curve.numpy(), self.frame_rate) if curve is not None else None
             prompt, cls, curve = build_prompt(tags, bpm, prompt), None, None
         constraints = None
+        intent = self.prompt_intent(prompt) if self.symbolic else PromptIntent()
+        text = (self.vocabulary.caption(intent) if self.vocabulary is not None else None) or prompt
         if self.symbolic:
             hit_frames = frozenset(
                 int(round(t * self.frame_rate))
@@ -429,7 +435,7 @@ class MusicGenerator:
             new_codes: list[np.ndarray] = []
             grid = None
             condition = self._condition_fn(
-                cls, prompt, guided=curve is not None or cls is not None or bool(prompt)
+                cls, text, guided=curve is not None or cls is not None or bool(text)
             )
             window = int(self.backbone.window_s * self.frame_rate)
             if constraints is not None and tempo_lock:
@@ -447,6 +453,7 @@ class MusicGenerator:
                     frames=frames,
                     frame_rate=self.frame_rate,
                     window=window,
+                    style=intent.style,
                 )
                 first = 0 if prompt_codes is None else -prompt_codes.shape[-1]
                 constraints = self._masks.on_grid(constraints, grid, first, frames)
@@ -454,6 +461,9 @@ class MusicGenerator:
                 constraints = self._masks.holding_style(
                     constraints, style_change_frames(curve, hit_frames, frames)
                 )
+            if constraints is not None:
+                style_id = None if intent.style is None else STYLES.index(intent.style)
+                constraints = self._masks.obeying(constraints, style_id, intent.energy, frames)
             audio = render(
                 self.model,
                 self.backbone.codec,
