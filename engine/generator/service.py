@@ -353,7 +353,11 @@ class MusicGenerator:
     def prompt_warning(self, prompt: str | None) -> str | None:
         """One line naming the prompt words this model cannot place, and those it knows (None: all
         known)."""
-        return unknown_words_warning(self.prompt_intent(prompt), self.preset, self.vocabulary)
+        return self.prompt_warning_for(self.prompt_intent(prompt))
+
+    def prompt_warning_for(self, intent: PromptIntent) -> str | None:
+        """`prompt_warning` for the unknown words of one or more prompts (`intent.unknown`)."""
+        return unknown_words_warning(intent, self.preset, self.vocabulary)
 
     # -- generation ----------------------------------------------------------------------------
     def generate(self, **kwargs) -> np.ndarray:
