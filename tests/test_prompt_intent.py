@@ -165,3 +165,20 @@ def test_high_energy_plays_at_least_half_again_the_notes_of_low_energy(gen, pict
 
     low, high = onsets("indie rock, energy low"), onsets("indie rock, energy high")
     assert high >= 1.5 * low, (low, high)
+
+
+def test_the_model_hears_a_named_styles_caption_or_only_the_words_its_encoder_learned(shipped):
+    known = frozenset(json.loads((bb.models_root() / "tiny" / "prompt_words.json").read_text()))
+    text = lambda prompt: shipped.encoder_text(prompt, shipped.parse(prompt, known), known)  # noqa: E731
+    assert text("warm piano, 72 bpm") == "piano ballad, major, slow, warm, gentle, 72 bpm"
+    assert text("energy high") is None and text("energy low") is None  # the same pictures, one style
+    assert text("slow and minor, 90bpm") == "slow minor, 90 bpm"
+
+
+def test_low_energy_starts_drums_and_melody_only_on_beats(gen, pictures, one_torch_thread):
+    hits = {50, 125}  # _cue's hit points at 1.0 s and 2.5 s
+    cue = _cue(gen, pictures, "indie rock, calm")
+    beats = set(cue.grid.frames(0, cue.tokens.shape[1], "beat").tolist())
+    for q in (0, 3):
+        starts = set(np.flatnonzero(cue.tokens[q] >= tk.ONSET_BASE).tolist())
+        assert starts - hits <= beats, (q, sorted(starts - hits - beats))

@@ -34,9 +34,12 @@ from engine.symbolic.score import STREAMS, STYLES
 
 PILOT_FRAMES = 25  # frames sampled to read the style a cue starts in (its meter)
 STYLE_ROW = STREAMS.index("style")
-# A prompt's energy (`prompt_intent`) as log-odds added to every stream's onsets on its grid frames:
-# more or fewer notes in the same style and tempo.
-ENERGY_ODDS = {"low": -1.5, "medium": 0.0, "high": 1.5}
+# A prompt's energy (`prompt_intent`) as log-odds added to each stream's onsets on its grid frames
+# (drums, bass, harmony, melody): more or fewer notes in the same style and tempo. Odds alone move a
+# confident LM little, so low energy also lets the streams in `ON_BEATS_WHEN_LOW` start notes only
+# on beats; the chords keep their rhythm, so a calm cue still has its bed.
+ENERGY_ODDS = {"low": (-1.0, -0.5, 0.0, -1.0), "medium": (0.0, 0.0, 0.0, 0.0), "high": (1.5, 1.0, 0.5, 1.5)}
+ON_BEATS_WHEN_LOW = (True, True, False, True)
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,8 @@ class StreamMasks:
     ) -> TokenConstraints:
         """`constraints` keeping what a prompt asks (`prompt_intent.PromptIntent`): its style on the
         style stream over all `frames` of the cue (the pictures steer within it), its energy as
-        odds on the grid's onsets (`ENERGY_ODDS`; no grid, no change)."""
+        odds on the grid's onsets and, when low, fewer grid frames (`ENERGY_ODDS`; no grid, no
+        change)."""
         if style_id is not None:
             # one style throughout: nothing to hold (a continued cue's last style would clash)
             constraints = dataclasses.replace(
@@ -98,7 +102,18 @@ class StreamMasks:
         if energy is not None and constraints.onset_boost:
             odds = ENERGY_ODDS[energy]
             constraints = dataclasses.replace(
-                constraints, onset_boost=tuple(b + odds for b in constraints.onset_boost)
+                constraints,
+                onset_boost=tuple(b + o for b, o in zip(constraints.onset_boost, odds, strict=False)),
+            )
+        if energy == "low" and constraints.onset_frames and constraints.strong_frames:
+            constraints = dataclasses.replace(
+                constraints,
+                onset_frames=tuple(
+                    frames & beats if frames is not None and beats is not None and thin else frames
+                    for frames, beats, thin in zip(
+                        constraints.onset_frames, constraints.strong_frames, ON_BEATS_WHEN_LOW, strict=False
+                    )
+                ),
             )
         return constraints
 

@@ -225,6 +225,18 @@ class Vocabulary:
             return None
         return text if intent.tempo_bpm is None else f"{text}, {intent.tempo_bpm:g} bpm"
 
+    def encoder_text(self, prompt: str | None, intent: PromptIntent, known: frozenset[str]) -> str | None:
+        """The text the model is conditioned on: the caption of the style `intent` names; else the
+        prompt's words its text encoder learned (`known`), with its tempo. Other words are noise
+        to the encoder ("energy high" and "energy low" would pick different styles from the same
+        pictures); None when nothing is left."""
+        caption = self.caption(intent)
+        if caption is not None:
+            return caption
+        words = [w for w in tokenize(prompt) if w in known and w != "bpm" and not w.isdigit()]
+        tempo = [] if intent.tempo_bpm is None else [f"{intent.tempo_bpm:g} bpm"]
+        return ", ".join(filter(None, [" ".join(words), *tempo])) or None
+
     def known_words(self, per_group: int = 2) -> str:
         """A short list of the words this table knows, per style, mood and energy (the warning's)."""
         groups: dict[str, list[str]] = {}

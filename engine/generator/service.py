@@ -417,7 +417,9 @@ class MusicGenerator:
             prompt, cls, curve = build_prompt(tags, bpm, prompt), None, None
         constraints = None
         intent = self.prompt_intent(prompt) if self.symbolic else PromptIntent()
-        text = (self.vocabulary.caption(intent) if self.vocabulary is not None else None) or prompt
+        text = prompt
+        if self.vocabulary is not None:
+            text = self.vocabulary.encoder_text(prompt, intent, self.prompt_words or frozenset())
         if self.symbolic:
             hit_frames = frozenset(
                 int(round(t * self.frame_rate))
