@@ -35,7 +35,7 @@ def shipped() -> Vocabulary:
         ("dark tense", "cinematic_strings", "tension", "medium", None),
         ("uplifting corporate", "indie_rock", "uplift", "medium", None),
         ("lo-fi", "jazz_trio", None, "low", None),
-        ("warm piano", "piano_ballad", None, "low", None),
+        ("warm piano", "piano_ballad", None, None, None),
         ("sad strings", "cinematic_strings", "sadness", "low", None),
         ("jazz", "jazz_trio", None, None, None),
         ("upbeat electronic 120 bpm", "electronic_pulse", None, "high", 120.0),

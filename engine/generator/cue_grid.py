@@ -38,7 +38,7 @@ STYLE_ROW = STREAMS.index("style")
 # (drums, bass, harmony, melody): more or fewer notes in the same style and tempo. Odds alone move a
 # confident LM little, so low energy also lets the streams in `ON_BEATS_WHEN_LOW` start notes only
 # on beats; the chords keep their rhythm, so a calm cue still has its bed.
-ENERGY_ODDS = {"low": (-1.0, -0.5, 0.0, -1.0), "medium": (0.0, 0.0, 0.0, 0.0), "high": (1.5, 1.0, 0.5, 1.5)}
+ENERGY_ODDS = {"low": (-1.0, 0.0, 0.0, -0.5), "medium": (0.0, 0.0, 0.0, 0.0), "high": (1.5, 1.0, 0.5, 1.5)}
 ON_BEATS_WHEN_LOW = (True, True, False, True)
 
 

@@ -71,7 +71,7 @@ WORDS: dict[str, dict[str, str]] = {
     "epic": {"leans": "cinematic_strings", "energy": "high"},
     "trailer": {"leans": "action_percussion", "energy": "high"},
     "sweeping": {"leans": "cinematic_strings"},
-    "warm": {"leans": "piano_ballad", "energy": "low"},
+    "warm": {"leans": "piano_ballad"},
     "corporate": {"leans": "indie_rock", "mood": "uplift", "energy": "medium"},
     "documentary": {"leans": "ambient", "energy": "low"},
     "lofi": {"leans": "jazz_trio", "energy": "low"},
