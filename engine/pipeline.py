@@ -123,6 +123,24 @@ def untrained_warning(preset: str) -> str:
     )
 
 
+def score_warnings(request: ScoreRequest, trained: bool) -> tuple[str, ...]:
+    """The lines a finished score reports (`ScoreResult.warnings`, the service job's record): an
+    untrained preset, and one line naming every prompt word the preset cannot place (the request's
+    prompt and each cue's own)."""
+    from engine.generator.prompt_intent import PromptIntent
+    from engine.generator.service import MusicGenerator
+
+    lines = [] if trained else [untrained_warning(request.preset)]
+    prompts = [request.prompt, *(s.prompt for s in request.scenes)]
+    prompts = list(dict.fromkeys(p for p in prompts if p))
+    if prompts:
+        generator = MusicGenerator.load(request.preset)
+        unknown = tuple(dict.fromkeys(w for p in prompts for w in generator.prompt_intent(p).unknown))
+        line = generator.prompt_warning_for(PromptIntent(unknown=unknown))
+        lines += [line] if line else []
+    return tuple(lines)
+
+
 def iter_cues(
     request: ScoreRequest,
     progress: ProgressCallback | None = None,
@@ -239,4 +257,4 @@ def score(
         raise ScoringCancelled(tuple(finished)) from None
     cues = tuple(finished)
     trained = all(c.model_trained for c in cues)
-    return ScoreResult(cues=cues, warnings=() if trained else (untrained_warning(request.preset),))
+    return ScoreResult(cues=cues, warnings=score_warnings(request, trained))

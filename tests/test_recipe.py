@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from engine.generator import backbone as bb
+from engine.generator.prompt_intent import VOCABULARY_FILE
 from engine.generator.tempo_grid import STYLE_METERS_FILE
 from engine.train.cli import main
 from engine.train.recipe import RecipeError, estimated_minutes, plan_for_budget
@@ -48,7 +49,13 @@ def test_smoke_budget_builds_a_loadable_model_and_resume_skips_done_steps(tmp_pa
     assert "MB; copy it to resources/models/tiny/" in captured.err
     folder = out / "model-two-stage"
     names = {p.name for p in folder.iterdir()}
-    assert {bb.LM_SAFETENSORS, bb.TEXT_ENCODER_FILE, bb.ADAPTERS_FILE, "prompt_words.json"} <= names
+    assert {
+        bb.LM_SAFETENSORS,
+        bb.TEXT_ENCODER_FILE,
+        bb.ADAPTERS_FILE,
+        "prompt_words.json",
+        VOCABULARY_FILE,
+    } <= names
     assert bb.CODEC_SAFETENSORS not in names  # the symbolic renderer has no weights
     assert not any(p.suffix == ".bin" for p in folder.iterdir())  # what ships runs no pickle
     assert result["size_mb"] == pytest.approx(sum(p.stat().st_size for p in folder.iterdir()) / 1e6, abs=0.01)
@@ -120,6 +127,7 @@ def test_shipped_tiny_model_is_what_the_default_command_reproduces():
         "generator.json",
         "recipe.json",
         STYLE_METERS_FILE,  # the styles' tempo ranges: the tempo grid stays inside them
+        VOCABULARY_FILE,  # the editor words mapped to styles, moods and energy
     }
     encoders = resources_root() / "encoders" / "tiny"
     total = sum(p.stat().st_size for p in [*folder.iterdir(), *encoders.iterdir()])

@@ -3,6 +3,8 @@
 - `one`: one cue from the first picture to the last;
 - `per-clip`: one cue per clip of the editor's cut, also where two clips continue one shot
   (black stays silent);
+- a program with no picture at all but titles or generators (an opening title sequence) is
+  planned the same way over them: each title stands for a shot;
 - `auto` (default): a new cue at a gap of `GAP_S` or more (black), at a marker whose name says
   cue / music in / music out, or where the picture's meaning changes (the cosine distance of two
   neighbouring shots' mean CLS embeddings above `MEANING_THRESHOLD`); cues shorter than
@@ -44,18 +46,27 @@ def _frames(seg: Segment) -> Span:
     return int(seg.record.start_time.value), int(seg.record.end_time_exclusive().value)
 
 
-def _picture_runs(program: Program, min_gap: int) -> list[Span]:
-    """Stretches of picture separated by black of at least `min_gap` frames."""
+def _runs(shots: list[Span], min_gap: int) -> list[Span]:
+    """Stretches of shots separated by black of at least `min_gap` frames."""
     runs: list[Span] = []
-    for seg in program.segments:
-        lo, hi = _frames(seg)
-        if seg.is_black:
-            continue
+    for lo, hi in shots:
         if runs and lo - runs[-1][1] < min_gap:
-            runs[-1] = (runs[-1][0], hi)
+            runs[-1] = (runs[-1][0], max(hi, runs[-1][1]))
         else:
             runs.append((lo, hi))
     return runs
+
+
+def title_shots(program: Program) -> list[Span]:
+    """The spans titles and generators cover (stacked ones as one), for a program with no picture."""
+    spans: list[Span] = []
+    for span, _ in sorted(program.titles, key=lambda t: t[0].start_time.value):
+        lo, hi = int(span.start_time.value), int(span.end_time_exclusive().value)
+        if spans and lo < spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(hi, spans[-1][1]))
+        else:
+            spans.append((lo, hi))
+    return spans
 
 
 def _cosine_distance(a: list[float], b: list[float]) -> float:
@@ -80,20 +91,20 @@ def plan_spans(
     if mode not in MODES:
         raise EditorInputError(f"--cues {mode!r}: choose one of {', '.join(MODES)}")
     pictures = program.pictures()
-    if not pictures:
+    shots = [_frames(s) for s in pictures] or title_shots(program)
+    if not shots:
         return []
     rate = program.rate
     if mode == "one":
-        return [(_frames(pictures[0])[0], _frames(pictures[-1])[1])]
+        return [(shots[0][0], shots[-1][1])]
     if mode == "per-clip":  # every clip of the editor's cut, also one whose picture runs on
         starts = sorted(int(t.value) for t, _ in program.clip_starts)
         clips: list[Span] = []
-        for seg in pictures:
-            lo, hi = _frames(seg)
+        for lo, hi in shots:
             edges = [lo, *(t for t in starts if lo < t < hi), hi]
             clips += list(zip(edges[:-1], edges[1:], strict=True))
         return clips
-    runs = _picture_runs(program, max(1, round(gap_s * rate)))
+    runs = _runs(shots, max(1, round(gap_s * rate)))
     bounds: set[int] = set()
     for t, name in program.markers:
         if _CUE_MARKER.search(name or ""):
@@ -179,7 +190,7 @@ def cue_scenes(program: Program, spans: list[Span], track_name: str = "program")
         named = [(s.record.start_time.value, s.name) for s in part.pictures()] + [
             (t.value, n) for t, n in part.clip_starts
         ]
-        names = [n for _, n in sorted(named, key=lambda x: x[0])]
+        names = [n for _, n in sorted(named, key=lambda x: x[0])] or [n for _, n in part.titles]
         name = names[0] if len(names) == 1 else (f"{names[0]} … {names[-1]}" if names else "black")
         scenes.append(
             Scene(

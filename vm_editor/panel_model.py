@@ -633,6 +633,8 @@ class PanelModel:
         self._last_asked += [p for p in job.positions if p not in self._last_asked]
         if isinstance(outcome, ScoreResult):
             cues, state = outcome.cues, "done"
+            if outcome.warnings:  # what the CLI prints as `warning:` lines (unknown prompt words...)
+                self.set_warning("; ".join(dict.fromkeys([*filter(None, [self.warning]), *outcome.warnings])))
         elif isinstance(outcome, ScoringCancelled):
             cues, state = outcome.cues, "cancelled"
         else:

@@ -5,7 +5,9 @@ topmost enabled clip *with a picture* there. Titles, generators and adjustment c
 picture without hiding it; gaps and generators with nothing under them are black. Speed
 (LinearTimeWarp), reverse (a negative scalar: the clip's source range played from its end) and
 freeze frames are mapped exactly. The result is an ordered list of segments that tile the record
-range, plus the exact edit points (cuts, and dissolves as spans) and the markers.
+range, plus the exact edit points (cuts, and dissolves as spans) and the markers. Where titles
+and generators are on screen is kept too (`titles`): a timeline that is only titles (an opening
+title sequence) is still scored, from their lengths and markers.
 
 Pure functions over OTIO objects. Record times are RationalTime at the timeline's rate, counted
 from the first frame of the timeline; seconds appear only in `to_engine_program`, at the engine
@@ -98,6 +100,8 @@ class Program:
     # where one of the editor's clips starts while the picture runs on unchanged (a clip cut at
     # a cut baked into its media): no edit point, but a clip of its own for `--cues per-clip`
     clip_starts: tuple[tuple[RationalTime, str], ...] = ()  # (record time, the clip's name)
+    # record spans where a title or generator is on screen (over a picture or over black), named
+    titles: tuple[tuple[TimeRange, str], ...] = ()
 
     @property
     def start(self) -> RationalTime:
@@ -158,6 +162,24 @@ def _flatten(tracks: Sequence[otio.schema.Track]) -> Layout:
         merged.cuts.extend(layer.cuts)
         merged.markers.extend(layer.markers)
     return merged
+
+
+def _titles(tracks: Sequence[otio.schema.Track], rate: float, total: int) -> list[tuple[TimeRange, str]]:
+    """Where each enabled title or generator clip is on screen, in record frames, named."""
+    out = []
+    for track in tracks:
+        if not track.enabled:
+            continue
+        layer = layout_track(track, Linear(t0=seconds(track.trimmed_range().start_time), r0=Fraction(0)))
+        for piece in layer.pieces:
+            if not isinstance(piece.item, otio.schema.Clip) or is_picture(piece.item):
+                continue
+            lo, hi = max(frames_at(piece.lo, rate), 0), min(frames_at(piece.hi, rate), total)
+            if hi > lo:
+                out.append(
+                    (TimeRange(RationalTime(lo, rate), RationalTime(hi - lo, rate)), piece.item.name or "")
+                )
+    return sorted(out, key=lambda t: (t[0].start_time.value, t[0].duration.value))
 
 
 def _reverse_offset(piece: Piece) -> Fraction:
@@ -243,6 +265,7 @@ def timeline_program(
         edit_points=(),
         markers=tuple((RationalTime(f, rate), n) for f, n in sorted(set(markers)) if 0 <= f < total),
         clip_starts=tuple(clip_starts),
+        titles=tuple(_titles(tracks, rate, total)),
     )
     return replace(program, edit_points=tuple(_edit_points(program, layout, rate)))
 
@@ -311,6 +334,12 @@ def program_slice(program: Program, start: RationalTime, end: RationalTime) -> P
         edit_points=tuple(e for e in program.edit_points if lo < e.at.value < hi),
         markers=tuple(m for m in program.markers if lo <= m[0].value < hi),
         clip_starts=tuple(c for c in program.clip_starts if lo < c[0].value < hi),
+        titles=tuple(
+            (TimeRange(RationalTime(a, rate), RationalTime(b - a, rate)), name)
+            for span, name in program.titles
+            if (a := max(int(span.start_time.value), lo))
+            < (b := min(int(span.end_time_exclusive().value), hi))
+        ),
     )
 
 

@@ -147,7 +147,8 @@ def choose_video_track(timeline: otio.schema.Timeline, track: int | None = None)
         if candidate.enabled and _has_content(candidate):
             return candidate
     raise NoVideoTrackError(
-        f"timeline {timeline.name!r} has no enabled video track with clips; enable one or pass --track"
+        f"timeline {timeline.name!r} has nothing to score: no enabled video track holds a picture, "
+        "title or generator; add one, enable a track or pass --track"
     )
 
 

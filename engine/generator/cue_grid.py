@@ -36,6 +36,12 @@ from engine.symbolic.score import STREAMS, STYLES
 CONTINUED_TEMPO_BPM = (40.0, 240.0)  # where a continued cue's grid is looked for last
 PILOT_FRAMES = 25  # frames sampled to read the style a cue starts in (its meter)
 STYLE_ROW = STREAMS.index("style")
+# A prompt's energy (`prompt_intent`) as log-odds added to each stream's onsets on its grid frames
+# (drums, bass, harmony, melody): more or fewer notes in the same style and tempo. Odds alone move a
+# confident LM little, so low energy also lets the streams in `ON_BEATS_WHEN_LOW` start notes only
+# on beats; the chords keep their rhythm, so a calm cue still has its bed.
+ENERGY_ODDS = {"low": (-1.0, 0.0, 0.0, -0.5), "medium": (0.0, 0.0, 0.0, 0.0), "high": (1.5, 1.0, 0.5, 1.5)}
+ON_BEATS_WHEN_LOW = (True, True, False, True)
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,37 @@ class StreamMasks:
         if style_id is None:
             return constraints
         return dataclasses.replace(constraints, opening=(STYLE_ROW, int(style_id), PILOT_FRAMES))
+
+    @staticmethod
+    def obeying(
+        constraints: TokenConstraints, style_id: int | None, energy: str | None, frames: int
+    ) -> TokenConstraints:
+        """`constraints` keeping what a prompt asks (`prompt_intent.PromptIntent`): its style on the
+        style stream over all `frames` of the cue (the pictures steer within it), its energy as
+        odds on the grid's onsets and, when low, fewer grid frames (`ENERGY_ODDS`; no grid, no
+        change)."""
+        if style_id is not None:
+            # one style throughout: nothing to hold (a continued cue's last style would clash)
+            constraints = dataclasses.replace(
+                constraints, opening=(STYLE_ROW, int(style_id), int(frames)), hold=None
+            )
+        if energy is not None and constraints.onset_boost:
+            odds = ENERGY_ODDS[energy]
+            constraints = dataclasses.replace(
+                constraints,
+                onset_boost=tuple(b + o for b, o in zip(constraints.onset_boost, odds, strict=False)),
+            )
+        if energy == "low" and constraints.onset_frames and constraints.strong_frames:
+            constraints = dataclasses.replace(
+                constraints,
+                onset_frames=tuple(
+                    frames & beats if frames is not None and beats is not None and thin else frames
+                    for frames, beats, thin in zip(
+                        constraints.onset_frames, constraints.strong_frames, ON_BEATS_WHEN_LOW, strict=False
+                    )
+                ),
+            )
+        return constraints
 
     def on_grid(
         self, constraints: TokenConstraints, grid: TempoGrid, first: int, end: int
@@ -128,6 +165,7 @@ def choose_grid(
     frames: int,
     frame_rate: float,
     window: int | None = None,
+    style: str | None = None,
 ) -> tuple[TempoGrid, int | None]:
     """The cue's grid, and the style id it opens in (None: free).
 
@@ -137,15 +175,20 @@ def choose_grid(
     frames: greedy, conditioned on the pictures of the cue's first window (`window` frames), as the cue itself will be — one second
     of pictures is not what the model was trained on, and it guesses another style from it. The
     cue must then open in that style (`StreamMasks.opening`): sampled again it could open in
-    another, at a tempo and a feel that style never plays."""
+    another, at a tempo and a feel that style never plays. A `style` the prompt names is the
+    meter's and the opening's, with no pilot."""
     if prompt_codes is not None:
         codes = prompt_codes[0].cpu().numpy()
-        meter = meter_of(codes[STYLE_ROW, -int(frame_rate) :], style_meters)
+        if style is not None and style_meters is not None:
+            meter = style_meters.get(style, DEFAULT_METER)
+        else:
+            meter = meter_of(codes[STYLE_ROW, -int(frame_rate) :], style_meters)
         # the pitched streams' onsets: always on the grid (a hit point forces the drums off it)
         pitched = codes[STREAMS.index("bass") : STYLE_ROW]
         onsets = np.flatnonzero((pitched >= symbolic_tokens.ONSET_BASE).any(axis=0)) - codes.shape[1]
-        # the grid the predecessor played: fitted in the meter of the style it ends in, else in
-        # that of another style it played (its grid was its opening style's), else at any tempo
+        # the grid the predecessor played: fitted in the meter of the style it ends in (or the
+        # prompt names), else in that of another style it played (its grid was its opening
+        # style's), else at any tempo
         played = [STYLES[s] for s in np.unique(np.clip(codes[STYLE_ROW], 0, len(STYLES) - 1))]
         meters = [meter, *((style_meters or {}).get(name, meter) for name in played)]
         meters.append(dataclasses.replace(meter, tempo_bpm=CONTINUED_TEMPO_BPM))
@@ -155,7 +198,10 @@ def choose_grid(
                 return grid, None
         return fit_to_hits(hits, frames, meter), None
     opening = None
-    if style_meters is None:
+    if style is not None:
+        opening = STYLES.index(style)
+        meter = DEFAULT_METER if style_meters is None else style_meters.get(style, DEFAULT_METER)
+    elif style_meters is None:
         meter = DEFAULT_METER
     else:
         pilot = min(frames, PILOT_FRAMES)

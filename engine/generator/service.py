@@ -26,6 +26,7 @@ from engine.generator.decoding import Sampling
 from engine.generator.form import StyleForm, read_style_forms
 from engine.generator.longform import render
 from engine.generator.model import VidMusicianLM
+from engine.generator.prompt_intent import PromptIntent, Vocabulary, unknown_words_warning
 from engine.generator.semantic import SemanticPath, build_builtin_t5
 from engine.generator.tempo_grid import (
     Meter,
@@ -33,6 +34,7 @@ from engine.generator.tempo_grid import (
     read_style_meters,
 )
 from engine.generator.zeroshot import ZeroShotPrompter, build_prompt, tempo_from_rhythm
+from engine.symbolic.score import STYLES
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +143,8 @@ class MusicGenerator:
         self.style_meters: dict[str, Meter] | None = None
         # style -> StyleForm (the model folder's style_forms.json); None: no written form
         self.style_forms: dict[str, StyleForm] | None = None
+        # the editor words -> styles, moods, energy table (prompt_vocabulary.json); None: none
+        self.vocabulary: Vocabulary | None = None
         self._masks = StreamMasks.for_card(int(backbone.lm.card)) if self.symbolic else None
 
     # -- loading -------------------------------------------------------------------------------
@@ -208,8 +212,8 @@ class MusicGenerator:
 
     def read_model_notes(self, folder: Path) -> None:
         """What a trained model folder says about its training beside the weights: the prompt
-        words its text encoder knows (the unknown-word warning) and its styles' meters (the
-        tempo grid)."""
+        words its text encoder knows (the unknown-word warning), its styles' meters (the
+        tempo grid) and the editor words it maps to them (`prompt_intent`)."""
         import json
 
         words = Path(folder) / PROMPT_WORDS_FILE
@@ -217,6 +221,7 @@ class MusicGenerator:
             self.prompt_words = frozenset(json.loads(words.read_text(encoding="utf-8")))
         self.style_meters = read_style_meters(Path(folder))
         self.style_forms = read_style_forms(Path(folder))
+        self.vocabulary = Vocabulary.read(Path(folder))
 
     @classmethod
     def from_config(cls, cfg: GeneratorConfig, preset: str = "custom", device: str = "cpu") -> MusicGenerator:
@@ -341,20 +346,22 @@ class MusicGenerator:
             return None
         return torch.from_numpy(t[:, t.shape[1] - frames :].astype(np.int64))[None].to(self.device)
 
-    def prompt_warning(self, prompt: str | None) -> str | None:
-        """One line naming the prompt words this model never saw in training (None: all known)."""
-        if not prompt or self.prompt_words is None:
-            return None
-        import re
+    def prompt_intent(self, prompt: str | None) -> PromptIntent:
+        """What `prompt` asks of this model (`prompt_intent`): its style, tempo, energy, mood, and
+        the words neither its vocabulary nor its text encoder knows (none when it cannot tell)."""
+        intent = (self.vocabulary or Vocabulary()).parse(prompt, self.prompt_words or frozenset())
+        if self.vocabulary is None and self.prompt_words is None:
+            return dataclasses.replace(intent, unknown=())
+        return intent
 
-        words = [w for w in re.findall(r"[a-z0-9]+", prompt.lower()) if w not in self.prompt_words]
-        if not words:
-            return None
-        known = ", ".join(sorted(self.prompt_words)[:40])
-        return (
-            f"prompt words {', '.join(repr(w) for w in words)} are unknown to preset {self.preset!r}; "
-            f"they are ignored by its style, which follows the pictures and the known words ({known})"
-        )
+    def prompt_warning(self, prompt: str | None) -> str | None:
+        """One line naming the prompt words this model cannot place, and those it knows (None: all
+        known)."""
+        return self.prompt_warning_for(self.prompt_intent(prompt))
+
+    def prompt_warning_for(self, intent: PromptIntent) -> str | None:
+        """`prompt_warning` for the unknown words of one or more prompts (`intent.unknown`)."""
+        return unknown_words_warning(intent, self.preset, self.vocabulary)
 
     # -- generation ----------------------------------------------------------------------------
     def generate(self, **kwargs) -> np.ndarray:
@@ -390,10 +397,12 @@ class MusicGenerator:
         (symbolic): notes start only on the frames of one tempo grid for the cue (see
         `tempo_grid`): the continued cue's grid, else the one that puts the hit points (with none,
         the hard cuts in the rhythm input) on beats within the tempo range of the style the model
-        starts in; False leaves timing to the LM. With the tempo grid, the cue is written in one
-        key with the style's progressions, a theme and a groove that return (`form`); `end_s`: the
-        cue ends into silence at that second (its out point: what follows is handle), so it closes
-        on a cadence there and its notes are released before it.
+        starts in; False leaves timing to the LM. What the prompt asks (`prompt_intent`) is kept
+        (symbolic): a style it names plays over the whole cue, its energy sets the note density.
+        With the tempo grid, the cue is written in one key with the style's progressions, a theme
+        and a groove that return (`form`); `end_s`: the cue ends into silence at that second (its
+        out point: what follows is handle), so it closes on a cadence there and its notes are
+        released before it.
         """
         if stems and not self.symbolic:
             raise GeneratorInputError(
@@ -416,6 +425,10 @@ class MusicGenerator:
             bpm = tempo_from_rhythm(curve.numpy(), self.frame_rate) if curve is not None else None
             prompt, cls, curve = build_prompt(tags, bpm, prompt), None, None
         constraints = None
+        intent = self.prompt_intent(prompt) if self.symbolic else PromptIntent()
+        text = prompt
+        if self.vocabulary is not None:
+            text = self.vocabulary.encoder_text(prompt, intent, self.prompt_words or frozenset())
         if self.symbolic:
             hit_frames = frozenset(
                 int(round(t * self.frame_rate))
@@ -437,7 +450,7 @@ class MusicGenerator:
             new_codes: list[np.ndarray] = []
             grid = None
             condition = self._condition_fn(
-                cls, prompt, guided=curve is not None or cls is not None or bool(prompt)
+                cls, text, guided=curve is not None or cls is not None or bool(text)
             )
             window = int(self.backbone.window_s * self.frame_rate)
             if constraints is not None and tempo_lock:
@@ -455,6 +468,7 @@ class MusicGenerator:
                     frames=frames,
                     frame_rate=self.frame_rate,
                     window=window,
+                    style=intent.style,
                 )
                 first = 0 if prompt_codes is None else -prompt_codes.shape[-1]
                 constraints = self._masks.on_grid(constraints, grid, first, frames)
@@ -464,7 +478,7 @@ class MusicGenerator:
                 )
                 form = cue_form(
                     grid=grid,
-                    opening=opening,
+                    opening=opening if intent.style is None else STYLES.index(intent.style),
                     prompt_codes=prompt_codes,
                     history=None if continuation_tokens is None else np.asarray(continuation_tokens),
                     style_forms=self.style_forms,
@@ -477,6 +491,9 @@ class MusicGenerator:
                 )
                 if form is not None:  # the form's theme and groove memory replace the groove's
                     constraints = dataclasses.replace(constraints, form=form, repeat_from=())
+            if constraints is not None:
+                style_id = None if intent.style is None else STYLES.index(intent.style)
+                constraints = self._masks.obeying(constraints, style_id, intent.energy, frames)
             audio = render(
                 self.model,
                 self.backbone.codec,

@@ -62,7 +62,7 @@ class Worker(threading.Thread):
                 self.current_job = None
 
     def _run(self, job: JobRecord) -> None:
-        from engine.pipeline import iter_cues, untrained_warning
+        from engine.pipeline import iter_cues, score_warnings
 
         request = score_request_from_dict(job.request)
         done = frozenset(c["index"] for c in self.store.cues(job.id))
@@ -87,8 +87,7 @@ class Worker(threading.Thread):
                     self.store.add_cue(job.id, cue.index, dataclasses.asdict(cue))
                     trained = trained and cue.model_trained
             self.warm_presets.add(request.preset)
-            warnings = [] if trained else [untrained_warning(request.preset)]
-            self.store.finish(job.id, DONE, warnings=warnings)
+            self.store.finish(job.id, DONE, warnings=list(score_warnings(request, trained)))
         except JobCancelled:
             if self._stopping.is_set() and job.id not in self._cancelled:
                 return  # shutting down: stays "running" and resumes on the next start

@@ -14,7 +14,8 @@ Ablation variants (the same shared steps, then their own):
   cls-rhythm  shards whose rhythm channel is 1 − cos(CLS_t, CLS_{t−1}) (OUT/shards-cls), then stage 2
               on stage 1 with it (OUT/stage2-cls)
 The assembled folder (OUT/model-<variant>) holds the generator's files plus generator.json,
-recipe.json and prompt_words.json (the caption words the text encoder knows); copy it to
+recipe.json, prompt_words.json (the caption words the text encoder knows), style_meters.json and
+prompt_vocabulary.json (the editor words mapped to styles, moods and energy); copy it to
 resources/models/tiny/ (or $VIDMUSICIAN_MODELS_DIR/tiny/).
 
 The tiny backbone predicts symbolic tokens rendered through a soundfont (DESIGN §3): the corpus
@@ -36,10 +37,12 @@ from pathlib import Path
 
 from engine.corpus.style_forms import style_forms
 from engine.corpus.style_meters import style_meters
+from engine.corpus.styles import style
 from engine.errors import EngineInputError
 from engine.generator.form import STYLE_FORMS_FILE
+from engine.generator.prompt_intent import VOCABULARY_FILE, prompt_vocabulary
 from engine.generator.tempo_grid import STYLE_METERS_FILE
-from engine.symbolic.score import STREAMS
+from engine.symbolic.score import STREAMS, STYLES
 
 log = logging.getLogger(__name__)
 VARIANTS = ("two-stage", "one-stage", "cls-rhythm")
@@ -365,6 +368,7 @@ class Recipe:
         (tmp / PROMPT_WORDS).write_text(json.dumps(self.prompt_words()))
         (tmp / STYLE_METERS_FILE).write_text(json.dumps(style_meters(), indent=1))
         (tmp / STYLE_FORMS_FILE).write_text(json.dumps(style_forms(), indent=1))
+        (tmp / VOCABULARY_FILE).write_text(json.dumps(model_vocabulary(), indent=1))
         (tmp / "recipe.json").write_text(
             json.dumps(
                 {
@@ -380,6 +384,12 @@ class Recipe:
         shutil.rmtree(final, ignore_errors=True)
         tmp.replace(final)
         return final
+
+
+def model_vocabulary() -> dict:
+    """The editor-word table a model folder ships (`prompt_intent`), with each style's caption as
+    the corpus wrote it (the text a named style is decoded under)."""
+    return prompt_vocabulary({name: ", ".join(style(name).words) for name in STYLES})
 
 
 def folder_size_mb(folder: Path) -> float:
