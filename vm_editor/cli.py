@@ -502,17 +502,18 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     if not args.folder.is_dir():
         raise EditorInputError(f"{args.folder}: not a folder; give the folder your editor exports into")
-    options = ["--preset", args.preset, "--cues", args.cues]
+    options = [f"--preset={args.preset}", f"--cues={args.cues}"]
     for flag, value in (("--rate", args.rate), ("--seed", args.seed), ("--prompt", args.prompt)):
         if value is not None:
-            options += [flag, str(value)]
+            options.append(f"{flag}={value}")  # one token: a prompt may start with "-"
     if args.in_process:
         options.append("--in-process")
 
     def score_one(path: Path) -> bool:
-        score_args = build_parser().parse_args(["score", str(path), "--force", *options])
+        """`score` on one file; its errors go to the watch, which logs one line and goes on."""
+        score_args = build_parser().parse_args(["score", "--force", *options, "--", str(path)])
         score_args.debug = args.debug
-        return run_command(score_args, (EditorInputError, EngineInputError), quiet=True) == 0
+        return cmd_score(score_args) == 0
 
     FolderWatch(args.folder, score_one).run(once=args.once)
     return 0
