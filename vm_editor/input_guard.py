@@ -14,6 +14,8 @@ import os
 import re
 import stat
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 
 import opentimelineio as otio
@@ -28,6 +30,8 @@ MAX_DURATION_S = 7 * 24 * 3600.0
 NAME_MAX = 255  # bytes per path component on the file systems editors use
 PATH_MAX = 4096
 _TEXT_SUFFIXES = {".otio": "json", ".xml": "xml", ".fcpxml": "xml", ".kdenlive": "xml"}
+_BUNDLE_DOCUMENTS = {".otiod": "content.otio", ".fcpxmld": "Info.fcpxml"}  # folder bundles
+_ZIP_BUNDLES = {".otioz": "content.otio"}
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 _XML_NOISE = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE[^>]*>", re.S)
@@ -40,7 +44,11 @@ def shown(path: Path | str) -> str:
 
 
 def check_timeline_file(path: Path, rate: float | None = None) -> None:
-    """Before any adapter opens it: a regular file (or bundle folder) of sane size and nesting."""
+    """Before any adapter opens it: a regular file (or bundle folder) of sane size and nesting.
+
+    Bundles (.otiod, .fcpxmld folders; .otioz zips) are held to the same limits: the document
+    inside is scanned before OTIO's recursive reader sees it.
+    """
     name = shown(path)
     if rate is not None and not (math.isfinite(rate) and 0 < rate <= MAX_RATE):
         raise EditorInputError(
@@ -53,7 +61,10 @@ def check_timeline_file(path: Path, rate: float | None = None) -> None:
     except OSError as exc:
         raise TimelineReadError(f"{name}: cannot read it ({exc.strerror}); check the path") from None
     if stat.S_ISDIR(info.st_mode):
-        return  # a bundle (.fcpxmld, .otiod); its reader checks what is inside
+        inner = _BUNDLE_DOCUMENTS.get(Path(path).suffix.lower())
+        if inner is not None:  # a bundle: its document is held to the same checks
+            check_timeline_file(Path(path) / inner)
+        return
     if not stat.S_ISREG(info.st_mode):
         kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
         raise TimelineReadError(f"{name}: is {kind}, not a timeline file; export the timeline to a file")
@@ -64,14 +75,43 @@ def check_timeline_file(path: Path, rate: float | None = None) -> None:
         )
     if not os.access(path, os.R_OK):
         raise TimelineReadError(f"{name}: is not readable; check its permissions")
-    kind = _TEXT_SUFFIXES.get(Path(path).suffix.lower())
-    if kind is not None:
-        depth = text_nesting_depth(Path(path).read_bytes(), kind)
-        if depth > MAX_TEXT_DEPTH:
-            raise TimelineReadError(
-                f"{name}: nested {depth} levels deep (limit {MAX_TEXT_DEPTH}); this is not an editor's "
-                "export or it is damaged; re-export the timeline"
-            )
+    suffix = Path(path).suffix.lower()
+    if suffix in _ZIP_BUNDLES:
+        _check_depth(_zip_document(Path(path), _ZIP_BUNDLES[suffix]), "json", name)
+    elif suffix in _TEXT_SUFFIXES:
+        _check_depth(Path(path).read_bytes(), _TEXT_SUFFIXES[suffix], name)
+
+
+def _check_depth(data: bytes, kind: str, name: str) -> None:
+    depth = text_nesting_depth(data, kind)
+    if depth > MAX_TEXT_DEPTH:
+        raise TimelineReadError(
+            f"{name}: nested {depth} levels deep (limit {MAX_TEXT_DEPTH}); this is not an editor's "
+            "export or it is damaged; re-export the timeline"
+        )
+
+
+def _zip_document(path: Path, member: str) -> bytes:
+    """The timeline document inside a zipped bundle (.otioz), read no further than the size limit."""
+    name = shown(path)
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            with bundle.open(member) as handle:
+                data = handle.read(MAX_TIMELINE_BYTES + 1)
+    except KeyError:
+        raise TimelineReadError(
+            f"{name}: the bundle holds no {member}; re-export the timeline as .otioz"
+        ) from None
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError, ValueError) as exc:
+        raise TimelineReadError(
+            f"{name}: not a readable .otioz bundle ({exc}); re-export the timeline"
+        ) from None
+    if len(data) > MAX_TIMELINE_BYTES:
+        raise TimelineReadError(
+            f"{name}: its {member} unpacks to more than {MAX_TIMELINE_BYTES // 2**20} MB; "
+            "check that this is the timeline file"
+        )
+    return data
 
 
 def text_nesting_depth(data: bytes, kind: str) -> int:
