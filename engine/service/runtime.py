@@ -96,25 +96,36 @@ def stop(folder: Path | None = None, timeout_s: float = 20.0) -> dict | None:
             break
         time.sleep(0.05)
     if pid is None:
+        if instance_lock.is_held(folder):
+            raise EngineBusyError(
+                f"{instance_lock.lock_path(folder)} is held by a process that cannot be told to be an "
+                "engine (the pid in the lock is not the one holding it); nothing was signalled: "
+                "stop that engine yourself (ps aux | grep 'engine.cli serve')"
+            )
         runtime = read_runtime_file(folder)
-        if runtime is not None and not instance_lock.is_held(folder):
+        if runtime is not None:
             runtime_file(folder).unlink(missing_ok=True)  # left by an engine that was killed
         return None
+    start = instance_lock.holder_start(folder, pid)
     url = (read_runtime_file(folder) or {}).get("url")
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+    _signal(pid, start, signal.SIGTERM)
     killed = False
     if not instance_lock.wait_released(folder, timeout_s):
         killed = True
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _signal(pid, start, signal.SIGKILL)
         instance_lock.wait_released(folder, 10.0)
     _wait_gone(pid, 10.0)  # the lock goes a moment before the process: "stopped" means gone
     return {"pid": pid, "url": url, "killed": killed}
+
+
+def _signal(pid: int, start: str | None, signum: int) -> None:
+    """Signal the engine only while `pid` is still the process that took the lock (pids are reused)."""
+    if not instance_lock.is_same_process(pid, start):
+        return
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def _wait_gone(pid: int, timeout_s: float) -> None:

@@ -1,0 +1,386 @@
+"""The promises under faults, round two (issue 28): one section per family of failures.
+
+Each case used to crash, hang, print a traceback, kill the wrong process or score silently
+wrong music. They run the real CLI (or the real module where the fault is a race) and hold the
+error contract of tests/test_cli_errors.py: exit 2, one `error:` line naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import opentimelineio as otio
+import pytest
+
+from tests.test_cli_errors import assert_one_error_line, run_cli
+from tests.timeline_builders import clip, timeline_of, video_track
+from vm_editor.input_guard import MAX_TEXT_DEPTH
+from vm_editor.timeline_io import default_output_path
+from vm_editor.watch import FolderWatch
+
+
+def deep_json(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def write_otioz(path: Path, content: str | None, member: str = "content.otio") -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("version.txt", "1.0.0")
+        if content is not None:
+            bundle.writestr(member, content)
+    return path
+
+
+def cut_document(name: str = "Opening") -> str:
+    tl = timeline_of(video_track(clip(name, Path("/nowhere/x.mov"), 0, 25, 25, 75)))
+    return otio.adapters.write_to_string(tl)
+
+
+# -- 1. watch: every file is untrusted; the watch goes on ----------------------------------------
+
+
+class Scorer:
+    """A stand-in for `score` that records calls, writes the scored file, or fails as told."""
+
+    def __init__(self, faults: dict[str, object] | None = None):
+        self.calls: list[str] = []
+        self.faults = faults or {}
+
+    def __call__(self, path: Path) -> bool:
+        self.calls.append(path.name)
+        fault = self.faults.get(path.name)
+        if callable(fault):
+            fault(path)
+        elif isinstance(fault, BaseException):
+            raise fault
+        default_output_path(path).write_text(path.read_text())
+        return True
+
+
+def drop(folder: Path, *names: str) -> list[Path]:
+    paths = []
+    for name in names:
+        (folder / name).write_text(cut_document(name))
+        paths.append(folder / name)
+    return paths
+
+
+UNEXPECTED = [
+    RuntimeError("boom"),
+    TypeError("'NoneType' object is not subscriptable"),
+    RecursionError("maximum recursion depth exceeded"),
+    MemoryError(),
+    ValueError(""),
+    OSError(28, "No space left on device"),
+    KeyError("rate"),
+]
+
+
+@pytest.mark.parametrize("fault", UNEXPECTED, ids=[type(e).__name__ for e in UNEXPECTED])
+def test_watch_logs_one_line_for_an_unexpected_error_and_scores_the_rest(tmp_path, fault):
+    drop(tmp_path, "a.otio", "b.otio", "c.otio")
+    lines: list[str] = []
+    scorer = Scorer({"b.otio": fault})
+    done = FolderWatch(tmp_path, scorer, log=lines.append).one_pass(settle_s=0.01)
+    assert scorer.calls == ["a.otio", "b.otio", "c.otio"]
+    assert [p.name for p in done] == ["a.otio", "c.otio"]
+    failed = [line for line in lines if line.startswith("failed:")]
+    assert len(failed) == 1 and failed[0].startswith("failed: b.otio: internal error (")
+    assert "\n" not in failed[0]
+
+
+def test_watch_logs_a_user_error_with_its_own_message(tmp_path):
+    from vm_editor.errors import EditorInputError
+
+    drop(tmp_path, "a.otio", "b.otio")
+    lines: list[str] = []
+    fault = EditorInputError("b.otio: clip 'x' is offline; relink it")
+    FolderWatch(tmp_path, Scorer({"a.otio": fault}), log=lines.append).one_pass(settle_s=0.01)
+    assert "failed: a.otio: b.otio: clip 'x' is offline; relink it; export it again to retry" in lines
+    assert (tmp_path / "b.scored.otio").is_file()
+
+
+@pytest.mark.parametrize("victim", ["itself", "a later file", "every file"])
+def test_a_file_deleted_mid_pass_does_not_stop_the_watch(tmp_path, victim):
+    paths = drop(tmp_path, "a.otio", "b.otio", "c.otio")
+
+    def delete(path: Path) -> None:
+        targets = {"itself": [path], "a later file": [paths[2]], "every file": paths}[victim]
+        for target in targets:
+            target.unlink(missing_ok=True)
+        if victim != "a later file":
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+
+    lines: list[str] = []
+    watch = FolderWatch(tmp_path, Scorer({"a.otio": delete}), log=lines.append)
+    watch.one_pass(settle_s=0.01)
+    assert all("internal error" not in line for line in lines), lines
+    watch.one_pass()  # the next pass over what is left works too
+    if victim == "a later file":
+        assert (tmp_path / "b.scored.otio").is_file() and not (tmp_path / "c.scored.otio").exists()
+
+
+def test_a_file_vanishing_between_listing_and_stat_is_skipped(tmp_path, monkeypatch):
+    drop(tmp_path, "a.otio", "b.otio")
+    real_is_due = __import__("vm_editor.watch", fromlist=["is_due"]).is_due
+
+    def vanish_then_ask(path: Path) -> bool:
+        if path.name == "a.otio":
+            path.unlink()
+        return real_is_due(path)
+
+    monkeypatch.setattr("vm_editor.watch.is_due", vanish_then_ask)
+    lines: list[str] = []
+    done = FolderWatch(tmp_path, Scorer(), log=lines.append).one_pass(settle_s=0.01)
+    assert [p.name for p in done] == ["b.otio"]
+
+
+@pytest.mark.parametrize("change", ["content", "size", "content, same size and time"])
+def test_a_file_overwritten_while_scored_is_scored_again(tmp_path, change):
+    (cut,) = drop(tmp_path, "cut.otio")
+    newer = cut_document("Recut")
+
+    def overwrite(path: Path) -> None:
+        stat = path.stat()
+        default_output_path(path).write_text(path.read_text())  # scored from the old content
+        if change == "size":
+            path.write_text(newer + "\n" * 10)
+        elif change == "content":
+            path.write_text(newer)
+        else:
+            old = path.read_text()
+            path.write_text(newer[: len(old)].ljust(len(old)))
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    lines: list[str] = []
+    scorer = Scorer({"cut.otio": overwrite})
+    watch = FolderWatch(tmp_path, scorer, log=lines.append)
+    watch.one_pass(settle_s=0.01)
+    assert any(line.startswith("changed: cut.otio") for line in lines), lines
+    scorer.faults.clear()
+    watch.one_pass()  # a new size waits one pass (the export may still be being written)
+    watch.one_pass()
+    assert scorer.calls == ["cut.otio", "cut.otio"]
+    assert default_output_path(cut).read_text() == cut.read_text()  # the scored file is of the new export
+    watch.one_pass()
+    assert scorer.calls == ["cut.otio", "cut.otio"]  # and it stays scored
+
+
+def test_a_fifo_swapped_in_does_not_block_the_watch(tmp_path):
+    (cut,) = drop(tmp_path, "cut.otio")
+    lines: list[str] = []
+    watch = FolderWatch(tmp_path, Scorer(), log=lines.append)
+    watch.sizes = watch.look()
+    cut.unlink()
+    os.mkfifo(cut)
+    watch.one_pass()  # the look sees no regular file; nothing blocks
+    assert not default_output_path(cut).exists()
+
+
+def test_watch_once_over_bad_exports_logs_one_line_each(tmp_path):
+    """The real CLI: a 100k-deep .otioz (segfaulted), damaged files; rc 0, one line per file."""
+    write_otioz(tmp_path / "deep.otioz", deep_json(100_000))
+    (tmp_path / "deeper.otio").write_text(deep_json(100_000))
+    (tmp_path / "broken.otio").write_text("{not json")
+    (tmp_path / "empty.xml").write_text("<xmeml/>")
+    (tmp_path / "junk.otioz").write_bytes(b"PK\x03\x04 not a zip")
+    result = run_cli("watch", str(tmp_path), "--once", "--in-process")
+    assert result.returncode == 0, result.stderr
+    failed = sorted(line for line in result.stdout.splitlines() if line.startswith("failed:"))
+    assert [line.split(":")[1].strip() for line in failed] == [
+        "broken.otio",
+        "deep.otioz",
+        "deeper.otio",
+        "empty.xml",
+        "junk.otioz",
+    ]
+    assert "nested 100000 levels" in next(line for line in failed if "deep.otioz" in line)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stdout
+
+
+def test_watch_cli_goes_on_after_an_unexpected_error(tmp_path, monkeypatch, capsys):
+    """The real `watch` command with `score` raising a bug for one file: the next file is scored."""
+    from vm_editor import cli
+
+    drop(tmp_path, "a.otio", "b.otio")
+    scored = []
+
+    def fake_score(args):
+        if args.timeline.name == "a.otio":
+            raise AttributeError("'NoneType' object has no attribute 'rate'")
+        scored.append(args.timeline.name)
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_score", fake_score)
+    assert cli.main(["watch", str(tmp_path), "--once"]) == 0
+    out = capsys.readouterr().out
+    assert "failed: a.otio: internal error (AttributeError" in out
+    assert scored == ["b.otio"]
+
+
+@pytest.mark.slow
+def test_watch_scores_the_good_file_after_a_bad_one(tmp_path, shots_video):
+    tl = timeline_of(
+        video_track(clip("a", shots_video, 0, 28, 25, 75), clip("b", shots_video, 30, 24, 25, 75))
+    )
+    otio.adapters.write_to_file(tl, str(tmp_path / "b-good.otio"))
+    write_otioz(tmp_path / "a-deep.otioz", deep_json(100_000))
+    result = run_cli("watch", str(tmp_path), "--once", "--in-process", "--cues", "per-clip")
+    assert result.returncode == 0, result.stderr
+    assert "failed: a-deep.otioz" in result.stdout
+    assert (tmp_path / "b-good.scored.otio").is_file()
+
+
+# -- 2. bundles go through the same input guard ---------------------------------------------------
+
+
+@pytest.mark.parametrize("levels", [MAX_TEXT_DEPTH + 1, 10_000, 100_000])
+@pytest.mark.parametrize("bundle", [".otioz", ".otiod"])
+def test_deep_bundles_are_refused_fast(tmp_path, bundle, levels):
+    path = tmp_path / f"cut{bundle}"
+    if bundle == ".otioz":
+        write_otioz(path, deep_json(levels))
+    else:
+        path.mkdir()
+        (path / "content.otio").write_text(deep_json(levels))
+    started = time.monotonic()
+    result = run_cli("scenes", str(path), "--json")
+    assert_one_error_line(result, f"cut{bundle}", f"nested {levels} levels")
+    assert time.monotonic() - started < 10
+
+
+def test_a_deep_fcpxmld_bundle_is_refused(tmp_path):
+    path = tmp_path / "cut.fcpxmld"
+    path.mkdir()
+    (path / "Info.fcpxml").write_text("<fcpxml>" + "<a>" * 10_000 + "</a>" * 10_000 + "</fcpxml>")
+    assert_one_error_line(run_cli("scenes", str(path), "--json"), "cut.fcpxmld", "nested")
+
+
+@pytest.mark.parametrize(
+    "case,needle",
+    [
+        ("no content.otio", "holds no content.otio"),
+        ("not a zip", "not a readable .otioz"),
+        ("corrupt member", "not a readable .otioz"),
+        ("a FIFO inside a folder bundle", "FIFO"),
+        ("a folder bundle without its document", "not found"),
+    ],
+)
+def test_damaged_bundles_get_one_error_line(tmp_path, case, needle):
+    path = tmp_path / ("cut.otiod" if "folder" in case else "cut.otioz")
+    if case == "no content.otio":
+        write_otioz(path, None)
+    elif case == "not a zip":
+        path.write_bytes(b"PK\x03\x04" + os.urandom(64))
+    elif case == "corrupt member":
+        write_otioz(path, cut_document() * 50)
+        data = bytearray(path.read_bytes())
+        at = data.index(b"content.otio") + 40
+        data[at : at + 200] = os.urandom(200)
+        path.write_bytes(bytes(data))
+    else:
+        path.mkdir()
+        if "FIFO" in case:
+            os.mkfifo(path / "content.otio")
+    assert_one_error_line(run_cli("scenes", str(path), "--json"), "cut.oti", needle)
+
+
+def test_a_sound_otioz_still_reads(tmp_path):
+    write_otioz(tmp_path / "cut.otioz", cut_document("Opening"))
+    result = run_cli("scenes", str(tmp_path / "cut.otioz"), "--json", "--cues", "per-clip")
+    assert result.returncode == 0, result.stderr
+    assert '"name": "Opening"' in result.stdout
+
+
+# -- 3. engine.lock names its process; nothing is signalled on the file's word alone ---------------
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from engine.service import instance_lock
+lock = instance_lock.try_acquire(Path(sys.argv[1]))
+print("held" if lock else "busy", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.fixture
+def lock_holder(tmp_path):
+    """A process that holds a state folder's engine.lock as an engine does, and a bystander."""
+    state = tmp_path / "state"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(state)], stdout=subprocess.PIPE, text=True)
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield state, holder, bystander
+    finally:
+        for process in (holder, bystander):
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)
+
+
+LOCK_TEXT = {
+    "a bystander's pid": lambda bystander: f"{bystander.pid}\n",
+    "a bystander's pid with a made-up start": lambda bystander: f"{bystander.pid} 12345\n",
+    "a pid that does not exist": lambda _: "4194303\n",
+    "garbage": lambda _: "not a pid\n",
+    "empty": lambda _: "",
+    "pid 1": lambda _: "1\n",
+    "a negative pid": lambda _: "-1\n",
+}
+
+
+@pytest.mark.parametrize("text", list(LOCK_TEXT))
+def test_stop_signals_the_process_holding_the_lock_not_the_pid_written_in_it(lock_holder, text):
+    from engine.service.runtime import stop
+
+    state, holder, bystander = lock_holder
+    (state / "engine.lock").write_text(LOCK_TEXT[text](bystander))
+    stopped = stop(state, timeout_s=5)
+    assert stopped is not None and stopped["pid"] == holder.pid
+    assert holder.wait(timeout=10) is not None
+    assert bystander.poll() is None  # the bystander lives on
+
+
+@pytest.mark.parametrize("text", ["a bystander's pid", "a bystander's pid with a made-up start", "garbage"])
+def test_without_the_kernels_lock_table_a_wrong_pid_is_refused_not_signalled(lock_holder, monkeypatch, text):
+    from engine.service import instance_lock
+    from engine.service.runtime import EngineBusyError, stop
+
+    state, holder, bystander = lock_holder
+    (state / "engine.lock").write_text(LOCK_TEXT[text](bystander))
+    monkeypatch.setattr(instance_lock, "_kernel_owners", lambda _path: None)  # no /proc/locks
+    with pytest.raises(EngineBusyError, match="nothing was signalled"):
+        stop(state, timeout_s=2)
+    assert bystander.poll() is None and holder.poll() is None
+
+
+def test_without_the_kernels_lock_table_the_recorded_start_verifies_the_holder(lock_holder, monkeypatch):
+    from engine.service import instance_lock
+    from engine.service.runtime import stop
+
+    state, holder, _ = lock_holder
+    monkeypatch.setattr(instance_lock, "_kernel_owners", lambda _path: None)
+    assert instance_lock.holder_pid(state) == holder.pid  # the lock's own record: pid and start time
+    assert stop(state, timeout_s=5)["pid"] == holder.pid
+    assert holder.wait(timeout=10) is not None
+
+
+def test_vm_engine_stop_with_a_wrong_pid_stops_the_engine_only(lock_holder):
+    state, holder, bystander = lock_holder
+    (state / "engine.lock").write_text(f"{bystander.pid}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "stop", "--state-dir", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"pid {holder.pid}" in result.stdout
+    assert holder.wait(timeout=10) is not None and bystander.poll() is None
