@@ -384,3 +384,83 @@ def test_vm_engine_stop_with_a_wrong_pid_stops_the_engine_only(lock_holder):
     assert result.returncode == 0, result.stderr
     assert f"pid {holder.pid}" in result.stdout
     assert holder.wait(timeout=10) is not None and bystander.poll() is None
+
+
+# -- 4. the panel: a cue WAV is untrusted; its problem shows on the cue --------------------------
+
+
+def spoil_wav(wav: Path, how: str) -> None:
+    import numpy as np
+    import soundfile
+
+    if how == "0 bytes":
+        wav.write_bytes(b"")
+    elif how == "random bytes":
+        wav.write_bytes(os.urandom(4096))
+    elif how == "a damaged header":
+        wav.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + os.urandom(200))
+    elif how == "a FIFO":
+        os.mkfifo(wav)
+    elif how == "a folder":
+        wav.mkdir()
+    elif how == "cut short":
+        soundfile.write(wav, np.full(48000, 0.5), 48000)
+        with open(wav, "r+b") as handle:
+            handle.truncate(30_000)
+    elif how == "missing":
+        pass
+
+
+SPOILED = {
+    "0 bytes": "empty",
+    "random bytes": "not a readable WAV",
+    "a damaged header": "not a readable WAV",
+    "a FIFO": "FIFO",
+    "a folder": "not a regular file",
+    "missing": "cannot open it",
+    "cut short": None,  # libsndfile reads what is there: drawn, not refused
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("how", list(SPOILED))
+def test_a_spoiled_cue_wav_shows_on_the_cue_and_the_panel_goes_on(qtbot, tmp_path, shots_video, how):
+    from PySide6.QtCore import Qt
+
+    from engine.api import CueResult, ProgressEvent
+    from ui.panel import ScorePanel
+    from vm_editor.engine_client import ServiceEngine
+    from vm_editor.panel_model import PanelModel, PanelOptions
+
+    tl = timeline_of(
+        video_track(clip("a", shots_video, 0, 25, 25, 75), clip("b", shots_video, 30, 24, 25, 75))
+    )
+    path = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(tl, str(path))
+    panel = ScorePanel(
+        PanelModel(ServiceEngine(tmp_path / "none", start=False), PanelOptions(cues="per-clip"))
+    )
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.open_timeline(path)
+    wav = tmp_path / "cue.wav"
+    spoil_wav(wav, how)
+    cue = CueResult(1, "b", str(wav), 0.96, 46080, 48000, "tiny", 1, None, 1, "h", "0", False)
+    job = panel.model.submit([1])
+    job.inbox.put(ProgressEvent(1, 1, 1, "b", "done", 1.0, 0.1, cue))
+    panel.model.poll()
+    panel.grab()  # paints the cut view, which draws the cue's waveform
+    label = panel.model.row_label(1)
+    if SPOILED[how] is None:
+        assert label["music_problem"] is None and panel.cut_view.waveform(1)
+        return
+    assert SPOILED[how] in label["music_problem"] and "regenerate the cue" in label["music_problem"]
+    assert "music unreadable" in panel.table.item(1, 8).text()
+    assert panel.table.item(1, 8).toolTip() == label["music_problem"]
+    assert panel.model.playable_music(1) is None  # no player is ever given it (a FIFO would block)
+    panel.cut_view.setFocus()
+    qtbot.keyClick(panel.cut_view, Qt.Key.Key_Right)
+    qtbot.keyClick(panel.cut_view, Qt.Key.Key_Space)  # plays the picture, not the spoiled music
+    if getattr(panel, "stop_timer", None) is not None:
+        panel.stop_playback()
+    assert panel.isVisible()
