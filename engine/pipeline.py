@@ -138,8 +138,10 @@ def iter_cues(
     is generated, so the generator never waits for the decoder after the first scene.
     """
     from engine.generator.service import MusicGenerator
+    from engine.media import check_program_media
 
     started = time.monotonic()
+    check_program_media([s for s in request.scenes if s.index not in skip])  # before any work
     generator = MusicGenerator.load(request.preset)
     cue_dir = Path(request.cue_dir)
     scenes = [s for s in request.scenes if s.index not in skip]

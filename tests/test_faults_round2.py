@@ -464,3 +464,91 @@ def test_a_spoiled_cue_wav_shows_on_the_cue_and_the_panel_goes_on(qtbot, tmp_pat
     if getattr(panel, "stop_timer", None) is not None:
         panel.stop_playback()
     assert panel.isVisible()
+
+
+# -- 5. clips past their media's end (or before its start) are refused before scoring ------------
+
+@pytest.fixture(scope="module")
+def four_s_video(tmp_path_factory) -> Path:
+    """4.000 s of media: two shots of 50 frames at 25 fps."""
+    from tests.conftest import write_shots_video
+
+    return write_shots_video(tmp_path_factory.mktemp("media") / "four.mp4", [50, 50])
+
+
+def _shot(video: Path, start_s: float, end_s: float, speed: float = 1.0, name: str = "Overrun"):
+    from engine.api import ProgramSegmentSpec
+
+    length = abs(end_s - start_s) / abs(speed) if speed else 1.0
+    return ProgramSegmentSpec(str(video), start_s, end_s, 0.0, length, speed, name=name)
+
+
+RANGES = {
+    "partly past the end": ((3.0, 5.0, 1.0), "past the end of the media (4.000 s)"),
+    "wholly past the end": ((6.0, 7.0, 1.0), "past the end"),
+    "before the start": ((-0.4, 0.6, 1.0), "0.400 s before the media's first frame"),
+    "wholly before the start": ((-2.0, -1.0, 1.0), "before the media's first frame"),
+    "reversed past the end": ((5.0, 3.0, -1.0), "past the end"),
+    "2x past the end": ((2.0, 6.0, 2.0), "past the end"),
+    "a freeze frame after the end": ((4.5, 4.5, 0.0), "past the end"),
+    "starting at the very end": ((4.0, 4.5, 1.0), "past the end"),
+}
+
+
+@pytest.mark.parametrize("case", list(RANGES))
+def test_program_media_ranges_outside_the_media_are_refused(four_s_video, case):
+    from engine.api import CueProgram, SceneRequest
+    from engine.errors import MediaRangeError
+    from engine.media import check_program_media
+
+    (start, end, speed), needle = RANGES[case]
+    seg = _shot(four_s_video, start, end, speed)
+    scene = SceneRequest(3, "Cue three", seg.record_end_s, program=CueProgram(seg.record_end_s, (seg,)))
+    with pytest.raises(MediaRangeError) as refused:
+        check_program_media([scene])
+    message = str(refused.value)
+    assert "cue 3 ('Cue three')" in message and "clip 'Overrun'" in message and needle in message
+    assert "trim the clip" in message and "relink" in message
+
+
+@pytest.mark.parametrize(
+    "start,end,speed", [(0.0, 4.0, 1.0), (3.99, 0.0, -1.0), (3.96, 3.96, 0.0), (0.0, 4.015, 1.0)]
+)
+def test_program_media_ranges_inside_the_media_pass(four_s_video, start, end, speed):
+    from engine.api import CueProgram, SceneRequest
+    from engine.media import check_program_media
+
+    seg = _shot(four_s_video, start, end, speed)
+    check_program_media(
+        [SceneRequest(0, "c", seg.record_end_s, program=CueProgram(seg.record_end_s, (seg,)))]
+    )
+
+
+def write_overrun(tmp_path: Path, video: Path, start: int, frames: int) -> Path:
+    tl = timeline_of(
+        video_track(clip("Good", video, 0, 25, 25, 400), clip("Overrun", video, start, frames, 25, 400))
+    )
+    path = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(tl, str(path))
+    return path
+
+
+CLIPS = {"partly past the end": (75, 50), "wholly past the end": (150, 25), "before the start": (-10, 25)}
+
+
+@pytest.mark.parametrize("mode", ["--in-process", "service"])
+@pytest.mark.parametrize("case", list(CLIPS))
+def test_score_refuses_a_clip_outside_its_media_in_both_modes(tmp_path, four_s_video, case, mode):
+    path = write_overrun(tmp_path, four_s_video, *CLIPS[case])
+    result = run_cli("score", str(path), "--cues", "per-clip", *([mode] if mode != "service" else []))
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert "clip 'Overrun'" in lines[0] and "trim the clip" in lines[0]
+    assert "Traceback" not in result.stderr and "scoring 2 scene" not in result.stderr
+    assert not (tmp_path / "cut.scored.otio").exists() and not list(tmp_path.glob("*_cues/*.wav"))
+
+
+def test_rhythm_refuses_a_clip_outside_its_media(tmp_path, four_s_video):
+    path = write_overrun(tmp_path, four_s_video, 75, 50)
+    result = run_cli("rhythm", str(path), "--cues", "per-clip", "--cue", "1", "--in-process", "--json")
+    assert_one_error_line(result, "clip 'Overrun'", "past the end")

@@ -266,9 +266,19 @@ def _check_media(timeline_path: Path, scene_list: SceneList, allow_offline: bool
 
 # -- progress ----------------------------------------------------------------------------------
 class _ProgressPrinter:
-    """Per-cue lines on stderr from the engine's typed progress events (either engine)."""
+    """Per-cue lines on stderr from the engine's typed progress events (either engine).
+
+    `header` is said with the first event: once the engine has accepted the request, so a request
+    it refuses (a clip past its media's end) gets its one `error:` line alone.
+    """
+
+    def __init__(self, header: str | None = None):
+        self.header = header
 
     def __call__(self, event: ProgressEvent) -> None:
+        if self.header:
+            print(self.header, file=sys.stderr, flush=True)
+            self.header = None
         if event.stage in ("features", "done"):
             what = (
                 "reading pictures..."
@@ -394,11 +404,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         hits=not args.no_hits,
         stems=args.stems,
     )
-    print(
-        f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'",
-        file=sys.stderr,
-    )
-    result = _engine(args).score(request, progress=_ProgressPrinter())
+    header = f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'"
+    result = _engine(args).score(request, progress=_ProgressPrinter(header))
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     cues = _deliver(args, result.cues, args.cue_dir or _cues_beside(out_path))
@@ -515,7 +522,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         score_args.debug = args.debug
         return cmd_score(score_args) == 0
 
-    FolderWatch(args.folder, score_one).run(once=args.once)
+    FolderWatch(args.folder, score_one, user_errors=(EditorInputError, EngineInputError)).run(once=args.once)
     return 0
 
 

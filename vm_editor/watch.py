@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vm_editor.errors import EditorInputError
 from vm_editor.input_guard import shown
 from vm_editor.timeline_io import FORMATS, default_output_path
 
@@ -67,13 +68,10 @@ class Snapshot:
         return cls(info.st_mtime_ns, info.st_size, digest.hexdigest())
 
 
-def failure_reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException, user_errors: tuple[type[BaseException], ...]) -> str:
     """One line for the log: the user error's own message, or the kind of an unexpected one."""
-    from engine.errors import EngineInputError
-    from vm_editor.errors import EditorInputError
-
     text = " ".join(str(exc).split())[:300]
-    if isinstance(exc, (EditorInputError, EngineInputError)):
+    if isinstance(exc, user_errors):
         return text
     if isinstance(exc, FileNotFoundError):
         return "it was deleted or moved while it was scored"
@@ -91,6 +89,7 @@ class FolderWatch:
     log: Callable[[str], None] = print
     sizes: dict | None = None
     failed: dict = field(default_factory=dict)  # path -> mtime that failed: not retried until exported again
+    user_errors: tuple[type[BaseException], ...] = (EditorInputError,)  # said as they are, not as bugs
 
     def look(self) -> dict[Path, int]:
         sizes = {}
@@ -136,7 +135,7 @@ class FolderWatch:
             reason = None if written else "see the error above"
         except Exception as exc:  # one file's fault never ends the watch
             log.debug("scoring %s failed", path, exc_info=True)
-            written, reason = False, failure_reason(exc)
+            written, reason = False, failure_reason(exc, self.user_errors)
         try:
             changed = Snapshot.of(path) != started
         except OSError:
