@@ -106,12 +106,19 @@ def _prompt_tokens(scene: SceneRequest, written: dict[int, Path], frame_rate: fl
         path = written[cont.scene_index]
     else:
         return None  # the previous cue is not generated here: start fresh
+    fix = "score (or regenerate) the previous cue again"
     try:
         tokens = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty or cut-short file
         raise EngineInputError(
-            f"cue {scene.name!r}: cannot read the previous cue's tokens {path} ({exc}); score the previous cue again"
-        ) from exc
+            f"cue {scene.name!r}: cannot read the previous cue's tokens {path} ({exc or 'empty file'}); {fix}"
+        ) from None
+    if not isinstance(tokens, np.ndarray) or tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.integer):
+        shape = getattr(tokens, "shape", "?")
+        raise EngineInputError(
+            f"cue {scene.name!r}: the previous cue's tokens {path} hold {getattr(tokens, 'dtype', '?')} {shape}, "
+            f"not integer tokens [streams, frames]; {fix}"
+        )
     end = int(round(cont.at_s * frame_rate))
     return tokens[:, : max(end, 0)] if end > 0 else None
 
@@ -143,6 +150,10 @@ def iter_cues(
     started = time.monotonic()
     check_program_media([s for s in request.scenes if s.index not in skip])  # before any work
     generator = MusicGenerator.load(request.preset)
+    if generator.symbolic:
+        from engine.soundfont_check import check_soundfont
+
+        check_soundfont()  # a bad $VIDMUSICIAN_SOUNDFONT: one error now, not after the model's work
     cue_dir = Path(request.cue_dir)
     scenes = [s for s in request.scenes if s.index not in skip]
     count = len(request.scenes)

@@ -468,6 +468,7 @@ def test_a_spoiled_cue_wav_shows_on_the_cue_and_the_panel_goes_on(qtbot, tmp_pat
 
 # -- 5. clips past their media's end (or before its start) are refused before scoring ------------
 
+
 @pytest.fixture(scope="module")
 def four_s_video(tmp_path_factory) -> Path:
     """4.000 s of media: two shots of 50 frames at 25 fps."""
@@ -552,3 +553,334 @@ def test_rhythm_refuses_a_clip_outside_its_media(tmp_path, four_s_video):
     path = write_overrun(tmp_path, four_s_video, 75, 50)
     result = run_cli("rhythm", str(path), "--cues", "per-clip", "--cue", "1", "--in-process", "--json")
     assert_one_error_line(result, "clip 'Overrun'", "past the end")
+
+
+# -- 6. no tracebacks, no "internal error": each bad input is one error line ---------------------
+
+
+def _soundfont_case(tmp_path: Path, case: str) -> str:
+    import numpy as np
+    import soundfile
+
+    from engine.symbolic.soundfont import bundled_soundfont
+
+    target = tmp_path / "font.sf2"
+    if case == "garbage":
+        target.write_bytes(os.urandom(4096))
+    elif case == "empty":
+        target.write_bytes(b"")
+    elif case == "a folder":
+        target.mkdir()
+    elif case == "a WAV":
+        soundfile.write(target, np.zeros(4800), 48000, format="WAV")
+    elif case == "cut short":
+        target.write_bytes(bundled_soundfont().read_bytes()[:200_000])
+    elif case == "a FIFO":
+        os.mkfifo(target)
+    return str(target)
+
+
+SOUNDFONTS = {
+    "garbage": "not a SoundFont",
+    "empty": "empty",
+    "a folder": "no such file",
+    "missing": "no such file",
+    "a WAV": "is a WAV file",
+    "cut short": "cannot load it",
+    "a FIFO": "no such file",
+}
+
+
+@pytest.mark.parametrize("case", list(SOUNDFONTS))
+def test_a_bad_soundfont_is_one_error_naming_the_variable(tmp_path, monkeypatch, case):
+    from engine.soundfont_check import SoundfontError, check_soundfont
+
+    monkeypatch.setenv("VIDMUSICIAN_SOUNDFONT", _soundfont_case(tmp_path, case))
+    with pytest.raises(SoundfontError) as refused:
+        check_soundfont()
+    assert "VIDMUSICIAN_SOUNDFONT=" in str(refused.value) and SOUNDFONTS[case] in str(refused.value)
+
+
+def test_the_default_soundfont_passes_the_check(monkeypatch):
+    from engine.soundfont_check import check_soundfont
+
+    monkeypatch.delenv("VIDMUSICIAN_SOUNDFONT", raising=False)
+    assert check_soundfont().is_file()
+
+
+@pytest.mark.parametrize("case", ["garbage", "a WAV"])
+def test_score_with_a_bad_soundfont_refuses_before_any_cue(tmp_path, four_s_video, case):
+    path = write_overrun(tmp_path, four_s_video, 25, 25)  # both clips inside the media
+    env = {**os.environ, "VIDMUSICIAN_SOUNDFONT": _soundfont_case(tmp_path, case)}
+    result = subprocess.run(
+        [sys.executable, "-m", "vm_editor.cli", "score", str(path), "--in-process", "--cues", "per-clip"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert_one_error_line(result, "VIDMUSICIAN_SOUNDFONT=", SOUNDFONTS[case])
+    assert not list(tmp_path.glob("*_cues/*.wav"))
+
+
+FRAME_DURATIONS = {
+    "0s": "frameDuration '0s'",
+    "1/0s": "'1/0s' is not a number of seconds",
+    "0/1s": "frameDuration '0/1s'",
+    "abc": "'abc' is not a number of seconds",
+    "-1/25s": "frameDuration '-1/25s'",
+    "1/1000000s": "frameDuration '1/1000000s'",
+}
+
+
+@pytest.mark.parametrize("value", list(FRAME_DURATIONS))
+def test_fcpxml_frame_durations_that_are_no_frame(tmp_path, value):
+    import re
+
+    source = Path(__file__).parent / "fixtures" / "formats" / "fcpxml_1_13_25i.fcpxml"
+    path = tmp_path / "cut.fcpxml"
+    path.write_text(re.sub(r'frameDuration="[^"]*"', f'frameDuration="{value}"', source.read_text()))
+    assert_one_error_line(run_cli("scenes", str(path), "--json"), "cut.fcpxml", FRAME_DURATIONS[value])
+
+
+def test_fcpxml_time_with_a_zero_denominator(tmp_path):
+    import re
+
+    source = Path(__file__).parent / "fixtures" / "formats" / "fcpxml_1_13_25i.fcpxml"
+    path = tmp_path / "cut.fcpxml"
+    path.write_text(re.sub(r'offset="[^"]*"', 'offset="1/0s"', source.read_text(), count=1))
+    assert_one_error_line(run_cli("scenes", str(path), "--json"), "cut.fcpxml", "'1/0s'")
+
+
+@pytest.mark.parametrize("speed", [float("nan"), float("inf"), float("-inf"), 1e300])
+def test_time_warps_that_are_no_speed(tmp_path, speed):
+    warped = clip("Warped", Path("/nowhere/x.mov"), 0, 25, 25, 100)
+    warped.effects.append(otio.schema.LinearTimeWarp(time_scalar=speed))
+    path = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(timeline_of(video_track(warped)), str(path))
+    assert_one_error_line(run_cli("scenes", str(path), "--json"), "cut.otio", "'Warped'", "time warp")
+
+
+NON_UTF8 = os.fsdecode(b"\xff\xfe")
+
+
+@pytest.mark.parametrize(
+    "option",
+    [("-o", "out-{}.otio"), ("--cue-dir", "cues-{}"), ("--prompt", "calm {}")],
+    ids=["-o", "--cue-dir", "--prompt"],
+)
+@pytest.mark.parametrize("mode", ["--in-process", "service"])
+def test_non_utf8_options_are_refused_before_scoring(tmp_path, four_s_video, option, mode):
+    path = write_overrun(tmp_path, four_s_video, 25, 25)
+    flag, value = option
+    value = value.format(NON_UTF8)
+    value = str(tmp_path / value) if flag != "--prompt" else value
+    args = ["score", str(path), "--cues", "per-clip", flag, value, *([mode] if mode != "service" else [])]
+    result = subprocess.run(
+        [os.fsencode(sys.executable), b"-m", b"vm_editor.cli", *(os.fsencode(a) for a in args)],
+        capture_output=True,
+        timeout=120,
+    )
+    stderr = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == 2 and "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and flag in errors[0] and "UTF-8" in errors[0] and "\\xff" in errors[0]
+
+
+def test_non_utf8_bytes_in_a_clip_name_are_one_error(tmp_path, four_s_video):
+    path = write_overrun(tmp_path, four_s_video, 25, 25)
+    path.write_bytes(path.read_bytes().replace(b'"Overrun"', b'"Ov\xffrrun"'))
+    result = run_cli("score", str(path), "--in-process", "--cues", "per-clip")
+    assert_one_error_line(result, "cut.otio", "not UTF-8", "(after 'Ov')")
+
+
+def test_a_non_utf8_timeline_file_name_is_one_error_when_scoring(tmp_path, four_s_video):
+    path = write_overrun(tmp_path, four_s_video, 25, 25)
+    odd = tmp_path / os.fsdecode(b"cut-\xff.otio")
+    path.rename(odd)
+    result = subprocess.run(
+        [sys.executable, "-m", "vm_editor.cli", "score", os.fsencode(odd), "--in-process"],
+        capture_output=True,
+        timeout=120,
+    )
+    stderr = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == 2 and "Traceback" not in stderr and "cut-\\xff.otio" in stderr, stderr
+
+
+REGENERATE = {
+    "handle_s 'x'": ({"handle_s": "x"}, (), "handle_s"),
+    "handle_s 1e9": ({"handle_s": 1e9}, (), "handle_s"),
+    "no start frame": ({}, ("record_start_frame",), "record_start_frame"),
+    "no end frame": ({}, ("record_end_frame",), "record_end_frame"),
+    "end frame 1e12": ({"record_end_frame": 10**12}, (), "spans frames"),
+    "end frame 1e12 as float": ({"record_end_frame": 1e12}, (), "spans frames"),
+    "start after end": ({"record_start_frame": 20, "record_end_frame": 5}, (), "spans frames"),
+    "negative start": ({"record_start_frame": -5}, (), "spans frames"),
+    "rate 0": ({"rate": 0}, (), "rate"),
+    "rate 'x'": ({"rate": "x"}, (), "rate"),
+}
+
+
+@pytest.mark.parametrize("case", list(REGENERATE))
+def test_regenerate_with_damaged_cue_metadata_is_one_error(tmp_path, case):
+    from tests.test_input_guard import write_scored_cut
+
+    changes, drop, needle = REGENERATE[case]
+    path = write_scored_cut(tmp_path, changes, drop)
+    started = time.monotonic()
+    result = run_cli("regenerate", str(path), "--cue", "0", "--in-process")
+    assert_one_error_line(result, "cut.scored.otio", "cue 0", needle)
+    assert time.monotonic() - started < 30
+
+
+TOKENS = {
+    "1-D": lambda path: __import__("numpy").save(path, __import__("numpy").arange(10)),
+    "0 bytes": lambda path: path.write_bytes(b""),
+    "not .npy": lambda path: path.write_bytes(b"hello, not numpy"),
+    "floats": lambda path: __import__("numpy").save(path, __import__("numpy").zeros((4, 10))),
+    "cut short": lambda path: path.write_bytes(b"\x93NUMPY\x01\x00v\x00{'descr': '<i8', 'fortran_order'"),
+}
+
+
+@pytest.fixture(scope="module")
+def in_process_engine():
+    from engine.in_process import InProcessEngine
+
+    return InProcessEngine()
+
+
+@pytest.mark.parametrize("case", list(TOKENS))
+def test_continuing_from_damaged_tokens_is_one_input_error(tmp_path, in_process_engine, case):
+    from engine.api import Continuation, SceneRequest, ScoreRequest
+    from engine.errors import EngineInputError
+
+    tokens = tmp_path / "cue000.tokens.npy"
+    TOKENS[case](tokens)
+    scene = SceneRequest(1, "second", 2.0, continue_from=Continuation(1.0, str(tokens)))
+    with pytest.raises(EngineInputError, match="previous cue's tokens"):
+        in_process_engine.score(ScoreRequest((scene,), cue_dir=str(tmp_path / "cues")))
+    assert not list((tmp_path / "cues").glob("*.wav"))
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536", "taken"])
+def test_serve_on_a_port_it_cannot_have_is_one_error(tmp_path, port):
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    if port == "taken":
+        port = str(holder.getsockname()[1])
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "engine.cli",
+                "serve",
+                f"--port={port}",
+                "--state-dir",
+                str(tmp_path / "s"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        holder.close()
+    assert_one_error_line(result, f"--port {port}")
+    assert not (tmp_path / "s" / "engine.json").exists()
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "5", "1e308"])
+@pytest.mark.parametrize("command", ["score", "panel"])
+def test_crossfade_that_is_no_length_is_refused_first(tmp_path, four_s_video, value, command):
+    path = write_overrun(tmp_path, four_s_video, 25, 25)
+    if command == "score":
+        result = run_cli("score", str(path), "--in-process", f"--crossfade={value}")
+    else:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ui",
+                str(path),
+                f"--crossfade={value}",
+                "--screenshot",
+                str(tmp_path / "p.png"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert_one_error_line(result, "--crossfade")
+    assert not (tmp_path / "cut.scored.otio").exists() and not (tmp_path / "p.png").exists()
+
+
+# -- 7. install-host writes only its own files -----------------------------------------------------
+
+
+def install_host(home: Path, host: str = "resolve") -> subprocess.CompletedProcess:
+    from tests.test_install_host import _cli
+
+    return _cli(home, "install-host", host)
+
+
+def resolve_folder(home: Path) -> Path:
+    return home / ".local/share/DaVinciResolve/Fusion/Scripts/Utility"
+
+
+@pytest.mark.parametrize("planted", ["the old .tmp name", "the launcher itself"])
+def test_install_host_never_writes_through_a_planted_symlink(tmp_path, planted):
+    folder = resolve_folder(tmp_path)
+    folder.mkdir(parents=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    name = "VidMusician Score.py"
+    link = folder / (f".{name}.tmp" if planted == "the old .tmp name" else name)
+    link.symlink_to(victim)
+    result = install_host(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert victim.read_text() == "precious"
+    launcher = folder / name
+    assert launcher.is_file() and not launcher.is_symlink() and "VIDMUSICIAN_PYTHON" in launcher.read_text()
+
+
+def test_install_host_removes_its_own_stale_temporary_files_only(tmp_path):
+    folder = resolve_folder(tmp_path)
+    folder.mkdir(parents=True)
+    stale = folder / ".VidMusician Score.py.abc123.vidmusician-tmp"
+    stale.write_text("half a launcher")
+    mine_not = folder / "notes.vidmusician-tmp.txt"
+    mine_not.write_text("the user's")
+    assert install_host(tmp_path).returncode == 0
+    assert not stale.exists() and mine_not.read_text() == "the user's"
+    assert not [p for p in folder.iterdir() if p.name.endswith(".vidmusician-tmp")]
+
+
+@pytest.mark.parametrize("block", ["a file where the folder goes", "a file above the folder"])
+def test_install_host_into_a_blocked_target_is_one_error(tmp_path, block):
+    folder = resolve_folder(tmp_path)
+    if block == "a file where the folder goes":
+        folder.parent.mkdir(parents=True)
+        folder.write_text("not a folder")
+    else:
+        (tmp_path / ".local").write_text("not a folder")
+    assert_one_error_line(install_host(tmp_path), "install-host again")
+
+
+def test_install_host_into_a_read_only_folder_is_one_error(tmp_path, monkeypatch, capsys):
+    """Read-only as the OS answers it (root ignores modes, so the answer is given here)."""
+    import errno
+    import tempfile
+
+    from vm_editor import cli
+
+    def read_only(*_args, **_kwargs):
+        raise PermissionError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    assert cli.main(["install-host", "resolve"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "Read-only file system" in err[0]

@@ -383,8 +383,10 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    input_guard.check_crossfade(args.crossfade)
     timeline, scene_list = _load_scenes(args)
     out_path = args.output or default_output_path(args.timeline)
+    _check_utf8_options(args, out_path)
     ours = is_our_output(timeline)  # re-scoring a file we wrote replaces it and its score track
     _refuse_existing(out_path, args.force or (ours and _same_file(out_path, args.timeline)))
     input_guard.check_output(out_path, args.cue_dir)
@@ -434,6 +436,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     old_wav = url_to_path(meta.get("wav_url", ""))
     old_folder = old_wav.parent if old_wav is not None else None
     out_path = args.output or scored_output_path(args.timeline)  # no growing names
+    _check_utf8_options(args, out_path)
     _refuse_existing(out_path, args.force or _same_file(out_path, args.timeline))
     input_guard.check_output(out_path, args.cue_dir)
     regen = scoring.regenerate_request(
@@ -468,6 +471,13 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     stems = f", stems: {', '.join(sorted(cue.stems))}" if cue.stems else ""
     print(f"wrote {written} (cue {args.cue}, take {take}: {cue.wav_path}{stems})")
     return 0
+
+
+def _check_utf8_options(args: argparse.Namespace, out_path: Path) -> None:
+    """Undecodable bytes in what the score records: one error before any work, not a traceback."""
+    input_guard.check_utf8(out_path, "-o" if args.output else "the output (named after the timeline)")
+    input_guard.check_utf8(args.cue_dir, "--cue-dir")
+    input_guard.check_utf8(args.prompt, "--prompt")
 
 
 def _choice(on: bool, off: bool) -> bool | None:
@@ -548,6 +558,9 @@ def cmd_install_host(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # a path with undecodable bytes prints as \xff, never a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:

@@ -27,6 +27,7 @@ MAX_TEXT_DEPTH = 200  # JSON brackets or XML elements; real exports stay under ~
 MAX_COMPOSITION_DEPTH = 64  # stacks and tracks inside each other
 MAX_RATE = 1000.0  # frames per second; anything above is a broken export, not high-speed footage
 MAX_DURATION_S = 7 * 24 * 3600.0
+MAX_SPEED = 1000.0  # a clip's time warp, either way; speed ramps of editors stay far below
 NAME_MAX = 255  # bytes per path component on the file systems editors use
 PATH_MAX = 4096
 _TEXT_SUFFIXES = {".otio": "json", ".xml": "xml", ".fcpxml": "xml", ".kdenlive": "xml"}
@@ -50,6 +51,7 @@ def check_timeline_file(path: Path, rate: float | None = None) -> None:
     inside is scanned before OTIO's recursive reader sees it.
     """
     name = shown(path)
+    check_utf8(path, "the timeline file")
     if rate is not None and not (math.isfinite(rate) and 0 < rate <= MAX_RATE):
         raise EditorInputError(
             f"--rate {rate:g}: give a frame rate above 0 and at most {MAX_RATE:g} (e.g. 25)"
@@ -83,6 +85,15 @@ def check_timeline_file(path: Path, rate: float | None = None) -> None:
 
 
 def _check_depth(data: bytes, kind: str, name: str) -> None:
+    if kind == "json":  # OTIO's reader hands undecodable names to Python as unreadable objects
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            near = data[max(0, exc.start - 30) : exc.start].decode("utf-8", "replace").split('"')[-1]
+            raise TimelineReadError(
+                f"{name}: byte {exc.start} (after {near!r}) is not UTF-8 text, which an .otio file "
+                "must be; rename the clip (or marker) in the editor and re-export"
+            ) from None
     depth = text_nesting_depth(data, kind)
     if depth > MAX_TEXT_DEPTH:
         raise TimelineReadError(
@@ -163,6 +174,14 @@ def check_timeline(timeline: otio.schema.Timeline, path: Path) -> None:
         reference = getattr(item, "media_reference", None)
         if reference is not None and getattr(reference, "available_range", None) is not None:
             _check_range(reference.available_range, f"{what} (its media's available range)")
+        for effect in getattr(item, "effects", ()):
+            scalar = getattr(effect, "time_scalar", None)
+            if scalar is not None and not (math.isfinite(scalar) and abs(scalar) <= MAX_SPEED):
+                raise TimelineReadError(
+                    f"{what}: its time warp ({_printable(effect.name) or type(effect).__name__}) has speed "
+                    f"{scalar:g}; a clip's speed must be a finite number up to {MAX_SPEED:g}x: set the "
+                    "clip's speed in the editor and re-export"
+                )
         for marker in getattr(item, "markers", ()):
             _check_range(marker.marked_range, f"{what} (marker {_printable(marker.name)!r})")
         if isinstance(item, otio.core.Composition):
@@ -227,6 +246,32 @@ def check_output(out_path: Path, cue_dir: Path | None = None) -> None:
     os.unlink(probe)
 
 
+def check_crossfade(seconds: float) -> None:
+    """--crossfade: a dissolve into the next cue's rendered handle, so at most that handle long."""
+    from engine.api import DEFAULT_HANDLE_S
+
+    if not (math.isfinite(seconds) and 0 <= seconds <= DEFAULT_HANDLE_S):
+        raise EditorInputError(
+            f"--crossfade {seconds:g}: give seconds from 0 (hard cuts) to {DEFAULT_HANDLE_S:g} "
+            "(the music rendered past each cue), e.g. 0.5"
+        )
+
+
+def check_utf8(value: str | os.PathLike[str] | None, option: str) -> None:
+    """Text that the scored timeline or the engine request must carry (a path in a clip's
+    metadata, the prompt in JSON) must be UTF-8: bytes that are not are refused before scoring."""
+    if value is None:
+        return
+    text = os.fsdecode(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EditorInputError(
+            f"{option} {shown(text)[:80]}: holds bytes that are not UTF-8 text, which a timeline "
+            "cannot record; rename it (or give text) in UTF-8"
+        ) from None
+
+
 def check_path_length(path: Path, option: str) -> None:
     encoded = os.fsencode(path)
     if len(encoded) > PATH_MAX:
@@ -253,7 +298,11 @@ _CUE_FIELDS: dict[str, tuple[type, ...]] = {
     "source_hash": (str,),
     "wav_url": (str,),
     "scene_name": (str,),
+    "handle_s": (int, float),
+    "rate": (int, float, type(None)),
 }
+_CUE_REQUIRED = ("record_start_frame", "record_end_frame")
+MAX_HANDLE_S = 10.0  # the engine's own limit on the music rendered past a cue's end
 
 
 def checked_cue_metadata(timeline: otio.schema.Timeline, path: Path) -> dict[int, dict]:
@@ -280,4 +329,34 @@ def checked_cue_metadata(timeline: otio.schema.Timeline, path: Path) -> dict[int
                 raise EditorInputError(
                     f"{shown(path)}: cue {index}'s {key} is {value}; score the timeline again"
                 )
+        _check_cue_span(meta, index, timeline, path)
     return cues
+
+
+def _check_cue_span(meta: dict, index: int, timeline: otio.schema.Timeline, path: Path) -> None:
+    """The cue's frames, rate and handle describe a span of this timeline (not 10^12 frames)."""
+    from vm_editor.writeback import METADATA_KEY
+
+    where = f"{shown(path)}: cue {index}'s {METADATA_KEY} metadata"
+    fix = "score the timeline again or fix the value"
+    missing = [key for key in _CUE_REQUIRED if key not in meta]
+    if missing:
+        raise EditorInputError(f"{where} has no {' or '.join(missing)}; {fix}")
+    rate = meta.get("rate")
+    if rate is not None and not 0 < rate <= MAX_RATE:
+        raise EditorInputError(
+            f"{where} has rate={rate!r}; a frame rate is above 0 and at most {MAX_RATE:g}; {fix}"
+        )
+    handle = meta.get("handle_s", 0.0)
+    if not 0 <= handle <= MAX_HANDLE_S:
+        raise EditorInputError(
+            f"{where} has handle_s={handle!r}; it lies between 0 and {MAX_HANDLE_S:g} s; {fix}"
+        )
+    start, end = meta["record_start_frame"], meta["record_end_frame"]
+    length = timeline.duration()
+    rate = rate or length.rate
+    if not 0 <= start < end or end / rate > length.to_seconds() + 1.0:
+        raise EditorInputError(
+            f"{where} spans frames {start!r}-{end!r} at {rate:g} fps, which is not a span of the "
+            f"timeline ({length.to_seconds():.2f} s); {fix}"
+        )

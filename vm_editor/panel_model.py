@@ -33,7 +33,7 @@ from engine.api import (
     ScoreResult,
     ScoringCancelled,
 )
-from vm_editor import cue_plan, format_fixups, scene_ops, scoring
+from vm_editor import cue_plan, format_fixups, input_guard, scene_ops, scoring
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, TimelineReadError
@@ -114,7 +114,11 @@ class PanelOptions:
 
     @classmethod
     def from_args(cls, args) -> PanelOptions:
-        """From `vm-editor panel`'s parsed options (the same names as `vm-editor score`'s)."""
+        """From `vm-editor panel`'s parsed options (the same names as `vm-editor score`'s), checked
+        as `score` checks them."""
+        input_guard.check_crossfade(args.crossfade)
+        input_guard.check_utf8(args.cue_dir, "--cue-dir")
+        input_guard.check_utf8(args.prompt, "--prompt")
         return cls(
             hits=not args.no_hits,
             stems=args.stems,

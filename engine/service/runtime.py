@@ -203,12 +203,34 @@ def clean_stale_temp_files(folder: Path, cue_root: Path) -> int:
     return removed
 
 
+def _listening_socket(port: int) -> socket.socket:
+    """The loopback socket the service answers on; a bad or taken port is the user's to change."""
+    if not 0 <= port <= 65535:
+        raise EngineInputError(
+            f"--port {port}: give a TCP port from 1 to 65535, or leave it out for a free one"
+        )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise EngineInputError(
+            f"--port {port}: cannot listen on it ({exc.strerror}); choose another port or leave it out"
+        ) from None
+    return sock
+
+
 def serve(port: int = 0, cue_root: Path | None = None, folder: Path | None = None) -> int:
     """Run until interrupted; print one JSON line with the URL and token file once ready.
 
     When another engine already serves the folder, print its line instead (with "attached": true)
     and return: there is never a second engine on one jobs database.
     """
+    if not 0 <= port <= 65535:
+        raise EngineInputError(
+            f"--port {port}: give a TCP port from 1 to 65535, or leave it out for a free one"
+        )
     folder = folder or state_dir()
     build = build_fingerprint()  # what this engine starts from, before it loads anything
     cue_root = (cue_root or default_cue_root()).resolve()
@@ -239,6 +261,7 @@ def _serve_locked(port: int, cue_root: Path, folder: Path, settings: dict[str, s
     from engine.service.store import JobStore
     from engine.service.worker import Worker
 
+    sock = _listening_socket(port)  # a port that cannot be had: one error before any work starts
     cue_root.mkdir(parents=True, exist_ok=True)
     removed = clean_stale_temp_files(folder, cue_root)
     if removed:
@@ -251,9 +274,6 @@ def _serve_locked(port: int, cue_root: Path, folder: Path, settings: dict[str, s
     worker.start()
     token = secrets.token_urlsafe(32)
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = create_app(store, worker, token=token, cue_root=cue_root, build=build)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
