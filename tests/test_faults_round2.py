@@ -661,6 +661,22 @@ def test_time_warps_that_are_no_speed(tmp_path, speed):
     assert_one_error_line(run_cli("scenes", str(path), "--json"), "cut.otio", "'Warped'", "time warp")
 
 
+@pytest.mark.parametrize("kind", ["clip", "gap", "stack"])
+def test_an_item_placed_directly_in_the_timelines_stack(tmp_path, kind):
+    tl = timeline_of(video_track(clip("a", Path("/nowhere/x.mov"), 0, 25, 25, 75)))
+    item = {
+        "clip": lambda: clip("direct", Path("/nowhere/x.mov"), 0, 25, 25, 75),
+        "gap": lambda: otio.schema.Gap(name="direct", duration=otio.opentime.RationalTime(25, 25)),
+        "stack": lambda: otio.schema.Stack(name="direct"),
+    }[kind]()
+    tl.tracks.append(item)
+    path = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(tl, str(path))
+    for command in ("scenes", "score"):
+        result = run_cli(command, str(path), "--in-process", *(["--json"] if command == "scenes" else []))
+        assert_one_error_line(result, "cut.otio", f"{kind} 'direct'", "not on a track")
+
+
 NON_UTF8 = os.fsdecode(b"\xff\xfe")
 
 
@@ -849,13 +865,13 @@ def test_install_host_never_writes_through_a_planted_symlink(tmp_path, planted):
 def test_install_host_removes_its_own_stale_temporary_files_only(tmp_path):
     folder = resolve_folder(tmp_path)
     folder.mkdir(parents=True)
-    stale = folder / ".VidMusician Score.py.abc123.vidmusician-tmp"
+    stale = folder / f".VidMusician Score.py.vmtmp-{dead_pid()}-abc123.tmp"
     stale.write_text("half a launcher")
-    mine_not = folder / "notes.vidmusician-tmp.txt"
-    mine_not.write_text("the user's")
+    users = folder / "notes.vmtmp.txt"
+    users.write_text("the user's")
     assert install_host(tmp_path).returncode == 0
-    assert not stale.exists() and mine_not.read_text() == "the user's"
-    assert not [p for p in folder.iterdir() if p.name.endswith(".vidmusician-tmp")]
+    assert not stale.exists() and users.read_text() == "the user's"
+    assert not [p for p in folder.iterdir() if ".vmtmp-" in p.name]
 
 
 @pytest.mark.parametrize("block", ["a file where the folder goes", "a file above the folder"])
@@ -884,3 +900,105 @@ def test_install_host_into_a_read_only_folder_is_one_error(tmp_path, monkeypatch
     assert cli.main(["install-host", "resolve"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "Read-only file system" in err[0]
+
+
+# -- 8. temporary files a kill -9 left are removed by the next run ---------------------------------
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (killed with SIGKILL, as the fault is)."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    process.kill()
+    process.wait(timeout=10)
+    return process.pid
+
+
+def plant_temps(folder: Path, final_name: str, suffix: str) -> dict[str, Path]:
+    """A dead writer's temporary file, a live writer's, a symlink and a folder named like ours."""
+    folder.mkdir(parents=True, exist_ok=True)
+    victim = folder.parent / f"victim-{folder.name}.txt"
+    victim.write_text("precious")
+    planted = {
+        "dead": folder / f".{final_name}.vmtmp-{dead_pid()}-deadbeef{suffix}",
+        "alive": folder / f".{final_name}.vmtmp-{os.getppid()}-a11ve000{suffix}",
+        "link": folder / f".{final_name}.vmtmp-{dead_pid()}-11nk0000{suffix}",
+        "folder": folder / f".{final_name}.vmtmp-{dead_pid()}-f01der00{suffix}",
+        "users": folder / f".{final_name}.backup{suffix}",
+    }
+    planted["dead"].write_bytes(b"half a file")
+    planted["alive"].write_bytes(b"being written")
+    planted["link"].symlink_to(victim)
+    planted["folder"].mkdir()
+    planted["users"].write_bytes(b"the user's")
+    return planted | {"victim": victim}
+
+
+def assert_only_the_dead_writers_temp_went(planted: dict[str, Path]) -> None:
+    assert not planted["dead"].exists()
+    assert planted["alive"].read_bytes() == b"being written"
+    assert planted["link"].is_symlink() and planted["victim"].read_text() == "precious"
+    assert planted["folder"].is_dir() and planted["users"].read_bytes() == b"the user's"
+
+
+def test_timeline_writes_remove_a_killed_runs_hidden_timeline(tmp_path):
+    from vm_editor.timeline_io import write_timeline_atomic
+
+    out = tmp_path / "out" / "cut.scored.otio"
+    planted = plant_temps(out.parent, out.name, ".otio")
+    write_timeline_atomic(timeline_of(video_track(clip("a", Path("/nowhere/x.mov"), 0, 25, 25, 75))), out)
+    assert out.is_file()
+    assert_only_the_dead_writers_temp_went(planted)
+
+
+@pytest.mark.parametrize("kind", ["wav", "tokens"])
+def test_cue_and_token_writes_remove_a_killed_runs_partial_files(tmp_path, kind):
+    from engine.safe_write import write_atomic
+
+    name, suffix = ("cue000.wav", ".wav.part") if kind == "wav" else ("cue000.tokens.npy", ".npy.part")
+    stem = name.rsplit(".", 1)[0]
+    planted = plant_temps(tmp_path / "cues", stem, suffix)
+    write_atomic(tmp_path / "cues" / name, lambda handle: handle.write(b"RIFF"))
+    assert (tmp_path / "cues" / name).read_bytes() == b"RIFF"
+    assert_only_the_dead_writers_temp_went(planted)
+
+
+def test_moving_cues_removes_a_killed_runs_partial_copies(tmp_path):
+    from engine.api import CueResult
+    from vm_editor.cue_files import move_cues
+
+    planted = plant_temps(tmp_path / "dest", "cue000.wav", ".part")
+    (tmp_path / "src").mkdir()
+    wav = tmp_path / "src" / "cue000.wav"
+    wav.write_bytes(b"RIFF")
+    cue = CueResult(0, "a", str(wav), 1.0, 48000, 48000, "tiny", 1, None, 1, "h", "0", False)
+    (moved,) = move_cues([cue], tmp_path / "dest")
+    assert Path(moved.wav_path).read_bytes() == b"RIFF"
+    assert_only_the_dead_writers_temp_went(planted)
+
+
+@pytest.mark.slow
+def test_a_writer_killed_mid_write_leaves_a_temp_the_next_run_removes(tmp_path):
+    """The real fault: kill -9 while the temporary file exists; the next write removes it."""
+    from vm_editor.timeline_io import write_timeline_atomic
+
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from vm_editor import timeline_io\n"
+        "def stall(*_a, **_k):\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(60)\n"
+        "timeline_io._write_or_explain = stall\n"
+        "from tests.test_faults_round2 import cut_document\n"
+        "import opentimelineio as otio\n"
+        "timeline_io.write_timeline_atomic(otio.adapters.read_from_string(cut_document()), Path(sys.argv[1]))\n"
+    )
+    out = tmp_path / "cut.scored.otio"
+    writer = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "writing"
+    writer.kill()
+    writer.wait(timeout=10)
+    left = [p for p in tmp_path.iterdir() if ".vmtmp-" in p.name]
+    assert len(left) == 1  # the fault as it was: a hidden timeline left behind
+    write_timeline_atomic(otio.adapters.read_from_string(cut_document()), out)
+    assert out.is_file() and not [p for p in tmp_path.iterdir() if ".vmtmp-" in p.name]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.file_modes import publish_mode
+from engine.temp_files import remove_stale, temp_prefix
 from vm_editor.errors import EditorInputError
 
 HOSTS = ("resolve", "hiero")
@@ -124,8 +125,8 @@ def install(items: list[Launcher]) -> list[Path]:
         folder, name = item.path.parent, item.path.name
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            _remove_stale_temps(folder, name)
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=folder)
+            remove_stale(folder)  # what a killed run left
+            fd, tmp = tempfile.mkstemp(prefix=temp_prefix(name), suffix=".tmp", dir=folder)
         except OSError as exc:
             raise EditorInputError(
                 f"{folder}: cannot write the launcher there ({exc.strerror or exc}); make the folder "
@@ -144,13 +145,3 @@ def install(items: list[Launcher]) -> list[Path]:
             ) from None
         written.append(item.path)
     return written
-
-
-TEMP_SUFFIX = ".vidmusician-tmp"
-
-
-def _remove_stale_temps(folder: Path, name: str) -> None:
-    """Our own temporary launchers a killed run left (regular files only; links are not followed)."""
-    for stale in folder.glob(f".{name}.*{TEMP_SUFFIX}"):
-        if stale.is_file() and not stale.is_symlink():
-            stale.unlink(missing_ok=True)

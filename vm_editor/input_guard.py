@@ -160,6 +160,7 @@ def check_timeline(timeline: otio.schema.Timeline, path: Path) -> None:
     start = timeline.global_start_time
     if start is not None:
         _check_time(start, f"{name}: the timeline's start time", allow_negative=True)
+    check_tracks(timeline, path)
     pending: list[tuple[otio.core.SerializableObject, int]] = [(timeline.tracks, 1)]
     while pending:  # iterative: a deep document must not exhaust the Python stack
         item, depth = pending.pop()
@@ -186,6 +187,16 @@ def check_timeline(timeline: otio.schema.Timeline, path: Path) -> None:
             _check_range(marker.marked_range, f"{what} (marker {_printable(marker.name)!r})")
         if isinstance(item, otio.core.Composition):
             pending.extend((child, depth + 1) for child in item)
+
+
+def check_tracks(timeline: otio.schema.Timeline, path: Path) -> None:
+    """The timeline's top stack holds tracks (every reader after this walks them as tracks)."""
+    for item in timeline.tracks:
+        if not isinstance(item, otio.schema.Track):
+            raise TimelineReadError(
+                f"{shown(path)}: {type(item).__name__.lower()} {_printable(item.name)!r} sits directly "
+                "in the timeline, not on a track; put it on a track in the editor and re-export"
+            )
 
 
 def _printable(text: str) -> str:

@@ -192,8 +192,8 @@ def clean_stale_temp_files(folder: Path, cue_root: Path) -> int:
     """Hidden partial files a killed engine left (runtime file, cue WAVs); only the lock holder runs this."""
     removed = 0
     stale = list(folder.glob(f".{RUNTIME_FILE}.*"))
-    if cue_root.is_dir():
-        stale += [p for p in cue_root.rglob(".*.wav.part") if not p.is_symlink()]
+    if cue_root.is_dir():  # cue WAVs and token files (engine.safe_write's temporary names)
+        stale += [p for p in cue_root.rglob(".*.part") if not p.is_symlink() and p.is_file()]
     for path in stale:
         try:
             path.unlink()
