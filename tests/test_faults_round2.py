@@ -386,6 +386,44 @@ def test_vm_engine_stop_with_a_wrong_pid_stops_the_engine_only(lock_holder):
     assert holder.wait(timeout=10) is not None and bystander.poll() is None
 
 
+@pytest.mark.slow
+def test_the_outdated_engine_restart_with_a_wrong_pid_in_the_lock(tmp_path, monkeypatch):
+    """The real restart path (issue 28): a bystander's pid in engine.lock; the client replaces
+    the outdated engine that holds the lock and the bystander lives on."""
+    import shutil
+
+    from engine.build_id import MODELS_ENV, build_fingerprint
+    from tests.service_process import EngineProcess, kill_engine_in
+    from tests.test_outdated_engine import ROOT, runtime_record, update_weights
+
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "resources" / "models", models)
+    monkeypatch.setenv(MODELS_ENV, str(models))
+    state, cues = tmp_path / "state", tmp_path / "cues"
+    old = EngineProcess(state, cues).start()
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    try:
+        (state / "engine.lock").write_text(f"{bystander.pid}\n")
+        update_weights(models)
+        code = (
+            "import argparse; from vm_editor.cli import _engine; "
+            "print(_engine(argparse.Namespace(in_process=False)).info().version)"
+        )
+        env = dict(os.environ, VIDMUSICIAN_STATE_DIR=str(state), VIDMUSICIAN_CUE_ROOT=str(cues))
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stderr
+        assert old.process.wait(timeout=30) is not None  # the engine holding the lock was replaced
+        assert bystander.poll() is None  # the pid written in the lock was never signalled
+        assert runtime_record(state)["build"] == build_fingerprint()
+    finally:
+        bystander.kill()
+        bystander.wait(timeout=10)
+        old.stop()
+        kill_engine_in(state)
+
+
 # -- 4. the panel: a cue WAV is untrusted; its problem shows on the cue --------------------------
 
 
