@@ -504,6 +504,30 @@ def test_a_spoiled_cue_wav_shows_on_the_cue_and_the_panel_goes_on(qtbot, tmp_pat
     assert panel.isVisible()
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("how", ["0 bytes", "a FIFO", "random bytes"])
+def test_reopening_a_scored_timeline_with_a_spoiled_wav_shows_it_on_the_cue(qtbot, tmp_path, how):
+    from tests.test_input_guard import write_scored_cut
+    from ui.panel import ScorePanel
+    from vm_editor.engine_client import ServiceEngine
+    from vm_editor.panel_model import PanelModel, PanelOptions
+
+    wav = tmp_path / "a.wav"
+    spoil_wav(wav, how)
+    path = write_scored_cut(tmp_path, {"wav_url": wav.as_uri()})
+    panel = ScorePanel(
+        PanelModel(ServiceEngine(tmp_path / "none", start=False), PanelOptions(cues="per-clip"))
+    )
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.open_timeline(path)
+    qtbot.waitUntil(lambda: bool(panel.model.rows and panel.model.rows[0].takes), timeout=20_000)
+    panel.grab()
+    problem = panel.model.row_label(0)["music_problem"]
+    assert problem and SPOILED[how] in problem
+    assert "music unreadable" in panel.table.item(0, 8).text() and panel.isVisible()
+
+
 # -- 5. clips past their media's end (or before its start) are refused before scoring ------------
 
 
@@ -1040,27 +1064,3 @@ def test_a_writer_killed_mid_write_leaves_a_temp_the_next_run_removes(tmp_path):
     assert len(left) == 1  # the fault as it was: a hidden timeline left behind
     write_timeline_atomic(otio.adapters.read_from_string(cut_document()), out)
     assert out.is_file() and not [p for p in tmp_path.iterdir() if ".vmtmp-" in p.name]
-
-
-@pytest.mark.timeout(60)
-@pytest.mark.parametrize("how", ["0 bytes", "a FIFO", "random bytes"])
-def test_reopening_a_scored_timeline_with_a_spoiled_wav_shows_it_on_the_cue(qtbot, tmp_path, how):
-    from tests.test_input_guard import write_scored_cut
-    from ui.panel import ScorePanel
-    from vm_editor.engine_client import ServiceEngine
-    from vm_editor.panel_model import PanelModel, PanelOptions
-
-    wav = tmp_path / "a.wav"
-    spoil_wav(wav, how)
-    path = write_scored_cut(tmp_path, {"wav_url": wav.as_uri()})
-    panel = ScorePanel(
-        PanelModel(ServiceEngine(tmp_path / "none", start=False), PanelOptions(cues="per-clip"))
-    )
-    qtbot.addWidget(panel)
-    panel.show()
-    panel.open_timeline(path)
-    qtbot.waitUntil(lambda: bool(panel.model.rows and panel.model.rows[0].takes), timeout=20_000)
-    panel.grab()
-    problem = panel.model.row_label(0)["music_problem"]
-    assert problem and SPOILED[how] in problem
-    assert "music unreadable" in panel.table.item(0, 8).text() and panel.isVisible()
