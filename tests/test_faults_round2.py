@@ -125,6 +125,25 @@ def test_a_file_deleted_mid_pass_does_not_stop_the_watch(tmp_path, victim):
         assert (tmp_path / "b.scored.otio").is_file() and not (tmp_path / "c.scored.otio").exists()
 
 
+def test_the_watched_folder_going_away_is_said_once_and_watched_on(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    drop(folder, "a.otio")
+    lines: list[str] = []
+    watch = FolderWatch(folder, Scorer(), log=lines.append)
+    watch.one_pass()
+    (folder / "a.otio").unlink()
+    folder.rmdir()  # an unmounted drive
+    watch.one_pass()
+    watch.one_pass()
+    assert len([line for line in lines if line.startswith("cannot read")]) == 1
+    folder.mkdir()
+    drop(folder, "b.otio")
+    watch.one_pass()
+    watch.one_pass()
+    assert (folder / "b.scored.otio").is_file()
+
+
 def test_a_file_vanishing_between_listing_and_stat_is_skipped(tmp_path, monkeypatch):
     drop(tmp_path, "a.otio", "b.otio")
     real_is_due = __import__("vm_editor.watch", fromlist=["is_due"]).is_due

@@ -90,10 +90,20 @@ class FolderWatch:
     sizes: dict | None = None
     failed: dict = field(default_factory=dict)  # path -> mtime that failed: not retried until exported again
     user_errors: tuple[type[BaseException], ...] = (EditorInputError,)  # said as they are, not as bugs
+    folder_problem: str | None = None  # why the folder could not be listed (said once)
 
     def look(self) -> dict[Path, int]:
         sizes = {}
-        for path in sorted(self.folder.iterdir()):
+        try:
+            listing = sorted(self.folder.iterdir())
+        except OSError as exc:  # the folder itself went away (an unmounted drive): said once, watched on
+            problem = f"cannot read {shown(self.folder)} ({exc.strerror or exc}); waiting for it to come back"
+            if problem != self.folder_problem:
+                self.log(problem)
+            self.folder_problem = problem
+            return sizes
+        self.folder_problem = None
+        for path in listing:
             try:
                 if is_timeline(path):
                     sizes[path] = path.stat().st_size
