@@ -207,8 +207,10 @@ def check_program_media(scenes: Sequence[SceneRequest]) -> None:
             if seg.path not in infos:
                 infos[seg.path] = probe_media(seg.path)
             info = infos[seg.path]
+            if info.duration_s <= 0:
+                continue  # a still image (or a file that states no length): every time shows it
             lo, hi = sorted((seg.source_start_s, seg.source_end_s))
-            slack = 0.5 / info.fps
+            slack = 1.0 / info.fps  # rounding between the timeline's rate and the media's: one frame
             clip = f"clip {seg.name!r}" if seg.name else f"the shot at {seg.record_start_s:.3f} s"
             where = f"cue {scene.index} ({scene.name!r}): {clip} shows {seg.path} {lo:.3f}–{hi:.3f} s"
             if lo < -slack:

@@ -594,13 +594,29 @@ def test_program_media_ranges_outside_the_media_are_refused(four_s_video, case):
 
 
 @pytest.mark.parametrize(
-    "start,end,speed", [(0.0, 4.0, 1.0), (3.99, 0.0, -1.0), (3.96, 3.96, 0.0), (0.0, 4.015, 1.0)]
+    "start,end,speed",
+    [(0.0, 4.0, 1.0), (3.99, 0.0, -1.0), (3.96, 3.96, 0.0), (0.0, 4.035, 1.0), (-0.035, 1.0, 1.0)],
 )
 def test_program_media_ranges_inside_the_media_pass(four_s_video, start, end, speed):
     from engine.api import CueProgram, SceneRequest
     from engine.media import check_program_media
 
     seg = _shot(four_s_video, start, end, speed)
+    check_program_media(
+        [SceneRequest(0, "c", seg.record_end_s, program=CueProgram(seg.record_end_s, (seg,)))]
+    )
+
+
+def test_a_still_image_is_held_for_any_source_range(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from engine.api import CueProgram, SceneRequest
+    from engine.media import check_program_media
+
+    still = tmp_path / "title.png"
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(still)
+    seg = _shot(still, 0.0, 5.0)
     check_program_media(
         [SceneRequest(0, "c", seg.record_end_s, program=CueProgram(seg.record_end_s, (seg,)))]
     )
