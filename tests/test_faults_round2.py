@@ -905,6 +905,22 @@ def test_serve_on_a_port_it_cannot_have_is_one_error(tmp_path, port):
     assert not (tmp_path / "s" / "engine.json").exists()
 
 
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+@pytest.mark.parametrize("command", ["score", "serve"])
+def test_an_unusable_state_folder_is_one_error(tmp_path, four_s_video, where, command):
+    blocker = tmp_path / "state"
+    blocker.write_text("not a folder")
+    state = blocker if where == "a file" else blocker / "inner"
+    if command == "score":
+        path = write_overrun(tmp_path, four_s_video, 25, 25)
+        args = [sys.executable, "-m", "vm_editor.cli", "score", str(path), "--cues", "per-clip"]
+    else:
+        args = [sys.executable, "-m", "engine.cli", "serve", "--state-dir", str(state)]
+    env = {**os.environ, "VIDMUSICIAN_STATE_DIR": str(state)}
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    assert_one_error_line(result, "state folder", str(state))
+
+
 @pytest.mark.parametrize("value", ["inf", "nan", "-1", "5", "1e308"])
 @pytest.mark.parametrize("command", ["score", "panel"])
 def test_crossfade_that_is_no_length_is_refused_first(tmp_path, four_s_video, value, command):

@@ -13,6 +13,8 @@ import os
 import time
 from pathlib import Path
 
+from engine.errors import EngineInputError
+
 LOCK_FILE = "engine.lock"
 
 
@@ -20,10 +22,20 @@ def lock_path(folder: Path) -> Path:
     return Path(folder) / LOCK_FILE
 
 
+class StateFolderError(EngineInputError):
+    """The state folder cannot be made or used (a file in its place, no permission)."""
+
+
 def prepare_state_folder(folder: Path) -> None:
     """The state folder is the user's own (0700): it holds the token and the jobs."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(folder, 0o700)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(folder, 0o700)
+    except OSError as exc:
+        raise StateFolderError(
+            f"the engine's state folder {folder} cannot be used ({exc.strerror or exc}); give "
+            "--state-dir (or VIDMUSICIAN_STATE_DIR) a folder you own, or remove what is in its way"
+        ) from None
 
 
 class EngineLock:
