@@ -202,7 +202,8 @@ def iter_cues(
             report(position, scene, "finish", 0.9)
             cue_audio = finish_cue(music.audio, generator.sample_rate, rendered_s)
             name = cue_filename(request.score_name, scene, seed, request.preset, prompt)
-            cue_dir.mkdir(parents=True, exist_ok=True)
+            # the folder is made by the writes (engine.safe_write: in the service, one component at a
+            # time without following links, so a folder swapped for a symlink makes nothing outside)
             # tokens first: a WAV on disk always has the tokens a later cue continues from
             tokens_file = write_tokens_atomic(tokens_path(cue_dir / name), music.tokens)
             written_tokens[scene.index] = tokens_file

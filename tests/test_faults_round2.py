@@ -975,6 +975,25 @@ def test_install_host_never_writes_through_a_planted_symlink(tmp_path, planted):
     assert launcher.is_file() and not launcher.is_symlink() and "VIDMUSICIAN_PYTHON" in launcher.read_text()
 
 
+def test_a_folder_swapped_for_a_symlink_after_submit_makes_nothing_outside_the_cue_root(tmp_path):
+    """The service's worker writes a cue into a folder it accepted; the folder becomes a link."""
+    from engine.api import SceneRequest, ScoreRequest
+    from engine.pipeline import iter_cues
+    from engine.safe_write import WriteNotAllowed, confined_to
+    from engine.service.paths import resolve_cue_dir
+
+    root, outside = tmp_path / "cues", tmp_path / "outside"
+    (root / "proj").mkdir(parents=True)
+    outside.mkdir()
+    accepted = resolve_cue_dir(root, "proj/sub")
+    (root / "proj").rmdir()
+    (root / "proj").symlink_to(outside)
+    request = ScoreRequest((SceneRequest(0, "a", 1.0),), cue_dir=str(accepted))
+    with confined_to(root), pytest.raises(WriteNotAllowed):
+        list(iter_cues(request))
+    assert list(outside.iterdir()) == []  # no empty folder outside the root
+
+
 def test_install_host_removes_its_own_stale_temporary_files_only(tmp_path):
     folder = resolve_folder(tmp_path)
     folder.mkdir(parents=True)
