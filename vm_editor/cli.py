@@ -407,9 +407,9 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     input_guard.check_crossfade(args.crossfade)
     out_path = args.output or default_output_path(args.timeline)
-    _check_utf8_options(args, out_path)
-    report = _read(args)
+    report = _read(args)  # the input's own problems first (its name, its bytes)
     timeline = report.timeline
+    _check_utf8_options(args, out_path)
     cue_folder = args.cue_dir or cue_folder_for(out_path)
     outputs.check_score_outputs(
         args.timeline,
