@@ -32,7 +32,9 @@ from engine.symbolic.score import ACCENTS, BASS_RANGE, CHORD_QUALITIES, MELODY_R
 
 STYLE_FORMS_FILE = "style_forms.json"
 
-DRUMS, BASS, HARMONY, MELODY = (STREAMS.index(s) for s in ("drums", "bass", "harmony", "melody"))
+DRUMS, BASS, HARMONY, MELODY, STYLE = (
+    STREAMS.index(s) for s in ("drums", "bass", "harmony", "melody", "style")
+)
 PERIOD_BARS = 8  # a period: two 4-bar phrases, the second closing with the style's cadence
 FILL_FROM = 0.5  # the drums are free from here in a phrase's last bar (a fill into the next)
 
@@ -407,8 +409,19 @@ class FormDecoder:
     """A cue's `FormPlan` as log-odds per sampling step, with the tokens played so far (global
     frames, prompt included) for the theme and groove memory."""
 
-    def __init__(self, plan: FormPlan, card: int, num_codebooks: int, prompt: np.ndarray | None = None):
+    def __init__(
+        self,
+        plan: FormPlan,
+        card: int,
+        num_codebooks: int,
+        prompt: np.ndarray | None = None,
+        styles: dict[int, StyleForm] | None = None,
+    ):
         self.plan = plan
+        # style id -> its form: a world change mid-cue brings the new style's registers and
+        # figures over the same key and chords (None: the plan's style throughout)
+        self.styles = styles or {}
+        self.style: StyleForm = plan.form
         self.card = card
         self.K = num_codebooks
         p0 = 0 if prompt is None else int(prompt.shape[-1])
@@ -438,6 +451,8 @@ class FormDecoder:
                     self.last_melody = int(self.ids["melody"][token])
                 elif q == BASS and self.ids["bass"][token] >= 0:
                     self.last_bass = int(self.ids["bass"][token])
+            if q == STYLE and token in self.styles:  # the style playing now (known a step late)
+                self.style = self.styles[token]
 
     def _then(self, q: int, frame: int | None) -> int:
         if frame is None:
@@ -449,10 +464,10 @@ class FormDecoder:
     def _pitch_row(self, stream: str, chord: Chord) -> np.ndarray:
         """Log-odds over ids for a melody or bass note under `chord`: out of key or register -inf,
         chord tones favoured."""
-        key = (stream, chord)
+        key = (stream, chord, self.style.melody_register, self.style.bass_register)
         if key not in self._rows:
             table = self.ids[stream]
-            lo, hi = self.plan.form.melody_register if stream == "melody" else self.plan.form.bass_register
+            lo, hi = self.style.melody_register if stream == "melody" else self.style.bass_register
             tones = self.plan.pitch_classes(chord)
             allowed = self.plan.scale | tones
             row = np.zeros(self.card)
@@ -515,7 +530,7 @@ class FormDecoder:
         leap costs, a repeated note a little), an arpeggio by the chord's nearest tones."""
         row = self._pitch_row("melody", chord)
         table, last = self.ids["melody"], self.last_melody
-        if self.plan.form.arpeggio:  # chord tones, but still the nearest ones
+        if self.style.arpeggio:  # chord tones, but still the nearest ones
             tones = list(self.plan.pitch_classes(chord))
             row = np.where((table >= 0) & ~np.isin(table % 12, tones), -np.inf, row)
             row = self._add_step(row, table, last, STEP_ODDS, 4, MAX_LEAP)
@@ -559,7 +574,7 @@ class FormDecoder:
         """Semitones a repeated melody note moves: none for a tune (its notes are the key's, over
         any chord), the move of the chord's root for an arpeggio (its notes are the chord's), so
         the figure keeps its shape over the new chord."""
-        if not self.plan.form.arpeggio:
+        if not self.style.arpeggio:
             return 0
         move = (self.plan.chord_at(frame)[0] - self.plan.chord_at(source)[0]) % 12
         return move - 12 if move > 6 else move
