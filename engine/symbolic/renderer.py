@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.symbolic import font_levels
 from engine.symbolic import tokens as tk
 from engine.symbolic.orchestra import Orchestration, Part, orchestration, voice_chord
 from engine.symbolic.score import FRAME_RATE, SymbolicScore
@@ -30,6 +31,7 @@ DRUM_RING_DEFAULT = 25
 STYLE_RAMP_S = 0.05  # reverb and master level cross over this long at a style change
 MIX_HEADROOM_DB = -6.0  # the synths' sum sits here before the style's master gain
 CC_VOLUME, CC_PAN = 7, 10
+LOW_SHELF_HZ, PRESENCE_HZ, PRESENCE_Q = 160.0, 3500.0, 0.6  # `Room.low_db` / `Room.presence_db`
 
 
 @dataclass(frozen=True, order=True)
@@ -44,48 +46,57 @@ class Event:
     level: int = 100
     pan: int = 64
     # A pitched stream's articulation: channel 0 plays its program, 1 its short notes'
-    # (`Part.short_program`). Drums always play on channel 9.
+    # (`Part.short_program`). Drums: one kit channel per place in the stereo field (`drum_channel`).
     channel: int = 0
 
 
-def note_events(score: SymbolicScore) -> dict[str, list[Event]]:
-    """Per sounding stream, the sorted MIDI actions that play the score in its styles."""
+def note_events(score: SymbolicScore, font: Path | None = None) -> dict[str, list[Event]]:
+    """Per sounding stream, the sorted MIDI actions that play the score in its styles; with the
+    `font` it plays through, each drum key's velocity and a short program's volume are matched to
+    TimGM6mb's balance (`font_levels`; the part's own level is `stream_gain`'s)."""
     n = score.num_frames
     spans = list(score.style_spans)
     out: dict[str, list[Event]] = {name: [] for name in AUDIO_STREAMS}
     for start, style in spans:
         o = orchestration(style)
-        out["drums"].append(Event(start, 1, program=o.kit.preset, level=o.kit.level, pan=o.kit.pan))
+        for pan, channel in _drum_channels(o.kit).items():
+            out["drums"].append(
+                Event(start, 1, program=o.kit.preset, level=o.kit.level, pan=pan, channel=channel)
+            )
         for name in PITCHED:
             part = getattr(o, name)
-            programs = (part.program,) if part.short_program is None else (part.program, part.short_program)
-            for channel, program in enumerate(programs):
-                out[name].append(
-                    Event(start, 1, program=program, level=part.level, pan=part.pan, channel=channel)
-                )
+            for channel, program, pan in _part_channels(name, part):
+                # gain ∝ (CC7 / 127) ** 3 in tinysoundfont: the short program's ratio to the long one's
+                ratio = _part_gain(font, o, name, program) / _part_gain(font, o, name, part.program)
+                level = min(127, round(part.level * ratio ** (1 / 3)))
+                out[name].append(Event(start, 1, program=program, level=level, pan=pan, channel=channel))
 
     def style_of(frame: int) -> Orchestration:
         return orchestration(score.style_at(frame))
 
-    strokes: dict[int, dict[int, int]] = {}  # key -> frame -> velocity
-    rings: dict[tuple[int, int], int] = {}
+    strokes: dict[tuple[int, int], dict[int, int]] = {}  # (channel, key) -> frame -> velocity
+    rings: dict[tuple[int, int, int], int] = {}
     for hit in score.drums:
         if not 0 <= hit.frame < n:
             continue
         kit = style_of(hit.frame).kit
+        channels = _drum_channels(kit)
         for piece in hit.pieces:
+            channel = channels[kit.pan_of(piece)]
             for key in kit.keys[piece]:
-                velocity = max(kit.velocity_of(piece, hit.accent), strokes.get(key, {}).get(hit.frame, 0))
-                strokes.setdefault(key, {})[hit.frame] = velocity
+                scaled = kit.velocity_of(piece, hit.accent) * _key_ratio(font, kit, key)
+                struck = strokes.setdefault((channel, key), {})
+                struck[hit.frame] = max(min(127, max(1, round(scaled))), struck.get(hit.frame, 0))
                 ring = DRUM_RING_FRAMES.get(piece, DRUM_RING_DEFAULT)
-                rings[key, hit.frame] = max(ring, rings.get((key, hit.frame), 0))
-    for key, by_frame in strokes.items():
+                rings[channel, key, hit.frame] = max(ring, rings.get((channel, key, hit.frame), 0))
+    for (channel, key), by_frame in strokes.items():
         frames = sorted(by_frame)
         for i, frame in enumerate(frames):
             # released after its ring, or where the same key is struck again, or at the end
             following = frames[i + 1] if i + 1 < len(frames) else n
-            out["drums"].append(Event(frame, 2, key, by_frame[frame]))
-            out["drums"].append(Event(min(frame + rings[key, frame], following, n), 0, key))
+            out["drums"].append(Event(frame, 2, key, by_frame[frame], channel=channel))
+            end = min(frame + rings[channel, key, frame], following, n)
+            out["drums"].append(Event(end, 0, key, channel=channel))
     for name in ("bass", "melody"):
         for note in getattr(score, name):
             if not 0 <= note.start < n:
@@ -101,12 +112,65 @@ def note_events(score: SymbolicScore) -> dict[str, list[Event]]:
             continue
         o = style_of(chord.start)
         previous = voice_chord(chord.root, chord.quality, o.voicing, previous)
-        channel = _articulation(o.harmony, chord.start, chord.end, n)
+        articulation = _articulation(o.harmony, chord.start, chord.end, n)
+        upper = sorted(previous)[len(previous) // 2 :]
         for key in previous:
             velocity = o.harmony.velocity[chord.accent]
+            # channels 0/1: the upper/lower voices of the long notes, 2/3 of the short ones
+            channel = 2 * articulation + (key not in upper)
             out["harmony"].append(Event(chord.start, 2, key + o.harmony.transpose, velocity, channel=channel))
             out["harmony"].append(Event(min(chord.end, n), 0, key + o.harmony.transpose, channel=channel))
     return {name: sorted(events, key=_EVENT_ORDER) for name, events in out.items()}
+
+
+def _part_channels(name: str, part: Part) -> list[tuple[int, int, int]]:
+    """(channel, program, pan) a part plays on. Bass and melody: 0 its program, 1 its short notes'.
+    Harmony: 0 and 1 its program for the chord's upper and lower voices, `spread` either side of
+    its pan (violins left and cellos right, as an orchestra sits), 2 and 3 the same for short
+    notes: a panned mono sound stays perfectly correlated left and right (a pan knob makes no
+    width); two sides that play different notes do."""
+    programs = (part.program,) if part.short_program is None else (part.program, part.short_program)
+    if name != "harmony":
+        return [(channel, program, part.pan) for channel, program in enumerate(programs)]
+    sides = (max(0, part.pan - part.spread), min(127, part.pan + part.spread))
+    return [(2 * a + side, program, sides[side]) for a, program in enumerate(programs) for side in (0, 1)]
+
+
+def _drum_channels(kit) -> dict[int, int]:
+    """The kit's places in the stereo field (CC10) -> the synth channel that plays each."""
+    return {pan: channel for channel, pan in enumerate(sorted({kit.pan_of(p) for p in kit.keys}))}
+
+
+def _part_gain(font: Path | None, o: Orchestration, name: str, program: int) -> float:
+    """`program`'s loudness ratio to TimGM6mb's on a note in the middle of the part's register."""
+    if font is None:
+        return 1.0
+    part = getattr(o, name)
+    key = {"bass": 40, "harmony": o.voicing.center, "melody": 72}[name] + part.transpose
+    return font_levels.gain(font, program, key)
+
+
+def _kit_gain(font: Path | None, kit) -> float:
+    """The kit's loudness ratio to TimGM6mb's: the geometric mean over the keys it strikes."""
+    if font is None:
+        return 1.0
+    keys = sorted({k for ks in kit.keys.values() for k in ks})
+    return float(np.exp(np.mean([np.log(font_levels.gain(font, kit.preset, k, drums=True)) for k in keys])))
+
+
+def _key_ratio(font: Path | None, kit, key: int) -> float:
+    """One drum key's loudness ratio against the kit's as a whole (applied to its velocity)."""
+    if font is None:
+        return 1.0
+    return font_levels.gain(font, kit.preset, key, drums=True) / _kit_gain(font, kit)
+
+
+def stream_gain(font: Path | None, style: str, name: str) -> float:
+    """A stream's loudness ratio to TimGM6mb's in `style` (applied to its stem)."""
+    o = orchestration(style)
+    if name == "drums":
+        return _kit_gain(font, o.kit)
+    return _part_gain(font, o, name, getattr(o, name).program)
 
 
 def _articulation(part: Part, start: int, end: int, num_frames: int) -> int:
@@ -152,7 +216,7 @@ def _synth_stream(
                 -1, 2
             )
             written = target
-        channel = 9 if drums else e.channel
+        channel = e.channel
         if e.rank == 0:
             synth.noteoff(channel, e.key)
         elif e.rank == 2:
@@ -212,6 +276,30 @@ def _room(stem: np.ndarray, o: Orchestration, send: float, sample_rate: int) -> 
     return reverb(np.ascontiguousarray(stem * send, dtype=np.float32), sample_rate) * o.room.wet
 
 
+def _tone(signal: np.ndarray, weights: dict[str, np.ndarray], sample_rate: int, drums: bool) -> np.ndarray:
+    """A dry stem through each style's EQ (`Room.low_db`; `Room.presence_db` for the pitched parts,
+    `Kit.presence_db` for the drums: an instrument made brighter speaks, a snare or a cymbal made
+    brighter is more noise), over the style's share of it, crossing over at a style change."""
+    from pedalboard import LowShelfFilter, PeakFilter, Pedalboard
+
+    out = np.zeros_like(signal)
+    for style, w in weights.items():
+        room = orchestration(style).room
+        presence = orchestration(style).kit.presence_db if drums else room.presence_db
+        if room.low_db == 0.0 and presence == 0.0:
+            out += signal if len(weights) == 1 else signal * w
+            continue
+        board = Pedalboard(
+            [
+                LowShelfFilter(cutoff_frequency_hz=LOW_SHELF_HZ, gain_db=room.low_db),
+                PeakFilter(cutoff_frequency_hz=PRESENCE_HZ, gain_db=presence, q=PRESENCE_Q),
+            ]
+        )
+        part = signal if len(weights) == 1 else signal * w
+        out += board(np.ascontiguousarray(part, dtype=np.float32), sample_rate)
+    return out
+
+
 def _master(mix: np.ndarray, sample_rate: int) -> np.ndarray:
     from pedalboard import Compressor, HighpassFilter, Limiter, Pedalboard
 
@@ -245,13 +333,19 @@ def render(
     hop = sample_rate // FRAME_RATE
     total = score.num_frames + max(0, int(tail_frames))
     font = Path(soundfont) if soundfont is not None else find_soundfont()
-    events = note_events(score)
+    events = note_events(score, font)
     dry = {
         name: _synth_stream(events[name], total, hop, sample_rate, font, drums=name == "drums")
         for name in AUDIO_STREAMS
     }
     samples = total * hop
     weights = _style_weights(score, samples, sample_rate)
+    for name, stem in dry.items():  # each part as loud as the table was voiced (on TimGM6mb)
+        if len(weights) == 1:
+            stem *= np.float32(stream_gain(font, next(iter(weights)), name))
+        else:
+            stem *= sum(w * np.float32(stream_gain(font, style, name)) for style, w in weights.items())
+        dry[name] = _tone(stem, weights, sample_rate, drums=name == "drums")
     gain = np.zeros(samples, dtype=np.float32)
     for style, w in weights.items():
         gain += w * np.float32(10 ** ((MIX_HEADROOM_DB + orchestration(style).room.master_db) / 20))

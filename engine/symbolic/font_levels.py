@@ -1,0 +1,85 @@
+"""How loud a soundfont plays each program and drum key, against TimGM6mb: the orchestra's balance
+holds in any General MIDI font.
+
+Why: the orchestra table's levels were voiced by ear and by the music measures on TimGM6mb, and
+fonts differ a lot per program (FluidR3_GM's kits play about 7 dB hotter and its basses about
+5 dB softer than TimGM6mb's, so a dense snare part rendered through it measured as noise). The
+renderer multiplies each part by the ratio measured here — the same note at the same velocity
+through both fonts — so the table means the same mix whichever font `find_soundfont` picks.
+TimGM6mb ships in the `pretty-midi` wheel, so the reference is always there; without it (or when
+it is the font playing) every ratio is 1.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from engine.symbolic.soundfont import bundled_soundfont, soundfont_bytes
+
+PROBE_SAMPLE_RATE = 24000  # loudness only: a lower rate renders the probe notes twice as fast
+PROBE_S = 1.0  # a pitched note as a part holds it: a pad swells in over half a second
+PROBE_DRUM_S = 2.0  # a drum's whole decay: a cymbal that rings twice as long is twice the noise
+PROBE_VELOCITY = 96
+GAIN_RANGE_DB = 18.0  # a ratio beyond this is a missing or broken sample, not a level: ignored
+
+_lock = threading.Lock()
+_synths: dict[str, tuple[object, int]] = {}
+
+
+def _probe_synth(font: Path):
+    import tinysoundfont
+
+    key = str(font)
+    if key not in _synths:
+        synth = tinysoundfont.Synth(samplerate=PROBE_SAMPLE_RATE)
+        _synths[key] = (synth, synth.sfload(soundfont_bytes(font)))
+    return _synths[key]
+
+
+@lru_cache(maxsize=4096)
+def _level_db(font: Path, program: int, key: int, drums: bool) -> float | None:
+    """RMS (dB) of one note of `program` (a kit preset with `drums`) through `font`; None if silent."""
+    with _lock:
+        synth, sfid = _probe_synth(font)
+        synth.sounds_off()
+        synth.generate(PROBE_SAMPLE_RATE // 10)
+        channel = 9 if drums else 0
+        try:
+            synth.program_select(channel, sfid, 128 if drums else 0, program, is_drums=drums)
+        except RuntimeError:
+            synth.program_select(channel, sfid, 128 if drums else 0, 0, is_drums=drums)
+        synth.control_change(channel, 7, 100)
+        synth.control_change(channel, 10, 64)
+        synth.noteon(channel, key, PROBE_VELOCITY)
+        seconds = PROBE_DRUM_S if drums else PROBE_S
+        audio = np.frombuffer(synth.generate(int(seconds * PROBE_SAMPLE_RATE)), dtype=np.float32)
+        synth.noteoff(channel, key)
+    spectrum = np.abs(np.fft.rfft(audio.astype(np.float64))) ** 2
+    freqs = np.fft.rfftfreq(len(audio), 1.0 / PROBE_SAMPLE_RATE)
+    power = float((spectrum * _k_weighting(freqs)).sum()) / len(audio) ** 2
+    return None if power < 1e-12 else 10.0 * np.log10(power)
+
+
+def _k_weighting(freqs: np.ndarray) -> np.ndarray:
+    """ITU-R BS.1770's K-weighting (what LUFS measures) as a power factor: a high-pass near 38 Hz and
+    a +4 dB shelf above about 1.5 kHz. Loudness as heard, with lows counted (A-weighting all but
+    ignores a bass note's fundamental and turned FluidR3's basses up by what it could not hear)."""
+    shelf = 10 ** (4.0 / 10)
+    x = (freqs / 1500.0) ** 2
+    return (1 + shelf * x) / (1 + x) * freqs**4 / (freqs**4 + 38.0**4)
+
+
+@lru_cache(maxsize=4096)
+def gain(font: Path, program: int, key: int, drums: bool = False) -> float:
+    """Amplitude factor that makes `key` on `program` through `font` as loud as through TimGM6mb."""
+    reference = bundled_soundfont()
+    if reference is None or Path(font).resolve() == reference.resolve():
+        return 1.0
+    ours, theirs = _level_db(Path(font), program, key, drums), _level_db(reference, program, key, drums)
+    if ours is None or theirs is None or abs(theirs - ours) > GAIN_RANGE_DB:
+        return 1.0
+    return float(10.0 ** ((theirs - ours) / 20.0))
