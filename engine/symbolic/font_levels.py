@@ -1,5 +1,5 @@
-"""How loud a soundfont plays each program and drum key, against TimGM6mb: the orchestra's balance
-holds in any General MIDI font.
+"""How loud a soundfont plays each program and drum key against TimGM6mb (the orchestra's balance
+holds in any General MIDI font), and how long each takes to be heard after its note-on.
 
 Why: the orchestra table's levels were voiced by ear and by the music measures on TimGM6mb, and
 fonts differ a lot per program (FluidR3_GM's kits play about 7 dB hotter and its basses about
@@ -25,28 +25,29 @@ PROBE_S = 1.0  # a pitched note as a part holds it: a pad swells in over half a 
 PROBE_DRUM_S = 2.0  # a drum's whole decay: a cymbal that rings twice as long is twice the noise
 PROBE_VELOCITY = 96
 GAIN_RANGE_DB = 18.0  # a ratio beyond this is a missing or broken sample, not a level: ignored
+ONSET_DB = -40.0  # a note is heard from where its envelope reaches this far under its peak
+MAX_LEAD_S = 0.1  # a slower swell is the sound itself, not a late start
 
 _lock = threading.Lock()
-_synths: dict[str, tuple[object, int]] = {}
+_synths: dict[tuple[str, int], tuple[object, int]] = {}
 
 
-def _probe_synth(font: Path):
+def _probe_synth(font: Path, sample_rate: int):
     import tinysoundfont
 
-    key = str(font)
+    key = (str(font), sample_rate)
     if key not in _synths:
-        synth = tinysoundfont.Synth(samplerate=PROBE_SAMPLE_RATE)
+        synth = tinysoundfont.Synth(samplerate=sample_rate)
         _synths[key] = (synth, synth.sfload(soundfont_bytes(font)))
     return _synths[key]
 
 
-@lru_cache(maxsize=4096)
-def _level_db(font: Path, program: int, key: int, drums: bool) -> float | None:
-    """RMS (dB) of one note of `program` (a kit preset with `drums`) through `font`; None if silent."""
+def _probe(font: Path, program: int, key: int, drums: bool, sample_rate: int) -> np.ndarray:
+    """One note of `program` (a kit preset with `drums`) through `font`, mono, from its note-on."""
     with _lock:
-        synth, sfid = _probe_synth(font)
+        synth, sfid = _probe_synth(font, sample_rate)
         synth.sounds_off()
-        synth.generate(PROBE_SAMPLE_RATE // 10)
+        synth.generate(sample_rate // 10)
         channel = 9 if drums else 0
         try:
             synth.program_select(channel, sfid, 128 if drums else 0, program, is_drums=drums)
@@ -56,12 +57,34 @@ def _level_db(font: Path, program: int, key: int, drums: bool) -> float | None:
         synth.control_change(channel, 10, 64)
         synth.noteon(channel, key, PROBE_VELOCITY)
         seconds = PROBE_DRUM_S if drums else PROBE_S
-        audio = np.frombuffer(synth.generate(int(seconds * PROBE_SAMPLE_RATE)), dtype=np.float32)
+        audio = np.frombuffer(synth.generate(int(seconds * sample_rate)), dtype=np.float32)
         synth.noteoff(channel, key)
+    return audio.reshape(-1, 2).mean(axis=1)
+
+
+@lru_cache(maxsize=4096)
+def _level_db(font: Path, program: int, key: int, drums: bool) -> float | None:
+    """K-weighted level (dB) of one note of `program` through `font`; None if silent."""
+    audio = _probe(font, program, key, drums, PROBE_SAMPLE_RATE)
     spectrum = np.abs(np.fft.rfft(audio.astype(np.float64))) ** 2
     freqs = np.fft.rfftfreq(len(audio), 1.0 / PROBE_SAMPLE_RATE)
     power = float((spectrum * _k_weighting(freqs)).sum()) / len(audio) ** 2
     return None if power < 1e-12 else 10.0 * np.log10(power)
+
+
+@lru_cache(maxsize=4096)
+def attack_lead_s(font: Path, program: int, key: int, drums: bool, sample_rate: int) -> float:
+    """Seconds from a note-on until the note is heard: its envelope first reaches ONSET_DB under
+    its peak (a sample's silent lead-in or a pad's slow swell; FluidR3's warm pad takes 65 ms,
+    its drums under 4 ms), at most MAX_LEAD_S. The renderer starts the note this much earlier so
+    a hit's chord or stroke is heard on its frame, with nothing above ONSET_DB before it. Probed
+    at the render's own rate: the synth updates envelopes per 64-sample block."""
+    envelope = np.abs(_probe(font, program, key, drums, sample_rate))
+    peak = float(envelope.max())
+    if peak <= 0.0:
+        return 0.0
+    first = int(np.argmax(envelope >= peak * 10 ** (ONSET_DB / 20)))
+    return min(first / sample_rate, MAX_LEAD_S)
 
 
 def _k_weighting(freqs: np.ndarray) -> np.ndarray:

@@ -56,6 +56,9 @@ class Kit:
     preset: int
     keys: dict[str, tuple[int, ...]]
     level: int = 100
+    # per accent: soft, medium, strong. The strong accent is what a hit point is forced to: it
+    # must be heard over the style's bed (ambient's at 80 left a forced hit 2 frames from a
+    # detected onset in the mix), so every kit plays it at 108 or more.
     velocity: tuple[int, int, int] = (55, 85, 118)
     reverb_send: float = 0.12
     pan: int = 64
@@ -169,7 +172,7 @@ ORCHESTRA: dict[str, Orchestration] = {
     ),
     "piano_ballad": Orchestration(
         "piano_ballad",
-        Kit(8, _keys(snare=(37,), crash=(55,)), level=78, velocity=(40, 62, 88), reverb_send=0.2),
+        Kit(8, _keys(snare=(37,), crash=(55,)), level=78, velocity=(40, 62, 108), reverb_send=0.2),
         bass=Part(0, pan=50, level=92, velocity=(50, 70, 92)),  # piano left hand
         harmony=Part(0, pan=64, level=88, velocity=(44, 64, 86), reverb_send=0.25, spread=-18),
         melody=Part(0, pan=78, level=104, velocity=(60, 80, 104), reverb_send=0.25, transpose=12),
@@ -203,7 +206,7 @@ ORCHESTRA: dict[str, Orchestration] = {
             8,
             _keys(snare=(37,), hat_open=(54,), ride=(54,)),
             level=86,
-            velocity=(45, 70, 96),
+            velocity=(45, 70, 110),
             reverb_send=0.18,
         ),  # room kit, tambourine
         bass=Part(32, pan=62, level=96, reverb_send=0.1),  # acoustic bass
@@ -220,7 +223,7 @@ ORCHESTRA: dict[str, Orchestration] = {
             40,
             _keys(kick=(35,), hat_closed=(44,), crash=(57,)),
             level=84,
-            velocity=(45, 68, 96),
+            velocity=(45, 68, 108),
             reverb_send=0.15,
         ),
         bass=Part(32, pan=60, level=96, velocity=(64, 84, 104), reverb_send=0.1),  # upright bass
@@ -235,8 +238,8 @@ ORCHESTRA: dict[str, Orchestration] = {
         Kit(
             24,
             _keys(kick=(35,), snare=(39,), hat_closed=(42,), hat_open=(46,), crash=(55,)),
-            level=70,
-            velocity=(35, 55, 80),
+            level=84,
+            velocity=(35, 55, 112),
             reverb_send=0.4,
         ),
         bass=Part(35, pan=64, level=92, velocity=(50, 66, 84), reverb_send=0.25),  # fretless bass

@@ -10,6 +10,7 @@ sounding at the cue's end is released there), so nothing rings past `tail_frames
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import operator
 import threading
@@ -21,13 +22,14 @@ import numpy as np
 from engine.symbolic import font_levels
 from engine.symbolic import tokens as tk
 from engine.symbolic.orchestra import Orchestration, Part, orchestration, voice_chord
-from engine.symbolic.score import FRAME_RATE, SymbolicScore
+from engine.symbolic.score import FRAME_RATE, DrumHit, SymbolicScore
 from engine.symbolic.soundfont import find_soundfont, soundfont_bytes
 
 PITCHED = ("bass", "harmony", "melody")
 AUDIO_STREAMS = ("drums", *PITCHED)  # the streams that sound (style only steers them)
 DRUM_RING_FRAMES = {"crash": 150, "ride": 75, "hat_open": 40}  # one-shots are released after this
 DRUM_RING_DEFAULT = 25
+FLAM_FRAMES = 2  # weaker strokes this close to a strong accent are absorbed by it (`_without_flams`)
 STYLE_RAMP_S = 0.05  # reverb and master level cross over this long at a style change
 MIX_HEADROOM_DB = -6.0  # the synths' sum sits here before the style's master gain
 CC_VOLUME, CC_PAN = 7, 10
@@ -76,7 +78,7 @@ def note_events(score: SymbolicScore, font: Path | None = None) -> dict[str, lis
 
     strokes: dict[tuple[int, int], dict[int, int]] = {}  # (channel, key) -> frame -> velocity
     rings: dict[tuple[int, int, int], int] = {}
-    for hit in score.drums:
+    for hit in _without_flams(score.drums):
         if not 0 <= hit.frame < n:
             continue
         kit = style_of(hit.frame).kit
@@ -134,6 +136,28 @@ def _part_channels(name: str, part: Part) -> list[tuple[int, int, int]]:
         return [(channel, program, part.pan) for channel, program in enumerate(programs)]
     sides = (max(0, part.pan - part.spread), min(127, part.pan + part.spread))
     return [(2 * a + side, program, sides[side]) for a, program in enumerate(programs) for side in (0, 1)]
+
+
+def _is_accent(hit: DrumHit) -> bool:
+    """A strong kick or crash: what a hit point is forced to (`tokens.strong_drum_onsets`)."""
+    return hit.accent == tk.STRONG and ("kick" in hit.pieces or "crash" in hit.pieces)
+
+
+def _without_flams(hits: tuple[DrumHit, ...]) -> list[DrumHit]:
+    """The drum hits less any weaker stroke within FLAM_FRAMES of a strong accent: a stroke a
+    frame or two before a hit point's accent is heard as a flam whose onset is the early one (a
+    model's kick + hat one frame before a forced crash read 20 ms early), one just after smears it.
+    The accent absorbs them, as a drummer plays one stroke there."""
+    accents = sorted(h.frame for h in hits if _is_accent(h))
+    if not accents:
+        return list(hits)
+    kept = []
+    for hit in hits:
+        i = bisect.bisect_left(accents, hit.frame - FLAM_FRAMES)
+        near = i < len(accents) and abs(accents[i] - hit.frame) <= FLAM_FRAMES
+        if _is_accent(hit) or not near:
+            kept.append(hit)
+    return kept
 
 
 def _drum_channels(kit) -> dict[int, int]:
@@ -203,14 +227,48 @@ def _synth(soundfont: Path, sample_rate: int, drums: bool):
     return synth, sfid
 
 
+def _event_times(events: list[Event], hop: int, sample_rate: int, soundfont: Path, drums: bool) -> list[int]:
+    """The sample each event plays at: its frame's, a note-on earlier by its program's attack lead
+    (`font_levels.attack_lead_s`, so it is heard on its frame), and a note-off of the same key no
+    later than the next note-on it must precede; a program change before any lead of its frame."""
+    leads: dict[tuple[int, int], int] = {}
+    program = {}  # channel -> program
+    times = []
+    max_lead = int(font_levels.MAX_LEAD_S * sample_rate)
+    for e in events:
+        t = e.frame * hop
+        if e.rank == 1:
+            program[e.channel] = e.program
+            t = max(0, t - max_lead)
+        elif e.rank == 2:
+            bucket = e.key if drums else e.key // 12 * 12 + 6  # a probe per octave for pitched notes
+            lead_key = (program.get(e.channel, 0), bucket)
+            if lead_key not in leads:
+                seconds = font_levels.attack_lead_s(soundfont, lead_key[0], bucket, drums, sample_rate)
+                leads[lead_key] = int(round(seconds * sample_rate))
+            t = max(0, t - leads[lead_key])
+        times.append(t)
+    next_on: dict[tuple[int, int], int] = {}
+    for i in range(len(events) - 1, -1, -1):  # a release never lands after the restrike it precedes
+        e = events[i]
+        if e.rank == 2:
+            next_on[e.channel, e.key] = times[i]
+        elif e.rank == 0 and (e.channel, e.key) in next_on:
+            times[i] = min(times[i], next_on[e.channel, e.key])
+    return times
+
+
 def _synth_stream(
     events: list[Event], total_frames: int, hop: int, sample_rate: int, soundfont: Path, drums: bool
 ) -> np.ndarray:
     synth, sfid = _synth(soundfont, sample_rate, drums)
     out = np.zeros((total_frames * hop, 2), dtype=np.float32)
+    times = _event_times(events, hop, sample_rate, soundfont, drums)
+    order = sorted(range(len(events)), key=lambda i: (times[i], events[i].rank))
     written = 0
-    for e in events:
-        target = min(e.frame, total_frames) * hop
+    for i in order:
+        e = events[i]
+        target = min(times[i], total_frames * hop)
         if target > written:
             out[written:target] = np.frombuffer(synth.generate(target - written), dtype=np.float32).reshape(
                 -1, 2
