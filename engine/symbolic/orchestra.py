@@ -198,7 +198,7 @@ ORCHESTRA: dict[str, Orchestration] = {
         harmony=Part(89, pan=64, level=86, velocity=(60, 74, 90), reverb_send=0.3, spread=40),  # warm pad
         melody=Part(81, pan=82, level=82, velocity=(70, 88, 104), reverb_send=0.25),  # saw lead
         voicing=Voicing(55, 79, 65, spread="open", voices=4),
-        room=Room(size=0.6, damping=0.3, wet=0.3, master_db=0.2, low_db=-1.5, presence_db=2.0),
+        room=Room(size=0.6, damping=0.3, wet=0.3, master_db=0.2, low_db=-3.0, presence_db=4.0),
     ),
     "acoustic_folk": Orchestration(
         "acoustic_folk",
@@ -231,7 +231,7 @@ ORCHESTRA: dict[str, Orchestration] = {
         harmony=Part(0, pan=76, level=90, velocity=(46, 62, 82), reverb_send=0.18, spread=-28),
         melody=Part(11, pan=40, level=100, velocity=(58, 78, 100), reverb_send=0.22),
         voicing=Voicing(50, 76, 62, spread="open", voices=4),
-        room=Room(size=0.35, damping=0.6, wet=0.22, master_db=3.0, low_db=-3.0, presence_db=3.0),
+        room=Room(size=0.35, damping=0.6, wet=0.22, master_db=3.0, low_db=-4.0, presence_db=4.0),
     ),
     "ambient": Orchestration(
         "ambient",
@@ -246,7 +246,7 @@ ORCHESTRA: dict[str, Orchestration] = {
         harmony=Part(89, pan=64, level=96, velocity=(50, 64, 80), reverb_send=0.45, spread=40),  # warm pad
         melody=Part(8, pan=80, level=96, velocity=(50, 68, 88), reverb_send=0.5, transpose=12),  # celesta
         voicing=Voicing(55, 81, 67, spread="open", voices=4),
-        room=Room(size=0.95, damping=0.25, wet=0.5, master_db=0.0, low_db=-1.5, presence_db=3.0),
+        room=Room(size=0.95, damping=0.25, wet=0.5, master_db=0.0, low_db=-2.5, presence_db=4.5),
     ),
     "action_percussion": Orchestration(
         "action_percussion",

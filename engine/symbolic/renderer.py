@@ -334,26 +334,31 @@ def _room(stem: np.ndarray, o: Orchestration, send: float, sample_rate: int) -> 
     return reverb(np.ascontiguousarray(stem * send, dtype=np.float32), sample_rate) * o.room.wet
 
 
-def _tone(signal: np.ndarray, weights: dict[str, np.ndarray], sample_rate: int, drums: bool) -> np.ndarray:
-    """A dry stem through each style's EQ (`Room.low_db`; `Room.presence_db` for the pitched parts,
-    `Kit.presence_db` for the drums: an instrument made brighter speaks, a snare or a cymbal made
-    brighter is more noise), over the style's share of it, crossing over at a style change."""
+def _tone(
+    signal: np.ndarray, weights: dict[str, np.ndarray], sample_rate: int, kit: bool = False
+) -> np.ndarray:
+    """The signal through each style's bus EQ (`Room.low_db`, `Room.presence_db`) over the style's
+    share of it, crossing over at a style change. With `kit`, the drums' correction before the
+    bus: `Kit.presence_db` less the bus's presence (an instrument made brighter speaks, a snare or
+    a cymbal made brighter is more noise), so the kit ends at its own presence. One bus pass and
+    one kit pass instead of one per stem: EQ is linear, the sum's tone is the stems'."""
     from pedalboard import LowShelfFilter, PeakFilter, Pedalboard
 
     out = np.zeros_like(signal)
     for style, w in weights.items():
-        room = orchestration(style).room
-        presence = orchestration(style).kit.presence_db if drums else room.presence_db
-        if room.low_db == 0.0 and presence == 0.0:
-            out += signal if len(weights) == 1 else signal * w
+        o = orchestration(style)
+        low = 0.0 if kit else o.room.low_db
+        presence = o.kit.presence_db - o.room.presence_db if kit else o.room.presence_db
+        part = signal if len(weights) == 1 else signal * w
+        if low == 0.0 and presence == 0.0:
+            out += part
             continue
         board = Pedalboard(
             [
-                LowShelfFilter(cutoff_frequency_hz=LOW_SHELF_HZ, gain_db=room.low_db),
+                LowShelfFilter(cutoff_frequency_hz=LOW_SHELF_HZ, gain_db=low),
                 PeakFilter(cutoff_frequency_hz=PRESENCE_HZ, gain_db=presence, q=PRESENCE_Q),
             ]
         )
-        part = signal if len(weights) == 1 else signal * w
         out += board(np.ascontiguousarray(part, dtype=np.float32), sample_rate)
     return out
 
@@ -403,7 +408,7 @@ def render(
             stem *= np.float32(stream_gain(font, next(iter(weights)), name))
         else:
             stem *= sum(w * np.float32(stream_gain(font, style, name)) for style, w in weights.items())
-        dry[name] = _tone(stem, weights, sample_rate, drums=name == "drums")
+    dry["drums"] = _tone(dry["drums"], weights, sample_rate, kit=True)
     gain = np.zeros(samples, dtype=np.float32)
     for style, w in weights.items():
         gain += w * np.float32(10 ** ((MIX_HEADROOM_DB + orchestration(style).room.master_db) / 20))
@@ -421,12 +426,12 @@ def render(
             mix[:, a:] += _room(
                 sum(stem[:, a:] * send(name, o) for name, stem in dry.items()) * w[a:], o, 1.0, sample_rate
             )
-        return _master(mix * gain, sample_rate)
+        return _master(_tone(mix, weights, sample_rate) * gain, sample_rate)
     wet_stems = {}
     for name, stem in dry.items():
         signal = stem.copy()
         for style, w in weights.items():
             o, a = orchestration(style), first[style]
             signal[:, a:] += _room(stem[:, a:] * w[a:], o, send(name, o), sample_rate)
-        wet_stems[name] = signal * gain
+        wet_stems[name] = _tone(signal, weights, sample_rate) * gain
     return _master(sum(wet_stems.values()), sample_rate), wet_stems
