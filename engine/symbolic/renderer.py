@@ -5,7 +5,9 @@ library) so stems come for free and each stream has its own reverb send; the sty
 (`orchestra`) decides programs, kit, voicing, levels, pan and room, switching at style-span
 starts; a light master (pedalboard: high-pass, gentle bus compression, a limiter) makes the sum
 sound mixed rather than raw. Every note is released at its end frame (and everything still
-sounding at the cue's end is released there), so nothing rings past `tail_frames`.
+sounding at the cue's end is released there), so nothing rings past `tail_frames`. Whatever the
+font, each part plays at the balance voiced on TimGM6mb and each note starts early by its
+sample's attack (`font_levels`), so a hit point's accent is heard on its frame in every stem.
 """
 
 from __future__ import annotations
