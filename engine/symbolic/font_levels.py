@@ -12,15 +12,14 @@ it is the font playing) every ratio is 1.
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from engine.symbolic.soundfont import bundled_soundfont, soundfont_bytes
+from engine.symbolic.soundfont import bundled_soundfont, loaded_synth
 
-PROBE_SAMPLE_RATE = 24000  # loudness only: a lower rate renders the probe notes twice as fast
+PROBE_SAMPLE_RATE = 48000  # the renderer's: its synths are the ones probed
 PROBE_S = 1.0  # a pitched note as a part holds it: a pad swells in over half a second
 PROBE_DRUM_S = 2.0  # a drum's whole decay: a cymbal that rings twice as long is twice the noise
 PROBE_VELOCITY = 96
@@ -28,37 +27,24 @@ GAIN_RANGE_DB = 18.0  # a ratio beyond this is a missing or broken sample, not a
 ONSET_DB = -40.0  # a note is heard from where its envelope reaches this far under its peak
 MAX_LEAD_S = 0.1  # a slower swell is the sound itself, not a late start
 
-_lock = threading.Lock()
-_synths: dict[tuple[str, int], tuple[object, int]] = {}
-
-
-def _probe_synth(font: Path, sample_rate: int):
-    import tinysoundfont
-
-    key = (str(font), sample_rate)
-    if key not in _synths:
-        synth = tinysoundfont.Synth(samplerate=sample_rate)
-        _synths[key] = (synth, synth.sfload(soundfont_bytes(font)))
-    return _synths[key]
-
 
 def _probe(font: Path, program: int, key: int, drums: bool, sample_rate: int) -> np.ndarray:
-    """One note of `program` (a kit preset with `drums`) through `font`, mono, from its note-on."""
-    with _lock:
-        synth, sfid = _probe_synth(font, sample_rate)
-        synth.sounds_off()
-        synth.generate(sample_rate // 10)
-        channel = 9 if drums else 0
-        try:
-            synth.program_select(channel, sfid, 128 if drums else 0, program, is_drums=drums)
-        except RuntimeError:
-            synth.program_select(channel, sfid, 128 if drums else 0, 0, is_drums=drums)
-        synth.control_change(channel, 7, 100)
-        synth.control_change(channel, 10, 64)
-        synth.noteon(channel, key, PROBE_VELOCITY)
-        seconds = PROBE_DRUM_S if drums else PROBE_S
-        audio = np.frombuffer(synth.generate(int(seconds * sample_rate)), dtype=np.float32)
-        synth.noteoff(channel, key)
+    """One note of `program` (a kit preset with `drums`) through `font`, mono, from its note-on,
+    on the renderer's own synth (`loaded_synth`; never called while a stream is being played)."""
+    synth, sfid = loaded_synth(font, sample_rate, drums)
+    synth.sounds_off()
+    synth.generate(sample_rate // 10)
+    channel = 9 if drums else 0
+    try:
+        synth.program_select(channel, sfid, 128 if drums else 0, program, is_drums=drums)
+    except RuntimeError:
+        synth.program_select(channel, sfid, 128 if drums else 0, 0, is_drums=drums)
+    synth.control_change(channel, 7, 100)
+    synth.control_change(channel, 10, 64)
+    synth.noteon(channel, key, PROBE_VELOCITY)
+    seconds = PROBE_DRUM_S if drums else PROBE_S
+    audio = np.frombuffer(synth.generate(int(seconds * sample_rate)), dtype=np.float32)
+    synth.noteoff(channel, key)
     return audio.reshape(-1, 2).mean(axis=1)
 
 

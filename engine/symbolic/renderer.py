@@ -15,7 +15,6 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import operator
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from engine.symbolic import font_levels
 from engine.symbolic import tokens as tk
 from engine.symbolic.orchestra import Orchestration, Part, orchestration, voice_chord
 from engine.symbolic.score import FRAME_RATE, DrumHit, SymbolicScore
-from engine.symbolic.soundfont import find_soundfont, soundfont_bytes
+from engine.symbolic.soundfont import find_soundfont, loaded_synth
 
 PITCHED = ("bass", "harmony", "melody")
 AUDIO_STREAMS = ("drums", *PITCHED)  # the streams that sound (style only steers them)
@@ -210,20 +209,11 @@ def _articulation(part: Part, start: int, end: int, num_frames: int) -> int:
 # Event's own order (its fields as a tuple), built once per event instead of per comparison.
 _EVENT_ORDER = operator.attrgetter(*(f.name for f in dataclasses.fields(Event)))
 
-_local = threading.local()
-
 
 def _synth(soundfont: Path, sample_rate: int, drums: bool):
-    """A silent synth with the soundfont loaded, kept per thread (loading costs more than playing
-    a few seconds); every render sets programs, volume and pan at frame 0, so no state leaks."""
-    import tinysoundfont
-
-    pool = _local.__dict__.setdefault("synths", {})
-    key = (str(soundfont), sample_rate, drums)
-    if key not in pool:
-        synth = tinysoundfont.Synth(samplerate=sample_rate)
-        pool[key] = (synth, synth.sfload(soundfont_bytes(soundfont)))
-    synth, sfid = pool[key]
+    """A silent synth with the soundfont loaded (`loaded_synth`, kept per thread); every render
+    sets programs, volume and pan at frame 0, so no state leaks."""
+    synth, sfid = loaded_synth(soundfont, sample_rate, drums)
     synth.sounds_off()
     synth.generate(sample_rate // 10)  # let the killed voices' fast release run out, unheard
     return synth, sfid
@@ -263,9 +253,9 @@ def _event_times(events: list[Event], hop: int, sample_rate: int, soundfont: Pat
 def _synth_stream(
     events: list[Event], total_frames: int, hop: int, sample_rate: int, soundfont: Path, drums: bool
 ) -> np.ndarray:
+    times = _event_times(events, hop, sample_rate, soundfont, drums)  # probes first: they share the synth
     synth, sfid = _synth(soundfont, sample_rate, drums)
     out = np.zeros((total_frames * hop, 2), dtype=np.float32)
-    times = _event_times(events, hop, sample_rate, soundfont, drums)
     order = sorted(range(len(events)), key=lambda i: (times[i], events[i].rank))
     written = 0
     for i in order:
