@@ -26,15 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.api import TOKEN_RATE, CueConditioning, CueProgram, ProgramSegmentSpec
+from engine.api import CueConditioning, CueProgram, ProgramSegmentSpec
 from engine.encoders import tower_for_preset
 from engine.feature_cache import FeatureCache
 from engine.features import default_cache_dir
 from engine.media import check_range, decode_grids, probe_media
 from engine.preprocess import normalise_batch
-from engine.rhythm import GRID_FPS, CutDetector, cue_channel, resample
+from engine.rhythm import CutDetector, cue_channel, resample
+from engine.timebase import GRID_FPS, SEMANTIC_FPS, TOKEN_RATE
 
-SEMANTIC_FPS = 1
 _EPS = 1e-9
 
 

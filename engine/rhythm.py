@@ -30,8 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 from scenedetect import ContentDetector, FrameTimecode
 
-GRID_FPS = 25
-RHYTHM_HZ = 50
+from engine.timebase import TOKEN_RATE
+
 CUT_THRESHOLD = 27.0
 MIN_CUT_GAP_S = 0.5
 BLACK_LEVEL = 12.0
@@ -53,7 +53,7 @@ def patch_change_curve(tokens: np.ndarray) -> np.ndarray:
     return d.astype(np.float32)
 
 
-def resample(curve: np.ndarray, src_hz: float, n_out: int, out_hz: float = RHYTHM_HZ) -> np.ndarray:
+def resample(curve: np.ndarray, src_hz: float, n_out: int, out_hz: float = TOKEN_RATE) -> np.ndarray:
     """Linear interpolation of samples at k/src_hz onto j/out_hz, j < n_out."""
     if n_out <= 0:
         return np.zeros(0, dtype=np.float32)
@@ -106,7 +106,7 @@ def cue_channel(
     cuts_s: Sequence[float],
     fades_s: Sequence[float],
     hit_points_s: Sequence[float],
-    hz: float = RHYTHM_HZ,
+    hz: float = TOKEN_RATE,
 ) -> np.ndarray:
     """float32 [n] in [0, 1]: 1 at cuts and markers, FADE_CUE at fade boundaries."""
     cues = np.zeros(n, dtype=np.float32)

@@ -35,10 +35,10 @@ from engine.generator.tempo_grid import (
 )
 from engine.generator.zeroshot import ZeroShotPrompter, build_prompt, tempo_from_rhythm
 from engine.symbolic.score import STYLES
+from engine.timebase import TOKEN_RATE as RHYTHM_FPS
 
 log = logging.getLogger(__name__)
 
-RHYTHM_FPS = 50.0
 MAX_DURATION_S = 3600.0
 _CACHE: dict[tuple[str, str, bool], MusicGenerator] = {}
 _CACHE_LOCK = threading.Lock()

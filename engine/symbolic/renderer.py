@@ -22,6 +22,7 @@ from engine.symbolic import tokens as tk
 from engine.symbolic.orchestra import Orchestration, Part, orchestration, voice_chord
 from engine.symbolic.score import FRAME_RATE, SymbolicScore
 from engine.symbolic.soundfont import find_soundfont, soundfont_bytes
+from engine.timebase import CUE_SAMPLE_RATE
 
 PITCHED = ("bass", "harmony", "melody")
 AUDIO_STREAMS = ("drums", *PITCHED)  # the streams that sound (style only steers them)
@@ -227,7 +228,7 @@ def _master(mix: np.ndarray, sample_rate: int) -> np.ndarray:
 
 def render(
     score: SymbolicScore | np.ndarray,
-    sample_rate: int = 48000,
+    sample_rate: int = CUE_SAMPLE_RATE,
     stems: bool = False,
     *,
     tail_frames: int = 0,

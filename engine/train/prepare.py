@@ -133,7 +133,7 @@ def prepare_item(
     import torch
 
     from engine.features import extract_scene_features, probe_media
-    from engine.rhythm import RHYTHM_HZ
+    from engine.timebase import TOKEN_RATE
 
     if not entry.video.is_file():
         raise ItemSkipped(f"video file {entry.video} does not exist")
@@ -174,7 +174,7 @@ def prepare_item(
         split=entry.split,
         text=entry.text,
         cls=feats.cls_1fps.astype(np.float32),
-        rhythm=to_grid(curves, RHYTHM_HZ, frames, frame_rate),
+        rhythm=to_grid(curves, TOKEN_RATE, frames, frame_rate),
         codes=codes,
         duration_s=frames / frame_rate,
         video=str(entry.video),

@@ -268,6 +268,7 @@ class Recipe:
         import numpy as np
 
         from engine.eval.visual import cls_change_curve
+        from engine.timebase import TOKEN_RATE
         from engine.train.prepare import to_grid
         from engine.train.shards import PreparedItem, ShardDataset, ShardWriter, read_index
 
@@ -283,7 +284,7 @@ class Recipe:
                 frames = item.codes.shape[1]
                 curve = cls_change_curve(videos[item.id], 0.0, item.duration_s)
                 rhythm = item.rhythm.copy()
-                rhythm[:, 0] = to_grid(curve[:, None], 50.0, frames, float(index["codec"]["frame_rate"]))[
+                rhythm[:, 0] = to_grid(curve[:, None], TOKEN_RATE, frames, float(index["codec"]["frame_rate"]))[
                     :, 0
                 ]
                 writer.add(
