@@ -25,7 +25,7 @@ from engine.encoders import default_cache_root, tower_for_preset
 from engine.feature_cache import FeatureCache
 from engine.media import MediaInfo, check_range, decode_grids, probe_media
 from engine.preprocess import normalise_batch
-from engine.rhythm import CutDetector, cue_channel, patch_change_curve, resample
+from engine.rhythm import CutDetector, cue_channel, patch_change_curve, rhythm_curve
 from engine.timebase import GRID_FPS, SEMANTIC_FPS, TOKEN_RATE
 
 __all__ = ["MediaInfo", "SceneFeatures", "extract_scene_features", "probe_media", "rhythm_for_media"]
@@ -119,7 +119,7 @@ def extract_scene_features(
     fades = tuple(float(t) for t in data["fades_s"])
     return SceneFeatures(
         cls_1fps=data["cls_1fps"],
-        rhythm_50hz=resample(data["d_25"], GRID_FPS, n),
+        rhythm_50hz=rhythm_curve(data["d_25"], duration),
         cues_50hz=cue_channel(n, cuts, fades, [float(t) for t in hit_points_s]),
         cuts_s=cuts,
         encoder_id=tower.encoder_id,
