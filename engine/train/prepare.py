@@ -56,11 +56,9 @@ def load_prepare_codec(preset: str) -> Codec:
     """The preset's own codec: the symbolic one (tokens from scores) or its neural codec (e.g. a
     `musicgen-*` preset's EnCodec, tokens from music)."""
     from engine.generator import backbone as bb
-    from engine.generator.config import GeneratorConfig
-    from engine.presets import load_preset
+    from engine.generator.config import load_generator_config
 
-    p = load_preset(preset)
-    cfg = GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
+    cfg = load_generator_config(preset)
     if bb.is_symbolic(cfg):
         return Codec(bb.build_codec(cfg), "symbolic")
     backbone, _ = bb.load_backbone(preset, cfg)

@@ -257,11 +257,9 @@ class Recipe:
         return sorted(words)
 
     def generator_config(self):
-        from engine.generator.config import GeneratorConfig
-        from engine.presets import load_preset
+        from engine.generator.config import load_generator_config
 
-        p = load_preset("tiny")
-        return GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
+        return load_generator_config("tiny")
 
     def cls_shards(self) -> dict:
         """OUT/shards-cls: OUT/shards with rhythm channel 0 = the CLS-change curve of each video."""
@@ -357,6 +355,7 @@ class Recipe:
         """OUT/model-<variant>: the generator's weights as safetensors + generator.json + recipe.json
         (atomically)."""
         from engine.generator import backbone as bb
+        from engine.generator.config import GENERATOR_FILE
 
         final = self.out / f"model-{variant}"
         tmp = self.out / f".model-{variant}.part"
@@ -365,7 +364,7 @@ class Recipe:
         bb.musicgen_to_safetensors(source, tmp)  # what ships: safetensors, no pickle
         for name in (bb.TEXT_ENCODER_FILE, bb.ADAPTERS_FILE):
             shutil.copyfile(source / name, tmp / name)
-        (tmp / "generator.json").write_text(json.dumps(asdict(self.generator_config()), indent=1))
+        (tmp / GENERATOR_FILE).write_text(json.dumps(asdict(self.generator_config()), indent=1))
         (tmp / PROMPT_WORDS).write_text(json.dumps(self.prompt_words()))
         (tmp / STYLE_METERS_FILE).write_text(json.dumps(style_meters(), indent=1))
         (tmp / STYLE_FORMS_FILE).write_text(json.dumps(style_forms(), indent=1))
