@@ -33,7 +33,7 @@ from engine.generator import decoding, fast_step
 from engine.generator.config import GeneratorConfig, load_generator_config
 from engine.generator.decoding import Sampling, generate_window, window_steps
 from engine.generator.longform import plan_windows
-from engine.generator.service import MusicGenerator, build_model
+from engine.generator.music_generator import MusicGenerator, build_model
 
 SMALL_SIZED = {
     "cls_dim": 512,

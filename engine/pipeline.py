@@ -126,8 +126,8 @@ def score_warnings(request: ScoreRequest, trained: bool) -> tuple[str, ...]:
     """The lines a finished score reports (`ScoreResult.warnings`, the service job's record): an
     untrained preset, and one line naming every prompt word the preset cannot place (the request's
     prompt and each cue's own)."""
+    from engine.generator.music_generator import MusicGenerator
     from engine.generator.prompt_intent import PromptIntent
-    from engine.generator.service import MusicGenerator
 
     lines = [] if trained else [untrained_warning(request.preset)]
     prompts = [request.prompt, *(s.prompt for s in request.scenes)]
@@ -154,7 +154,7 @@ def iter_cues(
     The next scene's pictures are decoded and encoded on a helper thread while the current scene
     is generated, so the generator never waits for the decoder after the first scene.
     """
-    from engine.generator.service import MusicGenerator
+    from engine.generator.music_generator import MusicGenerator
 
     started = time.monotonic()
     generator = MusicGenerator.load(request.preset)

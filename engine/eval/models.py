@@ -74,7 +74,7 @@ def load_generator(spec: ModelSpec, device: str = "cpu"):
     from engine.generator import backbone as bb
     from engine.generator.adapters import load_adapters
     from engine.generator.config import load_generator_config
-    from engine.generator.service import MusicGenerator, build_model
+    from engine.generator.music_generator import MusicGenerator, build_model
 
     if not spec.is_folder:
         return MusicGenerator.load(spec.target, device=device)

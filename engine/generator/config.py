@@ -2,7 +2,7 @@
 
 The JSON stays small (a preset names only what differs); every number the model needs lives
 here with its default, so code never digs through raw dicts. `load_generator_config` is the one
-place a config is found: the service, the trainer, `vm-eval` and the benchmarks all read it there,
+place a config is found: `MusicGenerator`, the trainer, `vm-eval` and the benchmarks read it there,
 so a model is served with the config it was trained with.
 """
 
