@@ -53,6 +53,7 @@ class ProgramSegmentSpec:
     record_start_s: float
     record_end_s: float
     speed: float = 1.0  # media seconds per record second; negative reversed, 0 frozen
+    name: str = ""  # the clip's name, for messages only (not part of `source_hash`)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ class SceneRequest:
             payload["program"] = json.loads(
                 json.dumps(dataclasses.asdict(self.program)), parse_float=lambda x: round(float(x), 6)
             )
+            for segment in payload["program"]["segments"]:
+                segment.pop("name", None)  # a renamed clip shows the same pictures
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

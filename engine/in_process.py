@@ -74,8 +74,10 @@ class InProcessEngine:
     def conditioning(self, scene: SceneRequest, preset: str = "tiny") -> CueConditioning:
         """What the generator conditions `scene` on: rhythm, cue channel, edit points, CLS count."""
         _load_runtime()
+        from engine.media import check_program_media
         from engine.program_features import conditioning
 
+        check_program_media([scene])
         return conditioning(scene.cue_program(), preset=preset)
 
     def shot_embeddings(

@@ -24,6 +24,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from engine.api import SceneRequest
 from engine.errors import (
     MediaEmptyError,
     MediaNotFoundError,
@@ -190,6 +191,38 @@ def check_range(path: str, info: MediaInfo, start_s: float, end_s: float) -> Non
             f"{path}: source range {start_s:.3f}–{end_s:.3f} s runs past the end of the media "
             f"({info.duration_s:.3f} s); trim the clip or relink it to the full-length media"
         )
+
+
+def check_program_media(scenes: Sequence[SceneRequest]) -> None:
+    """Every shot's media span lies inside its media: checked for all cues before any scoring.
+
+    Why: decoding holds the media's last frame past its end, so a clip lying past its media's end
+    (or before its start) would be scored, silently, on a picture the viewer never sees.
+    """
+    infos: dict[str, MediaInfo] = {}
+    for scene in scenes:
+        for seg in scene.cue_program().segments:
+            if seg.path is None:
+                continue
+            if seg.path not in infos:
+                infos[seg.path] = probe_media(seg.path)
+            info = infos[seg.path]
+            if info.duration_s <= 0:
+                continue  # a still image (or a file that states no length): every time shows it
+            lo, hi = sorted((seg.source_start_s, seg.source_end_s))
+            slack = 1.0 / info.fps  # rounding between the timeline's rate and the media's: one frame
+            clip = f"clip {seg.name!r}" if seg.name else f"the shot at {seg.record_start_s:.3f} s"
+            where = f"cue {scene.index} ({scene.name!r}): {clip} shows {seg.path} {lo:.3f}–{hi:.3f} s"
+            if lo < -slack:
+                raise MediaRangeError(
+                    f"{where}, which starts {-lo:.3f} s before the media's first frame; "
+                    "trim the clip's in point in the editor or relink it to the full-length media"
+                )
+            if hi > info.duration_s + slack or lo >= info.duration_s:
+                raise MediaRangeError(
+                    f"{where}, past the end of the media ({info.duration_s:.3f} s); "
+                    "trim the clip's out point in the editor or relink it to the full-length media"
+                )
 
 
 def _deinterlacer(stream: av.video.stream.VideoStream) -> av.filter.Graph:

@@ -105,12 +105,19 @@ def _prompt_tokens(scene: SceneRequest, written: dict[int, Path], frame_rate: fl
         path = written[cont.scene_index]
     else:
         return None  # the previous cue is not generated here: start fresh
+    fix = "score (or regenerate) the previous cue again"
     try:
         tokens = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty or cut-short file
         raise EngineInputError(
-            f"cue {scene.name!r}: cannot read the previous cue's tokens {path} ({exc}); score the previous cue again"
-        ) from exc
+            f"cue {scene.name!r}: cannot read the previous cue's tokens {path} ({exc or 'empty file'}); {fix}"
+        ) from None
+    if not isinstance(tokens, np.ndarray) or tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.integer):
+        shape = getattr(tokens, "shape", "?")
+        raise EngineInputError(
+            f"cue {scene.name!r}: the previous cue's tokens {path} hold {getattr(tokens, 'dtype', '?')} {shape}, "
+            f"not integer tokens [streams, frames]; {fix}"
+        )
     end = int(round(cont.at_s * frame_rate))
     return tokens[:, : max(end, 0)] if end > 0 else None
 
@@ -155,9 +162,15 @@ def iter_cues(
     is generated, so the generator never waits for the decoder after the first scene.
     """
     from engine.generator.music_generator import MusicGenerator
+    from engine.media import check_program_media
 
     started = time.monotonic()
+    check_program_media([s for s in request.scenes if s.index not in skip])  # before any work
     generator = MusicGenerator.load(request.preset)
+    if generator.symbolic:
+        from engine.soundfont_check import check_soundfont
+
+        check_soundfont()  # a bad $VIDMUSICIAN_SOUNDFONT: one error now, not after the model's work
     cue_dir = Path(request.cue_dir)
     scenes = [s for s in request.scenes if s.index not in skip]
     count = len(request.scenes)
@@ -207,7 +220,8 @@ def iter_cues(
             report(position, scene, "finish", 0.9)
             cue_audio = finish_cue(music.audio, generator.sample_rate, rendered_s)
             name = cue_filename(request.score_name, scene, seed, request.preset, prompt)
-            cue_dir.mkdir(parents=True, exist_ok=True)
+            # the folder is made by the writes (engine.safe_write: in the service, one component at a
+            # time without following links, so a folder swapped for a symlink makes nothing outside)
             # tokens first: a WAV on disk always has the tokens a later cue continues from
             tokens_file = write_tokens_atomic(tokens_path(cue_dir / name), music.tokens)
             written_tokens[scene.index] = tokens_file

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import BinaryIO
 
+from engine import temp_files
 from engine.errors import EngineInputError
 from engine.file_modes import publish_mode
 
@@ -77,7 +77,8 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     """Write `path` through a hidden temporary file in the same (opened) folder, then rename it."""
     path = Path(path)
     folder_fd = open_folder(path.parent)
-    tmp = f".{path.stem}.{secrets.token_hex(6)}{path.suffix}.part"
+    temp_files.remove_stale(folder_fd)  # what a killed writer left here
+    tmp = temp_files.temp_name(path.stem, f"{path.suffix}.part")  # .cue.vmtmp-PID-X.wav.part
     try:
         fd = os.open(
             tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder_fd

@@ -143,21 +143,23 @@ def test_bad_rate_option_is_refused(tmp_path):
     assert_one_error_line(run_cli("scenes", str(path), "--rate", "0", "--json"), "--rate")
 
 
-@pytest.mark.parametrize("field,value", [("take", "two"), ("seed", "x"), ("record_start_frame", "a")])
-def test_wrong_metadata_types_in_a_scored_timeline(tmp_path, field, value):
+CUE_METADATA = {
+    "cue_index": 0,
+    "take": 1,
+    "seed": 3,
+    "record_start_frame": 0,
+    "record_end_frame": 25,
+    "preset": "tiny",
+    "wav_url": "file:///nowhere/a.wav",
+}
+
+
+def write_scored_cut(tmp_path: Path, changes: dict, drop: tuple[str, ...] = ()) -> Path:
+    """A scored timeline (one cue on a VidMusician score track) whose cue metadata is changed."""
     tl = timeline_of(video_track(clip("a", Path("/nowhere/x.mov"), 0, 25, 25, 75)))
     audio = otio.schema.Track(name="VidMusician score", kind=otio.schema.TrackKind.Audio)
     cue = clip("a (music)", Path("/nowhere/a.wav"), 0, 25, 25, 25)
-    meta = {
-        "cue_index": 0,
-        "take": 1,
-        "seed": 3,
-        "record_start_frame": 0,
-        "record_end_frame": 25,
-        "preset": "tiny",
-        "wav_url": "file:///nowhere/a.wav",
-    }
-    meta[field] = value
+    meta = {k: v for k, v in {**CUE_METADATA, **changes}.items() if k not in drop}
     cue.metadata["vidmusician"] = meta
     audio.append(cue)
     audio.metadata["vidmusician"] = {"score": True}
@@ -168,5 +170,11 @@ def test_wrong_metadata_types_in_a_scored_timeline(tmp_path, field, value):
 
     if not cue_metadata(otio.adapters.read_from_file(str(path)), path):
         pytest.fail(f"the test's score track is not recognised: {json.dumps(meta)}")
+    return path
+
+
+@pytest.mark.parametrize("field,value", [("take", "two"), ("seed", "x"), ("record_start_frame", "a")])
+def test_wrong_metadata_types_in_a_scored_timeline(tmp_path, field, value):
+    path = write_scored_cut(tmp_path, {field: value})
     result = run_cli("regenerate", str(path), "--cue", "0")
     assert_one_error_line(result, "cut.scored.otio", field)

@@ -34,8 +34,16 @@ def test_vm_editor_loads_no_heavy_runtime():
 
 
 def test_vm_editor_imports_only_the_light_engine_modules():
-    # stdlib only; engine.build_id: the client compares a running engine's build with its own
-    allowed = {"engine.api", "engine.errors", "engine.in_process", "engine.file_modes", "engine.build_id"}
+    # stdlib only; engine.build_id: the client compares a running engine's build with its own;
+    # engine.temp_files: temporary names a later run can clean up
+    allowed = {
+        "engine.api",
+        "engine.errors",
+        "engine.in_process",
+        "engine.file_modes",
+        "engine.temp_files",
+        "engine.build_id",
+    }
     bad = {
         (f, m)
         for f, m in imported_modules("vm_editor")
@@ -50,12 +58,17 @@ def test_engine_never_imports_ui_or_vm_editor():
 
 
 # Where the editor side may touch the engine besides its contract: the CLI turns the in-process
-# engine's input errors into its one `error:` line; timeline_io writes files with the engine's
-# file-mode rule; engine_client fingerprints this install's engine build (engine.build_id) to
-# replace a running engine started before an update. All are standard library only (checked below).
+# engine's input errors into its one `error:` line; timeline_io, host_install and cue_files write
+# files with the engine's file-mode rule and temporary names (a later run removes what a killed
+# one left); engine_client fingerprints this install's engine build
+# (engine.build_id) to replace a running engine started before an update. All are standard library only (checked below).
 EDITOR_SIDE_EXCEPTIONS = {
     ("cli.py", "engine.errors"),
     ("timeline_io.py", "engine.file_modes"),
+    ("host_install.py", "engine.file_modes"),
+    ("timeline_io.py", "engine.temp_files"),
+    ("host_install.py", "engine.temp_files"),
+    ("cue_files.py", "engine.temp_files"),
     ("engine_client.py", "engine.build_id"),
 }
 
@@ -68,7 +81,7 @@ def test_editor_side_reaches_the_engine_through_engine_api_only():
         (f, m) for f, m in used if m.startswith("engine") and m not in ("engine.api", "engine.in_process")
     }
     assert beyond <= EDITOR_SIDE_EXCEPTIONS, beyond - EDITOR_SIDE_EXCEPTIONS
-    for module in ("api", "in_process", "errors", "file_modes", "build_id", "timebase"):
+    for module in ("api", "in_process", "errors", "file_modes", "temp_files", "build_id", "timebase"):
         top_level = {
             alias.name if isinstance(node, ast.Import) else node.module
             for node in ast.parse((ROOT / "engine" / f"{module}.py").read_text()).body

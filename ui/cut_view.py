@@ -20,7 +20,7 @@ from ui.tasks import run_in_background
 from vm_editor.cut_strip import CutStrip
 from vm_editor.errors import EditorInputError
 from vm_editor.panel_model import PanelModel, timecode
-from vm_editor.waveform import peak_envelope
+from vm_editor.waveform import CueAudioError, peak_envelope
 
 MARGIN = 10
 RULER_H, GAP, PAD = 20, 4, 6
@@ -201,7 +201,8 @@ class CutView(QWidget):
         if cue.wav_path not in self._waves:
             try:
                 peaks = peak_envelope(cue.wav_path, WAVE_BINS).tolist()
-            except (OSError, RuntimeError):  # the WAV went away: draw the cue without music
+            except CueAudioError as exc:  # gone, emptied, damaged: the cue is drawn without music
+                self.model.note_music_problem(position, str(exc))
                 peaks = []
             whole = cue.duration_s + cue.handle_s
             keep = round(len(peaks) * cue.duration_s / whole) if whole > 0 else len(peaks)

@@ -418,11 +418,12 @@ class ScorePanel(QWidget):
             self.player.setSource(QUrl.fromLocalFile(media[0]))
             self.player.setPosition(int(media[1] * 1000))
             self.video.show()
-        if row.cue is not None:
-            self.music.setSource(QUrl.fromLocalFile(row.cue.wav_path))
+        music = self.model.playable_music(position)  # None for a damaged WAV: the row says why
+        if music is not None:
+            self.music.setSource(QUrl.fromLocalFile(music))
         if media is not None:
             self.player.play()
-        if row.cue is not None:
+        if music is not None:
             self.music.play()
         self.stop_timer.start(int(row.scene.record_range.duration.to_seconds() * 1000))
 
@@ -513,6 +514,8 @@ class ScorePanel(QWidget):
         elif what == "error":
             self.banner.setText(self.model.banner_text())
             self.banner.setVisible(bool(self.model.banner_text()))
+        elif what.startswith("state:"):
+            self._refresh_state(int(what.split(":")[1]))
         elif what.startswith("row:"):
             self._refresh_detail()
         elif what == "selection":
@@ -561,7 +564,11 @@ class ScorePanel(QWidget):
         text = f"running {row.progress:.0%}" if row.state == "running" else row.state
         if row.takes:
             text += f" · take {row.current_take + 1}/{len(row.takes)}"
-        self.table.setItem(position, 8, QTableWidgetItem(text))
+        if row.music_problem:
+            text += " · music unreadable"
+        item = QTableWidgetItem(text)
+        item.setToolTip(row.music_problem or "")
+        self.table.setItem(position, 8, item)
 
     def _current_row(self) -> int | None:
         rows = sorted({i.row() for i in self.table.selectedIndexes()})

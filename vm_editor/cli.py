@@ -293,9 +293,19 @@ def _check_media(timeline_path: Path, scene_list: SceneList, allow_offline: bool
 
 # -- progress ----------------------------------------------------------------------------------
 class _ProgressPrinter:
-    """Per-cue lines on stderr from the engine's typed progress events (either engine)."""
+    """Per-cue lines on stderr from the engine's typed progress events (either engine).
+
+    `header` is said with the first event: once the engine has accepted the request, so a request
+    it refuses (a clip past its media's end) gets its one `error:` line alone.
+    """
+
+    def __init__(self, header: str | None = None):
+        self.header = header
 
     def __call__(self, event: ProgressEvent) -> None:
+        if self.header:
+            print(self.header, file=sys.stderr, flush=True)
+            self.header = None
         if event.stage in ("features", "done"):
             what = (
                 "reading pictures..."
@@ -395,9 +405,11 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    input_guard.check_crossfade(args.crossfade)
     out_path = args.output or default_output_path(args.timeline)
-    report = _read(args)
+    report = _read(args)  # the input's own problems first (its name, its bytes)
     timeline = report.timeline
+    _check_utf8_options(args, out_path)
     cue_folder = args.cue_dir or cue_folder_for(out_path)
     outputs.check_score_outputs(
         args.timeline,
@@ -442,17 +454,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     if kept:  # the cues to score continue from a kept neighbour's saved tokens
         todo = tuple(s for s in request.scenes if s.index not in kept)
         request = dataclasses.replace(request, scenes=scoring.continue_from_finished(todo, kept))
-    if request.scenes:
-        print(
-            f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'"
-            + (f" ({len(kept)} kept)" if kept else ""),
-            file=sys.stderr,
-        )
-    else:
+    if not request.scenes:
         print(f"every cue of {args.timeline.name} is kept: nothing to score", file=sys.stderr)
     fresh: tuple = ()
-    if request.scenes:
-        result = _engine(args).score(request, progress=_ProgressPrinter())
+    if request.scenes:  # the line is said once the engine has accepted the request
+        header = f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'"
+        header += f" ({len(kept)} kept)" if kept else ""
+        result = _engine(args).score(request, progress=_ProgressPrinter(header))
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         fresh = _deliver(args, result.cues, cue_folder)
@@ -506,6 +514,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     old_wav = url_to_path(meta.get("wav_url", ""))
     old_folder = old_wav.parent if old_wav is not None else None
     out_path = args.output or scored_output_path(args.timeline)  # no growing names
+    _check_utf8_options(args, out_path)
     _refuse_existing(out_path, args.force or _same_file(out_path, args.timeline))
     input_guard.check_output(out_path, args.cue_dir)
     regen = scoring.regenerate_request(
@@ -540,6 +549,13 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     stems = f", stems: {', '.join(sorted(cue.stems))}" if cue.stems else ""
     print(f"wrote {written} (cue {args.cue}, take {take}: {cue.wav_path}{stems})")
     return 0
+
+
+def _check_utf8_options(args: argparse.Namespace, out_path: Path) -> None:
+    """Undecodable bytes in what the score records: one error before any work, not a traceback."""
+    input_guard.check_utf8(out_path, "-o" if args.output else "the output (named after the timeline)")
+    input_guard.check_utf8(args.cue_dir, "--cue-dir")
+    input_guard.check_utf8(args.prompt, "--prompt")
 
 
 def _choice(on: bool, off: bool) -> bool | None:
@@ -581,26 +597,27 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     if not args.folder.is_dir():
         raise EditorInputError(f"{args.folder}: not a folder; give the folder your editor exports into")
-    options = ["--preset", args.preset, "--cues", args.cues]
+    options = [f"--preset={args.preset}", f"--cues={args.cues}"]
     for flag, value in (("--rate", args.rate), ("--seed", args.seed), ("--prompt", args.prompt)):
         if value is not None:
-            options += [flag, str(value)]
+            options.append(f"{flag}={value}")  # one token: a prompt may start with "-"
     if args.in_process:
         options.append("--in-process")
 
     def score_one(path: Path) -> bool:
-        """`score --force`: an earlier scored file's cues and takes are carried into the new one."""
+        """`score --force` on one file (an earlier scored file's cues and takes are carried into the
+        new one); its errors go to the watch, which logs one line and goes on."""
         try:
             rate = watch_rate(path, args.folder, args.rate)
         except EditorInputError as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
             return False
         extra = ["--rate", str(rate)] if rate is not None and args.rate is None else []
-        score_args = build_parser().parse_args(["score", str(path), "--force", *options, *extra])
+        score_args = build_parser().parse_args(["score", "--force", *options, *extra, "--", str(path)])
         score_args.debug = args.debug
-        return run_command(score_args, (EditorInputError, EngineInputError), quiet=True) == 0
+        return cmd_score(score_args) == 0
 
-    FolderWatch(args.folder, score_one).run(once=args.once)
+    FolderWatch(args.folder, score_one, user_errors=(EditorInputError, EngineInputError)).run(once=args.once)
     return 0
 
 
@@ -626,6 +643,9 @@ def cmd_install_host(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # a path with undecodable bytes prints as \xff, never a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:

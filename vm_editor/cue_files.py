@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.api import CueResult
+from engine.temp_files import remove_stale, temp_name
 from vm_editor.errors import EditorInputError
 
 
@@ -27,7 +28,7 @@ def _move_atomic(source: Path, target: Path) -> Path:
         return target
     except OSError:
         pass  # another filesystem: copy, sync, rename
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    partial = target.with_name(temp_name(target.name))
     try:
         shutil.copyfile(source, partial)
         with open(partial, "rb") as handle:
@@ -48,6 +49,7 @@ def move_cues(cues: Sequence[CueResult], folder: Path) -> tuple[CueResult, ...]:
         raise EditorInputError(
             f"--cue-dir {folder}: cannot create it ({exc.strerror}); choose another folder"
         ) from exc
+    remove_stale(folder)  # partial copies a killed run left
     out = []
     for cue in cues:
         tokens = None

@@ -135,6 +135,7 @@ def _spec(seg: Segment) -> ProgramSegmentSpec:
         record_start_s=0.0,
         record_end_s=seg.record.duration.to_seconds(),
         speed=float(seg.speed),
+        name=seg.name,
     )
 
 

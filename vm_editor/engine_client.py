@@ -442,8 +442,14 @@ class _start_lock:
         self.path, self.timeout_s = folder / START_LOCK, timeout_s
 
     def __enter__(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise EngineError(
+                f"the engine's state folder {self.path.parent} cannot be used ({exc.strerror or exc}); "
+                "set VIDMUSICIAN_STATE_DIR to a folder you own, or remove what is in its way"
+            ) from None
         deadline = time.monotonic() + self.timeout_s
         while True:
             try:

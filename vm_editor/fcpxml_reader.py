@@ -32,6 +32,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from vm_editor.errors import TimelineReadError
+from vm_editor.input_guard import MAX_RATE
 
 RationalTime = otio.opentime.RationalTime
 TimeRange = otio.opentime.TimeRange
@@ -39,11 +40,18 @@ SCORE_MD_KEY = "com.vidmusician.cue"
 _CLIPS = {"asset-clip", "clip", "ref-clip", "sync-clip", "mc-clip", "video", "audio", "title"}
 
 
+class FcpTimeError(ValueError):
+    """A time attribute that is not a rational number of seconds ('1/0s', 'abc')."""
+
+
 def fcp_time(text: str | None) -> Fraction:
     """'1001/24000s' or '5s' or '0s' as exact seconds."""
     if not text:
         return Fraction(0)
-    return Fraction(text.strip().rstrip("s"))
+    try:
+        return Fraction(text.strip().rstrip("s"))
+    except (ValueError, ZeroDivisionError):
+        raise FcpTimeError(f"the time {text[:40]!r} is not a number of seconds") from None
 
 
 @dataclass
@@ -78,7 +86,15 @@ class _Reader:
                 f"{self.path}: format {format_id!r} has no frameDuration; "
                 "re-export the project from Final Cut"
             )
-        return fcp_time(fmt.get("frameDuration"))
+        text = fmt.get("frameDuration")
+        duration = fcp_time(text)
+        if duration <= 0 or duration < Fraction(1, int(MAX_RATE)):
+            raise TimelineReadError(
+                f"{self.path}: format {format_id!r} has frameDuration {text[:40]!r}, which is not the "
+                f"length of a frame (above 0 s, at most {MAX_RATE:g} frames a second); re-export the "
+                "project from Final Cut"
+            )
+        return duration
 
     def timeline(self, project: ET.Element) -> otio.schema.Timeline:
         seq = project.find("sequence")
@@ -367,7 +383,10 @@ def read_fcpxml_report(
     """The timeline of one project of an FCPXML file (or .fcpxmld bundle), and notes for the user."""
     root, path = _root(path)
     chosen, note = choose_project(root, path, project)
-    timeline = _Reader(root, path).timeline(chosen)
+    try:
+        timeline = _Reader(root, path).timeline(chosen)
+    except FcpTimeError as exc:
+        raise TimelineReadError(f"{path}: {exc}; re-export the project from Final Cut") from None
     timeline.metadata["fcpxml"]["project_number"] = projects_of(root).index(chosen) + 1
     return timeline, [note] if note else []
 

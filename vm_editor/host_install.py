@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.file_modes import publish_mode
+from engine.temp_files import remove_stale, temp_prefix
 from vm_editor.errors import EditorInputError
 
 HOSTS = ("resolve", "hiero")
@@ -111,12 +114,34 @@ def launchers(
 
 
 def install(items: list[Launcher]) -> list[Path]:
-    """Write each launcher atomically (a host reading its folder never sees half a file)."""
+    """Write each launcher atomically (a host reading its folder never sees half a file).
+
+    The temporary file is created new (O_EXCL, a random name) and renamed over the launcher, so
+    nothing planted in the folder (a symlink named like our temporary file, or the launcher itself
+    a symlink) can make the write land outside it; temporary files a killed run left are removed.
+    """
     written = []
     for item in items:
-        item.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = item.path.with_name(f".{item.path.name}.tmp")
-        tmp.write_text(item.text, encoding="utf-8")
-        os.replace(tmp, item.path)
+        folder, name = item.path.parent, item.path.name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            remove_stale(folder)  # what a killed run left
+            fd, tmp = tempfile.mkstemp(prefix=temp_prefix(name), suffix=".tmp", dir=folder)
+        except OSError as exc:
+            raise EditorInputError(
+                f"{folder}: cannot write the launcher there ({exc.strerror or exc}); make the folder "
+                "writable (or remove what blocks it) and run install-host again"
+            ) from None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(item.text)
+            publish_mode(tmp)  # as the user's umask says, not mkstemp's 0600
+            os.replace(tmp, item.path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise EditorInputError(
+                f"{item.path}: cannot write it ({exc.strerror or exc}); free space or fix the folder's "
+                "permissions and run install-host again"
+            ) from None
         written.append(item.path)
     return written

@@ -14,6 +14,8 @@ import os
 import re
 import stat
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 
 import opentimelineio as otio
@@ -25,9 +27,12 @@ MAX_TEXT_DEPTH = 200  # JSON brackets or XML elements; real exports stay under ~
 MAX_COMPOSITION_DEPTH = 64  # stacks and tracks inside each other
 MAX_RATE = 1000.0  # frames per second; anything above is a broken export, not high-speed footage
 MAX_DURATION_S = 7 * 24 * 3600.0
+MAX_SPEED = 1000.0  # a clip's time warp, either way; speed ramps of editors stay far below
 NAME_MAX = 255  # bytes per path component on the file systems editors use
 PATH_MAX = 4096
 _TEXT_SUFFIXES = {".otio": "json", ".xml": "xml", ".fcpxml": "xml", ".kdenlive": "xml"}
+_BUNDLE_DOCUMENTS = {".otiod": "content.otio", ".fcpxmld": "Info.fcpxml"}  # folder bundles
+_ZIP_BUNDLES = {".otioz": "content.otio"}
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 _XML_NOISE = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE[^>]*>", re.S)
@@ -40,8 +45,13 @@ def shown(path: Path | str) -> str:
 
 
 def check_timeline_file(path: Path, rate: float | None = None) -> None:
-    """Before any adapter opens it: a regular file (or bundle folder) of sane size and nesting."""
+    """Before any adapter opens it: a regular file (or bundle folder) of sane size and nesting.
+
+    Bundles (.otiod, .fcpxmld folders; .otioz zips) are held to the same limits: the document
+    inside is scanned before OTIO's recursive reader sees it.
+    """
     name = shown(path)
+    check_utf8(path, "the timeline file")
     if rate is not None and not (math.isfinite(rate) and 0 < rate <= MAX_RATE):
         raise EditorInputError(
             f"--rate {rate:g}: give a frame rate above 0 and at most {MAX_RATE:g} (e.g. 25)"
@@ -53,7 +63,10 @@ def check_timeline_file(path: Path, rate: float | None = None) -> None:
     except OSError as exc:
         raise TimelineReadError(f"{name}: cannot read it ({exc.strerror}); check the path") from None
     if stat.S_ISDIR(info.st_mode):
-        return  # a bundle (.fcpxmld, .otiod); its reader checks what is inside
+        inner = _BUNDLE_DOCUMENTS.get(Path(path).suffix.lower())
+        if inner is not None:  # a bundle: its document is held to the same checks
+            check_timeline_file(Path(path) / inner)
+        return
     if not stat.S_ISREG(info.st_mode):
         kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
         raise TimelineReadError(f"{name}: is {kind}, not a timeline file; export the timeline to a file")
@@ -64,14 +77,52 @@ def check_timeline_file(path: Path, rate: float | None = None) -> None:
         )
     if not os.access(path, os.R_OK):
         raise TimelineReadError(f"{name}: is not readable; check its permissions")
-    kind = _TEXT_SUFFIXES.get(Path(path).suffix.lower())
-    if kind is not None:
-        depth = text_nesting_depth(Path(path).read_bytes(), kind)
-        if depth > MAX_TEXT_DEPTH:
+    suffix = Path(path).suffix.lower()
+    if suffix in _ZIP_BUNDLES:
+        _check_depth(_zip_document(Path(path), _ZIP_BUNDLES[suffix]), "json", name)
+    elif suffix in _TEXT_SUFFIXES:
+        _check_depth(Path(path).read_bytes(), _TEXT_SUFFIXES[suffix], name)
+
+
+def _check_depth(data: bytes, kind: str, name: str) -> None:
+    if kind == "json":  # OTIO's reader hands undecodable names to Python as unreadable objects
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            near = data[max(0, exc.start - 30) : exc.start].decode("utf-8", "replace").split('"')[-1]
             raise TimelineReadError(
-                f"{name}: nested {depth} levels deep (limit {MAX_TEXT_DEPTH}); this is not an editor's "
-                "export or it is damaged; re-export the timeline"
-            )
+                f"{name}: byte {exc.start} (after {near!r}) is not UTF-8 text, which an .otio file "
+                "must be; rename the clip (or marker) in the editor and re-export"
+            ) from None
+    depth = text_nesting_depth(data, kind)
+    if depth > MAX_TEXT_DEPTH:
+        raise TimelineReadError(
+            f"{name}: nested {depth} levels deep (limit {MAX_TEXT_DEPTH}); this is not an editor's "
+            "export or it is damaged; re-export the timeline"
+        )
+
+
+def _zip_document(path: Path, member: str) -> bytes:
+    """The timeline document inside a zipped bundle (.otioz), read no further than the size limit."""
+    name = shown(path)
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            with bundle.open(member) as handle:
+                data = handle.read(MAX_TIMELINE_BYTES + 1)
+    except KeyError:
+        raise TimelineReadError(
+            f"{name}: the bundle holds no {member}; re-export the timeline as .otioz"
+        ) from None
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError, ValueError) as exc:
+        raise TimelineReadError(
+            f"{name}: not a readable .otioz bundle ({exc}); re-export the timeline"
+        ) from None
+    if len(data) > MAX_TIMELINE_BYTES:
+        raise TimelineReadError(
+            f"{name}: its {member} unpacks to more than {MAX_TIMELINE_BYTES // 2**20} MB; "
+            "check that this is the timeline file"
+        )
+    return data
 
 
 def text_nesting_depth(data: bytes, kind: str) -> int:
@@ -109,6 +160,7 @@ def check_timeline(timeline: otio.schema.Timeline, path: Path) -> None:
     start = timeline.global_start_time
     if start is not None:
         _check_time(start, f"{name}: the timeline's start time", allow_negative=True)
+    check_tracks(timeline, path)
     pending: list[tuple[otio.core.SerializableObject, int]] = [(timeline.tracks, 1)]
     while pending:  # iterative: a deep document must not exhaust the Python stack
         item, depth = pending.pop()
@@ -123,10 +175,28 @@ def check_timeline(timeline: otio.schema.Timeline, path: Path) -> None:
         reference = getattr(item, "media_reference", None)
         if reference is not None and getattr(reference, "available_range", None) is not None:
             _check_range(reference.available_range, f"{what} (its media's available range)")
+        for effect in getattr(item, "effects", ()):
+            scalar = getattr(effect, "time_scalar", None)
+            if scalar is not None and not (math.isfinite(scalar) and abs(scalar) <= MAX_SPEED):
+                raise TimelineReadError(
+                    f"{what}: its time warp ({_printable(effect.name) or type(effect).__name__}) has speed "
+                    f"{scalar:g}; a clip's speed must be a finite number up to {MAX_SPEED:g}x: set the "
+                    "clip's speed in the editor and re-export"
+                )
         for marker in getattr(item, "markers", ()):
             _check_range(marker.marked_range, f"{what} (marker {_printable(marker.name)!r})")
         if isinstance(item, otio.core.Composition):
             pending.extend((child, depth + 1) for child in item)
+
+
+def check_tracks(timeline: otio.schema.Timeline, path: Path) -> None:
+    """The timeline's top stack holds tracks (every reader after this walks them as tracks)."""
+    for item in timeline.tracks:
+        if not isinstance(item, otio.schema.Track):
+            raise TimelineReadError(
+                f"{shown(path)}: {type(item).__name__.lower()} {_printable(item.name)!r} sits directly "
+                "in the timeline, not on a track; put it on a track in the editor and re-export"
+            )
 
 
 def _printable(text: str) -> str:
@@ -187,6 +257,32 @@ def check_output(out_path: Path, cue_dir: Path | None = None) -> None:
     os.unlink(probe)
 
 
+def check_crossfade(seconds: float) -> None:
+    """--crossfade: a dissolve into the next cue's rendered handle, so at most that handle long."""
+    from engine.api import DEFAULT_HANDLE_S
+
+    if not (math.isfinite(seconds) and 0 <= seconds <= DEFAULT_HANDLE_S):
+        raise EditorInputError(
+            f"--crossfade {seconds:g}: give seconds from 0 (hard cuts) to {DEFAULT_HANDLE_S:g} "
+            "(the music rendered past each cue), e.g. 0.5"
+        )
+
+
+def check_utf8(value: str | os.PathLike[str] | None, option: str) -> None:
+    """Text that the scored timeline or the engine request must carry (a path in a clip's
+    metadata, the prompt in JSON) must be UTF-8: bytes that are not are refused before scoring."""
+    if value is None:
+        return
+    text = os.fsdecode(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EditorInputError(
+            f"{option} {shown(text)[:80]}: holds bytes that are not UTF-8 text, which a timeline "
+            "cannot record; rename it (or give text) in UTF-8"
+        ) from None
+
+
 def check_path_length(path: Path, option: str) -> None:
     encoded = os.fsencode(path)
     if len(encoded) > PATH_MAX:
@@ -213,7 +309,11 @@ _CUE_FIELDS: dict[str, tuple[type, ...]] = {
     "source_hash": (str,),
     "wav_url": (str,),
     "scene_name": (str,),
+    "handle_s": (int, float),
+    "rate": (int, float, type(None)),
 }
+_CUE_REQUIRED = ("record_start_frame", "record_end_frame")
+MAX_HANDLE_S = 10.0  # the engine's own limit on the music rendered past a cue's end
 
 
 def checked_cue_metadata(timeline: otio.schema.Timeline, path: Path) -> dict[int, dict]:
@@ -240,4 +340,34 @@ def checked_cue_metadata(timeline: otio.schema.Timeline, path: Path) -> dict[int
                 raise EditorInputError(
                     f"{shown(path)}: cue {index}'s {key} is {value}; score the timeline again"
                 )
+        _check_cue_span(meta, index, timeline, path)
     return cues
+
+
+def _check_cue_span(meta: dict, index: int, timeline: otio.schema.Timeline, path: Path) -> None:
+    """The cue's frames, rate and handle describe a span of this timeline (not 10^12 frames)."""
+    from vm_editor.writeback import METADATA_KEY
+
+    where = f"{shown(path)}: cue {index}'s {METADATA_KEY} metadata"
+    fix = "score the timeline again or fix the value"
+    missing = [key for key in _CUE_REQUIRED if key not in meta]
+    if missing:
+        raise EditorInputError(f"{where} has no {' or '.join(missing)}; {fix}")
+    rate = meta.get("rate")
+    if rate is not None and not 0 < rate <= MAX_RATE:
+        raise EditorInputError(
+            f"{where} has rate={rate!r}; a frame rate is above 0 and at most {MAX_RATE:g}; {fix}"
+        )
+    handle = meta.get("handle_s", 0.0)
+    if not 0 <= handle <= MAX_HANDLE_S:
+        raise EditorInputError(
+            f"{where} has handle_s={handle!r}; it lies between 0 and {MAX_HANDLE_S:g} s; {fix}"
+        )
+    start, end = meta["record_start_frame"], meta["record_end_frame"]
+    length = timeline.duration()
+    rate = rate or length.rate
+    if not 0 <= start < end or end / rate > length.to_seconds() + 1.0:
+        raise EditorInputError(
+            f"{where} spans frames {start!r}-{end!r} at {rate:g} fps, which is not a span of the "
+            f"timeline ({length.to_seconds():.2f} s); {fix}"
+        )

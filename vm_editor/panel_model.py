@@ -33,7 +33,7 @@ from engine.api import (
     ScoreResult,
     ScoringCancelled,
 )
-from vm_editor import cue_plan, format_fixups, scene_ops, scoring
+from vm_editor import cue_plan, format_fixups, input_guard, scene_ops, scoring
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, TimelineReadError
@@ -53,7 +53,7 @@ from vm_editor.timeline_io import (
     read_timeline_report,
     write_timeline_atomic,
 )
-from vm_editor.waveform import peak_envelope
+from vm_editor.waveform import CueAudioError, check_cue_wav, peak_envelope
 from vm_editor.writeback import DEFAULT_TRACK_NAME
 
 Listener = Callable[[str], None]
@@ -80,6 +80,7 @@ class SceneRow:
     progress: float = 0.0
     error: str | None = None
     rhythm: list[float] = field(default_factory=list)  # the scene's rhythm curve, for the sparkline
+    music_problem: str | None = None  # why the current take's WAV cannot be drawn or played
     thumbnail: bytes = b""  # PNG of the scene's middle frame
 
     @property
@@ -114,7 +115,11 @@ class PanelOptions:
 
     @classmethod
     def from_args(cls, args) -> PanelOptions:
-        """From `vm-editor panel`'s parsed options (the same names as `vm-editor score`'s)."""
+        """From `vm-editor panel`'s parsed options (the same names as `vm-editor score`'s), checked
+        as `score` checks them."""
+        input_guard.check_crossfade(args.crossfade)
+        input_guard.check_utf8(args.cue_dir, "--cue-dir")
+        input_guard.check_utf8(args.prompt, "--prompt")
         return cls(
             hits=not args.no_hits,
             stems=args.stems,
@@ -356,6 +361,7 @@ class PanelModel:
             "takes": len(row.takes),
             "offline": row.scene.offline,
             "music": row.cue is not None,
+            "music_problem": row.music_problem,
         }
 
     def summary(self) -> str:
@@ -366,11 +372,36 @@ class PanelModel:
         return f"{self.timeline_path.name}: {len(self.rows)} cue(s) at {self.rate:g} fps{scored}"
 
     def music_peaks(self, position: int, bins: int = 200) -> list[float]:
-        """The chosen take's waveform for drawing; empty when it has none (or its WAV is gone)."""
+        """The chosen take's waveform for drawing; empty when it has none or its WAV cannot be
+        read (emptied, damaged, a FIFO in its place: the row says so, the panel goes on)."""
         cue = self.rows[position].cue
-        if cue is None or not Path(cue.wav_path).is_file():
+        if cue is None:
             return []
-        return peak_envelope(cue.wav_path, bins).tolist()
+        try:
+            peaks = peak_envelope(cue.wav_path, bins).tolist()
+        except CueAudioError as exc:
+            self.note_music_problem(position, str(exc))
+            return []
+        self.rows[position].music_problem = None
+        return peaks
+
+    def playable_music(self, position: int) -> str | None:
+        """The chosen take's WAV when a player can be given it (never a FIFO or a damaged file)."""
+        cue = self.rows[position].cue
+        if cue is None:
+            return None
+        try:
+            check_cue_wav(cue.wav_path)
+        except CueAudioError as exc:
+            self.note_music_problem(position, str(exc))
+            return None
+        return cue.wav_path
+
+    def note_music_problem(self, position: int, problem: str) -> None:
+        """Say on the cue's row why its music cannot be drawn or played."""
+        if self.rows[position].music_problem != problem:
+            self.rows[position].music_problem = problem
+            self._changed(f"state:{position}")
 
     def preview_media(self, position: int) -> tuple[str, float, float] | None:
         """(file, start s, end s) of the picture to show for a cue: its clip, or for a cue over the
@@ -621,7 +652,10 @@ class PanelModel:
             row.state, row.progress = "done", 1.0
             return
         if self._engine_writes_elsewhere():
-            (cue,) = move_cues([cue], self.cue_folder())
+            try:
+                (cue,) = move_cues([cue], self.cue_folder())
+            except OSError as exc:  # gone or not a file (a FIFO across file systems): said on the row
+                row.music_problem = f"{Path(cue.wav_path).name}: cannot be moved beside the timeline ({exc})"
         row.takes.append(cue)
         row.current_take = len(row.takes) - 1
         row.state, row.progress = "done", 1.0

@@ -361,6 +361,7 @@ def to_engine_program(program: Program) -> CueProgram:
             record_start_s=rel(seg.record.start_time),
             record_end_s=rel(seg.record.end_time_exclusive()),
             speed=float(seg.speed),
+            name=seg.name,
         )
         for seg in program.segments
     )

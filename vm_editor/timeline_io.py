@@ -21,6 +21,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from engine.file_modes import publish_mode
+from engine.temp_files import remove_stale, temp_prefix
 from vm_editor import format_fixups, input_guard
 from vm_editor.errors import EditorInputError, OutputExistsError, TimelineReadError
 from vm_editor.score_track import (
@@ -118,6 +119,7 @@ def _read_report(path: Path, rate: float | None, project: str | None) -> ReadRes
         from vm_editor.fcpxml_reader import read_fcpxml_report
 
         timeline, notes = read_fcpxml_report(path, project)
+        input_guard.check_tracks(timeline, path)
         restore_after_read(timeline, path, adapter)
         return ReadResult(timeline, path, adapter, (), tuple(notes))
     try:
@@ -146,6 +148,7 @@ def _read_report(path: Path, rate: float | None, project: str | None) -> ReadRes
         result = timelines[0]
     if not isinstance(result, otio.schema.Timeline):
         raise TimelineReadError(f"{path}: the file holds a {type(result).__name__}, not a timeline")
+    input_guard.check_tracks(result, path)
     format_fixups.fix_edl_record_start(result)  # also in .otio files converted from EDLs
     warnings += format_fixups.check_rates(result, path)
     restore_after_read(result, path, adapter)
@@ -265,8 +268,11 @@ def _fit_to_format(timeline: otio.schema.Timeline, out_path: Path) -> otio.schem
 
 
 def _atomic(out_path: Path, write) -> None:
+    remove_stale(out_path.parent)  # what a killed run left beside its output
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=out_path.suffix, dir=out_path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=temp_prefix(out_path.name), suffix=out_path.suffix, dir=out_path.parent
+        )
     except OSError as exc:
         raise TimelineWriteError(
             f"{out_path}: cannot write in its folder ({exc.strerror}); choose -o"

@@ -152,6 +152,28 @@ def check(scored: Path) -> dict:
     }
 
 
+def figures(scored: Path, folder: Path) -> list[Path]:
+    """Each cue of a scored timeline as a composer reads it: its piano roll and its spectrogram,
+    the picture's cuts marked (FOLDER/<timeline>-cue<N>-roll.png, -spectrogram.png)."""
+    import soundfile as sf
+
+    from engine.eval.report import pianoroll_png, spectrogram_png
+
+    cues, cuts = read_score(Path(scored))
+    out = []
+    for n, cue in enumerate(cues):
+        end = cue["start_s"] + cue["duration_s"]
+        marks = [t - cue["start_s"] for t in cuts if cue["start_s"] < t < end]
+        stem = folder / f"{Path(scored).name.split('.')[0]}-cue{n}"
+        if cue["tokens"].is_file():
+            frames = int(round(cue["duration_s"] * TOKEN_RATE))
+            tokens = np.load(cue["tokens"])[:, :frames]
+            out.append(pianoroll_png(tokens, marks, stem.with_name(stem.name + "-roll.png"), stem.name))
+        audio, rate = sf.read(str(cue["wav"]), dtype="float32", always_2d=True)
+        out.append(spectrogram_png(audio.T, rate, marks, stem.with_name(stem.name + "-spectrogram.png"), stem.name))
+    return out
+
+
 def summary(reports: list[dict]) -> dict:
     """The issue's floors over many scored timelines."""
     cues = [c for r in reports for c in r["cues"] if "melodic_step" in c]
@@ -186,8 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m engine.eval.form_check", description=__doc__.splitlines()[0])
     p.add_argument("scored", nargs="+", help="scored timelines (.otio) written by vm-editor score")
     p.add_argument("--json", action="store_true", help="print every cue, not only the summary")
+    p.add_argument("--figures", default=None, help="folder for each cue's piano roll and spectrogram (PNG)")
     args = p.parse_args(argv)
     reports = [check(Path(s)) for s in args.scored]
+    if args.figures:
+        for s in args.scored:
+            figures(Path(s), Path(args.figures))
     out = {"summary": summary(reports), **({"reports": reports} if args.json else {})}
     print(json.dumps(out, indent=1, default=str))
     return 0

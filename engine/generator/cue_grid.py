@@ -276,7 +276,8 @@ def cue_form(
         hits=hits,
         frame_rate=frame_rate,
     )
-    return FormDecoder(plan, card, len(STREAMS), prompt)
+    styles = {STYLES.index(n): f for n, f in style_forms.items() if n in STYLES}
+    return FormDecoder(plan, card, len(STREAMS), prompt, styles)
 
 
 HARD_CUT = 0.75  # the cue channel at a hard cut or marker is 1.0; a dissolve is 0.5

@@ -32,7 +32,9 @@ from engine.symbolic.score import ACCENTS, BASS_RANGE, CHORD_QUALITIES, MELODY_R
 
 STYLE_FORMS_FILE = "style_forms.json"
 
-DRUMS, BASS, HARMONY, MELODY = (STREAMS.index(s) for s in ("drums", "bass", "harmony", "melody"))
+DRUMS, BASS, HARMONY, MELODY, STYLE = (
+    STREAMS.index(s) for s in ("drums", "bass", "harmony", "melody", "style")
+)
 PERIOD_BARS = 8  # a period: two 4-bar phrases, the second closing with the style's cadence
 FILL_FROM = 0.5  # the drums are free from here in a phrase's last bar (a fill into the next)
 
@@ -47,6 +49,7 @@ DRUM_ODDS = 12.0  # the drums play again the bar before (the same kit set on the
 BASS_RHYTHM_ODDS = 1.5  # the bass starts notes where it did a bar before
 SUSTAIN_ODDS = 2.0  # the harmony holds its chord rather than resting between strikes
 REGISTER_SLACK = 2  # semitones a melody or bass may stray outside its style's register
+CADENCE_BEATS = 2  # the approach chord's length before the closing tonic
 RELEASE_S = 0.6  # a cue ending into silence rests this long before its out point (the tail rings)
 
 # The last two chords of a cue that ends into silence, per mode (root above the tonic, quality):
@@ -240,6 +243,19 @@ def _groove_sources(
     return out
 
 
+def _closing_beat(grid: TempoGrid, release: int) -> int | None:
+    """The last strong beat (a bar's first, or its middle in an even bar) a beat or more before
+    `release`: where the tonic lands, so the closing chord rings one to three beats, not a bar."""
+    beat = grid.beat_frames
+    strong = {0, grid.beats_per_bar // 2} if grid.beats_per_bar % 2 == 0 else {0}
+    best = None
+    for f in grid.frames(0, release, "beat").tolist():
+        k = round((f - grid.origin) / beat)
+        if k % grid.beats_per_bar in strong and f + beat <= release:
+            best = int(f)
+    return best
+
+
 def melody_lag(bar: int, _position: float = 0.0) -> int:
     """Bars back to the cell a melody bar repeats (0: new material). An 8-bar period states a
     2-bar cell, repeats it, contrasts, brings the cell back and closes freely; later periods
@@ -287,7 +303,7 @@ def plan_form(
     Bars count from the cue's first bar; each period takes a progression from the style's (the
     next period another), its last two bars the style's cadence; a cue that ends into silence at
     `end_frame` (None: it runs on into the next cue) closes on the mode's approach chord and the
-    tonic, struck on the last downbeat that leaves a beat before the release, and rests from
+    tonic, struck on the last strong beat that leaves a beat before the release, and rests from
     `RELEASE_S` before that frame to the end of its frames (a handle past it stays silent). At
     the `hits` (cuts, markers) the chord and the bass strike with the drums' forced accent."""
     bar_frames = grid.step_frames * grid.steps_per("bar")
@@ -296,13 +312,9 @@ def plan_form(
     release = final = None
     if end_frame is not None:
         release = max(1, min(frames, end_frame) - int(round(RELEASE_S * frame_rate)))
-        downbeats = [
-            int(f) for f in grid.frames(0, release, "bar").tolist() if f + grid.beat_frames <= release
-        ]
-        final = downbeats[-1] if downbeats else None
+        final = _closing_beat(grid, release)
     progressions = [form.progressions[int(i)] for i in rng.permutation(len(form.progressions))]
     cadences = [form.cadences[int(i)] for i in rng.permutation(len(form.cadences))] if form.cadences else []
-    final_bar = None if final is None else _bar_of(grid, final)
     per_chord = max(form.chord_bars, 0.5)
     chords: list[tuple[int, int, Chord]] = []
     half = max(1, int(round(1 / per_chord))) if per_chord < 1 else 1
@@ -313,11 +325,7 @@ def plan_form(
             pos = rel + part / half
             period = rel // PERIOD_BARS
             m = pos % PERIOD_BARS
-            if final_bar is not None and bar == final_bar:
-                chord = FINAL_CADENCE[form.mode][1]
-            elif final_bar is not None and bar == final_bar - 1:
-                chord = FINAL_CADENCE[form.mode][0]
-            elif m >= PERIOD_BARS - 2 and cadences:
+            if m >= PERIOD_BARS - 2 and cadences:
                 cad = cadences[period % len(cadences)]
                 chord = cad[min(len(cad) - 1, int((m - (PERIOD_BARS - 2)) / (2 / len(cad))))]
             else:
@@ -331,6 +339,14 @@ def plan_form(
                 chords.append((s, e, chord))
     chords[0] = (min(chords[0][0], first), chords[0][1], chords[0][2])
     chords[-1] = (chords[-1][0], max(chords[-1][1], frames), chords[-1][2])
+    if final is not None:  # the approach over the two beats before the closing beat, then home
+        approach = int(round(final - CADENCE_BEATS * grid.beat_frames))
+        kept = [(s, min(e, approach), c) for s, e, c in chords if s < approach]
+        chords = [
+            *kept,
+            (approach, final, FINAL_CADENCE[form.mode][0]),
+            (final, max(frames, final + 1), FINAL_CADENCE[form.mode][1]),
+        ]
 
     def first_on(level_frames: np.ndarray, at: int, until: int) -> int | None:
         after = level_frames[(level_frames >= at) & (level_frames < until)]
@@ -393,8 +409,19 @@ class FormDecoder:
     """A cue's `FormPlan` as log-odds per sampling step, with the tokens played so far (global
     frames, prompt included) for the theme and groove memory."""
 
-    def __init__(self, plan: FormPlan, card: int, num_codebooks: int, prompt: np.ndarray | None = None):
+    def __init__(
+        self,
+        plan: FormPlan,
+        card: int,
+        num_codebooks: int,
+        prompt: np.ndarray | None = None,
+        styles: dict[int, StyleForm] | None = None,
+    ):
         self.plan = plan
+        # style id -> its form: a world change mid-cue brings the new style's registers and
+        # figures over the same key and chords (None: the plan's style throughout)
+        self.styles = styles or {}
+        self.style: StyleForm = plan.form
         self.card = card
         self.K = num_codebooks
         p0 = 0 if prompt is None else int(prompt.shape[-1])
@@ -424,6 +451,8 @@ class FormDecoder:
                     self.last_melody = int(self.ids["melody"][token])
                 elif q == BASS and self.ids["bass"][token] >= 0:
                     self.last_bass = int(self.ids["bass"][token])
+            if q == STYLE and token in self.styles:  # the style playing now (known a step late)
+                self.style = self.styles[token]
 
     def _then(self, q: int, frame: int | None) -> int:
         if frame is None:
@@ -435,10 +464,10 @@ class FormDecoder:
     def _pitch_row(self, stream: str, chord: Chord) -> np.ndarray:
         """Log-odds over ids for a melody or bass note under `chord`: out of key or register -inf,
         chord tones favoured."""
-        key = (stream, chord)
+        key = (stream, chord, self.style.melody_register, self.style.bass_register)
         if key not in self._rows:
             table = self.ids[stream]
-            lo, hi = self.plan.form.melody_register if stream == "melody" else self.plan.form.bass_register
+            lo, hi = self.style.melody_register if stream == "melody" else self.style.bass_register
             tones = self.plan.pitch_classes(chord)
             allowed = self.plan.scale | tones
             row = np.zeros(self.card)
@@ -501,7 +530,7 @@ class FormDecoder:
         leap costs, a repeated note a little), an arpeggio by the chord's nearest tones."""
         row = self._pitch_row("melody", chord)
         table, last = self.ids["melody"], self.last_melody
-        if self.plan.form.arpeggio:  # chord tones, but still the nearest ones
+        if self.style.arpeggio:  # chord tones, but still the nearest ones
             tones = list(self.plan.pitch_classes(chord))
             row = np.where((table >= 0) & ~np.isin(table % 12, tones), -np.inf, row)
             row = self._add_step(row, table, last, STEP_ODDS, 4, MAX_LEAP)
@@ -545,7 +574,7 @@ class FormDecoder:
         """Semitones a repeated melody note moves: none for a tune (its notes are the key's, over
         any chord), the move of the chord's root for an arpeggio (its notes are the chord's), so
         the figure keeps its shape over the new chord."""
-        if not self.plan.form.arpeggio:
+        if not self.style.arpeggio:
             return 0
         move = (self.plan.chord_at(frame)[0] - self.plan.chord_at(source)[0]) % 12
         return move - 12 if move > 6 else move

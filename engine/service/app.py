@@ -31,6 +31,7 @@ from engine.api import (
     score_request_from_dict,
 )
 from engine.errors import EngineInputError
+from engine.media import check_program_media
 from engine.presets import available_presets
 from engine.service.paths import PathNotAllowed, check_media_path, resolve_cue_dir
 from engine.service.request_guard import RequestGuard, one_line_validation_error
@@ -202,7 +203,9 @@ def _validated_request(body: ScoreJobIn, cue_root: Path) -> ScoreRequest:
         _checked_scene(_scene(scene.model_dump()))
     data = body.model_dump()
     data["cue_dir"] = str(resolve_cue_dir(cue_root, body.cue_dir))
-    return score_request_from_dict(data)
+    request = score_request_from_dict(data)
+    check_program_media(request.scenes)  # a clip past its media's end: 400 now, not a failed job
+    return request
 
 
 def create_app(
@@ -310,6 +313,7 @@ def create_app(
         from engine.program_features import conditioning
 
         scene = _checked_scene(_scene(body.scene.model_dump()))
+        check_program_media([scene])
         return dataclasses.asdict(conditioning(scene.cue_program(), preset=body.preset))
 
     @app.post("/shots/embeddings")

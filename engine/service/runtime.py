@@ -96,25 +96,36 @@ def stop(folder: Path | None = None, timeout_s: float = 20.0) -> dict | None:
             break
         time.sleep(0.05)
     if pid is None:
+        if instance_lock.is_held(folder):
+            raise EngineBusyError(
+                f"{instance_lock.lock_path(folder)} is held by a process that cannot be told to be an "
+                "engine (the pid in the lock is not the one holding it); nothing was signalled: "
+                "stop that engine yourself (ps aux | grep 'engine.cli serve')"
+            )
         runtime = read_runtime_file(folder)
-        if runtime is not None and not instance_lock.is_held(folder):
+        if runtime is not None:
             runtime_file(folder).unlink(missing_ok=True)  # left by an engine that was killed
         return None
+    start = instance_lock.holder_start(folder, pid)
     url = (read_runtime_file(folder) or {}).get("url")
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+    _signal(pid, start, signal.SIGTERM)
     killed = False
     if not instance_lock.wait_released(folder, timeout_s):
         killed = True
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _signal(pid, start, signal.SIGKILL)
         instance_lock.wait_released(folder, 10.0)
     _wait_gone(pid, 10.0)  # the lock goes a moment before the process: "stopped" means gone
     return {"pid": pid, "url": url, "killed": killed}
+
+
+def _signal(pid: int, start: str | None, signum: int) -> None:
+    """Signal the engine only while `pid` is still the process that took the lock (pids are reused)."""
+    if not instance_lock.is_same_process(pid, start):
+        return
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def _wait_gone(pid: int, timeout_s: float) -> None:
@@ -181,8 +192,8 @@ def clean_stale_temp_files(folder: Path, cue_root: Path) -> int:
     """Hidden partial files a killed engine left (runtime file, cue WAVs); only the lock holder runs this."""
     removed = 0
     stale = list(folder.glob(f".{RUNTIME_FILE}.*"))
-    if cue_root.is_dir():
-        stale += [p for p in cue_root.rglob(".*.wav.part") if not p.is_symlink()]
+    if cue_root.is_dir():  # cue WAVs and token files (engine.safe_write's temporary names)
+        stale += [p for p in cue_root.rglob(".*.part") if not p.is_symlink() and p.is_file()]
     for path in stale:
         try:
             path.unlink()
@@ -192,12 +203,34 @@ def clean_stale_temp_files(folder: Path, cue_root: Path) -> int:
     return removed
 
 
+def _listening_socket(port: int) -> socket.socket:
+    """The loopback socket the service answers on; a bad or taken port is the user's to change."""
+    if not 0 <= port <= 65535:
+        raise EngineInputError(
+            f"--port {port}: give a TCP port from 1 to 65535, or leave it out for a free one"
+        )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise EngineInputError(
+            f"--port {port}: cannot listen on it ({exc.strerror}); choose another port or leave it out"
+        ) from None
+    return sock
+
+
 def serve(port: int = 0, cue_root: Path | None = None, folder: Path | None = None) -> int:
     """Run until interrupted; print one JSON line with the URL and token file once ready.
 
     When another engine already serves the folder, print its line instead (with "attached": true)
     and return: there is never a second engine on one jobs database.
     """
+    if not 0 <= port <= 65535:
+        raise EngineInputError(
+            f"--port {port}: give a TCP port from 1 to 65535, or leave it out for a free one"
+        )
     folder = folder or state_dir()
     build = build_fingerprint()  # what this engine starts from, before it loads anything
     cue_root = (cue_root or default_cue_root()).resolve()
@@ -228,6 +261,7 @@ def _serve_locked(port: int, cue_root: Path, folder: Path, settings: dict[str, s
     from engine.service.store import JobStore
     from engine.service.worker import Worker
 
+    sock = _listening_socket(port)  # a port that cannot be had: one error before any work starts
     cue_root.mkdir(parents=True, exist_ok=True)
     removed = clean_stale_temp_files(folder, cue_root)
     if removed:
@@ -240,9 +274,6 @@ def _serve_locked(port: int, cue_root: Path, folder: Path, settings: dict[str, s
     worker.start()
     token = secrets.token_urlsafe(32)
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = create_app(store, worker, token=token, cue_root=cue_root, build=build)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))

@@ -11,7 +11,7 @@ MuseScore General all have).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,9 @@ class Part:
     # a figure into one swell and the part has no pulse; plucked, each note speaks on its frame).
     short_program: int | None = None
     short_s: float = 0.0
+    # Harmony only: its upper voices sit this far left of `pan`, its lower voices this far right
+    # (negative: the other way, as a piano is heard, low notes left).
+    spread: int = 0
 
     def plays_short(self, seconds: float) -> bool:
         """Whether a note this long is played on `short_program`."""
@@ -40,6 +43,10 @@ class Part:
 
 
 CYMBALS = frozenset({"hat_closed", "hat_open", "ride", "crash"})
+KIT_PAN = {
+    "kick": 64, "snare": 62, "hat_closed": 84, "hat_open": 84, "ride": 42, "crash": 76,
+    "tom_low": 44, "tom_high": 74,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -49,13 +56,28 @@ class Kit:
     preset: int
     keys: dict[str, tuple[int, ...]]
     level: int = 100
+    # per accent: soft, medium, strong. The strong accent is what a hit point is forced to: it
+    # must be heard over the style's bed (ambient's at 80 left a forced hit 2 frames from a
+    # detected onset in the mix), so every kit plays it at 108 or more.
     velocity: tuple[int, int, int] = (55, 85, 118)
     reverb_send: float = 0.12
     pan: int = 64
+    # Where each piece sits (CC10), as a kit miked overhead is heard from the audience: kick and
+    # snare centre, hats right, ride and floor tom left, crash and toms across. Without it the
+    # whole kit sat in the centre with the bass and a style's mix read near mono.
+    piece_pan: dict[str, int] = field(default_factory=lambda: dict(KIT_PAN))
     # Cymbals and hats are noise: at the drums' own velocity they wash over the pitched parts (a
     # flat spectrum, "flatness" 0.07-0.17 on rock and action cues). A drummer plays them under
     # the kick and snare; this scales their velocity (about -9 dB at 0.6).
     cymbal_scale: float = 0.6
+    # The kit's bell at the presence frequency (`Room.presence_db` is the pitched parts'): cut, as
+    # a mix tames cymbals and snare there; FluidR3's kits are noisier than TimGM6mb's at one
+    # loudness, and a model's busy snare part measured as noise (flatness 0.046 -> 0.034 at -3 dB).
+    presence_db: float = -3.0
+
+    def pan_of(self, piece: str) -> int:
+        """The piece's CC10 pan, moved with the kit's own pan away from the centre."""
+        return max(0, min(127, self.piece_pan.get(piece, 64) + self.pan - 64))
 
     def velocity_of(self, piece: str, accent: int) -> int:
         v = self.velocity[accent]
@@ -84,6 +106,11 @@ class Room:
     width: float = 1.0
     wet: float = 0.35  # return level of the reverb bus
     master_db: float = 0.0  # gain before the bus compressor and limiter
+    # The style's tone on the bus (pedalboard EQ): a low shelf under LOW_SHELF_HZ and a presence
+    # bell at PRESENCE_HZ. GM soundfonts sound darker than library music (centroid 375-548 Hz on
+    # the model's cues against about 800 Hz, 2-6 kHz 4-12 dB lower), mostly a heavy low end.
+    low_db: float = 0.0
+    presence_db: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -128,44 +155,50 @@ ORCHESTRA: dict[str, Orchestration] = {
         ),
         # Contrabass, right as on a stage; string ensemble; violin. Short notes are plucked
         # (pizzicato): a chord a beat long or a quick figure speaks on its beat instead of swelling.
-        bass=Part(43, pan=72, level=100, reverb_send=0.3, short_program=45, short_s=0.8),
+        bass=Part(43, pan=80, level=100, reverb_send=0.3, short_program=45, short_s=0.8),
         harmony=Part(
-            48, pan=52, level=96, velocity=(50, 72, 96), reverb_send=0.35, short_program=45, short_s=0.8
+            48,
+            pan=64,
+            level=96,
+            velocity=(50, 72, 96),
+            reverb_send=0.35,
+            short_program=45,
+            short_s=0.8,
+            spread=26,
         ),
-        melody=Part(40, pan=76, level=104, reverb_send=0.3, transpose=12, short_program=45, short_s=0.4),
+        melody=Part(40, pan=48, level=104, reverb_send=0.3, transpose=12, short_program=45, short_s=0.4),
         voicing=Voicing(50, 79, 64, spread="open", voices=4),
-        room=Room(size=0.85, damping=0.35, wet=0.4, master_db=-0.5),
+        room=Room(size=0.85, damping=0.35, wet=0.4, master_db=-0.5, presence_db=1.0),
     ),
     "piano_ballad": Orchestration(
         "piano_ballad",
-        Kit(8, _keys(snare=(37,), crash=(55,)), level=78, velocity=(40, 62, 88), reverb_send=0.2),
-        bass=Part(0, pan=56, level=92, velocity=(50, 70, 92)),  # piano left hand
-        harmony=Part(0, pan=64, level=88, velocity=(44, 64, 86), reverb_send=0.25),
-        melody=Part(0, pan=72, level=104, velocity=(60, 80, 104), reverb_send=0.25, transpose=12),
+        Kit(8, _keys(snare=(37,), crash=(55,)), level=78, velocity=(40, 62, 108), reverb_send=0.2),
+        bass=Part(0, pan=50, level=92, velocity=(50, 70, 92)),  # piano left hand
+        harmony=Part(0, pan=64, level=88, velocity=(44, 64, 86), reverb_send=0.25, spread=-18),
+        melody=Part(0, pan=78, level=104, velocity=(60, 80, 104), reverb_send=0.25, transpose=12),
         voicing=Voicing(53, 74, 62, spread="close", voices=4),
-        room=Room(size=0.7, damping=0.45, wet=0.33, master_db=12.0),
+        room=Room(size=0.7, damping=0.45, wet=0.33, master_db=12.0, low_db=-2.0, presence_db=2.0),
     ),
     "indie_rock": Orchestration(
         "indie_rock",
         # The kit sits 3 dB under the guitars (CC7 80, not 90): its snare is noise, and at 90 a
         # busy snare part made the cue measure as noise (flatness 0.06) over the guitars' chords.
         Kit(16, _keys(crash=(49,), tom_low=(43,), tom_high=(48,)), level=80, velocity=(65, 95, 122)),
-        bass=Part(33, pan=64, level=104, velocity=(70, 92, 115), reverb_send=0.05),  # fingered bass
-        harmony=Part(29, pan=36, level=84, velocity=(60, 80, 100), reverb_send=0.12),  # overdriven guitar
-        melody=Part(27, pan=92, level=100, velocity=(70, 92, 112), reverb_send=0.2),  # clean lead guitar
+        bass=Part(33, pan=64, level=90, velocity=(70, 92, 115), reverb_send=0.05),  # fingered bass
+        # overdriven guitars hard left and right (two players, the chord split between them)
+        harmony=Part(29, pan=54, level=92, velocity=(60, 80, 100), reverb_send=0.12, spread=40),
+        melody=Part(27, pan=80, level=100, velocity=(70, 92, 112), reverb_send=0.2),  # clean lead guitar
         voicing=Voicing(47, 67, 57, spread="close", voices=3),
-        room=Room(size=0.4, damping=0.5, wet=0.25, master_db=1.2),
+        room=Room(size=0.5, damping=0.5, wet=0.3, master_db=1.2, low_db=-3.0, presence_db=2.0),
     ),
     "electronic_pulse": Orchestration(
         "electronic_pulse",
-        Kit(
-            25, _keys(snare=(38, 39), hat_open=(46,), crash=(49,)), level=80, velocity=(70, 95, 120)
-        ),  # TR-808
+        Kit(25, _keys(hat_open=(46,), crash=(49,)), level=80, velocity=(70, 95, 120)),  # TR-808
         bass=Part(38, pan=64, level=100, velocity=(80, 96, 112), reverb_send=0.05),  # synth bass 1
-        harmony=Part(89, pan=64, level=86, velocity=(60, 74, 90), reverb_send=0.3),  # warm pad
-        melody=Part(81, pan=84, level=82, velocity=(70, 88, 104), reverb_send=0.25),  # saw lead
+        harmony=Part(89, pan=64, level=86, velocity=(60, 74, 90), reverb_send=0.3, spread=40),  # warm pad
+        melody=Part(81, pan=82, level=82, velocity=(70, 88, 104), reverb_send=0.25),  # saw lead
         voicing=Voicing(55, 79, 65, spread="open", voices=4),
-        room=Room(size=0.6, damping=0.3, wet=0.3, master_db=0.2),
+        room=Room(size=0.6, damping=0.3, wet=0.3, master_db=0.2, low_db=-3.0, presence_db=4.0),
     ),
     "acoustic_folk": Orchestration(
         "acoustic_folk",
@@ -173,14 +206,15 @@ ORCHESTRA: dict[str, Orchestration] = {
             8,
             _keys(snare=(37,), hat_open=(54,), ride=(54,)),
             level=86,
-            velocity=(45, 70, 96),
+            velocity=(45, 70, 110),
             reverb_send=0.18,
         ),  # room kit, tambourine
-        bass=Part(32, pan=60, level=104, reverb_send=0.1),  # acoustic bass
-        harmony=Part(25, pan=44, level=98, velocity=(56, 76, 98), reverb_send=0.2),  # steel-string guitar
-        melody=Part(73, pan=84, level=96, reverb_send=0.28),  # flute
+        bass=Part(32, pan=62, level=96, reverb_send=0.1),  # acoustic bass
+        # steel-string guitar, its chord across two players left and right of the flute's opposite
+        harmony=Part(25, pan=50, level=98, velocity=(56, 76, 98), reverb_send=0.2, spread=30),
+        melody=Part(73, pan=88, level=96, reverb_send=0.28),  # flute
         voicing=Voicing(52, 71, 60, spread="close", voices=4),
-        room=Room(size=0.5, damping=0.5, wet=0.28, master_db=0.7),
+        room=Room(size=0.5, damping=0.5, wet=0.28, master_db=0.7, low_db=-2.0, presence_db=3.0),
     ),
     "jazz_trio": Orchestration(
         "jazz_trio",
@@ -189,29 +223,30 @@ ORCHESTRA: dict[str, Orchestration] = {
             40,
             _keys(kick=(35,), hat_closed=(44,), crash=(57,)),
             level=84,
-            velocity=(45, 68, 96),
+            velocity=(45, 68, 108),
             reverb_send=0.15,
         ),
-        bass=Part(32, pan=56, level=110, velocity=(64, 84, 104), reverb_send=0.1),  # upright bass
-        harmony=Part(0, pan=70, level=90, velocity=(46, 62, 82), reverb_send=0.18),  # piano comping
-        melody=Part(11, pan=48, level=100, velocity=(58, 78, 100), reverb_send=0.22),  # vibraphone
+        bass=Part(32, pan=60, level=96, velocity=(64, 84, 104), reverb_send=0.1),  # upright bass
+        # piano comping right of centre, low notes left; vibraphone left
+        harmony=Part(0, pan=76, level=90, velocity=(46, 62, 82), reverb_send=0.18, spread=-28),
+        melody=Part(11, pan=40, level=100, velocity=(58, 78, 100), reverb_send=0.22),
         voicing=Voicing(50, 76, 62, spread="open", voices=4),
-        room=Room(size=0.35, damping=0.6, wet=0.22, master_db=3.0),
+        room=Room(size=0.35, damping=0.6, wet=0.22, master_db=3.0, low_db=-4.0, presence_db=4.0),
     ),
     "ambient": Orchestration(
         "ambient",
         Kit(
             24,
             _keys(kick=(35,), snare=(39,), hat_closed=(42,), hat_open=(46,), crash=(55,)),
-            level=70,
-            velocity=(35, 55, 80),
+            level=84,
+            velocity=(35, 55, 112),
             reverb_send=0.4,
         ),
         bass=Part(35, pan=64, level=92, velocity=(50, 66, 84), reverb_send=0.25),  # fretless bass
-        harmony=Part(89, pan=64, level=96, velocity=(50, 64, 80), reverb_send=0.45),  # warm pad
+        harmony=Part(89, pan=64, level=96, velocity=(50, 64, 80), reverb_send=0.45, spread=40),  # warm pad
         melody=Part(8, pan=80, level=96, velocity=(50, 68, 88), reverb_send=0.5, transpose=12),  # celesta
         voicing=Voicing(55, 81, 67, spread="open", voices=4),
-        room=Room(size=0.95, damping=0.25, wet=0.5, master_db=0.0),
+        room=Room(size=0.95, damping=0.25, wet=0.5, master_db=0.0, low_db=-2.5, presence_db=4.5),
     ),
     "action_percussion": Orchestration(
         "action_percussion",
@@ -222,11 +257,13 @@ ORCHESTRA: dict[str, Orchestration] = {
             velocity=(70, 98, 124),
             reverb_send=0.2,
         ),
-        bass=Part(39, pan=64, level=100, velocity=(80, 100, 118), reverb_send=0.08),  # synth bass 2
-        harmony=Part(48, pan=48, level=92, velocity=(70, 92, 116), reverb_send=0.25),  # string stabs
-        melody=Part(61, pan=80, level=100, velocity=(72, 96, 120), reverb_send=0.25),  # brass section
+        bass=Part(39, pan=64, level=92, velocity=(80, 100, 118), reverb_send=0.08),  # synth bass 2
+        harmony=Part(
+            48, pan=56, level=92, velocity=(70, 92, 116), reverb_send=0.25, spread=30
+        ),  # string stabs
+        melody=Part(61, pan=84, level=100, velocity=(72, 96, 120), reverb_send=0.25),  # brass section
         voicing=Voicing(50, 74, 62, spread="open", voices=4),
-        room=Room(size=0.75, damping=0.4, wet=0.32, master_db=0.0),
+        room=Room(size=0.75, damping=0.4, wet=0.32, master_db=0.0, low_db=-2.0, presence_db=3.0),
     ),
 }
 assert set(ORCHESTRA) == set(STYLES), "every style needs a row"

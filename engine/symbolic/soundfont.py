@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -63,3 +64,21 @@ def find_soundfont() -> Path:
 def soundfont_bytes(path: Path) -> bytes:
     """The soundfont's bytes, read once per process (every render loads them into its synth)."""
     return Path(path).read_bytes()
+
+
+_local = threading.local()
+
+
+def loaded_synth(path: Path, sample_rate: int, drums: bool):
+    """(tinysoundfont synth, soundfont id) with the font loaded, one per thread, font, rate and
+    kind: loading costs more than playing a few seconds, and each copy of FluidR3 holds about
+    300 MB, so the renderer's streams and `font_levels`' probe notes share these (never at once:
+    probes run between streams). The caller resets it (`sounds_off`) before playing."""
+    import tinysoundfont
+
+    pool = _local.__dict__.setdefault("synths", {})
+    key = (str(path), sample_rate, drums)
+    if key not in pool:
+        synth = tinysoundfont.Synth(samplerate=sample_rate)
+        pool[key] = (synth, synth.sfload(soundfont_bytes(Path(path))))
+    return pool[key]
