@@ -30,11 +30,10 @@ import torch
 
 from engine.generator import backbone as bb
 from engine.generator import decoding, fast_step
-from engine.generator.config import GeneratorConfig
+from engine.generator.config import GeneratorConfig, load_generator_config
 from engine.generator.decoding import Sampling, generate_window, window_steps
 from engine.generator.longform import plan_windows
-from engine.generator.service import MusicGenerator, build_model
-from engine.presets import load_preset
+from engine.generator.music_generator import MusicGenerator, build_model
 
 SMALL_SIZED = {
     "cls_dim": 512,
@@ -196,11 +195,9 @@ def _realtime(cfg: GeneratorConfig, seconds: float, repeats: int) -> dict[str, f
 
 def run() -> dict:
     torch.manual_seed(0)
-    symbolic = _realtime(
-        GeneratorConfig.from_dict(load_preset("tiny").generator), REALTIME_SECONDS, repeats=3
-    )
+    symbolic = _realtime(load_generator_config("tiny"), REALTIME_SECONDS, repeats=3)
     neural = _realtime(GeneratorConfig.from_dict(NEURAL_TINY), REALTIME_SECONDS, repeats=2)
-    tiny_cfg = GeneratorConfig.from_dict(load_preset("tiny").generator)
+    tiny_cfg = load_generator_config("tiny")
     big_cfg = GeneratorConfig.from_dict(SMALL_SIZED)
     tiny = _measure(tiny_cfg, seconds=4.0, repeats=6)
     small = _measure(big_cfg, seconds=0.6, repeats=2)

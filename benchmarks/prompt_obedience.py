@@ -97,7 +97,7 @@ def grid_bpm(tokens: np.ndarray, named: float, meter) -> float:
 
 
 def measure(out: Path) -> list[dict]:
-    from engine.generator.service import MusicGenerator
+    from engine.generator.music_generator import MusicGenerator
     from engine.in_process import InProcessEngine
     from engine.symbolic.score import STREAMS, STYLES
     from vm_editor.scoring import build_request, plan_cues

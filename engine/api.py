@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+# the two clocks the editor side needs, re-exported from their one home (standard library only)
+from engine.timebase import CUE_SAMPLE_RATE as CUE_SAMPLE_RATE
+from engine.timebase import TOKEN_RATE as TOKEN_RATE
+
 API_VERSION = 2
-CUE_SAMPLE_RATE = 48_000
-TOKEN_RATE = 50  # the generator's token grid (Hz): rhythm curve, cue channel and hit frames
 DEFAULT_HANDLE_S = 1.0  # music rendered past each cue's end, for crossfades with real handles
 SEED_LIMIT = 2**31 - 1
 

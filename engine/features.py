@@ -25,12 +25,12 @@ from engine.encoders import default_cache_root, tower_for_preset
 from engine.feature_cache import FeatureCache
 from engine.media import MediaInfo, check_range, decode_grids, probe_media
 from engine.preprocess import normalise_batch
-from engine.rhythm import GRID_FPS, RHYTHM_HZ, CutDetector, cue_channel, patch_change_curve, resample
+from engine.rhythm import CutDetector, cue_channel, patch_change_curve, rhythm_curve
+from engine.timebase import GRID_FPS, SEMANTIC_FPS, TOKEN_RATE
 
 __all__ = ["MediaInfo", "SceneFeatures", "extract_scene_features", "probe_media", "rhythm_for_media"]
 
 log = logging.getLogger(__name__)
-SEMANTIC_FPS = 1
 
 
 @dataclass(frozen=True)
@@ -114,12 +114,12 @@ def extract_scene_features(
         data = _compute(path, start_s, end_s, info, tower, sequence_rate)
         cache.put(key, data)
     duration = end_s - start_s
-    n = int(round(duration * RHYTHM_HZ))
+    n = int(round(duration * TOKEN_RATE))
     cuts = tuple(float(t) for t in data["cuts_s"])
     fades = tuple(float(t) for t in data["fades_s"])
     return SceneFeatures(
         cls_1fps=data["cls_1fps"],
-        rhythm_50hz=resample(data["d_25"], GRID_FPS, n),
+        rhythm_50hz=rhythm_curve(data["d_25"], duration),
         cues_50hz=cue_channel(n, cuts, fades, [float(t) for t in hit_points_s]),
         cuts_s=cuts,
         encoder_id=tower.encoder_id,
@@ -144,7 +144,7 @@ def rhythm_for_media(
         path, start, end, preset=preset, cache_dir=cache_dir, encoder_dir=encoder_dir
     )
     return {
-        "fps": RHYTHM_HZ,
+        "fps": TOKEN_RATE,
         "curve": [round(float(v), 6) for v in feats.rhythm_50hz],
         "cuts_s": [round(t, 6) for t in feats.cuts_s],
     }

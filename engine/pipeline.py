@@ -42,7 +42,6 @@ from engine.finishing import (
 )
 
 log = logging.getLogger(__name__)
-RHYTHM_RATE = TOKEN_RATE  # the token grid of the generator
 __all__ = ["ProgressCallback", "ProgressEvent", "iter_cues", "score", "tokens_path"]
 
 
@@ -68,7 +67,7 @@ def cue_filename(score_name: str, scene: SceneRequest, seed: int, preset: str, p
 def _marker_channel(hit_points_s: tuple[float, ...], frames: int) -> np.ndarray:
     channel = np.zeros(frames, dtype=np.float32)
     for t in hit_points_s:
-        k = int(round(t * RHYTHM_RATE))
+        k = int(round(t * TOKEN_RATE))
         if 0 <= k < frames:
             channel[k] = 1.0
     return channel
@@ -83,7 +82,7 @@ def _conditions(scene: SceneRequest, preset: str) -> tuple[np.ndarray | None, np
     from engine.program_features import program_features
 
     program = scene.cue_program()
-    frames = max(1, int(round(scene.duration_s * RHYTHM_RATE)))
+    frames = max(1, int(round(scene.duration_s * TOKEN_RATE)))
     hits = {*program.markers_s, *(e.at_s for e in program.edit_points if e.is_cut), *scene.hit_points_s}
     hits = {t for t in hits if 0.0 < t < scene.duration_s}  # the cue's own start is no hit
     if all(seg.path is None for seg in program.segments):
@@ -134,8 +133,8 @@ def score_warnings(request: ScoreRequest, trained: bool) -> tuple[str, ...]:
     """The lines a finished score reports (`ScoreResult.warnings`, the service job's record): an
     untrained preset, and one line naming every prompt word the preset cannot place (the request's
     prompt and each cue's own)."""
+    from engine.generator.music_generator import MusicGenerator
     from engine.generator.prompt_intent import PromptIntent
-    from engine.generator.service import MusicGenerator
 
     lines = [] if trained else [untrained_warning(request.preset)]
     prompts = [request.prompt, *(s.prompt for s in request.scenes)]
@@ -162,7 +161,7 @@ def iter_cues(
     The next scene's pictures are decoded and encoded on a helper thread while the current scene
     is generated, so the generator never waits for the decoder after the first scene.
     """
-    from engine.generator.service import MusicGenerator
+    from engine.generator.music_generator import MusicGenerator
     from engine.media import check_program_media
 
     started = time.monotonic()

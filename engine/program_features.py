@@ -26,15 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.api import TOKEN_RATE, CueConditioning, CueProgram, ProgramSegmentSpec
+from engine.api import CueConditioning, CueProgram, ProgramSegmentSpec
 from engine.encoders import tower_for_preset
 from engine.feature_cache import FeatureCache
 from engine.features import default_cache_dir
 from engine.media import check_range, decode_grids, probe_media
 from engine.preprocess import normalise_batch
-from engine.rhythm import GRID_FPS, CutDetector, cue_channel, resample
+from engine.rhythm import CutDetector, cue_channel, patch_change_curve, rhythm_curve
+from engine.timebase import GRID_FPS, SEMANTIC_FPS, TOKEN_RATE
 
-SEMANTIC_FPS = 1
 _EPS = 1e-9
 
 
@@ -64,12 +64,6 @@ def _grid_range(seg: ProgramSegmentSpec) -> tuple[int, int]:
     k0 = math.ceil(seg.record_start_s * GRID_FPS - 1e-6)
     k1 = math.ceil(seg.record_end_s * GRID_FPS - 1e-6)
     return k0, k1
-
-
-def _change(a: np.ndarray, b: np.ndarray) -> float:
-    x, y = a.reshape(-1).astype(np.float64), b.reshape(-1).astype(np.float64)
-    denom = np.linalg.norm(x) * np.linalg.norm(y)
-    return float(1.0 - np.clip(x @ y / max(denom, 1e-12), -1.0, 1.0))
 
 
 class _Encoder:
@@ -116,12 +110,7 @@ def _decode_shot(seg: ProgramSegmentSpec, k0: int, k1: int, enc: _Encoder, cache
             rows = np.concatenate([rows, np.full(count - len(rows), rows[-1])])
         pooled, tokens = enc.tower.encode(normalise_batch(grids.crops, enc.tower.pre))
         tok = tokens[rows]
-        flat = tok.reshape(len(tok), -1).astype(np.float64)
-        d = np.zeros(len(flat), np.float32)
-        if len(flat) > 1:
-            norms = np.linalg.norm(flat, axis=1)
-            cos = np.einsum("ij,ij->i", flat[1:], flat[:-1]) / np.maximum(norms[1:] * norms[:-1], 1e-12)
-            d[1:] = 1.0 - np.clip(cos, -1.0, 1.0)
+        d = patch_change_curve(tok)  # d[0] is the cut into this shot: its caller measures it
         cuts, fades = detector.result()
         data = {
             "pooled": pooled[rows].astype(np.float32),
@@ -185,7 +174,7 @@ def program_features(
             cuts += shot.cuts_s
             fades += shot.fades_s
         if k0 > 0 and prev_last is not None:
-            d[k0] = _change(prev_last, first)
+            d[k0] = patch_change_curve(first[None], previous=prev_last)[0]
         prev_last = last
     n_cls = max(1, math.ceil(program.duration_s - _EPS))
     rows = np.minimum(np.arange(n_cls) * GRID_FPS // SEMANTIC_FPS, m - 1)
@@ -195,7 +184,7 @@ def program_features(
     blends = [e.at_s for e in program.edit_points if not e.is_cut]
     return ProgramFeatures(
         cls_1fps=pooled[rows].copy(),
-        rhythm_50hz=resample(d, GRID_FPS, t, TOKEN_RATE),
+        rhythm_50hz=rhythm_curve(d, program.duration_s),
         cues_50hz=cue_channel(t, [*cuts, *hard], [*fades, *blends], list(program.markers_s), TOKEN_RATE),
         cuts_s=tuple(sorted(cuts)),
         edit_points_s=edits,

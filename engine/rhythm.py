@@ -4,7 +4,9 @@
   patch tokens (CLS excluded, after the tower's final LayerNorm) flattened in raster order into
   one vector of P·W numbers, so patches are compared position by position; d_t = 1 − cos(p_t,
   p_{t−1}) with d_0 = 1; resampled to 50 Hz by linear interpolation on the grid times k/25
-  (held at the last value past the final grid frame).
+  (held at the last value past the final grid frame). The curve the model trains on (`features`,
+  through `vm-train prepare`) and the one it is served (`program_features`) are both made by
+  `patch_change_curve` then `rhythm_curve`, so the two cannot drift apart.
 - Cuts (the scene changes an editor means), from pixels only, inside the single decode pass, on
   every decoded frame of the range downscaled to 256 px wide:
   1. shot-to-shot cuts: PySceneDetect's ContentDetector (threshold 27, HSV weights 1/1/1, no
@@ -30,8 +32,8 @@ from collections.abc import Sequence
 import numpy as np
 from scenedetect import ContentDetector, FrameTimecode
 
-GRID_FPS = 25
-RHYTHM_HZ = 50
+from engine.timebase import GRID_FPS, TOKEN_RATE
+
 CUT_THRESHOLD = 27.0
 MIN_CUT_GAP_S = 0.5
 BLACK_LEVEL = 12.0
@@ -41,8 +43,14 @@ FADE_CUE = 0.5
 _LUMA = np.array([0.114, 0.587, 0.299], dtype=np.float32)  # BGR -> Y'
 
 
-def patch_change_curve(tokens: np.ndarray) -> np.ndarray:
-    """tokens [M, P, W] -> d [M] float32, d_t = 1 − cos(flat(p_t), flat(p_{t−1})), d_0 = 1."""
+def patch_change_curve(tokens: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+    """tokens [M, P, W] -> d [M] float32, d_t = 1 − cos(flat(p_t), flat(p_{t−1})).
+
+    d_0 = 1 (the start of the picture), or its change from `previous` ([P, W], the frame shown
+    just before these: a cue's shots are measured one by one and joined at their cuts).
+    """
+    if previous is not None:
+        return patch_change_curve(np.concatenate([previous[None], tokens]))[1:]
     flat = tokens.reshape(len(tokens), -1).astype(np.float64)
     d = np.ones(len(flat), dtype=np.float64)
     if len(flat) > 1:
@@ -53,7 +61,13 @@ def patch_change_curve(tokens: np.ndarray) -> np.ndarray:
     return d.astype(np.float32)
 
 
-def resample(curve: np.ndarray, src_hz: float, n_out: int, out_hz: float = RHYTHM_HZ) -> np.ndarray:
+def rhythm_curve(change_25fps: np.ndarray, duration_s: float) -> np.ndarray:
+    """The model's rhythm input: the 25 fps change curve on the 50 Hz token grid, round(duration_s
+    * 50) samples. Training (`features`) and serving (`program_features`) both end here."""
+    return resample(change_25fps, GRID_FPS, int(round(duration_s * TOKEN_RATE)))
+
+
+def resample(curve: np.ndarray, src_hz: float, n_out: int, out_hz: float = TOKEN_RATE) -> np.ndarray:
     """Linear interpolation of samples at k/src_hz onto j/out_hz, j < n_out."""
     if n_out <= 0:
         return np.zeros(0, dtype=np.float32)
@@ -106,7 +120,7 @@ def cue_channel(
     cuts_s: Sequence[float],
     fades_s: Sequence[float],
     hit_points_s: Sequence[float],
-    hz: float = RHYTHM_HZ,
+    hz: float = TOKEN_RATE,
 ) -> np.ndarray:
     """float32 [n] in [0, 1]: 1 at cuts and markers, FADE_CUE at fade boundaries."""
     cues = np.zeros(n, dtype=np.float32)

@@ -14,7 +14,7 @@ from engine.corpus.styles import known_prompt_words
 from engine.eval.cli import main
 from engine.eval.models import load_generator, parse_spec
 from engine.generator import backbone as bb
-from engine.generator.service import MusicGenerator
+from engine.generator.music_generator import MusicGenerator
 from tests._trainer_data import SMALL, small_config
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -12,7 +12,7 @@ from engine.generator import backbone as bb
 from engine.generator.config import GeneratorConfig
 from engine.generator.decoding import Sampling, TokenConstraints, generate_window
 from engine.generator.fast_step import FastStep, UnsupportedModel, unsupported_reason
-from engine.generator.service import build_model
+from engine.generator.music_generator import build_model
 from engine.presets import load_preset
 from tests._generator_small import SMALL, small_config, wake_rhythm
 

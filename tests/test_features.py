@@ -123,3 +123,25 @@ def test_features_raise_media_errors(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(errors.MediaEmptyError):
         extract_scene_features(str(empty), 0, 1, cache_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("join_s", [None, 1.24])
+def test_training_and_serving_measure_the_same_rhythm(tmp_path, join_s):
+    """The curve the model trains on (the scene features `vm-train prepare` stores) and the one a
+    cue is served (`program_features`) are one function's output for the same frames: bit for bit,
+    also where a cue joins two segments (its change measured across the join, as in one take)."""
+    from engine.api import CueProgram, ProgramSegmentSpec
+    from engine.program_features import program_features
+
+    path, start, duration = bikes_path(), 1.0, 3.0
+    trained = extract_scene_features(path, start, start + duration, cache_dir=str(tmp_path / "t")).rhythm_50hz
+    if join_s is None:
+        segments = (ProgramSegmentSpec(path, start, start + duration, 0.0, duration, 1.0),)
+    else:
+        segments = (
+            ProgramSegmentSpec(path, start, start + join_s, 0.0, join_s, 1.0),
+            ProgramSegmentSpec(path, start + join_s, start + duration, join_s, duration, 1.0),
+        )
+    served = program_features(CueProgram(duration, segments), cache_dir=str(tmp_path / "s")).rhythm_50hz
+    assert trained.shape == (int(round(duration * 50)),) and trained[1:].max() > 0.01  # the bikes move
+    np.testing.assert_array_equal(served, trained)

@@ -24,7 +24,7 @@ from engine.generator.form import (
     plan_form,
     read_style_forms,
 )
-from engine.generator.service import MusicGenerator
+from engine.generator.music_generator import MusicGenerator
 from engine.generator.tempo_grid import TempoGrid
 from engine.presets import load_preset
 from engine.symbolic import tokens as tk
@@ -138,9 +138,9 @@ def test_an_untrained_lm_decoded_with_form_plays_in_key_on_the_plan_and_ends(
         plans.append(out.plan)
         return out
 
-    import engine.generator.service as service
+    import engine.generator.music_generator as music_generator
 
-    monkeypatch.setattr(service, "cue_form", spy)
+    monkeypatch.setattr(music_generator, "cue_form", spy)
     cue = _cue(gen, seed=4, forms=True)
     plan = plans[-1]
     score = tk.decode(cue.tokens.astype(np.int64))

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from engine.generator import backbone as bb
+from engine.generator.music_generator import build_model
 from engine.generator.rhythm import rhythm_layer_count
-from engine.generator.service import build_model
 from tests._generator_small import small_config, wake_rhythm
 
 

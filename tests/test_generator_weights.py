@@ -9,7 +9,7 @@ import torch
 from engine.errors import AdapterMismatchError, ModelNotFoundError
 from engine.generator import backbone as bb
 from engine.generator.adapters import load_adapters, save_adapters
-from engine.generator.service import MusicGenerator, build_model
+from engine.generator.music_generator import MusicGenerator, build_model
 from engine.generator.zeroshot import ZeroShotPrompter, build_prompt, tempo_from_rhythm
 from tests._generator_small import small_config, wake_rhythm
 

@@ -8,7 +8,7 @@ import torch
 
 from engine.api import SceneRequest, scene_from_dict
 from engine.errors import GeneratorInputError
-from engine.generator.service import MusicGenerator
+from engine.generator.music_generator import MusicGenerator
 from tests._generator_small import small_config
 
 

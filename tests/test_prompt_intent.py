@@ -110,7 +110,7 @@ def test_a_table_naming_a_style_the_model_lacks_is_refused():
 
 @pytest.fixture(scope="module")
 def gen():
-    from engine.generator.service import MusicGenerator
+    from engine.generator.music_generator import MusicGenerator
 
     return MusicGenerator.load("tiny", device="cpu")
 

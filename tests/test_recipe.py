@@ -71,7 +71,7 @@ def test_smoke_budget_builds_a_loadable_model_and_resume_skips_done_steps(tmp_pa
     models = tmp_path / "models"
     shutil.copytree(folder, models / "tiny")
     monkeypatch.setenv(bb.MODELS_ENV, str(models))
-    from engine.generator.service import MusicGenerator
+    from engine.generator.music_generator import MusicGenerator
 
     gen = MusicGenerator.from_preset_config("tiny", _tiny_config())
     assert gen.trained and gen.weights == str(models / "tiny")

@@ -8,7 +8,7 @@ import pytest
 
 from engine.errors import GeneratorInputError
 from engine.generator.config import GeneratorConfig
-from engine.generator.service import MusicGenerator
+from engine.generator.music_generator import MusicGenerator
 from engine.presets import load_preset
 from engine.symbolic import tokens as tk
 

@@ -14,7 +14,7 @@ import torch
 from engine.generator import backbone as bb
 from engine.generator import tempo_grid
 from engine.generator.config import GeneratorConfig
-from engine.generator.service import MusicGenerator
+from engine.generator.music_generator import MusicGenerator
 from engine.generator.tempo_grid import (
     STREAM_LEVELS,
     STYLE_METERS_FILE,

@@ -12,7 +12,7 @@ import torch
 
 from engine.generator import backbone as bb
 from engine.generator.adapters import load_adapters
-from engine.generator.service import MusicGenerator, build_model
+from engine.generator.music_generator import MusicGenerator, build_model
 from engine.train.batches import Batcher
 from engine.train.cli import main
 from engine.train.loop import TrainConfig, lr_factor, train_stage

@@ -18,8 +18,9 @@ import numpy as np
 from engine.corpus.meter import SECTION_BARS, Span
 from engine.corpus.styles import style
 from engine.symbolic.score import FRAME_RATE, STYLES
+from engine.timebase import GRID_FPS
 
-VIDEO_FPS = 25
+VIDEO_FPS = GRID_FPS  # the films are shot on the rhythm grid: one frame per feature frame
 MUSIC_PER_VIDEO = FRAME_RATE // VIDEO_FPS  # 2 music frames per video frame
 MIN_SHOT_S, MAX_SHOT_S = 0.5, 8.0
 WORLD_CHANGE_PROB = 0.3

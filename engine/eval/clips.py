@@ -14,9 +14,10 @@ from pathlib import Path
 
 from engine.corpus.errors import SynthConfigError
 from engine.eval.style_classifier import dominant_style
+from engine.timebase import GRID_FPS
 
 TRUTH_VERSION = 2
-VIDEO_FPS = 25
+VIDEO_FPS = GRID_FPS  # the corpus films are shot on the rhythm grid (corpus.shots)
 
 
 @dataclass

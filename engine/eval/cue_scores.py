@@ -16,8 +16,9 @@ from engine.eval import metrics
 from engine.eval.clips import Clip
 from engine.eval.form_measures import form_measures
 from engine.eval.music_measures import failures, music_measures
+from engine.timebase import CUE_SAMPLE_RATE
 
-STEREO_RATE = 48000
+STEREO_RATE = CUE_SAMPLE_RATE
 # the form measures of a symbolic cue's tokens (`form_measures`): theme, steps, groove, key, ending
 FORM_KEYS = ("motif_recurrence", "melodic_step", "groove_recurrence", "key_stability", "cadence_end")
 

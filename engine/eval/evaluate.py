@@ -32,10 +32,11 @@ from engine.eval.models import ModelSpec, load_generator
 from engine.eval.style_classifier import load_or_train
 from engine.eval.visual import visual_inputs
 from engine.symbolic.score import STYLES
+from engine.timebase import CUE_SAMPLE_RATE, TOKEN_RATE
 
 log = logging.getLogger(__name__)
 REFERENCE = "reference (composed score rendered)"
-RENDER_RATE = 48000
+RENDER_RATE = CUE_SAMPLE_RATE
 KEEP_AUDIO = 3  # synthetic clips whose cues are kept for plots and examples (plus all real ones)
 
 
@@ -148,7 +149,7 @@ def evaluate_model(spec: ModelSpec, cfg: EvalConfig, synth: list[Clip], real: li
                     tempo_lock=take != "free",
                     end_s=clip.duration_s,  # a clip is a whole cue: it ends into silence
                 )
-                visual_bpm = clip.tempo_bpm or metrics.curve_tempo(inputs.rhythm_50hz.sum(axis=1), 50.0)
+                visual_bpm = clip.tempo_bpm or metrics.curve_tempo(inputs.rhythm_50hz.sum(axis=1), TOKEN_RATE)
                 row = score_cue(
                     clip, cue.audio, gen.sample_rate, visual_bpm, judge, cue.tokens, target, cue.grid
                 )

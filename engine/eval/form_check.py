@@ -22,6 +22,7 @@ from engine.eval import metrics
 from engine.eval.form_measures import collection, cue_grid, form_measures
 from engine.eval.score_check import mix_cues
 from engine.symbolic.tokens import ONSET_BASE
+from engine.timebase import TOKEN_RATE
 
 HIT_WINDOW_S = 0.05
 SEAM_WINDOW_S = 0.1
@@ -101,8 +102,8 @@ def _continues_grid(a: dict, b: dict) -> bool:
     onsets, laid on through `b`): the music keeps its tempo across the seam."""
     if not (a["tokens"].is_file() and b["tokens"].is_file()):
         return False
-    ta = np.load(a["tokens"])[:, : int(round(a["duration_s"] * 50))]
-    tb = np.load(b["tokens"])[:, : int(round(b["duration_s"] * 50))]
+    ta = np.load(a["tokens"])[:, : int(round(a["duration_s"] * TOKEN_RATE))]
+    tb = np.load(b["tokens"])[:, : int(round(b["duration_s"] * TOKEN_RATE))]
     grid = cue_grid(ta)
     pitched = lambda t: np.flatnonzero((t[1:4] >= ONSET_BASE).any(axis=0))  # noqa: E731
     if grid is None or pitched(tb).size == 0:
@@ -118,7 +119,7 @@ def check(scored: Path) -> dict:
     rows = []
     for cue in cues:
         tokens = np.load(cue["tokens"]) if cue["tokens"].is_file() else None
-        frames = int(round(cue["duration_s"] * 50))
+        frames = int(round(cue["duration_s"] * TOKEN_RATE))
         row = {
             "wav": cue["wav"].name,
             "start_s": cue["start_s"],
@@ -165,7 +166,7 @@ def figures(scored: Path, folder: Path) -> list[Path]:
         marks = [t - cue["start_s"] for t in cuts if cue["start_s"] < t < end]
         stem = folder / f"{Path(scored).name.split('.')[0]}-cue{n}"
         if cue["tokens"].is_file():
-            frames = int(round(cue["duration_s"] * 50))
+            frames = int(round(cue["duration_s"] * TOKEN_RATE))
             tokens = np.load(cue["tokens"])[:, :frames]
             out.append(pianoroll_png(tokens, marks, stem.with_name(stem.name + "-roll.png"), stem.name))
         audio, rate = sf.read(str(cue["wav"]), dtype="float32", always_2d=True)

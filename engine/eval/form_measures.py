@@ -25,6 +25,7 @@ import numpy as np
 
 from engine.symbolic import tokens as symbolic_tokens
 from engine.symbolic.score import ACCENTS, CHORD_QUALITIES, STREAMS, STYLES
+from engine.timebase import TOKEN_RATE
 
 MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
@@ -158,7 +159,7 @@ def _misses(a: dict[int, int], b: dict[int, int], shift: float) -> int:
 
 
 def form_measures(
-    tokens: np.ndarray, frame_rate: float = 50.0, style_meters: dict | None = None, grid=None
+    tokens: np.ndarray, frame_rate: float = TOKEN_RATE, style_meters: dict | None = None, grid=None
 ) -> dict:
     """All the form measures of one cue's tokens [K, T] (see the module docstring); `grid`: the
     tempo grid the cue was decoded on when known, else the one its onsets fit."""

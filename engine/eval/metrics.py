@@ -72,6 +72,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from engine.timebase import TOKEN_RATE
+
 ONSET_HOP = 256
 BIN_S = 1.0
 ONSET_WINDOW_S = 0.07
@@ -82,7 +84,7 @@ MEL_HOP = 256
 MEL_EPS = 1e-5
 ACCENT_WINDOW_S = 0.05
 CHANCE_DRAWS = 2000
-COMB_RATE_HZ = 50.0  # the token frame rate
+COMB_RATE_HZ = TOKEN_RATE  # the token frame rate
 COMB_MAX_HZ = 8000.0
 COMB_PEAK_HZ = 1.0  # a harmonic's power: the largest bin within ±1 Hz of k·50 Hz
 COMB_GAP_HZ = 5.0  # its neighbourhood: 5 < |f − k·50| <= 20 Hz (median)

@@ -23,7 +23,6 @@ from engine.errors import EngineInputError
 BLIND_PREFIX = "backbone-only:"
 STYLE_TEXT_PREFIX = "style-text:"
 RECIPE_FILE = "recipe.json"
-GENERATOR_FILE = "generator.json"
 
 
 class ModelSpecError(EngineInputError):
@@ -68,30 +67,19 @@ def parse_spec(text: str) -> ModelSpec:
     return ModelSpec(label or text, target, blind, style_text, rhythm)
 
 
-def generator_config(folder: Path, preset: str = "tiny"):
-    """folder/generator.json when the recipe wrote one, else the preset's."""
-    from engine.generator.config import GeneratorConfig
-    from engine.presets import load_preset
-
-    path = folder / GENERATOR_FILE
-    if path.is_file():
-        return GeneratorConfig.from_dict(json.loads(path.read_text()), where=str(path))
-    p = load_preset(preset)
-    return GeneratorConfig.from_dict(p.generator, where=str(p.folder / GENERATOR_FILE))
-
-
 def load_generator(spec: ModelSpec, device: str = "cpu"):
     """A MusicGenerator for `spec` (never cached: every spec is loaded fresh)."""
     from safetensors import safe_open
 
     from engine.generator import backbone as bb
     from engine.generator.adapters import load_adapters
-    from engine.generator.service import MusicGenerator, build_model
+    from engine.generator.config import load_generator_config
+    from engine.generator.music_generator import MusicGenerator, build_model
 
     if not spec.is_folder:
         return MusicGenerator.load(spec.target, device=device)
     folder = Path(spec.target)
-    cfg = generator_config(folder)
+    cfg = load_generator_config("tiny", folder=folder)  # folder/generator.json when the recipe wrote one
     backbone = bb.load_backbone_folder(folder, cfg, device)
     model = build_model(cfg, backbone, folder)
     adapters = folder / bb.ADAPTERS_FILE

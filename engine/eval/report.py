@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from engine.eval import metrics
+from engine.timebase import CUE_SAMPLE_RATE, TOKEN_RATE
 
 # (summary key, header, how to print it); one table row per model and take.
 COLUMNS = (
@@ -277,7 +278,7 @@ def write_plots(report: dict, docs: Path) -> list[str]:
     clips = report.get("_clips", [])
     first = [c for c in clips if c.kind == "synthetic"][:1]
     real = [c for c in clips if c.kind == "real"]
-    rates = {m["label"]: m.get("sample_rate", 48000) for m in report["models"]}
+    rates = {m["label"]: m.get("sample_rate", CUE_SAMPLE_RATE) for m in report["models"]}
     for label, audio in report.get("_audio", {}).items():
         for clip in first + real:
             cue = audio.get((clip.kind, clip.name))
@@ -315,7 +316,7 @@ def write_examples(report: dict, docs: Path, count: int = 3) -> list[str]:
     return written
 
 
-def pianoroll_png(tokens: np.ndarray, events_s, path: Path, title: str, frame_rate: float = 50.0) -> Path:
+def pianoroll_png(tokens: np.ndarray, events_s, path: Path, title: str, frame_rate: float = TOKEN_RATE) -> Path:
     """A symbolic cue's notes as a composer reads them: melody (blue), chord tones (green), bass
     (brown) by pitch over time, drum hits as ticks along the bottom, the picture's cuts in red."""
     from engine.symbolic import tokens as symbolic_tokens

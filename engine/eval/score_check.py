@@ -16,6 +16,7 @@ import numpy as np
 from engine.eval import metrics
 from engine.eval.music_measures import failures, music_measures
 from engine.eval.report import spectrogram_png
+from engine.timebase import CUE_SAMPLE_RATE
 
 
 def mix_cues(cues: list[tuple[str, float]]) -> tuple[np.ndarray, int]:
@@ -58,5 +59,5 @@ def cue_measures(path: str | Path) -> dict:
 
     audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
     m = music_measures(audio.T, sr)
-    fails = failures(m) + ([f"{sr} Hz, not 48 kHz"] if sr != 48000 else [])
+    fails = failures(m) + ([f"{sr} Hz, not 48 kHz"] if sr != CUE_SAMPLE_RATE else [])
     return {"wav": Path(path).name, "sample_rate": sr, **m, "fails": fails}

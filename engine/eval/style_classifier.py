@@ -33,10 +33,11 @@ from engine.corpus.splits import item_seed
 from engine.eval import metrics
 from engine.eval.channel import degrade
 from engine.symbolic.score import STYLES
+from engine.timebase import CUE_SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
-HELDOUT_RATE = 48000  # held-out clips are judged as cues reach the judge: rendered at 48 kHz
+HELDOUT_RATE = CUE_SAMPLE_RATE  # held-out clips are judged as cues reach the judge: rendered at 48 kHz
 VERSION = 4
 AUGMENTS = 3  # degraded copies of each train clip
 C = 0.1  # inverse L2 strength of the logistic regression

@@ -31,13 +31,14 @@ def cls_change_curve(
     from engine.encoders import tower_for_preset
     from engine.media import decode_grids
     from engine.preprocess import normalise_batch
-    from engine.rhythm import GRID_FPS, RHYTHM_HZ, patch_change_curve, resample
+    from engine.rhythm import patch_change_curve, rhythm_curve
+    from engine.timebase import GRID_FPS
 
     tower = tower_for_preset(preset, encoder_dir)
     grids = decode_grids(path, start_s, end_s, (GRID_FPS,), tower.pre)
     pooled, _ = tower.encode(normalise_batch(grids.crops, tower.pre))
     d25 = patch_change_curve(pooled[grids.grids[GRID_FPS]][:, None, :])
-    return resample(d25, GRID_FPS, int(round((end_s - start_s) * RHYTHM_HZ)))
+    return rhythm_curve(d25, end_s - start_s)
 
 
 def visual_inputs(

@@ -1,18 +1,23 @@
 """What a preset's generator.json says, with the defaults filled in, as one typed object.
 
 The JSON stays small (a preset names only what differs); every number the model needs lives
-here with its default, so code never digs through raw dicts.
+here with its default, so code never digs through raw dicts. `load_generator_config` is the one
+place a config is found: `MusicGenerator`, the trainer, `vm-eval` and the benchmarks read it there,
+so a model is served with the config it was trained with.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from engine.errors import PresetError
 
 BUILTIN = "builtin"
 MUSICGEN = "musicgen"
+GENERATOR_FILE = "generator.json"
 
 
 @dataclass(frozen=True)
@@ -77,3 +82,29 @@ class GeneratorConfig:
         if not 0.0 < cfg.rhythm_fraction <= 1.0:
             raise PresetError(f"{where}: rhythm_fraction must be in (0, 1], got {cfg.rhythm_fraction}")
         return cfg
+
+
+def load_generator_config(
+    preset: str = "tiny", *, folder: str | Path | None = None, file: str | Path | None = None
+) -> GeneratorConfig:
+    """The generator config for a preset or a model folder; raises PresetError naming the file.
+
+    `file`: an explicit generator.json (`vm-train --config`); else `folder`'s own generator.json
+    when it has one (a `vm-train tiny` model folder); else the preset's
+    (resources/presets/<preset>/generator.json).
+    """
+    path = Path(file) if file is not None else None
+    if path is None and folder is not None and (Path(folder) / GENERATOR_FILE).is_file():
+        path = Path(folder) / GENERATOR_FILE
+    if path is not None:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise PresetError(f"{path}: cannot read the generator config ({exc}); pass a generator.json") from None
+        return GeneratorConfig.from_dict(data, where=str(path))
+    from engine.presets import load_preset
+
+    p = load_preset(preset)
+    if not p.generator:
+        raise PresetError(f"preset {preset!r} has no {GENERATOR_FILE} in {p.folder}")
+    return GeneratorConfig.from_dict(p.generator, where=str(p.folder / GENERATOR_FILE))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from engine.errors import GeneratorInputError
+from engine.timebase import TOKEN_RATE
 
 # scene description (what CLIP sees) -> music descriptors (what MusicGen was trained to read)
 SCENE_TAGS: dict[str, str] = {
@@ -34,7 +35,7 @@ SCENE_TAGS: dict[str, str] = {
 }
 
 
-def tempo_from_rhythm(curve_50hz: np.ndarray, fps: float = 50.0, min_confidence: float = 0.2) -> float | None:
+def tempo_from_rhythm(curve_50hz: np.ndarray, fps: float = TOKEN_RATE, min_confidence: float = 0.2) -> float | None:
     """Beats per minute from the peak autocorrelation of the rhythm curve at 0.25–1.5 s lags.
 
     Returns None when the curve is too short or has no clear period (a tempo guessed from noise

@@ -15,8 +15,9 @@ from torch import nn
 from engine.symbolic.renderer import render
 from engine.symbolic.score import FRAME_RATE, STREAMS
 from engine.symbolic.tokens import CARD
+from engine.timebase import CUE_SAMPLE_RATE
 
-SAMPLE_RATE = 48000
+SAMPLE_RATE = CUE_SAMPLE_RATE
 CHANNELS = 2
 
 

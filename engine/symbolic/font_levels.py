@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.symbolic.soundfont import bundled_soundfont, loaded_synth
+from engine.timebase import CUE_SAMPLE_RATE
 
-PROBE_SAMPLE_RATE = 48000  # the renderer's: its synths are the ones probed
+PROBE_SAMPLE_RATE = CUE_SAMPLE_RATE  # the renderer's: its synths are the ones probed
 PROBE_S = 1.0  # a pitched note as a part holds it: a pad swells in over half a second
 PROBE_DRUM_S = 2.0  # a drum's whole decay: a cymbal that rings twice as long is twice the noise
 PROBE_VELOCITY = 96

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.symbolic.score import FRAME_RATE, STYLES, Chord, DrumHit, Note, SymbolicScore
+from engine.timebase import CUE_SAMPLE_RATE
 
 # C major I–V–vi–IV: (root pitch class, quality, bass MIDI note, melody per bar as (beat, beats, MIDI))
 _PROGRESSION = (
@@ -112,13 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     audio = render(score)
     took = time.perf_counter() - began
-    m = music_measures(audio, 48000)
-    spectrogram_png(audio, 48000, args.out, f"{args.style}: {score.duration_s:.1f} s")
+    m = music_measures(audio, CUE_SAMPLE_RATE)
+    spectrogram_png(audio, CUE_SAMPLE_RATE, args.out, f"{args.style}: {score.duration_s:.1f} s")
     if args.wav:
         import soundfile as sf
 
         args.wav.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(str(args.wav), audio.T, 48000)
+        sf.write(str(args.wav), audio.T, CUE_SAMPLE_RATE)
     print(
         f"{args.style}: flatness {m['flatness']:.4f}, bandwidth {m['bandwidth'] / 1000:.1f} kHz, rhythmicity "
         f"{m['rhythm']:.2f}, chroma movement {m['chroma_move']:.3f}, centroid {m['centroid']:.0f} Hz, "

@@ -25,6 +25,7 @@ from engine.symbolic import tokens as tk
 from engine.symbolic.orchestra import Orchestration, Part, orchestration, voice_chord
 from engine.symbolic.score import FRAME_RATE, DrumHit, SymbolicScore
 from engine.symbolic.soundfont import find_soundfont, loaded_synth
+from engine.timebase import CUE_SAMPLE_RATE
 
 PITCHED = ("bass", "harmony", "melody")
 AUDIO_STREAMS = ("drums", *PITCHED)  # the streams that sound (style only steers them)
@@ -370,7 +371,7 @@ def _master(mix: np.ndarray, sample_rate: int) -> np.ndarray:
 
 def render(
     score: SymbolicScore | np.ndarray,
-    sample_rate: int = 48000,
+    sample_rate: int = CUE_SAMPLE_RATE,
     stems: bool = False,
     *,
     tail_frames: int = 0,

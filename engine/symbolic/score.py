@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FRAME_RATE = 50  # frames per second of the token grid (MusicGen's codebook rate)
+from engine.timebase import TOKEN_RATE
+
+FRAME_RATE = TOKEN_RATE  # frames per second of the token grid (MusicGen's codebook rate)
 # One LM codebook each, in this order. "style" carries which of STYLES is playing on every frame:
 # the LM decides the style (from the pictures, or a prompt) like any other token, and the renderer
 # takes instruments and mix from it, switching where it changes (a section change on a world change).

@@ -116,23 +116,9 @@ def _real_music(args: argparse.Namespace) -> int:
 
 
 def _generator_config(args: argparse.Namespace):
-    from pathlib import Path
+    from engine.generator.config import load_generator_config
 
-    from engine.errors import PresetError
-    from engine.generator.config import GeneratorConfig
-    from engine.presets import load_preset
-
-    if args.config:
-        path = Path(args.config)
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise PresetError(
-                f"{path}: cannot read the generator config ({exc}); pass a generator.json"
-            ) from None
-        return GeneratorConfig.from_dict(data, where=str(path))
-    p = load_preset(args.preset)
-    return GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
+    return load_generator_config(args.preset, file=args.config or None)
 
 
 def _stage(args: argparse.Namespace) -> int:

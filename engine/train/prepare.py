@@ -56,11 +56,9 @@ def load_prepare_codec(preset: str) -> Codec:
     """The preset's own codec: the symbolic one (tokens from scores) or its neural codec (e.g. a
     `musicgen-*` preset's EnCodec, tokens from music)."""
     from engine.generator import backbone as bb
-    from engine.generator.config import GeneratorConfig
-    from engine.presets import load_preset
+    from engine.generator.config import load_generator_config
 
-    p = load_preset(preset)
-    cfg = GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
+    cfg = load_generator_config(preset)
     if bb.is_symbolic(cfg):
         return Codec(bb.build_codec(cfg), "symbolic")
     backbone, _ = bb.load_backbone(preset, cfg)
@@ -133,7 +131,7 @@ def prepare_item(
     import torch
 
     from engine.features import extract_scene_features, probe_media
-    from engine.rhythm import RHYTHM_HZ
+    from engine.timebase import TOKEN_RATE
 
     if not entry.video.is_file():
         raise ItemSkipped(f"video file {entry.video} does not exist")
@@ -174,7 +172,7 @@ def prepare_item(
         split=entry.split,
         text=entry.text,
         cls=feats.cls_1fps.astype(np.float32),
-        rhythm=to_grid(curves, RHYTHM_HZ, frames, frame_rate),
+        rhythm=to_grid(curves, TOKEN_RATE, frames, frame_rate),
         codes=codes,
         duration_s=frames / frame_rate,
         video=str(entry.video),

@@ -257,17 +257,16 @@ class Recipe:
         return sorted(words)
 
     def generator_config(self):
-        from engine.generator.config import GeneratorConfig
-        from engine.presets import load_preset
+        from engine.generator.config import load_generator_config
 
-        p = load_preset("tiny")
-        return GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
+        return load_generator_config("tiny")
 
     def cls_shards(self) -> dict:
         """OUT/shards-cls: OUT/shards with rhythm channel 0 = the CLS-change curve of each video."""
         import numpy as np
 
         from engine.eval.visual import cls_change_curve
+        from engine.timebase import TOKEN_RATE
         from engine.train.prepare import to_grid
         from engine.train.shards import PreparedItem, ShardDataset, ShardWriter, read_index
 
@@ -283,7 +282,7 @@ class Recipe:
                 frames = item.codes.shape[1]
                 curve = cls_change_curve(videos[item.id], 0.0, item.duration_s)
                 rhythm = item.rhythm.copy()
-                rhythm[:, 0] = to_grid(curve[:, None], 50.0, frames, float(index["codec"]["frame_rate"]))[
+                rhythm[:, 0] = to_grid(curve[:, None], TOKEN_RATE, frames, float(index["codec"]["frame_rate"]))[
                     :, 0
                 ]
                 writer.add(
@@ -356,6 +355,7 @@ class Recipe:
         """OUT/model-<variant>: the generator's weights as safetensors + generator.json + recipe.json
         (atomically)."""
         from engine.generator import backbone as bb
+        from engine.generator.config import GENERATOR_FILE
 
         final = self.out / f"model-{variant}"
         tmp = self.out / f".model-{variant}.part"
@@ -364,7 +364,7 @@ class Recipe:
         bb.musicgen_to_safetensors(source, tmp)  # what ships: safetensors, no pickle
         for name in (bb.TEXT_ENCODER_FILE, bb.ADAPTERS_FILE):
             shutil.copyfile(source / name, tmp / name)
-        (tmp / "generator.json").write_text(json.dumps(asdict(self.generator_config()), indent=1))
+        (tmp / GENERATOR_FILE).write_text(json.dumps(asdict(self.generator_config()), indent=1))
         (tmp / PROMPT_WORDS).write_text(json.dumps(self.prompt_words()))
         (tmp / STYLE_METERS_FILE).write_text(json.dumps(style_meters(), indent=1))
         (tmp / STYLE_FORMS_FILE).write_text(json.dumps(style_forms(), indent=1))

@@ -32,7 +32,7 @@ from engine.generator import backbone as bb
 from engine.generator.adapters import load_adapters, save_adapters
 from engine.generator.config import BUILTIN, GeneratorConfig
 from engine.generator.model import VidMusicianLM
-from engine.generator.service import save_text_encoder
+from engine.generator.music_generator import save_text_encoder
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def build_stage_model(
     init: str | Path | None = None,
 ) -> StageModel:
     """The model a stage starts from, built the way the generator builds it (same classes, seeds)."""
-    from engine.generator.service import build_model
+    from engine.generator.music_generator import build_model
 
     if stage not in SPECS:
         raise StageError(f"unknown stage {stage!r}; use one of {', '.join(STAGES)}")

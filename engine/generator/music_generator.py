@@ -20,7 +20,7 @@ import torch
 from engine.errors import GeneratorInputError, ModelNotFoundError, PresetError
 from engine.generator import backbone as bb
 from engine.generator.adapters import load_adapters, save_adapters
-from engine.generator.config import BUILTIN, GeneratorConfig
+from engine.generator.config import BUILTIN, GeneratorConfig, load_generator_config
 from engine.generator.cue_grid import StreamMasks, choose_grid, cue_form, style_change_frames
 from engine.generator.decoding import Sampling
 from engine.generator.form import StyleForm, read_style_forms
@@ -35,10 +35,10 @@ from engine.generator.tempo_grid import (
 )
 from engine.generator.zeroshot import ZeroShotPrompter, build_prompt, tempo_from_rhythm
 from engine.symbolic.score import STYLES
+from engine.timebase import TOKEN_RATE as RHYTHM_FPS
 
 log = logging.getLogger(__name__)
 
-RHYTHM_FPS = 50.0
 MAX_DURATION_S = 3600.0
 _CACHE: dict[tuple[str, str, bool], MusicGenerator] = {}
 _CACHE_LOCK = threading.Lock()
@@ -160,12 +160,7 @@ class MusicGenerator:
 
     @classmethod
     def _load(cls, preset: str, device: str, zero_shot: bool) -> MusicGenerator:
-        from engine.presets import load_preset
-
-        p = load_preset(preset)
-        if not p.generator:
-            raise PresetError(f"preset {preset!r} has no generator.json in {p.folder}")
-        cfg = GeneratorConfig.from_dict(p.generator, where=str(p.folder / "generator.json"))
+        cfg = load_generator_config(preset)
         if device == "cpu" and cfg.cpu_threads:
             torch.set_num_threads(cfg.cpu_threads)
         return cls.from_preset_config(preset, cfg, device, zero_shot)
