@@ -2,7 +2,7 @@
 cue's tempo grid (chosen here: a continued cue's, the prompt's tempo, or the one that puts the
 hits on beats in the meter of the style the model starts the cue in).
 
-Why apart from the generator service: the service runs generation; this decides, from the model's
+Why apart from the music generator: it runs generation; this decides, from the model's
 token space and the cue, what generation is allowed to emit (`decoding.TokenConstraints`).
 """
 
