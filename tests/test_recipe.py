@@ -12,6 +12,7 @@ import torch
 
 from engine.generator import backbone as bb
 from engine.generator.prompt_intent import VOCABULARY_FILE
+from engine.generator.form import STYLE_FORMS_FILE
 from engine.generator.tempo_grid import STYLE_METERS_FILE
 from engine.train.cli import main
 from engine.train.recipe import RecipeError, estimated_minutes, plan_for_budget
@@ -128,6 +129,7 @@ def test_shipped_tiny_model_is_what_the_default_command_reproduces():
         "recipe.json",
         STYLE_METERS_FILE,  # the styles' tempo ranges: the tempo grid stays inside them
         VOCABULARY_FILE,  # the editor words mapped to styles, moods and energy
+        STYLE_FORMS_FILE,  # the styles' progressions and registers: the form the decoder writes
     }
     encoders = resources_root() / "encoders" / "tiny"
     total = sum(p.stat().st_size for p in [*folder.iterdir(), *encoders.iterdir()])
