@@ -267,14 +267,16 @@ def _load_scenes(args: argparse.Namespace):
 
 
 def _plan(args: argparse.Namespace, timeline) -> SceneList:
-    """The cue plan `score`, `scenes` and `rhythm` share (auto asks the engine for embeddings)."""
+    """The cue plan `score`, `scenes` and `rhythm` share (auto, and any score, asks the engine
+    what the shots look like: `worlds`)."""
     return scoring.plan_cues(
         timeline,
         mode=args.cues,
         timeline_path=args.timeline,
         track=args.track,
         relink=[str(p) for p in args.relink],
-        engine=_engine(args) if args.cues == "auto" else None,
+        # auto splits at world changes and meaning changes; a score holds each cue's style per world
+        engine=_engine(args) if args.cues == "auto" or args.command == "score" else None,
         preset=getattr(args, "preset", "tiny"),
         merge=args.merge,
         split_at_markers=args.split_at_markers,

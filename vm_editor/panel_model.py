@@ -33,7 +33,7 @@ from engine.api import (
     ScoreResult,
     ScoringCancelled,
 )
-from vm_editor import cue_plan, format_fixups, scene_ops, scoring
+from vm_editor import cue_plan, format_fixups, scene_ops, scoring, worlds
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, TimelineReadError
@@ -274,6 +274,7 @@ class PanelModel:
             scene_list, note = self._plan(report.timeline, Path(path), track)
             notes += [note] if note else []
         program = timeline_program(report.timeline, track=track, timeline_path=Path(path), relink=o.relink)
+        program = worlds.with_worlds_of(program, scene_list)  # merged or split cues keep them
         return Opened(Path(path), timeline, scene_list, program, score_name, tuple(scored), tuple(notes))
 
     def show(self, opened: Opened) -> None:
@@ -322,13 +323,15 @@ class PanelModel:
             record_out=o.record_out,
             merge_all=o.merge_all,
         )
-        if o.cues != "auto" or self.engine is None:
+        if self.engine is None:
             return plan(engine=None), ""
-        try:
+        try:  # any mode: the engine's worlds also hold each cue's style
             return plan(engine=self.engine), ""
         except EditorInputError:
             raise
         except Exception as exc:  # the engine is unreachable or failed: plan without it, visibly
+            if o.cues != "auto":
+                return plan(engine=None), ""
             return plan(engine=None), f"cues planned at gaps and cue markers only (engine unavailable: {exc})"
 
     def _first_settings(self, scene: Scene) -> CueSettings:

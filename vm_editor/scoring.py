@@ -23,7 +23,7 @@ from engine.api import (
     ScoreRequest,
     derive_cue_seed,
 )
-from vm_editor import cue_plan, scene_ops
+from vm_editor import cue_plan, scene_ops, worlds
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report, url_to_path
 from vm_editor.program import timeline_program
@@ -61,9 +61,15 @@ def plan_cues(
     "10.5s"), all one cue with `merge_all`: `vm-editor scenes/score`'s plan, and the panel's."""
     program = timeline_program(timeline, track=track, timeline_path=timeline_path, relink=relink)
     embed = None
+    if engine is not None:  # the worlds split the auto plan, and hold each cue's style
+        starts = worlds.program_worlds(program, lambda shots: engine.shot_pictures(tuple(shots)))
+        program = dataclasses.replace(
+            program, world_changes=tuple(otio.opentime.RationalTime(f, program.rate) for f in starts)
+        )
     if engine is not None and mode == "auto":
         embed = lambda shots: engine.shot_embeddings(tuple(shots), preset)  # noqa: E731
-    spans = cue_plan.plan_spans(program, mode, embed=embed)
+    starts = [int(t.value) for t in program.world_changes or ()] if mode == "auto" else []
+    spans = cue_plan.plan_spans(program, mode, embed=embed, worlds=starts)
     if split_at_markers:
         spans = cue_plan.split_spans_at_markers(spans, program)
     pairs = [parse_merge(m) if isinstance(m, str) else m for m in merge]
