@@ -95,6 +95,15 @@ def _conditions(scene: SceneRequest, preset: str) -> tuple[np.ndarray | None, np
     return feats.cls_1fps, rhythm, tuple(sorted(hits))
 
 
+def style_changes(scene: SceneRequest) -> tuple[float, ...] | None:
+    """Cue seconds where the style may change: the program's world changes and its markers (the
+    editor's hit points among them); None where the editor side decided no worlds (any cut)."""
+    program = scene.cue_program()
+    if program.world_changes_s is None:
+        return None
+    return tuple(sorted({*program.world_changes_s, *program.markers_s, *scene.hit_points_s}))
+
+
 def _prompt_tokens(scene: SceneRequest, written: dict[int, Path], frame_rate: float) -> np.ndarray | None:
     """The previous cue's tokens up to where this cue starts (its handle left out)."""
     cont = scene.continue_from
@@ -204,6 +213,7 @@ def iter_cues(
                 continuation_tokens=_prompt_tokens(scene, written_tokens, generator.frame_rate),
                 stems=request.stems,
                 end_s=scene.duration_s if scene.ends else None,
+                style_changes_s=style_changes(scene),
             )
             report(position, scene, "finish", 0.9)
             cue_audio = finish_cue(music.audio, generator.sample_rate, rendered_s)

@@ -285,14 +285,22 @@ CHANGE_SLACK = 2  # frames around a cut where the style may change
 
 
 def style_change_frames(
-    curve: torch.Tensor | None, hits: frozenset[int] | set[int], frames: int
+    curve: torch.Tensor | None,
+    hits: frozenset[int] | set[int],
+    frames: int,
+    worlds: frozenset[int] | None = None,
 ) -> frozenset[int]:
     """Frames where a cue's style may change: at its cuts, dissolves and markers (the cue channel
     of `curve` [frames, 2], and the hit points), a few frames either side. The corpus changes style
     only where its pictures change world, on a cut or a dissolve; left free, the LM drifts from style to style
-    inside one shot (an 11 s shot of bikes went electronic, ambient, cinematic, ambient)."""
-    at = set(int(h) for h in hits)
-    if curve is not None and curve.shape[-1] >= 2:
+    inside one shot (an 11 s shot of bikes went electronic, ambient, cinematic, ambient).
+    `worlds`, where the editor side decided them (its world changes and markers): only there, as
+    a style holds within a world (bikes' own cuts flipped electronic and ambient three times)."""
+    if worlds is not None:
+        at = set(int(f) for f in worlds)
+    else:
+        at = set(int(h) for h in hits)
+    if worlds is None and curve is not None and curve.shape[-1] >= 2:
         at |= set(np.flatnonzero(curve[..., 1].reshape(-1).cpu().numpy() >= PICTURE_CHANGE).tolist())
     return frozenset(f + d for f in at for d in range(-CHANGE_SLACK, CHANGE_SLACK + 1) if 0 <= f + d < frames)
 
