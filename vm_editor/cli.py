@@ -67,7 +67,8 @@ def _add_cues_option(p: argparse.ArgumentParser) -> None:
         "--cues",
         choices=("auto", "per-clip", "one"),
         default="auto",
-        help="cue plan over the program: auto (gaps, cue markers, changes of meaning), per-clip, one",
+        help="cue plan over the program: auto (gaps, cue markers, changes of world: another source "
+        "that looks different; changes of meaning), per-clip, one",
     )
 
 
@@ -128,8 +129,10 @@ def _add_in_process_option(p: argparse.ArgumentParser) -> None:
 
 CONTRACT = """\
 contract for scripts (DESIGN.md §7):
-  cues       --cues auto (default: a new cue at a gap >= 1 s, a cue/music in/out marker, or a
-             change of meaning between shots; 4-90 s), per-clip, or one; --merge A-B acts on cues
+  cues       --cues auto (default: a new cue at a gap >= 1 s, a cue/music in/out marker, a change
+             of world (a cut to another source that looks different) or a change of meaning
+             between shots; 4-90 s), per-clip, or one; --merge A-B acts on cues; in a score a
+             cue's style changes only at a change of world or a marker
   scenes T --json
              one entry per cue: index, name, record_start_s, record_end_s, source, markers_s,
              segments [{url, source_start_s, source_end_s, record_start_s, record_end_s, speed}]
