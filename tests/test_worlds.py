@@ -127,3 +127,17 @@ def test_distance_sees_black_and_white_against_colour_and_ignores_one_source():
     grey = ShotPicture(0.4, 0.2, 0.0, 0.0, (0.0,) * 8, 0.05)
     assert worlds.picture_distance(ShotPicture(0.4, 0.2, 0.15, 0.8, (1.0,) + (0.0,) * 7, 0.05), grey) > 2.5
     assert worlds.picture_distance(pic(motion=0.0), pic(motion=0.3)) > worlds.WORLD_THRESHOLD
+
+
+def test_a_cue_that_starts_a_world_opens_fresh_and_one_within_a_world_continues(media, tmp_path):
+    from vm_editor.scoring import scene_requests
+
+    bikes, tv = media / "bikes.mp4", media / "testvideo.mp4"
+    program = program_of(montage(tmp_path / "two.otio", [(bikes, 0, 5), (bikes, 5, 10), (tv, 0, 6)]))
+    spans = [(0, 125), (125, 250), (250, 400)]
+    plain = scene_requests(cue_plan.cue_scenes(program, spans).scenes)
+    assert [r.continue_from is not None for r in plain] == [False, True, True]
+    program = dataclasses.replace(program, world_changes=(otio.opentime.RationalTime(250, RATE),))
+    planned = scene_requests(cue_plan.cue_scenes(program, spans).scenes)
+    assert [r.continue_from is not None for r in planned] == [False, True, False]
+    assert [r.ends for r in planned] == [False, False, True]  # it still crossfades in

@@ -142,8 +142,9 @@ def scene_requests(
     guidance: float | None = None,
     handle_s: float = DEFAULT_HANDLE_S,
 ) -> tuple[SceneRequest, ...]:
-    """One request per cue; a cue that starts where the previous ends continues its music, and a
-    cue no other continues ends into silence (a cadence)."""
+    """One request per cue; a cue that starts where the previous ends continues its music, unless
+    it starts a new world (`vm_editor.worlds`: it opens fresh in a style of its own pictures and
+    crossfades in); a cue no other continues ends into silence (a cadence)."""
     out = []
     touching = cue_plan.touching(scenes)
     followed = [*touching[1:], False]
@@ -151,7 +152,7 @@ def scene_requests(
         req = dataclasses.replace(
             to_engine_scene(scene, prompt=prompt), guidance=guidance, handle_s=handle_s, ends=not next_touches
         )
-        if touches:
+        if touches and not _starts_world(scene):
             prev = scenes[scenes.index(scene) - 1]
             req = dataclasses.replace(
                 req,
@@ -159,6 +160,11 @@ def scene_requests(
             )
         out.append(req)
     return tuple(out)
+
+
+def _starts_world(scene: Scene) -> bool:
+    program = scene.program
+    return program is not None and any(t == scene.record_range.start_time for t in program.world_changes or ())
 
 
 def continue_from_finished(
