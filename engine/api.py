@@ -158,9 +158,9 @@ class SceneRequest:
             "hit_points_s": [round(t, 6) for t in self.hit_points_s],
         }
         if self.program is not None:
-            payload["program"] = json.loads(
-                json.dumps(dataclasses.asdict(self.program)), parse_float=lambda x: round(float(x), 6)
-            )
+            program = dataclasses.asdict(self.program)
+            program.pop("world_changes_s")  # a decision about the pictures, not the pictures
+            payload["program"] = json.loads(json.dumps(program), parse_float=lambda x: round(float(x), 6))
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -61,6 +61,9 @@ def cue_filename(score_name: str, scene: SceneRequest, seed: int, preset: str, p
     recipe = json.dumps([scene.source_hash(), preset, seed, prompt, scene.guidance, scene.take])
     if scene.handle_s or carried:  # older cues keep their names
         recipe = json.dumps([recipe, round(scene.handle_s, 6), carried])
+    worlds = scene.cue_program().world_changes_s
+    if worlds is not None:  # where the style may change is part of the recipe
+        recipe = json.dumps([recipe, [round(t, 6) for t in worlds]])
     digest = hashlib.sha256(recipe.encode()).hexdigest()[:10]
     return f"{safe}_cue{scene.index:03d}_take{scene.take}_s{seed}_{digest}.wav"
 
