@@ -217,6 +217,7 @@ def iter_cues(
                 stems=request.stems,
                 end_s=scene.duration_s if scene.ends else None,
                 style_changes_s=style_changes(scene),
+                take=scene.take,
             )
             report(position, scene, "finish", 0.9)
             cue_audio = finish_cue(music.audio, generator.sample_rate, rendered_s)

@@ -385,6 +385,7 @@ class MusicGenerator:
         tempo_lock: bool = True,
         end_s: float | None = None,
         style_changes_s: tuple[float, ...] | list[float] | None = None,
+        take: int = 1,
     ) -> GeneratedCue:
         """Float32 music of exactly round(duration_s * sample_rate) samples, and its tokens.
 
@@ -405,6 +406,8 @@ class MusicGenerator:
         out point: what follows is handle), so it closes on a cadence there and its notes are
         released before it. `style_changes_s` (cue seconds: world changes, markers): the only places
         the style may change; None: at any cut (`cue_grid.style_change_frames`).
+        `take` k > 1: an alternative, opening in the pilot's k-th style or, in a named style, at
+        the other end of its tempo range (`cue_grid.choose_grid`).
         """
         if stems and not self.symbolic:
             raise GeneratorInputError(
@@ -471,6 +474,7 @@ class MusicGenerator:
                     frame_rate=self.frame_rate,
                     window=window,
                     style=intent.style,
+                    take=take,
                 )
                 first = 0 if prompt_codes is None else -prompt_codes.shape[-1]
                 constraints = self._masks.on_grid(constraints, grid, first, frames)
