@@ -67,3 +67,30 @@ def test_three_takes_differ_in_style_or_tempo(gen, one_torch_thread):
     assert {int(v) for c in named for v in c.tokens[STYLE_ROW]} == {STYLES.index("jazz_trio")}
     pairs = [(0, 1), (0, 2), (1, 2)]
     assert sum(_differ(named[i], named[j]) for i, j in pairs) >= 2, [c.grid.bpm for c in named]
+
+
+def test_score_takes_writes_three_alternatives_per_cue_that_differ_in_style(tmp_path, shots_video):
+    import subprocess
+    import sys
+
+    import opentimelineio as otio
+
+    from tests.timeline_builders import clip, timeline_of, video_track
+    from vm_editor.score_track import read_score
+
+    source = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(timeline_of(video_track(clip("a", shots_video, 0, 75, 25, 75))), str(source))
+    out = tmp_path / "cut.scored.otio"
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "vm_editor.cli", *a], capture_output=True, text=True, timeout=600
+    )
+    bad = run("score", str(source), "-o", str(out), "--in-process", "--takes", "0")
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "error: --takes 0: give 1 to 8 takes per cue"
+    ]
+    done = run("score", str(source), "-o", str(out), "--in-process", "--takes", "3")
+    assert done.returncode == 0, done.stderr
+    (cue,) = read_score(otio.adapters.read_from_file(str(out)), out)
+    assert [t["take"] for t in cue.takes] == [1, 2, 3]
+    styles = [int(np.bincount(np.load(t["tokens_path"])[STYLE_ROW]).argmax()) for t in cue.takes]
+    assert len(set(styles)) == 3, [STYLES[s] for s in styles]

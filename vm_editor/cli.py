@@ -195,6 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="score every cue anew (a scored timeline's cues otherwise keep their music where "
         "their pictures did not change); the earlier ones stay as takes",
     )
+    score.add_argument(
+        "--takes",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"N alternative takes of every cue (1-{scoring.MAX_TAKES}): take k opens in the k-th "
+        "most likely style for its pictures (in a named style: the other end of its tempo range); "
+        "the last is the one playing, the others wait, disabled, on the takes track",
+    )
     score.set_defaults(func=cmd_score)
 
     scenes = sub.add_parser("scenes", help="list the scenes that would be scored")
@@ -400,6 +409,7 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    scoring.check_takes(args.takes)
     out_path = args.output or default_output_path(args.timeline)
     report = _read(args)
     timeline = report.timeline
@@ -455,16 +465,22 @@ def cmd_score(args: argparse.Namespace) -> int:
         )
     else:
         print(f"every cue of {args.timeline.name} is kept: nothing to score", file=sys.stderr)
-    fresh: tuple = ()
-    if request.scenes:
-        result = _engine(args).score(request, progress=_ProgressPrinter())
-        for warning in result.warnings:
+    takes: list[tuple] = []  # each take's finished cues, take 1 first
+    for take in range(1, args.takes + 1) if request.scenes else ():
+        if args.takes > 1:
+            print(f"take {take} of {args.takes}", file=sys.stderr)
+        result = _engine(args).score(scoring.take_request(request, take), progress=_ProgressPrinter())
+        for warning in result.warnings if take == 1 else ():
             print(f"warning: {warning}", file=sys.stderr)
-        fresh = _deliver(args, result.cues, cue_folder)
+        takes.append(_deliver(args, result.cues, cue_folder))
+    fresh: tuple = takes[0] if takes else ()
     cues = sorted([*fresh, *kept.values()], key=lambda c: c.index)
     scored = add_or_replace_score(
         timeline, scene_list.scenes, cues, crossfade_s=args.crossfade, moved=plan.moved if plan else None
     )
+    for later in takes[1:]:  # each later take plays, the one before it waits on the takes track
+        for cue in later:
+            scored = replace_cue(scored, cue)
     if plan is not None:
         conform.keep_history(scored, plan)
         for line in plan.report(old_index):

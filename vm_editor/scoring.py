@@ -164,7 +164,9 @@ def scene_requests(
 
 def _starts_world(scene: Scene) -> bool:
     program = scene.program
-    return program is not None and any(t == scene.record_range.start_time for t in program.world_changes or ())
+    return program is not None and any(
+        t == scene.record_range.start_time for t in program.world_changes or ()
+    )
 
 
 def continue_from_finished(
@@ -210,6 +212,27 @@ def build_request(
         hits=hits,
         stems=stems,
     )
+
+
+MAX_TAKES = 8  # one per style the model knows
+
+
+def check_takes(takes: int) -> None:
+    if not 1 <= int(takes) <= MAX_TAKES:
+        raise EditorInputError(f"--takes {takes}: give 1 to {MAX_TAKES} takes per cue")
+
+
+def take_request(request: ScoreRequest, take: int) -> ScoreRequest:
+    """Take `take` of every cue of `request`: an alternative the engine opens in another style
+    (`engine.generator.cue_grid.choose_grid`), with its own seed (the first take's plus k - 1, as
+    a regenerated take's), each cue continuing the same take of the cue before it."""
+    if take == 1:
+        return request
+    scenes = tuple(
+        dataclasses.replace(s, take=take, seed=(int(s.seed or 0) + take - 1) % SEED_LIMIT)
+        for s in request.scenes
+    )
+    return dataclasses.replace(request, scenes=scenes)
 
 
 @dataclasses.dataclass(frozen=True)
