@@ -154,7 +154,9 @@ contract for scripts (DESIGN.md §7):
   score T    one clip per cue; touching cues continue each other's music and crossfade from
              the cut into a 1 s rendered handle; --cue-dir DIR (also with the service);
              --no-hits leaves cuts and markers to the model (no forced accents); --stems
-             also writes <cue>.drums/.bass/.harmony/.melody.wav (listed in the clip metadata)
+             also writes <cue>.drums/.bass/.harmony/.melody.wav (listed in the clip metadata);
+             --takes N: N takes per cue (take k opens in the k-th most likely style), the last
+             one playing, the others on the takes track
   regenerate S --cue K
              a new take of cue K (index as in the score's metadata and `scenes`): continues
              from cue K-1, crossfades into K+1, leaves every other cue file untouched; keeps
