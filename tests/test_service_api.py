@@ -13,7 +13,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
-from engine.api import score_request_from_dict
+from engine.api import score_request_from_dict, shot_picture_from_dict
 from engine.service.app import create_app
 from engine.service.store import JobStore
 from engine.service.worker import Worker
@@ -208,6 +208,7 @@ def test_world_changes_reach_the_job_and_shots_pictures_measures_each_shot(tmp_p
     assert looks.status_code == 200, looks.text
     first, black = looks.json()["pictures"]
     assert black is None and set(first) == {"luma", "contrast", "saturation", "colour", "hues", "motion"}
+    assert shot_picture_from_dict(first).hues == tuple(first["hues"])  # what ServiceEngine returns
     assert (
         0.0 < first["luma"] < 1.0
         and first["colour"] > 0.5
