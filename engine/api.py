@@ -200,6 +200,10 @@ class CueResult:
     tokens_path: str | None = None  # the cue's generated tokens [K, T] (.npy), for continuation
     hits: bool = True  # cuts and markers were forced accents (False: the model alone)
     stems: dict[str, str] = field(default_factory=dict)  # stream -> WAV beside the cue (--stems)
+    # it opened fresh at a change of world (no continuation): a new take of it opens fresh too
+    starts_world: bool = False
+    # where its style could change (its program's world changes; None: at any cut): a new take keeps them
+    world_changes_s: tuple[float, ...] | None = None
 
     def metadata(self) -> dict[str, Any]:
         """What goes under the clip's `vidmusician` metadata namespace."""
@@ -218,6 +222,8 @@ class CueResult:
             "tokens_path": self.tokens_path or "",
             "hits": self.hits,
             "stems": dict(self.stems),
+            **({"starts_world": True} if self.starts_world else {}),
+            **({} if self.world_changes_s is None else {"world_changes_s": list(self.world_changes_s)}),
         }
 
 

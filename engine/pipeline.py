@@ -252,6 +252,9 @@ def iter_cues(
                 tokens_path=str(tokens_file),
                 hits=request.hits,
                 stems=stems,
+                starts_world=scene.continue_from is None
+                and 0.0 in (scene.cue_program().world_changes_s or ()),
+                world_changes_s=scene.cue_program().world_changes_s,
             )
             yield cue
             report(position, scene, "done", 1.0, cue)

@@ -141,3 +141,45 @@ def test_a_cue_that_starts_a_world_opens_fresh_and_one_within_a_world_continues(
     planned = scene_requests(cue_plan.cue_scenes(program, spans).scenes)
     assert [r.continue_from is not None for r in planned] == [False, True, False]
     assert [r.ends for r in planned] == [False, False, True]  # it still crossfades in
+
+
+@pytest.mark.slow
+def test_a_scored_montage_holds_one_style_per_world_and_regenerates_a_world_start_fresh(media, tmp_path):
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from engine.symbolic.score import STREAMS, STYLES
+    from vm_editor.score_track import read_score
+    from vm_editor.scoring import regenerate_request
+    from vm_editor.writeback import cue_metadata
+
+    bikes, tv = media / "bikes.mp4", media / "testvideo.mp4"
+    source = montage(
+        tmp_path / "two.otio", [(bikes, 0, 2.5), (bikes, 2.5, 5), (bikes, 5, 7), (tv, 0, 6.7), (tv, 6.7, 9)]
+    )
+    out = tmp_path / "two.scored.otio"
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "vm_editor.cli", *a, "--in-process"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    done = run("score", str(source), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    timeline = otio.adapters.read_from_file(str(out))
+    cues = cue_metadata(timeline, out)
+    assert sorted(cues) == [0, 1] and cues[1]["record_start_frame"] == 175
+    assert cues[1].get("starts_world") is True and "starts_world" not in cues[0]
+    row = STREAMS.index("style")
+    for meta in cues.values():  # one style over the cuts of one world
+        assert len(set(np.load(meta["tokens_path"])[row].tolist())) == 1
+    regen = regenerate_request(timeline, cues, 1, cue_dir=str(tmp_path / "cues"), timeline_path=out)
+    assert regen.request.scenes[0].continue_from is None and regen.take == 2
+    assert regen.request.scenes[0].program.world_changes_s == (0.0,)  # its style holds as it did
+    again = run("regenerate", str(out), "--cue", "1", "--force")
+    assert again.returncode == 0, again.stderr
+    (_, second) = read_score(otio.adapters.read_from_file(str(out)), out)
+    styles = [STYLES[int(np.bincount(np.load(t["tokens_path"])[row]).argmax())] for t in second.takes]
+    assert len(styles) == 2 and styles[0] != styles[1], styles

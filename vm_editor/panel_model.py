@@ -29,6 +29,7 @@ from engine.api import (
     EngineInfo,
     Preview,
     ProgressEvent,
+    SceneRequest,
     ScoreRequest,
     ScoreResult,
     ScoringCancelled,
@@ -522,8 +523,13 @@ class PanelModel:
                     prompt=row.settings.prompt or None,
                     guidance=row.settings.guidance,
                     take=len(row.takes) + 1,
+                    # a cue that opened a new world (a reopened score knows it from its metadata)
+                    continue_from=None
+                    if row.cue is not None and row.cue.starts_world
+                    else every[p].continue_from,
                 )
             )
+        scenes = [_with_worlds_of_cue(s, self.rows[p].cue) for s, p in zip(scenes, positions, strict=True)]
         finished = {r.scene.index: r.cue for r in self.rows if r.cue is not None}
         folder = self.cue_folder()
         return ScoreRequest(
@@ -709,3 +715,13 @@ class PanelModel:
         return write_timeline_atomic(
             scored, Path(path), input_path=self.timeline_path, force=force, replace_input=ours
         )
+
+
+def _with_worlds_of_cue(scene: SceneRequest, cue: CueResult | None) -> SceneRequest:
+    """A reopened score's cue keeps the world changes it was scored with (its style holds there)."""
+    program = scene.program
+    if program is None or program.world_changes_s is not None or cue is None or cue.world_changes_s is None:
+        return scene
+    return dataclasses.replace(
+        scene, program=dataclasses.replace(program, world_changes_s=cue.world_changes_s)
+    )

@@ -281,9 +281,15 @@ def regenerate_request(
         take=take,
         guidance=guidance,
         handle_s=float(meta.get("handle_s", 0.0)),
-        continue_from=_continuation(cues, cue),
+        # a cue that opened a new world opens fresh again, in the style its take picks
+        continue_from=None if _flag(meta.get("starts_world"), False) else _continuation(cues, cue),
         ends=_ends_into_silence(cues, cue),
     )
+    if request_scene.program is not None and meta.get("world_changes_s") is not None:
+        worlds = tuple(float(t) for t in meta["world_changes_s"])  # its style holds as it did
+        request_scene = dataclasses.replace(
+            request_scene, program=dataclasses.replace(request_scene.program, world_changes_s=worlds)
+        )
     request = ScoreRequest(
         scenes=(request_scene,),
         cue_dir=cue_dir,
