@@ -32,10 +32,10 @@ $(STAMP): requirements.lock pyproject.toml
 	  ldconfig -p | grep -q libxcb-keysyms.so.1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && apt-get install -y -qq libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 >/dev/null) || \
 	  echo "note: install libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 (Debian/Ubuntu) for the panel's window"; }
-	@# the tiny preset's renderer prefers FluidR3_GM (a fuller GM soundfont) over the bundled TimGM6mb
+	@# FluidR3_GM, a fuller GM soundfont the tiny preset plays when VIDMUSICIAN_SOUNDFONT names it
 	@test -f /usr/share/sounds/sf2/FluidR3_GM.sf2 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && apt-get install -y -qq fluid-soundfont-gm >/dev/null) || \
-	  echo "note: install fluid-soundfont-gm (Debian/Ubuntu) for the tiny preset's fuller soundfont (TimGM6mb plays otherwise)"; }
+	  echo "note: install fluid-soundfont-gm (Debian/Ubuntu) for the tiny preset's fuller soundfont (VIDMUSICIAN_SOUNDFONT)"; }
 	@# `make screenshots` photographs a real window; with no display it runs under Xvfb's xvfb-run
 	@command -v xvfb-run >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && apt-get install -y -qq xvfb >/dev/null) || \

@@ -79,6 +79,25 @@ class CueProgram:
     segments: tuple[ProgramSegmentSpec, ...]
     edit_points: tuple[EditPointSpec, ...] = ()
     markers_s: tuple[float, ...] = ()
+    # where the picture changes world (another source, another look; `vm_editor.worlds`), cue
+    # seconds, 0.0 when the cue itself starts a new world: the only places besides markers where
+    # the style may change. None: not decided (older clients): the style may change at any cut
+    world_changes_s: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ShotPicture:
+    """What a shot looks like as a whole (`Engine.shot_pictures`), all in 0..1: mean luma and its
+    spread, mean chroma, the share of colourful pixels (near 0 for black-and-white), the palette
+    (a hue histogram weighted by chroma, summing to 1 or all 0 when grey) and motion energy (mean
+    absolute luma change between frames 1/4 s apart)."""
+
+    luma: float
+    contrast: float
+    saturation: float
+    colour: float
+    hues: tuple[float, ...]
+    motion: float
 
 
 @dataclass(frozen=True)
@@ -142,11 +161,11 @@ class SceneRequest:
             "hit_points_s": [round(t, 6) for t in self.hit_points_s],
         }
         if self.program is not None:
-            payload["program"] = json.loads(
-                json.dumps(dataclasses.asdict(self.program)), parse_float=lambda x: round(float(x), 6)
-            )
-            for segment in payload["program"]["segments"]:
+            program = dataclasses.asdict(self.program)
+            program.pop("world_changes_s")  # a decision about the pictures, not the pictures
+            for segment in program["segments"]:
                 segment.pop("name", None)  # a renamed clip shows the same pictures
+            payload["program"] = json.loads(json.dumps(program), parse_float=lambda x: round(float(x), 6))
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -186,6 +205,10 @@ class CueResult:
     tokens_path: str | None = None  # the cue's generated tokens [K, T] (.npy), for continuation
     hits: bool = True  # cuts and markers were forced accents (False: the model alone)
     stems: dict[str, str] = field(default_factory=dict)  # stream -> WAV beside the cue (--stems)
+    # it opened fresh at a change of world (no continuation): a new take of it opens fresh too
+    starts_world: bool = False
+    # where its style could change (its program's world changes; None: at any cut): a new take keeps them
+    world_changes_s: tuple[float, ...] | None = None
 
     def metadata(self) -> dict[str, Any]:
         """What goes under the clip's `vidmusician` metadata namespace."""
@@ -204,6 +227,8 @@ class CueResult:
             "tokens_path": self.tokens_path or "",
             "hits": self.hits,
             "stems": dict(self.stems),
+            **({"starts_world": True} if self.starts_world else {}),
+            **({} if self.world_changes_s is None else {"world_changes_s": list(self.world_changes_s)}),
         }
 
 
@@ -223,7 +248,16 @@ def program_from_dict(data: dict[str, Any]) -> CueProgram:
         segments=tuple(ProgramSegmentSpec(**s) for s in data.get("segments", ())),
         edit_points=tuple(EditPointSpec(**e) for e in data.get("edit_points", ())),
         markers_s=tuple(float(t) for t in data.get("markers_s", ())),
+        world_changes_s=None
+        if data.get("world_changes_s") is None
+        else tuple(float(t) for t in data["world_changes_s"]),
     )
+
+
+def shot_picture_from_dict(data: dict[str, Any] | None) -> ShotPicture | None:
+    if data is None:
+        return None
+    return ShotPicture(**{**data, "hues": tuple(float(h) for h in data["hues"])})
 
 
 def scene_from_dict(data: dict[str, Any]) -> SceneRequest:
@@ -324,7 +358,7 @@ def check_scene(scene: SceneRequest) -> None:
     numbers = [scene.duration_s, scene.handle_s, *scene.hit_points_s]
     program = scene.program
     if program is not None:
-        numbers += [program.duration_s, *program.markers_s]
+        numbers += [program.duration_s, *program.markers_s, *(program.world_changes_s or ())]
         for seg in program.segments:
             numbers += [seg.source_start_s, seg.source_end_s, seg.record_start_s, seg.record_end_s, seg.speed]
         for e in program.edit_points:
@@ -354,9 +388,9 @@ def check_scene(scene: SceneRequest) -> None:
         edge = seg.record_end_s
     if abs(edge - program.duration_s) > 1e-3:
         raise ValueError(f"{where}: program segments end at {edge} s, not at the cue's end")
-    times = [*program.markers_s, *(e.at_s for e in program.edit_points)]
+    times = [*program.markers_s, *(e.at_s for e in program.edit_points), *(program.world_changes_s or ())]
     if any(t < 0 or t > program.duration_s + 1e-3 for t in times):
-        raise ValueError(f"{where}: edit points and markers must lie inside the cue")
+        raise ValueError(f"{where}: edit points, markers and world changes must lie inside the cue")
 
 
 def job_from_dict(data: dict[str, Any]) -> Job:
@@ -453,6 +487,10 @@ class Engine(Protocol):
         self, shots: tuple[ProgramSegmentSpec, ...], preset: str = "tiny"
     ) -> list[list[float]]:
         """One mean CLS embedding per shot (empty for black), for spotting cues by meaning."""
+        ...
+
+    def shot_pictures(self, shots: tuple[ProgramSegmentSpec, ...]) -> list[ShotPicture | None]:
+        """What each shot looks like (None for black), for telling worlds apart on real footage."""
         ...
 
     def preview(self, path: str, start_s: float, end_s: float) -> Preview: ...

@@ -22,6 +22,7 @@ from engine.api import (
     SceneRequest,
     ScoreRequest,
     ScoreResult,
+    ShotPicture,
 )
 
 _runtime_lock = threading.Lock()
@@ -87,6 +88,13 @@ class InProcessEngine:
         from engine.program_features import shot_embeddings
 
         return shot_embeddings(shots, preset=preset)
+
+    def shot_pictures(self, shots: tuple[ProgramSegmentSpec, ...]) -> list[ShotPicture | None]:
+        """What each shot looks like (None for black): the auto cue plan's world changes."""
+        _load_runtime()
+        from engine.picture_stats import shot_pictures
+
+        return shot_pictures(shots)
 
     def media_cuts(self, path: str) -> tuple[float, list[float]]:
         """(duration in seconds, hard cuts in seconds) of a media file, for building timelines."""

@@ -60,6 +60,9 @@ def cue_filename(score_name: str, scene: SceneRequest, seed: int, preset: str, p
     recipe = json.dumps([scene.source_hash(), preset, seed, prompt, scene.guidance, scene.take])
     if scene.handle_s or carried:  # older cues keep their names
         recipe = json.dumps([recipe, round(scene.handle_s, 6), carried])
+    worlds = scene.cue_program().world_changes_s
+    if worlds is not None:  # where the style may change is part of the recipe
+        recipe = json.dumps([recipe, [round(t, 6) for t in worlds]])
     digest = hashlib.sha256(recipe.encode()).hexdigest()[:10]
     return f"{safe}_cue{scene.index:03d}_take{scene.take}_s{seed}_{digest}.wav"
 
@@ -92,6 +95,15 @@ def _conditions(scene: SceneRequest, preset: str) -> tuple[np.ndarray | None, np
     rhythm = np.stack([feats.rhythm_50hz, feats.cues_50hz], axis=-1).astype(np.float32)
     hits |= {t for t in feats.cuts_s if 0.0 < t < scene.duration_s}
     return feats.cls_1fps, rhythm, tuple(sorted(hits))
+
+
+def style_changes(scene: SceneRequest) -> tuple[float, ...] | None:
+    """Cue seconds where the style may change: the program's world changes and its markers (the
+    editor's hit points among them); None where the editor side decided no worlds (any cut)."""
+    program = scene.cue_program()
+    if program.world_changes_s is None:
+        return None
+    return tuple(sorted({*program.world_changes_s, *program.markers_s, *scene.hit_points_s}))
 
 
 def _prompt_tokens(scene: SceneRequest, written: dict[int, Path], frame_rate: float) -> np.ndarray | None:
@@ -216,6 +228,8 @@ def iter_cues(
                 continuation_tokens=_prompt_tokens(scene, written_tokens, generator.frame_rate),
                 stems=request.stems,
                 end_s=scene.duration_s if scene.ends else None,
+                style_changes_s=style_changes(scene),
+                take=scene.take,
             )
             report(position, scene, "finish", 0.9)
             cue_audio = finish_cue(music.audio, generator.sample_rate, rendered_s)
@@ -251,6 +265,9 @@ def iter_cues(
                 tokens_path=str(tokens_file),
                 hits=request.hits,
                 stems=stems,
+                starts_world=scene.continue_from is None
+                and 0.0 in (scene.cue_program().world_changes_s or ()),
+                world_changes_s=scene.cue_program().world_changes_s,
             )
             yield cue
             report(position, scene, "done", 1.0, cue)

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from engine.generator import backbone as bb
-from engine.generator.prompt_intent import VOCABULARY_FILE
 from engine.generator.form import STYLE_FORMS_FILE
+from engine.generator.prompt_intent import VOCABULARY_FILE
 from engine.generator.tempo_grid import STYLE_METERS_FILE
 from engine.train.cli import main
 from engine.train.recipe import RecipeError, estimated_minutes, plan_for_budget

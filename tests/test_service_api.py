@@ -13,7 +13,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
-from engine.api import score_request_from_dict
+from engine.api import score_request_from_dict, shot_picture_from_dict
 from engine.service.app import create_app
 from engine.service.store import JobStore
 from engine.service.worker import Worker
@@ -191,3 +191,26 @@ def test_bad_programs_are_400_naming_the_cue(client, shots_video, change, messag
     response = client.post("/jobs", headers=AUTH, json=job_body(scenes=[scene]))
     assert response.status_code == 400, response.text
     assert message in response.json()["detail"] and "cue 0" in response.json()["detail"]
+
+
+def test_world_changes_reach_the_job_and_shots_pictures_measures_each_shot(tmp_path, shots_video):
+    (tmp_path / "cues").mkdir()
+    app, store = make_app(tmp_path)
+    scene = _program_scene(str(shots_video))
+    scene["program"]["world_changes_s"] = [0.0, 1.0]
+    shots = [dict(seg, record_start_s=0.0, record_end_s=1.0) for seg in scene["program"]["segments"]]
+    with TestClient(app) as client:
+        response = client.post("/jobs", headers=AUTH, json=job_body(scenes=[scene]))
+        looks = client.post("/shots/pictures", headers=AUTH, json={"shots": shots})
+    assert response.status_code == 202, response.text
+    (got,) = score_request_from_dict(store.get(response.json()["id"]).request).scenes
+    assert got.program.world_changes_s == (0.0, 1.0)
+    assert looks.status_code == 200, looks.text
+    first, black = looks.json()["pictures"]
+    assert black is None and set(first) == {"luma", "contrast", "saturation", "colour", "hues", "motion"}
+    assert shot_picture_from_dict(first).hues == tuple(first["hues"])  # what ServiceEngine returns
+    assert (
+        0.0 < first["luma"] < 1.0
+        and first["colour"] > 0.5
+        and sum(first["hues"]) == pytest.approx(1.0, abs=1e-3)
+    )

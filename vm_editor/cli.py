@@ -67,7 +67,8 @@ def _add_cues_option(p: argparse.ArgumentParser) -> None:
         "--cues",
         choices=("auto", "per-clip", "one"),
         default="auto",
-        help="cue plan over the program: auto (gaps, cue markers, changes of meaning), per-clip, one",
+        help="cue plan over the program: auto (gaps, cue markers, changes of world: another source "
+        "that looks different; changes of meaning), per-clip, one",
     )
 
 
@@ -128,8 +129,10 @@ def _add_in_process_option(p: argparse.ArgumentParser) -> None:
 
 CONTRACT = """\
 contract for scripts (DESIGN.md §7):
-  cues       --cues auto (default: a new cue at a gap >= 1 s, a cue/music in/out marker, or a
-             change of meaning between shots; 4-90 s), per-clip, or one; --merge A-B acts on cues
+  cues       --cues auto (default: a new cue at a gap >= 1 s, a cue/music in/out marker, a change
+             of world (a cut to another source that looks different) or a change of meaning
+             between shots; 4-90 s), per-clip, or one; --merge A-B acts on cues; in a score a
+             cue's style changes only at a change of world or a marker
   scenes T --json
              one entry per cue: index, name, record_start_s, record_end_s, source, markers_s,
              segments [{url, source_start_s, source_end_s, record_start_s, record_end_s, speed}]
@@ -151,7 +154,9 @@ contract for scripts (DESIGN.md §7):
   score T    one clip per cue; touching cues continue each other's music and crossfade from
              the cut into a 1 s rendered handle; --cue-dir DIR (also with the service);
              --no-hits leaves cuts and markers to the model (no forced accents); --stems
-             also writes <cue>.drums/.bass/.harmony/.melody.wav (listed in the clip metadata)
+             also writes <cue>.drums/.bass/.harmony/.melody.wav (listed in the clip metadata);
+             --takes N: N takes per cue (take k opens in the k-th most likely style), the last
+             one playing, the others on the takes track
   regenerate S --cue K
              a new take of cue K (index as in the score's metadata and `scenes`): continues
              from cue K-1, crossfades into K+1, leaves every other cue file untouched; keeps
@@ -191,6 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="score every cue anew (a scored timeline's cues otherwise keep their music where "
         "their pictures did not change); the earlier ones stay as takes",
+    )
+    score.add_argument(
+        "--takes",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"N alternative takes of every cue (1-{scoring.MAX_TAKES}): take k opens in the k-th "
+        "most likely style for its pictures (in a named style: the other end of its tempo range); "
+        "the last is the one playing, the others wait, disabled, on the takes track",
     )
     score.set_defaults(func=cmd_score)
 
@@ -267,14 +281,16 @@ def _load_scenes(args: argparse.Namespace):
 
 
 def _plan(args: argparse.Namespace, timeline) -> SceneList:
-    """The cue plan `score`, `scenes` and `rhythm` share (auto asks the engine for embeddings)."""
+    """The cue plan `score`, `scenes` and `rhythm` share (auto, and any score, asks the engine
+    what the shots look like: `worlds`)."""
     return scoring.plan_cues(
         timeline,
         mode=args.cues,
         timeline_path=args.timeline,
         track=args.track,
         relink=[str(p) for p in args.relink],
-        engine=_engine(args) if args.cues == "auto" else None,
+        # auto splits at world changes and meaning changes; a score holds each cue's style per world
+        engine=_engine(args) if args.cues == "auto" or args.command == "score" else None,
         preset=getattr(args, "preset", "tiny"),
         merge=args.merge,
         split_at_markers=args.split_at_markers,
@@ -406,6 +422,7 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     input_guard.check_crossfade(args.crossfade)
+    scoring.check_takes(args.takes)
     out_path = args.output or default_output_path(args.timeline)
     report = _read(args)  # the input's own problems first (its name, its bytes)
     timeline = report.timeline
@@ -456,18 +473,24 @@ def cmd_score(args: argparse.Namespace) -> int:
         request = dataclasses.replace(request, scenes=scoring.continue_from_finished(todo, kept))
     if not request.scenes:
         print(f"every cue of {args.timeline.name} is kept: nothing to score", file=sys.stderr)
-    fresh: tuple = ()
-    if request.scenes:  # the line is said once the engine has accepted the request
+    takes: list[tuple] = []  # each take's finished cues, take 1 first
+    for take in range(1, args.takes + 1) if request.scenes else ():
+        # the line is said once the engine has accepted the request
         header = f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'"
         header += f" ({len(kept)} kept)" if kept else ""
-        result = _engine(args).score(request, progress=_ProgressPrinter(header))
-        for warning in result.warnings:
+        header += f", take {take} of {args.takes}" if args.takes > 1 else ""
+        result = _engine(args).score(scoring.take_request(request, take), progress=_ProgressPrinter(header))
+        for warning in result.warnings if take == 1 else ():
             print(f"warning: {warning}", file=sys.stderr)
-        fresh = _deliver(args, result.cues, cue_folder)
+        takes.append(_deliver(args, result.cues, cue_folder))
+    fresh: tuple = takes[0] if takes else ()
     cues = sorted([*fresh, *kept.values()], key=lambda c: c.index)
     scored = add_or_replace_score(
         timeline, scene_list.scenes, cues, crossfade_s=args.crossfade, moved=plan.moved if plan else None
     )
+    for later in takes[1:]:  # each later take plays, the one before it waits on the takes track
+        for cue in later:
+            scored = replace_cue(scored, cue)
     if plan is not None:
         conform.keep_history(scored, plan)
         for line in plan.report(old_index):

@@ -6,8 +6,9 @@
 - a program with no picture at all but titles or generators (an opening title sequence) is
   planned the same way over them: each title stands for a shot;
 - `auto` (default): a new cue at a gap of `GAP_S` or more (black), at a marker whose name says
-  cue / music in / music out, or where the picture's meaning changes (the cosine distance of two
-  neighbouring shots' mean CLS embeddings above `MEANING_THRESHOLD`); cues shorter than
+  cue / music in / music out, where the picture changes world (`worlds`: another source that
+  looks different, the frames passed in as `worlds`), or where the picture's meaning changes (the
+  cosine distance of two neighbouring shots' mean CLS embeddings above `MEANING_THRESHOLD`); cues shorter than
   `MIN_CUE_S` join a neighbour, cues longer than `MAX_CUE_S` split at their best edit point.
 
 The CLS embeddings come from the engine (`Engine.shot_embeddings`) through a callable, so this
@@ -86,6 +87,7 @@ def plan_spans(
     min_cue_s: float = MIN_CUE_S,
     max_cue_s: float = MAX_CUE_S,
     threshold: float = MEANING_THRESHOLD,
+    worlds: Sequence[int] = (),
 ) -> list[Span]:
     """The cue spans of `program` for `mode` (see the module docstring)."""
     if mode not in MODES:
@@ -109,8 +111,9 @@ def plan_spans(
     for t, name in program.markers:
         if _CUE_MARKER.search(name or ""):
             bounds.add(int(t.value))
+    bounds |= {int(f) for f in worlds}
     if embed is not None and len(pictures) > 1:
-        vectors = embed([_spec(s) for s in pictures])
+        vectors = embed([shot_spec(s) for s in pictures])
         for i in range(1, len(pictures)):
             if _cosine_distance(vectors[i - 1], vectors[i]) > threshold:
                 bounds.add(_frames(pictures[i])[0])
@@ -127,7 +130,7 @@ def plan_spans(
     return spans
 
 
-def _spec(seg: Segment) -> ProgramSegmentSpec:
+def shot_spec(seg: Segment) -> ProgramSegmentSpec:
     return ProgramSegmentSpec(
         path=None if seg.offline else str(seg.path),
         source_start_s=float(seg.source_in),

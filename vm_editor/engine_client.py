@@ -42,8 +42,10 @@ from engine.api import (
     ScoreRequest,
     ScoreResult,
     ScoringCancelled,
+    ShotPicture,
     engine_info_from_dict,
     job_from_dict,
+    shot_picture_from_dict,
 )
 from engine.build_id import build_fingerprint
 from vm_editor.errors import EditorInputError
@@ -339,6 +341,10 @@ class ServiceEngine:
     ) -> list[list[float]]:
         body = {"shots": [_json(s) for s in shots], "preset": preset}
         return self._call("POST", "/shots/embeddings", json=body)["embeddings"]
+
+    def shot_pictures(self, shots: tuple[ProgramSegmentSpec, ...]) -> list[ShotPicture | None]:
+        body = {"shots": [_json(s) for s in shots]}
+        return [shot_picture_from_dict(p) for p in self._call("POST", "/shots/pictures", json=body)["pictures"]]
 
     def wait(self, job_id: str, progress: Callable[[Job], None] | None = None) -> Job:
         """Poll until the job ends; `progress` sees the typed job at every poll."""

@@ -29,11 +29,12 @@ from engine.api import (
     EngineInfo,
     Preview,
     ProgressEvent,
+    SceneRequest,
     ScoreRequest,
     ScoreResult,
     ScoringCancelled,
 )
-from vm_editor import cue_plan, format_fixups, input_guard, scene_ops, scoring
+from vm_editor import cue_plan, format_fixups, input_guard, scene_ops, scoring, worlds
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, TimelineReadError
@@ -279,6 +280,7 @@ class PanelModel:
             scene_list, note = self._plan(report.timeline, Path(path), track)
             notes += [note] if note else []
         program = timeline_program(report.timeline, track=track, timeline_path=Path(path), relink=o.relink)
+        program = worlds.with_worlds_of(program, scene_list)  # merged or split cues keep them
         return Opened(Path(path), timeline, scene_list, program, score_name, tuple(scored), tuple(notes))
 
     def show(self, opened: Opened) -> None:
@@ -327,13 +329,15 @@ class PanelModel:
             record_out=o.record_out,
             merge_all=o.merge_all,
         )
-        if o.cues != "auto" or self.engine is None:
+        if self.engine is None:
             return plan(engine=None), ""
-        try:
+        try:  # any mode: the engine's worlds also hold each cue's style
             return plan(engine=self.engine), ""
         except EditorInputError:
             raise
         except Exception as exc:  # the engine is unreachable or failed: plan without it, visibly
+            if o.cues != "auto":
+                return plan(engine=None), ""
             return plan(engine=None), f"cues planned at gaps and cue markers only (engine unavailable: {exc})"
 
     def _first_settings(self, scene: Scene) -> CueSettings:
@@ -550,8 +554,13 @@ class PanelModel:
                     prompt=row.settings.prompt or None,
                     guidance=row.settings.guidance,
                     take=len(row.takes) + 1,
+                    # a cue that opened a new world (a reopened score knows it from its metadata)
+                    continue_from=None
+                    if row.cue is not None and row.cue.starts_world
+                    else every[p].continue_from,
                 )
             )
+        scenes = [_with_worlds_of_cue(s, self.rows[p].cue) for s, p in zip(scenes, positions, strict=True)]
         finished = {r.scene.index: r.cue for r in self.rows if r.cue is not None}
         folder = self.cue_folder()
         return ScoreRequest(
@@ -740,3 +749,13 @@ class PanelModel:
         return write_timeline_atomic(
             scored, Path(path), input_path=self.timeline_path, force=force, replace_input=ours
         )
+
+
+def _with_worlds_of_cue(scene: SceneRequest, cue: CueResult | None) -> SceneRequest:
+    """A reopened score's cue keeps the world changes it was scored with (its style holds there)."""
+    program = scene.program
+    if program is None or program.world_changes_s is not None or cue is None or cue.world_changes_s is None:
+        return scene
+    return dataclasses.replace(
+        scene, program=dataclasses.replace(program, world_changes_s=cue.world_changes_s)
+    )

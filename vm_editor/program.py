@@ -102,6 +102,8 @@ class Program:
     clip_starts: tuple[tuple[RationalTime, str], ...] = ()  # (record time, the clip's name)
     # record spans where a title or generator is on screen (over a picture or over black), named
     titles: tuple[tuple[TimeRange, str], ...] = ()
+    # where the picture changes world (`vm_editor.worlds`); None: not decided (no engine to look)
+    world_changes: tuple[RationalTime, ...] | None = None
 
     @property
     def start(self) -> RationalTime:
@@ -334,6 +336,10 @@ def program_slice(program: Program, start: RationalTime, end: RationalTime) -> P
         edit_points=tuple(e for e in program.edit_points if lo < e.at.value < hi),
         markers=tuple(m for m in program.markers if lo <= m[0].value < hi),
         clip_starts=tuple(c for c in program.clip_starts if lo < c[0].value < hi),
+        # a cue that starts at a world change keeps it (at its 0.0): its style may change there
+        world_changes=None
+        if program.world_changes is None
+        else tuple(t for t in program.world_changes if lo <= t.value < hi),
         titles=tuple(
             (TimeRange(RationalTime(a, rate), RationalTime(b - a, rate)), name)
             for span, name in program.titles
@@ -378,6 +384,7 @@ def to_engine_program(program: Program) -> CueProgram:
         segments=segments,
         edit_points=edits,
         markers_s=tuple(rel(t) for t, _ in program.markers),
+        world_changes_s=None if program.world_changes is None else tuple(rel(t) for t in program.world_changes),
     )
 
 

@@ -300,6 +300,10 @@ def cue_from_metadata(meta: dict) -> CueResult:
         tokens_path=meta.get("tokens_path") or None,
         hits=str(meta.get("hits", True)).strip().lower() not in ("false", "0", "no"),
         stems={str(k): str(v) for k, v in (meta.get("stems") or {}).items()},
+        starts_world=str(meta.get("starts_world", False)).strip().lower() in ("true", "1", "yes"),
+        world_changes_s=None
+        if meta.get("world_changes_s") is None
+        else tuple(float(t) for t in meta["world_changes_s"]),
     )
 
 

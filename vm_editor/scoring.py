@@ -23,7 +23,7 @@ from engine.api import (
     ScoreRequest,
     derive_cue_seed,
 )
-from vm_editor import cue_plan, scene_ops
+from vm_editor import cue_plan, scene_ops, worlds
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report, url_to_path
 from vm_editor.program import timeline_program
@@ -61,9 +61,15 @@ def plan_cues(
     "10.5s"), all one cue with `merge_all`: `vm-editor scenes/score`'s plan, and the panel's."""
     program = timeline_program(timeline, track=track, timeline_path=timeline_path, relink=relink)
     embed = None
+    if engine is not None:  # the worlds split the auto plan, and hold each cue's style
+        starts = worlds.program_worlds(program, lambda shots: engine.shot_pictures(tuple(shots)))
+        program = dataclasses.replace(
+            program, world_changes=tuple(otio.opentime.RationalTime(f, program.rate) for f in starts)
+        )
     if engine is not None and mode == "auto":
         embed = lambda shots: engine.shot_embeddings(tuple(shots), preset)  # noqa: E731
-    spans = cue_plan.plan_spans(program, mode, embed=embed)
+    starts = [int(t.value) for t in program.world_changes or ()] if mode == "auto" else []
+    spans = cue_plan.plan_spans(program, mode, embed=embed, worlds=starts)
     if split_at_markers:
         spans = cue_plan.split_spans_at_markers(spans, program)
     pairs = [parse_merge(m) if isinstance(m, str) else m for m in merge]
@@ -136,8 +142,9 @@ def scene_requests(
     guidance: float | None = None,
     handle_s: float = DEFAULT_HANDLE_S,
 ) -> tuple[SceneRequest, ...]:
-    """One request per cue; a cue that starts where the previous ends continues its music, and a
-    cue no other continues ends into silence (a cadence)."""
+    """One request per cue; a cue that starts where the previous ends continues its music, unless
+    it starts a new world (`vm_editor.worlds`: it opens fresh in a style of its own pictures and
+    crossfades in); a cue no other continues ends into silence (a cadence)."""
     out = []
     touching = cue_plan.touching(scenes)
     followed = [*touching[1:], False]
@@ -145,7 +152,7 @@ def scene_requests(
         req = dataclasses.replace(
             to_engine_scene(scene, prompt=prompt), guidance=guidance, handle_s=handle_s, ends=not next_touches
         )
-        if touches:
+        if touches and not _starts_world(scene):
             prev = scenes[scenes.index(scene) - 1]
             req = dataclasses.replace(
                 req,
@@ -153,6 +160,13 @@ def scene_requests(
             )
         out.append(req)
     return tuple(out)
+
+
+def _starts_world(scene: Scene) -> bool:
+    program = scene.program
+    return program is not None and any(
+        t == scene.record_range.start_time for t in program.world_changes or ()
+    )
 
 
 def continue_from_finished(
@@ -198,6 +212,27 @@ def build_request(
         hits=hits,
         stems=stems,
     )
+
+
+MAX_TAKES = 8  # one per style the model knows
+
+
+def check_takes(takes: int) -> None:
+    if not 1 <= int(takes) <= MAX_TAKES:
+        raise EditorInputError(f"--takes {takes}: give 1 to {MAX_TAKES} takes per cue")
+
+
+def take_request(request: ScoreRequest, take: int) -> ScoreRequest:
+    """Take `take` of every cue of `request`: an alternative the engine opens in another style
+    (`engine.generator.cue_grid.choose_grid`), with its own seed (the first take's plus k - 1, as
+    a regenerated take's), each cue continuing the same take of the cue before it."""
+    if take == 1:
+        return request
+    scenes = tuple(
+        dataclasses.replace(s, take=take, seed=(int(s.seed or 0) + take - 1) % SEED_LIMIT)
+        for s in request.scenes
+    )
+    return dataclasses.replace(request, scenes=scenes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,9 +281,15 @@ def regenerate_request(
         take=take,
         guidance=guidance,
         handle_s=float(meta.get("handle_s", 0.0)),
-        continue_from=_continuation(cues, cue),
+        # a cue that opened a new world opens fresh again, in the style its take picks
+        continue_from=None if _flag(meta.get("starts_world"), False) else _continuation(cues, cue),
         ends=_ends_into_silence(cues, cue),
     )
+    if request_scene.program is not None and meta.get("world_changes_s") is not None:
+        worlds = tuple(float(t) for t in meta["world_changes_s"])  # its style holds as it did
+        request_scene = dataclasses.replace(
+            request_scene, program=dataclasses.replace(request_scene.program, world_changes_s=worlds)
+        )
     request = ScoreRequest(
         scenes=(request_scene,),
         cue_dir=cue_dir,

@@ -166,6 +166,7 @@ def choose_grid(
     frame_rate: float,
     window: int | None = None,
     style: str | None = None,
+    take: int = 1,
 ) -> tuple[TempoGrid, int | None]:
     """The cue's grid, and the style id it opens in (None: free).
 
@@ -176,7 +177,11 @@ def choose_grid(
     of pictures is not what the model was trained on, and it guesses another style from it. The
     cue must then open in that style (`StreamMasks.opening`): sampled again it could open in
     another, at a tempo and a feel that style never plays. A `style` the prompt names is the
-    meter's and the opening's, with no pilot."""
+    meter's and the opening's, with no pilot.
+
+    `take` k > 1 is an alternative (`--takes`, regenerate): it opens in the pilot's k-th choice
+    (`alternative_styles`), and where the style is fixed (named by the prompt) plays at the other
+    end of its tempo range (`take_tempo_range`). A continued cue keeps its predecessor's grid."""
     if prompt_codes is not None:
         codes = prompt_codes[0].cpu().numpy()
         if style is not None and style_meters is not None:
@@ -207,23 +212,55 @@ def choose_grid(
         pilot = min(frames, PILOT_FRAMES)
         memory, null_memory = condition(0, min(frames, window or frames))
         device = next(model.parameters()).device
-        codes = generate_window(
-            model,
-            memory=memory,
-            null_memory=null_memory,
-            rhythm_curve=None if curve is None else curve[None, :pilot],
-            prompt=None,
-            total_frames=pilot,
-            sampling=dataclasses.replace(sampling, temperature=0.0),  # the style it is surest of
-            generator=torch.Generator(device=device).manual_seed(int(seed) ^ 0x5EED),
-            constraints=TokenConstraints(masks.allowed),
-        )
-        opening = dominant_style(codes[0, STYLE_ROW].cpu().numpy())
+
+        def surest(excluded: list[int]) -> int:
+            allowed = masks.allowed.clone()
+            allowed[STYLE_ROW, excluded] = False
+            codes = generate_window(
+                model,
+                memory=memory,
+                null_memory=null_memory,
+                rhythm_curve=None if curve is None else curve[None, :pilot],
+                prompt=None,
+                total_frames=pilot,
+                sampling=dataclasses.replace(sampling, temperature=0.0),  # the style it is surest of
+                generator=torch.Generator(device=device).manual_seed(int(seed) ^ 0x5EED),
+                constraints=TokenConstraints(allowed),
+            )
+            return dominant_style(codes[0, STYLE_ROW].cpu().numpy())
+
+        opening = alternative_styles(surest, take)[-1]
         meter = style_meters.get(STYLES[opening], DEFAULT_METER)
+    if style is not None and take > 1:
+        meter = dataclasses.replace(meter, tempo_bpm=take_tempo_range(meter.tempo_bpm, take))
     named = prompt_bpm(prompt)
     if named is not None:
         meter = Meter((named, named), meter.steps_per_beat, meter.beats_per_bar)
     return fit_to_hits(hits or picture_cut_frames(curve), frames, meter), opening
+
+
+def alternative_styles(surest: Callable[[list[int]], int], take: int) -> list[int]:
+    """The styles takes 1..`take` open in: the pilot's surest style, then its surest with the
+    earlier takes' styles ruled out (its 2nd, 3rd... choice for these pictures); past the eighth
+    take they come round again."""
+    chosen: list[int] = []
+    for _ in range(max(1, int(take))):
+        if len(chosen) >= len(STYLES):
+            chosen.append(chosen[len(chosen) - len(STYLES)])
+            continue
+        chosen.append(surest(chosen))
+    return chosen
+
+
+def take_tempo_range(tempo_bpm: tuple[float, float], take: int) -> tuple[float, float]:
+    """The tempo range of take k in one style: the whole range for the first, then alternately
+    the top and the bottom tenth of it, so two alternatives differ in tempo by 8 % or more in
+    every style the model knows (electronic_pulse's 118-132 bpm, the narrowest, gives 8.8 %)."""
+    lo, hi = tempo_bpm
+    tenth = (hi - lo) / 10.0
+    if take <= 1 or tenth <= 0:
+        return tempo_bpm
+    return (hi - tenth, hi) if take % 2 == 0 else (lo, lo + tenth)
 
 
 def cue_form(
@@ -286,14 +323,22 @@ CHANGE_SLACK = 2  # frames around a cut where the style may change
 
 
 def style_change_frames(
-    curve: torch.Tensor | None, hits: frozenset[int] | set[int], frames: int
+    curve: torch.Tensor | None,
+    hits: frozenset[int] | set[int],
+    frames: int,
+    worlds: frozenset[int] | None = None,
 ) -> frozenset[int]:
     """Frames where a cue's style may change: at its cuts, dissolves and markers (the cue channel
     of `curve` [frames, 2], and the hit points), a few frames either side. The corpus changes style
     only where its pictures change world, on a cut or a dissolve; left free, the LM drifts from style to style
-    inside one shot (an 11 s shot of bikes went electronic, ambient, cinematic, ambient)."""
-    at = set(int(h) for h in hits)
-    if curve is not None and curve.shape[-1] >= 2:
+    inside one shot (an 11 s shot of bikes went electronic, ambient, cinematic, ambient).
+    `worlds`, where the editor side decided them (its world changes and markers): only there, as
+    a style holds within a world (bikes' own cuts flipped electronic and ambient three times)."""
+    if worlds is not None:
+        at = set(int(f) for f in worlds)
+    else:
+        at = set(int(h) for h in hits)
+    if worlds is None and curve is not None and curve.shape[-1] >= 2:
         at |= set(np.flatnonzero(curve[..., 1].reshape(-1).cpu().numpy() >= PICTURE_CHANGE).tolist())
     return frozenset(f + d for f in at for d in range(-CHANGE_SLACK, CHANGE_SLACK + 1) if 0 <= f + d < frames)
 

@@ -379,6 +379,8 @@ class MusicGenerator:
         stems: bool = False,
         tempo_lock: bool = True,
         end_s: float | None = None,
+        style_changes_s: tuple[float, ...] | list[float] | None = None,
+        take: int = 1,
     ) -> GeneratedCue:
         """Float32 music of exactly round(duration_s * sample_rate) samples, and its tokens.
 
@@ -397,7 +399,10 @@ class MusicGenerator:
         With the tempo grid, the cue is written in one key with the style's progressions, a theme
         and a groove that return (`form`); `end_s`: the cue ends into silence at that second (its
         out point: what follows is handle), so it closes on a cadence there and its notes are
-        released before it.
+        released before it. `style_changes_s` (cue seconds: world changes, markers): the only places
+        the style may change; None: at any cut (`cue_grid.style_change_frames`).
+        `take` k > 1: an alternative, opening in the pilot's k-th style or, in a named style, at
+        the other end of its tempo range (`cue_grid.choose_grid`).
         """
         if stems and not self.symbolic:
             raise GeneratorInputError(
@@ -464,12 +469,14 @@ class MusicGenerator:
                     frame_rate=self.frame_rate,
                     window=window,
                     style=intent.style,
+                    take=take,
                 )
                 first = 0 if prompt_codes is None else -prompt_codes.shape[-1]
                 constraints = self._masks.on_grid(constraints, grid, first, frames)
                 constraints = self._masks.opening(constraints, opening)
                 constraints = self._masks.holding_style(
-                    constraints, style_change_frames(curve, hit_frames, frames)
+                    constraints,
+                    style_change_frames(curve, hit_frames, frames, self._frames_at(style_changes_s, frames)),
                 )
                 form = cue_form(
                     grid=grid,
@@ -513,6 +520,13 @@ class MusicGenerator:
         return GeneratedCue(
             out, new_codes[0].astype(np.int16), self.sample_rate, self.frame_rate, stem_audio, grid
         )
+
+    def _frames_at(self, times_s: tuple[float, ...] | list[float] | None, frames: int) -> frozenset[int] | None:
+        """The frames of `times_s` (cue seconds) inside the cue; None stays None."""
+        if times_s is None:
+            return None
+        at = (int(round(t * self.frame_rate)) for t in times_s if math.isfinite(t))
+        return frozenset(f for f in at if 0 <= f < frames)
 
     def _stems(self, prompt_codes: torch.Tensor | None, codes: np.ndarray, n_samples: int) -> dict:
         """The new frames' streams rendered one by one, with the prompt's context as the mix had."""

@@ -330,6 +330,21 @@ def create_app(
                 check_media_path(shot.path)
         return {"embeddings": shot_embeddings(shots, preset=body.preset)}
 
+    @app.post("/shots/pictures")
+    def shot_pictures(body: ShotsIn) -> dict:
+        """What each shot looks like (null for black): the auto cue plan's world changes."""
+        from engine.picture_stats import shot_pictures
+
+        try:
+            shots = tuple(ProgramSegmentSpec(**shot) for shot in body.shots)
+        except TypeError as exc:
+            raise EngineInputError(f"a shot is malformed ({exc}); send ProgramSegmentSpec fields") from exc
+        for shot in shots:
+            if shot.path is not None:
+                check_media_path(shot.path)
+        found = shot_pictures(shots)
+        return {"pictures": [None if p is None else dataclasses.asdict(p) for p in found]}
+
     @app.get("/jobs/{job_id}/events")
     async def events(job_id: str) -> StreamingResponse:
         job_or_404(job_id)
