@@ -88,6 +88,10 @@ def _conditions(scene: SceneRequest, preset: str) -> tuple[np.ndarray | None, np
     frames = max(1, int(round(scene.duration_s * TOKEN_RATE)))
     hits = {*program.markers_s, *(e.at_s for e in program.edit_points if e.is_cut), *scene.hit_points_s}
     hits = {t for t in hits if 0.0 < t < scene.duration_s}  # the cue's own start is no hit
+    if not scene.ends and scene.handle_s > 0:
+        # the cut into the next cue: its accent plays in this cue's handle, at full level where the
+        # crossfade starts (the next cue only fades in from there)
+        hits.add(scene.duration_s)
     if all(seg.path is None for seg in program.segments):
         channel = _marker_channel(tuple(sorted(hits)), frames)
         return None, np.stack([np.zeros(frames, np.float32), channel], -1), tuple(sorted(hits))

@@ -50,12 +50,15 @@ def read_score(scored: Path) -> tuple[list[dict], list[float]]:
                 if not clip.enabled:
                     continue
                 rng = clip.range_in_parent()
+                meta = clip.metadata.get("vidmusician", {})
                 cues.append(
                     {
                         "wav": wav,
                         "tokens": wav.with_name(wav.stem + ".tokens.npy"),
                         "start_s": rng.start_time.to_seconds(),
                         "duration_s": rng.duration.to_seconds(),
+                        # a cue that opens a new world starts fresh: its seam is no continuation
+                        "starts_world": bool(meta.get("starts_world", False)),
                     }
                 )
         elif track.kind == otio.schema.TrackKind.Video and track.enabled and not cuts:
@@ -132,7 +135,7 @@ def check(scored: Path) -> dict:
     mix, rate = mix_cues([(str(c["wav"]), c["start_s"]) for c in cues])
     seams = []
     for a, b in zip(cues, cues[1:], strict=False):
-        if abs(a["start_s"] + a["duration_s"] - b["start_s"]) < 0.05:
+        if abs(a["start_s"] + a["duration_s"] - b["start_s"]) < 0.05 and not b["starts_world"]:
             seams.append(
                 {
                     "at_s": b["start_s"],
