@@ -30,6 +30,13 @@ TUNING: dict[str, tuple[Shot, ...]] = {
         ("testvideo.mp4", 13.0, 19.0),
         ("testvideo.mp4", 19.2, 24.0),
     ),
+    "tune-cuts-bikes": (
+        ("bikes.mp4", 0.0, 2.2),
+        ("bikes.mp4", 2.6, 4.9),
+        ("testvideo.mp4", 4.0, 7.5),
+        ("bikes.mp4", 5.2, 9.9),
+        ("testvideo.mp4", 9.5, 14.0),
+    ),
 }
 
 HELDOUT: dict[str, tuple[Shot, ...]] = {
