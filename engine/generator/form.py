@@ -47,7 +47,6 @@ BASS_STEP_ODDS = 0.15  # per semitone of bass move beyond a fifth
 MOTIF_ODDS = 10.0  # the melody plays again what it played at the plan's lag (pitch and rhythm)
 DRUM_ODDS = 12.0  # the drums play again the bar before (the same kit set on the same step)
 BASS_RHYTHM_ODDS = 1.5  # the bass starts notes where it did a bar before
-SUSTAIN_ODDS = 0.0  # the harmony holds its chord rather than resting between strikes (off: a plucked or comped chord speaks on its beat)
 REGISTER_SLACK = 2  # semitones a melody or bass may stray outside its style's register
 CADENCE_BEATS = 2  # the approach chord's length before the closing tonic
 RELEASE_S = 0.6  # a cue ending into silence rests this long before its out point (the tail rings)
@@ -489,8 +488,6 @@ class FormDecoder:
             row[on & ~this] = -np.inf
             if strike:
                 row[~this] = -np.inf
-            else:  # a chord sounds through its bar: the tonal floor under melody and drums
-                row[symbolic_tokens.HOLD] += SUSTAIN_ODDS
             self._rows[key] = row
         return self._rows[key]
 
