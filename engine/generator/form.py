@@ -41,7 +41,6 @@ FILL_FROM = 0.5  # the drums are free from here in a phrase's last bar (a fill i
 # Log-odds of the plan (added to the LM's logits; -inf is a mask).
 CHORD_TONE_ODDS = 1.0  # melody and bass notes that belong to the bar's chord
 STEP_ODDS = 0.5  # per semitone of melodic step beyond a whole tone
-REPEAT_ODDS = 1.0  # against a tune striking its last pitch again (motion, not a drone)
 MAX_LEAP = 9  # a melody never leaps further than a major sixth from its last note
 BASS_STEP_ODDS = 0.15  # per semitone of bass move beyond a fifth
 MOTIF_ODDS = 10.0  # the melody plays again what it played at the plan's lag (pitch and rhythm)
@@ -500,11 +499,7 @@ class FormDecoder:
         if plan.closing is not None and frame >= plan.closing:
             return self._ending(q, frame, hit)
         if q == DRUMS:
-            if hit:
-                self.hits.add(frame)
-                return None
-            sources = [f for f in plan.drums_from.get(frame, ()) if f not in self.hits]
-            return self._repeat(q, frame, sources[0] if sources else None, DRUM_ODDS, exact=True)
+            return self._drums(frame, hit)
         chord = plan.chord_at(frame)
         if q == HARMONY:
             return self._chord_row(chord, frame in plan.strikes or frame in plan.accents)
@@ -522,9 +517,18 @@ class FormDecoder:
         memory = self._repeat(q, frame, plan.melody_from.get(frame), MOTIF_ODDS, exact=True)
         return row if memory is None else row + memory
 
+    def _drums(self, frame: int, hit: bool) -> np.ndarray | None:
+        """The groove: what the drums played a groove bar earlier (a hit point's forced accent is
+        not the groove: skipped as a source)."""
+        if hit:
+            self.hits.add(frame)
+            return None
+        sources = [f for f in self.plan.drums_from.get(frame, ()) if f not in self.hits]
+        return self._repeat(DRUMS, frame, sources[0] if sources else None, DRUM_ODDS, exact=True)
+
     def _melody_row(self, chord: Chord) -> np.ndarray:
-        """A melody note: in key and register, a chord tone favoured; a tune moves by steps (a
-        leap costs, a repeated note a little), an arpeggio by the chord's nearest tones."""
+        """A melody note: in key and register, a chord tone favoured; a tune moves by steps or
+        repeats a note (a leap costs), an arpeggio moves by the chord's nearest tones."""
         row = self._pitch_row("melody", chord)
         table, last = self.ids["melody"], self.last_melody
         if self.style.arpeggio:  # chord tones, but still the nearest ones
@@ -533,8 +537,6 @@ class FormDecoder:
             row = self._add_step(row, table, last, STEP_ODDS, 4, MAX_LEAP)
         else:
             row = self._add_step(row, table, last, STEP_ODDS, 2, MAX_LEAP)
-        if last is not None:
-            row = np.where(table == last, row - REPEAT_ODDS, row)
         return row
 
     def _add_step(
@@ -577,8 +579,9 @@ class FormDecoder:
         return move - 12 if move > 6 else move
 
     def _ending(self, q: int, frame: int, hit: bool) -> np.ndarray | None:
-        """The closing bar: the tonic struck on the final downbeat in every pitched stream, held to
-        the release, then silence; the drums may land the final downbeat and then rest."""
+        """The close: the tonic struck on the closing beat in every pitched stream and held to the
+        release, the drums playing their groove up to it (the pulse goes on under the last chord),
+        then silence."""
         plan = self.plan
         row = np.zeros(self.card)
         quiet = np.arange(self.card) < symbolic_tokens.ONSET_BASE
@@ -587,20 +590,15 @@ class FormDecoder:
                 return None
             row[np.arange(self.card) != symbolic_tokens.REST] = -np.inf
             return row
+        if q == DRUMS:
+            return self._drums(frame, hit)
         if frame == plan.final:
-            if q == DRUMS:
-                return None
             if q == HARMONY:
                 return self._chord_row(FINAL_CADENCE[plan.form.mode][1], True)
             table = self.ids["melody" if q == MELODY else "bass"]
             row[(table < 0) | (table % 12 != plan.tonic)] = -np.inf
             last = self.last_melody if q == MELODY else self.last_bass
             return self._add_step(row, table, last, STEP_ODDS, 2, None) if last is not None else row
-        if q == DRUMS:
-            if hit:
-                return None
-            row[np.arange(self.card) != symbolic_tokens.REST] = -np.inf
-            return row
         row[np.arange(self.card) != symbolic_tokens.HOLD] = -np.inf
         row[quiet & (np.arange(self.card) == symbolic_tokens.HOLD)] = 0.0
         return row
