@@ -179,12 +179,12 @@ class FormPlan:
     ]  # drum grid frame -> the frames a groove bar earlier, nearest first
     bass_from: dict[int, int]  # bass grid frame -> the frame a bar earlier
     accents: frozenset[int]  # hit points: the chord and the bass strike there with the drums
-    final: int | None  # the downbeat of the closing tonic (ends into silence), or None
+    final: int | None  # the strong beat the closing tonic lands on (ends into silence), or None
     release: int | None  # from here every stream rests (ends into silence), or None
 
     @property
     def closing(self) -> int | None:
-        """The first frame of the ending (the closing downbeat, else the release), or None."""
+        """The first frame of the ending (the closing beat, else the release), or None."""
         return self.final if self.final is not None else self.release
 
     def chord_at(self, frame: int) -> Chord:
