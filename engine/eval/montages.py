@@ -9,6 +9,7 @@ looked at while changing the decoder, `HELDOUT` ones only measured.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import opentimelineio as otio
@@ -91,15 +92,6 @@ def build(name: str, shots: tuple[Shot, ...], media: Path, rate: float = RATE) -
     return timeline
 
 
-def cut_times(shots: tuple[Shot, ...], rate: float = RATE) -> list[float]:
-    """Record seconds of the cuts between shots."""
-    t, out = 0, []
-    for _file, start, end in shots[:-1]:
-        t += round(end * rate) - round(start * rate)
-        out.append(t / rate)
-    return out
-
-
 def write_all(media: Path, out: Path, which: str = "heldout") -> list[Path]:
     """Write every montage of a set (`tuning`, `heldout` or `all`) as OUT/<name>.otio."""
     sets = {"tuning": TUNING, "heldout": HELDOUT, "all": {**TUNING, **HELDOUT}}[which]
@@ -110,3 +102,36 @@ def write_all(media: Path, out: Path, which: str = "heldout") -> list[Path]:
         otio.adapters.write_to_file(build(name, shots, media), str(path))
         paths.append(path)
     return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m engine.eval.montages OUT [--set heldout|tuning|all] [--media DIR]`: write the
+    montages as OTIO timelines to score (`vm-editor score OUT/NAME.otio`) and measure
+    (`python -m engine.eval.form_check`)."""
+    import argparse
+
+    p = argparse.ArgumentParser(
+        prog="python -m engine.eval.montages", description=main.__doc__.splitlines()[0]
+    )
+    p.add_argument("out", help="folder for NAME.otio")
+    p.add_argument("--set", dest="which", choices=("heldout", "tuning", "all"), default="heldout")
+    p.add_argument(
+        "--media",
+        default=str(Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "media"),
+        help="folder of the footage (default: ../shared/samples/media)",
+    )
+    args = p.parse_args(argv)
+    try:
+        for path in write_all(Path(args.media), Path(args.out), args.which):
+            print(path)
+    except FileNotFoundError as exc:
+        print(
+            f"error: {exc}; pass --media FOLDER with bikes.mp4, counter.mp4 and testvideo.mp4",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

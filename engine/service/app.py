@@ -98,6 +98,18 @@ class ShotsIn(BaseModel):
     preset: str = Field(default="tiny", max_length=100)
 
 
+def _checked_shots(body: ShotsIn) -> tuple[ProgramSegmentSpec, ...]:
+    """The shots of a request as engine.api's specs, each media path checked."""
+    try:
+        shots = tuple(ProgramSegmentSpec(**shot) for shot in body.shots)
+    except TypeError as exc:
+        raise EngineInputError(f"a shot is malformed ({exc}); send ProgramSegmentSpec fields") from exc
+    for shot in shots:
+        if shot.path is not None:
+            check_media_path(shot.path)
+    return shots
+
+
 class RegenerateIn(BaseModel):
     cue_index: int = Field(ge=0, le=100_000)
     seed: int | None = _SEED
@@ -321,28 +333,14 @@ def create_app(
         """One mean CLS embedding per shot (empty for black): the auto cue plan's meaning changes."""
         from engine.program_features import shot_embeddings
 
-        try:
-            shots = tuple(ProgramSegmentSpec(**shot) for shot in body.shots)
-        except TypeError as exc:
-            raise EngineInputError(f"a shot is malformed ({exc}); send ProgramSegmentSpec fields") from exc
-        for shot in shots:
-            if shot.path is not None:
-                check_media_path(shot.path)
-        return {"embeddings": shot_embeddings(shots, preset=body.preset)}
+        return {"embeddings": shot_embeddings(_checked_shots(body), preset=body.preset)}
 
     @app.post("/shots/pictures")
     def shot_pictures(body: ShotsIn) -> dict:
         """What each shot looks like (null for black): the auto cue plan's world changes."""
         from engine.picture_stats import shot_pictures
 
-        try:
-            shots = tuple(ProgramSegmentSpec(**shot) for shot in body.shots)
-        except TypeError as exc:
-            raise EngineInputError(f"a shot is malformed ({exc}); send ProgramSegmentSpec fields") from exc
-        for shot in shots:
-            if shot.path is not None:
-                check_media_path(shot.path)
-        found = shot_pictures(shots)
+        found = shot_pictures(_checked_shots(body))
         return {"pictures": [None if p is None else dataclasses.asdict(p) for p in found]}
 
     @app.get("/jobs/{job_id}/events")
