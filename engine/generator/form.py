@@ -432,6 +432,7 @@ class FormDecoder:
         self.last_bass = self._last_pitch(BASS, self.ids["bass"])
         self._rows: dict[tuple, np.ndarray] = {}
         self.hits: set[int] = set()  # global frames whose drums a hit point forced
+        self.onset_ids = np.arange(card) >= symbolic_tokens.ONSET_BASE
         self.quality_index = {q: i for i, q in enumerate(CHORD_QUALITIES)}
 
     def _last_pitch(self, q: int, table: np.ndarray) -> int | None:
@@ -556,7 +557,7 @@ class FormDecoder:
         if then < 0:
             return None
         row = np.zeros(self.card)
-        onsets = np.arange(self.card) >= symbolic_tokens.ONSET_BASE
+        onsets = self.onset_ids
         if then >= symbolic_tokens.ONSET_BASE:
             if exact and q == MELODY:
                 same = self.ids["melody"] == self.ids["melody"][then] + self._sequence(source, frame)
@@ -583,22 +584,21 @@ class FormDecoder:
         release, the drums playing their groove up to it (the pulse goes on under the last chord),
         then silence."""
         plan = self.plan
-        row = np.zeros(self.card)
-        quiet = np.arange(self.card) < symbolic_tokens.ONSET_BASE
         if frame >= plan.release:
-            if q == DRUMS and hit:
-                return None
-            row[np.arange(self.card) != symbolic_tokens.REST] = -np.inf
-            return row
+            return None if q == DRUMS and hit else self._only(symbolic_tokens.REST)
         if q == DRUMS:
             return self._drums(frame, hit)
         if frame == plan.final:
             if q == HARMONY:
                 return self._chord_row(FINAL_CADENCE[plan.form.mode][1], True)
             table = self.ids["melody" if q == MELODY else "bass"]
-            row[(table < 0) | (table % 12 != plan.tonic)] = -np.inf
+            row = np.where((table < 0) | (table % 12 != plan.tonic), -np.inf, 0.0)
             last = self.last_melody if q == MELODY else self.last_bass
             return self._add_step(row, table, last, STEP_ODDS, 2, None) if last is not None else row
-        row[np.arange(self.card) != symbolic_tokens.HOLD] = -np.inf
-        row[quiet & (np.arange(self.card) == symbolic_tokens.HOLD)] = 0.0
+        return self._only(symbolic_tokens.HOLD)
+
+    def _only(self, token: int) -> np.ndarray:
+        """Log-odds that allow one id (rest, or hold what sounds)."""
+        row = np.full(self.card, -np.inf)
+        row[token] = 0.0
         return row
