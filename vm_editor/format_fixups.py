@@ -26,6 +26,27 @@ _EDL_EVENT = re.compile(
     r"(\d\d[:;]\d\d[:;]\d\d[:;]\d\d)\s+(\d\d[:;]\d\d[:;]\d\d[:;]\d\d)"
 )
 
+# an event line as the adapter splits it (number, reel, track, transition, [duration], four times),
+# whatever its times hold: OTIO's from_timecode reads `00:00:0a:00` as frame 0, silently
+_EDL_EVENT_LOOSE = re.compile(
+    r"^\s*(\d+)\s+\S+\s+\S+\s+\S+(?:\s+\d+)?\s+(\S*:\S*)\s+(\S+)\s+(\S+)\s+(\S+)\s*$"
+)
+_TIMECODE = re.compile(r"\d\d[:;]\d\d[:;]\d\d[:;]\d\d")
+
+
+def check_edl_timecodes(path: Path, text: str) -> None:
+    """Refuse an event whose times are not HH:MM:SS:FF digits (a typo would read as 0)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        m = _EDL_EVENT_LOOSE.match(line)
+        if m is None or _EDL_EVENT.match(line):
+            continue
+        bad = next((tc for tc in m.groups()[1:] if not _TIMECODE.fullmatch(tc)), None)
+        if bad is not None:
+            raise TimelineReadError(
+                f"{path}: line {number} (event {m.group(1)}): {bad[:40]!r} is not a timecode "
+                "(HH:MM:SS:FF, digits only); fix the event or export the EDL again"
+            )
+
 
 def edl_rate(path: Path, rate: float | None) -> tuple[float, list[str]]:
     """The rate to read a CMX 3600 EDL at, and warnings; EDLs do not say their rate.
@@ -35,6 +56,7 @@ def edl_rate(path: Path, rate: float | None) -> tuple[float, list[str]]:
     24 is assumed only when every frame field is below 24, and that guess is reported.
     """
     text = path.read_text(errors="replace")
+    check_edl_timecodes(path, text)
     max_frame, drop = -1, "FCM: DROP FRAME" in text.upper()
     for line in text.splitlines():
         m = _EDL_EVENT.match(line)
@@ -111,6 +133,7 @@ def edl_rate_choices(path: Path) -> tuple[list[float], float]:
     """The frame rates an EDL's timecodes allow, and the likeliest one: what to ask a person who
     cannot pass --rate (the panel). Drop-frame timecode allows 29.97 only."""
     text = path.read_text(errors="replace")
+    check_edl_timecodes(path, text)
     max_frame, drop = -1, "FCM: DROP FRAME" in text.upper()
     for line in text.splitlines():
         if m := _EDL_EVENT.match(line):

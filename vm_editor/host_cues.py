@@ -55,8 +55,8 @@ def timecode_to_frame(timecode: str, rate: str | float | Fraction) -> int:
     fps = round(exact)
     drop = ";" in timecode
     parts = timecode.replace(";", ":").split(":")
-    if len(parts) != 4:
-        raise HostRateError(f"timecode {timecode!r}: expected HH:MM:SS:FF")
+    if len(parts) != 4 or not all(p.isascii() and p.isdigit() for p in parts):
+        raise HostRateError(f"timecode {timecode!r}: expected HH:MM:SS:FF (digits only)")
     hours, minutes, seconds, frames = (int(p) for p in parts)
     total = ((hours * 60 + minutes) * 60 + seconds) * fps + frames
     if drop:

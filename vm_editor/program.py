@@ -26,7 +26,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from engine.api import CueProgram, EditPointSpec, ProgramSegmentSpec
-from vm_editor.errors import NoVideoTrackError
+from vm_editor.errors import NoVideoTrackError, timeline_label
 from vm_editor.media_links import resolve_media, url_to_path
 from vm_editor.time_mapping import (
     Layout,
@@ -201,14 +201,13 @@ def timeline_program(
 ) -> Program:
     """The program of the whole timeline (or of video track `track` alone, 1 = lowest)."""
     tracks = _video_tracks(timeline)
+    where = timeline_label(timeline.name, timeline_path)
     if not tracks:
-        raise NoVideoTrackError(
-            f"timeline {timeline.name!r} has no video track; score a timeline with picture"
-        )
+        raise NoVideoTrackError(f"{where}: has no video track; score a timeline with picture")
     if track is not None:
         if not 1 <= track <= len(tracks):
             raise NoVideoTrackError(
-                f"timeline {timeline.name!r} has {len(tracks)} video track(s); choose --track 1..{len(tracks)}"
+                f"{where}: has {len(tracks)} video track(s); choose --track 1..{len(tracks)}"
             )
         tracks = [tracks[track - 1]]
     rate = float(exact_rate(_timeline_rate(timeline)))

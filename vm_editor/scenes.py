@@ -17,7 +17,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from engine.api import MediaRange, SceneRequest
-from vm_editor.errors import NoVideoTrackError
+from vm_editor.errors import NoVideoTrackError, timeline_label
 from vm_editor.media_links import resolve_media, url_to_path
 from vm_editor.program import Program, segments_json, to_engine_program
 from vm_editor.time_mapping import Linear, Piece, exact_rate, frames_at, layout_track, seconds
@@ -125,18 +125,19 @@ def _has_picture(track: otio.schema.Track) -> bool:
     )
 
 
-def choose_video_track(timeline: otio.schema.Timeline, track: int | None = None) -> otio.schema.Track:
+def choose_video_track(
+    timeline: otio.schema.Timeline, track: int | None = None, timeline_path: Path | None = None
+) -> otio.schema.Track:
     """The track to score: `track` (1 = lowest video track) or the topmost enabled one with clips
     that show media (a lane of titles over the storyline does not replace it)."""
     tracks = video_tracks(timeline)
+    where = timeline_label(timeline.name, timeline_path)
     if not tracks:
-        raise NoVideoTrackError(
-            f"timeline {timeline.name!r} has no video track; score a timeline that has picture"
-        )
+        raise NoVideoTrackError(f"{where}: has no video track; score a timeline that has picture")
     if track is not None:
         if not 1 <= track <= len(tracks):
             raise NoVideoTrackError(
-                f"timeline {timeline.name!r} has {len(tracks)} video track(s); "
+                f"{where}: has {len(tracks)} video track(s); "
                 f"choose --track between 1 and {len(tracks)}"
             )
         return tracks[track - 1]
@@ -147,7 +148,7 @@ def choose_video_track(timeline: otio.schema.Timeline, track: int | None = None)
         if candidate.enabled and _has_content(candidate):
             return candidate
     raise NoVideoTrackError(
-        f"timeline {timeline.name!r} has nothing to score: no enabled video track holds a picture, "
+        f"{where}: has nothing to score: no enabled video track holds a picture, "
         "title or generator; add one, enable a track or pass --track"
     )
 
@@ -193,7 +194,7 @@ def extract_scenes(
     relink: Sequence[str | os.PathLike[str]] = (),
 ) -> SceneList:
     """One scene per visible span of a clip on the chosen video track, tiling it with the gaps."""
-    chosen = choose_video_track(timeline, track)
+    chosen = choose_video_track(timeline, track, timeline_path)
     rate = float(exact_rate(timeline_rate(timeline, chosen)))  # 23.976 -> 24000/1001: no drift in seconds
     base_dir = Path(timeline_path).parent if timeline_path is not None else None
     layout = layout_track(chosen, Linear(t0=seconds(chosen.trimmed_range().start_time), r0=Fraction(0)))

@@ -75,7 +75,7 @@ def plan_cues(
     pairs = [parse_merge(m) if isinstance(m, str) else m for m in merge]
     for first, last in sorted(pairs, reverse=True):
         spans = cue_plan.merge_spans(spans, first, last)
-    name = choose_video_track(timeline, track).name or "V1"
+    name = choose_video_track(timeline, track, timeline_path).name or "V1"
 
     def scenes(spans: list[cue_plan.Span]) -> SceneList:
         planned = cue_plan.cue_scenes(program, spans, name)
@@ -324,7 +324,7 @@ def scored_cues(
     and numbers they were scored with, not a new plan, so each cue meets its music again."""
     program = timeline_program(timeline, track=track, timeline_path=timeline_path, relink=relink)
     spans = [_scored_span(program, c.takes[-1]) for c in scored]
-    planned = cue_plan.cue_scenes(program, spans, choose_video_track(timeline, track).name or "V1")
+    planned = cue_plan.cue_scenes(program, spans, choose_video_track(timeline, track, timeline_path).name or "V1")
     scenes = tuple(
         dataclasses.replace(scene, index=c.index, name=c.name or scene.name)
         for scene, c in zip(planned.scenes, scored, strict=True)
