@@ -180,13 +180,29 @@ def probe_media(path: str, *, sequence_rate: float | None = None) -> MediaInfo:
         return MediaInfo(duration, _rate(stream), w, h, cc.name, cc.pix_fmt or "", rotation)
 
 
+def is_still(info: MediaInfo) -> bool:
+    """A still image (a PNG, a JPEG): one frame and no length; a timeline holds it as long as
+    the clip lasts, so any source range shows that frame."""
+    return info.duration_s <= 0
+
+
+def playable_s(info: MediaInfo) -> float:
+    """How far into the media frames can be decoded: its length, or a still's one frame."""
+    return info.duration_s if not is_still(info) else 1.0 / info.fps
+
+
 def check_range(path: str, info: MediaInfo, start_s: float, end_s: float) -> None:
     slack = 0.5 / info.fps
+    if is_still(info) and end_s > playable_s(info) + slack:
+        raise MediaRangeError(
+            f"{path}: is a still image (one frame, no motion of its own), not {end_s - start_s:.3f} s "
+            "of video; place it on a timeline, where it is scored as a frame held for the clip's length"
+        )
     if not (math.isfinite(start_s) and math.isfinite(end_s)) or start_s < -slack or end_s <= start_s:
         raise MediaRangeError(
             f"{path}: source range {start_s:.3f}–{end_s:.3f} s is empty or negative; fix the clip's in/out"
         )
-    if end_s > info.duration_s + slack or start_s >= info.duration_s:
+    if end_s > playable_s(info) + slack or start_s >= playable_s(info):
         raise MediaRangeError(
             f"{path}: source range {start_s:.3f}–{end_s:.3f} s runs past the end of the media "
             f"({info.duration_s:.3f} s); trim the clip or relink it to the full-length media"
@@ -207,7 +223,7 @@ def check_program_media(scenes: Sequence[SceneRequest]) -> None:
             if seg.path not in infos:
                 infos[seg.path] = probe_media(seg.path)
             info = infos[seg.path]
-            if info.duration_s <= 0:
+            if is_still(info):
                 continue  # a still image (or a file that states no length): every time shows it
             lo, hi = sorted((seg.source_start_s, seg.source_end_s))
             slack = 1.0 / info.fps  # rounding between the timeline's rate and the media's: one frame

@@ -18,7 +18,7 @@ import numpy as np
 from engine.api import ProgramSegmentSpec, ShotPicture
 from engine.feature_cache import FeatureCache
 from engine.features import default_cache_dir
-from engine.media import check_range, decode_grids, probe_media
+from engine.media import check_range, decode_grids, playable_s, probe_media
 from engine.preprocess import PreprocessConfig
 
 STATS_FPS = 4.0
@@ -62,8 +62,8 @@ def _shot_frames(seg: ProgramSegmentSpec, cache: FeatureCache) -> ShotPicture:
     info = probe_media(seg.path)
     lo, hi = sorted((seg.source_start_s, seg.source_end_s))
     half = 0.5 / info.fps
-    lo = min(max(lo, 0.0), max(info.duration_s - half, 0.0))
-    hi = min(max(hi, lo + half), info.duration_s)
+    lo = min(max(lo, 0.0), max(playable_s(info) - half, 0.0))
+    hi = min(max(hi, lo + half), playable_s(info))  # a still image: its one frame
     check_range(seg.path, info, lo, hi)
     key = cache.key(cache.content_hash(seg.path), lo, hi, (STATS_FPS,), _STATS_ID)
     data = cache.get(key)

@@ -8,14 +8,19 @@ from __future__ import annotations
 import base64
 import math
 
-from engine.api import Preview
+from engine.api import TOKEN_RATE, Preview
 
 
 def media_preview(path: str, start_s: float, end_s: float, points: int = 120) -> Preview:
     from engine.features import rhythm_for_media
+    from engine.media import is_still, probe_media
     from engine.thumbnails import thumbnail_png
 
-    doc = rhythm_for_media(path, start_s, end_s)
+    if is_still(probe_media(path)):  # a still image held on screen: its frame, and no motion
+        frames = max(1, math.ceil(max(end_s - start_s, 0.0) * TOKEN_RATE))
+        doc = {"curve": [0.0] * frames, "cuts_s": []}
+    else:
+        doc = rhythm_for_media(path, start_s, end_s)
     curve = doc["curve"]
     step = max(1, math.ceil(len(curve) / max(points, 1)))
     peaks = tuple(float(max(curve[i : i + step])) for i in range(0, len(curve), step))

@@ -30,7 +30,7 @@ from engine.api import CueConditioning, CueProgram, ProgramSegmentSpec
 from engine.encoders import tower_for_preset
 from engine.feature_cache import FeatureCache
 from engine.features import default_cache_dir
-from engine.media import check_range, decode_grids, probe_media
+from engine.media import check_range, decode_grids, is_still, playable_s, probe_media
 from engine.preprocess import normalise_batch
 from engine.rhythm import CutDetector, cue_channel, patch_change_curve, rhythm_curve
 from engine.timebase import GRID_FPS, SEMANTIC_FPS, TOKEN_RATE
@@ -88,17 +88,18 @@ def _decode_shot(seg: ProgramSegmentSpec, k0: int, k1: int, enc: _Encoder, cache
     times = seg.source_start_s + (np.arange(k0, k1) / GRID_FPS - r0) * speed
     if speed < 0:
         times = times - half_frame  # the start of a reversed span is its exclusive end
-    times = np.clip(times, 0.0, max(info.duration_s - half_frame, 0.0))
+    times = np.clip(times, 0.0, max(playable_s(info) - half_frame, 0.0))
     ascending = speed >= 0
     lo = float(times[0] if ascending else times[-1])
-    if speed == 0 or n == 1:
+    held = speed == 0 or n == 1 or is_still(info)  # one picture on screen throughout
+    if held:
         fps = float(GRID_FPS)
         count = 1
     else:
         fps = GRID_FPS / abs(speed)
         count = n
     end = lo + (count - 0.5) / fps
-    end = min(max(end, lo + half_frame), info.duration_s)
+    end = min(max(end, lo + half_frame), playable_s(info))
     check_range(seg.path, info, lo, end)
     key = cache.key(cache.content_hash(seg.path), lo, end, (fps, count), enc.tower.encoder_id)
     data = cache.get(key)
@@ -122,7 +123,7 @@ def _decode_shot(seg: ProgramSegmentSpec, k0: int, k1: int, enc: _Encoder, cache
         }
         cache.put(key, data)
     pooled, d, first, last = data["pooled"], data["d"], data["first"], data["last"]
-    if speed == 0 or n == 1:
+    if held:
         pooled = np.repeat(pooled[:1], n, axis=0)
         d = np.zeros(n, np.float32)
     elif not ascending:  # decoded forward, shown backward: d'[j] = d[n - j]
