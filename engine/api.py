@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -349,6 +349,18 @@ def progress_from_dict(data: dict[str, Any]) -> ProgressEvent:
     if isinstance(fields.get("cue"), dict):
         fields["cue"] = cue_from_dict(fields["cue"])
     return ProgressEvent(**fields)
+
+
+def check_shots(shots: Sequence[ProgramSegmentSpec]) -> None:
+    """Raise ValueError naming the shot when a time of it is no finite number (JSON's Infinity
+    and NaN parse into floats) or its path is neither a string nor null."""
+    for i, shot in enumerate(shots):
+        where = f"shot {i}" + (f" ({shot.name!r})" if isinstance(shot.name, str) and shot.name else "")
+        numbers = (shot.source_start_s, shot.source_end_s, shot.record_start_s, shot.record_end_s, shot.speed)
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in numbers):
+            raise ValueError(f"{where}: every time and the speed must be finite numbers")
+        if shot.path is not None and not isinstance(shot.path, str):
+            raise ValueError(f"{where}: path must be a string (or null for black)")
 
 
 def check_scene(scene: SceneRequest) -> None:

@@ -38,7 +38,7 @@ def check_edl_timecodes(path: Path, text: str) -> None:
     """Refuse an event whose times are not HH:MM:SS:FF digits (a typo would read as 0)."""
     for number, line in enumerate(text.splitlines(), 1):
         m = _EDL_EVENT_LOOSE.match(line)
-        if m is None or _EDL_EVENT.match(line):
+        if m is None:
             continue
         bad = next((tc for tc in m.groups()[1:] if not _TIMECODE.fullmatch(tc)), None)
         if bad is not None:

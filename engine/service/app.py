@@ -25,6 +25,7 @@ from engine.api import (
     SceneRequest,
     ScoreRequest,
     check_scene,
+    check_shots,
     cue_from_dict,
     request_hash,
     scene_from_dict,
@@ -104,6 +105,10 @@ def _checked_shots(body: ShotsIn) -> tuple[ProgramSegmentSpec, ...]:
         shots = tuple(ProgramSegmentSpec(**shot) for shot in body.shots)
     except TypeError as exc:
         raise EngineInputError(f"a shot is malformed ({exc}); send ProgramSegmentSpec fields") from exc
+    try:
+        check_shots(shots)
+    except ValueError as exc:
+        raise EngineInputError(str(exc)) from None
     for shot in shots:
         if shot.path is not None:
             check_media_path(shot.path)
@@ -238,7 +243,8 @@ def create_app(
     def job_or_404(job_id: str) -> JobRecord:
         job = store.get(job_id) if len(job_id) <= 64 and job_id.isascii() and "\0" not in job_id else None
         if job is None:
-            raise HTTPException(404, f"no job {job_id!r}")
+            shown = job_id if len(job_id) <= 64 else job_id[:64] + f"... ({len(job_id)} characters)"
+            raise HTTPException(404, f"no job {shown!r}")
         return job
 
     @app.get("/health")

@@ -1,0 +1,266 @@
+"""The promises under faults, round three (issue 28): what rounds one and two left open.
+
+One section per family. Each case reproduced a failure first (a wrong name, pydantic's words, a
+still told to fix its in/out, a typo read as frame 0, a stale engine, 0644 cue files, a 70 KB
+echo, Infinity accepted, bundle media offline, a relative link broken by -o, a reader crash
+killing watch), then held after the fix at its root. Fast by default; the long ones are slow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import opentimelineio as otio
+import pytest
+
+from tests.test_cli_errors import run_cli
+from tests.timeline_builders import clip, gap, timeline_of, video_track
+
+MODES = ["--in-process", "service"]
+
+
+def error_lines(result: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
+def assert_refused(result: subprocess.CompletedProcess, *needles: str, absent: tuple[str, ...] = ()) -> str:
+    """Exit 2, one `error:` line holding each needle, no traceback (warnings and notes may come
+    before it: an EDL's assumed rate is said first)."""
+    assert result.returncode == 2, result.stderr
+    lines = error_lines(result)
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    for needle in absent:
+        assert needle not in lines[0], lines[0]
+    return lines[0]
+
+
+def mode_args(mode: str) -> list[str]:
+    return [mode] if mode != "service" else []
+
+
+@pytest.fixture(scope="module")
+def four_s_video(tmp_path_factory) -> Path:
+    """4.000 s of media: two shots of 50 frames at 25 fps."""
+    from tests.conftest import write_shots_video
+
+    return write_shots_video(tmp_path_factory.mktemp("media") / "four.mp4", [50, 50])
+
+
+# -- 1. a timeline without picture names the user's file, in every format and command ----------
+
+FCPXML_SOUND_ONLY = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE fcpxml>
+<fcpxml version="1.10">
+  <resources>
+    <format id="r1" name="FFVideoFormat1080p25" frameDuration="100/2500s" width="1920" height="1080"/>
+    <asset id="r2" name="music" start="0s" duration="20s" hasAudio="1" audioSources="1" audioChannels="2">
+      <media-rep kind="original-media" src="file:///media/music.wav"/>
+    </asset>
+  </resources>
+  <library><event name="E"><project name="Sound only">
+    <sequence format="r1" duration="4s" tcStart="0s" tcFormat="NDF"><spine>
+      <asset-clip ref="r2" offset="0s" name="music" start="0s" duration="4s" audioRole="music"/>
+    </spine></sequence>
+  </project></event></library>
+</fcpxml>
+"""
+
+EDL_SOUND_ONLY = """TITLE: Sound only
+FCM: NON-DROP FRAME
+
+001  AX       A     C        00:00:00:00 00:00:04:00 00:00:00:00 00:00:04:00
+* FROM CLIP NAME: music.wav
+"""
+
+
+def sound_only_timeline(name: str = "t") -> otio.schema.Timeline:
+    audio = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
+    audio.append(clip("music", "file:///media/music.wav", 0, 50, 25, 100))
+    return timeline_of(audio, name=name)
+
+
+def write_sound_only(folder: Path, suffix: str) -> Path:
+    path = folder / f"sound only{suffix}"
+    if suffix == ".fcpxml":
+        path.write_text(FCPXML_SOUND_ONLY)
+    elif suffix == ".edl":
+        path.write_text(EDL_SOUND_ONLY)
+    elif suffix == ".otiod":
+        otio.adapters.write_to_file(sound_only_timeline(), str(path), media_policy="AllMissing")
+    elif suffix == ".otioz":
+        otio.adapters.write_to_file(sound_only_timeline(), str(path), media_policy="AllMissing")
+    else:
+        otio.adapters.write_to_file(sound_only_timeline(), str(path))
+    return path
+
+
+def write_no_enabled_picture(folder: Path, suffix: str) -> Path:
+    """A video track whose only clip is disabled: nothing to score."""
+    shot = clip("Off", "file:///media/x.mov", 0, 50, 25, 100)
+    shot.enabled = False
+    path = folder / f"disabled{suffix}"
+    policy = {"media_policy": "AllMissing"} if suffix == ".otioz" else {}
+    otio.adapters.write_to_file(timeline_of(video_track(shot), name="t"), str(path), **policy)
+    return path
+
+
+SOUND_FORMATS = [".otio", ".otioz", ".otiod", ".xml", ".fcpxml", ".edl"]
+
+
+@pytest.mark.parametrize("suffix", SOUND_FORMATS)
+@pytest.mark.parametrize("command", ["scenes", "rhythm"])
+def test_a_timeline_without_picture_names_the_file(tmp_path, suffix, command):
+    path = write_sound_only(tmp_path, suffix)
+    extra = ["--json"] if command == "scenes" else ["--cue", "0", "--json", "--in-process"]
+    line = assert_refused(run_cli(command, str(path), *extra), str(path), "no video track")
+    assert "timeline 't'" not in line and "'Sound only'" not in line
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("suffix", [".otio", ".xml", ".fcpxml", ".edl"])
+def test_scoring_a_timeline_without_picture_names_the_file_in_both_modes(tmp_path, suffix, mode):
+    path = write_sound_only(tmp_path, suffix)
+    assert_refused(run_cli("score", str(path), *mode_args(mode)), str(path), "no video track")
+    assert not list(tmp_path.glob("*scored*")) and not list(tmp_path.glob("*_cues"))
+
+
+@pytest.mark.parametrize("suffix", [".otio", ".otioz"])
+def test_nothing_enabled_to_score_names_the_file(tmp_path, suffix):
+    path = write_no_enabled_picture(tmp_path, suffix)
+    assert_refused(run_cli("scenes", str(path), "--json"), str(path), "nothing to score")
+
+
+def test_a_track_number_out_of_range_names_the_file(tmp_path, four_s_video):
+    path = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(timeline_of(video_track(clip("A", four_s_video, 0, 25, 25, 100))), str(path))
+    assert_refused(run_cli("scenes", str(path), "--track", "4", "--json"), str(path), "--track")
+
+
+def test_the_panel_model_names_the_file_too(tmp_path):
+    from vm_editor.errors import NoVideoTrackError
+    from vm_editor.scoring import plan_cues
+
+    path = write_sound_only(tmp_path, ".otio")
+    with pytest.raises(NoVideoTrackError, match="sound only.otio: has no video track"):
+        plan_cues(sound_only_timeline(), timeline_path=path)
+    with pytest.raises(NoVideoTrackError, match="^timeline 't': has no video track"):
+        plan_cues(sound_only_timeline())  # no file: the timeline's own name is all there is
+
+
+# -- 2. a timecode that is not HH:MM:SS:FF digits is refused, not read as frame 0 ---------------
+
+EDL_EVENT = "001  AX       V     C        {} {} {} {}\n* FROM CLIP NAME: shot.mov\n"
+GOOD = ["00:00:01:00", "00:00:05:00", "00:00:00:00", "00:00:04:00"]
+BAD_TIMECODES = ["00:00:0a:00", "00:00:01:0x", "0O:00:00:00", "00:00:1:00", "00:00:01:00.5", "--:--:--:--"]
+
+
+@pytest.mark.parametrize("field", range(4), ids=["src in", "src out", "rec in", "rec out"])
+@pytest.mark.parametrize("bad", BAD_TIMECODES)
+def test_an_edl_time_that_is_no_timecode_is_refused(tmp_path, bad, field):
+    times = list(GOOD)
+    times[field] = bad
+    path = tmp_path / "cut.edl"
+    path.write_text("TITLE: t\nFCM: NON-DROP FRAME\n\n" + EDL_EVENT.format(*times))
+    line = assert_refused(run_cli("scenes", str(path), "--json", "--rate", "25"), str(path), "event 001")
+    assert repr(bad) in line and "HH:MM:SS:FF" in line
+
+
+def test_a_sound_edl_still_reads(tmp_path):
+    path = tmp_path / "cut.edl"
+    path.write_text("TITLE: t\nFCM: NON-DROP FRAME\n\n" + EDL_EVENT.format(*GOOD))
+    result = run_cli("scenes", str(path), "--json", "--rate", "25", "--cues", "per-clip")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["scenes"][0]["source"]["start_s"] == 1.0
+
+
+@pytest.mark.parametrize("bad", ["00:00:0a:00", "01:00:00", "aa:bb:cc:dd", "01:00:00:1e"])
+def test_a_host_timecode_that_is_no_timecode_is_one_error(bad):
+    from vm_editor.host_cues import HostRateError, timecode_to_frame
+
+    with pytest.raises(HostRateError, match="HH:MM:SS:FF"):
+        timecode_to_frame(bad, 25)
+
+
+@pytest.mark.parametrize("bad", ["00:00:0a:00", "1:2:3", "x"])
+def test_record_in_that_is_no_timecode_is_refused(tmp_path, four_s_video, bad):
+    path = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(timeline_of(video_track(clip("A", four_s_video, 0, 50, 25, 100))), str(path))
+    assert_refused(run_cli("scenes", str(path), "--in", bad, "--json", "--cues", "per-clip"), "not a timecode")
+
+
+# -- 3. a still image is scored as a held frame, and said to be a still -----------------------------
+
+
+@pytest.fixture(scope="module")
+def still_png(tmp_path_factory) -> Path:
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("still") / "title card.png"
+    Image.fromarray(np.full((64, 96, 3), 180, np.uint8)).save(path)
+    return path
+
+
+def still_timeline(folder: Path, still: Path, video: Path | None = None) -> Path:
+    items = [clip("Title card", still, 0, 50, 25, 50)]
+    if video is not None:
+        items.append(clip("Shot", video, 0, 50, 25, 100))
+    path = folder / "titles.otio"
+    otio.adapters.write_to_file(timeline_of(video_track(*items)), str(path))
+    return path
+
+
+@pytest.mark.parametrize("source", [(0.0, 2.0, 1.0), (3.0, 5.0, 1.0), (2.0, 0.0, -1.0), (1.0, 1.0, 0.0)])
+def test_a_still_shot_gives_features_of_its_frame_held(still_png, tmp_path, source):
+    from engine.api import CueProgram, ProgramSegmentSpec
+    from engine.program_features import program_features
+
+    start, end, speed = source
+    seg = ProgramSegmentSpec(str(still_png), start, end, 0.0, 2.0, speed, name="Title card")
+    feats = program_features(CueProgram(2.0, (seg,)), cache_dir=str(tmp_path))
+    assert np.all(np.asarray(feats.rhythm_50hz)[2:] == 0)  # nothing moves on a held frame (0 is the cut in)
+
+
+def test_a_still_shot_has_a_look_and_a_meaning(still_png, tmp_path):
+    from engine.api import ProgramSegmentSpec
+    from engine.picture_stats import shot_pictures
+    from engine.program_features import shot_embeddings
+
+    seg = ProgramSegmentSpec(str(still_png), 0.0, 4.0, 0.0, 4.0, 1.0, name="Title card")
+    assert shot_pictures((seg,), cache_dir=tmp_path)[0] is not None
+    assert len(shot_embeddings((seg,), cache_dir=str(tmp_path))[0]) > 0
+
+
+def test_the_rhythm_of_a_still_file_says_it_is_a_still(still_png):
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "rhythm", str(still_png), "--start", "0", "--end", "4", "--json"],
+        capture_output=True, text=True, timeout=120,
+    )
+    line = assert_refused(result, str(still_png), "still image", absent=("in/out",))
+    assert "held" in line
+
+
+def test_the_panel_preview_of_a_still_is_its_frame_and_no_motion(still_png):
+    from engine.preview import media_preview
+
+    preview = media_preview(str(still_png), 0.0, 4.0)
+    assert preview.thumbnail_png_base64 and preview.cuts_s == () and max(preview.rhythm) == 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", MODES)
+def test_a_timeline_with_a_still_scores_in_both_modes(tmp_path, still_png, four_s_video, mode):
+    path = still_timeline(tmp_path, still_png, four_s_video)
+    result = run_cli("score", str(path), "--cues", "per-clip", *mode_args(mode))
+    assert result.returncode == 0, result.stderr
+    assert "in/out" not in result.stderr
+    assert len(list((tmp_path / "titles_scored_otio_cues").glob("*.wav"))) == 2
