@@ -264,3 +264,44 @@ def test_a_timeline_with_a_still_scores_in_both_modes(tmp_path, still_png, four_
     assert result.returncode == 0, result.stderr
     assert "in/out" not in result.stderr
     assert len(list((tmp_path / "titles_scored_otio_cues").glob("*.wav"))) == 2
+
+
+# -- 4. the service's answers: short, finite, plain ----------------------------------------------
+
+
+@pytest.fixture
+def service(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from engine.service.app import create_app
+    from engine.service.store import JobStore
+    from engine.service.worker import Worker
+
+    (tmp_path / "cues").mkdir()
+    store = JobStore(tmp_path / "state" / "jobs.sqlite")
+    app = create_app(store, Worker(store), token="t0ken", cue_root=tmp_path / "cues")
+    with TestClient(app, headers={"Authorization": "Bearer t0ken"}) as client:
+        yield client
+
+
+@pytest.mark.parametrize("length", [65, 1_000, 60_000])  # httpx refuses URLs past 64 KiB
+@pytest.mark.parametrize("route", ["GET /jobs/{}", "POST /jobs/{}/cancel", "GET /jobs/{}/results"])
+def test_a_404_does_not_echo_a_long_id(service, length, route):
+    method, path = route.split()
+    response = service.request(method, path.format("j" * length))
+    assert response.status_code == 404
+    detail = response.json()["detail"]
+    assert len(detail) < 200 and f"{length} characters" in detail
+
+
+@pytest.mark.parametrize("value", ["Infinity", "-Infinity", "NaN", "1e999"])
+@pytest.mark.parametrize("field", ["source_start_s", "source_end_s", "record_start_s", "record_end_s", "speed"])
+@pytest.mark.parametrize("route", ["/shots/embeddings", "/shots/pictures"])
+def test_shots_refuse_numbers_that_are_not_finite(service, four_s_video, route, field, value):
+    shot = {"path": str(four_s_video), "source_start_s": 0.0, "source_end_s": 1.0,
+            "record_start_s": 0.0, "record_end_s": 1.0, "speed": 1.0, "name": "A"}
+    body = json.dumps({"shots": [shot]}).replace(f'"{field}": {shot[field]}', f'"{field}": {value}')
+    assert value in body
+    response = service.post(route, content=body, headers={"content-type": "application/json"})
+    assert response.status_code in (400, 422), response.text
+    assert "finite" in response.json()["detail"]
