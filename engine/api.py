@@ -22,6 +22,15 @@ API_VERSION = 2
 DEFAULT_HANDLE_S = 1.0  # music rendered past each cue's end, for crossfades with real handles
 SEED_LIMIT = 2**31 - 1
 
+# What one request may hold. The service refuses more (413/422); the editor side checks the same
+# numbers before any work, so a user hears which file, what is over and how to fix it.
+MAX_SCENES = 500  # cues in one score request (and shots in one /shots request)
+MAX_SCENE_S = 3600.0  # one cue
+MAX_TOTAL_S = 4 * 3600.0  # all cues of a request together
+MAX_HIT_POINTS = 1000  # markers in one cue
+MAX_TEXT_CHARS = 500  # a cue's name, a prompt
+MAX_BODY_BYTES = 1_000_000  # one request's JSON body
+
 
 def derive_cue_seed(request_seed: int, cue_index: int) -> int:
     """Cue `cue_index`'s seed when none is given: one rule for the CLI, the panel and the engine,

@@ -9,11 +9,8 @@ killing watch), then held after the fix at its root. Fast by default; the long o
 from __future__ import annotations
 
 import json
-import os
-import stat
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +18,7 @@ import opentimelineio as otio
 import pytest
 
 from tests.test_cli_errors import run_cli
-from tests.timeline_builders import clip, gap, timeline_of, video_track
+from tests.timeline_builders import clip, gap, timeline_of, video_track  # noqa: F401
 
 MODES = ["--in-process", "service"]
 
@@ -305,3 +302,139 @@ def test_shots_refuse_numbers_that_are_not_finite(service, four_s_video, route, 
     response = service.post(route, content=body, headers={"content-type": "application/json"})
     assert response.status_code in (400, 422), response.text
     assert "finite" in response.json()["detail"]
+
+
+# -- 5. a score too large for one request: plain words, the file, the fix, before any work -------
+
+PYDANTIC_WORDS = ("List should have", "Input should be", "after validation", "(413)", "(422)", "lost the connection")
+
+
+def write_cut(folder: Path, video: Path, clips: int, *, frames: int = 10, gap_frames: int = 25,
+              name: str = "big.otio", clip_name: str = "c{}", markers: int = 0) -> Path:
+    items = []
+    for i in range(clips):
+        shot = clip(clip_name.format(i), video, 0, frames, 25, 100)
+        for k in range(markers):
+            shot.markers.append(otio.schema.Marker(
+                name=f"m{k}", marked_range=otio.opentime.TimeRange(otio.opentime.RationalTime(k % frames, 25))))
+        items.append(shot)
+        if gap_frames:
+            items.append(gap(gap_frames, 25))
+    path = folder / name
+    otio.adapters.write_to_file(timeline_of(video_track(*items)), str(path))
+    return path
+
+
+def assert_too_large(result, path: Path, *needles: str) -> str:
+    line = assert_refused(result, str(path), *needles, absent=PYDANTIC_WORDS)
+    assert "scoring" not in result.stderr and "reading pictures" not in result.stderr
+    assert not list(path.parent.glob("*_cues")) and not list(path.parent.glob("*.scored.*"))
+    return line
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("cues", ["per-clip", "auto"])
+def test_more_cues_than_one_score_holds(tmp_path, four_s_video, mode, cues):
+    path = write_cut(tmp_path, four_s_video, 501)  # gaps of 1 s: a cue per clip in auto too
+    line = assert_too_large(run_cli("score", str(path), "--cues", cues, *mode_args(mode)), path, "501 cues")
+    assert "--in/--out" in line and "500" in line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", MODES)
+def test_a_3000_scene_timeline_is_refused_before_any_work(tmp_path, four_s_video, mode):
+    import time
+
+    path = write_cut(tmp_path, four_s_video, 3000)
+    began = time.monotonic()
+    result = run_cli("score", str(path), "--cues", "per-clip", *mode_args(mode))
+    assert_too_large(result, path, "3000 cues")
+    assert time.monotonic() - began < 40  # was a 413 after 47 s (service), endless in-process
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_score_longer_than_four_hours(tmp_path, four_s_video, mode):
+    hour = 25 * 3600
+    items = [clip(f"h{i}", four_s_video, 0, hour, 25, hour) for i in range(5)]
+    path = tmp_path / "long.otio"
+    otio.adapters.write_to_file(timeline_of(video_track(*items)), str(path))
+    assert_too_large(run_cli("score", str(path), *mode_args(mode)), path, "5.0 hours", "4 hours", "--in/--out")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_cue_longer_than_an_hour(tmp_path, four_s_video, mode):
+    minutes = 25 * 60
+    path = tmp_path / "reel.otio"
+    items = [clip(f"s{i}", four_s_video, 0, 30 * minutes, 25, 30 * minutes) for i in range(3)]
+    otio.adapters.write_to_file(timeline_of(video_track(*items)), str(path))
+    line = assert_too_large(run_cli("score", str(path), "--cues", "one", *mode_args(mode)), path, "90 min")
+    assert "cue 0" in line and "60 min" in line and "split" in line
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_cue_with_more_markers_than_it_can_hold(tmp_path, four_s_video, mode):
+    path = write_cut(tmp_path, four_s_video, 1, frames=100, gap_frames=0, markers=1001)
+    line = assert_too_large(run_cli("score", str(path), "--cues", "one", *mode_args(mode)), path, "markers")
+    assert "1000" in line
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_prompt_longer_than_the_engine_takes(tmp_path, four_s_video, mode):
+    path = write_cut(tmp_path, four_s_video, 1, gap_frames=0)
+    result = run_cli("score", str(path), "--prompt", "warm strings " * 50, *mode_args(mode))
+    assert_too_large(result, path, "650 characters", "--prompt")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_clip_name_longer_than_the_engine_takes(tmp_path, four_s_video, mode):
+    path = write_cut(tmp_path, four_s_video, 1, gap_frames=0, clip_name="n" * 600 + "{}")
+    assert_too_large(run_cli("score", str(path), *mode_args(mode)), path, "601 characters", "rename the clip")
+
+
+@pytest.mark.slow
+def test_a_request_body_larger_than_the_service_reads(tmp_path, four_s_video):
+    path = write_cut(tmp_path, four_s_video, 5500, frames=1, gap_frames=0)  # ~210 bytes a shot
+    line = assert_too_large(run_cli("score", str(path), "--cues", "one"), path, "MB", "--in/--out")
+    assert "--in-process" in line
+
+
+def test_the_size_check_sees_the_plan_before_the_engine(tmp_path, four_s_video):
+    from vm_editor.scoring import plan_cues
+
+    path = write_cut(tmp_path, four_s_video, 12)
+    timeline = otio.adapters.read_from_file(str(path))
+    seen = []
+
+    class NoEngine:  # the check must come before any engine call
+        def __getattr__(self, name):
+            raise AssertionError(f"the engine was asked {name} before the size check")
+
+    def refuse(count, total_s):
+        seen.append((count, round(total_s, 3)))
+        raise RuntimeError("stop")
+
+    for merge, merge_all, expected in [((), False, 12), (("0-3", "5-6"), False, 8), ((), True, 1)]:
+        with pytest.raises(RuntimeError, match="stop"):
+            plan_cues(timeline, mode="per-clip", timeline_path=path, engine=NoEngine(),
+                      merge=merge, merge_all=merge_all, check_size=refuse)
+        assert seen[-1] == (expected, 4.8)
+    with pytest.raises(RuntimeError, match="stop"):
+        plan_cues(timeline, mode="auto", timeline_path=path, engine=NoEngine(), record_out="10s", check_size=refuse)
+    assert seen[-1] == (8, 3.0)  # the clips inside --out 10s (one every 1.4 s; the 8th cut at 10 s)
+
+
+def test_a_feature_length_shot_list_is_sent_in_batches(monkeypatch):
+    from engine.api import MAX_SCENES, ProgramSegmentSpec
+    from vm_editor.engine_client import ServiceEngine
+
+    sent = []
+
+    def call(self, method, path, json=None):
+        sent.append(len(json["shots"]))
+        return {"embeddings": [[0.0]] * len(json["shots"]), "pictures": [None] * len(json["shots"])}
+
+    monkeypatch.setattr(ServiceEngine, "_call", call)
+    shots = tuple(ProgramSegmentSpec(None, 0, 1, i, i + 1) for i in range(1203))
+    engine = ServiceEngine(start=False)
+    assert len(engine.shot_embeddings(shots)) == 1203 and len(engine.shot_pictures(shots)) == 1203
+    assert sent == [MAX_SCENES, MAX_SCENES, 203] * 2

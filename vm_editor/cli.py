@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.api import Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
-from vm_editor import conform, input_guard, outputs, scoring
+from vm_editor import conform, input_guard, outputs, request_limits, scoring
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, OutputExistsError
@@ -297,6 +297,10 @@ def _plan(args: argparse.Namespace, timeline) -> SceneList:
         record_in=args.record_in,
         record_out=args.record_out,
         merge_all=args.merge_all,
+        # a score too large for one request is refused before the engine is asked anything
+        check_size=(lambda n, total_s: request_limits.check_plan_size(args.timeline, n, total_s))
+        if args.command == "score"
+        else None,
     )
 
 
@@ -471,6 +475,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     if kept:  # the cues to score continue from a kept neighbour's saved tokens
         todo = tuple(s for s in request.scenes if s.index not in kept)
         request = dataclasses.replace(request, scenes=scoring.continue_from_finished(todo, kept))
+    request_limits.check_request_size(args.timeline, request)
+    if not args.in_process:  # the service reads one JSON body of limited size
+        request_limits.check_body_size(args.timeline, request)
     if not request.scenes:
         print(f"every cue of {args.timeline.name} is kept: nothing to score", file=sys.stderr)
     takes: list[tuple] = []  # each take's finished cues, take 1 first

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from engine.api import (
+    MAX_SCENES,
     CancelSignal,
     CueConditioning,
     EngineInfo,
@@ -339,12 +340,18 @@ class ServiceEngine:
     def shot_embeddings(
         self, shots: tuple[ProgramSegmentSpec, ...], preset: str = "tiny"
     ) -> list[list[float]]:
-        body = {"shots": [_json(s) for s in shots], "preset": preset}
-        return self._call("POST", "/shots/embeddings", json=body)["embeddings"]
+        found = []
+        for batch in _batches(shots):  # a feature film has more shots than one request holds
+            body = {"shots": [_json(s) for s in batch], "preset": preset}
+            found += self._call("POST", "/shots/embeddings", json=body)["embeddings"]
+        return found
 
     def shot_pictures(self, shots: tuple[ProgramSegmentSpec, ...]) -> list[ShotPicture | None]:
-        body = {"shots": [_json(s) for s in shots]}
-        return [shot_picture_from_dict(p) for p in self._call("POST", "/shots/pictures", json=body)["pictures"]]
+        found = []
+        for batch in _batches(shots):
+            body = {"shots": [_json(s) for s in batch]}
+            found += [shot_picture_from_dict(p) for p in self._call("POST", "/shots/pictures", json=body)["pictures"]]
+        return found
 
     def wait(self, job_id: str, progress: Callable[[Job], None] | None = None) -> Job:
         """Poll until the job ends; `progress` sees the typed job at every poll."""
@@ -471,6 +478,11 @@ class _start_lock:
 
     def __exit__(self, *exc) -> None:
         os.close(self.fd)
+
+
+def _batches(shots: tuple[ProgramSegmentSpec, ...]) -> list[tuple[ProgramSegmentSpec, ...]]:
+    """`shots` in runs of at most MAX_SCENES, the most one /shots request may hold."""
+    return [shots[i : i + MAX_SCENES] for i in range(0, len(shots), MAX_SCENES)]
 
 
 def is_outdated(runtime: dict | None) -> bool:

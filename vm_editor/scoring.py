@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import opentimelineio as otio
@@ -23,7 +23,7 @@ from engine.api import (
     ScoreRequest,
     derive_cue_seed,
 )
-from vm_editor import cue_plan, scene_ops, worlds
+from vm_editor import cue_plan, request_limits, scene_ops, worlds
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report, url_to_path
 from vm_editor.program import timeline_program
@@ -55,11 +55,25 @@ def plan_cues(
     record_in: str | None = None,
     record_out: str | None = None,
     merge_all: bool = False,
+    check_size: Callable[[int, float], None] | None = None,
 ) -> SceneList:
     """The cues of a timeline's program (`mode` auto|per-clip|one), merged (`merge`: index pairs
     or "A-B" texts) and split as asked, limited to `record_in`..`record_out` (timecode, frames or
-    "10.5s"), all one cue with `merge_all`: `vm-editor scenes/score`'s plan, and the panel's."""
+    "10.5s"), all one cue with `merge_all`: `vm-editor scenes/score`'s plan, and the panel's.
+
+    `check_size(cues_at_least, total_s)` sees the plan's size before the engine is asked anything
+    (a score refuses a plan too large for one request there, not after minutes of work)."""
     program = timeline_program(timeline, track=track, timeline_path=timeline_path, relink=relink)
+    name = choose_video_track(timeline, track, timeline_path).name or "V1"
+    pairs = [parse_merge(m) if isinstance(m, str) else m for m in merge]
+    window = _record_window(program, timeline, name, record_in, record_out)
+    if check_size is not None:  # the engine's splits (worlds, meaning) only add cues
+        spans = cue_plan.plan_spans(program, mode)
+        if split_at_markers:
+            spans = cue_plan.split_spans_at_markers(spans, program)
+        spans = _within(spans, window)
+        total_s = sum(hi - lo for lo, hi in spans) / program.rate
+        check_size(request_limits.least_cue_count(len(spans), pairs, merge_all), total_s)
     embed = None
     if engine is not None:  # the worlds split the auto plan, and hold each cue's style
         starts = worlds.program_worlds(program, lambda shots: engine.shot_pictures(tuple(shots)))
@@ -72,28 +86,40 @@ def plan_cues(
     spans = cue_plan.plan_spans(program, mode, embed=embed, worlds=starts)
     if split_at_markers:
         spans = cue_plan.split_spans_at_markers(spans, program)
-    pairs = [parse_merge(m) if isinstance(m, str) else m for m in merge]
     for first, last in sorted(pairs, reverse=True):
         spans = cue_plan.merge_spans(spans, first, last)
-    name = choose_video_track(timeline, track, timeline_path).name or "V1"
-
-    def scenes(spans: list[cue_plan.Span]) -> SceneList:
-        planned = cue_plan.cue_scenes(program, spans, name)
-        return dataclasses.replace(planned, start_timecode=timeline.global_start_time)
-
-    if record_in is not None or record_out is not None:  # cues over the program, cut at IN and OUT
-        whole = scenes(spans)
-        start = scene_ops.parse_record_time(record_in or "0", whole)
-        end = scene_ops.parse_record_time(record_out, whole) if record_out else whole.duration
-        lo, hi = round(start.rescaled_to(program.rate).value), round(end.rescaled_to(program.rate).value)
-        if not 0 <= lo < hi:
-            raise EditorInputError(f"record range {lo:g}-{hi:g} frames is empty; give IN before OUT")
-        spans = [(max(a, lo), min(b, hi)) for a, b in spans if a < hi and b > lo]
+    if window is not None:  # cues over the program, cut at IN and OUT
+        spans = _within(spans, window)
         if not spans:
             raise EditorInputError("the record range holds no scene; widen it or check the timecodes")
     if merge_all and spans:  # one cue over every shot and the black between them
         spans = [(spans[0][0], spans[-1][1])]
-    return scenes(spans)
+    planned = cue_plan.cue_scenes(program, spans, name)
+    return dataclasses.replace(planned, start_timecode=timeline.global_start_time)
+
+
+def _record_window(
+    program, timeline: otio.schema.Timeline, name: str, record_in: str | None, record_out: str | None
+) -> tuple[int, int] | None:
+    """`--in`/`--out` as program frames [lo, hi), or None when neither is given."""
+    if record_in is None and record_out is None:
+        return None
+    whole = dataclasses.replace(
+        cue_plan.cue_scenes(program, [], name), start_timecode=timeline.global_start_time
+    )
+    start = scene_ops.parse_record_time(record_in or "0", whole)
+    end = scene_ops.parse_record_time(record_out, whole) if record_out else whole.duration
+    lo, hi = round(start.rescaled_to(program.rate).value), round(end.rescaled_to(program.rate).value)
+    if not 0 <= lo < hi:
+        raise EditorInputError(f"record range {lo:g}-{hi:g} frames is empty; give IN before OUT")
+    return lo, hi
+
+
+def _within(spans: list[cue_plan.Span], window: tuple[int, int] | None) -> list[cue_plan.Span]:
+    if window is None:
+        return spans
+    lo, hi = window
+    return [(max(a, lo), min(b, hi)) for a, b in spans if a < hi and b > lo]
 
 
 def parse_merge(text: str) -> tuple[int, int]:

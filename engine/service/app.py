@@ -21,6 +21,12 @@ from pydantic import BaseModel, Field, model_validator
 from engine import __version__
 from engine.api import (
     API_VERSION,
+    MAX_BODY_BYTES,
+    MAX_HIT_POINTS,
+    MAX_SCENE_S,
+    MAX_SCENES,
+    MAX_TEXT_CHARS,
+    MAX_TOTAL_S,
     ProgramSegmentSpec,
     SceneRequest,
     ScoreRequest,
@@ -39,10 +45,6 @@ from engine.service.request_guard import RequestGuard, one_line_validation_error
 from engine.service.store import TERMINAL, JobRecord, JobStore
 from engine.service.worker import Worker
 
-MAX_BODY_BYTES = 1_000_000
-MAX_SCENES = 500
-MAX_SCENE_S = 3600.0
-MAX_TOTAL_S = 4 * 3600.0
 MAX_NAME_BYTES = 120  # score_name goes into every cue's file name (255 bytes at most)
 REGENERATE_PRIORITY = 10
 _SEED = Field(default=None, ge=0, le=2**31 - 1)
@@ -62,12 +64,12 @@ class MediaIn(BaseModel):
 
 class SceneIn(BaseModel):
     index: int = Field(ge=0, le=100_000)
-    name: str = Field(default="scene", max_length=500)
+    name: str = Field(default="scene", max_length=MAX_TEXT_CHARS)
     duration_s: float = Field(gt=0, le=MAX_SCENE_S, allow_inf_nan=False)
     media: MediaIn | None = None
-    hit_points_s: list[float] = Field(default_factory=list, max_length=1000)
+    hit_points_s: list[float] = Field(default_factory=list, max_length=MAX_HIT_POINTS)
     seed: int | None = _SEED
-    prompt: str | None = Field(default=None, max_length=500)
+    prompt: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
     take: int = Field(default=1, ge=1, le=100_000)
     guidance: float | None = Field(default=None, ge=0.0, le=20.0, allow_inf_nan=False)
     # the program, handle and continuation travel as engine.api's JSON form and are checked by
@@ -83,7 +85,7 @@ class ScoreJobIn(BaseModel):
     cue_dir: str | None = Field(default=None, max_length=4096)
     preset: str = Field(default="tiny", max_length=100)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    prompt: str | None = Field(default=None, max_length=500)
+    prompt: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
     score_name: str = Field(default="score", min_length=1, max_length=200)
     hits: bool = True
     stems: bool = False  # also one WAV per stream beside each cue
@@ -118,7 +120,7 @@ def _checked_shots(body: ShotsIn) -> tuple[ProgramSegmentSpec, ...]:
 class RegenerateIn(BaseModel):
     cue_index: int = Field(ge=0, le=100_000)
     seed: int | None = _SEED
-    prompt: str | None = Field(default=None, max_length=500)
+    prompt: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
 
 
 class PreviewIn(MediaIn):
