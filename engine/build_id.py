@@ -58,3 +58,13 @@ def build_fingerprint() -> str:
         for line in _entries(folder, suffixes):
             digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
     return digest.hexdigest()[:16]
+
+
+SOUNDFONT_ENV = "VIDMUSICIAN_SOUNDFONT"  # the rule of engine.symbolic.soundfont.find_soundfont
+
+
+def environment_settings() -> dict[str, str]:
+    """What a started engine keeps from the environment it was started in and a later command may
+    set otherwise: the soundfont it renders with. The engine records it beside its build; a
+    client whose environment asks for another one replaces the engine like an outdated one."""
+    return {"soundfont": os.environ.get(SOUNDFONT_ENV, "")}

@@ -9,6 +9,7 @@ killing watch), then held after the fix at its root. Fast by default; the long o
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ import opentimelineio as otio
 import pytest
 
 from tests.test_cli_errors import run_cli
-from tests.timeline_builders import clip, gap, timeline_of, video_track  # noqa: F401
+from tests.timeline_builders import clip, gap, timeline_of, video_track
 
 MODES = ["--in-process", "service"]
 
@@ -438,3 +439,68 @@ def test_a_feature_length_shot_list_is_sent_in_batches(monkeypatch):
     engine = ServiceEngine(start=False)
     assert len(engine.shot_embeddings(shots)) == 1203 and len(engine.shot_pictures(shots)) == 1203
     assert sent == [MAX_SCENES, MAX_SCENES, 203] * 2
+
+
+# -- 6. a warm engine never silently ignores a changed VIDMUSICIAN_SOUNDFONT ------------------------
+
+
+def test_replace_reason_names_the_soundfont_change(monkeypatch):
+    from engine.build_id import build_fingerprint
+    from vm_editor.engine_client import is_outdated, replace_reason
+
+    runtime = {"pid": 1, "build": build_fingerprint(), "settings": {"soundfont": ""}}
+    monkeypatch.delenv("VIDMUSICIAN_SOUNDFONT", raising=False)
+    assert replace_reason(runtime) is None and not is_outdated(runtime)
+    monkeypatch.setenv("VIDMUSICIAN_SOUNDFONT", "/fonts/Big.sf2")
+    assert replace_reason(runtime) == "renders with VIDMUSICIAN_SOUNDFONT=(unset), this command with /fonts/Big.sf2"
+    runtime["settings"]["soundfont"] = "/fonts/Big.sf2"
+    assert replace_reason(runtime) is None
+    monkeypatch.delenv("VIDMUSICIAN_SOUNDFONT")
+    assert "this command with (unset)" in replace_reason(runtime)
+    runtime["build"] = "0" * 16  # an update wins the wording: it is the bigger change
+    assert replace_reason(runtime) == "is from before this install was updated"
+
+
+def test_serve_records_the_soundfont_and_a_second_serve_with_another_is_refused(tmp_path, monkeypatch):
+    from engine.service.runtime import engine_settings
+
+    monkeypatch.setenv("VIDMUSICIAN_SOUNDFONT", "/fonts/A.sf2")
+    assert engine_settings(tmp_path)["soundfont"] == "/fonts/A.sf2"
+
+
+@pytest.mark.slow
+def test_a_warm_engine_is_restarted_for_another_soundfont(tmp_path, four_s_video):
+    import shutil
+
+    from engine.symbolic.soundfont import bundled_soundfont
+    from tests.service_process import kill_engine_in
+
+    font = tmp_path / "fonts" / "Other GM.sf2"
+    font.parent.mkdir()
+    shutil.copy(bundled_soundfont(), font)
+    path = tmp_path / "cut.otio"  # two shots: the auto plan asks the engine what they mean
+    shots = video_track(clip("A", four_s_video, 0, 50, 25, 100), clip("B", four_s_video, 0, 50, 25, 100))
+    otio.adapters.write_to_file(timeline_of(shots), str(path))
+    state = tmp_path / "state"
+    env = dict(os.environ, VIDMUSICIAN_STATE_DIR=str(state))
+    env.pop("VIDMUSICIAN_SOUNDFONT", None)
+
+    def scenes(env):
+        return subprocess.run([sys.executable, "-m", "vm_editor.cli", "scenes", str(path), "--json"],
+                              capture_output=True, text=True, timeout=180, env=env)
+
+    try:
+        first = scenes(env)
+        assert first.returncode == 0, first.stderr
+        before = json.loads((state / "engine.json").read_text())
+        assert before["settings"]["soundfont"] == ""
+        second = scenes(dict(env, VIDMUSICIAN_SOUNDFONT=str(font)))
+        assert second.returncode == 0, second.stderr
+        assert f"renders with VIDMUSICIAN_SOUNDFONT=(unset), this command with {font}; restarting it" in second.stderr
+        after = json.loads((state / "engine.json").read_text())
+        assert after["pid"] != before["pid"] and after["settings"]["soundfont"] == str(font)
+        third = scenes(dict(env, VIDMUSICIAN_SOUNDFONT=str(font)))  # the same again: served warm
+        assert "restarting" not in third.stderr
+        assert json.loads((state / "engine.json").read_text())["pid"] == after["pid"]
+    finally:
+        kill_engine_in(state)

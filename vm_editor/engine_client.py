@@ -48,7 +48,7 @@ from engine.api import (
     job_from_dict,
     shot_picture_from_dict,
 )
-from engine.build_id import build_fingerprint
+from engine.build_id import build_fingerprint, environment_settings
 from vm_editor.errors import EditorInputError
 
 _log = logging.getLogger(__name__)
@@ -197,8 +197,8 @@ class ServiceEngine:
                 self._drop_client()
                 if not self.start:
                     raise EngineError(
-                        f"the running engine (pid {runtime.get('pid')}) is from before this install was "
-                        f"updated; stop it with `{self._stop_command()}` and start it again"
+                        f"the running engine (pid {runtime.get('pid')}) {replace_reason(runtime)}; "
+                        f"stop it with `{self._stop_command()}` and start it again"
                     )
         if self._client is None:
             if not self.start:
@@ -229,27 +229,26 @@ class ServiceEngine:
         return "vm-engine stop" if default else f"vm-engine stop --state-dir {self.folder}"
 
     def _stop_outdated(self, runtime: dict) -> None:
-        """Replace an engine from another build: stop it when idle (as `vm-engine stop` does, in a
+        """Replace an engine from another build (or other environment settings): stop it when idle (as `vm-engine stop` does, in a
         subprocess of the engine's CLI), refuse when it works on a job (that job is never killed)."""
         pid = runtime.get("pid")
+        why = replace_reason(runtime) or "is from before this install was updated"
         try:
             open_jobs = engine_info_from_dict(self._client.get("/info").json()).open_jobs
         except (httpx.HTTPError, ValueError, AttributeError, KeyError, TypeError) as exc:
             self._drop_client()
             raise EngineError(
-                f"the running engine (pid {pid}) is from before this install was updated and does not "
+                f"the running engine (pid {pid}) {why} and does not "
                 f"say whether it is busy ({exc}); stop it with `{self._stop_command()}` and run again"
             ) from exc
         self._drop_client()
         if open_jobs:
             raise EngineError(
-                f"the running engine (pid {pid}) is from before this install was updated and is still "
+                f"the running engine (pid {pid}) {why} and is still "
                 f"working on {open_jobs} job(s); wait for them to finish and run again, or run "
-                f"`{self._stop_command()}` after them (it would restart with the updated install)"
+                f"`{self._stop_command()}` after them (it would restart as this command asks)"
             )
-        self.on_notice(
-            f"the running engine (pid {pid}) is from before this install was updated; restarting it"
-        )
+        self.on_notice(f"the running engine (pid {pid}) {why}; restarting it")
         env = dict(os.environ, VIDMUSICIAN_STATE_DIR=str(self.folder))
         try:
             done = subprocess.run(
@@ -486,9 +485,25 @@ def _batches(shots: tuple[ProgramSegmentSpec, ...]) -> list[tuple[ProgramSegment
 
 
 def is_outdated(runtime: dict | None) -> bool:
-    """True when a running engine's runtime record is from another build than this install's
-    (or from an engine older than build fingerprints, which records none)."""
-    return runtime is not None and runtime.get("build") != build_fingerprint()
+    """True when a running engine must be replaced before it serves this command: it is from
+    another build than this install's (or older than build fingerprints, which records none), or
+    it runs with other environment settings than this command's (`replace_reason`)."""
+    return replace_reason(runtime) is not None
+
+
+def replace_reason(runtime: dict | None) -> str | None:
+    """Why the running engine cannot serve this command as it is, in words; None when it can."""
+    if runtime is None:
+        return None
+    if runtime.get("build") != build_fingerprint():
+        return "is from before this install was updated"
+    running = runtime.get("settings") or {}
+    for key, wanted in environment_settings().items():
+        had = running.get(key, "")
+        if had != wanted:
+            variable = {"soundfont": "VIDMUSICIAN_SOUNDFONT"}.get(key, key)
+            return f"renders with {variable}={had or '(unset)'}, this command with {wanted or '(unset)'}"
+    return None
 
 
 def _detail(response: httpx.Response, limit: int = 300) -> str:

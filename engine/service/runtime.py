@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from engine.build_id import build_fingerprint
+from engine.build_id import build_fingerprint, environment_settings
 from engine.errors import EngineInputError
 from engine.service import instance_lock
 
@@ -52,7 +52,7 @@ def engine_settings(cue_root: Path) -> dict[str, str]:
     """What a client may need to match: where cues go and which preset folder is served."""
     from engine.presets import presets_root
 
-    return {"cue_root": str(cue_root), "presets_root": str(presets_root())}
+    return {"cue_root": str(cue_root), "presets_root": str(presets_root()), **environment_settings()}
 
 
 def write_runtime_file(
