@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -502,5 +503,69 @@ def test_a_warm_engine_is_restarted_for_another_soundfont(tmp_path, four_s_video
         third = scenes(dict(env, VIDMUSICIAN_SOUNDFONT=str(font)))  # the same again: served warm
         assert "restarting" not in third.stderr
         assert json.loads((state / "engine.json").read_text())["pid"] == after["pid"]
+    finally:
+        kill_engine_in(state)
+
+
+# -- 7. cue files follow the umask of the command that saves them -----------------------------------
+
+
+@pytest.mark.parametrize("umask", [0o077, 0o027, 0o002])
+@pytest.mark.parametrize("where", ["same filesystem", "another filesystem"])
+def test_moved_cues_take_this_commands_umask(tmp_path, monkeypatch, umask, where):
+    from engine.api import CueResult
+    from vm_editor import cue_files
+
+    engine_root = tmp_path / "engine"
+    engine_root.mkdir()
+    files = {}
+    for name in ("c0.wav", "c0.tokens.npy", "c0.drums.wav"):
+        files[name] = engine_root / name
+        files[name].write_bytes(b"x" * 64)
+        files[name].chmod(0o644)  # what an engine started under umask 022 wrote
+    if where == "another filesystem":
+        real_replace = os.replace
+
+        def cross_device(src, dst):
+            if Path(src).parent == engine_root:
+                raise OSError(18, "Invalid cross-device link")
+            return real_replace(src, dst)
+
+        monkeypatch.setattr(cue_files.os, "replace", cross_device)
+    cue = CueResult(0, "c", str(files["c0.wav"]), 1.0, 48000, 48000, "tiny", 1, None, 1, "h", "v", False,
+                    tokens_path=str(files["c0.tokens.npy"]), stems={"drums": str(files["c0.drums.wav"])})
+    before = os.umask(umask)
+    try:
+        (moved,) = cue_files.move_cues([cue], tmp_path / "cues")
+    finally:
+        os.umask(before)
+    for path in (moved.wav_path, moved.tokens_path, *moved.stems.values()):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask, path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("umask", [0o077, 0o022])
+def test_a_warm_engine_started_under_another_umask(tmp_path, four_s_video, umask):
+    from tests.service_process import kill_engine_in
+
+    path = tmp_path / "cut.otio"
+    shots = video_track(clip("A", four_s_video, 0, 25, 25, 100), clip("B", four_s_video, 0, 25, 25, 100))
+    otio.adapters.write_to_file(timeline_of(shots), str(path))
+    state = tmp_path / "state"
+    env = dict(os.environ, VIDMUSICIAN_STATE_DIR=str(state), VIDMUSICIAN_CUE_ROOT=str(tmp_path / "root"))
+
+    def run(umask_now, *args):
+        return subprocess.run([sys.executable, "-m", "vm_editor.cli", *args], capture_output=True, text=True,
+                              timeout=300, env=env, preexec_fn=lambda: os.umask(umask_now))
+
+    try:
+        warm = run(0o022 if umask == 0o077 else 0o077, "scenes", str(path), "--json")  # starts it
+        assert warm.returncode == 0 and (state / "engine.json").exists(), warm.stderr
+        done = run(umask, "score", str(path), "--cues", "per-clip")
+        assert done.returncode == 0, done.stderr
+        written = [tmp_path / "cut.scored.otio", *(tmp_path / "cut_scored_otio_cues").iterdir()]
+        assert len(written) >= 5  # the timeline, two WAVs and their tokens
+        for file in written:
+            assert stat.S_IMODE(file.stat().st_mode) == 0o666 & ~umask, file
     finally:
         kill_engine_in(state)

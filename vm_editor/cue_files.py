@@ -1,6 +1,6 @@
 """Cue files where the user wants them: the service writes only inside its own cue root, so the
 editor side moves each finished cue (its tokens and stems, then its WAV) into the chosen folder
-atomically.
+atomically, with the mode this command's umask gives (a warm engine was started under another).
 
 A WAV in the folder always has its tokens (a later cue continues from them) and its stems beside
 it, and no reader ever sees a partial file: same filesystem is one rename; across filesystems the file is
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.api import CueResult
+from engine.file_modes import publish_mode
 from engine.temp_files import remove_stale, temp_name
 from vm_editor.errors import EditorInputError
 
@@ -25,6 +26,7 @@ def _move_atomic(source: Path, target: Path) -> Path:
         return target
     try:
         os.replace(source, target)
+        publish_mode(target)  # this command saves the file: its umask, not the engine's
         return target
     except OSError:
         pass  # another filesystem: copy, sync, rename
@@ -33,6 +35,7 @@ def _move_atomic(source: Path, target: Path) -> Path:
         shutil.copyfile(source, partial)
         with open(partial, "rb") as handle:
             os.fsync(handle.fileno())
+        publish_mode(partial)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
