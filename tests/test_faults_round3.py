@@ -569,3 +569,129 @@ def test_a_warm_engine_started_under_another_umask(tmp_path, four_s_video, umask
             assert stat.S_IMODE(file.stat().st_mode) == 0o666 & ~umask, file
     finally:
         kill_engine_in(state)
+
+
+# -- 8. bundles: the media inside is online; relative links survive -o elsewhere -----------------
+
+
+def write_bundle(folder: Path, video: Path, suffix: str) -> Path:
+    shots = video_track(clip("A", video, 0, 50, 25, 100), clip("B", video, 0, 25, 25, 100))
+    path = folder / f"cut{suffix}"
+    otio.adapters.write_to_file(timeline_of(shots), str(path))  # copies the media into the bundle
+    return path
+
+
+def scenes_json(path: Path, *extra: str) -> dict:
+    result = run_cli("scenes", str(path), "--json", "--cues", "per-clip", *extra)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("suffix", [".otioz", ".otiod"])
+def test_media_inside_a_bundle_is_online(tmp_path, four_s_video, monkeypatch, suffix):
+    monkeypatch.setenv("VIDMUSICIAN_CACHE_DIR", str(tmp_path / "cache"))
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    path = write_bundle(moved, four_s_video, suffix)
+    os.chdir(tmp_path)  # neither the working folder nor the bundle's holds the media loose
+    doc = scenes_json(path)
+    assert [s["offline"] for s in doc["scenes"]] == [False, False]
+    for scene in doc["scenes"]:
+        media = Path(scene["source"]["url"].removeprefix("file://"))
+        assert media.is_file() and media.read_bytes() == four_s_video.read_bytes()
+    if suffix == ".otiod":
+        assert str(path) in doc["scenes"][0]["source"]["url"]  # read in place
+    else:
+        assert str(tmp_path / "cache") in doc["scenes"][0]["source"]["url"]
+
+
+def test_a_bundle_is_extracted_once_per_version(tmp_path, four_s_video, monkeypatch):
+    from vm_editor.timeline_io import read_timeline
+
+    monkeypatch.setenv("VIDMUSICIAN_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_bundle(tmp_path, four_s_video, ".otioz")
+    first = read_timeline(path).find_clips()[0].media_reference.target_url
+    extracted = Path(first.removeprefix("file://"))
+    made = extracted.stat().st_mtime_ns
+    assert read_timeline(path).find_clips()[0].media_reference.target_url == first
+    assert extracted.stat().st_mtime_ns == made
+    assert not [p for p in extracted.parent.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+@pytest.mark.parametrize("url", ["../outside.mov", "media/../../x.mov", "/abs/a.mov", "file:///abs/a.mov", "missing/a.mov"])
+def test_only_the_bundles_own_media_is_pointed_into_it(tmp_path, four_s_video, monkeypatch, url):
+    from vm_editor.bundle_media import localize_bundle_media
+
+    monkeypatch.setenv("VIDMUSICIAN_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_bundle(tmp_path, four_s_video, ".otioz")
+    timeline = timeline_of(video_track(clip("X", url, 0, 25, 25, 100)))
+    assert localize_bundle_media(timeline, path) == 0
+    assert timeline.find_clips()[0].media_reference.target_url == url
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.mov"))
+
+
+def test_a_bundle_whose_media_cannot_be_unpacked_is_one_error(tmp_path, four_s_video, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.write_text("a file where the cache folder goes")
+    monkeypatch.setenv("VIDMUSICIAN_CACHE_DIR", str(cache))
+    path = write_bundle(tmp_path, four_s_video, ".otioz")
+    result = subprocess.run([sys.executable, "-m", "vm_editor.cli", "scenes", str(path), "--json"],
+                            capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert_refused(result, str(path), "cannot unpack its media")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("suffix", [".otioz", ".otiod"])
+def test_a_bundle_scores_with_its_own_media(tmp_path, four_s_video, suffix, mode):
+    path = write_bundle(tmp_path, four_s_video, suffix)
+    result = run_cli("score", str(path), "--cues", "per-clip", *mode_args(mode))
+    assert result.returncode == 0, result.stderr
+    assert "offline" not in result.stderr
+    written = Path(result.stdout.split("wrote ", 1)[1].split(" (", 1)[0])
+    assert [s["offline"] for s in scenes_json(written)["scenes"]] == [False, False]
+
+
+OUTPUTS = ["sub/deeper/out.otio", "../up/out.otio", "sibling/out.xml", "bundled/out.otioz", "same.otio"]
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_relative_media_stays_linked_from_the_output_folder(tmp_path, four_s_video, output):
+    from vm_editor.media_links import url_to_path
+    from vm_editor.timeline_io import read_timeline, write_timeline_atomic
+
+    project = tmp_path / "project"
+    (project / "footage").mkdir(parents=True)
+    media = project / "footage" / "shot one.mp4"
+    media.write_bytes(four_s_video.read_bytes())
+    source = project / "cut.otio"
+    otio.adapters.write_to_file(
+        timeline_of(video_track(clip("A", "footage/shot one.mp4", 0, 50, 25, 100))), str(source)
+    )
+    before = source.read_bytes()
+    out = (project / output).resolve()
+    write_timeline_atomic(read_timeline(source), out, input_path=source)
+    assert source.read_bytes() == before
+    doc = scenes_json(out)
+    assert doc["scenes"][0]["offline"] is False
+    found = url_to_path(doc["scenes"][0]["source"]["url"], out.parent)
+    assert found.read_bytes() == four_s_video.read_bytes()
+    url = read_timeline(out).find_clips()[0].media_reference.target_url
+    if output.endswith((".otio", ".xml")):
+        assert "://" not in url or url.startswith("file://"), url  # relative where it can be
+        if output.endswith(".otio"):
+            assert not url.startswith("/") and "footage/shot one.mp4" in url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", MODES)
+def test_score_into_another_folder_keeps_relative_media_online(tmp_path, four_s_video, mode):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "shot.mp4").write_bytes(four_s_video.read_bytes())
+    source = project / "cut.otio"
+    otio.adapters.write_to_file(timeline_of(video_track(clip("A", "shot.mp4", 0, 50, 25, 100))), str(source))
+    out = tmp_path / "deliveries" / "week 2" / "cut.scored.otio"
+    result = run_cli("score", str(source), "-o", str(out), "--cues", "per-clip", *mode_args(mode))
+    assert result.returncode == 0, result.stderr
+    assert scenes_json(out)["scenes"][0]["offline"] is False

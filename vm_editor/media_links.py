@@ -54,6 +54,22 @@ def url_to_path(url: str, base_dir: Path | None = None) -> Path | None:
     return path
 
 
+def rebased_url(url: str, from_dir: Path, to_dir: Path, *, absolute: bool = False) -> str | None:
+    """A URL relative to `from_dir` (the input timeline's folder) rewritten for a timeline that is
+    written into `to_dir`: relative to it (a project moved whole stays linked), or an absolute
+    file URL with `absolute`; None for a URL that is not a relative path (left as it is)."""
+    text = (url or "").strip()
+    if not text or urlparse(text).scheme or text.startswith("\\") or _DRIVE.match(text):
+        return None
+    relative = Path(unquote(text))
+    if relative.is_absolute():
+        return None
+    target = Path(os.path.normpath(Path(from_dir).resolve() / relative))
+    if absolute:
+        return target.as_uri()
+    return Path(os.path.relpath(target, Path(to_dir).resolve())).as_posix()
+
+
 def _windows_path(text: str) -> Path:
     """A Windows path as a Path object on this OS (only a real path on Windows itself)."""
     if os.name == "nt":

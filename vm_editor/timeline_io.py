@@ -22,8 +22,9 @@ import opentimelineio as otio
 
 from engine.file_modes import publish_mode
 from engine.temp_files import remove_stale, temp_prefix
-from vm_editor import format_fixups, input_guard
+from vm_editor import bundle_media, format_fixups, input_guard
 from vm_editor.errors import EditorInputError, OutputExistsError, TimelineReadError
+from vm_editor.media_links import rebased_url
 from vm_editor.score_track import (
     fit_crossfades_to_handles,
     fit_for_fcp7,
@@ -149,6 +150,7 @@ def _read_report(path: Path, rate: float | None, project: str | None) -> ReadRes
     if not isinstance(result, otio.schema.Timeline):
         raise TimelineReadError(f"{path}: the file holds a {type(result).__name__}, not a timeline")
     input_guard.check_tracks(result, path)
+    bundle_media.localize_bundle_media(result, path)  # a bundle's own media: online, not offline
     format_fixups.fix_edl_record_start(result)  # also in .otio files converted from EDLs
     warnings += format_fixups.check_rates(result, path)
     restore_after_read(result, path, adapter)
@@ -232,6 +234,8 @@ def write_timeline_atomic(
             f"{out_path}: {adapter} cannot carry the score's audio track; write .otio instead (-o X.otio)"
         )
     timeline = _fit_to_format(timeline, out_path)
+    if input_path is not None:
+        timeline = _media_linked_from(timeline, Path(input_path).parent, out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     _atomic(out_path, lambda tmp: _write_or_explain(timeline, tmp, adapter, input_path, out_path))
     if info is not None and not info.metadata:
@@ -242,6 +246,31 @@ def write_timeline_atomic(
             text = json.dumps(plain_json(doc), indent=1, sort_keys=True, default=str)
             _atomic(sidecar_path(out_path), lambda tmp: tmp.write_text(text))
     return out_path
+
+
+def _media_linked_from(timeline: otio.schema.Timeline, input_dir: Path, out_path: Path) -> otio.schema.Timeline:
+    """Relative media URLs (relative to the input's folder) still find their files from the
+    output's: rewritten relative to its folder, or absolute for a bundle, whose writer copies
+    the files it names into the bundle. The timeline is copied only when a URL changes."""
+    bundle = out_path.suffix.lower() in (".otioz", ".otiod")
+    same_folder = Path(input_dir).resolve() == out_path.parent.resolve()
+    if same_folder and not bundle:
+        return timeline
+    changes = []
+    for clip in timeline.find_clips():
+        for key, ref in clip.media_references().items():
+            if isinstance(ref, otio.schema.ExternalReference):
+                url = rebased_url(ref.target_url, input_dir, out_path.parent, absolute=bundle)
+                if url is not None and url != ref.target_url:
+                    changes.append((clip, key, url))
+    if not changes:
+        return timeline
+    rebased = copy.deepcopy(timeline)
+    clips = {id(c): c for c in timeline.find_clips()}
+    copies = dict(zip(clips, rebased.find_clips(), strict=True))
+    for clip, key, url in changes:
+        copies[id(clip)].media_references()[key].target_url = url
+    return rebased
 
 
 def _fit_to_format(timeline: otio.schema.Timeline, out_path: Path) -> otio.schema.Timeline:
