@@ -695,3 +695,71 @@ def test_score_into_another_folder_keeps_relative_media_online(tmp_path, four_s_
     result = run_cli("score", str(source), "-o", str(out), "--cues", "per-clip", *mode_args(mode))
     assert result.returncode == 0, result.stderr
     assert scenes_json(out)["scenes"][0]["offline"] is False
+
+
+# -- 9. watch: a reader that crashes ends a child process, not the watch --------------------------
+
+SEGFAULT = [sys.executable, "-c", "import ctypes; ctypes.string_at(0)"]
+
+
+def test_a_reader_crash_is_one_error_naming_the_file(tmp_path):
+    from vm_editor.errors import TimelineReadError
+    from vm_editor.read_probe import check_reader_survives
+
+    path = tmp_path / "cut.otio"
+    with pytest.raises(TimelineReadError, match=r"cut.otio: reading it crashed the reader \(SIGSEGV\)"):
+        check_reader_survives(path, command=SEGFAULT)
+    with pytest.raises(TimelineReadError, match="took over 1 s"):
+        check_reader_survives(path, command=[sys.executable, "-c", "import time; time.sleep(30)"], timeout_s=1)
+
+
+@pytest.mark.parametrize("content", ["{not json", "[" * 100_000, "", "\0\1\2"])
+def test_the_probe_survives_what_the_guard_refuses(tmp_path, content):
+    from vm_editor.read_probe import check_reader_survives
+
+    path = tmp_path / "cut.otio"
+    path.write_text(content)
+    check_reader_survives(path)  # the child read it and exited normally: the real read says why
+
+
+def test_watch_goes_on_after_a_reader_crash(tmp_path, monkeypatch):
+    """A child that really dies by SIGSEGV for one file: one failed line, the next file scored."""
+    from vm_editor.read_probe import check_reader_survives
+    from vm_editor.watch import FolderWatch
+
+    for name in ("a-crash.otio", "b-good.otio"):
+        (tmp_path / name).write_text(otio.adapters.write_to_string(timeline_of(video_track())))
+    scored = []
+
+    def score(path: Path) -> bool:
+        check_reader_survives(path, command=SEGFAULT if path.name.startswith("a-") else None)
+        scored.append(path.name)
+        (tmp_path / path.name.replace(".otio", ".scored.otio")).write_text("x")
+        return True
+
+    lines: list[str] = []
+    FolderWatch(tmp_path, score, log=lines.append).one_pass(settle_s=0.01)
+    assert scored == ["b-good.otio"]
+    failed = [line for line in lines if line.startswith("failed:")]
+    assert len(failed) == 1 and "a-crash.otio" in failed[0] and "crashed the reader (SIGSEGV)" in failed[0]
+    assert "internal error" not in failed[0]
+
+
+DEEP = {
+    ".otio": lambda n: "[" * n + "]" * n,
+    ".xml": lambda n: "<xmeml>" + "<a>" * n + "</a>" * n + "</xmeml>",
+    ".fcpxml": lambda n: "<fcpxml>" + "<a>" * n + "</a>" * n + "</fcpxml>",
+    ".kdenlive": lambda n: "<mlt>" + "<a>" * n + "</a>" * n + "</mlt>",
+}
+
+
+@pytest.mark.parametrize("suffix", list(DEEP))
+def test_watch_over_deep_documents_of_every_text_format(tmp_path, suffix):
+    """The guard refuses deep nesting in every text format before a reader recurses: rc 0, one
+    failed line each, through the real CLI (and its reader probe)."""
+    (tmp_path / f"deep{suffix}").write_text(DEEP[suffix](200_000))
+    result = run_cli("watch", str(tmp_path), "--once", "--in-process")
+    assert result.returncode == 0, result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 1 and f"deep{suffix}" in failed[0] and "nested" in failed[0], result.stdout
+    assert "crashed" not in failed[0] and "Traceback" not in result.stderr

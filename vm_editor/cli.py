@@ -623,6 +623,7 @@ def run_panel_command(argv: list[str], run) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """`score` for each finished export in the folder; one file's error does not stop the others."""
+    from vm_editor import read_probe
     from vm_editor.watch import FolderWatch, watch_rate
 
     if not args.folder.is_dir():
@@ -642,6 +643,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         except EditorInputError as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
             return False
+        # a reader crashing on this file ends a child process, not the watch (one failed: line)
+        read_probe.check_reader_survives(path, rate)
         extra = ["--rate", str(rate)] if rate is not None and args.rate is None else []
         score_args = build_parser().parse_args(["score", "--force", *options, *extra, "--", str(path)])
         score_args.debug = args.debug
