@@ -69,6 +69,8 @@ EDITOR_SIDE_EXCEPTIONS = {
     ("timeline_io.py", "engine.temp_files"),
     ("host_install.py", "engine.temp_files"),
     ("cue_files.py", "engine.temp_files"),
+    ("cue_files.py", "engine.file_modes"),  # moved cues take this command's umask
+    ("bundle_media.py", "engine.temp_files"),  # media extracted from an .otioz
     ("engine_client.py", "engine.build_id"),
 }
 
