@@ -366,7 +366,9 @@ def check_shots(shots: Sequence[ProgramSegmentSpec]) -> None:
     for i, shot in enumerate(shots):
         where = f"shot {i}" + (f" ({shot.name!r})" if isinstance(shot.name, str) and shot.name else "")
         numbers = (shot.source_start_s, shot.source_end_s, shot.record_start_s, shot.record_end_s, shot.speed)
-        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in numbers):
+        if not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in numbers
+        ):
             raise ValueError(f"{where}: every time and the speed must be finite numbers")
         if shot.path is not None and not isinstance(shot.path, str):
             raise ValueError(f"{where}: path must be a string (or null for black)")

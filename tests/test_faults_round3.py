@@ -194,7 +194,9 @@ def test_a_host_timecode_that_is_no_timecode_is_one_error(bad):
 def test_record_in_that_is_no_timecode_is_refused(tmp_path, four_s_video, bad):
     path = tmp_path / "cut.otio"
     otio.adapters.write_to_file(timeline_of(video_track(clip("A", four_s_video, 0, 50, 25, 100))), str(path))
-    assert_refused(run_cli("scenes", str(path), "--in", bad, "--json", "--cues", "per-clip"), "not a timecode")
+    assert_refused(
+        run_cli("scenes", str(path), "--in", bad, "--json", "--cues", "per-clip"), "not a timecode"
+    )
 
 
 # -- 3. a still image is scored as a held frame, and said to be a still -----------------------------
@@ -241,8 +243,21 @@ def test_a_still_shot_has_a_look_and_a_meaning(still_png, tmp_path):
 
 def test_the_rhythm_of_a_still_file_says_it_is_a_still(still_png):
     result = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "rhythm", str(still_png), "--start", "0", "--end", "4", "--json"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "rhythm",
+            str(still_png),
+            "--start",
+            "0",
+            "--end",
+            "4",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     line = assert_refused(result, str(still_png), "still image", absent=("in/out",))
     assert "held" in line
@@ -294,11 +309,20 @@ def test_a_404_does_not_echo_a_long_id(service, length, route):
 
 
 @pytest.mark.parametrize("value", ["Infinity", "-Infinity", "NaN", "1e999"])
-@pytest.mark.parametrize("field", ["source_start_s", "source_end_s", "record_start_s", "record_end_s", "speed"])
+@pytest.mark.parametrize(
+    "field", ["source_start_s", "source_end_s", "record_start_s", "record_end_s", "speed"]
+)
 @pytest.mark.parametrize("route", ["/shots/embeddings", "/shots/pictures"])
 def test_shots_refuse_numbers_that_are_not_finite(service, four_s_video, route, field, value):
-    shot = {"path": str(four_s_video), "source_start_s": 0.0, "source_end_s": 1.0,
-            "record_start_s": 0.0, "record_end_s": 1.0, "speed": 1.0, "name": "A"}
+    shot = {
+        "path": str(four_s_video),
+        "source_start_s": 0.0,
+        "source_end_s": 1.0,
+        "record_start_s": 0.0,
+        "record_end_s": 1.0,
+        "speed": 1.0,
+        "name": "A",
+    }
     body = json.dumps({"shots": [shot]}).replace(f'"{field}": {shot[field]}', f'"{field}": {value}')
     assert value in body
     response = service.post(route, content=body, headers={"content-type": "application/json"})
@@ -308,17 +332,37 @@ def test_shots_refuse_numbers_that_are_not_finite(service, four_s_video, route, 
 
 # -- 5. a score too large for one request: plain words, the file, the fix, before any work -------
 
-PYDANTIC_WORDS = ("List should have", "Input should be", "after validation", "(413)", "(422)", "lost the connection")
+PYDANTIC_WORDS = (
+    "List should have",
+    "Input should be",
+    "after validation",
+    "(413)",
+    "(422)",
+    "lost the connection",
+)
 
 
-def write_cut(folder: Path, video: Path, clips: int, *, frames: int = 10, gap_frames: int = 25,
-              name: str = "big.otio", clip_name: str = "c{}", markers: int = 0) -> Path:
+def write_cut(
+    folder: Path,
+    video: Path,
+    clips: int,
+    *,
+    frames: int = 10,
+    gap_frames: int = 25,
+    name: str = "big.otio",
+    clip_name: str = "c{}",
+    markers: int = 0,
+) -> Path:
     items = []
     for i in range(clips):
         shot = clip(clip_name.format(i), video, 0, frames, 25, 100)
         for k in range(markers):
-            shot.markers.append(otio.schema.Marker(
-                name=f"m{k}", marked_range=otio.opentime.TimeRange(otio.opentime.RationalTime(k % frames, 25))))
+            shot.markers.append(
+                otio.schema.Marker(
+                    name=f"m{k}",
+                    marked_range=otio.opentime.TimeRange(otio.opentime.RationalTime(k % frames, 25)),
+                )
+            )
         items.append(shot)
         if gap_frames:
             items.append(gap(gap_frames, 25))
@@ -360,7 +404,9 @@ def test_a_score_longer_than_four_hours(tmp_path, four_s_video, mode):
     items = [clip(f"h{i}", four_s_video, 0, hour, 25, hour) for i in range(5)]
     path = tmp_path / "long.otio"
     otio.adapters.write_to_file(timeline_of(video_track(*items)), str(path))
-    assert_too_large(run_cli("score", str(path), *mode_args(mode)), path, "5.0 hours", "4 hours", "--in/--out")
+    assert_too_large(
+        run_cli("score", str(path), *mode_args(mode)), path, "5.0 hours", "4 hours", "--in/--out"
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -417,11 +463,20 @@ def test_the_size_check_sees_the_plan_before_the_engine(tmp_path, four_s_video):
 
     for merge, merge_all, expected in [((), False, 12), (("0-3", "5-6"), False, 8), ((), True, 1)]:
         with pytest.raises(RuntimeError, match="stop"):
-            plan_cues(timeline, mode="per-clip", timeline_path=path, engine=NoEngine(),
-                      merge=merge, merge_all=merge_all, check_size=refuse)
+            plan_cues(
+                timeline,
+                mode="per-clip",
+                timeline_path=path,
+                engine=NoEngine(),
+                merge=merge,
+                merge_all=merge_all,
+                check_size=refuse,
+            )
         assert seen[-1] == (expected, 4.8)
     with pytest.raises(RuntimeError, match="stop"):
-        plan_cues(timeline, mode="auto", timeline_path=path, engine=NoEngine(), record_out="10s", check_size=refuse)
+        plan_cues(
+            timeline, mode="auto", timeline_path=path, engine=NoEngine(), record_out="10s", check_size=refuse
+        )
     assert seen[-1] == (8, 3.0)  # the clips inside --out 10s (one every 1.4 s; the 8th cut at 10 s)
 
 
@@ -453,7 +508,10 @@ def test_replace_reason_names_the_soundfont_change(monkeypatch):
     monkeypatch.delenv("VIDMUSICIAN_SOUNDFONT", raising=False)
     assert replace_reason(runtime) is None and not is_outdated(runtime)
     monkeypatch.setenv("VIDMUSICIAN_SOUNDFONT", "/fonts/Big.sf2")
-    assert replace_reason(runtime) == "renders with VIDMUSICIAN_SOUNDFONT=(unset), this command with /fonts/Big.sf2"
+    assert (
+        replace_reason(runtime)
+        == "renders with VIDMUSICIAN_SOUNDFONT=(unset), this command with /fonts/Big.sf2"
+    )
     runtime["settings"]["soundfont"] = "/fonts/Big.sf2"
     assert replace_reason(runtime) is None
     monkeypatch.delenv("VIDMUSICIAN_SOUNDFONT")
@@ -487,8 +545,13 @@ def test_a_warm_engine_is_restarted_for_another_soundfont(tmp_path, four_s_video
     env.pop("VIDMUSICIAN_SOUNDFONT", None)
 
     def scenes(env):
-        return subprocess.run([sys.executable, "-m", "vm_editor.cli", "scenes", str(path), "--json"],
-                              capture_output=True, text=True, timeout=180, env=env)
+        return subprocess.run(
+            [sys.executable, "-m", "vm_editor.cli", "scenes", str(path), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=env,
+        )
 
     try:
         first = scenes(env)
@@ -497,7 +560,10 @@ def test_a_warm_engine_is_restarted_for_another_soundfont(tmp_path, four_s_video
         assert before["settings"]["soundfont"] == ""
         second = scenes(dict(env, VIDMUSICIAN_SOUNDFONT=str(font)))
         assert second.returncode == 0, second.stderr
-        assert f"renders with VIDMUSICIAN_SOUNDFONT=(unset), this command with {font}; restarting it" in second.stderr
+        assert (
+            f"renders with VIDMUSICIAN_SOUNDFONT=(unset), this command with {font}; restarting it"
+            in second.stderr
+        )
         after = json.loads((state / "engine.json").read_text())
         assert after["pid"] != before["pid"] and after["settings"]["soundfont"] == str(font)
         third = scenes(dict(env, VIDMUSICIAN_SOUNDFONT=str(font)))  # the same again: served warm
@@ -532,8 +598,23 @@ def test_moved_cues_take_this_commands_umask(tmp_path, monkeypatch, umask, where
             return real_replace(src, dst)
 
         monkeypatch.setattr(cue_files.os, "replace", cross_device)
-    cue = CueResult(0, "c", str(files["c0.wav"]), 1.0, 48000, 48000, "tiny", 1, None, 1, "h", "v", False,
-                    tokens_path=str(files["c0.tokens.npy"]), stems={"drums": str(files["c0.drums.wav"])})
+    cue = CueResult(
+        0,
+        "c",
+        str(files["c0.wav"]),
+        1.0,
+        48000,
+        48000,
+        "tiny",
+        1,
+        None,
+        1,
+        "h",
+        "v",
+        False,
+        tokens_path=str(files["c0.tokens.npy"]),
+        stems={"drums": str(files["c0.drums.wav"])},
+    )
     before = os.umask(umask)
     try:
         (moved,) = cue_files.move_cues([cue], tmp_path / "cues")
@@ -555,8 +636,14 @@ def test_a_warm_engine_started_under_another_umask(tmp_path, four_s_video, umask
     env = dict(os.environ, VIDMUSICIAN_STATE_DIR=str(state), VIDMUSICIAN_CUE_ROOT=str(tmp_path / "root"))
 
     def run(umask_now, *args):
-        return subprocess.run([sys.executable, "-m", "vm_editor.cli", *args], capture_output=True, text=True,
-                              timeout=300, env=env, preexec_fn=lambda: os.umask(umask_now))
+        return subprocess.run(
+            [sys.executable, "-m", "vm_editor.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            preexec_fn=lambda: os.umask(umask_now),
+        )
 
     try:
         warm = run(0o022 if umask == 0o077 else 0o077, "scenes", str(path), "--json")  # starts it
@@ -618,7 +705,9 @@ def test_a_bundle_is_extracted_once_per_version(tmp_path, four_s_video, monkeypa
     assert not [p for p in extracted.parent.iterdir() if p.name.startswith(".")]  # no temp left
 
 
-@pytest.mark.parametrize("url", ["../outside.mov", "media/../../x.mov", "/abs/a.mov", "file:///abs/a.mov", "missing/a.mov"])
+@pytest.mark.parametrize(
+    "url", ["../outside.mov", "media/../../x.mov", "/abs/a.mov", "file:///abs/a.mov", "missing/a.mov"]
+)
 def test_only_the_bundles_own_media_is_pointed_into_it(tmp_path, four_s_video, monkeypatch, url):
     from vm_editor.bundle_media import localize_bundle_media
 
@@ -635,8 +724,13 @@ def test_a_bundle_whose_media_cannot_be_unpacked_is_one_error(tmp_path, four_s_v
     cache.write_text("a file where the cache folder goes")
     monkeypatch.setenv("VIDMUSICIAN_CACHE_DIR", str(cache))
     path = write_bundle(tmp_path, four_s_video, ".otioz")
-    result = subprocess.run([sys.executable, "-m", "vm_editor.cli", "scenes", str(path), "--json"],
-                            capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    result = subprocess.run(
+        [sys.executable, "-m", "vm_editor.cli", "scenes", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
     assert_refused(result, str(path), "cannot unpack its media")
 
 
@@ -710,7 +804,9 @@ def test_a_reader_crash_is_one_error_naming_the_file(tmp_path):
     with pytest.raises(TimelineReadError, match=r"cut.otio: reading it crashed the reader \(SIGSEGV\)"):
         check_reader_survives(path, command=SEGFAULT)
     with pytest.raises(TimelineReadError, match="took over 1 s"):
-        check_reader_survives(path, command=[sys.executable, "-c", "import time; time.sleep(30)"], timeout_s=1)
+        check_reader_survives(
+            path, command=[sys.executable, "-c", "import time; time.sleep(30)"], timeout_s=1
+        )
 
 
 @pytest.mark.parametrize("content", ["{not json", "[" * 100_000, "", "\0\1\2"])

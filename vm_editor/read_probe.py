@@ -28,7 +28,11 @@ def probe_command(path: Path, rate: float | None) -> list[str]:
 
 
 def check_reader_survives(
-    path: Path, rate: float | None = None, *, command: Sequence[str] | None = None, timeout_s: float = PROBE_TIMEOUT_S
+    path: Path,
+    rate: float | None = None,
+    *,
+    command: Sequence[str] | None = None,
+    timeout_s: float = PROBE_TIMEOUT_S,
 ) -> None:
     """Raise `TimelineReadError` when reading `path` kills the reading process or never ends."""
     try:

@@ -137,8 +137,7 @@ def choose_video_track(
     if track is not None:
         if not 1 <= track <= len(tracks):
             raise NoVideoTrackError(
-                f"{where}: has {len(tracks)} video track(s); "
-                f"choose --track between 1 and {len(tracks)}"
+                f"{where}: has {len(tracks)} video track(s); choose --track between 1 and {len(tracks)}"
             )
         return tracks[track - 1]
     for candidate in reversed(tracks):  # a track of titles over picture is an overlay, not the cut

@@ -350,7 +350,9 @@ def scored_cues(
     and numbers they were scored with, not a new plan, so each cue meets its music again."""
     program = timeline_program(timeline, track=track, timeline_path=timeline_path, relink=relink)
     spans = [_scored_span(program, c.takes[-1]) for c in scored]
-    planned = cue_plan.cue_scenes(program, spans, choose_video_track(timeline, track, timeline_path).name or "V1")
+    planned = cue_plan.cue_scenes(
+        program, spans, choose_video_track(timeline, track, timeline_path).name or "V1"
+    )
     scenes = tuple(
         dataclasses.replace(scene, index=c.index, name=c.name or scene.name)
         for scene, c in zip(planned.scenes, scored, strict=True)

@@ -248,7 +248,9 @@ def write_timeline_atomic(
     return out_path
 
 
-def _media_linked_from(timeline: otio.schema.Timeline, input_dir: Path, out_path: Path) -> otio.schema.Timeline:
+def _media_linked_from(
+    timeline: otio.schema.Timeline, input_dir: Path, out_path: Path
+) -> otio.schema.Timeline:
     """Relative media URLs (relative to the input's folder) still find their files from the
     output's: rewritten relative to its folder, or absolute for a bundle, whose writer copies
     the files it names into the bundle. The timeline is copied only when a URL changes."""
