@@ -126,7 +126,9 @@ def cue_channel(
     cues = np.zeros(n, dtype=np.float32)
     for times, value in ((fades_s, FADE_CUE), (cuts_s, 1.0), (hit_points_s, 1.0)):
         for t in times:
+            if not 0 <= t * hz < n:  # outside the cue (and any time too large for a frame number)
+                continue
             j = int(round(t * hz))
-            if 0 <= t and j < n:
+            if j < n:
                 cues[j] = max(cues[j], value)
     return cues

@@ -859,3 +859,12 @@ def test_watch_over_deep_documents_of_every_text_format(tmp_path, suffix):
     failed = [line for line in result.stdout.splitlines() if line.startswith("failed:")]
     assert len(failed) == 1 and f"deep{suffix}" in failed[0] and "nested" in failed[0], result.stdout
     assert "crashed" not in failed[0] and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("hit", [3.595386269724632e306, 1e308, float("nan"), -0.5, 99.0])
+def test_a_hit_point_outside_the_cue_is_ignored_not_a_500(hit):
+    """Found by the schema fuzzer: a finite hit point of 3.6e306 s overflowed the frame number."""
+    from engine.rhythm import cue_channel
+
+    cues = cue_channel(50, [0.5], [], [hit, 0.2])
+    assert cues.nonzero()[0].tolist() == [10, 25]
