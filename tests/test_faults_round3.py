@@ -868,3 +868,22 @@ def test_a_hit_point_outside_the_cue_is_ignored_not_a_500(hit):
 
     cues = cue_channel(50, [0.5], [], [hit, 0.2])
     assert cues.nonzero()[0].tolist() == [10, 25]
+
+
+@pytest.mark.parametrize("engine", ["in-process", "service"])
+def test_the_panel_refuses_an_over_size_request_in_plain_words(tmp_path, four_s_video, engine):
+    from engine.in_process import InProcessEngine
+    from vm_editor.engine_client import ServiceEngine
+    from vm_editor.panel_model import PanelModel, PanelOptions
+    from vm_editor.request_limits import RequestTooLargeError
+
+    path = write_cut(tmp_path, four_s_video, 501)
+    chosen = InProcessEngine() if engine == "in-process" else ServiceEngine(tmp_path / "state", start=False)
+    model = PanelModel(chosen, PanelOptions(cues="per-clip"))  # no engine call: nothing is running
+    model.open(path)
+    assert len(model.rows) == 501
+    with pytest.raises(RequestTooLargeError, match=r"big.otio: 501 cues, more than the 500"):
+        model.score_all()
+    assert not model.jobs
+    model.submit(list(range(500)))  # 500 is what one request holds
+    assert len(model.jobs) == 1

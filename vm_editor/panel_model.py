@@ -34,7 +34,7 @@ from engine.api import (
     ScoreResult,
     ScoringCancelled,
 )
-from vm_editor import cue_plan, format_fixups, input_guard, scene_ops, scoring, worlds
+from vm_editor import cue_plan, format_fixups, input_guard, request_limits, scene_ops, scoring, worlds
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, TimelineReadError
@@ -586,7 +586,12 @@ class PanelModel:
         warning = scoring.check_offline(asked, self.timeline_path, self.options.allow_offline)
         self.error = None  # refused or not, the banner now speaks of this request
         self.set_warning(warning)
-        job = PanelJob(next(self._job_ids), positions, self._request(positions))
+        request = self._request(positions)
+        where = self.timeline_path or "the timeline"
+        request_limits.check_request_size(where, request)  # said in plain words, before any work
+        if self._engine_writes_elsewhere():  # the service reads one JSON body of limited size
+            request_limits.check_body_size(where, request)
+        job = PanelJob(next(self._job_ids), positions, request)
         if not self.jobs:  # a new batch of work: the status speaks of it alone
             self.outcome, self._last_asked = None, []
         self.jobs[job.id] = job
