@@ -20,6 +20,7 @@ from engine.generator.form import (
     FormDecoder,
     StyleForm,
     drum_lag,
+    in_mode,
     melody_lag,
     plan_form,
     read_style_forms,
@@ -28,7 +29,7 @@ from engine.generator.music_generator import MusicGenerator
 from engine.generator.tempo_grid import TempoGrid
 from engine.presets import load_preset
 from engine.symbolic import tokens as tk
-from engine.symbolic.score import STREAMS
+from engine.symbolic.score import CHORD_QUALITIES, STREAMS
 
 MODEL = Path(__file__).resolve().parents[1] / "resources" / "models" / "tiny"
 
@@ -187,3 +188,36 @@ def test_motif_step_groove_and_key_measures_on_known_material():
     c_major[[0, 4, 7]] = 3
     c_major[[2, 5, 9, 11]] = 1
     assert key_of(c_major) == (0, "major")
+
+
+def test_a_mood_moves_a_styles_harmony_into_its_mode_degree_by_degree():
+    ballad = _form("piano_ballad")  # major: I-V-vi-IV
+    sad = in_mode(ballad, "minor")
+    assert sad.mode == "minor" and sad.scale == (0, 2, 3, 5, 7, 8, 10)
+    assert sad.progressions[0] == ((0, "min"), (7, "maj"), (8, "maj"), (5, "min"))  # i-V-VI-iv
+    jazz = in_mode(_form("jazz_trio"), "minor")  # ii7-V7-Imaj7 -> ii(dim)-V7-i7
+    assert jazz.progressions[0][:3] == ((2, "dim"), (7, "dom7"), (0, "min7"))
+    wonder = in_mode(ballad, "lydian")
+    assert wonder.progressions[0][-1] == (6, "dim") and wonder.scale == (0, 2, 4, 6, 7, 9, 11)
+    assert in_mode(ballad, "major") is ballad and in_mode(ballad, "unknown") is ballad
+    for mode in ("minor", "lydian", "mixolydian", "dorian"):
+        moved = in_mode(ballad, mode)
+        for row in (*moved.progressions, *moved.cadences):
+            for root, quality in row:
+                tones = {(root + t) % 12 for t in CHORD_QUALITIES[quality]}
+                leading = mode == "minor" and root == 7  # the major dominant's leading tone
+                assert leading or tones <= set(moved.scale), (mode, root, quality)
+
+
+def test_a_prompts_mood_writes_the_cue_in_its_mode():
+    forms = {name: StyleForm.from_dict(d) for name, d in style_forms().items()}
+    grid = TempoGrid(bpm=90.0, origin=0.0)
+    kw = dict(
+        grid=grid, opening=1, prompt_codes=None, history=None, style_forms=forms, frames=500,
+        end_frame=None, hits=frozenset(), seed=3, card=290, frame_rate=50.0,
+    )  # fmt: skip
+    major = cue_grid.cue_form(**kw)
+    minor = cue_grid.cue_form(**kw, mode="minor")
+    assert major.plan.form.mode == "major" and minor.plan.form.mode == "minor"
+    assert major.plan.tonic == minor.plan.tonic  # the same seed: the same tonic, another mode
+    assert minor.plan.scale == frozenset((minor.plan.tonic + x) % 12 for x in (0, 2, 3, 5, 7, 8, 10))

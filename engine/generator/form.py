@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +100,55 @@ class StyleForm:
         if form.mode not in FINAL_CADENCE:
             raise ValueError(f"mode {form.mode!r} unknown; use one of {', '.join(FINAL_CADENCE)}")
         return form
+
+
+# The modes a prompt may ask for (`prompt_intent.MODES`, a mood's mode), as rotations of the
+# major scale: the key signature's notes from the mode's tonic.
+MODE_SCALES = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),
+    "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "lydian": (0, 2, 4, 6, 7, 9, 11),
+    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+}
+_TRIADS = {(4, 7): "maj", (3, 7): "min", (3, 6): "dim", (4, 8): "maj"}  # no augmented quality: major
+_SEVENTHS = {("maj", 11): "maj7", ("maj", 10): "dom7", ("min", 10): "min7", ("min", 11): "min7"}
+
+
+def _diatonic_chord(scale: tuple[int, ...], degree: int, seventh: bool) -> Chord:
+    """The chord a mode builds on `degree` from its own notes (a triad, or its seventh chord)."""
+    root = scale[degree]
+    third, fifth, sev = ((scale[(degree + k) % 7] - root) % 12 for k in (2, 4, 6))
+    quality = _TRIADS[(third, fifth)]
+    if seventh and quality != "dim":
+        quality = _SEVENTHS[(quality, sev)]
+    return root, quality
+
+
+def in_mode(form: StyleForm, mode: str) -> StyleForm:
+    """`form` with its harmony moved into `mode` degree by degree (a sad prompt over a major
+    style: I–V–vi–IV becomes i–v–VI–iv), the dominant kept major in minor so a cadence still
+    leads home; chords outside the style's scale and suspended chords keep their quality."""
+    if mode == form.mode or mode not in MODE_SCALES or len(form.scale) != 7:
+        return form
+    new = MODE_SCALES[mode]
+
+    def move(chord: Chord) -> Chord:
+        root, quality = chord
+        if root not in form.scale:
+            return chord
+        degree = form.scale.index(root)
+        if quality.startswith("sus"):
+            return new[degree], quality
+        seventh = quality in ("dom7", "maj7", "min7")
+        if mode == "minor" and degree == 4 and quality in ("maj", "dom7"):
+            return 7, quality  # the harmonic minor's major dominant
+        return _diatonic_chord(new, degree, seventh)
+
+    rows = lambda chords: tuple(tuple(move(c) for c in row) for row in chords)  # noqa: E731
+    return replace(
+        form, mode=mode, scale=new, progressions=rows(form.progressions), cadences=rows(form.cadences)
+    )
 
 
 def read_style_forms(folder: Path) -> dict[str, StyleForm] | None:

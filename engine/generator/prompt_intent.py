@@ -139,7 +139,7 @@ class PromptIntent:
     tempo_bpm: float | None = None
     energy: str | None = None  # one of ENERGIES
     mood: str | None = None  # a key of MOODS
-    mode: str | None = None  # one of MODES (carried for the decoder; the style's own mode rules)
+    mode: str | None = None  # one of MODES: the key the form decoder writes the cue in (`form.in_mode`)
     unknown: tuple[str, ...] = ()  # words neither the table nor the text encoder knows
 
 
