@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.generator.cue_grid import prompt_bpm
@@ -226,13 +226,25 @@ class Vocabulary:
         return text if intent.tempo_bpm is None else f"{text}, {intent.tempo_bpm:g} bpm"
 
     def encoder_text(self, prompt: str | None, intent: PromptIntent, known: frozenset[str]) -> str | None:
-        """The text the model is conditioned on: the caption of the style `intent` names; else the
-        prompt's words its text encoder learned (`known`), with its tempo. Other words are noise
-        to the encoder ("energy high" and "energy low" would pick different styles from the same
-        pictures); None when nothing is left."""
-        caption = self.caption(intent)
+        """The text the model is conditioned on: the caption of the style `intent` names, with the
+        words of its mood that the text encoder learned (`known`) after it, as the corpus's
+        captions put them ("cinematic strings, minor, slow, sweeping, tense, suspense, dark, 80 bpm"
+        for "scary"; a mood's mode replaces the style's, as there); else the prompt's words the encoder learned, with its tempo. Other
+        words are noise to the encoder ("energy high" and "energy low" would pick different styles
+        from the same pictures); None when nothing is left."""
+        caption = self.caption(replace(intent, tempo_bpm=None))
         if caption is not None:
-            return caption
+            phrases = caption.split(", ")
+            moods = [
+                w
+                for w, entry in self.words.items()
+                if intent.mood and entry.get("mood") == intent.mood and w in known and w not in phrases
+            ]
+            if moods and intent.mode is not None:
+                phrases = [p for p in phrases if p not in MODES]
+                phrases.insert(1, intent.mode)
+            tempo = [] if intent.tempo_bpm is None else [f"{intent.tempo_bpm:g} bpm"]
+            return ", ".join([*phrases, *moods, *tempo])
         words = [w for w in tokenize(prompt) if w in known and w != "bpm" and not w.isdigit()]
         tempo = [] if intent.tempo_bpm is None else [f"{intent.tempo_bpm:g} bpm"]
         return ", ".join(filter(None, [" ".join(words), *tempo])) or None
