@@ -15,12 +15,13 @@ from benchmarks.mood_figures import measure, span_for
 from engine.corpus.clips import generate_score
 from engine.corpus.compose import compose
 from engine.corpus.meter import Span
-from engine.corpus.mood_styles import check_moods, darken, harmonize, mooded_style
+from engine.corpus.mood_styles import check_moods, darken, mooded_style
 from engine.corpus.moods import MOOD_TABLE, MOODS, NEUTRAL, mood_words
 from engine.corpus.shots import plan_edit
-from engine.corpus.styles import SCALES, caption, known_prompt_words, style
+from engine.corpus.styles import caption, known_prompt_words, style
 from engine.generator.prompt_intent import MOODS as PROMPT_MOODS
 from engine.generator.prompt_intent import WORDS, Vocabulary, prompt_vocabulary
+from engine.symbolic.modes import SCALES, harmonize
 from engine.symbolic.score import CHORD_QUALITIES, STYLES
 
 SEEDS = range(16)
@@ -49,7 +50,7 @@ def test_harmonize_moves_chords_by_scale_degree_into_the_new_mode():
     assert harmonize((8, "maj"), "minor", "major") == (9, "min")  # VI -> vi
     assert harmonize((1, "maj"), "minor", "major") == (0, "maj")  # chromatic bII falls to I
     assert harmonize((7, "sus4"), "major", "minor") == (7, "sus4")  # suspended stays where it fits
-    assert harmonize((5, "maj"), "major", "lydian") == (6, "dim")  # lydian's own #iv
+    assert harmonize((5, "maj"), "major", "lydian") == (2, "maj")  # #iv dim -> lydian's colour II
     assert darken((3, "maj"), "minor") == (3, "sus4") and darken((8, "maj"), "minor") == (8, "sus2")
     assert darken((0, "min"), "minor") == (0, "min")
 

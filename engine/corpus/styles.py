@@ -18,15 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.corpus.moods import MOOD_TABLE, NEUTRAL, mood, mood_words
+from engine.symbolic.modes import SCALES
 from engine.symbolic.score import BASS_RANGE, CHORD_QUALITIES, DRUM_PIECES, MELODY_RANGE, STYLES
-
-SCALES: dict[str, tuple[int, ...]] = {
-    "major": (0, 2, 4, 5, 7, 9, 11),
-    "minor": (0, 2, 3, 5, 7, 8, 10),
-    "dorian": (0, 2, 3, 5, 7, 9, 10),
-    "lydian": (0, 2, 4, 6, 7, 9, 11),
-    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
-}
 
 ChordSpec = tuple[int, str]
 Groove = dict[str, str]

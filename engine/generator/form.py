@@ -28,6 +28,7 @@ import numpy as np
 
 from engine.generator.tempo_grid import TempoGrid
 from engine.symbolic import tokens as symbolic_tokens
+from engine.symbolic.modes import SCALES, harmonize
 from engine.symbolic.score import ACCENTS, BASS_RANGE, CHORD_QUALITIES, MELODY_RANGE, STREAMS
 
 STYLE_FORMS_FILE = "style_forms.json"
@@ -102,52 +103,19 @@ class StyleForm:
         return form
 
 
-# The modes a prompt may ask for (`prompt_intent.MODES`, a mood's mode), as rotations of the
-# major scale: the key signature's notes from the mode's tonic.
-MODE_SCALES = {
-    "major": (0, 2, 4, 5, 7, 9, 11),
-    "minor": (0, 2, 3, 5, 7, 8, 10),
-    "dorian": (0, 2, 3, 5, 7, 9, 10),
-    "lydian": (0, 2, 4, 6, 7, 9, 11),
-    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
-}
-_TRIADS = {(4, 7): "maj", (3, 7): "min", (3, 6): "dim", (4, 8): "maj"}  # no augmented quality: major
-_SEVENTHS = {("maj", 11): "maj7", ("maj", 10): "dom7", ("min", 10): "min7", ("min", 11): "min7"}
-
-
-def _diatonic_chord(scale: tuple[int, ...], degree: int, seventh: bool) -> Chord:
-    """The chord a mode builds on `degree` from its own notes (a triad, or its seventh chord)."""
-    root = scale[degree]
-    third, fifth, sev = ((scale[(degree + k) % 7] - root) % 12 for k in (2, 4, 6))
-    quality = _TRIADS[(third, fifth)]
-    if seventh and quality != "dim":
-        quality = _SEVENTHS[(quality, sev)]
-    return root, quality
-
-
 def in_mode(form: StyleForm, mode: str) -> StyleForm:
-    """`form` with its harmony moved into `mode` degree by degree (a sad prompt over a major
-    style: I–V–vi–IV becomes i–v–VI–iv), the dominant kept major in minor so a cadence still
-    leads home; chords outside the style's scale and suspended chords keep their quality."""
-    if mode == form.mode or mode not in MODE_SCALES or len(form.scale) != 7:
+    """`form` with its harmony moved into `mode` degree by degree, as the composer plays a style
+    in a mood (`engine.symbolic.modes.harmonize`: a sad prompt over a major style's I–V–vi–IV
+    writes i–v–VI–iv); unchanged for its own mode or a mode it does not know."""
+    if mode == form.mode or mode not in SCALES or form.mode not in SCALES:
         return form
-    new = MODE_SCALES[mode]
-
-    def move(chord: Chord) -> Chord:
-        root, quality = chord
-        if root not in form.scale:
-            return chord
-        degree = form.scale.index(root)
-        if quality.startswith("sus"):
-            return new[degree], quality
-        seventh = quality in ("dom7", "maj7", "min7")
-        if mode == "minor" and degree == 4 and quality in ("maj", "dom7"):
-            return 7, quality  # the harmonic minor's major dominant
-        return _diatonic_chord(new, degree, seventh)
-
-    rows = lambda chords: tuple(tuple(move(c) for c in row) for row in chords)  # noqa: E731
+    rows = lambda chords: tuple(tuple(harmonize(c, form.mode, mode) for c in row) for row in chords)  # noqa: E731
     return replace(
-        form, mode=mode, scale=new, progressions=rows(form.progressions), cadences=rows(form.cadences)
+        form,
+        mode=mode,
+        scale=SCALES[mode],
+        progressions=rows(form.progressions),
+        cadences=rows(form.cadences),
     )
 
 
