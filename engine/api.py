@@ -21,6 +21,22 @@ from engine.timebase import TOKEN_RATE as TOKEN_RATE
 API_VERSION = 2
 DEFAULT_HANDLE_S = 1.0  # music rendered past each cue's end, for crossfades with real handles
 SEED_LIMIT = 2**31 - 1
+# a cue's explicit controls (`SceneRequest.mood`, `.energy`): the moods and energy levels the
+# generator decodes (engine.generator.prompt_intent's MOODS and ENERGIES; a test keeps them equal)
+CUE_MOODS = ("tension", "action", "sadness", "uplift", "comedy", "romance", "wonder")
+CUE_ENERGIES = ("low", "medium", "high")
+
+
+def control_error(mood: str | None, energy: str | None) -> str | None:
+    """What is wrong with a cue's explicit mood and energy (None: nothing; None values are the
+    prompt's say), as the message every front end shows."""
+    if mood is not None and mood not in CUE_MOODS:
+        return f"mood {mood!r} is not one of {', '.join(CUE_MOODS)} (or none: the prompt's words decide)"
+    if energy is not None and energy not in CUE_ENERGIES:
+        return (
+            f"energy {energy!r} is not one of {', '.join(CUE_ENERGIES)} (or none: the prompt's words decide)"
+        )
+    return None
 
 
 def derive_cue_seed(request_seed: int, cue_index: int) -> int:
@@ -137,6 +153,9 @@ class SceneRequest:
     # nothing continues this cue (no touching cue after it): it ends into silence, so it closes on a
     # cadence and its notes are released before its end; False: its music runs on into the next cue
     ends: bool = False
+    # explicit controls over the prompt's words (CUE_MOODS, CUE_ENERGIES); None: the prompt decides
+    mood: str | None = None
+    energy: str | None = None
 
     def cue_program(self) -> CueProgram:
         """The program the engine conditions on (a lone media range is a one-shot program)."""
@@ -209,6 +228,8 @@ class CueResult:
     starts_world: bool = False
     # where its style could change (its program's world changes; None: at any cut): a new take keeps them
     world_changes_s: tuple[float, ...] | None = None
+    mood: str | None = None  # the explicit controls it was made with (None: the prompt's words)
+    energy: str | None = None
 
     def metadata(self) -> dict[str, Any]:
         """What goes under the clip's `vidmusician` metadata namespace."""
@@ -229,6 +250,8 @@ class CueResult:
             "stems": dict(self.stems),
             **({"starts_world": True} if self.starts_world else {}),
             **({} if self.world_changes_s is None else {"world_changes_s": list(self.world_changes_s)}),
+            **({"mood": self.mood} if self.mood else {}),
+            **({"energy": self.energy} if self.energy else {}),
         }
 
 
@@ -280,6 +303,8 @@ def scene_from_dict(data: dict[str, Any]) -> SceneRequest:
         if cont is None
         else Continuation(float(cont["at_s"]), cont.get("tokens_path"), cont.get("scene_index")),
         ends=bool(data.get("ends", False)),
+        mood=data.get("mood"),
+        energy=data.get("energy"),
     )
 
 
@@ -371,6 +396,9 @@ def check_scene(scene: SceneRequest) -> None:
     paths += [scene.continue_from.tokens_path] if scene.continue_from is not None else []
     if not all(p is None or isinstance(p, str) for p in paths):
         raise ValueError(f"{where}: segment paths and tokens_path must be strings (or null)")
+    control = control_error(scene.mood, scene.energy)
+    if control is not None:
+        raise ValueError(f"{where}: {control}")
     if scene.handle_s < 0 or (scene.continue_from is not None and scene.continue_from.at_s < 0):
         raise ValueError(f"{where}: handle_s and continue_from.at_s must not be negative")
     if program is None:

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import Engine
+from ui.cue_controls import CueControls
 from ui.cut_view import CutView
 from ui.tasks import run_in_background
 from ui.widgets import Strip
@@ -147,6 +148,8 @@ class ScorePanel(QWidget):
 
         self.prompt = QLineEdit()
         self.prompt.setPlaceholderText("style prompt, e.g. warm piano, slow")
+        self.controls = CueControls()  # the cue's mood and energy, over the prompt's words
+        self.controls.changed.connect(self._store_settings)
         self.preset = QComboBox()
         self.preset.addItems(["tiny", "musicgen-small", "musicgen-medium", "musicgen-melody"])
         self.seed = QSpinBox()
@@ -187,6 +190,7 @@ class ScorePanel(QWidget):
         seed_row.addWidget(self.dice)
         form = QFormLayout()
         form.addRow("Prompt", self.prompt)
+        form.addRow("Mood, energy", self.controls)
         form.addRow("Preset", self.preset)
         form.addRow("Seed", seed_row)
         form.addRow("Guidance", self.guidance)
@@ -599,6 +603,7 @@ class ScorePanel(QWidget):
         row = self.model.rows[position]
         self._loading = True
         self.prompt.setText(row.settings.prompt)
+        self.controls.load(row.settings)
         self.preset.setCurrentText(row.settings.preset)
         self.seed.setValue(row.settings.seed)
         self.guidance.setValue(row.settings.guidance or 0.0)
@@ -615,6 +620,7 @@ class ScorePanel(QWidget):
             return
         settings = self.model.rows[position].settings
         settings.prompt = self.prompt.text()
+        self.controls.store(settings)
         settings.preset = self.preset.currentText()
         settings.seed = self.seed.value()
         settings.guidance = self.guidance.value() or None  # 0: the preset's own

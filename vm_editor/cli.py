@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from engine.api import Engine, ProgressEvent
+from engine.api import CUE_ENERGIES, CUE_MOODS, Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
 from vm_editor import conform, input_guard, outputs, scoring
@@ -91,6 +91,21 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
     p.add_argument("--guidance", type=float, default=None, help="how strongly pictures/prompt steer (CFG)")
+    p.add_argument(
+        "--mood",
+        default=None,
+        metavar="M",
+        help=f"the cue's mood over the prompt's words: {', '.join(CUE_MOODS)}, or {scoring.AUTO} "
+        "(the prompt decides); sets its style unless the prompt names one, and its mode and energy "
+        "unless the prompt's words do (regenerate: as the cue was scored unless given)",
+    )
+    p.add_argument(
+        "--energy",
+        default=None,
+        metavar="E",
+        help=f"the cue's energy (note density), over the prompt and the mood: {', '.join(CUE_ENERGIES)}, "
+        f"or {scoring.AUTO}",
+    )
 
 
 def _add_score_options(p: argparse.ArgumentParser) -> None:
@@ -165,8 +180,11 @@ contract for scripts (DESIGN.md §7):
              from 0, the same everywhere: --cue K, `index` in scenes --json, cue_index in the
              metadata, cueKKK in WAV names, the panel's rows, the progress lines
   seeds      cue K's first take: derive_cue_seed(--seed, K), in score and in the panel alike
+  controls   --mood M (tension, action, sadness, uplift, comedy, romance, wonder) and --energy E
+             (low, medium, high) beat the prompt's words; score: every cue, regenerate: cue K
+             (kept from its metadata unless given; auto: the prompt decides again)
   panel      takes score's --rate --track --project --relink --cues --merge --merge-all
-             --split-at-markers --in --out --preset --seed --prompt --guidance --cue-dir
+             --split-at-markers --in --out --preset --seed --prompt --mood --energy --guidance --cue-dir
              --allow-offline --crossfade --no-hits --stems; reopens a scored file with its
              music and takes
   engines    the local service by default (started when none runs); --in-process runs it
@@ -264,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--cues", choices=("auto", "per-clip", "one"), default="auto")
     watch.add_argument("--seed", type=int, default=None)
     watch.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
+    watch.add_argument("--mood", default=None, metavar="M", help=f"as score's: {', '.join(CUE_MOODS)}")
+    watch.add_argument("--energy", default=None, metavar="E", help=f"as score's: {', '.join(CUE_ENERGIES)}")
     _add_in_process_option(watch)
     watch.set_defaults(func=cmd_watch)
 
@@ -423,6 +443,7 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     input_guard.check_crossfade(args.crossfade)
     scoring.check_takes(args.takes)
+    scoring.check_controls(args.mood, args.energy)
     out_path = args.output or default_output_path(args.timeline)
     report = _read(args)  # the input's own problems first (its name, its bytes)
     timeline = report.timeline
@@ -466,6 +487,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         score_name=args.timeline.stem,
         hits=not args.no_hits,
         stems=args.stems,
+        mood=args.mood,
+        energy=args.energy,
     )
     kept = plan.kept if plan is not None else {}
     if kept:  # the cues to score continue from a kept neighbour's saved tokens
@@ -523,6 +546,7 @@ def _carry_previous_score(timeline, out_path: Path):
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
     """A new take of one cue, continuing from the cue before it; the old take stays, disabled."""
+    scoring.check_controls(args.mood, args.energy)
     report = _read(args)
     timeline = report.timeline
     cues = input_guard.checked_cue_metadata(timeline, args.timeline)
@@ -555,6 +579,8 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         hits=_choice(args.hits, args.no_hits),  # None: as the cue was scored
         stems=_choice(args.stems, args.no_stems),
         score_name=args.timeline.stem.split(".")[0],
+        mood=args.mood,
+        energy=args.energy,
     )
     if regen.pictures_changed:
         print(f"warning: the pictures under cue {args.cue} changed since it was scored", file=sys.stderr)
@@ -621,7 +647,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if not args.folder.is_dir():
         raise EditorInputError(f"{args.folder}: not a folder; give the folder your editor exports into")
     options = [f"--preset={args.preset}", f"--cues={args.cues}"]
-    for flag, value in (("--rate", args.rate), ("--seed", args.seed), ("--prompt", args.prompt)):
+    scoring.check_controls(args.mood, args.energy)
+    recipe = (
+        ("--seed", args.seed),
+        ("--prompt", args.prompt),
+        ("--mood", args.mood),
+        ("--energy", args.energy),
+    )
+    for flag, value in (("--rate", args.rate), *recipe):
         if value is not None:
             options.append(f"{flag}={value}")  # one token: a prompt may start with "-"
     if args.in_process:

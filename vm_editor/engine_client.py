@@ -316,9 +316,16 @@ class ServiceEngine:
         return self._call("POST", f"/jobs/{job_id}/cancel")
 
     def regenerate(
-        self, job_id: str, cue_index: int, seed: int | None = None, prompt: str | None = None
+        self,
+        job_id: str,
+        cue_index: int,
+        seed: int | None = None,
+        prompt: str | None = None,
+        mood: str | None = None,
+        energy: str | None = None,
     ) -> dict:
-        body = {"cue_index": cue_index, "seed": seed, "prompt": prompt}
+        """A new take of one cue of a job; None keeps what the cue was scored with."""
+        body = {"cue_index": cue_index, "seed": seed, "prompt": prompt, "mood": mood, "energy": energy}
         return self._call("POST", f"/jobs/{job_id}/regenerate", json=body)
 
     def preview(self, path: str, start_s: float, end_s: float) -> Preview:

@@ -69,6 +69,8 @@ class CueSettings:
     seed: int = 0
     guidance: float | None = None  # `--guidance` (classifier-free guidance); None: the preset's
     locked: bool = False
+    mood: str | None = None  # `--mood` (engine.api.CUE_MOODS); None: the prompt's words decide
+    energy: str | None = None  # `--energy` (engine.api.CUE_ENERGIES); None: the prompt and mood decide
 
 
 @dataclass
@@ -104,6 +106,8 @@ class PanelOptions:
     seed: int = 0  # --seed N: cue K's first take gets scoring.cue_seed(N, K), as in the CLI
     guidance: float | None = None  # --guidance G
     prompt: str = ""  # --prompt TEXT
+    mood: str | None = None  # --mood M (None: auto)
+    energy: str | None = None  # --energy E (None: auto)
     preset: str = "tiny"  # --preset P
     allow_offline: bool = False  # --allow-offline
     crossfade: float = 0.5  # --crossfade S
@@ -121,6 +125,7 @@ class PanelOptions:
         input_guard.check_crossfade(args.crossfade)
         input_guard.check_utf8(args.cue_dir, "--cue-dir")
         input_guard.check_utf8(args.prompt, "--prompt")
+        scoring.check_controls(args.mood, args.energy)
         return cls(
             hits=not args.no_hits,
             stems=args.stems,
@@ -132,6 +137,8 @@ class PanelOptions:
             seed=args.seed or 0,
             guidance=args.guidance,
             prompt=args.prompt or "",
+            mood=scoring.control(args.mood),
+            energy=scoring.control(args.energy),
             preset=args.preset,
             allow_offline=args.allow_offline,
             crossfade=args.crossfade,
@@ -301,6 +308,8 @@ class PanelModel:
                 prompt=latest.prompt or "",
                 preset=latest.preset,
                 guidance=latest.guidance,
+                mood=latest.mood,
+                energy=latest.energy,
             )
         self.selection = set()
         self.cancel_all()  # a job for the previous timeline stops; its answers are dropped
@@ -343,7 +352,12 @@ class PanelModel:
     def _first_settings(self, scene: Scene) -> CueSettings:
         o = self.options
         return CueSettings(
-            prompt=o.prompt, preset=o.preset, seed=scoring.cue_seed(o.seed, scene.index), guidance=o.guidance
+            prompt=o.prompt,
+            preset=o.preset,
+            seed=scoring.cue_seed(o.seed, scene.index),
+            guidance=o.guidance,
+            mood=o.mood,
+            energy=o.energy,
         )
 
     @property
@@ -553,6 +567,8 @@ class PanelModel:
                     seed=row.settings.seed,
                     prompt=row.settings.prompt or None,
                     guidance=row.settings.guidance,
+                    mood=row.settings.mood,
+                    energy=row.settings.energy,
                     take=len(row.takes) + 1,
                     # a cue that opened a new world (a reopened score knows it from its metadata)
                     continue_from=None

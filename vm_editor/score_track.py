@@ -304,6 +304,8 @@ def cue_from_metadata(meta: dict) -> CueResult:
         world_changes_s=None
         if meta.get("world_changes_s") is None
         else tuple(float(t) for t in meta["world_changes_s"]),
+        mood=meta.get("mood") or None,
+        energy=meta.get("energy") or None,
     )
 
 

@@ -385,6 +385,8 @@ class MusicGenerator:
         end_s: float | None = None,
         style_changes_s: tuple[float, ...] | list[float] | None = None,
         take: int = 1,
+        mood: str | None = None,
+        energy: str | None = None,
     ) -> GeneratedCue:
         """Float32 music of exactly round(duration_s * sample_rate) samples, and its tokens.
 
@@ -406,7 +408,8 @@ class MusicGenerator:
         released before it. `style_changes_s` (cue seconds: world changes, markers): the only places
         the style may change; None: at any cut (`cue_grid.style_change_frames`).
         `take` k > 1: an alternative, opening in the pilot's k-th style or, in a named style, at
-        the other end of its tempo range (`cue_grid.choose_grid`).
+        the other end of its tempo range (`cue_grid.choose_grid`). `mood` and `energy`: the cue's
+        explicit controls, over what the prompt's words say (`PromptIntent.with_controls`).
         """
         if stems and not self.symbolic:
             raise GeneratorInputError(
@@ -429,7 +432,9 @@ class MusicGenerator:
             bpm = tempo_from_rhythm(curve.numpy(), self.frame_rate) if curve is not None else None
             prompt, cls, curve = build_prompt(tags, bpm, prompt), None, None
         constraints = None
-        intent = self.prompt_intent(prompt) if self.symbolic else PromptIntent()
+        intent = (self.prompt_intent(prompt) if self.symbolic else PromptIntent()).with_controls(
+            mood=mood, energy=energy, moods=self.vocabulary.moods if self.vocabulary is not None else None
+        )
         text = prompt
         if self.vocabulary is not None:
             text = self.vocabulary.encoder_text(prompt, intent, self.prompt_words or frozenset())

@@ -13,6 +13,11 @@ How words combine, predictably: a word that names a style (an instrument, a genr
 "jazz", "synth") beats one that leans to a style (an editor's word or a mood: "epic", "sad",
 "corporate"); between equals the first in the prompt wins. An energy word beats the energy a mood
 implies; a mode word ("minor") beats the mood's mode. "N bpm" names the tempo.
+
+Explicit controls (a cue's `mood` and `energy`, from `--mood`/`--energy` or the panel's choosers,
+`PromptIntent.with_controls`) beat the words: a chosen mood takes the place of the prompt's mood
+(its style unless a word names one, its mode unless a mode word names one, its energy unless an
+energy word names one, its words for the text encoder); a chosen energy beats every other.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from engine.errors import GeneratorInputError
 from engine.generator.cue_grid import prompt_bpm
 from engine.symbolic.score import STYLES
 
@@ -141,6 +147,43 @@ class PromptIntent:
     mood: str | None = None  # a key of MOODS
     mode: str | None = None  # one of MODES: the key the form decoder writes the cue in (`form.in_mode`)
     unknown: tuple[str, ...] = ()  # words neither the table nor the text encoder knows
+    # which of style, energy and mode a word of the prompt named itself (not through its mood or a
+    # word that only leans): what an explicit mood leaves as the prompt said (`with_controls`)
+    named: frozenset[str] = frozenset()
+
+    def with_controls(
+        self,
+        *,
+        mood: str | None = None,
+        energy: str | None = None,
+        moods: dict[str, dict[str, str]] | None = None,
+    ) -> PromptIntent:
+        """This intent with a cue's explicit controls over its words: `mood` (a key of `moods`,
+        the model's table, MOODS by default) replaces the prompt's mood, with its style, mode and
+        energy where no word of the prompt named them; `energy` (one of ENERGIES) beats all.
+        None leaves the prompt's say. An unknown value is an input error naming the known ones."""
+        table = MOODS if moods is None else moods
+        intent = self
+        if mood is not None:
+            if mood not in table:
+                raise GeneratorInputError(
+                    f"mood {mood!r} is unknown to this model; choose one of {', '.join(table)}"
+                )
+            of_mood = table[mood]
+            intent = replace(
+                intent,
+                mood=mood,
+                style=intent.style if "style" in intent.named else of_mood["style"],
+                mode=intent.mode if "mode" in intent.named else of_mood.get("mode"),
+                energy=intent.energy if "energy" in intent.named else of_mood["energy"],
+            )
+        if energy is not None:
+            if energy not in ENERGIES:
+                raise GeneratorInputError(
+                    f"energy {energy!r} is unknown; choose one of {', '.join(ENERGIES)}"
+                )
+            intent = replace(intent, energy=energy)
+        return intent
 
 
 @dataclass(frozen=True)
@@ -215,6 +258,9 @@ class Vocabulary:
             mood=mood,
             mode=(modes or [of_mood.get("mode")])[0],
             unknown=tuple(dict.fromkeys(unknown)),
+            named=frozenset(
+                name for name, said in (("style", named), ("energy", energies), ("mode", modes)) if said
+            ),
         )
 
     def caption(self, intent: PromptIntent) -> str | None:

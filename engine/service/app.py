@@ -25,6 +25,7 @@ from engine.api import (
     SceneRequest,
     ScoreRequest,
     check_scene,
+    control_error,
     cue_from_dict,
     request_hash,
     scene_from_dict,
@@ -75,6 +76,9 @@ class SceneIn(BaseModel):
     handle_s: float = Field(default=0.0, ge=0.0, le=10.0, allow_inf_nan=False)
     continue_from: dict[str, Any] | None = None
     ends: bool = False  # nothing continues this cue: it closes on a cadence (engine.api.SceneRequest)
+    # explicit controls (engine.api.CUE_MOODS, CUE_ENERGIES), checked by check_scene; None: the prompt's words
+    mood: str | None = Field(default=None, max_length=40)
+    energy: str | None = Field(default=None, max_length=40)
 
 
 class ScoreJobIn(BaseModel):
@@ -114,6 +118,8 @@ class RegenerateIn(BaseModel):
     cue_index: int = Field(ge=0, le=100_000)
     seed: int | None = _SEED
     prompt: str | None = Field(default=None, max_length=500)
+    mood: str | None = Field(default=None, max_length=40)  # None: as the cue was scored
+    energy: str | None = Field(default=None, max_length=40)
 
 
 class PreviewIn(MediaIn):
@@ -291,6 +297,9 @@ def create_app(
     @app.post("/jobs/{job_id}/regenerate", status_code=202)
     def regenerate(job_id: str, body: RegenerateIn) -> JobOut:
         check_text(body.model_dump())
+        problem = control_error(body.mood, body.energy)
+        if problem is not None:
+            raise EngineInputError(f"cue {body.cue_index}: {problem}")
         job = job_or_404(job_id)
         original = score_request_from_dict(job.request)
         scene = next((s for s in original.scenes if s.index == body.cue_index), None)
@@ -302,6 +311,8 @@ def create_app(
             scene,
             seed=body.seed if body.seed is not None else (old_seed + 1) % (2**31 - 1),
             prompt=body.prompt if body.prompt is not None else scene.prompt,
+            mood=body.mood if body.mood is not None else scene.mood,
+            energy=body.energy if body.energy is not None else scene.energy,
             take=scene.take + 1,
         )
         request = dataclasses.replace(original, scenes=(new_scene,))
