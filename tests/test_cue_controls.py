@@ -239,7 +239,18 @@ def test_score_and_regenerate_obey_mood_and_energy_and_keep_them(tmp_path, shots
     assert high >= 1.5 * low, (low, high)
 
     scored = tmp_path / "cut.low.otio"
-    again = vm_editor("regenerate", str(scored), "--cue", "0", "--in-process", "--force", "--mood", "sadness")
+    again = vm_editor(
+        "regenerate",
+        str(scored),
+        "-o",
+        str(scored),
+        "--cue",
+        "0",
+        "--in-process",
+        "--force",
+        "--mood",
+        "sadness",
+    )
     assert again.returncode == 0, again.stderr
     meta = cue_metadata(read_timeline(scored), scored)[0]
     assert (meta["take"], meta["mood"], meta["energy"]) == (2, "sadness", "low")  # energy kept
