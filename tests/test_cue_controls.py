@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import opentimelineio as otio
@@ -266,3 +268,38 @@ def test_score_and_regenerate_obey_mood_and_energy_and_keep_them(tmp_path, shots
     )
     (scene,) = cleared.request.scenes
     assert (scene.mood, scene.energy) == ("sadness", None)
+
+
+@pytest.mark.slow
+def test_the_service_engine_scores_with_the_controls_and_the_cli_keeps_them(tmp_path, shots_video):
+    from tests.service_process import kill_engine_in
+
+    source = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(timeline_of(video_track(clip("a", shots_video, 0, 40, 25, 75))), str(source))
+    state = tmp_path / "state"
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+        VIDMUSICIAN_STATE_DIR=str(state),
+        VIDMUSICIAN_CUE_ROOT=str(tmp_path / "engine-root"),
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "vm_editor.cli",
+        "score",
+        str(source),
+        "--mood",
+        "sadness",
+        "--energy",
+        "high",
+    ]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    finally:
+        kill_engine_in(state)
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "cut.scored.otio"
+    meta = cue_metadata(read_timeline(out), out)[0]
+    assert (meta["mood"], meta["energy"]) == ("sadness", "high")
+    assert set(np.load(meta["tokens_path"])[STYLE_ROW].tolist()) == {STYLES.index("piano_ballad")}
