@@ -269,6 +269,13 @@ def test_score_and_regenerate_obey_mood_and_energy_and_keep_them(tmp_path, shots
     (scene,) = cleared.request.scenes
     assert (scene.mood, scene.energy) == ("sadness", None)
 
+    rescored = tmp_path / "cut.again.otio"
+    conformed = vm_editor("score", str(scored), "-o", str(rescored), "--in-process", "--cues", "one")
+    assert conformed.returncode == 0, conformed.stderr
+    assert "nothing to score" in conformed.stderr  # its pictures did not change: the cue is kept
+    kept = cue_metadata(read_timeline(rescored), rescored)[0]
+    assert (kept["take"], kept["mood"], kept["energy"]) == (2, "sadness", "low")
+
 
 @pytest.mark.slow
 def test_the_service_engine_scores_with_the_controls_and_the_cli_keeps_them(tmp_path, shots_video):
