@@ -23,8 +23,8 @@ from engine.generator.form import (
     in_mode,
     melody_lag,
     plan_form,
-    short_melody_lag,
     read_style_forms,
+    short_melody_lag,
 )
 from engine.generator.music_generator import MusicGenerator
 from engine.generator.tempo_grid import TempoGrid
