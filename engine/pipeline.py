@@ -272,6 +272,7 @@ def iter_cues(
                 starts_world=scene.continue_from is None
                 and 0.0 in (scene.cue_program().world_changes_s or ()),
                 world_changes_s=scene.cue_program().world_changes_s,
+                program=scene.program,
             )
             yield cue
             report(position, scene, "done", 1.0, cue)
