@@ -211,6 +211,8 @@ class CueResult:
     world_changes_s: tuple[float, ...] | None = None
     # the pictures it was made for (cue seconds): a later conform finds how a recut moved its cuts
     program: CueProgram | None = None
+    # the tokens file of the cue whose music it continues (None: it opened fresh)
+    continued_from: str | None = None
 
     def metadata(self) -> dict[str, Any]:
         """What goes under the clip's `vidmusician` metadata namespace."""
@@ -355,9 +357,23 @@ class RefitRequest:
 def check_refit(request: RefitRequest) -> None:
     """ValueError naming the cue when a re-fit cannot be done without new music."""
     where = f"cue {request.index} ({request.name!r})"
-    anchors = request.anchors
-    if not request.cue.tokens_path:
+    anchors, cue, cont = request.anchors, request.cue, request.continue_from
+    if not isinstance(cue.tokens_path, str) or not cue.tokens_path:
         raise ValueError(f"{where}: its take has no saved tokens; regenerate it")
+    if cont is not None and not isinstance(cont.tokens_path, str | None):
+        raise ValueError(f"{where}: continue_from.tokens_path must be a string (or null)")
+    lengths = (cue.duration_s, cue.handle_s, cont.at_s if cont is not None else 0.0)
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in lengths):
+        raise ValueError(f"{where}: the cue's duration_s, handle_s and continue_from.at_s must be numbers")
+    if cue.duration_s <= 0 or cue.handle_s < 0 or lengths[2] < 0:
+        raise ValueError(
+            f"{where}: the cue must last more than 0 s, its handle and continue_from.at_s not less"
+        )
+    kinds = ((cue.preset, str), (cue.wav_path, str), (cue.seed, int), (cue.take, int), (cue.stems, dict))
+    if not all(isinstance(value, kind) for value, kind in kinds):
+        raise ValueError(
+            f"{where}: the cue's preset, wav_path, seed, take and stems must be engine.api's types"
+        )
     if not anchors or anchors[0] != (0.0, 0.0) or request.duration_s <= 0:
         raise ValueError(f"{where}: a re-fit starts at (0, 0) and lasts more than 0 s")
     numbers = [request.duration_s, *(x for pair in anchors for x in pair)]

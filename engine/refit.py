@@ -28,6 +28,8 @@ from engine.finishing import (
     write_tokens_atomic,
     write_wav_atomic,
 )
+from engine.symbolic.score import STREAMS
+from engine.symbolic.tokens import CARD
 
 
 def _load_tokens(path: str, what: str) -> np.ndarray:
@@ -37,8 +39,14 @@ def _load_tokens(path: str, what: str) -> np.ndarray:
         raise EngineInputError(
             f"{what}: cannot read its tokens {path} ({exc or 'empty file'}); regenerate it"
         ) from None
-    if not isinstance(tokens, np.ndarray) or tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.integer):
-        raise EngineInputError(f"{what}: {path} holds no integer tokens [streams, frames]; regenerate it")
+    if (
+        not isinstance(tokens, np.ndarray)
+        or tokens.ndim != 2
+        or tokens.shape[0] != len(STREAMS)
+        or not np.issubdtype(tokens.dtype, np.integer)
+        or (tokens.size and (tokens.min() < 0 or tokens.max() >= CARD))
+    ):
+        raise EngineInputError(f"{what}: {path} holds no symbolic tokens [streams, frames]; regenerate it")
     return tokens
 
 
@@ -131,5 +139,6 @@ def refit_cue(request: RefitRequest) -> CueResult:
         tokens_path=str(tokens_file),
         stems=stems,
         program=request.program,
+        continued_from=None if prompt is None else cont.tokens_path,
         world_changes_s=None if request.program is None else request.program.world_changes_s,
     )

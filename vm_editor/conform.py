@@ -221,14 +221,10 @@ def follow_old_cues(program: Program, old: Sequence[tuple[int, CueProgram]]) -> 
     for _, cue in old:
         lo = hi = None
         for shot in cue.segments:
-            if shot.path is None:
-                continue
-            for seg in pictures:
-                found = _where(seg, shot, rate)
-                if found is not None:
-                    lo = found[0] if lo is None else min(lo, found[0])
-                    hi = found[1] if hi is None else max(hi, found[1])
-                    break
+            found = [f for f in (_where(seg, shot, rate) for seg in pictures if shot.path is not None) if f]
+            if found:  # where most of the shot is now (a source used twice: its longer use)
+                a, b = max(found, key=lambda f: f[1] - f[0])
+                lo, hi = (a, b) if lo is None else (min(lo, a), max(hi, b))
         if lo is not None and hi > lo:
             spans.append((lo, hi))
     spans.sort()

@@ -305,6 +305,7 @@ def cue_from_metadata(meta: dict) -> CueResult:
         if meta.get("world_changes_s") is None
         else tuple(float(t) for t in meta["world_changes_s"]),
         program=_program(meta.get("program")),
+        continued_from=meta.get("continued_from") or None,
     )
 
 

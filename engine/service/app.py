@@ -137,7 +137,7 @@ def _validated_refit(body: RefitIn, cue_root: Path) -> RefitRequest:
     try:
         request = refit_request_from_dict(data)
         check_refit(request)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise EngineInputError(f"re-fit of cue {body.index}: {exc}") from exc
     if request.cue.preset not in available_presets():
         raise EngineInputError(f"unknown preset {request.cue.preset!r}; choose one of {available_presets()}")
