@@ -233,6 +233,7 @@ class CueResult:
             "stems": dict(self.stems),
             **({"starts_world": True} if self.starts_world else {}),
             **({} if self.world_changes_s is None else {"world_changes_s": list(self.world_changes_s)}),
+            **({} if self.continued_from is None else {"continued_from": self.continued_from}),
             **(
                 {}
                 if self.program is None
