@@ -39,7 +39,9 @@ def _score(frames: int = 500) -> SymbolicScore:
     bass = [Note(f, f + 20, 40 + (f // 100) % 5, 1) for f in range(0, frames, 50)]
     melody = [Note(f, f + 10, 72 + (f // 25) % 7, 1) for f in range(0, frames, 25)]
     chords = [Chord(f, f + 100, (f // 100) % 12, "maj", 1) for f in range(0, frames, 100)]
-    return SymbolicScore(frames, ((0, "piano_ballad"),), tuple(drums), tuple(bass), tuple(chords), tuple(melody))
+    return SymbolicScore(
+        frames, ((0, "piano_ballad"),), tuple(drums), tuple(bass), tuple(chords), tuple(melody)
+    )
 
 
 def test_retime_moves_each_onset_through_the_anchors_and_fills_holds():
@@ -173,3 +175,31 @@ def test_old_cues_are_found_again_in_the_recut_by_their_shots(tmp_path, shots_vi
     programs = [(s.index, to_engine_scene(s).program) for s in old_cues]
     new_program = timeline_program(new_tl, timeline_path=tmp_path / "new.otio")
     assert conform.follow_old_cues(new_program, programs) == [(0, 35), (35, 50), (50, 56)]
+
+
+def test_conform_refuses_an_old_timeline_without_a_score_before_any_work(tmp_path, shots_video):
+    import subprocess
+    import sys
+
+    import opentimelineio as otio
+
+    plain = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(timeline_of(video_track(clip("a", shots_video, 0, 20, 25, 75))), str(plain))
+    result = subprocess.run(
+        [sys.executable, "-m", "vm_editor.cli", "conform", str(plain), str(plain), "--in-process"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"error: {plain}: holds no VidMusician score; score it first (vm-editor score)"
+    )
+
+
+def test_a_refit_that_cannot_be_made_is_regenerated(tmp_path):
+    cue = _cue(tmp_path, encode(_score(450)), 8.0)
+    plan = conform.ConformPlan({}, {}, {}, (3,), (), (), {2: (cue, ((0.0, 0.0), (6.0, 5.8)))})
+    after = plan.regenerating(2)
+    assert after.refit == {} and after.regenerated == (2, 3)
+    assert after.report({})[0] == "conform: 0 kept, 0 re-fit, 2 regenerated, 0 new, 0 removed"

@@ -533,7 +533,11 @@ def _score_and_write(
             cue_dir=str(_cue_dir(args, out_path)),
             score_name=args.timeline.stem,
         )
-        (kept[index],) = _deliver(args, (_engine(args).refit(refit),), cue_folder)
+        try:
+            (kept[index],) = _deliver(args, (_engine(args).refit(refit),), cue_folder)
+        except (EngineInputError, EditorInputError) as exc:  # its tokens unreadable, say: new music
+            print(f"warning: cue {index} cannot be re-fit ({exc}); it is regenerated", file=sys.stderr)
+            plan = plan.regenerating(index)
     if kept:  # the cues to score continue from a kept or re-fit neighbour's saved tokens
         todo = tuple(s for s in request.scenes if s.index not in kept)
         request = dataclasses.replace(request, scenes=scoring.continue_from_finished(todo, kept))

@@ -49,6 +49,11 @@ class ConformPlan:
     # new cue index -> (the trimmed old cue's take, anchors (old s, new s)): its notes re-timed
     refit: dict[int, tuple[CueResult, trim_fit.Anchors]] = dataclasses.field(default_factory=dict)
 
+    def regenerating(self, index: int) -> ConformPlan:
+        """The plan with re-fit cue `index` regenerated instead (its re-fit could not be made)."""
+        refit = {i: r for i, r in self.refit.items() if i != index}
+        return dataclasses.replace(self, refit=refit, regenerated=tuple(sorted({*self.regenerated, index})))
+
     def report(self, old_index: Mapping[int, int]) -> list[str]:
         """The lines `score` prints: one summary, then one per kept or re-fit cue."""
         lines = [
