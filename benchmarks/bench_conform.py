@@ -79,7 +79,8 @@ def _cut(files: list[Path], trim_frames: int = 0):
     return timeline
 
 
-def _timed(argv: list[str]) -> float:
+def _timed(argv: list[str], says: str | None = None) -> float:
+    """Seconds `vm-editor ARGV --in-process` takes; its report must say `says` (what was kept)."""
     from vm_editor.cli import main
 
     started = time.perf_counter()
@@ -88,6 +89,8 @@ def _timed(argv: list[str]) -> float:
     took = time.perf_counter() - started
     if code != 0:
         raise RuntimeError(f"vm-editor {' '.join(argv[:1])} failed: {err.getvalue()[-500:]}")
+    if says is not None and says not in err.getvalue():
+        raise RuntimeError(f"vm-editor {argv[0]} did not say {says!r}: {err.getvalue()[-500:]}")
     return took
 
 
