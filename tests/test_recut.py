@@ -99,7 +99,16 @@ def test_recut_keeps_refits_and_regenerates(tmp_path, footage):
     _check(conformed, before, digests, rate)
     assert inputs == {p: _digest(p) for p in (scored, recut_path)}  # neither input is written
     refused = subprocess.run(
-        [sys.executable, "-m", "vm_editor.cli", "conform", str(scored), str(recut_path), "-o", str(conformed)],
+        [
+            sys.executable,
+            "-m",
+            "vm_editor.cli",
+            "conform",
+            str(scored),
+            str(recut_path),
+            "-o",
+            str(conformed),
+        ],
         capture_output=True,
         text=True,
     )
