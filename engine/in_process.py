@@ -15,10 +15,12 @@ from engine.api import (
     API_VERSION,
     CancelSignal,
     CueConditioning,
+    CueResult,
     EngineInfo,
     Preview,
     ProgramSegmentSpec,
     ProgressCallback,
+    RefitRequest,
     SceneRequest,
     ScoreRequest,
     ScoreResult,
@@ -55,6 +57,12 @@ class InProcessEngine:
         from engine.pipeline import score
 
         return score(request, progress, cancel)
+
+    def refit(self, request: RefitRequest) -> CueResult:
+        """A finished cue's notes re-timed onto a recut span and rendered again (`engine.refit`)."""
+        from engine.refit import refit_cue
+
+        return refit_cue(request)
 
     def preview(self, path: str, start_s: float, end_s: float) -> Preview:
         _load_runtime()
