@@ -120,10 +120,14 @@ class Timeline:
 
 
 class MediaPool:
+    """`append_bug`: Resolve's known AppendToTimeline failure: "none" returns None and places
+    nothing; "silent" returns None yet places the clips (both seen in the field)."""
+
     def __init__(self, rec: Recorder, timeline: Timeline):
         self.rec, self.timeline = rec, timeline
         self.root = Folder(rec, "Master")
         self.current = self.root
+        self.append_bug: str | None = None
 
     def GetRootFolder(self):  # noqa: N802
         return self.root
@@ -160,10 +164,12 @@ class MediaPool:
                 "trackIndex",
                 "recordFrame",
             }
+            if self.append_bug == "none":
+                continue
             item = TimelineItem(self.rec, info)
             self.timeline.audio[info["trackIndex"] - 1]["items"].append(item)
             out.append(item)
-        return out
+        return None if self.append_bug else out
 
 
 class Project:
