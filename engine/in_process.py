@@ -110,13 +110,3 @@ class InProcessEngine:
         from engine.features import probe_media
 
         return probe_media(path).fps
-
-    def describe_score(
-        self, cues: list[tuple[str, float]], marks_s: list[float], png: str, title: str = "score"
-    ) -> dict:
-        """Cue WAVs at their record starts (seconds) as one score: its spectrogram with `marks_s`
-        in red, written to `png`, and whether it is music (`engine.eval.score_check`)."""
-        _load_runtime()
-        from engine.eval.score_check import describe_score
-
-        return describe_score(cues, marks_s, png, title)

@@ -58,7 +58,7 @@ def _shrink(path: Path) -> None:
     small.save(path, optimize=True)
 
 
-def _real_window(argv: list[str], module: str = "ui.screenshots") -> int | None:
+def _real_window(argv: list[str], module: str = "tools.docs.screenshots") -> int | None:
     """Run `module` again under Xvfb when there is no display; None when this process has one."""
     if os.environ.get("DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "xcb"
@@ -85,7 +85,7 @@ def _real_window(argv: list[str], module: str = "ui.screenshots") -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m ui.screenshots")
+    parser = argparse.ArgumentParser(prog="python -m tools.docs.screenshots")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     args = parser.parse_args(argv)
     rerun = _real_window(argv)
