@@ -44,6 +44,9 @@ def _load_runtime() -> None:
 
 
 class InProcessEngine:
+    def __init__(self) -> None:
+        self._warm: set[str] = set()  # presets this engine has scored with: their models are loaded
+
     def score(
         self,
         request: ScoreRequest,
@@ -54,7 +57,9 @@ class InProcessEngine:
         _load_runtime()
         from engine.pipeline import score
 
-        return score(request, progress, cancel)
+        result = score(request, progress, cancel)
+        self._warm.add(request.preset)  # as the service's worker says it (`info().warm_presets`)
+        return result
 
     def preview(self, path: str, start_s: float, end_s: float) -> Preview:
         _load_runtime()
@@ -70,7 +75,8 @@ class InProcessEngine:
         from engine.presets import available_presets
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        return EngineInfo(__version__, API_VERSION, tuple(available_presets()), device)
+        warm = tuple(sorted(self._warm))
+        return EngineInfo(__version__, API_VERSION, tuple(available_presets()), device, warm_presets=warm)
 
     def conditioning(self, scene: SceneRequest, preset: str = "tiny") -> CueConditioning:
         """What the generator conditions `scene` on: rhythm, cue channel, edit points, CLS count."""
