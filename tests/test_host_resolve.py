@@ -180,6 +180,7 @@ def test_main_prints_the_bug_message_in_the_console(tmp_path, shots_video, capsy
 _CHILD = """
 import sys, time, pathlib
 print("starting engine...  40 %", end="\\r", flush=True)
+print("starting engine...  40 %", end="\\r", flush=True)
 print("starting engine... 100 %", flush=True)
 print("[1/2] cue 0 (a): reading pictures...", file=sys.stderr, flush=True)
 flag = pathlib.Path(sys.argv[1])

@@ -113,6 +113,10 @@ def test_lua_errors_name_the_fix(tmp_path, shots_video, projects):
     assert (
         said[-1].startswith("VidMusician: error: ") and "no scored timeline yet; score it first" in said[-1]
     )
+    said.clear()
+    assert run_lua_launcher(_lua("panel"), resolve, said.append)["status"] == 2
+    scored = projects / "My Film" / "Reel 1.scored.otio"
+    assert said == [f"VidMusician: error: {scored}: no scored timeline yet; score it first"]
 
 
 @pytest.mark.slow

@@ -59,10 +59,12 @@ class BackgroundCommand:
         self._reader.start()
 
     def _read(self) -> None:
+        previous = None
         for raw in self.process.stdout:
             line = raw.rstrip("\n")
-            if not line.strip():
+            if not line.strip() or line == previous:  # a redrawn progress line said once
                 continue
+            previous = line
             if line.startswith("error:"):
                 self.errors.append(line[len("error:") :].strip())
             self.log(line)
