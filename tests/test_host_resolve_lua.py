@@ -141,3 +141,30 @@ def test_lua_score_streams_progress_and_fills_the_track(tmp_path, shots_video, p
     first = next(t for t, line in said if line.startswith("[1/3]"))
     wrote = next(t for t, line in said if line.startswith("wrote "))
     assert wrote - first > 0.5, said
+
+
+@pytest.mark.parametrize("rate,drop", [("25", False), ("23.976", False), ("29.97", True), ("59.94", True)])
+def test_the_timecodes_said_for_placing_by_hand_are_the_editors(rate, drop):
+    """`frame_to_timecode` (the advice's "at 01:00:04:12") inverts `timecode_to_frame`, drop-frame
+    included: 00:01:00;02 follows 00:00:59;29 at 29.97 DF, and every tenth minute keeps ;00."""
+    from vm_editor.host_cues import frame_to_timecode, timecode_to_frame
+
+    for frame in [*range(0, 40_000, 7), 107_892, 215_784]:
+        text = frame_to_timecode(frame, rate, drop=drop)
+        assert timecode_to_frame(text, rate) == frame, (frame, text)
+    if rate == "29.97":
+        assert frame_to_timecode(1799, rate, drop=True) == "00:00:59;29"
+        assert frame_to_timecode(1800, rate, drop=True) == "00:01:00;02"
+        assert frame_to_timecode(17982, rate, drop=True) == "00:10:00;00"
+
+
+def test_the_bridge_refuses_a_damaged_placed_list(tmp_path, shots_video, capsys):
+    from vm_editor.host_bridge import main
+
+    _, session = _session(tmp_path, shots_video, "25")
+    _score_by_hand(session, session.export())
+    placed = tmp_path / "placed.tsv"
+    placed.write_text("0\t28\n")
+    args = ["sync", str(session.scored_path), "--rate", "25", "--start", "90000", "--placed", str(placed)]
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip() == f"error: {placed}:1: expected start<TAB>end<TAB>path"
