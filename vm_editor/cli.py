@@ -774,7 +774,8 @@ def cmd_install_host(args: argparse.Namespace) -> int:
     for path in host_install.install(items):
         print(f"wrote {path}")
     where = {
-        "resolve": "in DaVinci Resolve: Workspace > Scripts > Utility > VidMusician Score",
+        "resolve": "in DaVinci Resolve: Workspace > Scripts > Utility > VidMusician Score "
+        "(free edition 21.1 and later: VidMusician Score (Lua))",
         "hiero": "in Hiero / Nuke Studio: Window > VidMusician (restart the host once)",
     }
     print(where[args.host])
