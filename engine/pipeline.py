@@ -141,6 +141,17 @@ def _prompt_tokens(scene: SceneRequest, written: dict[int, Path], frame_rate: fl
     return tokens[:, : max(end, 0)] if end > 0 else None
 
 
+def _carried_path(scene: SceneRequest, written: dict[int, Path]) -> str | None:
+    """The tokens file a cue continued from (`_prompt_tokens`'s source), recorded in its result."""
+    cont = scene.continue_from
+    if cont is None or int(round(cont.at_s * TOKEN_RATE)) <= 0:
+        return None
+    if cont.tokens_path:
+        return str(cont.tokens_path)
+    path = written.get(cont.scene_index) if cont.scene_index is not None else None
+    return None if path is None else str(path)
+
+
 def untrained_warning(preset: str) -> str:
     return (
         f"preset '{preset}' has no trained weights yet: it runs randomly initialised from its config, "
@@ -281,6 +292,8 @@ def iter_cues(
                 starts_world=scene.continue_from is None
                 and 0.0 in (scene.cue_program().world_changes_s or ()),
                 world_changes_s=scene.cue_program().world_changes_s,
+                program=scene.program,
+                continued_from=_carried_path(scene, written_tokens),
                 mood=scene.mood,
                 energy=scene.energy,
             )

@@ -24,6 +24,7 @@ from engine.generator.form import (
     melody_lag,
     plan_form,
     read_style_forms,
+    short_melody_lag,
 )
 from engine.generator.music_generator import MusicGenerator
 from engine.generator.tempo_grid import TempoGrid
@@ -74,6 +75,21 @@ def test_the_plan_strikes_a_chord_at_every_change_and_closes_on_the_tonic():
     assert plan.chord_at(plan.final - 1) == FINAL_CADENCE["major"][0]
     # the theme: bar 2 repeats bar 0, bar 6 repeats bar 0
     assert plan.melody_from[200] == 0 and plan.melody_from[600] == 0
+
+
+def test_a_cue_too_short_for_a_period_repeats_a_one_bar_figure():
+    grid = TempoGrid(120.0, 0.0)  # a bar is 100 frames: 3 bars heard before the release
+    plan = plan_form(
+        grid=grid, form=_form("piano_ballad"), tonic=0, frames=330, first=0, end_frame=330,
+        rng=np.random.default_rng(0),
+    )  # fmt: skip
+    assert [short_melody_lag(b) for b in range(5)] == [0, 1, 2, 1, 2]
+    assert plan.melody_from[100] == 0 and plan.melody_from[150] == 50 and plan.melody_from[200] == 0
+    long = plan_form(
+        grid=grid, form=_form("piano_ballad"), tonic=0, frames=1000, first=0, end_frame=1000,
+        rng=np.random.default_rng(0),
+    )  # fmt: skip
+    assert 100 not in long.melody_from  # a period's second bar is new material
 
 
 def test_the_decoder_masks_notes_out_of_key_and_chords_out_of_the_plan():

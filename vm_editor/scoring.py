@@ -19,6 +19,7 @@ from engine.api import (
     DEFAULT_HANDLE_S,
     SEED_LIMIT,
     Continuation,
+    CueProgram,
     CueResult,
     Engine,
     SceneRequest,
@@ -26,6 +27,7 @@ from engine.api import (
     derive_cue_seed,
 )
 from vm_editor import cue_plan, scene_ops, worlds
+from vm_editor.conform import follow_old_cues
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report, url_to_path
 from vm_editor.program import timeline_program
@@ -366,6 +368,41 @@ def scored_cues(
         for scene, c in zip(planned.scenes, scored, strict=True)
     )
     return dataclasses.replace(planned, scenes=scenes)
+
+
+def old_cue_programs(
+    timeline: otio.schema.Timeline,
+    scored: Sequence[ScoredCue],
+    *,
+    timeline_path: Path | None = None,
+    track: int | None = None,
+    relink: Sequence[str | os.PathLike[str]] = (),
+) -> dict[int, CueProgram]:
+    """Old cue index -> the pictures it was scored over (its span of the scored timeline's own
+    program): what `conform OLD NEW` looks for in NEW."""
+    planned = scored_cues(timeline, scored, timeline_path=timeline_path, track=track, relink=relink)
+    out = {}
+    for scene in planned.scenes:
+        program = to_engine_scene(scene).program
+        if program is not None:
+            out[scene.index] = program
+    return out
+
+
+def follow_plan(
+    timeline: otio.schema.Timeline,
+    old_programs: dict[int, CueProgram],
+    *,
+    timeline_path: Path | None = None,
+    track: int | None = None,
+    relink: Sequence[str | os.PathLike[str]] = (),
+) -> SceneList:
+    """NEW's cues for `conform OLD NEW`: the old cues over where their shots are now, new cues
+    over pictures no old cue had (`conform.follow_old_cues`), numbered in record order."""
+    program = timeline_program(timeline, track=track, timeline_path=timeline_path, relink=relink)
+    spans = follow_old_cues(program, sorted(old_programs.items()))
+    planned = cue_plan.cue_scenes(program, spans, choose_video_track(timeline, track).name or "V1")
+    return dataclasses.replace(planned, start_timecode=timeline.global_start_time)
 
 
 def _continuation(cues: dict[int, dict], cue: int) -> Continuation | None:

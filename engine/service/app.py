@@ -22,11 +22,14 @@ from engine import __version__
 from engine.api import (
     API_VERSION,
     ProgramSegmentSpec,
+    RefitRequest,
     SceneRequest,
     ScoreRequest,
+    check_refit,
     check_scene,
     control_error,
     cue_from_dict,
+    refit_request_from_dict,
     request_hash,
     scene_from_dict,
     score_request_from_dict,
@@ -112,6 +115,44 @@ def _checked_shots(body: ShotsIn) -> tuple[ProgramSegmentSpec, ...]:
         if shot.path is not None:
             check_media_path(shot.path)
     return shots
+
+
+class RefitIn(BaseModel):
+    """engine.api.RefitRequest's JSON form; converted and checked by the api (one schema)."""
+
+    cue: dict[str, Any]
+    index: int = Field(ge=0, le=100_000)
+    name: str = Field(default="cue", max_length=500)
+    duration_s: float = Field(gt=0, le=MAX_SCENE_S, allow_inf_nan=False)
+    anchors: list[list[float]] = Field(min_length=1, max_length=1000)
+    cue_dir: str | None = Field(default=None, max_length=4096)
+    score_name: str = Field(default="score", min_length=1, max_length=200)
+    source_hash: str = Field(default="", max_length=64)
+    program: dict[str, Any] | None = None
+    continue_from: dict[str, Any] | None = None
+
+
+def _validated_refit(body: RefitIn, cue_root: Path) -> RefitRequest:
+    check_text(body.model_dump())
+    if len(body.score_name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise PathNotAllowed(f"score_name: at most {MAX_NAME_BYTES} bytes (it names the cue file)")
+    data = body.model_dump()
+    data["cue_dir"] = str(resolve_cue_dir(cue_root, body.cue_dir))
+    try:
+        request = refit_request_from_dict(data)
+        check_refit(request)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise EngineInputError(f"re-fit of cue {body.index}: {exc}") from exc
+    if request.cue.preset not in available_presets():
+        raise EngineInputError(f"unknown preset {request.cue.preset!r}; choose one of {available_presets()}")
+    cont = request.continue_from
+    for path in (request.cue.tokens_path, cont.tokens_path if cont is not None else None):
+        if path is None:
+            continue
+        if not path.endswith(".tokens.npy"):
+            raise EngineInputError(f"cue {body.index}: tokens paths must be a cue's .tokens.npy")
+        check_media_path(path)
+    return request
 
 
 class RegenerateIn(BaseModel):
@@ -321,6 +362,13 @@ def create_app(
         )
         worker.wake()
         return _job_out(store, created)
+
+    @app.post("/refit")
+    def refit(body: RefitIn) -> dict:
+        """A finished cue's notes re-timed onto a recut span and rendered (fast: no model runs)."""
+        from engine.refit import refit_cue
+
+        return dataclasses.asdict(refit_cue(_validated_refit(body, cue_root)))
 
     @app.post("/media/preview")
     def preview(body: PreviewIn) -> dict:
