@@ -192,8 +192,9 @@ contract for scripts (DESIGN.md §7):
              metadata, cueKKK in WAV names, the panel's rows, the progress lines
   seeds      cue K's first take: derive_cue_seed(--seed, K), in score and in the panel alike
   controls   --mood M (tension, action, sadness, uplift, comedy, romance, wonder) and --energy E
-             (low, medium, high) beat the prompt's words; score: every cue, regenerate: cue K
-             (kept from its metadata unless given; auto: the prompt decides again)
+             (low, medium, high) beat the prompt's words; score and conform: every cue they
+             score, regenerate: cue K (kept from its metadata unless given; auto: the prompt
+             decides again); kept and re-fit cues keep theirs (metadata mood, energy)
   panel      takes score's --rate --track --project --relink --cues --merge --merge-all
              --split-at-markers --in --out --preset --seed --prompt --mood --energy --guidance --cue-dir
              --allow-offline --crossfade --no-hits --stems; reopens a scored file with its
@@ -599,6 +600,7 @@ def _score_and_write(
 def cmd_conform(args: argparse.Namespace) -> int:
     """NEW scored from OLD's cues: kept, re-fit, regenerated or new (`vm_editor.conform`)."""
     input_guard.check_crossfade(args.crossfade)
+    scoring.check_controls(args.mood, args.energy)
     old_timeline = read_timeline_report(args.old, project=args.project).timeline
     old = read_score(old_timeline, args.old)
     if not old:
