@@ -32,11 +32,11 @@ from engine.symbolic import tokens as tk
 from engine.symbolic.score import STREAMS, STYLES
 from tests.test_service_api import AUTH, job_body, make_app
 from tests.timeline_builders import clip, timeline_of, video_track
-from vm_editor import scoring
+from vm_editor import input_guard, scoring
 from vm_editor.errors import EditorInputError
 from vm_editor.score_track import cue_from_metadata
 from vm_editor.timeline_io import read_timeline
-from vm_editor.writeback import cue_metadata
+from vm_editor.writeback import METADATA_KEY, cue_metadata
 
 STYLE_ROW = STREAMS.index("style")
 
@@ -275,6 +275,16 @@ def test_score_and_regenerate_obey_mood_and_energy_and_keep_them(tmp_path, shots
     assert "nothing to score" in conformed.stderr  # its pictures did not change: the cue is kept
     kept = cue_metadata(read_timeline(rescored), rescored)[0]
     assert (kept["take"], kept["mood"], kept["energy"]) == (2, "sadness", "low")
+
+    # a record edited by hand to a mood the engine does not know: one line, before any work
+    edited = read_timeline(rescored)
+    for clip_ in edited.find_clips():
+        if "mood" in clip_.metadata.get(METADATA_KEY, {}):
+            clip_.metadata[METADATA_KEY]["mood"] = "happy"
+    with pytest.raises(
+        EditorInputError, match=r"cue 0's vidmusician metadata: mood 'happy' is not one of tension"
+    ):
+        input_guard.checked_cue_metadata(edited, rescored)
 
 
 @pytest.mark.slow
