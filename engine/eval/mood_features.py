@@ -77,8 +77,9 @@ def key_fits(chroma_mean: np.ndarray) -> tuple[float, float, int]:
     """(best major fit, best minor fit, tonic pitch class of the better one): the correlation of
     the mean chroma with each key profile over the 12 rotations."""
     rotations = [np.roll(chroma_mean, -k) for k in range(12)]
-    major = [np.corrcoef(r, MAJOR_PROFILE)[0, 1] for r in rotations]
-    minor = [np.corrcoef(r, MINOR_PROFILE)[0, 1] for r in rotations]
+    with np.errstate(invalid="ignore", divide="ignore"):  # a flat chroma (silence) fits nothing: 0
+        major = [np.corrcoef(r, MAJOR_PROFILE)[0, 1] for r in rotations]
+        minor = [np.corrcoef(r, MINOR_PROFILE)[0, 1] for r in rotations]
     major, minor = np.nan_to_num(major), np.nan_to_num(minor)
     tonic = int(np.argmax(major)) if major.max() >= minor.max() else int(np.argmax(minor))
     return float(major.max()), float(minor.max()), tonic
