@@ -2,7 +2,8 @@
 style or mood a prompt names, at the tempo it names, with more notes when it asks for more energy?
 
 Usage: python -m benchmarks.prompt_obedience OUT_DIR [--quick] [--judge-dir DIR]
-($VIDMUSICIAN_SAMPLES: the samples folder when it is not ../shared/samples)
+(about 5 minutes of scoring on 2 CPU cores, --quick about 1, plus about 4 the first time to fit the
+judges; $VIDMUSICIAN_SAMPLES: the samples folder when it is not ../shared/samples)
 
 A timeline of five real footage clips from ../shared/samples/media (bikes 0-4 s, counter 0-3 s,
 and the three scenes of testvideo: 0.5-4 s, 7.5-11 s, 13.5-17 s; 1 s gaps) is scored cue by cue
@@ -197,6 +198,10 @@ def measure(out: Path, prompts: list, judge_dir: Path) -> tuple[list[dict], dict
     return rows, reports
 
 
+def trust(report: dict) -> str:
+    return "" if report["trusted"] else f", UNTRUSTED (below its floor {report['floor']})"
+
+
 def share(hits: int, total: int) -> str:
     return f"{hits}/{total} cues ({100 * hits / max(total, 1):.0f} %)"
 
@@ -205,9 +210,10 @@ def summary(rows: list[dict], reports: dict, energy_pairs=ENERGY_PAIRS) -> str:
     s, m = reports["style_judge"], reports["mood_judge"]
     lines = [
         f"style judge: held-out accuracy {s['heldout_accuracy']:.3f} clean, "
-        f"{s['degraded_heldout_accuracy']:.3f} degraded ({s['heldout_items']} composed clips)",
+        f"{s['degraded_heldout_accuracy']:.3f} degraded ({s['heldout_items']} composed clips)" + trust(s),
         f"mood judge (given the style): held-out accuracy {m['heldout_accuracy']:.3f}, "
-        f"top-2 {m['heldout_top2']:.3f}, mode side {m['heldout_mode_side']:.3f} ({m['heldout_items']} composed clips, chance {1 / len(m['classes']):.3f})",
+        f"top-2 {m['heldout_top2']:.3f}, mode side {m['heldout_mode_side']:.3f} ({m['heldout_items']} composed clips, chance {1 / len(m['classes']):.3f})"
+        + trust(m),
     ]
     named = [r for r in rows if r["named_style"]]
     kept = [r for r in named if r["styles"] == [r["named_style"]]]
