@@ -77,16 +77,20 @@ ENERGY_PAIRS = [
     ("jazz, calm", "jazz, energetic"),
     ("sad", "sad, energetic"),
 ]
-PROMPTS = [
-    None,
-    *STYLE_WORDS,
-    *EDITOR_WORDS,
-    *MOOD_WORDS,
-    *TEMPI,
-    *(p for pair in ENERGY_PAIRS for p in pair),
-]
+PROMPTS = list(  # each once ("sad" is a mood word and the low side of an energy pair)
+    dict.fromkeys(
+        [
+            None,
+            *STYLE_WORDS,
+            *EDITOR_WORDS,
+            *MOOD_WORDS,
+            *TEMPI,
+            *(p for pair in ENERGY_PAIRS for p in pair),
+        ]
+    )
+)
 QUICK_ENERGY_PAIRS = ENERGY_PAIRS[:1]
-QUICK_PROMPTS = [
+QUICK_PROMPTS = [  # 11 prompts
     *STYLE_WORDS[::2],
     *MOOD_WORDS[:4],
     TEMPI[0],
@@ -202,11 +206,26 @@ def trust(report: dict) -> str:
     return "" if report["trusted"] else f", UNTRUSTED (below its floor {report['floor']})"
 
 
+def paired_mood_ranks(moods: list[dict]) -> tuple[int, int]:
+    """(cues ranked first, cues): the same footage asked for each mood in turn, does the cue asked
+    for mood m sound more like m than the clip's cues asked for the other moods? A comparison on
+    shared pictures, as the energy pairs are, where the absolute judgement is unreliable."""
+    first = total = 0
+    for clip in dict.fromkeys(r["clip"] for r in moods):
+        cues = [r for r in moods if r["clip"] == clip]
+        for r in cues:
+            named = r["named_mood"]
+            first += all(r["mood_probabilities"][named] >= o["mood_probabilities"][named] for o in cues)
+            total += 1
+    return first, total
+
+
 def share(hits: int, total: int) -> str:
     return f"{hits}/{total} cues ({100 * hits / max(total, 1):.0f} %)"
 
 
 def summary(rows: list[dict], reports: dict, energy_pairs=ENERGY_PAIRS) -> str:
+    rows = list({(r["prompt"], r["clip"]): r for r in rows}.values())  # a prompt scored twice counts once
     s, m = reports["style_judge"], reports["mood_judge"]
     lines = [
         f"style judge: held-out accuracy {s['heldout_accuracy']:.3f} clean, "
@@ -238,6 +257,11 @@ def summary(rows: list[dict], reports: dict, energy_pairs=ENERGY_PAIRS) -> str:
         mode = [r for r in moods if (r["judged_mood"] in MAJOR_MOODS) == (r["named_mood"] in MAJOR_MOODS)]
         lines.append(f"mood heard (audio judge), mood words: {share(len(heard), len(moods))}")
         lines.append(f"  its mode side (major/lydian vs minor moods): {share(len(mode), len(moods))}")
+        first, total = paired_mood_ranks(moods)
+        lines.append(
+            f"  paired on the same clip (the cue asked for a mood has that mood's highest probability "
+            f"among the clip's mood cues): {share(first, total)}, chance {100 / len(MOOD_WORDS):.0f} %"
+        )
         for word in dict.fromkeys(r["prompt"] for r in moods):
             judged = Counter(r["judged_mood"] for r in moods if r["prompt"] == word)
             lines.append(f"  {word!r}: " + ", ".join(f"{k} x{n}" for k, n in judged.most_common()))
