@@ -206,18 +206,20 @@ def trust(report: dict) -> str:
     return "" if report["trusted"] else f", UNTRUSTED (below its floor {report['floor']})"
 
 
-def paired_mood_ranks(moods: list[dict]) -> tuple[int, int]:
-    """(cues ranked first, cues): the same footage asked for each mood in turn, does the cue asked
+def paired_mood_ranks(moods: list[dict]) -> tuple[int, int, float]:
+    """(cues ranked first, cues, the share chance would rank first): the same footage asked for each mood in turn, does the cue asked
     for mood m sound more like m than the clip's cues asked for the other moods? A comparison on
     shared pictures, as the energy pairs are, where the absolute judgement is unreliable."""
     first = total = 0
+    by_chance = 0.0
     for clip in dict.fromkeys(r["clip"] for r in moods):
         cues = [r for r in moods if r["clip"] == clip]
+        by_chance += 1.0
         for r in cues:
             named = r["named_mood"]
             first += all(r["mood_probabilities"][named] >= o["mood_probabilities"][named] for o in cues)
             total += 1
-    return first, total
+    return first, total, by_chance / max(total, 1)
 
 
 def share(hits: int, total: int) -> str:
@@ -257,10 +259,10 @@ def summary(rows: list[dict], reports: dict, energy_pairs=ENERGY_PAIRS) -> str:
         mode = [r for r in moods if (r["judged_mood"] in MAJOR_MOODS) == (r["named_mood"] in MAJOR_MOODS)]
         lines.append(f"mood heard (audio judge), mood words: {share(len(heard), len(moods))}")
         lines.append(f"  its mode side (major/lydian vs minor moods): {share(len(mode), len(moods))}")
-        first, total = paired_mood_ranks(moods)
+        first, total, chance = paired_mood_ranks(moods)
         lines.append(
             f"  paired on the same clip (the cue asked for a mood has that mood's highest probability "
-            f"among the clip's mood cues): {share(first, total)}, chance {100 / len(MOOD_WORDS):.0f} %"
+            f"among the clip's mood cues): {share(first, total)}, chance {100 * chance:.0f} %"
         )
         for word in dict.fromkeys(r["prompt"] for r in moods):
             judged = Counter(r["judged_mood"] for r in moods if r["prompt"] == word)
