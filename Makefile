@@ -43,7 +43,8 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(PY) -m vm_editor.demo
+	$(PY) -m vm_editor.demo --out out/demo
+	$(PY) -m tools.demo_check out/demo
 
 test: setup
 	$(PY) -m pytest -q
@@ -63,11 +64,11 @@ format: setup
 clean:
 	rm -rf out .pytest_cache
 
-# a real window (Qt's xcb platform, not offscreen); ui.screenshots runs itself under xvfb-run
+# a real window (Qt's xcb platform, not offscreen); tools.docs.screenshots runs itself under xvfb-run
 # when there is no DISPLAY
 screenshots: setup
-	QT_QPA_PLATFORM=xcb $(PY) -m ui.screenshots --out docs/screenshots
+	QT_QPA_PLATFORM=xcb $(PY) -m tools.docs.screenshots --out docs/screenshots
 
 # the user guide's pictures: one real round trip per editor, scored and photographed in a real window
 guide-pictures: setup
-	QT_QPA_PLATFORM=xcb $(PY) -m ui.guide_pictures --out docs/guide
+	QT_QPA_PLATFORM=xcb $(PY) -m tools.docs.guide_pictures --out docs/guide

@@ -21,6 +21,22 @@ from engine.timebase import TOKEN_RATE as TOKEN_RATE
 API_VERSION = 2
 DEFAULT_HANDLE_S = 1.0  # music rendered past each cue's end, for crossfades with real handles
 SEED_LIMIT = 2**31 - 1
+# a cue's explicit controls (`SceneRequest.mood`, `.energy`): the moods and energy levels the
+# generator decodes (engine.generator.prompt_intent's MOODS and ENERGIES; a test keeps them equal)
+CUE_MOODS = ("tension", "action", "sadness", "uplift", "comedy", "romance", "wonder")
+CUE_ENERGIES = ("low", "medium", "high")
+
+
+def control_error(mood: str | None, energy: str | None) -> str | None:
+    """What is wrong with a cue's explicit mood and energy (None: nothing; None values are the
+    prompt's say), as the message every front end shows."""
+    if mood is not None and mood not in CUE_MOODS:
+        return f"mood {mood!r} is not one of {', '.join(CUE_MOODS)} (or none: the prompt's words decide)"
+    if energy is not None and energy not in CUE_ENERGIES:
+        return (
+            f"energy {energy!r} is not one of {', '.join(CUE_ENERGIES)} (or none: the prompt's words decide)"
+        )
+    return None
 
 # What one request may hold. The service refuses more (413/422); the editor side checks the same
 # numbers before any work, so a user hears which file, what is over and how to fix it.
@@ -146,6 +162,9 @@ class SceneRequest:
     # nothing continues this cue (no touching cue after it): it ends into silence, so it closes on a
     # cadence and its notes are released before its end; False: its music runs on into the next cue
     ends: bool = False
+    # explicit controls over the prompt's words (CUE_MOODS, CUE_ENERGIES); None: the prompt decides
+    mood: str | None = None
+    energy: str | None = None
 
     def cue_program(self) -> CueProgram:
         """The program the engine conditions on (a lone media range is a one-shot program)."""
@@ -218,6 +237,12 @@ class CueResult:
     starts_world: bool = False
     # where its style could change (its program's world changes; None: at any cut): a new take keeps them
     world_changes_s: tuple[float, ...] | None = None
+    # the pictures it was made for (cue seconds): a later conform finds how a recut moved its cuts
+    program: CueProgram | None = None
+    # the tokens file of the cue whose music it continues (None: it opened fresh)
+    continued_from: str | None = None
+    mood: str | None = None  # the explicit controls it was made with (None: the prompt's words)
+    energy: str | None = None
 
     def metadata(self) -> dict[str, Any]:
         """What goes under the clip's `vidmusician` metadata namespace."""
@@ -238,6 +263,14 @@ class CueResult:
             "stems": dict(self.stems),
             **({"starts_world": True} if self.starts_world else {}),
             **({} if self.world_changes_s is None else {"world_changes_s": list(self.world_changes_s)}),
+            **({} if self.continued_from is None else {"continued_from": self.continued_from}),
+            **(
+                {}
+                if self.program is None
+                else {"program": json.loads(json.dumps(dataclasses.asdict(self.program)))}
+            ),
+            **({"mood": self.mood} if self.mood else {}),
+            **({"energy": self.energy} if self.energy else {}),
         }
 
 
@@ -289,6 +322,8 @@ def scene_from_dict(data: dict[str, Any]) -> SceneRequest:
         if cont is None
         else Continuation(float(cont["at_s"]), cont.get("tokens_path"), cont.get("scene_index")),
         ends=bool(data.get("ends", False)),
+        mood=data.get("mood"),
+        energy=data.get("energy"),
     )
 
 
@@ -307,7 +342,105 @@ def score_request_from_dict(data: dict[str, Any]) -> ScoreRequest:
 
 def cue_from_dict(data: dict[str, Any]) -> CueResult:
     names = {f.name for f in dataclasses.fields(CueResult)}
-    return CueResult(**{k: v for k, v in data.items() if k in names})
+    fields = {k: v for k, v in data.items() if k in names}
+    if isinstance(fields.get("program"), dict):
+        fields["program"] = program_from_dict(fields["program"])
+    if fields.get("world_changes_s") is not None:
+        fields["world_changes_s"] = tuple(float(t) for t in fields["world_changes_s"])
+    return CueResult(**fields)
+
+
+# -- re-fit: a finished cue's notes re-timed onto a trimmed span ---------------------------------
+
+MAX_REFIT_TEMPO_CHANGE = 0.04  # a re-fit changes the tempo of any stretch of a cue by at most 4 %
+
+
+@dataclass(frozen=True)
+class RefitRequest:
+    """A finished cue (`cue`, with its saved tokens) played again over a recut span, without new
+    music: its notes re-timed so that each `anchors` pair (second of the old cue, second of the new
+    one, increasing, the first (0, 0)) meets, straight lines between them (one tempo change per
+    stretch, at most MAX_REFIT_TEMPO_CHANGE), then rendered by the renderer that made it.
+
+    `continue_from` is the cue before it (the context its notes were rendered after: a note held
+    into it, the reverb); `program` is the new span's pictures, recorded in the result.
+    """
+
+    cue: CueResult
+    index: int
+    name: str
+    duration_s: float
+    anchors: tuple[tuple[float, float], ...]
+    cue_dir: str
+    score_name: str = "score"
+    source_hash: str = ""
+    program: CueProgram | None = None
+    continue_from: Continuation | None = None
+
+    def tempo_changes(self) -> tuple[float, ...]:
+        """Each stretch's new length over its old one, minus 1 (the last runs to the new end)."""
+        points = [*self.anchors]
+        old_end = self.cue.duration_s
+        if points[-1][0] < old_end - 1e-9:
+            points.append((old_end, self.duration_s))
+        out = []
+        for (a0, b0), (a1, b1) in zip(points, points[1:], strict=False):
+            out.append((b1 - b0) / (a1 - a0) - 1.0 if a1 > a0 else math.inf)
+        return tuple(out)
+
+
+def check_refit(request: RefitRequest) -> None:
+    """ValueError naming the cue when a re-fit cannot be done without new music."""
+    where = f"cue {request.index} ({request.name!r})"
+    anchors, cue, cont = request.anchors, request.cue, request.continue_from
+    if not isinstance(cue.tokens_path, str) or not cue.tokens_path:
+        raise ValueError(f"{where}: its take has no saved tokens; regenerate it")
+    if cont is not None and not isinstance(cont.tokens_path, str | None):
+        raise ValueError(f"{where}: continue_from.tokens_path must be a string (or null)")
+    lengths = (cue.duration_s, cue.handle_s, cont.at_s if cont is not None else 0.0)
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in lengths):
+        raise ValueError(f"{where}: the cue's duration_s, handle_s and continue_from.at_s must be numbers")
+    if cue.duration_s <= 0 or cue.handle_s < 0 or lengths[2] < 0:
+        raise ValueError(
+            f"{where}: the cue must last more than 0 s, its handle and continue_from.at_s not less"
+        )
+    kinds = ((cue.preset, str), (cue.wav_path, str), (cue.seed, int), (cue.take, int), (cue.stems, dict))
+    if not all(isinstance(value, kind) for value, kind in kinds):
+        raise ValueError(
+            f"{where}: the cue's preset, wav_path, seed, take and stems must be engine.api's types"
+        )
+    if not anchors or anchors[0] != (0.0, 0.0) or request.duration_s <= 0:
+        raise ValueError(f"{where}: a re-fit starts at (0, 0) and lasts more than 0 s")
+    numbers = [request.duration_s, *(x for pair in anchors for x in pair)]
+    if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in numbers):
+        raise ValueError(f"{where}: every time must be a finite number")
+    if any(a1 <= a0 or b1 <= b0 for (a0, b0), (a1, b1) in zip(anchors, anchors[1:], strict=False)):
+        raise ValueError(f"{where}: re-fit anchors must increase")
+    worst = max((abs(r) for r in request.tempo_changes()), default=0.0)
+    if worst > MAX_REFIT_TEMPO_CHANGE + 1e-9:
+        raise ValueError(
+            f"{where}: a re-fit would change its tempo by {worst:.1%} (at most "
+            f"{MAX_REFIT_TEMPO_CHANGE:.0%}); regenerate the cue"
+        )
+
+
+def refit_request_from_dict(data: dict[str, Any]) -> RefitRequest:
+    cont = data.get("continue_from")
+    program = data.get("program")
+    return RefitRequest(
+        cue=cue_from_dict(data["cue"]),
+        index=int(data["index"]),
+        name=str(data["name"]),
+        duration_s=float(data["duration_s"]),
+        anchors=tuple((float(a), float(b)) for a, b in data["anchors"]),
+        cue_dir=str(data["cue_dir"]),
+        score_name=str(data.get("score_name", "score")),
+        source_hash=str(data.get("source_hash", "")),
+        program=None if program is None else program_from_dict(program),
+        continue_from=None
+        if cont is None
+        else Continuation(float(cont["at_s"]), cont.get("tokens_path"), cont.get("scene_index")),
+    )
 
 
 def request_hash(request: ScoreRequest) -> str:
@@ -394,6 +527,9 @@ def check_scene(scene: SceneRequest) -> None:
     paths += [scene.continue_from.tokens_path] if scene.continue_from is not None else []
     if not all(p is None or isinstance(p, str) for p in paths):
         raise ValueError(f"{where}: segment paths and tokens_path must be strings (or null)")
+    control = control_error(scene.mood, scene.energy)
+    if control is not None:
+        raise ValueError(f"{where}: {control}")
     if scene.handle_s < 0 or (scene.continue_from is not None and scene.continue_from.at_s < 0):
         raise ValueError(f"{where}: handle_s and continue_from.at_s must not be negative")
     if program is None:
@@ -514,6 +650,11 @@ class Engine(Protocol):
 
     def shot_pictures(self, shots: tuple[ProgramSegmentSpec, ...]) -> list[ShotPicture | None]:
         """What each shot looks like (None for black), for telling worlds apart on real footage."""
+        ...
+
+    def refit(self, request: RefitRequest) -> CueResult:
+        """A finished cue's saved notes re-timed onto a recut span and rendered again (no new
+        music; `RefitRequest`); its WAV and tokens are written into `request.cue_dir`."""
         ...
 
     def preview(self, path: str, start_s: float, end_s: float) -> Preview: ...

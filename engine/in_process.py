@@ -15,10 +15,12 @@ from engine.api import (
     API_VERSION,
     CancelSignal,
     CueConditioning,
+    CueResult,
     EngineInfo,
     Preview,
     ProgramSegmentSpec,
     ProgressCallback,
+    RefitRequest,
     SceneRequest,
     ScoreRequest,
     ScoreResult,
@@ -44,6 +46,9 @@ def _load_runtime() -> None:
 
 
 class InProcessEngine:
+    def __init__(self) -> None:
+        self._warm: set[str] = set()  # presets this engine has scored with: their models are loaded
+
     def score(
         self,
         request: ScoreRequest,
@@ -54,7 +59,15 @@ class InProcessEngine:
         _load_runtime()
         from engine.pipeline import score
 
-        return score(request, progress, cancel)
+        result = score(request, progress, cancel)
+        self._warm.add(request.preset)  # as the service's worker says it (`info().warm_presets`)
+        return result
+
+    def refit(self, request: RefitRequest) -> CueResult:
+        """A finished cue's notes re-timed onto a recut span and rendered again (`engine.refit`)."""
+        from engine.refit import refit_cue
+
+        return refit_cue(request)
 
     def preview(self, path: str, start_s: float, end_s: float) -> Preview:
         _load_runtime()
@@ -70,7 +83,8 @@ class InProcessEngine:
         from engine.presets import available_presets
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        return EngineInfo(__version__, API_VERSION, tuple(available_presets()), device)
+        warm = tuple(sorted(self._warm))
+        return EngineInfo(__version__, API_VERSION, tuple(available_presets()), device, warm_presets=warm)
 
     def conditioning(self, scene: SceneRequest, preset: str = "tiny") -> CueConditioning:
         """What the generator conditions `scene` on: rhythm, cue channel, edit points, CLS count."""
@@ -110,13 +124,3 @@ class InProcessEngine:
         from engine.features import probe_media
 
         return probe_media(path).fps
-
-    def describe_score(
-        self, cues: list[tuple[str, float]], marks_s: list[float], png: str, title: str = "score"
-    ) -> dict:
-        """Cue WAVs at their record starts (seconds) as one score: its spectrogram with `marks_s`
-        in red, written to `png`, and whether it is music (`engine.eval.score_check`)."""
-        _load_runtime()
-        from engine.eval.score_check import describe_score
-
-        return describe_score(cues, marks_s, png, title)

@@ -28,6 +28,7 @@ from engine.api import (
     ScoreRequest,
     ScoreResult,
     ScoringCancelled,
+    control_error,
     derive_cue_seed,
 )
 from engine.errors import EngineInputError
@@ -63,6 +64,8 @@ def cue_filename(score_name: str, scene: SceneRequest, seed: int, preset: str, p
     worlds = scene.cue_program().world_changes_s
     if worlds is not None:  # where the style may change is part of the recipe
         recipe = json.dumps([recipe, [round(t, 6) for t in worlds]])
+    if scene.mood is not None or scene.energy is not None:  # explicit controls change the music
+        recipe = json.dumps([recipe, scene.mood, scene.energy])
     digest = hashlib.sha256(recipe.encode()).hexdigest()[:10]
     return f"{safe}_cue{scene.index:03d}_take{scene.take}_s{seed}_{digest}.wav"
 
@@ -138,6 +141,17 @@ def _prompt_tokens(scene: SceneRequest, written: dict[int, Path], frame_rate: fl
     return tokens[:, : max(end, 0)] if end > 0 else None
 
 
+def _carried_path(scene: SceneRequest, written: dict[int, Path]) -> str | None:
+    """The tokens file a cue continued from (`_prompt_tokens`'s source), recorded in its result."""
+    cont = scene.continue_from
+    if cont is None or int(round(cont.at_s * TOKEN_RATE)) <= 0:
+        return None
+    if cont.tokens_path:
+        return str(cont.tokens_path)
+    path = written.get(cont.scene_index) if cont.scene_index is not None else None
+    return None if path is None else str(path)
+
+
 def untrained_warning(preset: str) -> str:
     return (
         f"preset '{preset}' has no trained weights yet: it runs randomly initialised from its config, "
@@ -181,6 +195,10 @@ def iter_cues(
     from engine.media import check_program_media
 
     started = time.monotonic()
+    for scene in request.scenes:  # a bad control: one error before any work (the service's 400)
+        problem = control_error(scene.mood, scene.energy)
+        if problem is not None:
+            raise EngineInputError(f"cue {scene.index} ({scene.name!r}): {problem}")
     check_program_media([s for s in request.scenes if s.index not in skip])  # before any work
     generator = MusicGenerator.load(request.preset)
     if generator.symbolic:
@@ -234,6 +252,8 @@ def iter_cues(
                 end_s=scene.duration_s if scene.ends else None,
                 style_changes_s=style_changes(scene),
                 take=scene.take,
+                mood=scene.mood,
+                energy=scene.energy,
             )
             report(position, scene, "finish", 0.9)
             cue_audio = finish_cue(music.audio, generator.sample_rate, rendered_s)
@@ -272,6 +292,10 @@ def iter_cues(
                 starts_world=scene.continue_from is None
                 and 0.0 in (scene.cue_program().world_changes_s or ()),
                 world_changes_s=scene.cue_program().world_changes_s,
+                program=scene.program,
+                continued_from=_carried_path(scene, written_tokens),
+                mood=scene.mood,
+                energy=scene.energy,
             )
             yield cue
             report(position, scene, "done", 1.0, cue)

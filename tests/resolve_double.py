@@ -120,10 +120,14 @@ class Timeline:
 
 
 class MediaPool:
+    """`append_bug`: Resolve's known AppendToTimeline failure: "none" returns None and places
+    nothing; "silent" returns None yet places the clips (both seen in the field)."""
+
     def __init__(self, rec: Recorder, timeline: Timeline):
         self.rec, self.timeline = rec, timeline
         self.root = Folder(rec, "Master")
         self.current = self.root
+        self.append_bug: str | None = None
 
     def GetRootFolder(self):  # noqa: N802
         return self.root
@@ -160,10 +164,12 @@ class MediaPool:
                 "trackIndex",
                 "recordFrame",
             }
+            if self.append_bug == "none":
+                continue
             item = TimelineItem(self.rec, info)
             self.timeline.audio[info["trackIndex"] - 1]["items"].append(item)
             out.append(item)
-        return out
+        return None if self.append_bug else out
 
 
 class Project:
@@ -203,3 +209,62 @@ class Resolve:
 
     def GetProjectManager(self):  # noqa: N802
         return ProjectManager(self.project)
+
+
+class LuaFacing:
+    """A double object as Resolve's Lua binding shows it to a Lua script (run by lupa's LuaJIT,
+    the Lua Resolve embeds): `obj:Method(...)` with Lua tables in (lists 1-based, clipInfo
+    records) and Lua tables out; whole numbers arrive as Python ints, as Resolve reads them."""
+
+    def __init__(self, lua, target):
+        self._lua, self._target = lua, target
+
+    def __getattr__(self, name):
+        value = getattr(self._target, name)
+        if not callable(value):
+            return self._to_lua(value)
+
+        def method(_this, *args):
+            return self._to_lua(value(*(self._from_lua(a) for a in args)))
+
+        return method
+
+    def _from_lua(self, value):
+        from lupa import luajit21
+
+        if isinstance(value, LuaFacing):
+            return value._target
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if luajit21.lua_type(value) == "table":
+            items = {self._from_lua(k): self._from_lua(v) for k, v in value.items()}
+            if list(items) == list(range(1, len(items) + 1)):
+                return list(items.values())
+            return items
+        return value
+
+    def _to_lua(self, value):
+        if value is None or isinstance(value, (str, int, float, bool)):
+            return value
+        if isinstance(value, (list, tuple)):
+            return self._lua.table_from([self._to_lua(v) for v in value])
+        if isinstance(value, dict):
+            return self._lua.table_from({k: self._to_lua(v) for k, v in value.items()})
+        return LuaFacing(self._lua, value)
+
+
+def run_lua_launcher(text: str, resolve: Resolve, say) -> dict:
+    """Run an installed Lua launcher's text with `resolve` as its global; `say` gets its prints.
+    Returns the launcher's VIDMUSICIAN table (status, summary) as Python."""
+    from lupa import luajit21
+
+    lua = luajit21.LuaRuntime(unpack_returned_tuples=True)
+    lua.globals().resolve = LuaFacing(lua, resolve)
+    lua.globals().print = lambda *parts: say("\t".join(str(p) for p in parts))
+    lua.execute(text)
+    state = lua.globals().VIDMUSICIAN
+    summary = state.summary
+    return {
+        "status": state.status,
+        "summary": dict(summary.items()) if summary is not None else None,
+    }

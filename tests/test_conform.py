@@ -56,7 +56,7 @@ def test_match_keeps_unchanged_cues_wherever_they_moved(tmp_path, shots_video):
     assert matched.regenerated == (1,) and matched.new == () and matched.removed == ()
     assert matched.kept[0].wav_path == cues[0].wav_path and matched.kept[2].wav_path == cues[2].wav_path
     assert matched.moved[(52, 76)] == new_plan.scenes[2].record_range  # 46..70 now
-    assert matched.report(old_index)[0] == "conform: 3 kept, 1 regenerated, 0 new, 0 removed"
+    assert matched.report(old_index)[0] == "conform: 3 kept, 0 re-fit, 1 regenerated, 0 new, 0 removed"
 
     # another preset, or a missing WAV, is no match
     other, _ = conform.match(new_plan.scenes, read_score(scored), preset="base", hits=True, stems=False)
@@ -106,7 +106,7 @@ def test_rescoring_a_recut_keeps_the_unchanged_cues(tmp_path, shots_video):
     recut_path = tmp_path / "recut.otio"
     otio.adapters.write_to_file(recut, str(recut_path))
     result = cli("score", str(recut_path), "--cues", "per-clip")
-    assert "conform: 2 kept, 1 regenerated, 0 new, 0 removed" in result.stderr
+    assert "conform: 2 kept, 0 re-fit, 1 regenerated, 0 new, 0 removed" in result.stderr
     assert "scoring 1 scene(s)" in result.stderr
 
     out = otio.adapters.read_from_file(str(tmp_path / "recut.scored.otio"))

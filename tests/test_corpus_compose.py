@@ -5,11 +5,14 @@ Scores only (no pictures): `plan_edit` + `compose` for 5 clips of every style, ~
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from engine.corpus.compose import compose
 from engine.corpus.meter import PHRASE_BARS, SECTION_BARS, Span
+from engine.corpus.moods import NEUTRAL
 from engine.corpus.shots import plan_edit
 from engine.corpus.styles import check_table, known_prompt_words, style, style_words
 from engine.symbolic.score import (
@@ -25,9 +28,13 @@ from engine.symbolic.score import (
 PER_STYLE = 8
 
 
-def _clip(style_name: str, k: int):
+def _clip(style_name: str, k: int, neutral: bool = False):
+    """Clip k of a style; `neutral`: every span in the style's own mood (the same edit and notes
+    drawn, without a mood's changes)."""
     rng = np.random.default_rng([STYLES.index(style_name), k])
     edit = plan_edit(style_name, int(rng.integers(150, 320)), rng)
+    if neutral:
+        edit = replace(edit, spans=tuple(replace(s, mood=NEUTRAL) for s in edit.spans))
     return edit, compose(list(edit.spans), edit.num_frames, edit.hit_frames(), rng)
 
 
@@ -147,8 +154,10 @@ def _stats(edit, score) -> list[float]:
 
 
 def test_styles_differ_measurably(clips):
-    """Leave-one-out nearest-centroid on simple score statistics tells the styles apart."""
-    rows = [(s, np.asarray(_stats(e, sc))) for s in STYLES for e, sc in clips[s]]
+    """Leave-one-out nearest-centroid on simple score statistics tells the styles apart, each in
+    its own (neutral) mood: a mood moves density and register on purpose (test_corpus_moods)."""
+    neutral = {s: [_clip(s, k, neutral=True) for k in range(PER_STYLE)] for s in STYLES}
+    rows = [(s, np.asarray(_stats(e, sc))) for s in STYLES for e, sc in neutral[s]]
     correct = 0
     for i, (label, x) in enumerate(rows):
         cents = {

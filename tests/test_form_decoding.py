@@ -20,15 +20,17 @@ from engine.generator.form import (
     FormDecoder,
     StyleForm,
     drum_lag,
+    in_mode,
     melody_lag,
     plan_form,
     read_style_forms,
+    short_melody_lag,
 )
 from engine.generator.music_generator import MusicGenerator
 from engine.generator.tempo_grid import TempoGrid
 from engine.presets import load_preset
 from engine.symbolic import tokens as tk
-from engine.symbolic.score import STREAMS
+from engine.symbolic.score import CHORD_QUALITIES, STREAMS
 
 MODEL = Path(__file__).resolve().parents[1] / "resources" / "models" / "tiny"
 
@@ -73,6 +75,21 @@ def test_the_plan_strikes_a_chord_at_every_change_and_closes_on_the_tonic():
     assert plan.chord_at(plan.final - 1) == FINAL_CADENCE["major"][0]
     # the theme: bar 2 repeats bar 0, bar 6 repeats bar 0
     assert plan.melody_from[200] == 0 and plan.melody_from[600] == 0
+
+
+def test_a_cue_too_short_for_a_period_repeats_a_one_bar_figure():
+    grid = TempoGrid(120.0, 0.0)  # a bar is 100 frames: 3 bars heard before the release
+    plan = plan_form(
+        grid=grid, form=_form("piano_ballad"), tonic=0, frames=330, first=0, end_frame=330,
+        rng=np.random.default_rng(0),
+    )  # fmt: skip
+    assert [short_melody_lag(b) for b in range(5)] == [0, 1, 2, 1, 2]
+    assert plan.melody_from[100] == 0 and plan.melody_from[150] == 50 and plan.melody_from[200] == 0
+    long = plan_form(
+        grid=grid, form=_form("piano_ballad"), tonic=0, frames=1000, first=0, end_frame=1000,
+        rng=np.random.default_rng(0),
+    )  # fmt: skip
+    assert 100 not in long.melody_from  # a period's second bar is new material
 
 
 def test_the_decoder_masks_notes_out_of_key_and_chords_out_of_the_plan():
@@ -187,3 +204,35 @@ def test_motif_step_groove_and_key_measures_on_known_material():
     c_major[[0, 4, 7]] = 3
     c_major[[2, 5, 9, 11]] = 1
     assert key_of(c_major) == (0, "major")
+
+
+def test_a_mood_moves_a_styles_harmony_into_its_mode_degree_by_degree():
+    ballad = _form("piano_ballad")  # major: I-V-vi-IV
+    sad = in_mode(ballad, "minor")
+    assert sad.mode == "minor" and sad.scale == (0, 2, 3, 5, 7, 8, 10)
+    assert sad.progressions[0] == ((0, "min"), (7, "min"), (8, "maj"), (5, "min"))  # i-v-VI-iv
+    jazz = in_mode(_form("jazz_trio"), "minor")  # ii7-V7-Imaj7 -> ii(dim)-v7-i7
+    assert jazz.progressions[0][:3] == ((2, "dim"), (7, "min7"), (0, "min7"))
+    wonder = in_mode(ballad, "lydian")  # IV -> lydian's colour chord II
+    assert wonder.progressions[0][-1] == (2, "maj") and wonder.scale == (0, 2, 4, 6, 7, 9, 11)
+    assert in_mode(ballad, "major") is ballad and in_mode(ballad, "unknown") is ballad
+    for mode in ("minor", "lydian", "mixolydian", "dorian"):
+        moved = in_mode(ballad, mode)
+        for row in (*moved.progressions, *moved.cadences):
+            for root, quality in row:
+                tones = {(root + t) % 12 for t in CHORD_QUALITIES[quality]}
+                assert tones <= set(moved.scale), (mode, root, quality)
+
+
+def test_a_prompts_mood_writes_the_cue_in_its_mode():
+    forms = {name: StyleForm.from_dict(d) for name, d in style_forms().items()}
+    grid = TempoGrid(bpm=90.0, origin=0.0)
+    kw = dict(
+        grid=grid, opening=1, prompt_codes=None, history=None, style_forms=forms, frames=500,
+        end_frame=None, hits=frozenset(), seed=3, card=290, frame_rate=50.0,
+    )  # fmt: skip
+    major = cue_grid.cue_form(**kw)
+    minor = cue_grid.cue_form(**kw, mode="minor")
+    assert major.plan.form.mode == "major" and minor.plan.form.mode == "minor"
+    assert major.plan.tonic == minor.plan.tonic  # the same seed: the same tonic, another mode
+    assert minor.plan.scale == frozenset((minor.plan.tonic + x) % 12 for x in (0, 2, 3, 5, 7, 8, 10))

@@ -34,8 +34,8 @@ def test_guide_pictures_are_small():
 
 
 def test_every_editor_section_has_a_flow_and_its_two_pictures():
-    # ui.guide_flows imports only OTIO and vm_editor (no Qt), so this stays fast
-    from ui.guide_flows import FLOWS
+    # tools.docs.guide_flows imports only OTIO and vm_editor (no Qt), so this stays fast
+    from tools.docs.guide_flows import FLOWS
 
     sections = _sections(GUIDE.read_text())
     editors = set(sections) - NOT_EDITORS

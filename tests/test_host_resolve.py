@@ -5,6 +5,7 @@ and 25), a regenerated take replacing its clip, and a real score through this in
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import opentimelineio as otio
@@ -13,7 +14,7 @@ import pytest
 from tests.resolve_double import Resolve
 from tests.timeline_builders import clip, timeline_of, video_track
 from tests.timeline_helpers import cues_for, write_wav
-from ui.hosts.commands import InstallCommands
+from ui.hosts.commands import BackgroundCommand, InstallCommands, LauncherError
 from ui.hosts.resolve_launch import ResolveScore, run
 from vm_editor import scoring
 from vm_editor.host_cues import SCORE_TRACK_NAME, parse_host_rate, timecode_to_frame
@@ -37,11 +38,13 @@ def _cut(media: Path, rate: float) -> otio.schema.Timeline:
     return tl
 
 
-def _session(tmp_path, media, rate_text: str, *, score_args=()) -> tuple[Resolve, ResolveScore]:
+def _session(
+    tmp_path, media, rate_text: str, *, score_args=(), log=lambda _: None
+) -> tuple[Resolve, ResolveScore]:
     rate = float(parse_host_rate(rate_text))
     resolve = Resolve("My Film", "Reel 1", _cut(media, rate), rate_text, audio_tracks=2)
-    commands = InstallCommands(sys.executable, score_args=score_args, log=lambda _: None)
-    return resolve, ResolveScore(resolve, commands, root=tmp_path / "projects", log=lambda _: None)
+    commands = InstallCommands(sys.executable, score_args=score_args, log=log)
+    return resolve, ResolveScore(resolve, commands, root=tmp_path / "projects", log=log)
 
 
 def _score_by_hand(session: ResolveScore, exported: Path) -> tuple[otio.schema.Timeline, list]:
@@ -125,16 +128,114 @@ def test_a_regenerated_take_replaces_its_clip(tmp_path, shots_video):
     assert sorted(paths) == sorted([cues[0].wav_path, str(new_wav), cues[2].wav_path])
 
 
+def test_append_returning_nothing_names_what_to_drag_where(tmp_path, shots_video):
+    """Resolve's known AppendToTimeline bug: None, nothing placed. The track is read back and each
+    cue is named with the bin, the track and the timecode to drag it to."""
+    said = []
+    resolve, session = _session(tmp_path, shots_video, "25", log=said.append)
+    _, cues = _score_by_hand(session, session.export())
+    resolve.project.pool.append_bug = "none"
+
+    with pytest.raises(
+        LauncherError, match=r"3 of 3 cue\(s\) not placed; drag them from the media pool bin 'VidMusician'"
+    ):
+        run(session, "update")
+
+    text = "\n".join(said)
+    assert "AppendToTimeline returned nothing (a known Resolve scripting bug)" in text
+    names = [Path(c.wav_path).name for c in cues]
+    assert f"cue 0: drag {names[0]} from the media pool bin 'VidMusician' to audio track 3 " in text
+    # 25 fps from 01:00:00:00: the cuts at 28 and 52 frames
+    for name, at in zip(names, ("01:00:00:00", "01:00:01:03", "01:00:02:02"), strict=True):
+        assert (
+            f"{name} from the media pool bin 'VidMusician' to audio track 3 'VidMusician score' at {at}"
+            in text
+        )
+    assert resolve.timeline.audio[2]["items"] == []
+
+
+def test_append_returning_none_but_placing_is_fine(tmp_path, shots_video):
+    """The other face of the bug: None returned, the clips placed; reading the track back says so."""
+    said = []
+    resolve, session = _session(tmp_path, shots_video, "25", log=said.append)
+    _score_by_hand(session, session.export())
+    resolve.project.pool.append_bug = "silent"
+
+    assert run(session, "update") == {"track": 3, "kept": 0, "removed": 0, "placed": 3}
+    assert not [line for line in said if "AppendToTimeline" in line]
+
+
+def test_main_prints_the_bug_message_in_the_console(tmp_path, shots_video, capsys):
+    from ui.hosts.resolve_launch import main
+
+    resolve, session = _session(tmp_path, shots_video, "23.976")
+    _score_by_hand(session, session.export())
+    resolve.project.pool.append_bug = "none"
+    assert main({"resolve": resolve}, python=sys.executable, action="update", root=tmp_path / "projects") == 2
+    out = capsys.readouterr().out
+    assert "AppendToTimeline returned nothing" in out and "at 01:00:00:00 (28 frames)" in out
+    assert out.strip().splitlines()[-1].startswith("VidMusician: error: 3 of 3 cue(s) not placed")
+
+
+_CHILD = """
+import sys, time, pathlib
+print("starting engine...  40 %", end="\\r", flush=True)
+print("starting engine...  40 %", end="\\r", flush=True)
+print("starting engine... 100 %", flush=True)
+print("[1/2] cue 0 (a): reading pictures...", file=sys.stderr, flush=True)
+flag = pathlib.Path(sys.argv[1])
+while not flag.exists():
+    time.sleep(0.01)
+print("error: cut.otio: clip 'b' is offline; relink it" if sys.argv[2] == "fail" else "wrote out", flush=True)
+sys.exit(2 if sys.argv[2] == "fail" else 0)
+"""
+
+
+@pytest.mark.parametrize("ending", ["ok", "fail"])
+def test_a_background_command_says_each_line_while_it_runs(tmp_path, ending):
+    """Lines (stdout and stderr, a carriage return ending one) reach the log while the child still
+    runs: here it cannot end before the test has seen its progress and made the flag file."""
+    said = []
+    flag = tmp_path / "go"
+    job = BackgroundCommand([sys.executable, "-c", _CHILD, flag, ending], said.append)
+    deadline = time.monotonic() + 30
+    while len(said) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert job.running()
+    assert said == [
+        "starting engine...  40 %",
+        "starting engine... 100 %",
+        "[1/2] cue 0 (a): reading pictures...",
+    ]
+    flag.touch()
+    commands = InstallCommands(sys.executable, log=lambda _: None)
+    if ending == "ok":
+        assert commands.finish_score(job, tmp_path / "x.scored.otio") == tmp_path / "x.scored.otio"
+        assert said[-1] == "wrote out"
+    else:
+        with pytest.raises(LauncherError, match=r"^cut.otio: clip 'b' is offline; relink it$"):
+            commands.finish_score(job, tmp_path / "x.scored.otio")
+
+
 @pytest.mark.slow
 def test_score_runs_this_install_and_places_the_cues(tmp_path, shots_video):
-    """The whole launcher: export, `vm-editor score` (in-process, tiny), cue list, placement."""
+    """The whole launcher: export, `vm-editor score` (in-process, tiny) in the background with its
+    progress said as it comes (the first cue's line seconds before the last line), placement."""
+    said = []
     resolve, session = _session(
-        tmp_path, shots_video, "25", score_args=("--in-process", "--cues", "per-clip")
+        tmp_path,
+        shots_video,
+        "25",
+        score_args=("--in-process", "--cues", "per-clip"),
+        log=lambda line: said.append((time.monotonic(), line)),
     )
 
     summary = run(session, "score")
 
     assert summary["placed"] == 3 and session.scored_path.is_file()
+    first = next(t for t, line in said if line.startswith("[1/3]"))
+    wrote = next(t for t, line in said if line.startswith("wrote "))
+    assert wrote - first > 0.5, said  # streamed, not handed over whole at the end
     ((paths,),) = resolve.rec.named("ImportMedia")
     assert all(Path(p).is_file() and p.endswith(".wav") for p in paths) and len(paths) == 3
     ((infos,),) = resolve.rec.named("AppendToTimeline")

@@ -30,7 +30,14 @@ def test_resolve_launchers_go_to_the_user_scripts_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     folder = tmp_path / ".local/share/DaVinciResolve/Fusion/Scripts/Utility"
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["VidMusician Panel.py", "VidMusician Score.py", "VidMusician Update.py"]
+    lua = ["VidMusician Panel (Lua).lua", "VidMusician Score (Lua).lua", "VidMusician Update (Lua).lua"]
+    assert names == sorted([*lua, "VidMusician Panel.py", "VidMusician Score.py", "VidMusician Update.py"])
+    for name in lua:  # the free edition's door (Resolve 21.1 lists Lua scripts only there)
+        assert f"wrote {folder / name}" in result.stdout
+        text = (folder / name).read_text()
+        assert f'python = "{os.path.abspath(sys.executable)}"' in text
+        assert f'dofile("{ROOT / "ui/hosts/resolve_launch.lua"}")' in text
+    names = [n for n in names if n.endswith(".py")]
     for name in names:
         assert f"wrote {folder / name}" in result.stdout
         text = (folder / name).read_text()

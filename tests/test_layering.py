@@ -143,3 +143,36 @@ def test_real_music_stays_in_training():
     assert users == {("real_music.py", "music21")}
     tokenizer = {f for f, m in imported_modules("engine") if m == "engine.corpus.real_music"}
     assert tokenizer == {"real_shards.py"}
+
+
+# The product: what an editor runs. engine/train is training (it validates with eval's measures)
+# and engine/eval is evaluation itself; tools/ (the docs' pictures, the demo's music check, the
+# style preview) is tooling that may use both.
+PRODUCT = ("vm_editor", "ui", "otio_adapters", "resources", "engine")
+NOT_PRODUCT = ("engine/eval", "engine/train")
+
+
+def product_imports() -> set[tuple[str, str]]:
+    """(path from the root, imported module) for every import in a product module, lazy ones too."""
+    found = set()
+    for package in PRODUCT:
+        for path in (ROOT / package).rglob("*.py"):
+            where = path.relative_to(ROOT).as_posix()
+            if where.startswith(NOT_PRODUCT):
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    found |= {(where, alias.name) for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    found.add((where, node.module))
+    return found
+
+
+def test_no_product_module_imports_evaluation_or_tooling():
+    """Evaluation never flows back into the product path (DESIGN.md §4): the demo's music check
+    and the style preview's measures live in tools/, and so does the doc tooling."""
+    imports = product_imports()
+    assert any(m.startswith("engine.api") for _, m in imports)  # the walk sees the product
+    bad = {(f, m) for f, m in imports if m == "engine.eval" or m.startswith(("engine.eval.", "tools"))}
+    assert not bad, sorted(bad)
+    assert not [p.name for p in (ROOT / "ui").glob("*.py") if p.name.startswith(("guide_", "screenshots"))]

@@ -122,3 +122,20 @@ def test_check_refuses_an_item_without_a_score(tmp_path, capsys):
     assert main(["check", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "without a score" in err[0] and "vm-train synth" in err[0]
+
+
+def test_check_reads_each_spans_mood_and_refuses_an_unknown_one(tmp_path, capsys):
+    out = tmp_path / "c"
+    assert main(_synth(out, 3)) == 0
+    capsys.readouterr()
+    assert main(["check", str(out), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["per_item"]
+    truths = [json.loads(e.truth.read_text()) for e in read_manifest(out)]
+    assert [r["moods"] for r in rows] == [t["moods"] for t in truths]
+    bad = read_manifest(out)[0].truth
+    truth = json.loads(bad.read_text())
+    truth["spans"][0]["mood"] = "kazoo"
+    bad.write_text(json.dumps(truth))
+    assert main(["check", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "kazoo" in err[0] and "vm-train synth" in err[0]

@@ -1,7 +1,7 @@
 """`python -m ui [TIMELINE] [options]`: the panel as a window (what `vm-editor panel` runs).
 
 The options are `vm-editor panel`'s, parsed by the CLI's own parser (`vm_editor.cli.run_panel_command`):
---rate, --track, --project, --relink, --cues, --preset, --seed, --prompt, --guidance,
+--rate, --track, --project, --relink, --cues, --preset, --seed, --prompt, --mood, --energy, --guidance,
 --allow-offline, --crossfade, --no-hits, --stems, --screenshot PNG, --service. The engine runs
 in-process unless `--service` is given.
 """

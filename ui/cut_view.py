@@ -59,6 +59,9 @@ RHYTHM = QColor("#6cc4ff")
 SELECTED = QColor("#ffd75e")
 MARKER = QColor("#7ee081")
 PLAYHEAD = QColor("#ff4d4d")
+TITLE = QColor("#c89bff")  # a title or generator on screen
+DISSOLVE = QColor("#ffffff")
+SPEED = QColor("#ffb347")
 
 
 class CutView(QWidget):
@@ -409,6 +412,7 @@ class CutView(QWidget):
         p.setFont(small)
         self._paint_ruler(p)
         self._paint_shots(p)
+        self._paint_marks(p)
         self._paint_rhythm(p)
         self._paint_cues(p)
         self._paint_overlays(p)
@@ -487,6 +491,42 @@ class CutView(QWidget):
                 p.setPen(QColor("#e6e6e6") if shot.kind != "black" else QColor("#777"))
                 p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
             p.restore()
+
+    def mark_rect(self, kind: str, index: int) -> QRectF:
+        """Where a title ("titles"), dissolve ("dissolves") or speed change ("speed_changes") is
+        drawn: titles along the top of the shots, speed badges along their foot, dissolves across."""
+        mark = getattr(self.strip, kind)()[index]
+        rect = self._span_rect(mark.start, mark.end, "shots")
+        if kind == "titles":
+            return QRectF(rect.left(), rect.top(), rect.width(), 15)
+        if kind == "speed_changes":
+            return QRectF(rect.left(), rect.bottom() - 32, rect.width(), 15)
+        return rect
+
+    def _paint_marks(self, p: QPainter) -> None:
+        """Titles, dissolves and speed changes over the shots, as an editor's timeline shows them."""
+        p.save()
+        p.setClipRect(self.band("shots"))
+        for index in range(len(self.strip.dissolves())):
+            rect = self.mark_rect("dissolves", index)
+            p.fillRect(rect, QColor(255, 255, 255, 40))
+            p.setPen(QPen(DISSOLVE, 1))
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            p.drawLine(rect.topLeft(), rect.bottomRight())
+            p.drawLine(rect.bottomLeft(), rect.topRight())
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for kind, colour, prefix in (("titles", TITLE, "T "), ("speed_changes", SPEED, "")):
+            for index, mark in enumerate(getattr(self.strip, kind)()):
+                rect = self.mark_rect(kind, index)
+                p.fillRect(rect, colour)
+                if rect.width() > 14:
+                    p.setPen(QColor("#111216"))
+                    p.drawText(
+                        rect.adjusted(3, 0, -2, 0),
+                        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                        prefix + mark.label,
+                    )
+        p.restore()
 
     def _paint_rhythm(self, p: QPainter) -> None:
         band = self.band("rhythm")

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import Engine
+from ui.cue_controls import CueControls
 from ui.cut_view import CutView
 from ui.tasks import run_in_background
 from ui.widgets import Strip
@@ -43,6 +44,7 @@ from vm_editor.panel_model import PanelJob, PanelModel, PanelOptions, RateNeeded
 
 COLUMNS = ["Picture", "Cue", "In", "Out", "Duration", "Markers", "Rhythm", "Music", "State"]
 POLL_MS = 200
+ENGINE_POLL_MS = 3000  # how often the engine label asks the engine what it has warm
 HIDDEN_COLUMNS = (0, 6, 7)  # picture, rhythm and music are drawn by the cut view above the list
 
 
@@ -58,6 +60,10 @@ class ScorePanel(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self._poll)
+        self.engine_timer = QTimer(self)  # the engine's state (warm presets, device) stays live
+        self.engine_timer.setInterval(ENGINE_POLL_MS)
+        self.engine_timer.timeout.connect(self.refresh_engine)
+        self._engine_asking = False
         self.player = None
         self._refresh_all()
 
@@ -71,6 +77,8 @@ class ScorePanel(QWidget):
         self.play_button = QPushButton("Play cue")
         self.merge_button = QPushButton("Merge")
         self.split_button = QPushButton("Split…")
+        self.relink_button = QPushButton("Relink…")
+        self.relink_button.setToolTip("find offline media in a folder you choose (and its subfolders)")
         self.engine_label = QLabel("engine: not connected")
         for button, slot in (
             (self.open_button, self._open_dialog),
@@ -81,6 +89,7 @@ class ScorePanel(QWidget):
             (self.play_button, self.toggle_play),
             (self.merge_button, self.merge_selected),
             (self.split_button, self._split_dialog),
+            (self.relink_button, self._relink_dialog),
         ):
             button.clicked.connect(slot)
         bar = QHBoxLayout()
@@ -91,6 +100,7 @@ class ScorePanel(QWidget):
             self.cancel_button,
             self.merge_button,
             self.split_button,
+            self.relink_button,
             self.export_button,
             self.play_button,
         )
@@ -147,6 +157,8 @@ class ScorePanel(QWidget):
 
         self.prompt = QLineEdit()
         self.prompt.setPlaceholderText("style prompt, e.g. warm piano, slow")
+        self.controls = CueControls()  # the cue's mood and energy, over the prompt's words
+        self.controls.changed.connect(self._store_settings)
         self.preset = QComboBox()
         self.preset.addItems(["tiny", "musicgen-small", "musicgen-medium", "musicgen-melody"])
         self.seed = QSpinBox()
@@ -187,6 +199,7 @@ class ScorePanel(QWidget):
         seed_row.addWidget(self.dice)
         form = QFormLayout()
         form.addRow("Prompt", self.prompt)
+        form.addRow("Mood, energy", self.controls)
         form.addRow("Preset", self.preset)
         form.addRow("Seed", seed_row)
         form.addRow("Guidance", self.guidance)
@@ -270,15 +283,17 @@ class ScorePanel(QWidget):
     def _opened(self, token: int, path: Path, ask: bool, opened, error: Exception | None) -> None:
         if token != self._opening:
             return  # a later open was asked for meanwhile
-        if error is not None:  # the "planning cues…" line goes: what is open stays open
-            self.status.setText(f"Could not open {Path(path).name}.")
-        if isinstance(error, RateNeeded):
+        if isinstance(error, RateNeeded):  # asked first: nothing is reported while the dialog asks
+            self.status.setText(f"Opening {Path(path).name}: which frame rate?")
             rate = self.ask_rate(error) if ask else None
             if rate is not None:
                 self.open_timeline(path, ask=False, rate=rate)
-            else:
-                self.model.set_error(f"{error} (--rate)")
+                return
+            self.status.setText(f"Could not open {Path(path).name}.")
+            self.model.set_error(f"{error} (--rate)")
             return
+        if error is not None:  # the "planning cues…" line goes: what is open stays open
+            self.status.setText(f"Could not open {Path(path).name}.")
         if isinstance(error, EditorInputError):
             self.model.set_error(str(error))
             return
@@ -288,6 +303,21 @@ class ScorePanel(QWidget):
         self.model.show(opened)
         if self.model.engine_status:
             self.load_previews()
+        after, self._after_open = getattr(self, "_after_open", None), None
+        if after is not None:
+            after()
+
+    def relink_to(self, folder: Path) -> None:
+        """Look for the open timeline's offline media in `folder` (as `--relink FOLDER`) and read
+        the timeline again; the status line says how many clips were found."""
+        if self.model.timeline_path is None:
+            self.model.set_error("open a timeline first, then relink its offline media")
+            return
+        before = len(self.model.offline_clips())
+        if self._guard(self.model.add_relink_folder, Path(folder)) is None and self.model.error:
+            return
+        self._after_open = lambda: self.status.setText(self.model.relink_report(before))
+        self.open_timeline(self.model.timeline_path, ask=False, rate=self.model.opened_rate)
 
     def ask_rate(self, need: RateNeeded) -> float | None:
         """The frame rate of a file that does not record it, from the rates its timecodes allow."""
@@ -318,20 +348,30 @@ class ScorePanel(QWidget):
         self.cut_view.load_previews()
 
     def connect_engine(self) -> None:
-        """Reach (or start) the engine off the GUI thread: starting it can take seconds."""
+        """Reach (or start) the engine off the GUI thread: starting it can take seconds. Then the
+        label keeps asking (every ENGINE_POLL_MS) so it shows the presets as they warm up."""
         if not self.model.engine_status:
             self.engine_label.setText("engine: starting…")
+        self.refresh_engine(report_errors=True)
+        self.engine_timer.start()
+
+    def refresh_engine(self, report_errors: bool = False) -> None:
+        """Ask the engine what it runs on and what it has warm (one question at a time)."""
+        if self._engine_asking or self.model.engine is None:
+            return
+        self._engine_asking = True
 
         def done(result, error):
+            self._engine_asking = False
             if error is not None:
-                self.model.set_error(f"engine unavailable: {error}")
                 self.engine_label.setText("engine: unavailable")
+                if report_errors or self.model.engine_status is not None:
+                    self.model.set_error(f"engine unavailable: {error}")
+                self.model.engine_status = None
                 return
-            device = result.device
-            warm = ", ".join(result.warm_presets) or "cold"
             first = not self.model.engine_status
             self.model.engine_status = result
-            self.engine_label.setText(f"engine: {device}, warm: {warm}")
+            self.engine_label.setText(engine_label(result))
             if first:
                 self.load_previews()
 
@@ -397,8 +437,11 @@ class ScorePanel(QWidget):
             from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
             from PySide6.QtMultimediaWidgets import QVideoWidget
         except ImportError as exc:  # QtMultimedia needs the system's libpulse
-            self.model.set_error(f"preview unavailable ({exc}); install libpulse0 and restart the panel")
+            self.model.set_audio_problem(
+                f"sound: preview unavailable ({exc}); install libpulse0 and restart the panel"
+            )
             return
+        self.model.set_audio_problem(audio_device_problem())
         if self.player is None:
             self.video = QVideoWidget(self)  # a child window: it closes with the panel
             self.video.setWindowFlag(Qt.WindowType.Window)
@@ -408,6 +451,7 @@ class ScorePanel(QWidget):
             self.player.setVideoOutput(self.video)
             self.music = QMediaPlayer(self)
             self.music.setAudioOutput(QAudioOutput(self))
+            self.music.errorOccurred.connect(self._music_error)
             self.stop_timer = QTimer(self)
             self.stop_timer.setSingleShot(True)
             self.stop_timer.timeout.connect(self.stop_playback)
@@ -426,6 +470,11 @@ class ScorePanel(QWidget):
         if music is not None:
             self.music.play()
         self.stop_timer.start(int(row.scene.record_range.duration.to_seconds() * 1000))
+
+    def _music_error(self, _error, text: str) -> None:
+        """What QtMultimedia says when the cue cannot play (it also prints it on the terminal)."""
+        if text:
+            self.model.set_audio_problem(f"sound: the cue cannot play: {text}")
 
     def toggle_play(self) -> None:
         """Space / Play: play the selected cue, or stop what plays; the playhead starts at the cue."""
@@ -470,6 +519,7 @@ class ScorePanel(QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
         self.timer.stop()
+        self.engine_timer.stop()
         self.stop_playback()
         if getattr(self, "video", None) is not None:
             self.video.close()
@@ -481,6 +531,16 @@ class ScorePanel(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Open timeline", folder)
         if path:
             self.open_timeline(Path(path))
+
+    def _relink_dialog(self) -> None:
+        if self.model.timeline_path is None:
+            self.model.set_error("open a timeline first, then relink its offline media")
+            return
+        start = str(self.settings.value("relink_folder", str(self.model.timeline_path.parent)))
+        folder = QFileDialog.getExistingDirectory(self, "Relink: the folder that holds the media", start)
+        if folder:
+            self.settings.setValue("relink_folder", folder)
+            self.relink_to(Path(folder))
 
     def _export_dialog(self) -> None:
         if self.model.timeline_path is None:
@@ -498,7 +558,7 @@ class ScorePanel(QWidget):
             self.model.set_error(str(exc))
         if not self.model.jobs:
             self.timer.stop()
-            self.connect_engine()  # refresh device / warm state after the work
+            self.refresh_engine()  # device / warm state after the work
 
     def _on_model_changed(self, what: str) -> None:
         if what == "scenes":
@@ -599,6 +659,7 @@ class ScorePanel(QWidget):
         row = self.model.rows[position]
         self._loading = True
         self.prompt.setText(row.settings.prompt)
+        self.controls.load(row.settings)
         self.preset.setCurrentText(row.settings.preset)
         self.seed.setValue(row.settings.seed)
         self.guidance.setValue(row.settings.guidance or 0.0)
@@ -615,6 +676,7 @@ class ScorePanel(QWidget):
             return
         settings = self.model.rows[position].settings
         settings.prompt = self.prompt.text()
+        self.controls.store(settings)
         settings.preset = self.preset.currentText()
         settings.seed = self.seed.value()
         settings.guidance = self.guidance.value() or None  # 0: the preset's own
@@ -624,6 +686,27 @@ class ScorePanel(QWidget):
         position = self._current_row()
         if position is not None and index >= 0 and not getattr(self, "_loading", False):
             self._guard(self.model.use_take, position, index)
+
+
+def engine_label(info) -> str:
+    """ "engine: cpu, warm: tiny" / "engine: cuda, cold (the first score loads the model)"."""
+    warm = ", ".join(info.warm_presets)
+    return f"engine: {info.device}, " + (
+        f"warm: {warm}" if warm else "cold (the first score loads the model)"
+    )
+
+
+def audio_device_problem() -> str | None:
+    """None when Qt sees an audio output; else what to do (shown in the window, not only on
+    the terminal where QtMultimedia prints its own warning)."""
+    from PySide6.QtMultimedia import QMediaDevices
+
+    if QMediaDevices.audioOutputs():
+        return None
+    return (
+        "sound: no audio device: the cue plays silently. Connect or enable an audio output "
+        "(or start PulseAudio / PipeWire) and play it again"
+    )
 
 
 def run_panel(

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from engine.api import Engine, ProgressEvent
+from engine.api import CUE_ENERGIES, CUE_MOODS, Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
 from vm_editor import conform, input_guard, outputs, request_limits, scoring
@@ -25,9 +25,11 @@ from vm_editor.scenes import SceneList, cue_label, scenes_to_json, to_engine_sce
 from vm_editor.score_track import (
     add_or_replace_score,
     carry_score,
+    cue_from_metadata,
     is_our_output,
     read_score,
     scored_output_path,
+    without_score,
 )
 from vm_editor.timeline_io import (
     default_output_path,
@@ -91,6 +93,21 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
     p.add_argument("--guidance", type=float, default=None, help="how strongly pictures/prompt steer (CFG)")
+    p.add_argument(
+        "--mood",
+        default=None,
+        metavar="M",
+        help=f"the cue's mood over the prompt's words: {', '.join(CUE_MOODS)}, or {scoring.AUTO} "
+        "(the prompt decides); sets its style unless the prompt names one, and its mode and energy "
+        "unless the prompt's words do (regenerate: as the cue was scored unless given)",
+    )
+    p.add_argument(
+        "--energy",
+        default=None,
+        metavar="E",
+        help=f"the cue's energy (note density), over the prompt and the mood: {', '.join(CUE_ENERGIES)}, "
+        f"or {scoring.AUTO}",
+    )
 
 
 def _add_score_options(p: argparse.ArgumentParser) -> None:
@@ -148,9 +165,18 @@ contract for scripts (DESIGN.md §7):
              a cue folder that takes no files
   conform    score on a timeline that carries a score (its own, or the scored file --force
              replaces) keeps each cue whose pictures did not change (same source_hash, preset,
-             hits, stems; WAV on disk): its file, take, seed, prompt and takes; the others are
-             scored, continuing from kept neighbours; a report (kept / regenerated / new /
+             hits, stems; WAV on disk): its file, take, seed, prompt and takes; a cue whose
+             shots were only trimmed is re-fit (as in conform OLD NEW); the others are scored,
+             continuing from kept neighbours; a report (kept / re-fit / regenerated / new /
              removed) on stderr; --fresh scores every cue anew
+  conform OLD NEW
+             NEW (the recut) scored from OLD (its scored cut): each old cue found again in NEW by
+             the media and source times of its shots; unchanged cues kept (file, take, seed,
+             prompt, takes); a cue whose shots were only trimmed is re-fit: its saved notes
+             re-timed (at most 4 % tempo change between cuts) so its hits land on the moved cuts,
+             re-rendered, no new music; else regenerated continuing from its neighbour; new
+             pictures get new cues; writes <NEW stem>.scored.<ext> (or -o), never OLD or NEW;
+             report: kept / re-fit / regenerated / new / removed
   score T    one clip per cue; touching cues continue each other's music and crossfade from
              the cut into a 1 s rendered handle; --cue-dir DIR (also with the service);
              --no-hits leaves cuts and markers to the model (no forced accents); --stems
@@ -165,8 +191,12 @@ contract for scripts (DESIGN.md §7):
              from 0, the same everywhere: --cue K, `index` in scenes --json, cue_index in the
              metadata, cueKKK in WAV names, the panel's rows, the progress lines
   seeds      cue K's first take: derive_cue_seed(--seed, K), in score and in the panel alike
+  controls   --mood M (tension, action, sadness, uplift, comedy, romance, wonder) and --energy E
+             (low, medium, high) beat the prompt's words; score and conform: every cue they
+             score, regenerate: cue K (kept from its metadata unless given; auto: the prompt
+             decides again); kept and re-fit cues keep theirs (metadata mood, energy)
   panel      takes score's --rate --track --project --relink --cues --merge --merge-all
-             --split-at-markers --in --out --preset --seed --prompt --guidance --cue-dir
+             --split-at-markers --in --out --preset --seed --prompt --mood --energy --guidance --cue-dir
              --allow-offline --crossfade --no-hits --stems; reopens a scored file with its
              music and takes
   engines    the local service by default (started when none runs); --in-process runs it
@@ -207,6 +237,30 @@ def build_parser() -> argparse.ArgumentParser:
         "the last is the one playing, the others wait, disabled, on the takes track",
     )
     score.set_defaults(func=cmd_score)
+
+    conf = sub.add_parser(
+        "conform",
+        help="score a recut from its earlier scored cut: unchanged cues kept, trimmed ones re-fit",
+        description="OLD is a timeline written by `vm-editor score`; NEW is the recut (any format "
+        "score reads). Each old cue is found again in NEW by the media and source times of its "
+        "shots: a cue whose pictures did not change keeps its file, take, seed, prompt and takes; "
+        "a trimmed one is re-fit (its notes re-timed, at most 4 % tempo change, hits on the moved "
+        "cuts), else regenerated continuing from its neighbour; pictures no old cue had get new "
+        "cues. Writes NEW scored; neither input is modified.",
+    )
+    conf.add_argument("old", type=Path, help="the scored timeline (score track and cue metadata)")
+    conf.add_argument("timeline", type=Path, metavar="new", help="the recut")
+    conf.add_argument("-o", "--output", type=Path, default=None, help="default: NEW's scored name")
+    _add_read_options(conf)
+    conf.add_argument("--crossfade", type=float, default=0.5, help="seconds of dissolve where cues touch")
+    conf.add_argument(
+        "--allow-offline", action="store_true", help="score clips whose media is offline, without pictures"
+    )
+    conf.add_argument("--cue-dir", type=Path, default=None, help="where new and re-fit cue WAVs go")
+    _add_recipe_options(conf)
+    conf.add_argument("--force", action="store_true", help="replace an existing output file")
+    _add_in_process_option(conf)
+    conf.set_defaults(func=cmd_conform)
 
     scenes = sub.add_parser("scenes", help="list the scenes that would be scored")
     scenes.add_argument("timeline", type=Path)
@@ -264,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--cues", choices=("auto", "per-clip", "one"), default="auto")
     watch.add_argument("--seed", type=int, default=None)
     watch.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
+    watch.add_argument("--mood", default=None, metavar="M", help=f"as score's: {', '.join(CUE_MOODS)}")
+    watch.add_argument("--energy", default=None, metavar="E", help=f"as score's: {', '.join(CUE_ENERGIES)}")
     _add_in_process_option(watch)
     watch.set_defaults(func=cmd_watch)
 
@@ -427,6 +483,7 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     input_guard.check_crossfade(args.crossfade)
     scoring.check_takes(args.takes)
+    scoring.check_controls(args.mood, args.energy)
     out_path = args.output or default_output_path(args.timeline)
     report = _read(args)  # the input's own problems first (its name, its bytes)
     timeline = report.timeline
@@ -455,10 +512,31 @@ def cmd_score(args: argparse.Namespace) -> int:
     if not scene_list.scenes:
         raise EditorInputError(f"{args.timeline}: the chosen video track has no clips to score")
     old = [] if args.fresh else read_score(timeline, args.timeline)
+    return _score_and_write(args, timeline, scene_list, old, out_path, cue_folder, replace_input=ours)
+
+
+def _score_and_write(
+    args: argparse.Namespace,
+    timeline,
+    scene_list: SceneList,
+    old: list,
+    out_path: Path,
+    cue_folder: Path,
+    *,
+    replace_input: bool = False,
+    old_programs: dict | None = None,
+) -> int:
+    """Conform to `old` (kept cues keep their music, trimmed ones are re-fit), score the rest,
+    write OUT: the end of `score` and of `conform`."""
     plan, old_index = (None, {})
     if old:  # conform: cues whose pictures did not change keep their music
         plan, old_index = conform.match(
-            scene_list.scenes, old, preset=args.preset, hits=not args.no_hits, stems=args.stems
+            scene_list.scenes,
+            old,
+            preset=args.preset,
+            hits=not args.no_hits,
+            stems=args.stems,
+            old_programs=old_programs,
         )
     request = scoring.build_request(
         scene_list,
@@ -470,21 +548,37 @@ def cmd_score(args: argparse.Namespace) -> int:
         score_name=args.timeline.stem,
         hits=not args.no_hits,
         stems=args.stems,
+        mood=args.mood,
+        energy=args.energy,
     )
-    kept = plan.kept if plan is not None else {}
-    if kept:  # the cues to score continue from a kept neighbour's saved tokens
+    kept = dict(plan.kept) if plan is not None else {}
+    for index in sorted(plan.refit) if plan is not None else ():  # in order: each after its neighbour
+        refit = conform.refit_request(
+            plan,
+            scene_list.scenes,
+            index,
+            kept,
+            cue_dir=str(_cue_dir(args, out_path)),
+            score_name=args.timeline.stem,
+        )
+        try:
+            (kept[index],) = _deliver(args, (_engine(args).refit(refit),), cue_folder)
+        except (EngineInputError, EditorInputError) as exc:  # its tokens unreadable, say: new music
+            print(f"warning: cue {index} cannot be re-fit ({exc}); it is regenerated", file=sys.stderr)
+            plan = plan.regenerating(index)
+    if kept:  # the cues to score continue from a kept or re-fit neighbour's saved tokens
         todo = tuple(s for s in request.scenes if s.index not in kept)
         request = dataclasses.replace(request, scenes=scoring.continue_from_finished(todo, kept))
     request_limits.check_request_size(args.timeline, request)
     if not args.in_process:  # the service reads one JSON body of limited size
         request_limits.check_body_size(args.timeline, request)
     if not request.scenes:
-        print(f"every cue of {args.timeline.name} is kept: nothing to score", file=sys.stderr)
+        print(f"every cue of {args.timeline.name} is kept or re-fit: nothing to score", file=sys.stderr)
     takes: list[tuple] = []  # each take's finished cues, take 1 first
     for take in range(1, args.takes + 1) if request.scenes else ():
         # the line is said once the engine has accepted the request
         header = f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'"
-        header += f" ({len(kept)} kept)" if kept else ""
+        header += f" ({len(kept)} kept or re-fit)" if kept else ""
         header += f", take {take} of {args.takes}" if args.takes > 1 else ""
         result = _engine(args).score(scoring.take_request(request, take), progress=_ProgressPrinter(header))
         for warning in result.warnings if take == 1 else ():
@@ -503,11 +597,59 @@ def cmd_score(args: argparse.Namespace) -> int:
         for line in plan.report(old_index):
             print(line, file=sys.stderr)
     written = write_timeline_atomic(
-        scored, out_path, input_path=args.timeline, force=args.force, replace_input=ours
+        scored, out_path, input_path=args.timeline, force=args.force, replace_input=replace_input
     )
     folder = Path((fresh or cues)[0].wav_path).parent if cues else "-"
     print(f"wrote {written} ({len(cues)} cue(s) in {folder})")
     return 0
+
+
+def cmd_conform(args: argparse.Namespace) -> int:
+    """NEW scored from OLD's cues: kept, re-fit, regenerated or new (`vm_editor.conform`)."""
+    input_guard.check_crossfade(args.crossfade)
+    scoring.check_controls(args.mood, args.energy)
+    old_timeline = read_timeline_report(args.old, project=args.project).timeline
+    old = read_score(old_timeline, args.old)
+    if not old:
+        raise EditorInputError(f"{args.old}: holds no VidMusician score; score it first (vm-editor score)")
+    report = _read(args)
+    out_path = args.output or default_output_path(args.timeline)
+    _check_utf8_options(args, out_path)
+    if _same_file(out_path, args.old):
+        raise OutputExistsError(f"{out_path}: is OLD, which is never modified; choose another -o")
+    cue_folder = args.cue_dir or cue_folder_for(out_path)
+    outputs.check_score_outputs(
+        args.timeline,
+        out_path,
+        explicit=True,  # NEW is never its own output either
+        force=args.force,
+        cue_folder=cue_folder,
+        option="--cue-dir" if args.cue_dir else "the cue folder",
+    )
+    outputs.check_writer_carries_score(report.timeline, out_path, args.timeline)
+    recipe = old[0].takes[-1]  # the old score's settings: a kept cue matches only its own
+    args.preset = str(recipe.get("preset") or "tiny")
+    args.no_hits = str(recipe.get("hits", True)).strip().lower() in ("false", "0", "no")
+    args.stems = bool(recipe.get("stems"))
+    args.takes, args.fresh = 1, False
+    relink = [str(p) for p in args.relink]
+    try:
+        programs = scoring.old_cue_programs(
+            old_timeline, old, timeline_path=args.old, track=args.track, relink=relink
+        )
+    except EditorInputError:  # OLD's pictures cannot be read here: each take's recorded program
+        programs = {c.index: p for c in old if (p := cue_from_metadata(c.takes[-1]).program)}
+    if not programs:
+        raise EditorInputError(f"{args.old}: its cues' pictures cannot be read; relink its media (--relink)")
+    timeline, _ = without_score(report.timeline)  # OLD's score (and takes) replace any NEW carries
+    timeline = carry_score(timeline, old_timeline)
+    scene_list = scoring.follow_plan(
+        timeline, programs, timeline_path=args.timeline, track=args.track, relink=relink
+    )
+    if not scene_list.scenes:
+        raise EditorInputError(f"{args.timeline}: the chosen video track has no clips to score")
+    _check_media(args.timeline, scene_list, args.allow_offline)
+    return _score_and_write(args, timeline, scene_list, old, out_path, cue_folder, old_programs=programs)
 
 
 def _carry_previous_score(timeline, out_path: Path):
@@ -530,6 +672,7 @@ def _carry_previous_score(timeline, out_path: Path):
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
     """A new take of one cue, continuing from the cue before it; the old take stays, disabled."""
+    scoring.check_controls(args.mood, args.energy)
     report = _read(args)
     timeline = report.timeline
     cues = input_guard.checked_cue_metadata(timeline, args.timeline)
@@ -562,6 +705,8 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         hits=_choice(args.hits, args.no_hits),  # None: as the cue was scored
         stems=_choice(args.stems, args.no_stems),
         score_name=args.timeline.stem.split(".")[0],
+        mood=args.mood,
+        energy=args.energy,
     )
     if regen.pictures_changed:
         print(f"warning: the pictures under cue {args.cue} changed since it was scored", file=sys.stderr)
@@ -629,7 +774,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if not args.folder.is_dir():
         raise EditorInputError(f"{args.folder}: not a folder; give the folder your editor exports into")
     options = [f"--preset={args.preset}", f"--cues={args.cues}"]
-    for flag, value in (("--rate", args.rate), ("--seed", args.seed), ("--prompt", args.prompt)):
+    scoring.check_controls(args.mood, args.energy)
+    recipe = (
+        ("--seed", args.seed),
+        ("--prompt", args.prompt),
+        ("--mood", args.mood),
+        ("--energy", args.energy),
+    )
+    for flag, value in (("--rate", args.rate), *recipe):
         if value is not None:
             options.append(f"{flag}={value}")  # one token: a prompt may start with "-"
     if args.in_process:
@@ -667,7 +819,8 @@ def cmd_install_host(args: argparse.Namespace) -> int:
     for path in host_install.install(items):
         print(f"wrote {path}")
     where = {
-        "resolve": "in DaVinci Resolve: Workspace > Scripts > Utility > VidMusician Score",
+        "resolve": "in DaVinci Resolve: Workspace > Scripts > Utility > VidMusician Score "
+        "(free edition 21.1 and later: VidMusician Score (Lua))",
         "hiero": "in Hiero / Nuke Studio: Window > VidMusician (restart the host once)",
     }
     print(where[args.host])

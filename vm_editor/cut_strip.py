@@ -24,6 +24,26 @@ from vm_editor.scenes import extract_scenes
 Span = tuple[int, int]  # record frames [lo, hi)
 
 
+@dataclass(frozen=True)
+class Mark:
+    """Something drawn over the shots: a title on screen, a dissolve, a speed change ("50 %",
+    "reverse", "freeze"), over record frames [start, end)."""
+
+    start: int
+    end: int
+    label: str
+
+
+def speed_label(speed: float) -> str | None:
+    """How an editor reads a clip's speed: None at 100 %."""
+    if speed == 1:
+        return None
+    if speed == 0:
+        return "freeze"
+    percent = f"{abs(float(speed)) * 100:.0f} %"
+    return f"reverse {percent}" if speed < 0 else percent
+
+
 @dataclass
 class Shot:
     """One shot of the strip: record frames [start, end) at the program's rate."""
@@ -51,18 +71,28 @@ class CutStrip:
         self._shots: list[Shot] = []
         self._edits: list[int] = []
         self._markers: list[tuple[int, str]] = []
+        self._titles: list[Mark] = []
+        self._dissolves: list[Mark] = []
+        self._speeds: list[Mark] = []
 
     def _refresh(self) -> None:
         if self._generation == self.model.generation:
             return
         self._generation = self.model.generation
         self._shots, self._edits, self._markers = [], [], []
+        self._titles, self._dissolves, self._speeds = [], [], []
         program = self.model.program
         if program is None:
             return
+        self._marks(program)
         rate = program.rate
         track = self.model.scene_list.track_index or None
-        pieces = extract_scenes(self.model.timeline, track=track, timeline_path=self.model.timeline_path)
+        pieces = extract_scenes(
+            self.model.timeline,
+            track=track,
+            timeline_path=self.model.timeline_path,
+            relink=self.model.options.relink,  # the shots a relink found show their stills
+        )
         cursor = 0
         for piece in pieces.scenes:
             lo = round(piece.record_range.start_time.rescaled_to(rate).value)
@@ -86,7 +116,41 @@ class CutStrip:
         self._edits = sorted(e for e in edits if 0 < e < total)
         self._markers = [(round(t.value), name) for t, name in program.markers]
 
+    def _marks(self, program) -> None:
+        """Titles, dissolves and speed changes of the program, in record frames at its rate."""
+
+        def frames(span) -> Span:
+            lo = round(span.start_time.rescaled_to(program.rate).value)
+            return lo, max(round(span.end_time_exclusive().rescaled_to(program.rate).value), lo + 1)
+
+        self._titles = [Mark(*frames(span), name or "title") for span, name in program.titles]
+        self._dissolves = [
+            Mark(*frames(e.span), "dissolve") for e in program.edit_points if e.span is not None
+        ]
+        for segment in program.segments:
+            label = None if segment.is_black else speed_label(segment.speed)
+            if label is not None:
+                lo, hi = frames(segment.record)
+                if self._speeds and self._speeds[-1].label == label and self._speeds[-1].end == lo:
+                    lo = self._speeds.pop().start  # one clip split by an overlay: one mark
+                self._speeds.append(Mark(lo, hi, label))
+
     # -- what is drawn -------------------------------------------------------------------------
+    def titles(self) -> list[Mark]:
+        """Where a title or generator is on screen (over a picture or over black), named."""
+        self._refresh()
+        return self._titles
+
+    def dissolves(self) -> list[Mark]:
+        """Each dissolve's span (a cut is an edit point alone)."""
+        self._refresh()
+        return self._dissolves
+
+    def speed_changes(self) -> list[Mark]:
+        """Spans played at another speed than 100 %: slow, fast, reversed or frozen."""
+        self._refresh()
+        return self._speeds
+
     @property
     def rate(self) -> float:
         program = self.model.program

@@ -33,17 +33,20 @@ from engine.api import (
     MAX_SCENES,
     CancelSignal,
     CueConditioning,
+    CueResult,
     EngineInfo,
     Job,
     Preview,
     ProgramSegmentSpec,
     ProgressCallback,
     ProgressEvent,
+    RefitRequest,
     SceneRequest,
     ScoreRequest,
     ScoreResult,
     ScoringCancelled,
     ShotPicture,
+    cue_from_dict,
     engine_info_from_dict,
     job_from_dict,
     shot_picture_from_dict,
@@ -316,10 +319,22 @@ class ServiceEngine:
         return self._call("POST", f"/jobs/{job_id}/cancel")
 
     def regenerate(
-        self, job_id: str, cue_index: int, seed: int | None = None, prompt: str | None = None
+        self,
+        job_id: str,
+        cue_index: int,
+        seed: int | None = None,
+        prompt: str | None = None,
+        mood: str | None = None,
+        energy: str | None = None,
     ) -> dict:
-        body = {"cue_index": cue_index, "seed": seed, "prompt": prompt}
+        """A new take of one cue of a job; None keeps what the cue was scored with."""
+        body = {"cue_index": cue_index, "seed": seed, "prompt": prompt, "mood": mood, "energy": energy}
         return self._call("POST", f"/jobs/{job_id}/regenerate", json=body)
+
+    def refit(self, request: RefitRequest) -> CueResult:
+        """A finished cue re-timed onto a recut span (`engine.api.RefitRequest`), in the service's
+        cue root (a folder name there); the caller moves it into the chosen folder."""
+        return cue_from_dict(self._call("POST", "/refit", json=_json(request)))
 
     def preview(self, path: str, start_s: float, end_s: float) -> Preview:
         """A still (base64 PNG), the rhythm curve and the cuts of a media range, for the panel."""

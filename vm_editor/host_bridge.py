@@ -8,6 +8,14 @@ launcher runs this module with the absolute Python baked into it at `vm-editor i
   python -m vm_editor.host_bridge sequence-otio DESCRIPTION.json OUT.otio
       an OTIO timeline from a plain description of a host's sequence (Hiero has no OTIO export
       of its own); the description's fields are listed in `timeline_from_sequence`.
+  python -m vm_editor.host_bridge prepare PROJECT TIMELINE
+      makes the project's folder; prints `folder<TAB>exported.otio<TAB>scored.otio`
+  python -m vm_editor.host_bridge sync SCORED --rate R --start F --track N --placed PLACED.tsv
+      what to do to the score track (lines a Lua launcher splits on tabs; `plan_sync` decides):
+      `remove<TAB>I` (I: 1-based line of PLACED.tsv, whose lines are `start<TAB>end<TAB>path`,
+      frames from the timeline's first frame) and `place<TAB>cue<TAB>recordFrame<TAB>frames<TAB>
+      timecode<TAB>wav`. Resolve's free edition (21.1 on) runs Lua scripts only, and Lua has no
+      JSON or OTIO: the decisions stay here, in one place for both launchers.
 
 Bad input exits 2 with one `error:` line, as the CLI does.
 """
@@ -23,7 +31,16 @@ from pathlib import Path
 import opentimelineio as otio
 
 from vm_editor.errors import EditorInputError
-from vm_editor.host_cues import HostCue, cues_to_json, parse_host_rate
+from vm_editor.host_cues import (
+    HostCue,
+    PlacedClip,
+    cues_to_json,
+    frame_to_timecode,
+    parse_host_rate,
+    plan_sync,
+    project_folder,
+    safe_name,
+)
 from vm_editor.media_links import url_to_path
 from vm_editor.timeline_io import read_timeline, write_timeline_atomic
 from vm_editor.writeback import METADATA_KEY, score_track
@@ -137,6 +154,40 @@ def _clip(item: dict, length: int, rate: float) -> otio.schema.Clip:
     return clip
 
 
+def prepare(project: str, timeline: str) -> tuple[Path, Path, Path]:
+    """The project's folder (made), the exported timeline's path and the scored one's."""
+    folder = project_folder(project)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = safe_name(timeline)
+    return folder, folder / f"{stem}.otio", folder / f"{stem}.scored.otio"
+
+
+def read_placed(path: Path) -> list[PlacedClip]:
+    """The clips a launcher found on the score track: `start<TAB>end<TAB>path` per line."""
+    placed = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise EditorInputError(f"{path}:{number}: expected start<TAB>end<TAB>path")
+        placed.append(PlacedClip(int(parts[0]), int(parts[1]), parts[2], number))
+    return placed
+
+
+def sync_lines(
+    cues: list[HostCue], placed: list[PlacedClip], rate: Fraction, *, start: int, drop_frame: bool
+) -> list[str]:
+    plan = plan_sync(cues, placed)
+    lines = [f"remove\t{clip.handle}" for clip in plan.remove]
+    for cue in plan.place:
+        if "\t" in cue.wav_path or "\n" in cue.wav_path:
+            raise EditorInputError(f"{cue.wav_path!r}: a tab or line break in a cue's path; move the cues")
+        at = frame_to_timecode(start + cue.record_start, rate, drop=drop_frame)
+        lines.append(f"place\t{cue.number}\t{start + cue.record_start}\t{cue.duration}\t{at}\t{cue.wav_path}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vm_editor.host_bridge")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,11 +197,31 @@ def main(argv: list[str] | None = None) -> int:
     seq = sub.add_parser("sequence-otio", help="an OTIO file from a host's sequence description")
     seq.add_argument("description", type=Path)
     seq.add_argument("output", type=Path)
+    prep = sub.add_parser("prepare", help="make a project's folder; print its paths")
+    prep.add_argument("project")
+    prep.add_argument("timeline")
+    sync = sub.add_parser("sync", help="what to remove from and place on the score track (lines)")
+    sync.add_argument("timeline", type=Path)
+    sync.add_argument("--rate", required=True)
+    sync.add_argument("--start", type=int, required=True, help="the host timeline's first frame")
+    sync.add_argument("--placed", type=Path, required=True, help="start<TAB>end<TAB>path per clip")
+    sync.add_argument("--drop-frame", action="store_true")
     args = parser.parse_args(argv)
     try:
         if args.command == "cues":
             rate = parse_host_rate(args.rate)
             print(cues_to_json(scored_cues(read_timeline(args.timeline), rate, args.timeline), rate))
+        elif args.command == "prepare":
+            print("\t".join(str(p) for p in prepare(args.project, args.timeline)))
+        elif args.command == "sync":
+            if not args.timeline.is_file():
+                raise EditorInputError(f"{args.timeline}: no scored timeline yet; score it first")
+            rate = parse_host_rate(args.rate)
+            cues = scored_cues(read_timeline(args.timeline), rate, args.timeline)
+            lines = sync_lines(
+                cues, read_placed(args.placed), rate, start=args.start, drop_frame=args.drop_frame
+            )
+            print("\n".join(lines))
         else:
             doc = json.loads(args.description.read_text())
             write_timeline_atomic(timeline_from_sequence(doc), args.output, force=True)

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass
 from fractions import Fraction
+from pathlib import Path
 
 MEDIA_TYPE_AUDIO = 2  # Resolve's clipInfo "mediaType": 1 video only, 2 audio only
 SCORE_TRACK_NAME = "VidMusician score"
@@ -24,6 +26,18 @@ BIN_NAME = "VidMusician"
 
 _NTSC = {23.976: Fraction(24000, 1001), 29.97: Fraction(30000, 1001), 47.952: Fraction(48000, 1001)}
 _NTSC.update({59.94: Fraction(60000, 1001), 119.88: Fraction(120000, 1001)})
+
+
+def safe_name(text: str) -> str:
+    """A file name from a project or timeline name (no separators or characters Windows refuses)."""
+    return re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", str(text)).strip(" .") or "untitled"
+
+
+def project_folder(project_name: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """Where a project's exports, scored timelines and cues live: `~/VidMusician/<project>/`
+    (or `$VIDMUSICIAN_PROJECTS/<project>/`), never a temporary folder."""
+    base = Path(root or os.environ.get("VIDMUSICIAN_PROJECTS") or Path.home() / "VidMusician")
+    return base / safe_name(project_name)
 
 
 class HostRateError(ValueError):
@@ -64,6 +78,26 @@ def timecode_to_frame(timecode: str, rate: str | float | Fraction) -> int:
         all_minutes = hours * 60 + minutes
         total -= skipped * (all_minutes - all_minutes // 10)
     return total
+
+
+def frame_to_timecode(frame: int, rate: str | float | Fraction, *, drop: bool = False) -> str:
+    """The timecode an editor reads for a frame number (the inverse of `timecode_to_frame`)."""
+    exact = rate if isinstance(rate, Fraction) else parse_host_rate(rate)
+    fps = round(exact)
+    frame = int(frame)
+    if drop:
+        skipped = 2 if fps <= 30 else 4
+        per_ten = fps * 600 - skipped * 9
+        per_minute = fps * 60 - skipped
+        tens, rest = divmod(frame, per_ten)
+        extra = skipped * 9 * tens
+        if rest > skipped:
+            extra += skipped * ((rest - skipped) // per_minute)
+        frame += extra
+    frames = frame % fps
+    seconds = frame // fps
+    sep = ";" if drop else ":"
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}{sep}{frames:02d}"
 
 
 @dataclass(frozen=True)
@@ -151,3 +185,24 @@ def plan_sync(cues: list[HostCue], placed: list[PlacedClip]) -> SyncPlan:
             keep.append(clip)
     place = tuple(c for c in cues if c.number not in matched)
     return SyncPlan(tuple(keep), tuple(remove), place)
+
+
+def placement_advice(
+    cues: list[HostCue],
+    rate: str | float | Fraction,
+    *,
+    timeline_start_frame: int,
+    track_index: int,
+    drop_frame: bool = False,
+) -> list[str]:
+    """What to drag where by hand when the host placed nothing: each cue's WAV, from the media
+    pool bin, to the score track at its record timecode (as the editor reads it in the timeline)."""
+    lines = []
+    for cue in cues:
+        at = frame_to_timecode(timeline_start_frame + cue.record_start, rate, drop=drop_frame)
+        lines.append(
+            f"  cue {cue.number}: drag {os.path.basename(cue.wav_path)} from the media pool bin "
+            f"'{BIN_NAME}' to audio track {track_index} '{SCORE_TRACK_NAME}' at {at} "
+            f"({cue.duration} frames)"
+        )
+    return lines

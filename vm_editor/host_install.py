@@ -5,7 +5,10 @@ Python cannot import this project; a launcher that names this install's Python a
 absolute path works whatever the host's environment is. Run it again after moving the install.
 
 Where (as the hosts document their user folders):
-- Resolve, Workspace › Scripts › Utility (shown on every page): `Fusion/Scripts/Utility` under
+- Resolve, Workspace › Scripts › Utility (shown on every page), three Python launchers and three
+  Lua ones ("VidMusician Score (Lua)"...): Resolve 21.1 lists Python scripts in the Studio
+  edition only, Lua scripts in both, and the Lua launchers do the same through
+  `ui/hosts/resolve_launch.lua` (read from this install, so reinstalling updates them): `Fusion/Scripts/Utility` under
   ~/.local/share/DaVinciResolve (Linux), ~/Library/Application Support/Blackmagic Design/DaVinci
   Resolve (macOS), %APPDATA%\\Blackmagic Design\\DaVinci Resolve\\Support (Windows).
 - Hiero / Nuke Studio: `Python/StartupUI` (run once the host's UI exists, which a dockable panel
@@ -31,6 +34,12 @@ RESOLVE_LAUNCHERS = {
     "VidMusician Update.py": "update",
     "VidMusician Panel.py": "panel",
 }
+RESOLVE_LUA_LAUNCHERS = {
+    "VidMusician Score (Lua).lua": "score",
+    "VidMusician Update (Lua).lua": "update",
+    "VidMusician Panel (Lua).lua": "panel",
+}
+RESOLVE_LUA_BODY = Path("ui") / "hosts" / "resolve_launch.lua"
 HIERO_LAUNCHER = "vidmusician_panel.py"
 
 _HEADER = '''"""VidMusician for {host}, written by `vm-editor install-host {key}`.
@@ -50,6 +59,15 @@ _RESOLVE_BODY = """from ui.hosts.resolve_launch import main  # noqa: E402
 
 main(globals(), python=VIDMUSICIAN_PYTHON, action={action!r})
 """
+_LUA_LAUNCHER = """-- VidMusician for DaVinci Resolve (Workspace > Scripts; the free edition too), written by
+-- `vm-editor install-host resolve`. Run it again after moving or reinstalling VidMusician.
+VIDMUSICIAN = {{
+  python = {python},
+  action = {action},
+  score_args = {{{score_args}}},
+}}
+dofile({body})
+"""
 _HIERO_BODY = """from ui.hosts.hiero_panel import register  # noqa: E402
 
 register(VIDMUSICIAN_PYTHON)
@@ -60,6 +78,28 @@ register(VIDMUSICIAN_PYTHON)
 class Launcher:
     path: Path
     text: str
+
+
+def lua_string(text: str) -> str:
+    """A Lua 5.1 string literal for any text (a Windows path's backslashes, quotes, accents)."""
+    out = []
+    for byte in text.encode("utf-8"):
+        char = chr(byte)
+        if char in '\\"' or byte < 32 or byte >= 127:
+            out.append(f"\\{byte:03d}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def lua_launcher(action: str, *, python: str, root: Path, score_args: tuple[str, ...] = ()) -> str:
+    """One Lua launcher: this install's Python and the Lua body's absolute path baked in."""
+    return _LUA_LAUNCHER.format(
+        python=lua_string(python),
+        action=lua_string(action),
+        score_args=", ".join(lua_string(a) for a in score_args),
+        body=lua_string(str(Path(root) / RESOLVE_LUA_BODY)),
+    )
 
 
 def resolve_scripts_folder(platform: str, home: Path, env: Mapping[str, str]) -> Path:
@@ -81,7 +121,7 @@ def hiero_startup_folder(home: Path, env: Mapping[str, str]) -> Path:
 def install_root() -> Path:
     """The folder holding this install's `vm_editor` and `ui` packages."""
     root = Path(__file__).resolve().parent.parent
-    if not (root / "ui" / "hosts" / "resolve_launch.py").is_file():
+    if not (root / "ui" / "hosts" / "resolve_launch.py").is_file() or not (root / RESOLVE_LUA_BODY).is_file():
         raise EditorInputError(f"{root}: this install has no ui/hosts launchers; reinstall VidMusician")
     return root
 
@@ -103,10 +143,15 @@ def launchers(
     if host == "resolve":
         folder = resolve_scripts_folder(platform or sys.platform, home, env)
         header = _HEADER.format(host="DaVinci Resolve (Workspace > Scripts)", **fields)
-        return [
+        python_ones = [
             Launcher(folder / name, header + _RESOLVE_BODY.format(action=a))
             for name, a in RESOLVE_LAUNCHERS.items()
         ]
+        lua_ones = [
+            Launcher(folder / name, lua_launcher(a, python=python, root=Path(fields["root"])))
+            for name, a in RESOLVE_LUA_LAUNCHERS.items()
+        ]
+        return python_ones + lua_ones
     if host == "hiero":
         header = _HEADER.format(host="Hiero / Nuke Studio (a dockable panel)", **fields)
         return [Launcher(hiero_startup_folder(home, env) / HIERO_LAUNCHER, header + _HIERO_BODY)]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import opentimelineio as otio
 
+from engine.api import control_error
 from vm_editor.errors import EditorInputError, TimelineReadError
 
 MAX_TIMELINE_BYTES = 512 * 1024 * 1024
@@ -311,6 +312,8 @@ _CUE_FIELDS: dict[str, tuple[type, ...]] = {
     "scene_name": (str,),
     "handle_s": (int, float),
     "rate": (int, float, type(None)),
+    "mood": (str, type(None)),
+    "energy": (str, type(None)),
 }
 _CUE_REQUIRED = ("record_start_frame", "record_end_frame")
 MAX_HANDLE_S = 10.0  # the engine's own limit on the music rendered past a cue's end
@@ -358,6 +361,9 @@ def _check_cue_span(meta: dict, index: int, timeline: otio.schema.Timeline, path
         raise EditorInputError(
             f"{where} has rate={rate!r}; a frame rate is above 0 and at most {MAX_RATE:g}; {fix}"
         )
+    problem = control_error(meta.get("mood") or None, meta.get("energy") or None)
+    if problem is not None:
+        raise EditorInputError(f"{where}: {problem}; {fix}")
     handle = meta.get("handle_s", 0.0)
     if not 0 <= handle <= MAX_HANDLE_S:
         raise EditorInputError(

@@ -94,6 +94,11 @@ def _index_folder(folder: str) -> dict[str, str]:
     return index
 
 
+def forget_folder_index() -> None:
+    """Walk relink folders anew (files were copied there since they were last searched)."""
+    _index_folder.cache_clear()
+
+
 def resolve_media(
     url: str, *, base_dir: Path | None = None, relink: Sequence[str | os.PathLike[str]] = ()
 ) -> Path | None:

@@ -37,10 +37,11 @@ from engine.api import (
 from vm_editor import cue_plan, format_fixups, input_guard, request_limits, scene_ops, scoring, worlds
 from vm_editor.cue_files import move_cues
 from vm_editor.engine_client import ServiceEngine
-from vm_editor.errors import EditorInputError, TimelineReadError
+from vm_editor.errors import EditorInputError, OfflineMediaError, TimelineReadError
+from vm_editor.media_links import forget_folder_index
 from vm_editor.outputs import cue_folder_for
 from vm_editor.program import Program, timeline_program
-from vm_editor.scenes import Scene, SceneList, cue_label
+from vm_editor.scenes import Scene, SceneList, cue_label, offline_scenes
 from vm_editor.score_track import (
     ScoredCue,
     add_score_with_takes,
@@ -69,6 +70,8 @@ class CueSettings:
     seed: int = 0
     guidance: float | None = None  # `--guidance` (classifier-free guidance); None: the preset's
     locked: bool = False
+    mood: str | None = None  # `--mood` (engine.api.CUE_MOODS); None: the prompt's words decide
+    energy: str | None = None  # `--energy` (engine.api.CUE_ENERGIES); None: the prompt and mood decide
 
 
 @dataclass
@@ -104,6 +107,8 @@ class PanelOptions:
     seed: int = 0  # --seed N: cue K's first take gets scoring.cue_seed(N, K), as in the CLI
     guidance: float | None = None  # --guidance G
     prompt: str = ""  # --prompt TEXT
+    mood: str | None = None  # --mood M (None: auto)
+    energy: str | None = None  # --energy E (None: auto)
     preset: str = "tiny"  # --preset P
     allow_offline: bool = False  # --allow-offline
     crossfade: float = 0.5  # --crossfade S
@@ -121,6 +126,7 @@ class PanelOptions:
         input_guard.check_crossfade(args.crossfade)
         input_guard.check_utf8(args.cue_dir, "--cue-dir")
         input_guard.check_utf8(args.prompt, "--prompt")
+        scoring.check_controls(args.mood, args.energy)
         return cls(
             hits=not args.no_hits,
             stems=args.stems,
@@ -132,6 +138,8 @@ class PanelOptions:
             seed=args.seed or 0,
             guidance=args.guidance,
             prompt=args.prompt or "",
+            mood=scoring.control(args.mood),
+            energy=scoring.control(args.energy),
             preset=args.preset,
             allow_offline=args.allow_offline,
             crossfade=args.crossfade,
@@ -142,6 +150,16 @@ class PanelOptions:
             record_out=args.record_out,
             cue_dir=None if args.cue_dir is None else str(args.cue_dir.resolve()),
         )
+
+
+def offline_note(offline: list[tuple[str, str]]) -> str:
+    """Offline clips, with the panel's fix: its Relink… button, or scoring without pictures."""
+    listed = "; ".join(f"clip {name!r} -> {url}" for name, url in offline[:5])  # as the CLI lists them
+    more = f" (and {len(offline) - 5} more)" if len(offline) > 5 else ""
+    return (
+        f"{len(offline)} clip(s) have offline media: {listed}{more}. Click Relink… and choose the "
+        'folder that holds the files, or tick "score offline clips without pictures"'
+    )
 
 
 class RateNeeded(TimelineReadError):
@@ -190,6 +208,7 @@ class Opened:
     score_name: str | None  # the score track's name when the file was scored
     scored: tuple[ScoredCue, ...]  # its cues and takes (empty: not scored)
     notes: tuple[str, ...]  # warnings, as the CLI prints them
+    rate: float | None = None  # the rate it was read at, when the file does not record one (EDL)
 
 
 class PanelModel:
@@ -212,6 +231,8 @@ class PanelModel:
         self._last_progress = 0.0  # its progress when it ended
         self._last_asked: list[int] = []  # its rows
         self.engine_status: EngineInfo | None = None
+        self.opened_rate: float | None = None  # the rate the open file was read at (an EDL's)
+        self.audio_problem: str | None = None  # why the preview cannot play (no audio device...)
         self.generation = 0  # bumped on every open, so late answers for an old timeline are dropped
         self._listeners: list[Listener] = []
 
@@ -232,10 +253,12 @@ class PanelModel:
         self._changed("error")
 
     def banner_text(self) -> str:
-        """The banner: the error (what stopped an action), else the warnings (what was assumed)."""
-        if self.error:
-            return self.error
-        return f"warning: {self.warning}" if self.warning else ""
+        """The banner: the error (what stopped an action), else the warnings (what was assumed),
+        and a sound problem of the preview beside either."""
+        text = self.error or (f"warning: {self.warning}" if self.warning else "")
+        if self.audio_problem:
+            text = f"{text}\n{self.audio_problem}" if text else self.audio_problem
+        return text
 
     # -- timeline ------------------------------------------------------------------------------
     def rate_choices(self, path: Path) -> tuple[list[float], float] | None:
@@ -281,11 +304,16 @@ class PanelModel:
             notes += [note] if note else []
         program = timeline_program(report.timeline, track=track, timeline_path=Path(path), relink=o.relink)
         program = worlds.with_worlds_of(program, scene_list)  # merged or split cues keep them
-        return Opened(Path(path), timeline, scene_list, program, score_name, tuple(scored), tuple(notes))
+        if offline := offline_scenes(scene_list):
+            notes.append(offline_note(offline))
+        return Opened(
+            Path(path), timeline, scene_list, program, score_name, tuple(scored), tuple(notes), rate
+        )
 
     def show(self, opened: Opened) -> None:
         """Make `opened` the panel's timeline (GUI thread): rows, takes, settings, banner."""
         self.timeline, self.timeline_path, self.scene_list = opened.timeline, opened.path, opened.scene_list
+        self.opened_rate = opened.rate
         self.program = opened.program
         self.score_name = opened.score_name
         self.generation += 1
@@ -301,6 +329,8 @@ class PanelModel:
                 prompt=latest.prompt or "",
                 preset=latest.preset,
                 guidance=latest.guidance,
+                mood=latest.mood,
+                energy=latest.energy,
             )
         self.selection = set()
         self.cancel_all()  # a job for the previous timeline stops; its answers are dropped
@@ -343,7 +373,12 @@ class PanelModel:
     def _first_settings(self, scene: Scene) -> CueSettings:
         o = self.options
         return CueSettings(
-            prompt=o.prompt, preset=o.preset, seed=scoring.cue_seed(o.seed, scene.index), guidance=o.guidance
+            prompt=o.prompt,
+            preset=o.preset,
+            seed=scoring.cue_seed(o.seed, scene.index),
+            guidance=o.guidance,
+            mood=o.mood,
+            energy=o.energy,
         )
 
     @property
@@ -518,6 +553,35 @@ class PanelModel:
             self.rows[position].thumbnail = base64.b64decode(doc.get("thumbnail_png_base64", ""))
             self._changed(f"cue:{position}")
 
+    # -- relink --------------------------------------------------------------------------------
+    def offline_clips(self) -> list[tuple[str, str]]:
+        """(clip name, media URL) of every clip of the open timeline whose media is not found."""
+        return offline_scenes(self.scene_list) if self.scene_list is not None else []
+
+    def add_relink_folder(self, folder: Path) -> None:
+        """Search `folder` and its subfolders for offline media by file name, as `--relink` does;
+        the view then reads the timeline again (`read(path, rate=opened_rate)`) and shows it.
+        The folder's index is forgotten first: files copied there since are found."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise EditorInputError(f"{folder}: not a folder; choose the folder that holds the media")
+        forget_folder_index()
+        if str(folder) not in self.options.relink:
+            self.set_options(relink=(*self.options.relink, str(folder)))
+
+    def relink_report(self, before: int) -> str:
+        """What a relink did, for the status line: found, and still offline."""
+        after = len(self.offline_clips())
+        found = max(0, before - after)
+        if after == 0:
+            return f"Relinked: {found} clip(s) found; every clip is online."
+        return f"Relinked: {found} clip(s) found, {after} still offline (try another folder)."
+
+    def set_audio_problem(self, message: str | None) -> None:
+        """The preview cannot play sound (no audio device, no audio library): said in the window."""
+        self.audio_problem = message
+        self._changed("error")
+
     # -- engine --------------------------------------------------------------------------------
     def set_options(self, **changes) -> None:
         """Score-wide settings (`hits`, `stems`) for the next jobs."""
@@ -553,6 +617,8 @@ class PanelModel:
                     seed=row.settings.seed,
                     prompt=row.settings.prompt or None,
                     guidance=row.settings.guidance,
+                    mood=row.settings.mood,
+                    energy=row.settings.energy,
                     take=len(row.takes) + 1,
                     # a cue that opened a new world (a reopened score knows it from its metadata)
                     continue_from=None
@@ -583,6 +649,8 @@ class PanelModel:
         if self.engine is None:
             raise EditorInputError("no engine: start the panel with one (`vm-editor panel`)")
         asked = dataclasses.replace(self.scene_list, scenes=tuple(self.rows[p].scene for p in positions))
+        if (offline := offline_scenes(asked)) and not self.options.allow_offline:
+            raise OfflineMediaError(offline_note(offline))  # the panel's own fix, not the CLI's flags
         warning = scoring.check_offline(asked, self.timeline_path, self.options.allow_offline)
         self.error = None  # refused or not, the banner now speaks of this request
         self.set_warning(warning)

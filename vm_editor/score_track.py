@@ -23,7 +23,7 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from engine.api import CUE_SAMPLE_RATE, CueResult
+from engine.api import CUE_SAMPLE_RATE, CueProgram, CueResult, program_from_dict
 from vm_editor.media_links import url_to_path
 from vm_editor.writeback import (
     METADATA_KEY,
@@ -304,7 +304,21 @@ def cue_from_metadata(meta: dict) -> CueResult:
         world_changes_s=None
         if meta.get("world_changes_s") is None
         else tuple(float(t) for t in meta["world_changes_s"]),
+        program=_program(meta.get("program")),
+        continued_from=meta.get("continued_from") or None,
+        mood=meta.get("mood") or None,
+        energy=meta.get("energy") or None,
     )
+
+
+def _program(data) -> CueProgram | None:
+    """The pictures a take was made for, as recorded (None: an older score, or unreadable)."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return program_from_dict(data)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def read_score(timeline: otio.schema.Timeline, timeline_path: Path | None = None) -> list[ScoredCue]:

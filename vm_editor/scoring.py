@@ -14,9 +14,12 @@ from pathlib import Path
 import opentimelineio as otio
 
 from engine.api import (
+    CUE_ENERGIES,
+    CUE_MOODS,
     DEFAULT_HANDLE_S,
     SEED_LIMIT,
     Continuation,
+    CueProgram,
     CueResult,
     Engine,
     SceneRequest,
@@ -24,6 +27,7 @@ from engine.api import (
     derive_cue_seed,
 )
 from vm_editor import cue_plan, request_limits, scene_ops, worlds
+from vm_editor.conform import follow_old_cues
 from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report, url_to_path
 from vm_editor.program import timeline_program
@@ -167,16 +171,24 @@ def scene_requests(
     prompt: str | None = None,
     guidance: float | None = None,
     handle_s: float = DEFAULT_HANDLE_S,
+    mood: str | None = None,
+    energy: str | None = None,
 ) -> tuple[SceneRequest, ...]:
     """One request per cue; a cue that starts where the previous ends continues its music, unless
     it starts a new world (`vm_editor.worlds`: it opens fresh in a style of its own pictures and
-    crossfades in); a cue no other continues ends into silence (a cadence)."""
+    crossfades in); a cue no other continues ends into silence (a cadence). `mood` and `energy`:
+    every cue's explicit controls (None: the prompt's words decide)."""
     out = []
     touching = cue_plan.touching(scenes)
     followed = [*touching[1:], False]
     for scene, touches, next_touches in zip(scenes, touching, followed, strict=True):
         req = dataclasses.replace(
-            to_engine_scene(scene, prompt=prompt), guidance=guidance, handle_s=handle_s, ends=not next_touches
+            to_engine_scene(scene, prompt=prompt),
+            guidance=guidance,
+            handle_s=handle_s,
+            ends=not next_touches,
+            mood=mood,
+            energy=energy,
         )
         if touches and not _starts_world(scene):
             prev = scenes[scenes.index(scene) - 1]
@@ -226,8 +238,13 @@ def build_request(
     score_name: str = "score",
     hits: bool = True,
     stems: bool = False,
+    mood: str | None = None,
+    energy: str | None = None,
 ) -> ScoreRequest:
-    scenes = scene_requests(scene_list.scenes, prompt=prompt, guidance=guidance)
+    check_controls(mood, energy)
+    scenes = scene_requests(
+        scene_list.scenes, prompt=prompt, guidance=guidance, mood=control(mood), energy=control(energy)
+    )
     return ScoreRequest(
         scenes=tuple(dataclasses.replace(s, seed=cue_seed(seed, s.index)) for s in scenes),
         cue_dir=cue_dir,
@@ -241,6 +258,21 @@ def build_request(
 
 
 MAX_TAKES = 8  # one per style the model knows
+AUTO = "auto"  # --mood auto / --energy auto: no explicit control, the prompt's words decide
+
+
+def check_controls(mood: str | None, energy: str | None) -> None:
+    """`--mood` and `--energy` as the engine takes them (engine.api.CUE_MOODS, CUE_ENERGIES)."""
+    for option, value, allowed in (("--mood", mood, CUE_MOODS), ("--energy", energy, CUE_ENERGIES)):
+        if value is not None and value != AUTO and value not in allowed:
+            raise EditorInputError(
+                f"{option} {value!r}: choose one of {', '.join(allowed)}, or {AUTO} (the prompt's words decide)"
+            )
+
+
+def control(value: str | None) -> str | None:
+    """A control as the request carries it: None for none given or `auto`."""
+    return None if value in (None, "", AUTO) else value
 
 
 def check_takes(takes: int) -> None:
@@ -284,14 +316,18 @@ def regenerate_request(
     hits: bool | None = None,
     stems: bool | None = None,
     score_name: str = "score",
+    mood: str | None = None,
+    energy: str | None = None,
 ) -> Regeneration:
     """Cue `cue` of a scored timeline again, over the same record span of today's program.
 
     A new seed (the previous take's plus one unless given), take + 1; it continues from the
     previous cue's saved tokens when that cue ends where this one starts, and renders the same
     handle, so the write-back crossfades into the next cue as before. Hits and stems stay as the
-    cue was scored unless `hits` / `stems` say otherwise.
+    cue was scored unless `hits` / `stems` say otherwise; so do its mood and energy unless `mood`
+    / `energy` are given (`auto`: none, the prompt's words decide).
     """
+    check_controls(mood, energy)
     if cue not in cues:
         raise EditorInputError(f"no cue {cue}; its cues are {sorted(cues)}")
     meta = cues[cue]
@@ -310,6 +346,8 @@ def regenerate_request(
         # a cue that opened a new world opens fresh again, in the style its take picks
         continue_from=None if _flag(meta.get("starts_world"), False) else _continuation(cues, cue),
         ends=_ends_into_silence(cues, cue),
+        mood=control(mood if mood is not None else meta.get("mood")),
+        energy=control(energy if energy is not None else meta.get("energy")),
     )
     if request_scene.program is not None and meta.get("world_changes_s") is not None:
         worlds = tuple(float(t) for t in meta["world_changes_s"])  # its style holds as it did
@@ -358,6 +396,43 @@ def scored_cues(
         for scene, c in zip(planned.scenes, scored, strict=True)
     )
     return dataclasses.replace(planned, scenes=scenes)
+
+
+def old_cue_programs(
+    timeline: otio.schema.Timeline,
+    scored: Sequence[ScoredCue],
+    *,
+    timeline_path: Path | None = None,
+    track: int | None = None,
+    relink: Sequence[str | os.PathLike[str]] = (),
+) -> dict[int, CueProgram]:
+    """Old cue index -> the pictures it was scored over (its span of the scored timeline's own
+    program): what `conform OLD NEW` looks for in NEW."""
+    planned = scored_cues(timeline, scored, timeline_path=timeline_path, track=track, relink=relink)
+    out = {}
+    for scene in planned.scenes:
+        program = to_engine_scene(scene).program
+        if program is not None:
+            out[scene.index] = program
+    return out
+
+
+def follow_plan(
+    timeline: otio.schema.Timeline,
+    old_programs: dict[int, CueProgram],
+    *,
+    timeline_path: Path | None = None,
+    track: int | None = None,
+    relink: Sequence[str | os.PathLike[str]] = (),
+) -> SceneList:
+    """NEW's cues for `conform OLD NEW`: the old cues over where their shots are now, new cues
+    over pictures no old cue had (`conform.follow_old_cues`), numbered in record order."""
+    program = timeline_program(timeline, track=track, timeline_path=timeline_path, relink=relink)
+    spans = follow_old_cues(program, sorted(old_programs.items()))
+    planned = cue_plan.cue_scenes(
+        program, spans, choose_video_track(timeline, track, timeline_path).name or "V1"
+    )
+    return dataclasses.replace(planned, start_timecode=timeline.global_start_time)
 
 
 def _continuation(cues: dict[int, dict], cue: int) -> Continuation | None:

@@ -102,7 +102,7 @@ def generate_score(seed: int, config: ClipConfig | None = None) -> tuple[Symboli
 
 def _truth(seed: int, split: str, config: ClipConfig, edit, score: SymbolicScore) -> dict:
     spans = [s.to_dict() for s in edit.spans]
-    captions = [caption(s.style, s.tempo_bpm) for s in edit.spans]
+    captions = [caption(s.style, s.tempo_bpm, s.mood) for s in edit.spans]
     longest = max(range(len(spans)), key=lambda i: spans[i]["end_frame"] - spans[i]["start_frame"])
     starts = [0] + [t.frame for t in edit.transitions] + [edit.num_video_frames]
     return {
@@ -118,6 +118,7 @@ def _truth(seed: int, split: str, config: ClipConfig, edit, score: SymbolicScore
         "duration_s": edit.num_video_frames / VIDEO_FPS,
         "worlds": [s.style for s in edit.spans],
         "world": edit.spans[0].style,
+        "moods": [s.mood for s in edit.spans],
         "style_spans": [[s.start_frame, s.style] for s in edit.spans],
         "spans": spans,
         "tempo_bpm": edit.spans[0].tempo_bpm,

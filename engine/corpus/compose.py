@@ -5,17 +5,21 @@ Why a composer and not a synth: the LM learns what music is from these notes, so
 chord, melodies made of motifs that come back, 4- and 8-bar phrases, a drum fill before every new
 section — and they must answer the pictures: a strong kick + crash on every cut and visual event,
 a new section (and style span) where the world changes. Everything is drawn from the style tables
-in `styles.py`; randomness comes only from the `rng` passed in, so a clip is a pure function of
-its seed.
+in `styles.py`, played in the span's mood (`moods.py`: mode and harmony through
+`mood_styles.py`; melody density, dynamics and ostinato here). Randomness comes only from the
+`rng` passed in and, for a mood's own choices, from a generator seeded by the span itself, so a
+clip is a pure function of its seed and a neutral span is note for note what it was before moods.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from engine.corpus.meter import PHRASE_BARS, SECTION_BARS, Span
+from engine.corpus.mood_styles import mooded_style
+from engine.corpus.moods import MOOD_TABLE, NEUTRAL, mood
 from engine.corpus.styles import SCALES, ChordSpec, Style
 from engine.symbolic.score import CHORD_QUALITIES, MAX_DRUM_PIECES, Chord, DrumHit, Note, SymbolicScore
 
@@ -92,7 +96,8 @@ class _SpanWriter:
     """Writes one span's events into shared lists; keeps the voice-leading state between bars."""
 
     def __init__(self, span: Span, last_span: bool, rng: np.random.Generator):
-        self.span, self.spec, self.rng, self.last_span = span, span.spec, rng, last_span
+        self.span, self.rng, self.last_span = span, rng, last_span
+        self.spec, self.mood = mooded_style(span.spec, span.mood), mood(span.mood)
         self.scale = SCALES[self.spec.mode]
         self.plans: dict[int, SectionPlan] = {}
         lo, hi = self.spec.bass_register
@@ -246,13 +251,17 @@ class _SpanWriter:
         if spec.arpeggio:
             self._arpeggio_bar(bar, plan)
             return
-        cadence = pos % PHRASE_BARS == PHRASE_BARS - 1
+        ostinato = self.mood.ostinato  # the motif's rhythm every bar, by steps, from the same place
+        # a phrase ends on a cadence; an ostinato runs on to the section's end
+        cadence = pos == SECTION_BARS - 1 if ostinato else pos % PHRASE_BARS == PHRASE_BARS - 1
         rhythm, steps = plan.motif_rhythm, plan.motif_steps
-        if pos == 6:  # the second phrase answers with the other motif before its cadence
+        if ostinato:
+            steps = tuple(max(-1, min(1, m)) for m in steps)
+        elif pos == 6:  # the second phrase answers with the other motif before its cadence
             rhythm, steps = plan.answer_rhythm, plan.answer_steps
-        if pos in (1, 5):  # the motif again, a chord tone higher: repetition with variation
+        if pos in (1, 5) and not ostinato:  # the motif again, a chord tone higher: repetition with variation
             self.degree += 2
-        if pos in (0, 4):  # phrase start: back to the register's middle, near the chord's root
+        if pos in (0, 4) or ostinato:  # phrase start: back to the register's middle, near the chord's root
             mlo, mhi = spec.melody_register
             root_pc = self._chord_pcs(_chord_at(spec, plan, bar, 0))[0]
             self.degree = self._degree_near(_near(root_pc, (mlo + mhi) / 2, mlo, mhi))
@@ -336,6 +345,79 @@ class _SpanWriter:
             self.harmony_bar(bar)
             self.bass_bar(bar)
             self.melody_bar(bar)
+        if self.mood.name != NEUTRAL:
+            span = self.span
+            rng = np.random.default_rng(
+                [
+                    span.start_frame,
+                    span.end_frame,
+                    span.tonic,
+                    round(span.tempo_bpm * 1000),
+                    list(MOOD_TABLE).index(self.mood.name),
+                ]
+            )
+            self._density(rng)
+            self._dynamics(rng)
+
+    # --- the mood's note-level changes (its mode, register and harmony are in self.spec) ----------
+    def _density(self, rng: np.random.Generator) -> None:
+        """Sparser: drop melody onsets (the note before holds on, unless staccato); denser: split a
+        note at its slot's middle grid step with a passing tone towards the next note. Which bar
+        positions change is drawn once per section, so a motif keeps its repeats (and an ostinato
+        its figure). Phrase starts and cadence notes stay."""
+        p = abs(self.mood.density)
+        keep = set(self.cadences)
+        per_bar = self.spec.steps_per_bar
+        chosen: dict[tuple[int, int], bool] = {}
+
+        def changes(step: int) -> bool:
+            key = (step // per_bar // SECTION_BARS, step % per_bar)
+            if key not in chosen:
+                chosen[key] = bool(rng.random() < p)
+            return chosen[key]
+
+        notes = sorted(self.melody, key=lambda n: n.start)
+        out: list[Note] = []
+        for i, n in enumerate(notes):
+            nxt = notes[i + 1] if i + 1 < len(notes) else None
+            k = round((n.start - self.span.origin_frame) / self.span.step_frames)
+            if self.mood.density < 0:
+                if out and n.accent < 2 and n.start not in keep and changes(k):
+                    if not self.spec.staccato and out[-1].end >= n.start:
+                        out[-1] = replace(out[-1], end=n.end)
+                    continue
+                out.append(n)
+                continue
+            slot_end = nxt.start if nxt is not None else n.end
+            slot_steps = round((slot_end - n.start) / self.span.step_frames)
+            if slot_steps < 2 or n.start in keep or not changes(k):
+                out.append(n)
+                continue
+            mid = self.span.step_frame(k + slot_steps // 2)
+            degree = self._degree_near(n.pitch)
+            towards = 1 if nxt is None or nxt.pitch >= n.pitch else -1
+            pitch = self._into_register(self._pitch_of_degree(degree + towards))
+            end = min(slot_end, self.span.end_frame)
+            if self.spec.staccato:
+                end = mid + max(1, (end - mid) // 2)
+            out.append(replace(n, end=min(n.end, mid)))
+            if mid < end:
+                out.append(Note(mid, end, pitch, 0))
+        self.melody = out
+
+    def _dynamics(self, rng: np.random.Generator) -> None:
+        """Each accent (drums, bass, chords, melody) one level softer or stronger with the mood's
+        chance; the hits on cuts are added later, at full strength, whatever the mood."""
+        p, up = abs(self.mood.dynamics), 1 if self.mood.dynamics > 0 else -1
+
+        def scaled(accent: int) -> int:
+            return min(2, max(0, accent + up)) if rng.random() < p else accent
+
+        for frame in sorted(self.drums):
+            self.drums[frame] = {piece: scaled(a) for piece, a in self.drums[frame].items()}
+        self.bass = [replace(n, accent=scaled(n.accent)) for n in self.bass]
+        self.harmony = [replace(c, accent=scaled(c.accent)) for c in self.harmony]
+        self.melody = [replace(n, accent=scaled(n.accent)) for n in self.melody]
 
 
 def span_onsets(span: Span, rng: np.random.Generator) -> dict[str, list[int]]:

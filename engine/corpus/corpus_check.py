@@ -67,8 +67,15 @@ def check_corpus(root: str | Path, split: str | None = None, limit: int = 20) ->
 
 def _check_clip(entry, truth: dict) -> dict:
     """A symbolic-corpus clip: its score's accents and its decoded video against the truth."""
+    from engine.corpus.meter import Span
     from engine.symbolic.score import SymbolicScore
 
+    try:  # every span names a known style and mood (a truth from before moods reads as neutral)
+        moods = [Span.from_dict(s).mood for s in truth["spans"]]
+    except (KeyError, ValueError) as exc:
+        raise ManifestError(
+            f"{entry.truth}: a span is invalid ({exc}); write the clip again with `vm-train synth`"
+        ) from None
     score = SymbolicScore.from_dict(json.loads(Path(entry.score).read_text(encoding="utf-8")))
     strong = {h.frame for h in score.drums if h.accent == 2 and {"kick", "crash"} <= set(h.pieces)}
     hits = truth["hit_frames_50"]
@@ -85,6 +92,7 @@ def _check_clip(entry, truth: dict) -> dict:
     return {
         "id": truth["id"],
         "world": truth["world"],
+        "moods": moods,
         "music_f": music_f,
         "video_f": f,
         "video_recall": recall,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from engine.corpus.moods import NEUTRAL, check_mood
 from engine.corpus.styles import Style, style
 from engine.symbolic.score import FRAME_RATE
 
@@ -32,6 +33,10 @@ class Span:
     start_frame: int
     end_frame: int
     origin_frame: float
+    mood: str = NEUTRAL  # a key of moods.MOOD_TABLE: how the composer plays the style here
+
+    def __post_init__(self) -> None:
+        check_mood(self.mood)
 
     @property
     def spec(self) -> Style:
@@ -83,4 +88,18 @@ class Span:
             "origin_frame": self.origin_frame,
             "beats_per_bar": self.spec.beats_per_bar,
             "steps_per_beat": self.spec.steps_per_beat,
+            "mood": self.mood,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Span:
+        """The span `to_dict` wrote; a truth file from before moods reads as neutral."""
+        return cls(
+            d["style"],
+            float(d["tempo_bpm"]),
+            int(d["tonic"]),
+            int(d["start_frame"]),
+            int(d["end_frame"]),
+            float(d["origin_frame"]),
+            d.get("mood", NEUTRAL),
+        )

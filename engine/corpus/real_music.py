@@ -405,6 +405,12 @@ def tokenize(
             "mode": mode,
             "transpose": shift,
             "harmony_from": harmony_from,
+            # its bars on the frame grid (engine.generator.grid_position): bar 0 at the first downbeat
+            "grid": {
+                "origin_frame": meter.pickup_ql * per_ql,
+                "beat_frames": meter.beat_ql * per_ql,
+                "beats_per_bar": meter.beats,
+            },
         },
     )
 

@@ -11,11 +11,12 @@ frame 2k, so the accent and the picture change are on the same instant.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from engine.corpus.meter import SECTION_BARS, Span
+from engine.corpus.moods import MOODS, NEUTRAL, NEUTRAL_SHARE
 from engine.corpus.styles import style
 from engine.symbolic.score import FRAME_RATE, STYLES
 from engine.timebase import GRID_FPS
@@ -105,10 +106,20 @@ def _grid_points(span: Span) -> list[tuple[int, str]]:
     return [(round(f / MUSIC_PER_VIDEO), k) for f, k in out]
 
 
+def _draw_mood(rng: np.random.Generator) -> str:
+    """Neutral NEUTRAL_SHARE of the time, else one of the moods, uniformly."""
+    return NEUTRAL if rng.random() < NEUTRAL_SHARE else MOODS[int(rng.integers(len(MOODS)))]
+
+
 def plan_edit(style_name: str, num_video_frames: int, rng: np.random.Generator) -> Edit:
-    """Draw the spans, shots, transitions and visual events of one clip whose first world is `style_name`."""
+    """Draw the spans, shots, transitions and visual events of one clip whose first world is `style_name`.
+
+    Each span's mood comes from a child generator of `rng` (spawning does not advance it), drawn
+    apart from the pictures: an editor asks for a mood in words, whatever the shots show, and
+    every other draw of the clip is the same as without moods."""
     if style_name not in STYLES:
         raise ValueError(f"unknown style {style_name!r}; known: {', '.join(STYLES)}")
+    mood_rng = rng.spawn(1)[0]
     n50 = num_video_frames * MUSIC_PER_VIDEO
     first = _first_span(style_name, n50, rng)
     spans = [first]
@@ -154,6 +165,7 @@ def plan_edit(style_name: str, num_video_frames: int, rng: np.random.Generator) 
         cur = f
     transitions = _transitions(boundaries, change, num_video_frames, spans, rng)
     events = _events(spans, points, transitions, num_video_frames, rng)
+    spans = [replace(span, mood=_draw_mood(mood_rng)) for span in spans]
     return Edit(num_video_frames, tuple(spans), tuple(transitions), tuple(events))
 
 

@@ -17,15 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.corpus.moods import MOOD_TABLE, NEUTRAL, mood, mood_words
+from engine.symbolic.modes import SCALES
 from engine.symbolic.score import BASS_RANGE, CHORD_QUALITIES, DRUM_PIECES, MELODY_RANGE, STYLES
-
-SCALES: dict[str, tuple[int, ...]] = {
-    "major": (0, 2, 4, 5, 7, 9, 11),
-    "minor": (0, 2, 3, 5, 7, 8, 10),
-    "dorian": (0, 2, 3, 5, 7, 9, 10),
-    "lydian": (0, 2, 4, 6, 7, 9, 11),
-    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
-}
 
 ChordSpec = tuple[int, str]
 Groove = dict[str, str]
@@ -342,13 +336,21 @@ def style_words(name: str) -> tuple[str, ...]:
 
 
 def known_prompt_words() -> frozenset[str]:
-    """Every word some style's caption uses, plus the tempo suffix "bpm"."""
-    return frozenset(w for name in STYLES for w in style_words(name)) | {"bpm"}
+    """Every word some caption uses (the styles' and the moods'), plus the tempo suffix "bpm"."""
+    styles = {w for name in STYLES for w in style_words(name)}
+    return frozenset(styles | {w for name in MOOD_TABLE for w in mood_words(name)} | {"bpm"})
 
 
-def caption(name: str, tempo_bpm: float) -> str:
-    """The style prompt a text encoder sees for a section of this style at this tempo."""
-    return ", ".join(style(name).words) + f", {round(tempo_bpm)} bpm"
+def caption(name: str, tempo_bpm: float, mood_name: str = NEUTRAL) -> str:
+    """The prompt a text encoder sees for a section of this style, in this mood, at this tempo:
+    the style's words, then the mood's (none for neutral), then the tempo. A mood that changes
+    the mode names its mode instead of the style's ("acoustic folk, minor, ..., tense")."""
+    m = mood(mood_name)
+    words = list(style(name).words)
+    if m.mode is not None:
+        words = [w for w in words if w not in SCALES]
+        words.insert(1, m.mode)
+    return ", ".join((*words, *m.words)) + f", {round(tempo_bpm)} bpm"
 
 
 def check_table() -> None:

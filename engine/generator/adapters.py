@@ -31,6 +31,8 @@ def signature(model: VidMusicianLM, backbone_id: str) -> dict[str, str]:
         "rhythm_channels": str(model.rhythm.channels),
         "rhythm_blocks": str(model.rhythm.num_blocks),
     }
+    if model.grid is not None:  # only then: checkpoints from before the grid inputs still load
+        sig["grid_channels"] = str(model.grid.channels)
     if model.semantic is not None:
         sig.update({"cls_dim": str(model.semantic.cls_dim), "t5_dim": str(model.semantic.t5_dim)})
     return sig
@@ -88,6 +90,8 @@ def load_adapters(model: VidMusicianLM, path: Path, backbone_id: str) -> dict[st
     model.rhythm.load_state_dict(
         {k[len("rhythm.") :]: v for k, v in state.items() if k.startswith("rhythm.")}
     )
+    if model.grid is not None:
+        model.grid.load_state_dict({k[len("grid.") :]: v for k, v in state.items() if k.startswith("grid.")})
     if model.semantic is not None:
         sem = {k[len("semantic.") :]: v for k, v in state.items() if k.startswith("semantic.")}
         result = model.semantic.load_state_dict(sem, strict=False)

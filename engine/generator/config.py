@@ -49,6 +49,8 @@ class GeneratorConfig:
     lora_alpha: float = 16.0
     lora_targets: tuple[str, ...] = ("q", "v")
     rhythm_fraction: float = 0.75
+    # channels of where-in-the-music inputs (`grid_position`); 0: none (MusicGen, older tiny models)
+    grid_channels: int = 0
     window_s: float = 10.0
     context_s: float = 4.0
     crossfade_s: float = 0.25
@@ -81,6 +83,8 @@ class GeneratorConfig:
             )
         if not 0.0 < cfg.rhythm_fraction <= 1.0:
             raise PresetError(f"{where}: rhythm_fraction must be in (0, 1], got {cfg.rhythm_fraction}")
+        if cfg.grid_channels not in (0, 9):  # grid_position.GRID_CHANNELS (not imported: no torch here)
+            raise PresetError(f"{where}: grid_channels must be 0 (none) or 9, got {cfg.grid_channels}")
         return cfg
 
 
@@ -100,7 +104,9 @@ def load_generator_config(
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise PresetError(f"{path}: cannot read the generator config ({exc}); pass a generator.json") from None
+            raise PresetError(
+                f"{path}: cannot read the generator config ({exc}); pass a generator.json"
+            ) from None
         return GeneratorConfig.from_dict(data, where=str(path))
     from engine.presets import load_preset
 

@@ -18,7 +18,7 @@ import torch
 
 from engine.generator import tempo_grid
 from engine.generator.decoding import Sampling, TokenConstraints, generate_window
-from engine.generator.form import FormDecoder, StyleForm, key_signature, plan_form, tonic_in
+from engine.generator.form import FormDecoder, StyleForm, in_mode, key_signature, plan_form, tonic_in
 from engine.generator.model import VidMusicianLM
 from engine.generator.tempo_grid import (
     DEFAULT_METER,
@@ -276,11 +276,13 @@ def cue_form(
     seed: int,
     card: int,
     frame_rate: float,
+    mode: str | None = None,
 ) -> FormDecoder | None:
     """The cue's written form (`form.plan_form`) in the style it opens in (a continued cue: the
     style its predecessor was playing, and the key signature that cue was written in, read from
-    its notes, `history` [K, T] being the whole of it), or None where the model folder has no style forms or
-    the style is unknown."""
+    its notes, `history` [K, T] being the whole of it), in `mode` where the prompt asks for one
+    (a mood's: `form.in_mode`), or None where the model folder has no style forms or the style
+    is unknown."""
     if style_forms is None:
         return None
     prompt = None if prompt_codes is None else prompt_codes[0].cpu().numpy()
@@ -293,6 +295,8 @@ def cue_form(
     form = style_forms.get(name)
     if form is None:
         return None
+    if mode is not None:
+        form = in_mode(form, mode)
     rng = np.random.default_rng(int(seed) ^ 0xF0A3)
     tonic = None
     if history is not None and np.ndim(history) == 2 and history.shape[1] > 0:

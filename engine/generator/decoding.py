@@ -70,7 +70,9 @@ class TokenConstraints:
     form: FormDecoder | None = None
     form_offset: int = 0
 
-    def form_bias(self, coords, prompt_frames: int, total_frames: int, card: int, K: int) -> torch.Tensor | None:
+    def form_bias(
+        self, coords, prompt_frames: int, total_frames: int, card: int, K: int
+    ) -> torch.Tensor | None:
         """[1, K, card] log-odds (-inf: masked) of the form at this step, for new frames only."""
         if self.form is None:
             return None
@@ -261,6 +263,7 @@ def generate_window(
     on_step: Callable[[], None] | None = None,
     constraints: TokenConstraints | None = None,
     fast: bool | None = None,
+    grid: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Codes [1, K, total_frames]: `prompt` ([1, K, P]) kept, the rest sampled.
 
@@ -269,7 +272,8 @@ def generate_window(
     means classifier-free guidance: a second batch row with the null condition and zero rhythm.
     `fast` (default: `FAST_STEP`) computes the steps with `FastStep` (the same logits at a fraction
     of the overhead) when the model allows it; False, or a model it does not cover, runs
-    audiocraft's streaming forward.
+    audiocraft's streaming forward. `grid` [1, total_frames, GRID_CHANNELS]: where each frame
+    sits in beat, bar and phrase (`grid_position`), given to every batch row.
     """
     lm = model.lm
     device = next(lm.parameters()).device
@@ -288,10 +292,14 @@ def generate_window(
     if use_cfg:
         mem = torch.cat([memory, null_memory.expand_as(memory)], dim=0)
     batch = 2 if use_cfg else 1
-    feats = model.rhythm_features(rhythm_curve.to(device)) if rhythm_curve is not None else None
     S = seq.shape[-1]
     # Pad to every step and to the CFG batch once; each step then takes views (no allocation).
-    feats = model.rhythm_window(feats, 0, S, batch)
+    feats = model.frame_additions(
+        None if rhythm_curve is None else rhythm_curve.to(device),
+        None if grid is None else grid.to(device),
+        S,
+        batch,
+    )
     step = _fast_step(model) if (FAST_STEP if fast is None else fast) else None
     if step is not None:
         step.start(mem, batch, S)

@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from engine.generator.tempo_grid import TempoGrid
 from engine.symbolic import tokens as symbolic_tokens
+from engine.symbolic.modes import SCALES, harmonize
 from engine.symbolic.score import ACCENTS, BASS_RANGE, CHORD_QUALITIES, MELODY_RANGE, STREAMS
 
 STYLE_FORMS_FILE = "style_forms.json"
@@ -100,6 +101,22 @@ class StyleForm:
         if form.mode not in FINAL_CADENCE:
             raise ValueError(f"mode {form.mode!r} unknown; use one of {', '.join(FINAL_CADENCE)}")
         return form
+
+
+def in_mode(form: StyleForm, mode: str) -> StyleForm:
+    """`form` with its harmony moved into `mode` degree by degree, as the composer plays a style
+    in a mood (`engine.symbolic.modes.harmonize`: a sad prompt over a major style's I–V–vi–IV
+    writes i–v–VI–iv); unchanged for its own mode or a mode it does not know."""
+    if mode == form.mode or mode not in SCALES or form.mode not in SCALES:
+        return form
+    rows = lambda chords: tuple(tuple(harmonize(c, form.mode, mode) for c in row) for row in chords)  # noqa: E731
+    return replace(
+        form,
+        mode=mode,
+        scale=SCALES[mode],
+        progressions=rows(form.progressions),
+        cadences=rows(form.cadences),
+    )
 
 
 def read_style_forms(folder: Path) -> dict[str, StyleForm] | None:
@@ -268,6 +285,15 @@ def melody_lag(bar: int, _position: float = 0.0) -> int:
     return 0
 
 
+def short_melody_lag(bar: int, _position: float = 0.0) -> int:
+    """A cue too short for a period (under 4 bars: a sting, a 3–8 s shot) states a one-bar
+    figure and answers it: bar 1 repeats bar 0, bar 2 returns to it, and so on."""
+    return 0 if bar <= 0 else 1 if bar % 2 else 2
+
+
+SHORT_CUE_BARS = 4  # fewer bars than this: `short_melody_lag`
+
+
 def drum_lag(bar: int, position: float = 0.0) -> int:
     """Bars back to the groove a drum bar repeats: the bar before; the second half of a 4-bar
     phrase's last bar is free (a fill), and the bar after it repeats the groove two bars back."""
@@ -311,6 +337,8 @@ def plan_form(
     if end_frame is not None:
         release = max(1, min(frames, end_frame) - int(round(RELEASE_S * frame_rate)))
         final = _closing_beat(grid, release)
+    heard_bars = _bar_of(grid, (release or frames) - 1) - first_bar + 1
+    theme_rule = melody_lag if heard_bars >= SHORT_CUE_BARS else short_melody_lag
     progressions = [form.progressions[int(i)] for i in rng.permutation(len(form.progressions))]
     cadences = [form.cadences[int(i)] for i in rng.permutation(len(form.cadences))] if form.cadences else []
     per_chord = max(form.chord_bars, 0.5)
@@ -371,7 +399,7 @@ def plan_form(
         strikes=frozenset(strikes),
         roots=frozenset(roots),
         accents=frozenset(int(h) for h in hits if 0 <= h < frames),
-        melody_from=_lagged(grid, grid.onset_frames(0, frames, "melody"), melody_lag, first_bar, first),
+        melody_from=_lagged(grid, grid.onset_frames(0, frames, "melody"), theme_rule, first_bar, first),
         drums_from=_groove_sources(grid, grid.onset_frames(0, frames, "drums"), drum_lag, first_bar, first),
         bass_from=_lagged(grid, bass_frames, bass_lag, first_bar, first),
         final=final,

@@ -74,12 +74,14 @@ def render(
     progress: Callable[[float], None] | None = None,
     constraints: TokenConstraints | None = None,
     out_codes: list | None = None,
+    grid: torch.Tensor | None = None,
 ) -> np.ndarray:
     """Audio for new frames [0, frames): exactly frames * hop samples — mono [N] from a neural codec,
     [N, channels] from a codec that renders whole sequences (`decodes_whole`, the symbolic one).
 
-    `constraints.hit_frames` are global frames (0 = the first new frame). The new codes
-    [K, frames] are appended to `out_codes` when given (a cue's tokens, kept beside its WAV).
+    `grid` [p0 + frames, GRID_CHANNELS]: where each frame from the prompt's first on sits in the
+    music (`grid_position`). `constraints.hit_frames` are global frames (0 = the first new frame).
+    The new codes [K, frames] are appended to `out_codes` when given (a cue's tokens, kept beside its WAV).
     """
     hop = int(round(codec.sample_rate / codec.frame_rate))
     p0 = 0 if prompt_codes is None else prompt_codes.shape[-1]
@@ -113,6 +115,7 @@ def render(
             memory=memory,
             null_memory=null_memory,
             rhythm_curve=_curve_slice(curve, w.start, w.end),
+            grid=None if grid is None else _curve_slice(grid, p0 + w.start, p0 + w.end),
             prompt=prompt,
             total_frames=w.total,
             sampling=sampling,

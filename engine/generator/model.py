@@ -13,13 +13,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engine.generator.grid_position import GridPosition
 from engine.generator.rhythm import InAttention, rhythm_layer_count
 from engine.generator.semantic import SemanticPath
 
 
 class VidMusicianLM(nn.Module):
     def __init__(
-        self, lm: nn.Module, semantic: SemanticPath | None, rhythm_channels: int, rhythm_fraction: float
+        self,
+        lm: nn.Module,
+        semantic: SemanticPath | None,
+        rhythm_channels: int,
+        rhythm_fraction: float,
+        grid_channels: int = 0,
     ):
         super().__init__()
         lm.requires_grad_(False)
@@ -30,6 +36,8 @@ class VidMusicianLM(nn.Module):
         dtype = next(lm.parameters()).dtype
         device = next(lm.parameters()).device
         self.rhythm.to(device=device)
+        # where each frame sits in beat, bar and phrase (`grid_position`); trained with the LM
+        self.grid = GridPosition(lm.dim, grid_channels).to(device=device) if grid_channels else None
         if semantic is not None:
             semantic.to(device=device)
         self.lm_dtype = dtype
@@ -37,6 +45,8 @@ class VidMusicianLM(nn.Module):
     # -- adapters ------------------------------------------------------------------------------
     def adapter_state(self) -> dict[str, torch.Tensor]:
         state = {f"rhythm.{k}": v for k, v in self.rhythm.state_dict().items()}
+        if self.grid is not None:
+            state.update({f"grid.{k}": v for k, v in self.grid.state_dict().items()})
         if self.semantic is not None:
             state.update({f"semantic.{k}": v for k, v in self.semantic.adapter_state().items()})
         return state
@@ -50,6 +60,25 @@ class VidMusicianLM(nn.Module):
             return None
         feats = self.rhythm(curve.to(self.rhythm.proj_in.weight))
         return [f.to(self.lm_dtype) for f in feats]
+
+    def frame_additions(
+        self, curve: torch.Tensor | None, grid: torch.Tensor | None, steps: int, batch: int
+    ) -> list[torch.Tensor] | None:
+        """Per-block additions for `batch` rows over `steps` pattern steps: the rhythm path's
+        (`curve` [b, T, C]) on the first b rows (a guidance batch's unconditioned rows get none),
+        and the grid position's (`grid` [b, T, GRID_CHANNELS]) on block 0 of every row. None when
+        there is neither."""
+        feats = self.rhythm_window(self.rhythm_features(curve), 0, steps, batch)
+        if grid is None or self.grid is None:
+            return feats
+        g = self.grid(grid).to(self.lm_dtype)[:, :steps]
+        if g.shape[1] < steps:
+            g = torch.cat([g, g.new_zeros(g.shape[0], steps - g.shape[1], g.shape[2])], dim=1)
+        if g.shape[0] < batch:
+            g = g.expand(batch, -1, -1) if g.shape[0] == 1 else torch.cat([g, g[: batch - g.shape[0]]], 0)
+        if feats is None:
+            return [g.contiguous()]
+        return [feats[0] + g, *feats[1:]]
 
     # -- forward -------------------------------------------------------------------------------
     def forward(

@@ -24,6 +24,7 @@ from engine.generator.config import BUILTIN, GeneratorConfig, load_generator_con
 from engine.generator.cue_grid import StreamMasks, choose_grid, cue_form, style_change_frames
 from engine.generator.decoding import Sampling
 from engine.generator.form import StyleForm, read_style_forms
+from engine.generator.grid_position import cue_segment, grid_features
 from engine.generator.longform import render
 from engine.generator.model import VidMusicianLM
 from engine.generator.prompt_intent import PromptIntent, Vocabulary, unknown_words_warning
@@ -90,7 +91,9 @@ def build_model(cfg: GeneratorConfig, backbone: bb.Backbone, folder: Path | None
             cfg.lora_targets,
             projector_init=projector_init,
         )
-        return VidMusicianLM(backbone.lm, semantic, cfg.rhythm_channels, cfg.rhythm_fraction).eval()
+        return VidMusicianLM(
+            backbone.lm, semantic, cfg.rhythm_channels, cfg.rhythm_fraction, cfg.grid_channels
+        ).eval()
 
 
 def save_text_encoder(model: VidMusicianLM, cfg: GeneratorConfig, path: Path) -> None:
@@ -160,7 +163,8 @@ class MusicGenerator:
 
     @classmethod
     def _load(cls, preset: str, device: str, zero_shot: bool) -> MusicGenerator:
-        cfg = load_generator_config(preset)
+        # a trained model folder's own generator.json (the recipe writes one) describes its weights
+        cfg = load_generator_config(preset, folder=bb.models_root() / preset)
         if device == "cpu" and cfg.cpu_threads:
             torch.set_num_threads(cfg.cpu_threads)
         return cls.from_preset_config(preset, cfg, device, zero_shot)
@@ -381,6 +385,8 @@ class MusicGenerator:
         end_s: float | None = None,
         style_changes_s: tuple[float, ...] | list[float] | None = None,
         take: int = 1,
+        mood: str | None = None,
+        energy: str | None = None,
     ) -> GeneratedCue:
         """Float32 music of exactly round(duration_s * sample_rate) samples, and its tokens.
 
@@ -402,7 +408,8 @@ class MusicGenerator:
         released before it. `style_changes_s` (cue seconds: world changes, markers): the only places
         the style may change; None: at any cut (`cue_grid.style_change_frames`).
         `take` k > 1: an alternative, opening in the pilot's k-th style or, in a named style, at
-        the other end of its tempo range (`cue_grid.choose_grid`).
+        the other end of its tempo range (`cue_grid.choose_grid`). `mood` and `energy`: the cue's
+        explicit controls, over what the prompt's words say (`PromptIntent.with_controls`).
         """
         if stems and not self.symbolic:
             raise GeneratorInputError(
@@ -425,7 +432,9 @@ class MusicGenerator:
             bpm = tempo_from_rhythm(curve.numpy(), self.frame_rate) if curve is not None else None
             prompt, cls, curve = build_prompt(tags, bpm, prompt), None, None
         constraints = None
-        intent = self.prompt_intent(prompt) if self.symbolic else PromptIntent()
+        intent = (self.prompt_intent(prompt) if self.symbolic else PromptIntent()).with_controls(
+            mood=mood, energy=energy, moods=self.vocabulary.moods if self.vocabulary is not None else None
+        )
         text = prompt
         if self.vocabulary is not None:
             text = self.vocabulary.encoder_text(prompt, intent, self.prompt_words or frozenset())
@@ -449,6 +458,7 @@ class MusicGenerator:
                 prompt_codes = self._continuation(continuation)
             new_codes: list[np.ndarray] = []
             grid = None
+            grid_inputs = None
             condition = self._condition_fn(
                 cls, text, guided=curve is not None or cls is not None or bool(text)
             )
@@ -490,9 +500,13 @@ class MusicGenerator:
                     seed=seed,
                     card=int(self.model.lm.card),
                     frame_rate=self.frame_rate,
+                    mode=intent.mode,
                 )
                 if form is not None:  # the form's theme and groove memory replace the groove's
                     constraints = dataclasses.replace(constraints, form=form, repeat_from=())
+                if self.model.grid is not None:  # where each frame sits in beat, bar and phrase
+                    where = grid_features([cue_segment(grid, first, frames)], first, frames - first)
+                    grid_inputs = torch.from_numpy(where)
             if constraints is not None:
                 style_id = None if intent.style is None else STYLES.index(intent.style)
                 constraints = self._masks.obeying(constraints, style_id, intent.energy, frames)
@@ -511,6 +525,7 @@ class MusicGenerator:
                 progress=progress,
                 constraints=constraints,
                 out_codes=new_codes,
+                grid=grid_inputs,
             )
         out = audio[:n_samples].astype(np.float32, copy=False)
         assert out.shape[0] == n_samples
@@ -521,7 +536,9 @@ class MusicGenerator:
             out, new_codes[0].astype(np.int16), self.sample_rate, self.frame_rate, stem_audio, grid
         )
 
-    def _frames_at(self, times_s: tuple[float, ...] | list[float] | None, frames: int) -> frozenset[int] | None:
+    def _frames_at(
+        self, times_s: tuple[float, ...] | list[float] | None, frames: int
+    ) -> frozenset[int] | None:
         """The frames of `times_s` (cue seconds) inside the cue; None stays None."""
         if times_s is None:
             return None

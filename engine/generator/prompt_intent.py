@@ -13,15 +13,21 @@ How words combine, predictably: a word that names a style (an instrument, a genr
 "jazz", "synth") beats one that leans to a style (an editor's word or a mood: "epic", "sad",
 "corporate"); between equals the first in the prompt wins. An energy word beats the energy a mood
 implies; a mode word ("minor") beats the mood's mode. "N bpm" names the tempo.
+
+Explicit controls (a cue's `mood` and `energy`, from `--mood`/`--energy` or the panel's choosers,
+`PromptIntent.with_controls`) beat the words: a chosen mood takes the place of the prompt's mood
+(its style unless a word names one, its mode unless a mode word names one, its energy unless an
+energy word names one, its words for the text encoder); a chosen energy beats every other.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from engine.errors import GeneratorInputError
 from engine.generator.cue_grid import prompt_bpm
 from engine.symbolic.score import STYLES
 
@@ -139,8 +145,45 @@ class PromptIntent:
     tempo_bpm: float | None = None
     energy: str | None = None  # one of ENERGIES
     mood: str | None = None  # a key of MOODS
-    mode: str | None = None  # one of MODES (carried for the decoder; the style's own mode rules)
+    mode: str | None = None  # one of MODES: the key the form decoder writes the cue in (`form.in_mode`)
     unknown: tuple[str, ...] = ()  # words neither the table nor the text encoder knows
+    # which of style, energy and mode a word of the prompt named itself (not through its mood or a
+    # word that only leans): what an explicit mood leaves as the prompt said (`with_controls`)
+    named: frozenset[str] = frozenset()
+
+    def with_controls(
+        self,
+        *,
+        mood: str | None = None,
+        energy: str | None = None,
+        moods: dict[str, dict[str, str]] | None = None,
+    ) -> PromptIntent:
+        """This intent with a cue's explicit controls over its words: `mood` (a key of `moods`,
+        the model's table, MOODS by default) replaces the prompt's mood, with its style, mode and
+        energy where no word of the prompt named them; `energy` (one of ENERGIES) beats all.
+        None leaves the prompt's say. An unknown value is an input error naming the known ones."""
+        table = MOODS if moods is None else moods
+        intent = self
+        if mood is not None:
+            if mood not in table:
+                raise GeneratorInputError(
+                    f"mood {mood!r} is unknown to this model; choose one of {', '.join(table)}"
+                )
+            of_mood = table[mood]
+            intent = replace(
+                intent,
+                mood=mood,
+                style=intent.style if "style" in intent.named else of_mood["style"],
+                mode=intent.mode if "mode" in intent.named else of_mood.get("mode"),
+                energy=intent.energy if "energy" in intent.named else of_mood["energy"],
+            )
+        if energy is not None:
+            if energy not in ENERGIES:
+                raise GeneratorInputError(
+                    f"energy {energy!r} is unknown; choose one of {', '.join(ENERGIES)}"
+                )
+            intent = replace(intent, energy=energy)
+        return intent
 
 
 @dataclass(frozen=True)
@@ -215,6 +258,9 @@ class Vocabulary:
             mood=mood,
             mode=(modes or [of_mood.get("mode")])[0],
             unknown=tuple(dict.fromkeys(unknown)),
+            named=frozenset(
+                name for name, said in (("style", named), ("energy", energies), ("mode", modes)) if said
+            ),
         )
 
     def caption(self, intent: PromptIntent) -> str | None:
@@ -226,13 +272,25 @@ class Vocabulary:
         return text if intent.tempo_bpm is None else f"{text}, {intent.tempo_bpm:g} bpm"
 
     def encoder_text(self, prompt: str | None, intent: PromptIntent, known: frozenset[str]) -> str | None:
-        """The text the model is conditioned on: the caption of the style `intent` names; else the
-        prompt's words its text encoder learned (`known`), with its tempo. Other words are noise
-        to the encoder ("energy high" and "energy low" would pick different styles from the same
-        pictures); None when nothing is left."""
-        caption = self.caption(intent)
+        """The text the model is conditioned on: the caption of the style `intent` names, with the
+        words of its mood that the text encoder learned (`known`) after it, as the corpus's
+        captions put them ("cinematic strings, minor, slow, sweeping, tense, suspense, dark, 80 bpm"
+        for "scary"; a mood's mode replaces the style's, as there); else the prompt's words the encoder learned, with its tempo. Other
+        words are noise to the encoder ("energy high" and "energy low" would pick different styles
+        from the same pictures); None when nothing is left."""
+        caption = self.caption(replace(intent, tempo_bpm=None))
         if caption is not None:
-            return caption
+            phrases = caption.split(", ")
+            moods = [
+                w
+                for w, entry in self.words.items()
+                if intent.mood and entry.get("mood") == intent.mood and w in known and w not in phrases
+            ]
+            if moods and intent.mode is not None:
+                phrases = [p for p in phrases if p not in MODES]
+                phrases.insert(1, intent.mode)
+            tempo = [] if intent.tempo_bpm is None else [f"{intent.tempo_bpm:g} bpm"]
+            return ", ".join([*phrases, *moods, *tempo])
         words = [w for w in tokenize(prompt) if w in known and w != "bpm" and not w.isdigit()]
         tempo = [] if intent.tempo_bpm is None else [f"{intent.tempo_bpm:g} bpm"]
         return ", ".join(filter(None, [" ".join(words), *tempo])) or None

@@ -28,11 +28,15 @@ from engine.api import (
     MAX_TEXT_CHARS,
     MAX_TOTAL_S,
     ProgramSegmentSpec,
+    RefitRequest,
     SceneRequest,
     ScoreRequest,
+    check_refit,
     check_scene,
     check_shots,
+    control_error,
     cue_from_dict,
+    refit_request_from_dict,
     request_hash,
     scene_from_dict,
     score_request_from_dict,
@@ -78,6 +82,9 @@ class SceneIn(BaseModel):
     handle_s: float = Field(default=0.0, ge=0.0, le=10.0, allow_inf_nan=False)
     continue_from: dict[str, Any] | None = None
     ends: bool = False  # nothing continues this cue: it closes on a cadence (engine.api.SceneRequest)
+    # explicit controls (engine.api.CUE_MOODS, CUE_ENERGIES), checked by check_scene; None: the prompt's words
+    mood: str | None = Field(default=None, max_length=40)
+    energy: str | None = Field(default=None, max_length=40)
 
 
 class ScoreJobIn(BaseModel):
@@ -117,10 +124,50 @@ def _checked_shots(body: ShotsIn) -> tuple[ProgramSegmentSpec, ...]:
     return shots
 
 
+class RefitIn(BaseModel):
+    """engine.api.RefitRequest's JSON form; converted and checked by the api (one schema)."""
+
+    cue: dict[str, Any]
+    index: int = Field(ge=0, le=100_000)
+    name: str = Field(default="cue", max_length=MAX_TEXT_CHARS)
+    duration_s: float = Field(gt=0, le=MAX_SCENE_S, allow_inf_nan=False)
+    anchors: list[list[float]] = Field(min_length=1, max_length=1000)
+    cue_dir: str | None = Field(default=None, max_length=4096)
+    score_name: str = Field(default="score", min_length=1, max_length=200)
+    source_hash: str = Field(default="", max_length=64)
+    program: dict[str, Any] | None = None
+    continue_from: dict[str, Any] | None = None
+
+
+def _validated_refit(body: RefitIn, cue_root: Path) -> RefitRequest:
+    check_text(body.model_dump())
+    if len(body.score_name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise PathNotAllowed(f"score_name: at most {MAX_NAME_BYTES} bytes (it names the cue file)")
+    data = body.model_dump()
+    data["cue_dir"] = str(resolve_cue_dir(cue_root, body.cue_dir))
+    try:
+        request = refit_request_from_dict(data)
+        check_refit(request)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise EngineInputError(f"re-fit of cue {body.index}: {exc}") from exc
+    if request.cue.preset not in available_presets():
+        raise EngineInputError(f"unknown preset {request.cue.preset!r}; choose one of {available_presets()}")
+    cont = request.continue_from
+    for path in (request.cue.tokens_path, cont.tokens_path if cont is not None else None):
+        if path is None:
+            continue
+        if not path.endswith(".tokens.npy"):
+            raise EngineInputError(f"cue {body.index}: tokens paths must be a cue's .tokens.npy")
+        check_media_path(path)
+    return request
+
+
 class RegenerateIn(BaseModel):
     cue_index: int = Field(ge=0, le=100_000)
     seed: int | None = _SEED
     prompt: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
+    mood: str | None = Field(default=None, max_length=40)  # None: as the cue was scored
+    energy: str | None = Field(default=None, max_length=40)
 
 
 class PreviewIn(MediaIn):
@@ -299,6 +346,9 @@ def create_app(
     @app.post("/jobs/{job_id}/regenerate", status_code=202)
     def regenerate(job_id: str, body: RegenerateIn) -> JobOut:
         check_text(body.model_dump())
+        problem = control_error(body.mood, body.energy)
+        if problem is not None:
+            raise EngineInputError(f"cue {body.cue_index}: {problem}")
         job = job_or_404(job_id)
         original = score_request_from_dict(job.request)
         scene = next((s for s in original.scenes if s.index == body.cue_index), None)
@@ -310,6 +360,8 @@ def create_app(
             scene,
             seed=body.seed if body.seed is not None else (old_seed + 1) % (2**31 - 1),
             prompt=body.prompt if body.prompt is not None else scene.prompt,
+            mood=body.mood if body.mood is not None else scene.mood,
+            energy=body.energy if body.energy is not None else scene.energy,
             take=scene.take + 1,
         )
         request = dataclasses.replace(original, scenes=(new_scene,))
@@ -318,6 +370,13 @@ def create_app(
         )
         worker.wake()
         return _job_out(store, created)
+
+    @app.post("/refit")
+    def refit(body: RefitIn) -> dict:
+        """A finished cue's notes re-timed onto a recut span and rendered (fast: no model runs)."""
+        from engine.refit import refit_cue
+
+        return dataclasses.asdict(refit_cue(_validated_refit(body, cue_root)))
 
     @app.post("/media/preview")
     def preview(body: PreviewIn) -> dict:

@@ -1,6 +1,7 @@
 """Hear and see a style: render a hand-written four bars (I–V–vi–IV) and draw its spectrogram.
 
-usage: python -m engine.symbolic.preview --style jazz_trio --out out/jazz.png [--wav out/jazz.wav]
+usage: python -m tools.style_preview --style jazz_trio --out out/jazz.png [--wav out/jazz.wav]
+(the command lives in tools/: it measures the render with engine.eval, which the engine never imports)
 
 Why: the renderer's table is tuned by ear and eye; this is the quickest way to look at one style
 (a linear 0–24 kHz spectrogram shows the bandwidth, a frame-rate comb and the pulse at a glance).
@@ -8,14 +9,11 @@ Why: the renderer's table is tuned by ear and eye; this is the quickest way to l
 
 from __future__ import annotations
 
-import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 
-from engine.symbolic.score import FRAME_RATE, STYLES, Chord, DrumHit, Note, SymbolicScore
-from engine.timebase import CUE_SAMPLE_RATE
+from engine.symbolic.score import FRAME_RATE, Chord, DrumHit, Note, SymbolicScore
 
 # C major I–V–vi–IV: (root pitch class, quality, bass MIDI note, melody per bar as (beat, beats, MIDI))
 _PROGRESSION = (
@@ -96,37 +94,3 @@ def spectrogram_png(audio: np.ndarray, sample_rate: int, path: Path, title: str)
     path.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(path)
     return path
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--style", choices=STYLES, default="cinematic_strings")
-    parser.add_argument("--bars", type=int, default=4)
-    parser.add_argument("--bpm", type=float, default=100.0)
-    parser.add_argument("--out", type=Path, required=True, help="the spectrogram PNG")
-    parser.add_argument("--wav", type=Path, help="also write the render here")
-    args = parser.parse_args(argv)
-    from engine.eval.music_measures import failures, music_measures
-    from engine.symbolic.renderer import render
-
-    score = demo_score(args.style, args.bars, args.bpm)
-    began = time.perf_counter()
-    audio = render(score)
-    took = time.perf_counter() - began
-    m = music_measures(audio, CUE_SAMPLE_RATE)
-    spectrogram_png(audio, CUE_SAMPLE_RATE, args.out, f"{args.style}: {score.duration_s:.1f} s")
-    if args.wav:
-        import soundfile as sf
-
-        args.wav.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(str(args.wav), audio.T, CUE_SAMPLE_RATE)
-    print(
-        f"{args.style}: flatness {m['flatness']:.4f}, bandwidth {m['bandwidth'] / 1000:.1f} kHz, rhythmicity "
-        f"{m['rhythm']:.2f}, chroma movement {m['chroma_move']:.3f}, centroid {m['centroid']:.0f} Hz, "
-        f"rendered {score.duration_s / took:.0f}x real time; {', '.join(failures(m)) or 'passes'}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

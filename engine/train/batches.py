@@ -19,9 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.generator.grid_position import GRID_CHANNELS
 from engine.train.shards import ShardDataset, ShardsError
 
 log = logging.getLogger(__name__)
+# Share of rows trained without the grid inputs (all zero, flag off), so the model still plays
+# where no grid is known (a decode before its tempo is chosen, the tempo lock off).
+GRID_DROPOUT = 0.1
 
 
 @dataclass
@@ -32,6 +36,8 @@ class Batch:
     prompts: list[str | None]
     keep: torch.Tensor  # float [B]: 1 conditioned, 0 the null condition (CFG dropout)
     step_prompts: list[str | None] | None = None  # the prompts of the whole global batch of this step
+    # float [B, T, GRID_CHANNELS]: where each frame sits in the music (zeros: not known / dropped)
+    grid: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> Batch:
         return Batch(
@@ -41,6 +47,7 @@ class Batch:
             self.prompts,
             self.keep.to(device),
             self.step_prompts,
+            None if self.grid is None else self.grid.to(device),
         )
 
     @property
@@ -57,6 +64,7 @@ class Batcher:
         seed: int,
         cond_dropout: float = 0.0,
         text_prob: float = 1.0,
+        grid_dropout: float = GRID_DROPOUT,
     ):
         self.data = data
         self.frame_rate = data.frame_rate
@@ -66,6 +74,8 @@ class Batcher:
         self.seed = int(seed)
         self.cond_dropout = float(cond_dropout)
         self.text_prob = float(text_prob)
+        self.grid_dropout = float(grid_dropout)
+        self.has_grid = any(it.grid is not None for it in data.items)
         self.pool = [i for i, it in enumerate(data.items) if it.codes.shape[1] >= self.frames]
         if not self.pool:
             longest = max(it.duration_s for it in data.items)
@@ -94,10 +104,12 @@ class Batcher:
         unit = rng.random(B)  # crop position, as a fraction of the whole-second starts that fit
         keep = rng.random(B) >= self.cond_dropout
         with_text = rng.random(B) < self.text_prob
+        # drawn after the older draws, so a seed's items, crops and dropout stay what they were
+        with_grid = rng.random(B) >= self.grid_dropout
         lo, hi = rank * B // world, (rank + 1) * B // world
         texts = [self.data.items[self.pool[picks[b]]].text for b in range(B)]
         step_prompts = [t if (with_text[b] and keep[b]) else None for b, t in enumerate(texts)]
-        codes, cls, rhythm, prompts = [], [], [], []
+        codes, cls, rhythm, prompts, grid = [], [], [], [], []
         for b in range(lo, hi):
             item = self.data.items[self.pool[picks[b]]]
             starts = int((item.codes.shape[1] - self.frames) // self.frame_rate) + 1
@@ -105,6 +117,11 @@ class Batcher:
             f0 = int(round(start_s * self.frame_rate))
             codes.append(item.codes[:, f0 : f0 + self.frames])
             rhythm.append(item.rhythm[f0 : f0 + self.frames])
+            if self.has_grid:
+                where = np.zeros((self.frames, GRID_CHANNELS), np.float32)
+                if item.grid is not None and with_grid[b]:
+                    where = item.grid[f0 : f0 + self.frames]
+                grid.append(where)
             rows = item.cls[start_s : start_s + self.n_cls]
             if rows.shape[0] < self.n_cls:  # the last second of an item: repeat its last frame
                 rows = np.concatenate([rows, np.repeat(item.cls[-1:], self.n_cls - rows.shape[0], 0)])
@@ -117,4 +134,5 @@ class Batcher:
             prompts=prompts,
             keep=torch.from_numpy(keep[lo:hi].astype(np.float32)),
             step_prompts=step_prompts,
+            grid=torch.from_numpy(np.stack(grid).astype(np.float32)) if self.has_grid else None,
         )

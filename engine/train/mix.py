@@ -50,6 +50,7 @@ class MixedShards:
                 np.broadcast_to(np.zeros((1, channels), np.float32), (it.codes.shape[1], channels)),
                 it.codes,
                 it.duration_s,
+                grid=it.grid,
             )
             for it in real.items
         ]

@@ -74,10 +74,8 @@ class TokenObjective(nn.Module):
             memory, _ = model.semantic(cls, batch.prompts)
             memory = F.pad(memory, (0, 0, 0, self.memory_length(batch) - memory.shape[1]))
             memory = memory * batch.keep.to(memory.dtype)[:, None, None]
-        feats = None
-        if self.spec.uses_rhythm:
-            curve = batch.rhythm * batch.keep[:, None, None]
-            feats = model.rhythm_window(model.rhythm_features(curve), 0, S, B)
+        curve = batch.rhythm * batch.keep[:, None, None] if self.spec.uses_rhythm else None
+        feats = model.frame_additions(curve, batch.grid, S, B)
         logits = model(seq, memory, feats)  # [B, K, S, card]
         logits, _, mask = pattern.revert_pattern_logits(
             logits.permute(0, 3, 1, 2), float("nan"), keep_only_valid_steps=True

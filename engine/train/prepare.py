@@ -19,6 +19,7 @@ import numpy as np
 
 from engine.corpus.manifest import ManifestEntry, read_manifest
 from engine.errors import EngineInputError
+from engine.generator.grid_position import GridSegment, grid_features
 from engine.train.shards import PreparedItem, ShardWriter, safe_id
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,31 @@ def to_grid(curve: np.ndarray, src_hz: float, frames: int, dst_hz: float) -> np.
     return out
 
 
+def truth_grid(truth: Path | None, frames: int, frame_rate: float) -> np.ndarray | None:
+    """The grid features of a composed clip from its truth's style spans (each its own tempo,
+    meter and bar 0), on a `frame_rate` grid; None when the item has no such truth."""
+    import json
+
+    if truth is None or not Path(truth).is_file():
+        return None
+    data = json.loads(Path(truth).read_text(encoding="utf-8"))
+    spans = data.get("spans")
+    if not spans:
+        return None
+    scale = frame_rate / float(data.get("frame_rate", frame_rate))
+    segments = [
+        GridSegment(
+            int(round(s["start_frame"] * scale)),
+            int(round(s["end_frame"] * scale)),
+            float(s["origin_frame"]) * scale,
+            frame_rate * 60.0 / float(s["tempo_bpm"]),
+            int(s["beats_per_bar"]),
+        )
+        for s in spans
+    ]
+    return grid_features(segments, 0, frames)
+
+
 def prepare_item(
     entry: ManifestEntry,
     item_id: str,
@@ -177,6 +203,7 @@ def prepare_item(
         duration_s=frames / frame_rate,
         video=str(entry.video),
         music=str(entry.score if codec.symbolic else entry.music),
+        grid=truth_grid(entry.truth, frames, frame_rate),
     )
 
 

@@ -18,10 +18,20 @@ import numpy as np
 from engine.corpus.melody_form import mean_abs_step, motif_recurrence
 from engine.corpus.real_music import RealPiece, pieces
 from engine.corpus.repertories import Repertory, admitted, repertory
+from engine.generator.grid_position import GridSegment, grid_features
 from engine.symbolic.tokens import encode
 from engine.train.shards import PreparedItem, ShardsError, ShardWriter, safe_id
 
 FEATURES = {"preset": "tiny", "rhythm_channels": 0, "pictures": False, "source": "music21 corpus"}
+
+
+def _grid(piece: RealPiece, frames: int) -> np.ndarray | None:
+    """Where each frame of the piece sits in its bars and phrases (None: tokenized without it)."""
+    g = piece.score.meta.get("grid")
+    if not g:
+        return None
+    seg = GridSegment(0, frames, float(g["origin_frame"]), float(g["beat_frames"]), int(g["beats_per_bar"]))
+    return grid_features([seg], 0, frames)
 
 
 def _item(piece: RealPiece, item_id: str) -> PreparedItem:
@@ -37,6 +47,7 @@ def _item(piece: RealPiece, item_id: str) -> PreparedItem:
         duration_s=seconds,
         video="",
         music=piece.id,
+        grid=_grid(piece, codes.shape[1]),
     )
 
 

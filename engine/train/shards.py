@@ -6,7 +6,9 @@ Why shards: decoding video, running the image tower and encoding music dominate 
     index.json                   {"format", "version", "codec": {...}, "features": {...},
                                   "items": [{"id", "shard", "split", "text", "frames", "n_cls",
                                   "duration_s", "video", "music"}], "skipped": [{"id", "path", "reason"}]}
-    shard-00000.safetensors      "<id>/cls" f32 [N, D], "<id>/rhythm" f32 [T, C], "<id>/codes" i32 [K, T]
+    shard-00000.safetensors      "<id>/cls" f32 [N, D], "<id>/rhythm" f32 [T, C], "<id>/codes" i32 [K, T],
+                                 "<id>/grid" f32 [T, 9] when the item's bars are known
+                                 (engine.generator.grid_position)
 
 A shard is written atomically and only then listed in the index (also written atomically), so an
 interrupted run loses at most the items of the shard it was filling, and a resumed one skips every
@@ -50,6 +52,7 @@ class PreparedItem:
     duration_s: float
     video: str = ""
     music: str = ""
+    grid: np.ndarray | None = None  # float32 [T, GRID_CHANNELS]: beat, bar and phrase of each frame
 
 
 def _write_json(path: Path, obj: dict) -> None:
@@ -128,6 +131,8 @@ class ShardWriter:
             tensors[f"{it.id}/cls"] = np.ascontiguousarray(it.cls, dtype=np.float32)
             tensors[f"{it.id}/rhythm"] = np.ascontiguousarray(it.rhythm, dtype=np.float32)
             tensors[f"{it.id}/codes"] = np.ascontiguousarray(it.codes, dtype=np.int32)
+            if it.grid is not None:
+                tensors[f"{it.id}/grid"] = np.ascontiguousarray(it.grid, dtype=np.float32)
         tmp = self.root / (name + ".part")
         save_file(tensors, str(tmp))
         os.replace(tmp, self.root / name)
@@ -189,6 +194,7 @@ class ShardDataset:
                     t[f"{it['id']}/rhythm"],
                     t[f"{it['id']}/codes"],
                     it["duration_s"],
+                    grid=t.get(f"{it['id']}/grid"),
                 )
             )
 

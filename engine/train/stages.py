@@ -80,6 +80,7 @@ def configure_trainable(model: VidMusicianLM, stage: str, train_semantic: bool =
         if stage == "stage0-lm":
             on = (
                 (name.startswith("lm.") and not name.startswith(_LM_UNUSED))
+                or name.startswith("grid.")
                 or name.startswith("semantic.projector.")
                 or (name.startswith("semantic.t5.") and "lora_" not in name)
             )

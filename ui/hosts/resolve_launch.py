@@ -7,7 +7,8 @@ Python (standard library only: the engine and OTIO run in this install's Python,
 - VidMusician Score: exports the current timeline as OTIO
   (`Timeline.Export(path, resolve.EXPORT_OTIO, resolve.EXPORT_NONE)`) into the project's folder
   (`~/VidMusician/<project>/`, or `$VIDMUSICIAN_PROJECTS/<project>/`), scores it with
-  `vm-editor score` (the same command, seeds and cue numbers as the terminal and the panel),
+  `vm-editor score` (the same command, seeds and cue numbers as the terminal and the panel) in a
+  child process whose progress lines reach Workspace › Console as they come, and when it ends
   imports the cue WAVs into a "VidMusician" bin and places them on the audio track
   "VidMusician score" of the same timeline (added with `Timeline.AddTrack("audio")`).
 - VidMusician Update: after a cue was regenerated (`vm-editor regenerate`, or the panel saving
@@ -17,6 +18,14 @@ Python (standard library only: the engine and OTIO run in this install's Python,
 
 Why scoring runs as a command rather than in the panel: the panel is a separate window in
 another process, and Resolve's script waits for one answer; the panel is one menu item away.
+
+Every placement is read back from the track: `MediaPool.AppendToTimeline` is known to return
+nothing at times (and then may or may not have placed the clips); what is not on the track is
+named, with the bin, track and timecode to drag it to by hand.
+
+Resolve 21.1 and later list Python scripts in Workspace › Scripts in the Studio edition only; the
+free edition runs the Lua launchers (`resolve_launch.lua`), which do the same through this
+install's `vm_editor.host_bridge`.
 """
 
 from __future__ import annotations
@@ -27,14 +36,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ui.hosts.commands import InstallCommands, LauncherError, project_folder, run_command, safe_name
+from ui.hosts.commands import BackgroundCommand, InstallCommands, LauncherError, run_command
 from vm_editor.host_cues import (
     BIN_NAME,
     SCORE_TRACK_NAME,
     HostCue,
     PlacedClip,
     append_clip_info,
+    placement_advice,
     plan_sync,
+    project_folder,
+    safe_name,
     same_file,
 )
 
@@ -93,8 +105,9 @@ class ResolveScore:
         commands: InstallCommands,
         *,
         root: str | os.PathLike[str] | None = None,
-        log: Callable[[str], None] = print,
+        log: Callable[[str], None] | None = None,
     ):
+        log = log or _say
         self.resolve, self.commands, self.log = resolve, commands, log
         project = resolve.GetProjectManager().GetCurrentProject()
         if not project:
@@ -127,12 +140,18 @@ class ResolveScore:
         self.log(f"VidMusician: exported {path}")
         return path
 
+    def start_score(self, exported: Path) -> BackgroundCommand:
+        """`vm-editor score` in a child process; its lines reach the console as they come."""
+        return self.commands.start_score(exported, self.scored_path)
+
     def score(self, exported: Path) -> Path:
-        return self.commands.score(exported, self.scored_path)
+        return self.commands.finish_score(self.start_score(exported), self.scored_path)
+
+    def rate(self) -> str:
+        return self.timeline.GetSetting("timelineFrameRate") or self.project.GetSetting("timelineFrameRate")
 
     def cues(self, scored: Path) -> list[HostCue]:
-        rate = self.timeline.GetSetting("timelineFrameRate") or self.project.GetSetting("timelineFrameRate")
-        return self.commands.cues(scored, rate)
+        return self.commands.cues(scored, self.rate())
 
     # -- VidMusician -> Resolve ------------------------------------------------------------------
     def score_track_index(self) -> int:
@@ -183,17 +202,20 @@ class ResolveScore:
             out[path] = item
         return out
 
-    def place(self, cues: list[HostCue]) -> dict:
-        """The score track shows exactly these cues: changed clips out, new takes in."""
-        track = self.score_track_index()
-        start = int(self.timeline.GetStartFrame())
+    def placed_clips(self, track: int, start: int) -> list[PlacedClip]:
         placed = []
         for item in self.timeline.GetItemListInTrack("audio", track) or []:
             first = int(item.GetStart()) - start
             placed.append(
                 PlacedClip(first, first + int(item.GetDuration()), _file_path(item.GetMediaPoolItem()), item)
             )
-        plan = plan_sync(cues, placed)
+        return placed
+
+    def place(self, cues: list[HostCue]) -> dict:
+        """The score track shows exactly these cues: changed clips out, new takes in."""
+        track = self.score_track_index()
+        start = int(self.timeline.GetStartFrame())
+        plan = plan_sync(cues, self.placed_clips(track, start))
         if plan.remove and not self.timeline.DeleteClips([c.handle for c in plan.remove], False):
             raise LauncherError("Resolve refused to remove the earlier takes from the score track")
         items = self.import_wavs([c.wav_path for c in plan.place])
@@ -202,17 +224,35 @@ class ResolveScore:
             for c in plan.place
         ]
         if infos:
-            appended = self.media_pool.AppendToTimeline(infos) or []
-            if len(appended) != len(infos):
-                raise LauncherError(
-                    f"Resolve placed {len(appended)} of {len(infos)} cue(s) on the score track"
-                )
+            self.append(infos, cues, track, start)
         summary = {"track": track, "kept": len(plan.keep), "removed": len(plan.remove), "placed": len(infos)}
         self.log(
             f"VidMusician: audio track {track} '{SCORE_TRACK_NAME}': {len(infos)} cue(s) placed, "
             f"{len(plan.remove)} replaced or removed, {len(plan.keep)} unchanged"
         )
         return summary
+
+    def append(self, infos: list[dict], cues: list[HostCue], track: int, start: int) -> None:
+        """AppendToTimeline, then the track read back: what is not on it is named, with where to
+        drag it by hand (Resolve's AppendToTimeline is known to return nothing at times)."""
+        appended = self.media_pool.AppendToTimeline(infos)
+        missing = plan_sync(cues, self.placed_clips(track, start)).place
+        if not missing:
+            return
+        said = "returned nothing" if not appended else f"returned {len(appended)} of {len(infos)} clip(s)"
+        self.log(
+            f"VidMusician: Resolve's MediaPool.AppendToTimeline {said} (a known Resolve scripting "
+            f"bug); {len(missing)} cue(s) are not on the score track. Place them by hand:"
+        )
+        drop = str(self.timeline.GetSetting("timelineDropFrameTimecode") or "0") in ("1", "True", "true")
+        for line in placement_advice(
+            list(missing), self.rate(), timeline_start_frame=start, track_index=track, drop_frame=drop
+        ):
+            self.log(line)
+        raise LauncherError(
+            f"{len(missing)} of {len(infos)} cue(s) not placed; drag them from the media pool bin "
+            f"'{BIN_NAME}' as listed above, or run VidMusician Update to try again"
+        )
 
     def open_panel(self) -> subprocess.Popen:
         return self.commands.open_panel(self.scored_path)
@@ -222,9 +262,15 @@ def _file_path(media_pool_item) -> str:
     return str(media_pool_item.GetClipProperty("File Path") or "") if media_pool_item else ""
 
 
+def _say(line: str) -> None:
+    print(line, flush=True)  # Resolve's console shows each line as it is flushed
+
+
 def run(session: ResolveScore, action: str) -> dict | None:
     if action == "score":
-        return session.place(session.cues(session.score(session.export())))
+        job = session.start_score(session.export())  # progress streams while it runs
+        scored = session.commands.finish_score(job, session.scored_path)
+        return session.place(session.cues(scored))  # the track fills when the score ends
     if action == "update":
         return session.place(session.cues(session.scored_path))
     if action == "panel":
@@ -237,10 +283,10 @@ def main(namespace: dict | None, *, python: str, action: str = "score", **option
     """What an installed launcher calls; errors become one line in Resolve's Console."""
     try:
         commands = InstallCommands(
-            python, score_args=options.pop("score_args", ()), run=options.pop("run", run_command)
+            python, score_args=options.pop("score_args", ()), run=options.pop("run", run_command), log=_say
         )
         run(ResolveScore(find_resolve(namespace), commands, **options), action)
     except LauncherError as exc:
-        print(f"VidMusician: error: {exc}")
+        print(f"VidMusician: error: {exc}", flush=True)
         return 2
     return 0

@@ -1,6 +1,6 @@
 """A round trip drawn as boxes and arrows (QPainter): editor → file → score → files → editor.
 
-The boxes name the editor's own menu steps (from `ui.guide_flows`) and the files one real run
+The boxes name the editor's own menu steps (from `tools.docs.guide_flows`) and the files one real run
 wrote (their real names, the WAVs' real count and length); nothing of an editor's UI is drawn.
 """
 

@@ -3,7 +3,7 @@
 One `Flow` per section of docs/user-guide.md: what the editor exports, what runs, what comes
 back and where the WAVs land. `write_cut` writes a real file in that editor's exchange format
 (the OTIO adapters, our FCPXML text, Hiero's sequence description through `host_bridge`) over
-shots of real footage, so `ui.guide_pictures` can score it for real and photograph the result.
+shots of real footage, so `tools.docs.guide_pictures` can score it for real and photograph the result.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """`make guide-pictures`: the user guide's pictures, one pair per editor round trip.
 
-For each flow of `ui.guide_flows` (Resolve, Hiero, Premiere, Final Cut, Avid, Kdenlive): a
+For each flow of `tools.docs.guide_flows` (Resolve, Hiero, Premiere, Final Cut, Avid, Kdenlive): a
 short cut of real footage (bikes.mp4) in that editor's exchange format, scored for real with
 `vm-editor score … --in-process` (tiny preset), then
 
 - `<key>-panel.png`: the VidMusician panel, a real window (Qt's xcb platform; under `xvfb-run`
   when there is no DISPLAY), opened on the scored file: its shots, rhythm, cues and waveforms;
-- `<key>-flow.png`: the round trip as boxes (`ui.guide_diagram`), with the files that run wrote.
+- `<key>-flow.png`: the round trip as boxes (`tools.docs.guide_diagram`), with the files that run wrote.
 
 The editors themselves are not run or drawn: the exports are written by the OTIO adapters (and
 our FCPXML text, and Hiero's sequence description through `host_bridge`) as those editors'
@@ -25,10 +25,10 @@ import soundfile
 from PySide6.QtWidgets import QApplication
 
 from engine.in_process import InProcessEngine
-from ui.guide_diagram import EDITOR, FILE, OURS, Box, draw
-from ui.guide_flows import FLOWS, Flow, write_cut
+from tools.docs.guide_diagram import EDITOR, FILE, OURS, Box, draw
+from tools.docs.guide_flows import FLOWS, Flow, write_cut
+from tools.docs.screenshots import _pump, _real_window, _shoot, _shrink
 from ui.panel import ScorePanel
-from ui.screenshots import _pump, _real_window, _shoot, _shrink
 from vm_editor import cli
 from vm_editor.demo import bikes_path
 from vm_editor.outputs import cue_folder_for
@@ -134,13 +134,13 @@ def make_pictures(out: Path, only: list[str] | None = None) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m ui.guide_pictures", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.docs.guide_pictures", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("docs/guide"))
     parser.add_argument(
         "--only", action="append", choices=[f.key for f in FLOWS], help="one flow (repeatable)"
     )
     args = parser.parse_args(argv)
-    rerun = _real_window(argv, "ui.guide_pictures")
+    rerun = _real_window(argv, "tools.docs.guide_pictures")
     if rerun is not None:
         return rerun
     for path in make_pictures(args.out, args.only):

@@ -1,7 +1,9 @@
 """`make screenshots`: the panel's main states as PNGs under docs/, from a real engine and footage.
 
 States: the timeline just opened (stills and rhythm from the engine), scoring in progress, all
-cues scored (waveforms), a second take of one cue, and an error banner.
+cues scored (waveforms), a second take of one cue, and an error banner; then (issue 27, no
+scoring needed, `--only controls` makes just these) a cut whose media moved, before and after
+Relink…, and a cut with a title, a dissolve and a speed change drawn on the strip.
 
 The pictures are of a real window (Qt's xcb platform), read back from the X server; with no
 DISPLAY the script runs itself again under `xvfb-run` (Debian: `apt-get install xvfb`).
@@ -58,7 +60,7 @@ def _shrink(path: Path) -> None:
     small.save(path, optimize=True)
 
 
-def _real_window(argv: list[str], module: str = "ui.screenshots") -> int | None:
+def _real_window(argv: list[str], module: str = "tools.docs.screenshots") -> int | None:
     """Run `module` again under Xvfb when there is no display; None when this process has one."""
     if os.environ.get("DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "xcb"
@@ -83,18 +85,90 @@ def _real_window(argv: list[str], module: str = "ui.screenshots") -> int | None:
     return subprocess.call(command, env=env)
 
 
+def _bikes_cut(media_url: str, duration: float, cuts: list[float], rate: float):
+    """The demo's cut of bikes.mp4 with its media at `media_url` (which may not exist)."""
+    timeline = build_demo_timeline(bikes_path(), duration, cuts, rate)
+    for clip in timeline.find_clips():
+        clip.media_reference.target_url = media_url
+    return timeline
+
+
+def _controls(app: QApplication, root: Path, out: Path) -> None:
+    """Relink… before and after, and titles / a dissolve / a speed change on the strip."""
+    import opentimelineio as otio
+
+    rt, tr = otio.opentime.RationalTime, otio.opentime.TimeRange
+    media = bikes_path()
+    engine = InProcessEngine()
+    duration, cuts = engine.media_cuts(str(media))
+    footage = root / "footage" / "day 1"
+    footage.mkdir(parents=True)
+    shutil.copy(media, footage / media.name)
+    moved = root / "moved.otio"
+    gone = (root / "old drive" / media.name).as_uri()  # where the cut says the media was
+    otio.adapters.write_to_file(_bikes_cut(gone, duration, cuts, 25.0), str(moved))
+    panel = ScorePanel(PanelModel(engine, PanelOptions(cues="per-clip")))
+    panel.resize(1280, 600)
+    panel.show()
+    panel.open_timeline(moved)
+    panel.connect_engine()
+    _pump(app, lambda: panel.banner.isVisible(), 60)
+    _shoot(app, panel, out / "6-offline.png")
+    panel.relink_to(root / "footage")
+    strip = panel.cut_view.strip
+    _pump(app, lambda: all(s.thumbnail for s in strip.shots() if s.media) and strip.shots(), 300)
+    _shoot(app, panel, out / "7-relinked.png")
+
+    cut = build_demo_timeline(media, duration, cuts, 25.0)
+    v1 = cut.tracks[0]
+    shots = list(v1)
+    v1[:] = []  # the shots in reverse order: every join is a visible cut (a dissolve between
+    for shot in reversed(shots):  # two pieces that follow on in the file would show nothing)
+        v1.append(shot)
+    dissolve = otio.schema.Transition(
+        name="dissolve",
+        in_offset=rt(10, 25.0),
+        out_offset=rt(10, 25.0),
+        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+    )
+    v1.insert(2, dissolve)  # between the second and third shots (the first is 8 frames)
+    v1[-1].effects.append(otio.schema.LinearTimeWarp(time_scalar=0.5))  # the last shot at 50 %
+    v2 = otio.schema.Track(name="V2", kind=otio.schema.TrackKind.Video)
+    v2.append(otio.schema.Gap(source_range=tr(rt(0, 25.0), rt(12, 25.0))))
+    v2.append(
+        otio.schema.Clip(
+            name="Main title",
+            media_reference=otio.schema.GeneratorReference(generator_kind="title"),
+            source_range=tr(rt(0, 25.0), rt(50, 25.0)),
+        )
+    )
+    cut.tracks.append(v2)
+    marked = root / "titles.otio"
+    otio.adapters.write_to_file(cut, str(marked))
+    panel.open_timeline(marked)
+    _pump(app, lambda: all(s.thumbnail for s in strip.shots() if s.media) and strip.shots(), 300)
+    _shoot(app, panel, out / "8-titles-dissolve-speed.png")
+    panel.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m ui.screenshots")
+    parser = argparse.ArgumentParser(prog="python -m tools.docs.screenshots")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--only", choices=("controls",), help="only the relink and strip pictures")
     args = parser.parse_args(argv)
-    rerun = _real_window(argv)
+    rerun = _real_window(argv, "tools.docs.screenshots")
     if rerun is not None:
         return rerun
     args.out.mkdir(parents=True, exist_ok=True)
     import opentimelineio as otio
 
     app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        _controls(app, Path(tmp) / "controls", args.out)
+    if args.only == "controls":
+        print(f"screenshots in {args.out.resolve()}")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         media = bikes_path()
