@@ -17,7 +17,7 @@ from engine.generator.tempo_grid import STYLE_METERS_FILE
 from engine.train.cli import main
 from engine.train.recipe import RecipeError, estimated_minutes, plan_for_budget
 
-STEPS = ["synth", "prepare", "stage0-lm", "stage1", "stage2"]
+STEPS = ["synth", "prepare", "real-music", "stage0-lm", "stage1", "stage2"]  # real music: the default share
 
 
 @pytest.fixture(autouse=True)
@@ -116,8 +116,9 @@ def test_shipped_tiny_model_is_what_the_default_command_reproduces():
 
     folder = resources_root() / "models" / "tiny"
     recipe = json.loads((folder / "recipe.json").read_text())
-    default = build_parser().parse_args(["tiny", "--out", "x"]).budget_minutes
-    assert recipe["plan"] == asdict(plan_for_budget(default))
+    defaults = build_parser().parse_args(["tiny", "--out", "x"])
+    assert recipe["plan"] == asdict(plan_for_budget(defaults.budget_minutes))
+    assert recipe.get("real_music_share", 0.0) == defaults.real_music  # its stage 0's real-music share
     assert recipe["variant"] == "two-stage" and set(recipe["steps"]) >= set(STEPS)
     names = {p.name for p in folder.iterdir()}
     assert names == {

@@ -481,6 +481,17 @@ class MusicGenerator:
                     style=intent.style,
                     take=take,
                 )
+                if not text and intent.mood is None and opening is not None and self._moods_trained():
+                    # No mood asked for: the style as its table writes it. A model trained on moods
+                    # heard its captionless clips in any mood (they are drawn apart from the
+                    # pictures), so with no words it wanders between them; the caption of the style
+                    # the pictures chose, with no mood words, is what it learned the neutral mood as.
+                    text = self.vocabulary.encoder_text(
+                        None,
+                        dataclasses.replace(intent, style=STYLES[opening]),
+                        self.prompt_words or frozenset(),
+                    )
+                    condition = self._condition_fn(cls, text, guided=True)
                 first = 0 if prompt_codes is None else -prompt_codes.shape[-1]
                 constraints = self._masks.on_grid(constraints, grid, first, frames)
                 constraints = self._masks.opening(constraints, opening)
@@ -535,6 +546,12 @@ class MusicGenerator:
         return GeneratedCue(
             out, new_codes[0].astype(np.int16), self.sample_rate, self.frame_rate, stem_audio, grid
         )
+
+    def _moods_trained(self) -> bool:
+        """The text encoder learned the moods' words (a model trained on the corpus's moods)."""
+        if self.vocabulary is None or not self.prompt_words:
+            return False
+        return any("mood" in entry and word in self.prompt_words for word, entry in self.vocabulary.words.items())
 
     def _frames_at(
         self, times_s: tuple[float, ...] | list[float] | None, frames: int
