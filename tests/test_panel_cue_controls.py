@@ -25,6 +25,14 @@ def two_cues(tmp_path, shots_video):
     return path
 
 
+def _select(panel: ScorePanel, row: int) -> None:
+    """Select one row as a click does. Not `selectRow`: in extended selection it reads the
+    application's keyboard modifiers, which an earlier test's key events can leave set."""
+    flags = panel.table.selectionModel().SelectionFlag
+    index = panel.table.model().index(row, 1)
+    panel.table.selectionModel().select(index, flags.ClearAndSelect | flags.Rows)
+
+
 def test_each_cue_keeps_its_own_mood_and_energy_and_regenerate_sends_them(qtbot, two_cues):
     model = PanelModel(InProcessEngine(), PanelOptions(cues="per-clip", energy="low"))
     panel = ScorePanel(model)
@@ -36,15 +44,15 @@ def test_each_cue_keeps_its_own_mood_and_energy_and_regenerate_sends_them(qtbot,
     assert [choices.mood.itemText(i) for i in range(choices.mood.count())] == ["auto", *CUE_MOODS]
     assert [choices.energy.itemText(i) for i in range(choices.energy.count())] == ["auto", *CUE_ENERGIES]
 
-    panel.table.selectRow(1)
+    _select(panel, 1)
     assert (choices.mood.currentText(), choices.energy.currentText()) == ("auto", "low")  # --energy low
     choices.mood.setCurrentText("action")
     choices.energy.setCurrentText("high")
     assert (model.rows[1].settings.mood, model.rows[1].settings.energy) == ("action", "high")
-    panel.table.selectRow(0)
+    _select(panel, 0)
     assert (choices.mood.currentText(), choices.energy.currentText()) == ("auto", "low")
     assert (model.rows[0].settings.mood, model.rows[0].settings.energy) == (None, "low")
-    panel.table.selectRow(1)
+    _select(panel, 1)
     assert (choices.mood.currentText(), choices.energy.currentText()) == ("action", "high")
 
     panel.regenerate_selected()  # the Regenerate button's and Ctrl+R's slot

@@ -655,7 +655,9 @@ class ScorePanel(QWidget):
         position = self._current_row()
         self.detail.setEnabled(position is not None)
         if position is None or position >= len(self.model.rows):
+            self._detail_row = None
             return
+        self._detail_row = position  # the row the inspector shows: its edits go to it
         row = self.model.rows[position]
         self._loading = True
         self.prompt.setText(row.settings.prompt)
@@ -671,8 +673,10 @@ class ScorePanel(QWidget):
         self._loading = False
 
     def _store_settings(self) -> None:
-        position = self._current_row()
-        if position is None or getattr(self, "_loading", False):
+        # the row the inspector shows, not the selection: a prompt field's editingFinished can
+        # fire after the selection moved to another row, which would get this row's values
+        position = getattr(self, "_detail_row", None)
+        if position is None or position >= len(self.model.rows) or getattr(self, "_loading", False):
             return
         settings = self.model.rows[position].settings
         settings.prompt = self.prompt.text()
