@@ -154,3 +154,18 @@ def test_the_decoder_sends_a_moods_trained_words_to_a_text_encoder_that_learned_
     assert text("warm piano, 72 bpm") == caption("piano_ballad", 72)
     before_moods = known - {w for m in MOODS for w in mood_words(m)}
     assert text("sad piano", before_moods) == "piano ballad, major, slow, warm, gentle"
+
+
+def test_synth_refuses_a_broken_mood_table_before_any_clip(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from engine.corpus import moods
+    from engine.corpus.clips import synth_corpus
+    from engine.corpus.errors import SynthConfigError
+
+    broken = {**moods.MOOD_TABLE, "tension": replace(moods.MOOD_TABLE["tension"], mode="phrygian")}
+    monkeypatch.setattr(moods, "MOOD_TABLE", broken)
+    monkeypatch.setattr("engine.corpus.mood_styles.MOOD_TABLE", broken)
+    with pytest.raises(SynthConfigError, match="phrygian"):
+        synth_corpus(tmp_path / "c", 1)
+    assert not (tmp_path / "c").exists()

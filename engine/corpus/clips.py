@@ -25,10 +25,11 @@ from engine.corpus.compose import compose
 from engine.corpus.errors import SynthConfigError
 from engine.corpus.manifest import ManifestEntry, write_manifest
 from engine.corpus.media_out import write_video
+from engine.corpus.mood_styles import check_moods
 from engine.corpus.shot_video import render_edit
 from engine.corpus.shots import MUSIC_PER_VIDEO, VIDEO_FPS, plan_edit
 from engine.corpus.splits import SPLITS, item_seed, split_of_seed
-from engine.corpus.styles import caption
+from engine.corpus.styles import caption, check_table
 from engine.symbolic.score import FRAME_RATE, STYLES, SymbolicScore
 
 log = logging.getLogger(__name__)
@@ -260,6 +261,11 @@ def synth_corpus(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SynthConfigError(f"{out} exists and is not a folder; pass a folder to --out")
+    try:  # the style and mood tables the composer reads: a broken one is refused before any clip
+        check_table()
+        check_moods()
+    except ValueError as exc:
+        raise SynthConfigError(f"the composer's tables are inconsistent: {exc}") from None
     out.mkdir(parents=True, exist_ok=True)
     written = skipped = 0
     for i in range(count):

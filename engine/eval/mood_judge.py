@@ -210,14 +210,3 @@ def load_or_train(path: str | Path, n_train: int = 280, n_heldout: int = 112) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     judge.save(path)
     return judge
-
-
-def confusion_table(judge: MoodJudge) -> str:
-    """The held-out confusion matrix as a markdown table (rows: true mood, columns: judged)."""
-    lines = [
-        "| true \\ judged | " + " | ".join(judge.classes) + " |",
-        "|---" * (len(judge.classes) + 1) + "|",
-    ]
-    for name, row in zip(judge.classes, judge.confusion, strict=True):
-        lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(lines)
