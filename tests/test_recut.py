@@ -15,7 +15,9 @@ import numpy as np
 import opentimelineio as otio
 import pytest
 
+from engine.finishing import num_samples_for
 from engine.symbolic.tokens import ONSET_BASE, STRONG, onset_accent
+from engine.timebase import CUE_SAMPLE_RATE, TOKEN_RATE
 from tests.conftest import SAMPLES, write_shots_video
 from tests.timeline_builders import clip, timeline_of, video_track
 from vm_editor.score_track import read_score
@@ -137,7 +139,9 @@ def _check(out_path: Path, before: dict, digests: dict, rate: float) -> None:
     assert _strong_hit_near(new_tokens, new_cut)  # ... lands on the moved cut, within a frame
     for k in range(1, 4):  # the same notes (none lost) in the pitched streams
         assert np.count_nonzero(new_tokens[k] >= ONSET_BASE) == np.count_nonzero(old_tokens[k] >= ONSET_BASE)
-    assert new_tokens.shape[1] == round((225 - 6) / rate * 50 + float(new2["handle_s"]) * 50)
+    # as many frames as the generator makes for that length: enough to cover every sample
+    rendered_samples = num_samples_for((225 - 6) / rate + float(new2["handle_s"]))
+    assert new_tokens.shape[1] == -(-rendered_samples // (CUE_SAMPLE_RATE // TOKEN_RATE))
 
     # cue 3: regenerated, continuing from cue 2's re-fit notes
     new3 = after[3][-1]
