@@ -212,6 +212,31 @@ class ScoreRequest:
 
 
 @dataclass(frozen=True)
+class CueTempo:
+    """The tempo grid a cue's notes start on: what a music editor needs to cut to it, and what
+    reads its bars and grooves exactly (a grid fitted to the notes can take a 4/4 at 60 for 90)."""
+
+    bpm: float
+    downbeat_s: float  # the first bar line at or after the cue's start (cue seconds)
+    beats_per_bar: int = 4
+    steps_per_beat: int = 4
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CueTempo:
+        tempo = cls(
+            bpm=float(data["bpm"]),
+            downbeat_s=float(data["downbeat_s"]),
+            beats_per_bar=int(data.get("beats_per_bar", 4)),
+            steps_per_beat=int(data.get("steps_per_beat", 4)),
+        )
+        if not (math.isfinite(tempo.bpm) and tempo.bpm > 0 and math.isfinite(tempo.downbeat_s)):
+            raise ValueError(f"a cue's tempo needs a positive bpm and a finite downbeat, got {data!r}")
+        if not (1 <= tempo.beats_per_bar <= 16 and 1 <= tempo.steps_per_beat <= 16):
+            raise ValueError(f"a cue's meter is 1-16 beats of 1-16 steps, got {data!r}")
+        return tempo
+
+
+@dataclass(frozen=True)
 class CueResult:
     """A finished cue: a 48 kHz WAV of exactly the requested length, plus how it was made."""
 
@@ -243,6 +268,10 @@ class CueResult:
     continued_from: str | None = None
     mood: str | None = None  # the explicit controls it was made with (None: the prompt's words)
     energy: str | None = None
+    tempo: CueTempo | None = None  # the grid its notes start on (None: unknown, or re-timed)
+    # the cue seconds its accents were forced on (cuts, markers, cuts inside the media; None:
+    # not recorded): a groove is read between them
+    hit_points_s: tuple[float, ...] | None = None
 
     def metadata(self) -> dict[str, Any]:
         """What goes under the clip's `vidmusician` metadata namespace."""
@@ -271,6 +300,8 @@ class CueResult:
             ),
             **({"mood": self.mood} if self.mood else {}),
             **({"energy": self.energy} if self.energy else {}),
+            **({} if self.tempo is None else {"tempo": dataclasses.asdict(self.tempo)}),
+            **({} if self.hit_points_s is None else {"hit_points_s": [round(t, 6) for t in self.hit_points_s]}),
         }
 
 
@@ -347,6 +378,10 @@ def cue_from_dict(data: dict[str, Any]) -> CueResult:
         fields["program"] = program_from_dict(fields["program"])
     if fields.get("world_changes_s") is not None:
         fields["world_changes_s"] = tuple(float(t) for t in fields["world_changes_s"])
+    if fields.get("hit_points_s") is not None:
+        fields["hit_points_s"] = tuple(float(t) for t in fields["hit_points_s"])
+    if isinstance(fields.get("tempo"), dict):
+        fields["tempo"] = CueTempo.from_dict(fields["tempo"])
     return CueResult(**fields)
 
 

@@ -22,6 +22,7 @@ from engine.api import (
     TOKEN_RATE,
     CancelSignal,
     CueResult,
+    CueTempo,
     ProgressCallback,
     ProgressEvent,
     SceneRequest,
@@ -100,8 +101,23 @@ def _conditions(scene: SceneRequest, preset: str) -> tuple[np.ndarray | None, np
         return None, np.stack([np.zeros(frames, np.float32), channel], -1), tuple(sorted(hits))
     feats = program_features(program, preset=preset)
     rhythm = np.stack([feats.rhythm_50hz, feats.cues_50hz], axis=-1).astype(np.float32)
-    hits |= {t for t in feats.cuts_s if 0.0 < t < scene.duration_s}
-    return feats.cls_1fps, rhythm, tuple(sorted(hits))
+    baked = [t for t in feats.cuts_s if 0.0 < t < scene.duration_s]
+    return feats.cls_1fps, rhythm, merge_hits(hits, baked)
+
+
+MIN_HIT_GAP_S = 0.25  # a cut found inside the media this near a hit the editor made is that hit
+
+
+def merge_hits(editor: set[float] | frozenset[float], found: list[float]) -> tuple[float, ...]:
+    """The editor's hit points (cuts, markers) and the cuts found inside the media, a found cut
+    within `MIN_HIT_GAP_S` of one already kept dropped: one accent, where the editor put it (a cut
+    detected a few frames off a timeline cut gave two crashes 160 ms apart)."""
+    kept = sorted(editor)
+    for t in sorted(found):
+        if all(abs(t - k) >= MIN_HIT_GAP_S for k in kept):
+            kept.append(t)
+            kept.sort()
+    return tuple(kept)
 
 
 def style_changes(scene: SceneRequest) -> tuple[float, ...] | None:
@@ -250,6 +266,7 @@ def iter_cues(
                 continuation_tokens=_prompt_tokens(scene, written_tokens, generator.frame_rate),
                 stems=request.stems,
                 end_s=scene.duration_s if scene.ends else None,
+                seam_s=scene.duration_s if not scene.ends and scene.handle_s > 0 else None,
                 style_changes_s=style_changes(scene),
                 take=scene.take,
                 mood=scene.mood,
@@ -296,11 +313,26 @@ def iter_cues(
                 continued_from=_carried_path(scene, written_tokens),
                 mood=scene.mood,
                 energy=scene.energy,
+                tempo=_cue_tempo(music.grid),
+                hit_points_s=tuple(float(t) for t in hit_points) if request.hits else (),
             )
             yield cue
             report(position, scene, "done", 1.0, cue)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _cue_tempo(grid) -> CueTempo | None:
+    """The cue's tempo grid as the editor reads it: bpm, meter and its first bar line."""
+    if grid is None:
+        return None
+    bar = grid.step_frames * grid.steps_per("bar")
+    return CueTempo(
+        bpm=round(float(grid.bpm), 4),
+        downbeat_s=round(float(grid.origin % bar) / grid.frame_rate, 6),
+        beats_per_bar=int(grid.beats_per_bar),
+        steps_per_beat=int(grid.steps_per_beat),
+    )
 
 
 def score(

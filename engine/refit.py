@@ -139,6 +139,8 @@ def refit_cue(request: RefitRequest) -> CueResult:
         tokens_path=str(tokens_file),
         stems=stems,
         program=request.program,
+        tempo=None,  # its notes were re-timed stretch by stretch: no one grid holds them now
+        hit_points_s=None,
         continued_from=None if prompt is None else cont.tokens_path,
         world_changes_s=None if request.program is None else request.program.world_changes_s,
     )

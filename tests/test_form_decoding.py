@@ -116,6 +116,37 @@ def test_the_decoder_masks_notes_out_of_key_and_chords_out_of_the_plan():
     assert not np.isfinite(harmony[tk.chord_id(other, "maj", 2)])
 
 
+def test_a_chord_sounding_in_the_beat_before_a_seam_rings_across_it():
+    """A cue that runs on into the next: a chord struck before the seam is held to it (a staccato
+    texture's gap at the seam read as a 9 dB dip on a held-out montage); one already released
+    stays free, and a cue ending into silence has no seam."""
+    grid = TempoGrid(120.0, 0.0)  # a beat is 25 frames
+    harmony = STREAMS.index("harmony")
+
+    def decoder(end_frame, seam):
+        plan = plan_form(
+            grid=grid, form=_form("piano_ballad"), tonic=0, frames=450, first=0, end_frame=end_frame,
+            rng=np.random.default_rng(1), seam=seam,
+        )  # fmt: skip
+        return plan, FormDecoder(plan, tk.CARD, len(STREAMS))
+
+    plan, dec = decoder(None, 400)
+    assert plan.seam == 400
+    root, quality = plan.chord_at(380)
+    dec.record(harmony, 380, tk.chord_id(root % 12, quality, 1))
+    for f in range(381, 387):
+        dec.record(harmony, f, tk.HOLD)
+    row = dec.bias(harmony, 387)
+    assert np.isfinite(row[tk.HOLD]) and np.isfinite(row).sum() == 1  # rings on to the seam
+    assert dec.bias(harmony, 370) is not None and np.isfinite(dec.bias(harmony, 370)[tk.REST])  # a beat earlier: free
+    _, released = decoder(None, 400)
+    released.record(harmony, 350, tk.chord_id(root % 12, quality, 1))
+    released.record(harmony, 360, tk.REST)
+    assert np.isfinite(released.bias(harmony, 387)[tk.REST])  # released before the seam's beat: free
+    ended, _ = decoder(450, 400)
+    assert ended.seam is None
+
+
 @pytest.fixture(scope="module")
 def gen():
     """The tiny preset with random weights (no training needed: the form is the decoder's) and

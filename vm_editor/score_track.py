@@ -17,13 +17,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import opentimelineio as otio
 
-from engine.api import CUE_SAMPLE_RATE, CueProgram, CueResult, program_from_dict
+from engine.api import CUE_SAMPLE_RATE, CueProgram, CueResult, CueTempo, program_from_dict
 from vm_editor.media_links import url_to_path
 from vm_editor.writeback import (
     METADATA_KEY,
@@ -308,7 +309,30 @@ def cue_from_metadata(meta: dict) -> CueResult:
         continued_from=meta.get("continued_from") or None,
         mood=meta.get("mood") or None,
         energy=meta.get("energy") or None,
+        tempo=_tempo(meta.get("tempo")),
+        hit_points_s=_seconds(meta.get("hit_points_s")),
     )
+
+
+def _seconds(data) -> tuple[float, ...] | None:
+    """A recorded list of cue seconds (None: not recorded, or unreadable)."""
+    if data is None or isinstance(data, (str, bytes)):
+        return None
+    try:
+        times = tuple(float(t) for t in data)
+    except (TypeError, ValueError):
+        return None
+    return times if all(math.isfinite(t) for t in times) else None
+
+
+def _tempo(data) -> CueTempo | None:
+    """The grid a take's notes start on, as recorded (None: an older score, or unreadable)."""
+    if not hasattr(data, "get"):
+        return None
+    try:
+        return CueTempo.from_dict(dict(data))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _program(data) -> CueProgram | None:

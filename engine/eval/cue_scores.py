@@ -16,7 +16,7 @@ from engine.eval import metrics
 from engine.eval.clips import Clip
 from engine.eval.form_measures import form_measures
 from engine.eval.music_measures import failures, music_measures
-from engine.timebase import CUE_SAMPLE_RATE
+from engine.timebase import CUE_SAMPLE_RATE, TOKEN_RATE
 
 STEREO_RATE = CUE_SAMPLE_RATE
 # the form measures of a symbolic cue's tokens (`form_measures`): theme, steps, groove, key, ending
@@ -97,7 +97,8 @@ def score_cue(
         "failures": why,
     }
     if tokens is not None and np.ndim(tokens) == 2:
-        form = form_measures(tokens, grid=grid)
+        cuts = {int(round(t * TOKEN_RATE)) for t in clip.edit_points_s}
+        form = form_measures(tokens, grid=grid, hits=cuts)
         row.update({k: form[k] for k in FORM_KEYS})
     if target_style is not None:
         row["style"] = target_style

@@ -59,6 +59,8 @@ def read_score(scored: Path) -> tuple[list[dict], list[float]]:
                         "duration_s": rng.duration.to_seconds(),
                         # a cue that opens a new world starts fresh: its seam is no continuation
                         "starts_world": bool(meta.get("starts_world", False)),
+                        "grid": _recorded_grid(meta.get("tempo")),
+                        "hits_s": _recorded_hits(meta.get("hit_points_s")),
                     }
                 )
         elif track.kind == otio.schema.TrackKind.Video and track.enabled and not cuts:
@@ -70,6 +72,33 @@ def read_score(scored: Path) -> tuple[list[dict], list[float]]:
     for cue, after in zip(cues, [*cues[1:], None], strict=True):  # nothing starts where it ends
         cue["ends"] = after is None or abs(cue["start_s"] + cue["duration_s"] - after["start_s"]) > 0.02
     return cues, cuts
+
+
+def _recorded_hits(data) -> list[float] | None:
+    """The cue seconds the engine forced accents on, as the clip records them (None: not recorded)."""
+    if data is None or isinstance(data, (str, bytes)):
+        return None
+    try:
+        return [float(t) for t in data]
+    except (TypeError, ValueError):
+        return None
+
+
+def _recorded_grid(data):
+    """The tempo grid the cue was decoded on, as its clip records it (None: not recorded, then
+    the measures fit one to the notes)."""
+    from engine.api import CueTempo
+    from engine.generator.tempo_grid import TempoGrid
+
+    if not hasattr(data, "get"):
+        return None
+    try:
+        tempo = CueTempo.from_dict(dict(data))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return TempoGrid(
+        tempo.bpm, tempo.downbeat_s * TOKEN_RATE, tempo.steps_per_beat, tempo.beats_per_bar, float(TOKEN_RATE)
+    )
 
 
 def _level_dips(mix: np.ndarray, rate: int, seams: list[float]) -> list[float]:
@@ -107,7 +136,7 @@ def _continues_grid(a: dict, b: dict) -> bool:
         return False
     ta = np.load(a["tokens"])[:, : int(round(a["duration_s"] * TOKEN_RATE))]
     tb = np.load(b["tokens"])[:, : int(round(b["duration_s"] * TOKEN_RATE))]
-    grid = cue_grid(ta)
+    grid = a.get("grid") or cue_grid(ta)
     pitched = lambda t: np.flatnonzero((t[1:4] >= ONSET_BASE).any(axis=0))  # noqa: E731
     if grid is None or pitched(tb).size == 0:
         return False
@@ -130,7 +159,11 @@ def check(scored: Path) -> dict:
             "ends": cue["ends"],
         }
         if tokens is not None:
-            row.update(form_measures(tokens[:, :frames]))
+            end = cue["start_s"] + cue["duration_s"]
+            # the accents the engine forced (recorded), else the timeline's cuts inside the cue
+            at = cue["hits_s"] if cue["hits_s"] is not None else [t - cue["start_s"] for t in cuts]
+            hits = {int(round(t * TOKEN_RATE)) for t in at if 0 < t < end - cue["start_s"]}
+            row.update(form_measures(tokens[:, :frames], grid=cue["grid"], hits=hits))
         rows.append(row)
     mix, rate = mix_cues([(str(c["wav"]), c["start_s"]) for c in cues])
     seams = []
@@ -197,6 +230,7 @@ def summary(reports: list[dict]) -> dict:
         "motif_recurrence_median": med("motif_recurrence"),
         "melodic_step_mean": mean("melodic_step"),
         "groove_recurrence_mean": mean("groove_recurrence"),
+        "groove_recurrence_all_mean": mean("groove_recurrence_all"),
         "key_stability_mean": mean("key_stability"),
         "cadence_share": float(np.mean([c["cadence_end"] for c in ending])) if ending else math.nan,
         "seams": len(seams),

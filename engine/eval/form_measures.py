@@ -115,21 +115,26 @@ def cue_grid(tokens: np.ndarray, style_meters: dict | None = None):
     return fit_to_onsets(onsets, meter)
 
 
-def groove_recurrence(drums: np.ndarray, grid) -> float:
+def groove_recurrence(drums: np.ndarray, grid, hits: frozenset[int] | set[int] = frozenset()) -> float:
     """Share of drum bars (after the first, with a hit) that repeat the bar one or two bars earlier.
 
     Bars are windows of the grid's bar length; a hit repeats when the same kit pieces hit within a
     frame of one (or two) bar lengths earlier — a lag, so a grid fitted a fraction of a frame off
     never drifts a comparison. A bar repeats when every hit of it and of the earlier bar has its
     partner, but one. The bar line is put where the groove reads best (each step of the bar
-    tried): a listener hears where a groove starts, and a fill then falls inside one bar."""
+    tried): a listener hears where a groove starts, and a fill then falls inside one bar.
+    `hits`: frames of hit points (cuts, markers); the accent a hit puts within a frame of one is
+    the picture's, not the groove's, and is left out of both bars compared (a groove with a crash
+    on a cut still repeats: under quick cutting every bar has one, at a new place each time)."""
     if grid is None:
         return math.nan
     drums = np.asarray(drums, dtype=np.int64)
     bar = grid.step_frames * grid.steps_per("bar")
+    accents = {int(h) + d for h in hits for d in (-1, 0, 1)}
     hits = {
         int(f): (int(drums[f]) - symbolic_tokens.ONSET_BASE) // ACCENTS
         for f in np.flatnonzero(drums >= symbolic_tokens.ONSET_BASE)
+        if int(f) not in accents
     }
     best = math.nan
     for phase in np.arange(grid.steps_per("bar")) * grid.step_frames:  # where the bar line falls
@@ -159,10 +164,16 @@ def _misses(a: dict[int, int], b: dict[int, int], shift: float) -> int:
 
 
 def form_measures(
-    tokens: np.ndarray, frame_rate: float = TOKEN_RATE, style_meters: dict | None = None, grid=None
+    tokens: np.ndarray,
+    frame_rate: float = TOKEN_RATE,
+    style_meters: dict | None = None,
+    grid=None,
+    hits: frozenset[int] | set[int] = frozenset(),
 ) -> dict:
     """All the form measures of one cue's tokens [K, T] (see the module docstring); `grid`: the
-    tempo grid the cue was decoded on when known, else the one its onsets fit."""
+    tempo grid the cue was decoded on when known, else the one its onsets fit; `hits`: the cue's
+    hit-point frames, whose accents groove recurrence leaves out (`groove_recurrence_all` keeps
+    them)."""
     tokens = np.asarray(tokens, dtype=np.int64)
     score = symbolic_tokens.decode(tokens)
     n = tokens.shape[1]
@@ -199,7 +210,8 @@ def form_measures(
         "melodic_step": melodic_step(melody),
         "leap_share": float(np.mean(np.abs(np.diff(melody)) > 5)) if len(melody) >= 2 else math.nan,
         "melody_notes": len(melody),
-        "groove_recurrence": groove_recurrence(tokens[STREAMS.index("drums")], grid),
+        "groove_recurrence": groove_recurrence(tokens[STREAMS.index("drums")], grid, hits),
+        "groove_recurrence_all": groove_recurrence(tokens[STREAMS.index("drums")], grid),
         "key": None if key is None else f"{key[0]} {key[1]}",
         "key_stability": float(np.mean(windows)) if windows else math.nan,
         "silent_end": bool(silent_end),

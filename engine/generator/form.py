@@ -49,6 +49,7 @@ DRUM_ODDS = 12.0  # the drums play again the bar before (the same kit set on the
 BASS_RHYTHM_ODDS = 1.5  # the bass starts notes where it did a bar before
 REGISTER_SLACK = 2  # semitones a melody or bass may stray outside its style's register
 CADENCE_BEATS = 2  # the approach chord's length before the closing tonic
+SEAM_BEATS = 1.0  # a chord or bass note sounding this long before a seam rings on to it
 RELEASE_S = 0.6  # a cue ending into silence rests this long before its out point (the tail rings)
 
 # The last two chords of a cue that ends into silence, per mode (root above the tonic, quality):
@@ -198,6 +199,9 @@ class FormPlan:
     accents: frozenset[int]  # hit points: the chord and the bass strike there with the drums
     final: int | None  # the strong beat the closing tonic lands on (ends into silence), or None
     release: int | None  # from here every stream rests (ends into silence), or None
+    # the frame the next cue takes over (a cue that runs on: its handle follows), or None; what
+    # sounds in the beat before it rings across (`SEAM_BEATS`)
+    seam: int | None = None
 
     @property
     def closing(self) -> int | None:
@@ -321,6 +325,7 @@ def plan_form(
     rng: np.random.Generator,
     hits: frozenset[int] = frozenset(),
     frame_rate: float = 50.0,
+    seam: int | None = None,
 ) -> FormPlan:
     """The form of a cue of `frames` new frames (prompt frames from `first` < 0) on `grid`.
 
@@ -329,7 +334,9 @@ def plan_form(
     `end_frame` (None: it runs on into the next cue) closes on the mode's approach chord and the
     tonic, struck on the last strong beat that leaves a beat before the release, and rests from
     `RELEASE_S` before that frame to the end of its frames (a handle past it stays silent). At
-    the `hits` (cuts, markers) the chord and the bass strike with the drums' forced accent."""
+    the `hits` (cuts, markers) the chord and the bass strike with the drums' forced accent. A cue
+    that runs on into the next at `seam` lets the chord and bass sounding in the beat before it
+    ring across: a continued cue's seam never falls in a staccato texture's gap."""
     bar_frames = grid.step_frames * grid.steps_per("bar")
     first_bar = _bar_of(grid, 0)
     last_bar = _bar_of(grid, frames - 1)
@@ -404,6 +411,7 @@ def plan_form(
         bass_from=_lagged(grid, bass_frames, bass_lag, first_bar, first),
         final=final,
         release=release,
+        seam=None if end_frame is not None or seam is None or not 0 < seam <= frames else int(seam),
     )
 
 
@@ -530,6 +538,8 @@ class FormDecoder:
         if q == DRUMS:
             return self._drums(frame, hit)
         chord = plan.chord_at(frame)
+        if q in (HARMONY, BASS) and self._rings_to_seam(q, frame):
+            return self._only(symbolic_tokens.HOLD)
         if q == HARMONY:
             return self._chord_row(chord, frame in plan.strikes or frame in plan.accents)
         if q == BASS:
@@ -545,6 +555,19 @@ class FormDecoder:
         row = self._melody_row(chord)
         memory = self._repeat(q, frame, plan.melody_from.get(frame), MOTIF_ODDS, exact=True)
         return row if memory is None else row + memory
+
+    def _rings_to_seam(self, q: int, frame: int) -> bool:
+        """Whether codebook `q` holds at `frame`: within `SEAM_BEATS` before the seam, a note or
+        chord sounds (struck, then held), and no chord change or hit is due here."""
+        plan = self.plan
+        if plan.seam is None or not plan.seam - SEAM_BEATS * plan.grid.beat_frames <= frame < plan.seam:
+            return False
+        if frame in plan.strikes or frame in plan.roots or frame in plan.accents:
+            return False
+        i = frame + self.p0
+        before = self.played[q, :i]
+        sounding = before[(before != symbolic_tokens.HOLD) & (before >= 0)]
+        return bool(sounding.size) and sounding[-1] >= symbolic_tokens.ONSET_BASE
 
     def _drums(self, frame: int, hit: bool) -> np.ndarray | None:
         """The groove: what the drums played a groove bar earlier (a hit point's forced accent is

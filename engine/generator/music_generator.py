@@ -383,6 +383,7 @@ class MusicGenerator:
         stems: bool = False,
         tempo_lock: bool = True,
         end_s: float | None = None,
+        seam_s: float | None = None,
         style_changes_s: tuple[float, ...] | list[float] | None = None,
         take: int = 1,
         mood: str | None = None,
@@ -405,7 +406,9 @@ class MusicGenerator:
         With the tempo grid, the cue is written in one key with the style's progressions, a theme
         and a groove that return (`form`); `end_s`: the cue ends into silence at that second (its
         out point: what follows is handle), so it closes on a cadence there and its notes are
-        released before it. `style_changes_s` (cue seconds: world changes, markers): the only places
+        released before it; `seam_s`: the cue runs on into the next at that second (what follows
+        is the handle the next cue crossfades over), so what sounds in the beat before it rings
+        across. `style_changes_s` (cue seconds: world changes, markers): the only places
         the style may change; None: at any cut (`cue_grid.style_change_frames`).
         `take` k > 1: an alternative, opening in the pilot's k-th style or, in a named style, at
         the other end of its tempo range (`cue_grid.choose_grid`). `mood` and `energy`: the cue's
@@ -512,6 +515,7 @@ class MusicGenerator:
                     card=int(self.model.lm.card),
                     frame_rate=self.frame_rate,
                     mode=intent.mode,
+                    seam=self._seam_frame(seam_s, end_s, frames),
                 )
                 if form is not None:  # the form's theme and groove memory replace the groove's
                     constraints = dataclasses.replace(constraints, form=form, repeat_from=())
@@ -552,6 +556,13 @@ class MusicGenerator:
         if self.vocabulary is None or not self.prompt_words:
             return False
         return any("mood" in entry and word in self.prompt_words for word, entry in self.vocabulary.words.items())
+
+    def _seam_frame(self, seam_s: float | None, end_s: float | None, frames: int) -> int | None:
+        """The frame the next cue takes over at (a cue ending into silence has none)."""
+        if seam_s is None or end_s is not None or not math.isfinite(seam_s):
+            return None
+        f = int(round(seam_s * self.frame_rate))
+        return f if 0 < f <= frames else None
 
     def _frames_at(
         self, times_s: tuple[float, ...] | list[float] | None, frames: int
