@@ -24,13 +24,14 @@ from engine.generator.form import (
     melody_lag,
     plan_form,
     read_style_forms,
+    related_grid,
     short_melody_lag,
 )
 from engine.generator.music_generator import MusicGenerator
-from engine.generator.tempo_grid import TempoGrid
+from engine.generator.tempo_grid import TempoGrid, read_style_meters
 from engine.presets import load_preset
 from engine.symbolic import tokens as tk
-from engine.symbolic.score import CHORD_QUALITIES, STREAMS
+from engine.symbolic.score import CHORD_QUALITIES, STREAMS, STYLES
 
 MODEL = Path(__file__).resolve().parents[1] / "resources" / "models" / "tiny"
 
@@ -145,6 +146,35 @@ def test_a_chord_sounding_in_the_beat_before_a_seam_rings_across_it():
     assert np.isfinite(released.bias(harmony, 387)[tk.REST])  # released before the seam's beat: free
     ended, _ = decoder(450, 400)
     assert ended.seam is None
+
+
+def test_a_style_taking_over_mid_cue_plays_on_its_related_grid():
+    """Ambient after an electronic opening at 128 bpm starts its notes in half time (64 bpm, in its
+    60–76 range), on its own onset positions; the opening style keeps the grid; a planned chord
+    strike stands wherever it falls."""
+    meters = read_style_meters(MODEL)
+    electronic, ambient = meters["electronic_pulse"], meters["ambient"]
+    grid = TempoGrid(128.0, 0.0, 4, 4, 50.0, electronic.onset_positions)
+    assert related_grid(grid, electronic) is None
+    half = related_grid(grid, ambient)
+    assert half.bpm == 64.0 and half.origin == grid.origin and half.onset_positions == tuple(sorted(ambient.onset_positions))
+    assert related_grid(grid, meters["jazz_trio"]).bpm == 128.0  # in its range: the same tempo, its swing steps
+    plan = plan_form(
+        grid=grid, form=_form("electronic_pulse"), tonic=0, frames=600, first=0, end_frame=None,
+        rng=np.random.default_rng(2),
+    )  # fmt: skip
+    ids = {STYLES.index(n): m for n, m in meters.items()}
+    dec = FormDecoder(plan, tk.CARD, len(STREAMS), meters=ids, home_style=STYLES.index("electronic_pulse"))
+    melody, style = STREAMS.index("melody"), STREAMS.index("style")
+    free = [f for f in grid.onset_frames(200, 400, "melody") if f not in plan.strikes | plan.roots | plan.accents]
+    on_half = set(half.onset_frames(200, 400, "melody").tolist())
+    dec.record(style, 150, STYLES.index("electronic_pulse"))
+    assert all(np.isfinite(dec.bias(melody, f)[tk.ONSET_BASE :]).any() for f in free)  # its own grid
+    dec.record(style, 190, STYLES.index("ambient"))
+    for f in free:
+        row = dec.bias(melody, f)
+        assert np.isfinite(row[tk.ONSET_BASE :]).any() == (f in on_half), f
+    assert any(f not in on_half for f in free) and any(f in on_half for f in free)
 
 
 @pytest.fixture(scope="module")

@@ -285,6 +285,7 @@ def cue_form(
     frame_rate: float,
     mode: str | None = None,
     seam: int | None = None,
+    style_meters: dict[str, Meter] | None = None,
 ) -> FormDecoder | None:
     """The cue's written form (`form.plan_form`) in the style it opens in (a continued cue: the
     style its predecessor was playing, and the key signature that cue was written in, read from
@@ -327,7 +328,8 @@ def cue_form(
         seam=seam,
     )
     styles = {STYLES.index(n): f for n, f in style_forms.items() if n in STYLES}
-    return FormDecoder(plan, card, len(STREAMS), prompt, styles)
+    meters = {STYLES.index(n): m for n, m in (style_meters or {}).items() if n in STYLES}
+    return FormDecoder(plan, card, len(STREAMS), prompt, styles, meters, home_style=STYLES.index(name))
 
 
 HARD_CUT = 0.75  # the cue channel at a hard cut or marker is 1.0; a dissolve is 0.5

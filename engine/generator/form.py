@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.generator.tempo_grid import TempoGrid
+from engine.generator.tempo_grid import Meter, TempoGrid
 from engine.symbolic import tokens as symbolic_tokens
 from engine.symbolic.modes import SCALES, harmonize
 from engine.symbolic.score import ACCENTS, BASS_RANGE, CHORD_QUALITIES, MELODY_RANGE, STREAMS
@@ -221,6 +221,35 @@ class FormPlan:
     @property
     def scale(self) -> frozenset[int]:
         return frozenset((self.tonic + s) % 12 for s in self.form.scale)
+
+
+TEMPO_RATIOS = (0.5, 1.0, 2.0)  # the related tempos a style change may move to (half, same, double)
+
+
+def related_grid(grid: TempoGrid, meter: Meter) -> TempoGrid | None:
+    """The grid a style of `meter` plays on when it takes over a cue decoded on `grid`: the same
+    downbeats at the related tempo (half, same or double) nearest its tempo range, with its own
+    onset positions; None when that is `grid` itself. Ambient after an electronic opening at
+    128 bpm plays in half time (64 bpm, its range 60–76), not at 128 (issue 25: ambient sections
+    at 142–156 bpm)."""
+    lo, hi = (math.log(t) for t in meter.tempo_bpm)
+
+    def distance(ratio: float) -> float:
+        t = math.log(grid.bpm * ratio)
+        return max(lo - t, t - hi, 0.0) + (0.0 if ratio == 1.0 else 1e-9)  # ties keep the tempo
+
+    ratio = min(TEMPO_RATIOS, key=distance)
+    positions = tuple(sorted(meter.onset_positions))
+    if ratio == 1.0 and meter.steps_per_beat == grid.steps_per_beat and positions == tuple(sorted(grid.onset_positions)):
+        return None
+    return TempoGrid(
+        grid.bpm * ratio,
+        grid.origin,
+        meter.steps_per_beat,
+        grid.beats_per_bar,
+        grid.frame_rate,
+        positions,
+    )
 
 
 def _bar_of(grid: TempoGrid, frame: float) -> int:
@@ -450,8 +479,15 @@ class FormDecoder:
         num_codebooks: int,
         prompt: np.ndarray | None = None,
         styles: dict[int, StyleForm] | None = None,
+        meters: dict[int, Meter] | None = None,
+        home_style: int | None = None,
     ):
         self.plan = plan
+        # style id -> its meter: a style taking over mid-cue starts its notes on its related grid
+        self.meters = meters or {}
+        self._related: dict[int, TempoGrid | None] = {}
+        self.style_id: int | None = None
+        self.home_style = home_style  # the style the grid was fitted for: its notes are the grid's
         # style id -> its form: a world change mid-cue brings the new style's registers and
         # figures over the same key and chords (None: the plan's style throughout)
         self.styles = styles or {}
@@ -463,6 +499,8 @@ class FormDecoder:
         self.played = np.full((num_codebooks, p0 + plan.frames), -1, dtype=np.int64)
         if prompt is not None:
             self.played[:, :p0] = prompt
+            if p0:
+                self.style_id = int(prompt[STYLE, -1])
         self.ids = _id_tables(card)
         self.last_melody = self._last_pitch(MELODY, self.ids["melody"])
         self.last_bass = self._last_pitch(BASS, self.ids["bass"])
@@ -486,8 +524,10 @@ class FormDecoder:
                     self.last_melody = int(self.ids["melody"][token])
                 elif q == BASS and self.ids["bass"][token] >= 0:
                     self.last_bass = int(self.ids["bass"][token])
-            if q == STYLE and token in self.styles:  # the style playing now (known a step late)
-                self.style = self.styles[token]
+            if q == STYLE:  # the style playing now (known a step late)
+                self.style_id = int(token)
+                if token in self.styles:
+                    self.style = self.styles[token]
 
     def _then(self, q: int, frame: int | None) -> int:
         if frame is None:
@@ -540,6 +580,8 @@ class FormDecoder:
         chord = plan.chord_at(frame)
         if q in (HARMONY, BASS) and self._rings_to_seam(q, frame):
             return self._only(symbolic_tokens.HOLD)
+        if self._off_style_grid(q, frame, hit):
+            return self._quiet(q)
         if q == HARMONY:
             return self._chord_row(chord, frame in plan.strikes or frame in plan.accents)
         if q == BASS:
@@ -555,6 +597,27 @@ class FormDecoder:
         row = self._melody_row(chord)
         memory = self._repeat(q, frame, plan.melody_from.get(frame), MOTIF_ODDS, exact=True)
         return row if memory is None else row + memory
+
+    def _off_style_grid(self, q: int, frame: int, hit: bool) -> bool:
+        """Whether `frame` is off the related grid of the style playing now (a style that took
+        over mid-cue, `related_grid`); the plan's strikes, roots and hits stand wherever they are."""
+        if self.style_id is None or self.style_id == self.home_style or self.style_id not in self.meters or hit:
+            return False
+        plan = self.plan
+        if frame in plan.strikes or frame in plan.roots or frame in plan.accents:
+            return False
+        if self.style_id not in self._related:
+            self._related[self.style_id] = related_grid(plan.grid, self.meters[self.style_id])
+        grid = self._related[self.style_id]
+        return grid is not None and grid.onset_frames(frame, frame + 1, STREAMS[q]).size == 0
+
+    def _quiet(self, q: int) -> np.ndarray:
+        """Log-odds that allow only no new note: rest, or hold what sounds (drums only rest)."""
+        row = np.full(self.card, -np.inf)
+        row[symbolic_tokens.REST] = 0.0
+        if q != DRUMS:
+            row[symbolic_tokens.HOLD] = 0.0
+        return row
 
     def _rings_to_seam(self, q: int, frame: int) -> bool:
         """Whether codebook `q` holds at `frame`: within `SEAM_BEATS` before the seam, a note or

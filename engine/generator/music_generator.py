@@ -516,6 +516,7 @@ class MusicGenerator:
                     frame_rate=self.frame_rate,
                     mode=intent.mode,
                     seam=self._seam_frame(seam_s, end_s, frames),
+                    style_meters=self.style_meters,
                 )
                 if form is not None:  # the form's theme and groove memory replace the groove's
                     constraints = dataclasses.replace(constraints, form=form, repeat_from=())
