@@ -126,6 +126,55 @@ class ShotPicture:
 
 
 @dataclass(frozen=True)
+class CueTempo:
+    """The tempo grid a cue's notes start on: what a music editor needs to cut to it, and what
+    reads its bars and grooves exactly (a grid fitted to the notes can take a 4/4 at 60 for 90)."""
+
+    bpm: float
+    downbeat_s: float  # the first bar line at or after the cue's start (cue seconds)
+    beats_per_bar: int = 4
+    steps_per_beat: int = 4
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CueTempo:
+        tempo = cls(
+            bpm=float(data["bpm"]),
+            downbeat_s=float(data["downbeat_s"]),
+            beats_per_bar=int(data.get("beats_per_bar", 4)),
+            steps_per_beat=int(data.get("steps_per_beat", 4)),
+        )
+        if not (math.isfinite(tempo.bpm) and tempo.bpm > 0 and math.isfinite(tempo.downbeat_s)):
+            raise ValueError(f"a cue's tempo needs a positive bpm and a finite downbeat, got {data!r}")
+        if not (1 <= tempo.beats_per_bar <= 16 and 1 <= tempo.steps_per_beat <= 16):
+            raise ValueError(f"a cue's meter is 1-16 beats of 1-16 steps, got {data!r}")
+        return tempo
+
+
+PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+@dataclass(frozen=True)
+class CueKey:
+    """The key a cue was written in: its tonic and mode, and the seven notes of its signature
+    (what a continued cue keeps, whatever its own mode)."""
+
+    tonic: int  # pitch class, 0 = C
+    mode: str  # major, minor, dorian, lydian, mixolydian
+    notes: tuple[int, ...]  # the signature's pitch classes, ascending
+
+    @property
+    def name(self) -> str:
+        return f"{PITCH_NAMES[self.tonic % 12]} {self.mode}"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CueKey:
+        key = cls(int(data["tonic"]), str(data["mode"]), tuple(sorted({int(n) for n in data["notes"]})))
+        if not (0 <= key.tonic < 12 and len(key.notes) == 7 and all(0 <= n < 12 for n in key.notes)):
+            raise ValueError(f"a cue's key is a tonic 0-11 and a signature of seven pitch classes, got {data!r}")
+        return key
+
+
+@dataclass(frozen=True)
 class Continuation:
     """The cue this one continues, and the second of it where this cue starts (the previous
     cue's length, before its handle). The generator prompts with the tokens up to there.
@@ -137,6 +186,12 @@ class Continuation:
     at_s: float
     tokens_path: str | None = None
     scene_index: int | None = None
+    # the grid the previous cue's notes start on (its own seconds), when it recorded one: this cue
+    # plays on, on the very same beats (a grid fitted again to its notes lands a fraction off)
+    tempo: CueTempo | None = None
+    # the key it was written in, when it recorded one: this cue keeps its signature (read again
+    # from a short cue's notes, A major and D major differ by one note)
+    key: CueKey | None = None
 
 
 @dataclass(frozen=True)
@@ -212,31 +267,6 @@ class ScoreRequest:
 
 
 @dataclass(frozen=True)
-class CueTempo:
-    """The tempo grid a cue's notes start on: what a music editor needs to cut to it, and what
-    reads its bars and grooves exactly (a grid fitted to the notes can take a 4/4 at 60 for 90)."""
-
-    bpm: float
-    downbeat_s: float  # the first bar line at or after the cue's start (cue seconds)
-    beats_per_bar: int = 4
-    steps_per_beat: int = 4
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CueTempo:
-        tempo = cls(
-            bpm=float(data["bpm"]),
-            downbeat_s=float(data["downbeat_s"]),
-            beats_per_bar=int(data.get("beats_per_bar", 4)),
-            steps_per_beat=int(data.get("steps_per_beat", 4)),
-        )
-        if not (math.isfinite(tempo.bpm) and tempo.bpm > 0 and math.isfinite(tempo.downbeat_s)):
-            raise ValueError(f"a cue's tempo needs a positive bpm and a finite downbeat, got {data!r}")
-        if not (1 <= tempo.beats_per_bar <= 16 and 1 <= tempo.steps_per_beat <= 16):
-            raise ValueError(f"a cue's meter is 1-16 beats of 1-16 steps, got {data!r}")
-        return tempo
-
-
-@dataclass(frozen=True)
 class CueResult:
     """A finished cue: a 48 kHz WAV of exactly the requested length, plus how it was made."""
 
@@ -269,6 +299,7 @@ class CueResult:
     mood: str | None = None  # the explicit controls it was made with (None: the prompt's words)
     energy: str | None = None
     tempo: CueTempo | None = None  # the grid its notes start on (None: unknown, or re-timed)
+    key: CueKey | None = None  # the key it was written in (None: unknown, or no written form)
     # the cue seconds its accents were forced on (cuts, markers, cuts inside the media; None:
     # not recorded): a groove is read between them
     hit_points_s: tuple[float, ...] | None = None
@@ -301,6 +332,7 @@ class CueResult:
             **({"mood": self.mood} if self.mood else {}),
             **({"energy": self.energy} if self.energy else {}),
             **({} if self.tempo is None else {"tempo": dataclasses.asdict(self.tempo)}),
+            **({} if self.key is None else {"key": {**dataclasses.asdict(self.key), "notes": list(self.key.notes)}}),
             **({} if self.hit_points_s is None else {"hit_points_s": [round(t, 6) for t in self.hit_points_s]}),
         }
 
@@ -351,10 +383,21 @@ def scene_from_dict(data: dict[str, Any]) -> SceneRequest:
         handle_s=float(data.get("handle_s", 0.0)),
         continue_from=None
         if cont is None
-        else Continuation(float(cont["at_s"]), cont.get("tokens_path"), cont.get("scene_index")),
+        else continuation_from_dict(cont),
         ends=bool(data.get("ends", False)),
         mood=data.get("mood"),
         energy=data.get("energy"),
+    )
+
+
+def continuation_from_dict(data: dict[str, Any]) -> Continuation:
+    tempo, key = data.get("tempo"), data.get("key")
+    return Continuation(
+        float(data["at_s"]),
+        data.get("tokens_path"),
+        data.get("scene_index"),
+        CueTempo.from_dict(tempo) if isinstance(tempo, dict) else None,
+        CueKey.from_dict(key) if isinstance(key, dict) else None,
     )
 
 
@@ -382,6 +425,8 @@ def cue_from_dict(data: dict[str, Any]) -> CueResult:
         fields["hit_points_s"] = tuple(float(t) for t in fields["hit_points_s"])
     if isinstance(fields.get("tempo"), dict):
         fields["tempo"] = CueTempo.from_dict(fields["tempo"])
+    if isinstance(fields.get("key"), dict):
+        fields["key"] = CueKey.from_dict(fields["key"])
     return CueResult(**fields)
 
 
@@ -474,7 +519,7 @@ def refit_request_from_dict(data: dict[str, Any]) -> RefitRequest:
         program=None if program is None else program_from_dict(program),
         continue_from=None
         if cont is None
-        else Continuation(float(cont["at_s"]), cont.get("tokens_path"), cont.get("scene_index")),
+        else continuation_from_dict(cont),
     )
 
 

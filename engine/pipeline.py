@@ -6,6 +6,7 @@ through it, so every path produces the same cues for the same request.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -21,6 +22,7 @@ from engine.api import (
     CUE_SAMPLE_RATE,
     TOKEN_RATE,
     CancelSignal,
+    CueKey,
     CueResult,
     CueTempo,
     ProgressCallback,
@@ -127,6 +129,28 @@ def style_changes(scene: SceneRequest) -> tuple[float, ...] | None:
     if program.world_changes_s is None:
         return None
     return tuple(sorted({*program.world_changes_s, *program.markers_s, *scene.hit_points_s}))
+
+
+def _prompt_tempo(scene: SceneRequest, written: dict[int, CueTempo | None]) -> CueTempo | None:
+    """The previous cue's grid in this cue's seconds (its downbeats moved back by where this cue
+    starts in it), or None when it recorded none: this cue plays on on the very same beats."""
+    cont = scene.continue_from
+    if cont is None:
+        return None
+    tempo = cont.tempo if cont.tempo is not None else written.get(cont.scene_index) if cont.scene_index is not None else None
+    if tempo is None:
+        return None
+    return dataclasses.replace(tempo, downbeat_s=tempo.downbeat_s - cont.at_s)
+
+
+def _prompt_key(scene: SceneRequest, written: dict[int, CueKey | None]) -> CueKey | None:
+    """The key the previous cue was written in, when it recorded one (this cue keeps its notes)."""
+    cont = scene.continue_from
+    if cont is None:
+        return None
+    if cont.key is not None:
+        return cont.key
+    return written.get(cont.scene_index) if cont.scene_index is not None else None
 
 
 def _prompt_tokens(scene: SceneRequest, written: dict[int, Path], frame_rate: float) -> np.ndarray | None:
@@ -238,6 +262,8 @@ def iter_cues(
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="features")
     pending: dict[int, Future] = {}
     written_tokens: dict[int, Path] = {}
+    written_tempos: dict[int, CueTempo | None] = {}
+    written_keys: dict[int, CueKey | None] = {}
 
     def prefetch(i: int) -> None:
         if i < len(scenes) and i not in pending:
@@ -264,6 +290,8 @@ def iter_cues(
                 progress=lambda f, p=position, s=scene: report(p, s, "generate", 0.1 + 0.8 * f),
                 hit_points_s=hit_points if request.hits else (),
                 continuation_tokens=_prompt_tokens(scene, written_tokens, generator.frame_rate),
+                continuation_tempo=_prompt_tempo(scene, written_tempos),
+                continuation_key=_prompt_key(scene, written_keys),
                 stems=request.stems,
                 end_s=scene.duration_s if scene.ends else None,
                 seam_s=scene.duration_s if not scene.ends and scene.handle_s > 0 else None,
@@ -280,6 +308,8 @@ def iter_cues(
             # tokens first: a WAV on disk always has the tokens a later cue continues from
             tokens_file = write_tokens_atomic(tokens_path(cue_dir / name), music.tokens)
             written_tokens[scene.index] = tokens_file
+            written_tempos[scene.index] = _cue_tempo(music.grid)
+            written_keys[scene.index] = music.key
             stems: dict[str, str] = {}
             if music.stems:
                 for stream, stem in finish_stems(
@@ -314,6 +344,7 @@ def iter_cues(
                 mood=scene.mood,
                 energy=scene.energy,
                 tempo=_cue_tempo(music.grid),
+                key=music.key,
                 hit_points_s=tuple(float(t) for t in hit_points) if request.hits else (),
             )
             yield cue

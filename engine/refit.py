@@ -140,7 +140,7 @@ def refit_cue(request: RefitRequest) -> CueResult:
         stems=stems,
         program=request.program,
         tempo=None,  # its notes were re-timed stretch by stretch: no one grid holds them now
-        hit_points_s=None,
+        hit_points_s=None,  # (its key stays: re-timing moves no note's pitch)
         continued_from=None if prompt is None else cont.tokens_path,
         world_changes_s=None if request.program is None else request.program.world_changes_s,
     )

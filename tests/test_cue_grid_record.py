@@ -11,7 +11,16 @@ import json
 import numpy as np
 import pytest
 
-from engine.api import CueResult, CueTempo, SceneRequest, ScoreRequest, cue_from_dict
+from engine.api import (
+    Continuation,
+    CueKey,
+    CueResult,
+    CueTempo,
+    SceneRequest,
+    ScoreRequest,
+    continuation_from_dict,
+    cue_from_dict,
+)
 from engine.eval.form_measures import groove_recurrence
 from engine.generator.tempo_grid import TempoGrid
 from engine.pipeline import merge_hits, score
@@ -25,11 +34,13 @@ def _cue(**fields) -> CueResult:
 
 def test_the_tempo_and_hits_travel_in_the_clip_metadata_and_as_json():
     tempo = CueTempo(bpm=96.0, downbeat_s=0.3125, beats_per_bar=3)
-    cue = _cue(tempo=tempo, hit_points_s=(0.5, 1.25))
+    key = CueKey(9, "minor", (0, 2, 4, 5, 7, 9, 11))
+    cue = _cue(tempo=tempo, hit_points_s=(0.5, 1.25), key=key)
     meta = {**cue.metadata(), "record_start_frame": 0, "record_end_frame": 48, "rate": 24.0}
     assert meta["tempo"] == {"bpm": 96.0, "downbeat_s": 0.3125, "beats_per_bar": 3, "steps_per_beat": 4}
+    assert meta["key"] == {"tonic": 9, "mode": "minor", "notes": [0, 2, 4, 5, 7, 9, 11]} and key.name == "A minor"
     back = cue_from_metadata(meta)
-    assert back.tempo == tempo and back.hit_points_s == (0.5, 1.25)
+    assert back.tempo == tempo and back.hit_points_s == (0.5, 1.25) and back.key == key
     assert cue_from_dict(json.loads(json.dumps(dataclasses.asdict(cue)))) == cue  # the service's path
     assert "tempo" not in _cue().metadata() and "hit_points_s" not in _cue().metadata()  # older records
 
@@ -44,6 +55,9 @@ def test_an_unreadable_recorded_tempo_reads_as_none_and_the_api_refuses_it(bad):
     assert cue_from_metadata(meta).tempo is None
     meta["hit_points_s"] = "1.0"
     assert cue_from_metadata(meta).hit_points_s is None
+    for key in ({"tonic": 12, "mode": "major", "notes": [0, 2, 4, 5, 7, 9, 11]}, {"tonic": 0, "mode": "x", "notes": [0]}, "C"):
+        meta["key"] = key
+        assert cue_from_metadata(meta).key is None
     if isinstance(bad, dict):
         with pytest.raises((ValueError, KeyError)):
             CueTempo.from_dict(bad)
@@ -85,3 +99,31 @@ def test_a_scored_cue_records_its_grid_and_its_hits(tmp_path, one_torch_thread):
     onsets = np.flatnonzero((tokens[1:4] >= tk.ONSET_BASE).any(axis=0))
     steps = (onsets - grid.origin) / grid.step_frames
     assert onsets.size and np.all(np.abs(steps - np.round(steps)) * grid.step_frames <= 1.0)
+
+
+def test_a_continued_cue_plays_on_the_very_beats_of_the_cue_before(tmp_path, one_torch_thread):
+    """In one request and from a recorded take (regenerate, conform): the same bpm, its bar lines
+    where the previous cue's fall (a grid fitted again to the notes landed a fraction of a frame
+    off, and half the continued cue's notes a frame off the previous grid)."""
+    first = SceneRequest(index=0, name="a", duration_s=4.0, hit_points_s=(1.5,), handle_s=1.0)
+    second = SceneRequest(
+        index=1, name="b", duration_s=4.0, ends=True, continue_from=Continuation(4.0, scene_index=0)
+    )
+    a, b = score(ScoreRequest(scenes=(first, second), cue_dir=str(tmp_path / "one"), seed=5)).cues
+    assert a.key is not None and b.key is not None and b.key.notes == a.key.notes  # the same signature
+    bar_s = 60.0 / a.tempo.bpm * a.tempo.beats_per_bar
+    assert b.tempo.bpm == a.tempo.bpm and b.tempo.beats_per_bar == a.tempo.beats_per_bar
+    assert abs(((b.tempo.downbeat_s + 4.0 - a.tempo.downbeat_s) / bar_s + 0.5) % 1.0 - 0.5) * bar_s < 1e-4
+    # a new take of cue b from the recorded cue a
+    again = dataclasses.replace(
+        second, seed=99, continue_from=Continuation(4.0, tokens_path=a.tokens_path, tempo=a.tempo, key=a.key)
+    )
+    (c,) = score(ScoreRequest(scenes=(again,), cue_dir=str(tmp_path / "two"), seed=5)).cues
+    assert c.tempo.bpm == a.tempo.bpm and c.key.notes == a.key.notes
+    assert abs(((c.tempo.downbeat_s + 4.0 - a.tempo.downbeat_s) / bar_s + 0.5) % 1.0 - 0.5) * bar_s < 1e-4
+    assert continuation_from_dict(json.loads(json.dumps(dataclasses.asdict(again.continue_from)))) == again.continue_from
+    # the recorded key is what it keeps, not a reading of the notes: told another, it plays in that one
+    shifted = CueKey((a.key.tonic + 2) % 12, a.key.mode, tuple(sorted((n + 2) % 12 for n in a.key.notes)))
+    told = dataclasses.replace(again, continue_from=dataclasses.replace(again.continue_from, key=shifted))
+    (d,) = score(ScoreRequest(scenes=(told,), cue_dir=str(tmp_path / "three"), seed=5)).cues
+    assert d.key.notes == shifted.notes

@@ -57,6 +57,8 @@ def test_score_writes_a_music_track_that_lines_up(tmp_path, shots_video, rate, m
     # their own (MIN_CUE_S): one cue over both shots and the black between them
     # (the service is polled: a step as short as reading the pictures may pass between two polls)
     assert "[1/1] cue 0 (wide … close): cue ready" in result.stderr, result.stderr  # cue 0: --cue 0
+    # its tempo and key
+    assert re.search(r"cue ready \(\d+\.\d s elapsed\), \d+ bpm \d/4, [A-G][b#]? [a-z]+\n", result.stderr), result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) <= 1
     cues = check_scored(source, out)

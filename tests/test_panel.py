@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import opentimelineio as otio
 import pytest
 from PySide6.QtCore import Qt, QTimer
@@ -75,6 +77,8 @@ def test_open_score_regenerate_export(qtbot, timeline_path, tmp_path):
     assert after[0] == before[0] and after[2] == before[2]
     assert after[1] != before[1] and len(model.rows[1].takes) == 2
     assert panel.takes.count() == 2
+    # each take names its seed, tempo and key (recorded by the engine, through the service)
+    assert re.fullmatch(r"take 2 · seed \d+ · \d+ bpm \d/4 · [A-G][b#]? [a-z]+", panel.takes.itemText(1)), panel.takes.itemText(1)
 
     out = tmp_path / "cut.scored.otio"
     assert panel.export(out) == out

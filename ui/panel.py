@@ -40,7 +40,7 @@ from ui.cut_view import CutView
 from ui.tasks import run_in_background
 from ui.widgets import Strip
 from vm_editor.errors import EditorInputError
-from vm_editor.panel_model import PanelJob, PanelModel, PanelOptions, RateNeeded
+from vm_editor.panel_model import PanelJob, PanelModel, PanelOptions, RateNeeded, take_label
 
 COLUMNS = ["Picture", "Cue", "In", "Out", "Duration", "Markers", "Rhythm", "Music", "State"]
 POLL_MS = 200
@@ -667,7 +667,7 @@ class ScorePanel(QWidget):
         self.guidance.setValue(row.settings.guidance or 0.0)
         self.lock.setChecked(row.settings.locked)
         self.takes.clear()
-        self.takes.addItems([f"take {i + 1} (seed {t.seed})" for i, t in enumerate(row.takes)])
+        self.takes.addItems([take_label(i + 1, t) for i, t in enumerate(row.takes)])
         if row.takes:
             self.takes.setCurrentIndex(row.current_take)
         self._loading = False

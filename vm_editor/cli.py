@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from engine.api import CUE_ENERGIES, CUE_MOODS, Engine, ProgressEvent
+from engine.api import CUE_ENERGIES, CUE_MOODS, CueResult, Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
 from vm_editor import conform, input_guard, outputs, request_limits, scoring
@@ -386,7 +386,7 @@ class _ProgressPrinter:
             what = (
                 "reading pictures..."
                 if event.stage == "features"
-                else f"cue ready ({event.elapsed_s:.1f} s elapsed)"
+                else f"cue ready ({event.elapsed_s:.1f} s elapsed){_how_it_plays(event.cue)}"
             )
             print(
                 f"[{event.scene_position}/{event.scene_count}] {cue_label(event.scene_index)} "
@@ -394,6 +394,16 @@ class _ProgressPrinter:
                 file=sys.stderr,
                 flush=True,
             )
+
+
+def _how_it_plays(cue: CueResult | None) -> str:
+    """", 96 bpm 3/4, A minor": the tempo and key a cue was written in, as far as it recorded them."""
+    if cue is None:
+        return ""
+    parts = [] if cue.tempo is None else [f"{cue.tempo.bpm:.0f} bpm {cue.tempo.beats_per_bar}/4"]
+    if cue.key is not None:
+        parts.append(cue.key.name)
+    return "".join(f", {p}" for p in parts)
 
 
 def engine_start_line(elapsed_s: float, expected_s: float) -> str:

@@ -201,7 +201,8 @@ def refit_request(
     cont = None
     if before is not None and before.index in finished and finished[before.index].tokens_path:
         at_s = before.record_range.duration.to_seconds()
-        cont = Continuation(at_s, tokens_path=finished[before.index].tokens_path)
+        done = finished[before.index]
+        cont = Continuation(at_s, tokens_path=done.tokens_path, tempo=done.tempo, key=done.key)
     return RefitRequest(
         cue=cue,
         index=index,

@@ -189,6 +189,17 @@ def _tagged(call: Callable[[], Preview], generation: int) -> dict:
     return {**dataclasses.asdict(call()), "generation": generation}
 
 
+def take_label(number: int, take: CueResult) -> str:
+    """How the take list names a take: its number, seed, the tempo and key it plays in (what a
+    music editor cuts to and writes around: "take 2 · seed 4711 · 96 bpm 3/4 · A minor")."""
+    text = f"take {number} · seed {take.seed}"
+    if take.tempo is not None:
+        text += f" · {take.tempo.bpm:.0f} bpm {take.tempo.beats_per_bar}/4"
+    if take.key is not None:
+        text += f" · {take.key.name}"
+    return text
+
+
 def timecode(t: otio.opentime.RationalTime, rate: float) -> str:
     drop = abs(rate - 29.97) < 0.01 or abs(rate - 59.94) < 0.01
     try:

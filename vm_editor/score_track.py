@@ -24,7 +24,7 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from engine.api import CUE_SAMPLE_RATE, CueProgram, CueResult, CueTempo, program_from_dict
+from engine.api import CUE_SAMPLE_RATE, CueKey, CueProgram, CueResult, CueTempo, program_from_dict
 from vm_editor.media_links import url_to_path
 from vm_editor.writeback import (
     METADATA_KEY,
@@ -309,7 +309,8 @@ def cue_from_metadata(meta: dict) -> CueResult:
         continued_from=meta.get("continued_from") or None,
         mood=meta.get("mood") or None,
         energy=meta.get("energy") or None,
-        tempo=_tempo(meta.get("tempo")),
+        tempo=recorded_tempo(meta.get("tempo")),
+        key=recorded_key(meta.get("key")),
         hit_points_s=_seconds(meta.get("hit_points_s")),
     )
 
@@ -325,7 +326,17 @@ def _seconds(data) -> tuple[float, ...] | None:
     return times if all(math.isfinite(t) for t in times) else None
 
 
-def _tempo(data) -> CueTempo | None:
+def recorded_key(data) -> CueKey | None:
+    """The key a take was written in, as recorded (None: an older score, or unreadable)."""
+    if not hasattr(data, "get"):
+        return None
+    try:
+        return CueKey.from_dict(dict(data))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def recorded_tempo(data) -> CueTempo | None:
     """The grid a take's notes start on, as recorded (None: an older score, or unreadable)."""
     if not hasattr(data, "get"):
         return None

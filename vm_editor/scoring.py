@@ -32,7 +32,7 @@ from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report, url_to_path
 from vm_editor.program import timeline_program
 from vm_editor.scenes import Scene, SceneList, choose_video_track, offline_scenes, to_engine_scene
-from vm_editor.score_track import ScoredCue
+from vm_editor.score_track import ScoredCue, recorded_key, recorded_tempo
 
 __all__ = [
     "SEED_LIMIT",
@@ -220,7 +220,9 @@ def continue_from_finished(
             cue = finished.get(cont.scene_index)
             tokens = cue.tokens_path if cue is not None else None
             carried = (
-                Continuation(cont.at_s, tokens_path=tokens) if tokens and Path(tokens).is_file() else None
+                Continuation(cont.at_s, tokens_path=tokens, tempo=cue.tempo, key=cue.key)
+                if tokens and Path(tokens).is_file()
+                else None
             )
             req = dataclasses.replace(req, continue_from=carried)
         out.append(req)
@@ -448,7 +450,8 @@ def _continuation(cues: dict[int, dict], cue: int) -> Continuation | None:
         return None
     rate = float(previous.get("rate") or 1.0)
     at_s = (int(previous["record_end_frame"]) - int(previous["record_start_frame"])) / rate
-    return Continuation(at_s, tokens_path=str(Path(tokens).resolve()))
+    tempo, key = recorded_tempo(previous.get("tempo")), recorded_key(previous.get("key"))
+    return Continuation(at_s, tokens_path=str(Path(tokens).resolve()), tempo=tempo, key=key)
 
 
 def _ends_into_silence(cues: dict[int, dict], cue: int) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.api import CueKey, CueTempo
 from engine.generator import tempo_grid
 from engine.generator.decoding import Sampling, TokenConstraints, generate_window
 from engine.generator.form import FormDecoder, StyleForm, in_mode, key_signature, plan_form, tonic_in
@@ -37,9 +38,10 @@ CONTINUED_TEMPO_BPM = (40.0, 240.0)  # where a continued cue's grid is looked fo
 PILOT_FRAMES = 25  # frames sampled to read the style a cue starts in (its meter)
 # The pilot weighs the pictures this many times the cue's own guidance: the style is the one choice
 # the pictures alone must make (the style stream then holds it). Chosen on the training run's
-# validation clips (30, tiny model of 2026-12-07): pilot style right 0.77 at 1x, 0.83 at 1.5x,
-# 0.87 at 2x and 2.7x, 0.83 at 3.3x (cinematic strings drift to indie rock above 2x).
-PILOT_GUIDANCE_GAIN = 2.0
+# validation clips (30, tiny model of 2026-12-07): pilot style right 0.77 at 1x, 0.80 at 1.25x,
+# 0.83 at 1.5x, 0.87 at 2x; above 1.25x the demo's cycling footage opens in ambient, whose pad and
+# reverb read as no pulse to the music measures (rhythmicity 0.18 against the 0.35 floor).
+PILOT_GUIDANCE_GAIN = 1.25
 STYLE_ROW = STREAMS.index("style")
 # A prompt's energy (`prompt_intent`) as log-odds added to each stream's onsets on its grid frames
 # (drums, bass, harmony, melody): more or fewer notes in the same style and tempo. Odds alone move a
@@ -172,6 +174,7 @@ def choose_grid(
     window: int | None = None,
     style: str | None = None,
     take: int = 1,
+    continued: CueTempo | None = None,
 ) -> tuple[TempoGrid, int | None]:
     """The cue's grid, and the style id it opens in (None: free).
 
@@ -186,13 +189,24 @@ def choose_grid(
 
     `take` k > 1 is an alternative (`--takes`, regenerate): it opens in the pilot's k-th choice
     (`alternative_styles`), and where the style is fixed (named by the prompt) plays at the other
-    end of its tempo range (`take_tempo_range`). A continued cue keeps its predecessor's grid."""
+    end of its tempo range (`take_tempo_range`). A continued cue keeps its predecessor's grid:
+    the one it recorded (`continued`, in this cue's seconds), else one fitted to its notes."""
     if prompt_codes is not None:
         codes = prompt_codes[0].cpu().numpy()
         if style is not None and style_meters is not None:
             meter = style_meters.get(style, DEFAULT_METER)
         else:
             meter = meter_of(codes[STYLE_ROW, -int(frame_rate) :], style_meters)
+        if continued is not None:
+            same_steps = meter.steps_per_beat == continued.steps_per_beat
+            return TempoGrid(
+                continued.bpm,
+                continued.downbeat_s * frame_rate,
+                continued.steps_per_beat,
+                continued.beats_per_bar,
+                frame_rate,
+                meter.onset_positions if same_steps else (),
+            ), None
         # the pitched streams' onsets: always on the grid (a hit point forces the drums off it)
         pitched = codes[STREAMS.index("bass") : STYLE_ROW]
         onsets = np.flatnonzero((pitched >= symbolic_tokens.ONSET_BASE).any(axis=0)) - codes.shape[1]
@@ -286,6 +300,7 @@ def cue_form(
     mode: str | None = None,
     seam: int | None = None,
     style_meters: dict[str, Meter] | None = None,
+    continued_key: CueKey | None = None,
 ) -> FormDecoder | None:
     """The cue's written form (`form.plan_form`) in the style it opens in (a continued cue: the
     style its predecessor was playing, and the key signature that cue was written in, read from
@@ -308,7 +323,9 @@ def cue_form(
         form = in_mode(form, mode)
     rng = np.random.default_rng(int(seed) ^ 0xF0A3)
     tonic = None
-    if history is not None and np.ndim(history) == 2 and history.shape[1] > 0:
+    if continued_key is not None and prompt is not None:  # the signature it recorded
+        tonic = tonic_in(frozenset(continued_key.notes), form.scale)
+    elif history is not None and np.ndim(history) == 2 and history.shape[1] > 0:
         # the key signature it was written in, whatever its mode: this cue's mode on those notes
         signature = key_signature(history)
         tonic = None if signature is None else tonic_in(signature, form.scale)

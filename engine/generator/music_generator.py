@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.api import CueKey, CueTempo
 from engine.errors import GeneratorInputError, ModelNotFoundError, PresetError
 from engine.generator import backbone as bb
 from engine.generator.adapters import load_adapters, save_adapters
@@ -59,6 +60,7 @@ class GeneratedCue:
     frame_rate: float
     stems: dict[str, np.ndarray] | None = None  # per sounding stream [samples, 2] (symbolic only)
     grid: TempoGrid | None = None  # the tempo grid its notes start on (symbolic, tempo lock on)
+    key: CueKey | None = None  # the key its written form put it in (symbolic, with style forms)
 
 
 def _default_device(device: str | None) -> str:
@@ -377,6 +379,8 @@ class MusicGenerator:
         prompt: str | None = None,
         continuation: np.ndarray | None = None,
         continuation_tokens: np.ndarray | None = None,
+        continuation_tempo: CueTempo | None = None,
+        continuation_key: CueKey | None = None,
         hit_points_s: tuple[float, ...] | list[float] = (),
         progress: Callable[[float], None] | None = None,
         guidance: float | None = None,
@@ -396,7 +400,9 @@ class MusicGenerator:
         seconds: cuts, markers) get a strong drum accent on their frame by constrained sampling
         where the backbone has accent tokens (the symbolic one); pass () for the model alone.
         A continuation comes as the previous cue's tokens (`continuation_tokens`), or for a
-        neural codec also as its audio (`continuation`, encoded back to tokens). `stems` also
+        neural codec also as its audio (`continuation`, encoded back to tokens); with the grid
+        the previous cue played on (`continuation_tempo`, in this cue's seconds), this one plays
+        on the same beats, and with its key (`continuation_key`) in the same signature. `stems` also
         renders one stereo track per sounding stream (symbolic backbones only). `tempo_lock`
         (symbolic): notes start only on the frames of one tempo grid for the cue (see
         `tempo_grid`): the continued cue's grid, else the one that puts the hit points (with none,
@@ -461,6 +467,7 @@ class MusicGenerator:
                 prompt_codes = self._continuation(continuation)
             new_codes: list[np.ndarray] = []
             grid = None
+            form = None
             grid_inputs = None
             condition = self._condition_fn(
                 cls, text, guided=curve is not None or cls is not None or bool(text)
@@ -483,6 +490,7 @@ class MusicGenerator:
                     window=window,
                     style=intent.style,
                     take=take,
+                    continued=continuation_tempo if continuation_tokens is not None else None,
                 )
                 if not text and intent.mood is None and opening is not None and self._moods_trained():
                     # No mood asked for: the style as its table writes it. A model trained on moods
@@ -517,6 +525,7 @@ class MusicGenerator:
                     mode=intent.mode,
                     seam=self._seam_frame(seam_s, end_s, frames),
                     style_meters=self.style_meters,
+                    continued_key=continuation_key if continuation_tokens is not None else None,
                 )
                 if form is not None:  # the form's theme and groove memory replace the groove's
                     constraints = dataclasses.replace(constraints, form=form, repeat_from=())
@@ -548,8 +557,12 @@ class MusicGenerator:
         stem_audio = self._stems(prompt_codes, new_codes[0], n_samples) if stems else None
         if progress is not None:
             progress(1.0)
+        key = None
+        if form is not None:
+            plan = form.plan
+            key = CueKey(plan.tonic, plan.form.mode, tuple(sorted(plan.scale)))
         return GeneratedCue(
-            out, new_codes[0].astype(np.int16), self.sample_rate, self.frame_rate, stem_audio, grid
+            out, new_codes[0].astype(np.int16), self.sample_rate, self.frame_rate, stem_audio, grid, key
         )
 
     def _moods_trained(self) -> bool:
