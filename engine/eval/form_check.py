@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 
 from engine.eval import metrics
-from engine.eval.form_measures import collection, cue_grid, form_measures
+from engine.eval.form_measures import collections, cue_grid, form_measures
 from engine.eval.score_check import mix_cues
 from engine.symbolic.tokens import ONSET_BASE
 from engine.timebase import TOKEN_RATE
@@ -122,11 +122,13 @@ def _level_dips(mix: np.ndarray, rate: int, seams: list[float]) -> list[float]:
 
 
 def _same_signature(a: dict, b: dict) -> bool:
-    """Whether two cues hold one key signature: the same seven notes hold the most of each
-    (F# minor and D lydian are one signature; Krumhansl would read the lydian cue as D major)."""
+    """Whether two cues hold one key signature: seven notes that hold the most of each (F# minor
+    and D lydian are one signature; Krumhansl would read the lydian cue as D major; a short cue
+    that never plays the note telling two signatures apart is in either)."""
     if not (a["tokens"].is_file() and b["tokens"].is_file()):
         return False
-    return collection(np.load(a["tokens"])) == collection(np.load(b["tokens"]))
+    ta = np.load(a["tokens"])[:, : int(round(a["duration_s"] * TOKEN_RATE))]
+    return bool(collections(ta) & collections(np.load(b["tokens"])))
 
 
 def _continues_grid(a: dict, b: dict) -> bool:

@@ -77,6 +77,33 @@ def collection(tokens: np.ndarray) -> int | None:
     return signature(key) if key is not None and signature(key) in tied else tied[0]
 
 
+SIGNATURE_TIE = 0.02  # share of a cue's notes within which two key signatures hold it equally
+
+
+def collections(tokens: np.ndarray) -> frozenset[int]:
+    """Every key signature (as its major tonic) that holds the most of a cue's notes, within
+    `SIGNATURE_TIE`: a short cue that never plays the note telling F# major from C# major is in
+    either (the empty set when nothing sounds)."""
+    score = symbolic_tokens.decode(np.asarray(tokens, dtype=np.int64))
+    w = _pitch_weights(score, 0, score.num_frames)
+    if w.sum() <= 0:
+        return frozenset()
+    major = (0, 2, 4, 5, 7, 9, 11)
+    inside = np.array([w[[(t + x) % 12 for x in major]].sum() for t in range(12)]) / w.sum()
+    return frozenset(np.flatnonzero(inside >= inside.max() - SIGNATURE_TIE).tolist())
+
+
+_MODE_DEGREE = {"major": 0, "minor": 9, "dorian": 2, "lydian": 5, "mixolydian": 7}  # tonic above the signature's
+
+
+def _modes_played(tokens: np.ndarray) -> set[str]:
+    """The modes of the styles a cue's style stream plays (the composer's tables)."""
+    from engine.corpus.styles import style
+
+    row = np.clip(np.asarray(tokens[STREAMS.index("style")], dtype=np.int64), 0, len(STYLES) - 1)
+    return {style(STYLES[int(s)]).mode for s in np.unique(row)}
+
+
 def signature(key: tuple[int, str]) -> int:
     """The key signature's major tonic (a minor key and its relative major share one)."""
     tonic, mode = key
@@ -202,8 +229,16 @@ def form_measures(
         last_chord = max(score.harmony, key=lambda c: c.start)
         last_bass = max(score.bass, key=lambda x: x.start)
         # the key's tonic or its relative's: Krumhansl reads a modal cue (lydian, dorian) as the
-        # neighbour sharing its notes, so the pair is what "home" can be read as
+        # neighbour sharing its notes, so the pair is what "home" can be read as; and the pair of
+        # the signature that holds the most notes (an F# minor cue whose melody leans on B read
+        # as B minor by Krumhansl still holds A major's seven notes, F# minor's)
+        held = collection(tokens)
         homes = {tonic, signature(key), (signature(key) + 9) % 12}
+        if held is not None:
+            homes |= {held, (held + 9) % 12}
+            # a modal style's own home on those notes (rock's mixolydian ends on the signature's
+            # fifth degree: E mixolydian holds A major's notes and closes on E)
+            homes |= {(held + _MODE_DEGREE[m]) % 12 for m in _modes_played(tokens) if m in _MODE_DEGREE}
         tonic_end = last_chord.root in homes and last_bass.pitch % 12 == last_chord.root
     return {
         "motif_recurrence": motif_recurrence(melody),
