@@ -355,15 +355,9 @@ def iter_cues(
 
 def _cue_tempo(grid) -> CueTempo | None:
     """The cue's tempo grid as the editor reads it: bpm, meter and its first bar line."""
-    if grid is None:
-        return None
-    bar = grid.step_frames * grid.steps_per("bar")
-    return CueTempo(
-        bpm=round(float(grid.bpm), 4),
-        downbeat_s=round(float(grid.origin % bar) / grid.frame_rate, 6),
-        beats_per_bar=int(grid.beats_per_bar),
-        steps_per_beat=int(grid.steps_per_beat),
-    )
+    from engine.generator.tempo_grid import to_cue_tempo
+
+    return None if grid is None else to_cue_tempo(grid)
 
 
 def score(

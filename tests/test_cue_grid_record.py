@@ -22,7 +22,7 @@ from engine.api import (
     cue_from_dict,
 )
 from engine.eval.form_measures import groove_recurrence
-from engine.generator.tempo_grid import TempoGrid
+from engine.generator.tempo_grid import TempoGrid, from_cue_tempo, to_cue_tempo
 from engine.pipeline import merge_hits, score
 from engine.symbolic import tokens as tk
 from vm_editor.score_track import cue_from_metadata
@@ -127,3 +127,11 @@ def test_a_continued_cue_plays_on_the_very_beats_of_the_cue_before(tmp_path, one
     told = dataclasses.replace(again, continue_from=dataclasses.replace(again.continue_from, key=shifted))
     (d,) = score(ScoreRequest(scenes=(told,), cue_dir=str(tmp_path / "three"), seed=5)).cues
     assert d.key.notes == shifted.notes
+
+
+def test_a_recorded_grid_reads_back_to_the_same_beats():
+    grid = TempoGrid(97.3, -41.7, 3, 4)  # a swung 4/4 whose bar 0 starts before the cue
+    back = from_cue_tempo(to_cue_tempo(grid))
+    assert 0.0 <= to_cue_tempo(grid).downbeat_s < 60.0 / 97.3 * 4
+    assert np.array_equal(back.frames(0, 2000, "step"), grid.frames(0, 2000, "step"))
+    assert np.array_equal(back.frames(0, 2000, "bar"), grid.frames(0, 2000, "bar"))

@@ -88,7 +88,7 @@ def _recorded_grid(data):
     """The tempo grid the cue was decoded on, as its clip records it (None: not recorded, then
     the measures fit one to the notes)."""
     from engine.api import CueTempo
-    from engine.generator.tempo_grid import TempoGrid
+    from engine.generator.tempo_grid import from_cue_tempo
 
     if not hasattr(data, "get"):
         return None
@@ -96,9 +96,7 @@ def _recorded_grid(data):
         tempo = CueTempo.from_dict(dict(data))
     except (KeyError, TypeError, ValueError):
         return None
-    return TempoGrid(
-        tempo.bpm, tempo.downbeat_s * TOKEN_RATE, tempo.steps_per_beat, tempo.beats_per_bar, float(TOKEN_RATE)
-    )
+    return from_cue_tempo(tempo, float(TOKEN_RATE))
 
 
 def _level_dips(mix: np.ndarray, rate: int, seams: list[float]) -> list[float]:

@@ -199,14 +199,8 @@ def choose_grid(
             meter = meter_of(codes[STYLE_ROW, -int(frame_rate) :], style_meters)
         if continued is not None:
             same_steps = meter.steps_per_beat == continued.steps_per_beat
-            return TempoGrid(
-                continued.bpm,
-                continued.downbeat_s * frame_rate,
-                continued.steps_per_beat,
-                continued.beats_per_bar,
-                frame_rate,
-                meter.onset_positions if same_steps else (),
-            ), None
+            positions = meter.onset_positions if same_steps else ()
+            return tempo_grid.from_cue_tempo(continued, frame_rate, positions), None
         # the pitched streams' onsets: always on the grid (a hit point forces the drums off it)
         pitched = codes[STREAMS.index("bass") : STYLE_ROW]
         onsets = np.flatnonzero((pitched >= symbolic_tokens.ONSET_BASE).any(axis=0)) - codes.shape[1]

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.api import CueTempo
+
 STYLE_METERS_FILE = "style_meters.json"
 
 # Which steps of the grid each note stream may start on (1 = every step, "beat" = beats only):
@@ -121,6 +123,27 @@ class TempoGrid:
         k1 = math.ceil((end - self.origin) / spacing) + 1
         f = np.round(self.origin + np.arange(k0, k1 + 1) * spacing).astype(np.int64)
         return np.unique(f[(f >= start) & (f < end)])
+
+
+def to_cue_tempo(grid: TempoGrid) -> CueTempo:
+    """The grid as a cue records it (`engine.api.CueTempo`): bpm, meter and its first bar line
+    at or after the cue's start, in seconds."""
+    bar = grid.step_frames * grid.steps_per("bar")
+    return CueTempo(
+        bpm=round(float(grid.bpm), 4),
+        downbeat_s=round(float(grid.origin % bar) / grid.frame_rate, 6),
+        beats_per_bar=int(grid.beats_per_bar),
+        steps_per_beat=int(grid.steps_per_beat),
+    )
+
+
+def from_cue_tempo(
+    tempo: CueTempo, frame_rate: float = 50.0, onset_positions: tuple[tuple[str, tuple[int, ...]], ...] = ()
+) -> TempoGrid:
+    """The grid a cue recorded (`to_cue_tempo`), in frames of that cue."""
+    return TempoGrid(
+        tempo.bpm, tempo.downbeat_s * frame_rate, tempo.steps_per_beat, tempo.beats_per_bar, frame_rate, onset_positions
+    )
 
 
 def groove_steps(grid: TempoGrid) -> int:
