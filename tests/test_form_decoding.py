@@ -175,6 +175,12 @@ def test_a_style_taking_over_mid_cue_plays_on_its_related_grid():
         row = dec.bias(melody, f)
         assert np.isfinite(row[tk.ONSET_BASE :]).any() == (f in on_half), f
     assert any(f not in on_half for f in free) and any(f in on_half for f in free)
+    # the drums too (only rest off its grid), but a hit point's accent stands wherever it falls
+    drums = STREAMS.index("drums")
+    on_drums = set(half.onset_frames(200, 400, "drums").tolist())
+    off = [f for f in grid.onset_frames(200, 400, "drums") if f not in on_drums and f not in plan.strikes | plan.roots]
+    assert off and all(np.isfinite(dec.bias(drums, f)).sum() == 1 for f in off)
+    assert not dec._off_style_grid(drums, off[0], hit=True)
 
 
 @pytest.fixture(scope="module")

@@ -575,13 +575,13 @@ class FormDecoder:
             return None
         if plan.closing is not None and frame >= plan.closing:
             return self._ending(q, frame, hit)
+        if self._off_style_grid(q, frame, hit):
+            return self._quiet(q)
         if q == DRUMS:
             return self._drums(frame, hit)
         chord = plan.chord_at(frame)
         if q in (HARMONY, BASS) and self._rings_to_seam(q, frame):
             return self._only(symbolic_tokens.HOLD)
-        if self._off_style_grid(q, frame, hit):
-            return self._quiet(q)
         if q == HARMONY:
             return self._chord_row(chord, frame in plan.strikes or frame in plan.accents)
         if q == BASS:
