@@ -174,6 +174,37 @@ class CueKey:
         return key
 
 
+def recorded_tempo(data: Any) -> CueTempo | None:
+    """A cue's recorded `tempo` (clip metadata, any mapping), or None: an older record, or one
+    that does not read."""
+    return _recorded(CueTempo, data)
+
+
+def recorded_key(data: Any) -> CueKey | None:
+    """A cue's recorded `key`, or None (see `recorded_tempo`)."""
+    return _recorded(CueKey, data)
+
+
+def _recorded(kind, data: Any):
+    if not hasattr(data, "get"):
+        return None
+    try:
+        return kind.from_dict(dict(data))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def recorded_seconds(data: Any) -> tuple[float, ...] | None:
+    """A recorded list of cue seconds (`hit_points_s`), or None when absent or unreadable."""
+    if data is None or isinstance(data, (str, bytes)):
+        return None
+    try:
+        times = tuple(float(t) for t in data)
+    except (TypeError, ValueError):
+        return None
+    return times if all(math.isfinite(t) for t in times) else None
+
+
 @dataclass(frozen=True)
 class Continuation:
     """The cue this one continues, and the second of it where this cue starts (the previous

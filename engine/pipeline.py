@@ -131,26 +131,21 @@ def style_changes(scene: SceneRequest) -> tuple[float, ...] | None:
     return tuple(sorted({*program.world_changes_s, *program.markers_s, *scene.hit_points_s}))
 
 
-def _prompt_tempo(scene: SceneRequest, written: dict[int, CueTempo | None]) -> CueTempo | None:
-    """The previous cue's grid in this cue's seconds (its downbeats moved back by where this cue
-    starts in it), or None when it recorded none: this cue plays on on the very same beats."""
+def _prompt_grid_and_key(
+    scene: SceneRequest, written: dict[int, tuple[CueTempo | None, CueKey | None]]
+) -> tuple[CueTempo | None, CueKey | None]:
+    """The grid and key the previous cue recorded (the request's `Continuation`, else the cue
+    of this request it names), the grid in this cue's seconds (its downbeats moved back by where
+    this cue starts in it): this cue plays on on the very same beats, in the same signature."""
     cont = scene.continue_from
     if cont is None:
-        return None
-    tempo = cont.tempo if cont.tempo is not None else written.get(cont.scene_index) if cont.scene_index is not None else None
-    if tempo is None:
-        return None
-    return dataclasses.replace(tempo, downbeat_s=tempo.downbeat_s - cont.at_s)
-
-
-def _prompt_key(scene: SceneRequest, written: dict[int, CueKey | None]) -> CueKey | None:
-    """The key the previous cue was written in, when it recorded one (this cue keeps its notes)."""
-    cont = scene.continue_from
-    if cont is None:
-        return None
-    if cont.key is not None:
-        return cont.key
-    return written.get(cont.scene_index) if cont.scene_index is not None else None
+        return None, None
+    tempo, key = written.get(cont.scene_index, (None, None)) if cont.scene_index is not None else (None, None)
+    tempo = cont.tempo if cont.tempo is not None else tempo
+    key = cont.key if cont.key is not None else key
+    if tempo is not None:
+        tempo = dataclasses.replace(tempo, downbeat_s=tempo.downbeat_s - cont.at_s)
+    return tempo, key
 
 
 def _prompt_tokens(scene: SceneRequest, written: dict[int, Path], frame_rate: float) -> np.ndarray | None:
@@ -262,8 +257,7 @@ def iter_cues(
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="features")
     pending: dict[int, Future] = {}
     written_tokens: dict[int, Path] = {}
-    written_tempos: dict[int, CueTempo | None] = {}
-    written_keys: dict[int, CueKey | None] = {}
+    written_grids: dict[int, tuple[CueTempo | None, CueKey | None]] = {}
 
     def prefetch(i: int) -> None:
         if i < len(scenes) and i not in pending:
@@ -280,6 +274,7 @@ def iter_cues(
             prefetch(i + 1)
             report(position, scene, "generate", 0.1)
             rendered_s = scene.duration_s + max(scene.handle_s, 0.0)
+            carried_tempo, carried_key = _prompt_grid_and_key(scene, written_grids)
             music = generator.generate_cue(
                 cls_1fps=cls_1fps,
                 rhythm_50hz=rhythm,
@@ -290,8 +285,8 @@ def iter_cues(
                 progress=lambda f, p=position, s=scene: report(p, s, "generate", 0.1 + 0.8 * f),
                 hit_points_s=hit_points if request.hits else (),
                 continuation_tokens=_prompt_tokens(scene, written_tokens, generator.frame_rate),
-                continuation_tempo=_prompt_tempo(scene, written_tempos),
-                continuation_key=_prompt_key(scene, written_keys),
+                continuation_tempo=carried_tempo,
+                continuation_key=carried_key,
                 stems=request.stems,
                 end_s=scene.duration_s if scene.ends else None,
                 seam_s=scene.duration_s if not scene.ends and scene.handle_s > 0 else None,
@@ -308,8 +303,8 @@ def iter_cues(
             # tokens first: a WAV on disk always has the tokens a later cue continues from
             tokens_file = write_tokens_atomic(tokens_path(cue_dir / name), music.tokens)
             written_tokens[scene.index] = tokens_file
-            written_tempos[scene.index] = _cue_tempo(music.grid)
-            written_keys[scene.index] = music.key
+            tempo = _cue_tempo(music.grid)
+            written_grids[scene.index] = (tempo, music.key)
             stems: dict[str, str] = {}
             if music.stems:
                 for stream, stem in finish_stems(
@@ -343,7 +338,7 @@ def iter_cues(
                 continued_from=_carried_path(scene, written_tokens),
                 mood=scene.mood,
                 energy=scene.energy,
-                tempo=_cue_tempo(music.grid),
+                tempo=tempo,
                 key=music.key,
                 hit_points_s=tuple(float(t) for t in hit_points) if request.hits else (),
             )

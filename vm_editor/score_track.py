@@ -17,14 +17,21 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import opentimelineio as otio
 
-from engine.api import CUE_SAMPLE_RATE, CueKey, CueProgram, CueResult, CueTempo, program_from_dict
+from engine.api import (
+    CUE_SAMPLE_RATE,
+    CueProgram,
+    CueResult,
+    program_from_dict,
+    recorded_key,
+    recorded_seconds,
+    recorded_tempo,
+)
 from vm_editor.media_links import url_to_path
 from vm_editor.writeback import (
     METADATA_KEY,
@@ -311,39 +318,8 @@ def cue_from_metadata(meta: dict) -> CueResult:
         energy=meta.get("energy") or None,
         tempo=recorded_tempo(meta.get("tempo")),
         key=recorded_key(meta.get("key")),
-        hit_points_s=_seconds(meta.get("hit_points_s")),
+        hit_points_s=recorded_seconds(meta.get("hit_points_s")),
     )
-
-
-def _seconds(data) -> tuple[float, ...] | None:
-    """A recorded list of cue seconds (None: not recorded, or unreadable)."""
-    if data is None or isinstance(data, (str, bytes)):
-        return None
-    try:
-        times = tuple(float(t) for t in data)
-    except (TypeError, ValueError):
-        return None
-    return times if all(math.isfinite(t) for t in times) else None
-
-
-def recorded_key(data) -> CueKey | None:
-    """The key a take was written in, as recorded (None: an older score, or unreadable)."""
-    if not hasattr(data, "get"):
-        return None
-    try:
-        return CueKey.from_dict(dict(data))
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def recorded_tempo(data) -> CueTempo | None:
-    """The grid a take's notes start on, as recorded (None: an older score, or unreadable)."""
-    if not hasattr(data, "get"):
-        return None
-    try:
-        return CueTempo.from_dict(dict(data))
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def _program(data) -> CueProgram | None:

@@ -25,6 +25,8 @@ from engine.api import (
     SceneRequest,
     ScoreRequest,
     derive_cue_seed,
+    recorded_key,
+    recorded_tempo,
 )
 from vm_editor import cue_plan, request_limits, scene_ops, worlds
 from vm_editor.conform import follow_old_cues
@@ -32,7 +34,7 @@ from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report, url_to_path
 from vm_editor.program import timeline_program
 from vm_editor.scenes import Scene, SceneList, choose_video_track, offline_scenes, to_engine_scene
-from vm_editor.score_track import ScoredCue, recorded_key, recorded_tempo
+from vm_editor.score_track import ScoredCue
 
 __all__ = [
     "SEED_LIMIT",

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 
+from engine.api import recorded_seconds, recorded_tempo
 from engine.eval import metrics
 from engine.eval.form_measures import collections, cue_grid, form_measures
 from engine.eval.score_check import mix_cues
@@ -60,7 +61,7 @@ def read_score(scored: Path) -> tuple[list[dict], list[float]]:
                         # a cue that opens a new world starts fresh: its seam is no continuation
                         "starts_world": bool(meta.get("starts_world", False)),
                         "grid": _recorded_grid(meta.get("tempo")),
-                        "hits_s": _recorded_hits(meta.get("hit_points_s")),
+                        "hits_s": recorded_seconds(meta.get("hit_points_s")),
                     }
                 )
         elif track.kind == otio.schema.TrackKind.Video and track.enabled and not cuts:
@@ -74,29 +75,13 @@ def read_score(scored: Path) -> tuple[list[dict], list[float]]:
     return cues, cuts
 
 
-def _recorded_hits(data) -> list[float] | None:
-    """The cue seconds the engine forced accents on, as the clip records them (None: not recorded)."""
-    if data is None or isinstance(data, (str, bytes)):
-        return None
-    try:
-        return [float(t) for t in data]
-    except (TypeError, ValueError):
-        return None
-
-
 def _recorded_grid(data):
     """The tempo grid the cue was decoded on, as its clip records it (None: not recorded, then
     the measures fit one to the notes)."""
-    from engine.api import CueTempo
     from engine.generator.tempo_grid import from_cue_tempo
 
-    if not hasattr(data, "get"):
-        return None
-    try:
-        tempo = CueTempo.from_dict(dict(data))
-    except (KeyError, TypeError, ValueError):
-        return None
-    return from_cue_tempo(tempo, float(TOKEN_RATE))
+    tempo = recorded_tempo(data)
+    return None if tempo is None else from_cue_tempo(tempo, float(TOKEN_RATE))
 
 
 def _level_dips(mix: np.ndarray, rate: int, seams: list[float]) -> list[float]:
