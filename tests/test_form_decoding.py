@@ -14,6 +14,7 @@ from engine.eval.form_measures import form_measures, groove_recurrence, key_of, 
 from engine.generator import cue_grid
 from engine.generator.config import GeneratorConfig
 from engine.generator.form import (
+    ENTRY_MIN_FRAMES,
     FINAL_CADENCE,
     RELEASE_S,
     STYLE_FORMS_FILE,
@@ -119,8 +120,8 @@ def test_the_decoder_masks_notes_out_of_key_and_chords_out_of_the_plan():
 
 def test_a_chord_sounding_in_the_beat_before_a_seam_rings_across_it():
     """A cue that runs on into the next: a chord struck before the seam is held to it (a staccato
-    texture's gap at the seam read as a 9 dB dip on a held-out montage); one already released
-    stays free, and a cue ending into silence has no seam."""
+    texture's gap at the seam read as a 9 dB dip on a held-out montage); one already released is
+    struck again on the grid's first frame of that beat; a cue ending into silence has no seam."""
     grid = TempoGrid(120.0, 0.0)  # a beat is 25 frames
     harmony = STREAMS.index("harmony")
 
@@ -143,9 +144,65 @@ def test_a_chord_sounding_in_the_beat_before_a_seam_rings_across_it():
     _, released = decoder(None, 400)
     released.record(harmony, 350, tk.chord_id(root % 12, quality, 1))
     released.record(harmony, 360, tk.REST)
-    assert np.isfinite(released.bias(harmony, 387)[tk.REST])  # released before the seam's beat: free
+    assert np.isfinite(released.bias(harmony, 370)[tk.REST])  # before the seam's beat: free
+    # released before the seam's beat: its first grid frame there strikes the chord (the texture
+    # resting across a seam dipped 11 dB), then it rings on
+    strike = released.bias(harmony, 375)
+    assert not np.isfinite(strike[[tk.REST, tk.HOLD]]).any() and np.isfinite(strike[tk.chord_id(root % 12, quality, 1)])
+    released.record(harmony, 375, tk.chord_id(root % 12, quality, 1))
+    assert np.isfinite(released.bias(harmony, 387)).sum() == 1
     ended, _ = decoder(450, 400)
     assert ended.seam is None
+
+
+def test_a_cue_whose_first_beat_comes_late_enters_on_its_first_frame():
+    """Music starting from silence a few frames in is one hard blow louder than anything after
+    it (a 3-5 s cue read as a stab, not a pulse; a continued cue's late start a 11 dB dip at its
+    seam): the chord and bass of the opening bar sound from frame 0, allowed there off their grid,
+    and hold into the first beat; a continued cue may hold what its prompt left sounding. A cue
+    whose first beat is frame 0 has no entry."""
+    harmony, bass, melody = (STREAMS.index(s) for s in ("harmony", "bass", "melody"))
+
+    def plan(origin: float, first: int = 0):
+        return plan_form(
+            grid=TempoGrid(120.0, origin), form=_form("ambient"), tonic=2, frames=300, first=first,
+            end_frame=None, rng=np.random.default_rng(0),
+        )  # fmt: skip
+
+    late = plan(14.0)
+    assert late.entry == 14
+    dec = FormDecoder(late, tk.CARD, len(STREAMS))
+    root, quality = late.chord_at(0)
+    chord = tk.chord_id((2 + root) % 12, quality, 0)
+    struck = dec.bias(harmony, 0)
+    assert np.isfinite(struck[chord]) and not np.isfinite(struck[[tk.REST, tk.HOLD]]).any()
+    bass_row = dec.bias(bass, 0)
+    pitches = tk.onset_ids("bass")
+    allowed = pitches[np.isfinite(bass_row[pitches])]
+    assert allowed.size and not np.isfinite(bass_row[[tk.REST, tk.HOLD]]).any()
+    assert {int(dec.ids["bass"][i]) % 12 for i in allowed} == {(2 + root) % 12}  # the chord's root
+    dec.record(harmony, 0, chord)
+    held = dec.bias(harmony, 7)
+    assert np.isfinite(held[tk.HOLD]) and np.isfinite(held).sum() == 1  # rings into the first beat
+    assert dec.bias(melody, 7) is None or np.isfinite(dec.bias(melody, 7)[tk.REST])  # the tune is free
+    silent_bass = FormDecoder(late, tk.CARD, len(STREAMS))
+    silent_bass.record(bass, 0, tk.REST)
+    assert np.isfinite(silent_bass.bias(bass, 5)[tk.REST])  # nothing sounds: nothing to hold
+    assert plan(0.0).entry is None
+    assert plan(float(ENTRY_MIN_FRAMES - 1)).entry is None
+    continued = plan(14.0, first=-100)
+    prompt = np.full((len(STREAMS), 100), tk.HOLD)
+    prompt[:, 0] = tk.REST
+    prompt[harmony, 60] = chord  # struck in the cue before, held to its seam
+    prompt[STREAMS.index("style"), :] = STYLES.index("ambient")
+    runs_on = FormDecoder(continued, tk.CARD, len(STREAMS), prompt=prompt).bias(harmony, 0)
+    assert np.isfinite(runs_on[tk.HOLD]) and np.isfinite(runs_on[chord])
+    prompt[harmony, 80] = tk.REST  # released before the seam: struck again
+    assert not np.isfinite(FormDecoder(continued, tk.CARD, len(STREAMS), prompt=prompt).bias(harmony, 0)[tk.HOLD])
+    masks = cue_grid.StreamMasks.for_card(tk.CARD)
+    opened = masks.entering(masks.on_grid(masks.for_hits(frozenset()), TempoGrid(120.0, 14.0), 0, 300), 14)
+    assert 0 in opened.onset_frames[harmony] and 0 in opened.onset_frames[bass]
+    assert 0 not in opened.onset_frames[melody]
 
 
 def test_a_style_taking_over_mid_cue_plays_on_its_related_grid():

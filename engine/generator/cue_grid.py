@@ -126,6 +126,21 @@ class StreamMasks:
             )
         return constraints
 
+    @staticmethod
+    def entering(constraints: TokenConstraints, entry: int | None) -> TokenConstraints:
+        """`constraints` letting the bass and the harmony start a note on frame 0, off their grid,
+        when the cue's form enters there ahead of a late first beat (`form.ENTRY_MIN_FRAMES`)."""
+        if entry is None or not constraints.onset_frames:
+            return constraints
+        opened = {STREAMS.index("bass"), STREAMS.index("harmony")}
+        return dataclasses.replace(
+            constraints,
+            onset_frames=tuple(
+                frames | {0} if q in opened and frames is not None else frames
+                for q, frames in enumerate(constraints.onset_frames)
+            ),
+        )
+
     def on_grid(
         self, constraints: TokenConstraints, grid: TempoGrid, first: int, end: int
     ) -> TokenConstraints:

@@ -51,6 +51,12 @@ REGISTER_SLACK = 2  # semitones a melody or bass may stray outside its style's r
 CADENCE_BEATS = 2  # the approach chord's length before the closing tonic
 SEAM_BEATS = 1.0  # a chord or bass note sounding this long before a seam rings on to it
 RELEASE_S = 0.6  # a cue ending into silence rests this long before its out point (the tail rings)
+# A fresh cue whose first beat comes this many frames or more after its in point enters on its
+# first frame with the chord and bass of its opening bar, held into that beat. Music that starts
+# from digital silence a few frames in is a hard entry of the whole band at once: a listener (and
+# an onset detector) hears one blow louder than anything after it, and a short cue reads as a
+# single stab rather than a pulse (montage cues of 3-5 s: the entry 4-13x their other onsets).
+ENTRY_MIN_FRAMES = 2
 
 # The last two chords of a cue that ends into silence, per mode (root above the tonic, quality):
 # the approach, then the tonic.
@@ -202,6 +208,10 @@ class FormPlan:
     # the frame the next cue takes over (a cue that runs on: its handle follows), or None; what
     # sounds in the beat before it rings across (`SEAM_BEATS`)
     seam: int | None = None
+    # the cue's first harmony beat when it comes `ENTRY_MIN_FRAMES` or more after frame 0: the
+    # chord and bass sound from frame 0 (struck there, or held on from a continued cue's prompt)
+    # into it, else None
+    entry: int | None = None
 
     @property
     def closing(self) -> int | None:
@@ -365,7 +375,8 @@ def plan_form(
     `RELEASE_S` before that frame to the end of its frames (a handle past it stays silent). At
     the `hits` (cuts, markers) the chord and the bass strike with the drums' forced accent. A cue
     that runs on into the next at `seam` lets the chord and bass sounding in the beat before it
-    ring across: a continued cue's seam never falls in a staccato texture's gap."""
+    ring across: a continued cue's seam never falls in a staccato texture's gap. A cue whose
+    first harmony beat comes late enters on frame 0 (`ENTRY_MIN_FRAMES`)."""
     bar_frames = grid.step_frames * grid.steps_per("bar")
     first_bar = _bar_of(grid, 0)
     last_bar = _bar_of(grid, frames - 1)
@@ -417,6 +428,9 @@ def plan_form(
     harmony_frames = grid.onset_frames(0, frames, "harmony")
     bass_frames = grid.onset_frames(0, frames, "bass")
     strikes, roots = set(), set()
+    entry = None
+    if harmony_frames.size and harmony_frames[0] >= ENTRY_MIN_FRAMES and (release is None or release > 0):
+        entry = int(harmony_frames[0])
     for s, e, _ in chords:
         if e <= 0:
             continue
@@ -441,6 +455,7 @@ def plan_form(
         final=final,
         release=release,
         seam=None if end_frame is not None or seam is None or not 0 < seam <= frames else int(seam),
+        entry=entry,
     )
 
 
@@ -580,8 +595,12 @@ class FormDecoder:
         if q == DRUMS:
             return self._drums(frame, hit)
         chord = plan.chord_at(frame)
-        if q in (HARMONY, BASS) and self._rings_to_seam(q, frame):
+        if q in (HARMONY, BASS) and (self._rings_to_seam(q, frame) or self._rings_from_entry(q, frame)):
             return self._only(symbolic_tokens.HOLD)
+        if q in (HARMONY, BASS) and frame == 0 and plan.entry is not None and frame not in plan.accents:
+            return self._strike(q, chord, may_hold=self._sounds_into(q, 0))
+        if q in (HARMONY, BASS) and self._silent_into_seam(q, frame):
+            return self._strike(q, chord, may_hold=False)
         if q == HARMONY:
             return self._chord_row(chord, frame in plan.strikes or frame in plan.accents)
         if q == BASS:
@@ -625,10 +644,54 @@ class FormDecoder:
         plan = self.plan
         if plan.seam is None or not plan.seam - SEAM_BEATS * plan.grid.beat_frames <= frame < plan.seam:
             return False
+        return self._sounding(q, frame)
+
+    def _strike(self, q: int, chord: Chord, may_hold: bool) -> np.ndarray:
+        """`chord` struck, or the bass its root; with `may_hold`, holding what sounds will do.
+        Frame 0 of a cue whose first beat comes late (`ENTRY_MIN_FRAMES`: a continued cue may
+        hold what its prompt left sounding, the music runs on across the seam), and the last
+        grid frame before a seam where nothing sounds (`SEAM_BEATS`)."""
+        if q == HARMONY:
+            row = self._chord_row(chord, True)
+        else:
+            table = self.ids["bass"]
+            root = (self.plan.tonic + chord[0]) % 12
+            row = np.where((table < 0) | (table % 12 != root), -np.inf, self._pitch_row("bass", chord))
+            row = self._add_step(row, table, self.last_bass, BASS_STEP_ODDS, 7, None)
+        if may_hold:
+            row = row.copy()
+            row[symbolic_tokens.HOLD] = 0.0
+        return row
+
+    def _silent_into_seam(self, q: int, frame: int) -> bool:
+        """Whether `frame` is codebook `q`'s first grid frame within `SEAM_BEATS` before the seam
+        and nothing of it sounds there: a texture resting at a seam (strings' short chords, 2.8 s
+        apart) dipped 11 dB across it, so the chord and bass strike there and ring across."""
+        plan = self.plan
+        if plan.seam is None or not plan.seam - SEAM_BEATS * plan.grid.beat_frames <= frame < plan.seam:
+            return False
+        lo = int(math.ceil(plan.seam - SEAM_BEATS * plan.grid.beat_frames))
+        on_grid = plan.grid.onset_frames(lo, plan.seam, STREAMS[q])
+        return bool(on_grid.size) and frame == int(on_grid[0]) and not self._sounds_into(q, frame)
+
+    def _rings_from_entry(self, q: int, frame: int) -> bool:
+        """Whether codebook `q` holds at `frame`: the chord or bass note a late first beat's
+        cue entered with on frame 0 sounds on into that beat (`ENTRY_MIN_FRAMES`)."""
+        entry = self.plan.entry
+        return entry is not None and 0 < frame < entry and self._sounding(q, frame)
+
+    def _sounding(self, q: int, frame: int) -> bool:
+        """A note or chord of codebook `q` sounds into `frame` (struck, then held), and no chord
+        change or hit is due there."""
+        plan = self.plan
         if frame in plan.strikes or frame in plan.roots or frame in plan.accents:
             return False
-        i = frame + self.p0
-        before = self.played[q, :i]
+        return self._sounds_into(q, frame)
+
+    def _sounds_into(self, q: int, frame: int) -> bool:
+        """The last thing codebook `q` did before `frame` (prompt included) was strike a note or
+        chord, held since."""
+        before = self.played[q, : frame + self.p0]
         sounding = before[(before != symbolic_tokens.HOLD) & (before >= 0)]
         return bool(sounding.size) and sounding[-1] >= symbolic_tokens.ONSET_BASE
 

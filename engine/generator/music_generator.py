@@ -529,6 +529,7 @@ class MusicGenerator:
                 )
                 if form is not None:  # the form's theme and groove memory replace the groove's
                     constraints = dataclasses.replace(constraints, form=form, repeat_from=())
+                    constraints = self._masks.entering(constraints, form.plan.entry)
                 if self.model.grid is not None:  # where each frame sits in beat, bar and phrase
                     where = grid_features([cue_segment(grid, first, frames)], first, frames - first)
                     grid_inputs = torch.from_numpy(where)
