@@ -39,6 +39,7 @@ def control_error(mood: str | None, energy: str | None) -> str | None:
         )
     return None
 
+
 # What one request may hold. The service refuses more (413/422); the editor side checks the same
 # numbers before any work, so a user hears which file, what is over and how to fix it.
 MAX_SCENES = 500  # cues in one score request (and shots in one /shots request)
@@ -382,8 +383,16 @@ class CueResult:
             **({"mood": self.mood} if self.mood else {}),
             **({"energy": self.energy} if self.energy else {}),
             **({} if self.tempo is None else {"tempo": dataclasses.asdict(self.tempo)}),
-            **({} if self.key is None else {"key": {**dataclasses.asdict(self.key), "notes": list(self.key.notes)}}),
-            **({} if self.hit_points_s is None else {"hit_points_s": [round(t, 6) for t in self.hit_points_s]}),
+            **(
+                {}
+                if self.key is None
+                else {"key": {**dataclasses.asdict(self.key), "notes": list(self.key.notes)}}
+            ),
+            **(
+                {}
+                if self.hit_points_s is None
+                else {"hit_points_s": [round(t, 6) for t in self.hit_points_s]}
+            ),
         }
 
 
@@ -769,7 +778,11 @@ def _kind(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, int | float):
-        return f"{value:g}" if isinstance(value, float) else (str(value) if abs(value) < 10**15 else "a huge number")
+        return (
+            f"{value:g}"
+            if isinstance(value, float)
+            else (str(value) if abs(value) < 10**15 else "a huge number")
+        )
     if isinstance(value, str):
         return repr(value) if len(value) <= 40 else f"a string of {len(value)} characters"
     return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
@@ -840,7 +853,13 @@ def _object(value: Any, where: str) -> dict[str, Any]:
 
 
 def _tuple_of(
-    value: Any, where: str, *, item: Callable[..., T], max_items: int | None = None, min_items: int = 0, **item_kw
+    value: Any,
+    where: str,
+    *,
+    item: Callable[..., T],
+    max_items: int | None = None,
+    min_items: int = 0,
+    **item_kw,
 ) -> tuple[T, ...]:
     if not isinstance(value, list | tuple):
         raise SchemaError(where, f"must be a list (got {_kind(value)})")
@@ -878,7 +897,9 @@ class _Doc:
                         _join(path, key), f"unknown field (malformed: the fields are {', '.join(closed)})"
                     )
 
-    def __call__(self, key: str, check: Callable[..., T], default: Any = _REQUIRED, *, null: bool = False, **kw) -> T:
+    def __call__(
+        self, key: str, check: Callable[..., T], default: Any = _REQUIRED, *, null: bool = False, **kw
+    ) -> T:
         """Field `key` checked by `check`; `default` when absent (required without one); None
         passes when `null`."""
         if key not in self.data:
@@ -923,7 +944,9 @@ def segment_from_dict(data: Any, path: str = "") -> ProgramSegmentSpec:
 def edit_point_from_dict(data: Any, path: str = "") -> EditPointSpec:
     d = _Doc(data, path, _fields(EditPointSpec))
     return EditPointSpec(
-        d("at_s", _number), d("span_start_s", _number, None, null=True), d("span_end_s", _number, None, null=True)
+        d("at_s", _number),
+        d("span_start_s", _number, None, null=True),
+        d("span_end_s", _number, None, null=True),
     )
 
 
@@ -992,7 +1015,11 @@ def scene_from_dict(data: Any, path: str = "") -> SceneRequest:
         duration_s=d("duration_s", _number, gt=0, le=MAX_SCENE_S),
         media=d("media", media_from_dict, None, null=True),
         hit_points_s=d(
-            "hit_points_s", _tuple_of, (), item=_number, max_items=MAX_HIT_POINTS,
+            "hit_points_s",
+            _tuple_of,
+            (),
+            item=_number,
+            max_items=MAX_HIT_POINTS,
             what="hit points must be finite numbers",
         ),
         seed=d("seed", _integer, None, null=True, ge=0, le=SEED_LIMIT),
@@ -1127,7 +1154,9 @@ def conditioning_from_dict(data: Any, path: str = "") -> CueConditioning:
 def preview_from_dict(data: Any, path: str = "") -> Preview:
     d = _Doc(data, path)
     return Preview(
-        d("rhythm", _tuple_of, item=_number), d("cuts_s", _tuple_of, item=_number), d("thumbnail_png_base64", _text)
+        d("rhythm", _tuple_of, item=_number),
+        d("cuts_s", _tuple_of, item=_number),
+        d("thumbnail_png_base64", _text),
     )
 
 
@@ -1183,7 +1212,9 @@ def shots_request_from_dict(data: Any, path: str = "") -> ShotsRequest:
 
 def conditioning_request_from_dict(data: Any, path: str = "") -> ConditioningRequest:
     d = _Doc(data, path)
-    return ConditioningRequest(d("scene", scene_from_dict), d("preset", _text, "tiny", max_chars=MAX_PRESET_CHARS))
+    return ConditioningRequest(
+        d("scene", scene_from_dict), d("preset", _text, "tiny", max_chars=MAX_PRESET_CHARS)
+    )
 
 
 def preview_request_from_dict(data: Any, path: str = "") -> PreviewRequest:

@@ -46,7 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SEGMENT = ProgramSegmentSpec("/m/a.mov", 2.0, 4.0, 0.0, 2.0, 1.0, "A")
 BLACK = ProgramSegmentSpec(None, 0.0, 0.0, 2.0, 3.0, 0.0)
-PROGRAM = CueProgram(3.0, (SEGMENT, BLACK), (EditPointSpec(2.0), EditPointSpec(1.0, 0.5, 1.5)), (0.5,), (0.0, 2.0))
+PROGRAM = CueProgram(
+    3.0, (SEGMENT, BLACK), (EditPointSpec(2.0), EditPointSpec(1.0, 0.5, 1.5)), (0.5,), (0.0, 2.0)
+)
 TEMPO = CueTempo(96.0, 0.25, 3, 4)
 KEY = CueKey(2, "dorian", (0, 2, 4, 5, 7, 9, 11))
 CONT = Continuation(4.0, "/c/prev.tokens.npy", None, TEMPO, KEY)
@@ -216,6 +218,8 @@ def test_the_service_answers_a_codec_refusal_with_the_field(tmp_path):
         status = client.get(f"/jobs/{job['id']}", headers=auth).json()
     store.close()
     assert regen.status_code == 422 and regen.json()["detail"].startswith("seed: at least 0")
-    assert shots.status_code == 400 and shots.json()["detail"].startswith("shots.0.source_start_s: is required")
+    assert shots.status_code == 400 and shots.json()["detail"].startswith(
+        "shots.0.source_start_s: is required"
+    )
     assert preview.status_code == 422 and "end_s" in preview.json()["detail"]
     assert from_dict(Job, status).id == job["id"]  # the job's JSON is engine.api.Job's
