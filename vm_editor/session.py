@@ -209,7 +209,7 @@ _FLAGS: dict[str, tuple[tuple[str, ...], dict]] = {
     ),
     "cue_dir": (("--cue-dir",), dict(type=Path, default=None, help="where cue WAVs go")),
 }
-_DEST = {"hits": "no_hits", "record_in": "record_in", "record_out": "record_out"}
+_DEST = {"hits": "no_hits"}  # the flag says the opposite of the field
 
 
 def add_score_options(parser: argparse.ArgumentParser, fields: Sequence[str] = FIELDS) -> None:
@@ -278,9 +278,9 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 # -- reading and planning ----------------------------------------------------------------------
-def read(path: Path, options: ScoreOptions, say: Say = _quiet, *, rate: float | None = None):
+def read(path: Path, options: ScoreOptions, say: Say = _quiet):
     """Read a timeline as every face does, saying what was assumed (warning:) or chosen (note:)."""
-    report = read_timeline_report(path, rate=options.rate if rate is None else rate, project=options.project)
+    report = read_timeline_report(path, rate=options.rate, project=options.project)
     for warning in report.warnings:
         say(f"warning: {warning}")
     for note in report.notes:
@@ -335,13 +335,6 @@ class Written:
     folder: Path | str  # where the cues (of this run) are
     conform_report: tuple[str, ...] = ()  # `ConformPlan.report` lines, the summary first
     take: int | None = None  # regenerate: the new take's number
-
-    @property
-    def summary(self) -> str | None:
-        """A conform's summary ("K kept, R re-fit, G regenerated, N new, M removed"), else None."""
-        if not self.conform_report:
-            return None
-        return self.conform_report[0].removeprefix("conform: ")
 
 
 def export(
