@@ -64,6 +64,7 @@ def test_engine_never_imports_ui_or_vm_editor():
 # (engine.build_id) to replace a running engine started before an update. All are standard library only (checked below).
 EDITOR_SIDE_EXCEPTIONS = {
     ("cli.py", "engine.errors"),
+    ("session.py", "engine.errors"),  # a cue the engine cannot re-fit is regenerated, said as a warning
     ("timeline_io.py", "engine.file_modes"),
     ("host_install.py", "engine.file_modes"),
     ("timeline_io.py", "engine.temp_files"),
@@ -176,3 +177,76 @@ def test_no_product_module_imports_evaluation_or_tooling():
     bad = {(f, m) for f, m in imports if m == "engine.eval" or m.startswith(("engine.eval.", "tools"))}
     assert not bad, sorted(bad)
     assert not [p.name for p in (ROOT / "ui").glob("*.py") if p.name.startswith(("guide_", "screenshots"))]
+
+
+# -- one scoring session (issue 27): the faces' option lists are one --------------------------------
+# every ScoreOptions field, given on a command line, and the value it must arrive as
+GIVEN = {
+    "track": (["--track", "2"], 2),
+    "rate": (["--rate", "25"], 25.0),
+    "project": (["--project", "B"], "B"),
+    "relink": (["--relink", "/media"], ("/media",)),
+    "cues": (["--cues", "per-clip"], "per-clip"),
+    "merge": (["--merge", "0-1"], ("0-1",)),
+    "merge_all": (["--merge-all"], True),
+    "split_at_markers": (["--split-at-markers"], True),
+    "record_in": (["--in", "10"], "10"),
+    "record_out": (["--out", "90"], "90"),
+    "preset": (["--preset", "base"], "base"),
+    "seed": (["--seed", "7"], 7),
+    "prompt": (["--prompt", "-dark strings"], "-dark strings"),
+    "guidance": (["--guidance", "3.5"], 3.5),
+    "mood": (["--mood", "tension"], "tension"),
+    "energy": (["--energy", "low"], "low"),
+    "hits": (["--no-hits"], False),
+    "stems": (["--stems"], True),
+    "takes": (["--takes", "3"], 3),
+    "crossfade": (["--crossfade", "0.25"], 0.25),
+    "allow_offline": (["--allow-offline"], True),
+    "cue_dir": (["--cue-dir", "cues"], Path("cues")),
+}
+
+
+def _every_option() -> list[str]:
+    return [token for flags, _ in GIVEN.values() for token in flags]
+
+
+def test_every_score_option_reaches_score_watch_the_panel_and_the_hosts():
+    """`vm-editor score`, `watch`, the panel (`python -m ui`) and the host launchers' score_args
+    take every ScoreOptions field, each from the one definition (`session.add_score_options`),
+    and all arrive as the same ScoreOptions."""
+    from ui.hosts.commands import InstallCommands
+    from vm_editor import cli, session
+    from vm_editor.panel_model import PanelOptions
+
+    assert set(GIVEN) == set(session.FIELDS)
+    want = session.ScoreOptions(**{name: value for name, (_, value) in GIVEN.items()})
+    parser = cli.build_parser()
+    faces = {
+        "score": parser.parse_args(["score", "cut.otio", *_every_option()]),
+        "watch": parser.parse_args(["watch", "exports", *_every_option()]),
+        "panel": cli.panel_args(["cut.otio", *_every_option()]),
+    }
+    host = InstallCommands(sys.executable, score_args=tuple(_every_option()))
+    faces["hosts"] = parser.parse_args(host.score_command(Path("in.otio"), Path("out.otio"))[3:])
+    for face, args in faces.items():
+        assert session.ScoreOptions.from_args(args) == want, face
+    assert PanelOptions is session.ScoreOptions  # the panel's options are the score's
+
+
+def test_only_the_session_defines_the_score_options():
+    """No face adds --prompt, --mood, --energy, --seed (or any other score option) to a parser of
+    its own: the flags are written once, in vm_editor/session.py (`_FLAGS`)."""
+    from vm_editor import session
+
+    flags = {f for name in session.FIELDS for f in session._FLAGS[name][0]} - {"--out"}
+    defined = set()
+    for package in ("vm_editor", "ui", "otio_adapters"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
+                    for arg in node.args:
+                        if isinstance(arg, ast.Constant) and arg.value in flags:
+                            defined.add((path.name, arg.value))
+    # host_bridge's --rate is the host timeline's rate the cue list is given at, not a score's
+    assert defined <= {("host_bridge.py", "--rate")}, sorted(defined)

@@ -167,6 +167,12 @@ def next_take_seed(previous_seed: int) -> int:
     return (int(previous_seed) + 1) % SEED_LIMIT
 
 
+def next_take(last_take: int, last_seed: int, seed: int | None = None) -> tuple[int, int]:
+    """The one regenerate rule (`vm-editor regenerate`, the panel's Regenerate): a cue's next take
+    is numbered after its last one, with `seed` when given, else the last take's seed plus one."""
+    return int(last_take) + 1, next_take_seed(last_seed) if seed is None else int(seed)
+
+
 def scene_requests(
     scenes: Sequence[Scene],
     *,
@@ -285,13 +291,14 @@ def check_takes(takes: int) -> None:
 
 
 def take_request(request: ScoreRequest, take: int) -> ScoreRequest:
-    """Take `take` of every cue of `request`: an alternative the engine opens in another style
+    """Take `take` of every cue of `request` (counted from the take each scene asks for: 1 in a
+    fresh score, the next one in the panel): an alternative the engine opens in another style
     (`engine.generator.cue_grid.choose_grid`), with its own seed (the first take's plus k - 1, as
     a regenerated take's), each cue continuing the same take of the cue before it."""
     if take == 1:
         return request
     scenes = tuple(
-        dataclasses.replace(s, take=take, seed=(int(s.seed or 0) + take - 1) % SEED_LIMIT)
+        dataclasses.replace(s, take=s.take + take - 1, seed=(int(s.seed or 0) + take - 1) % SEED_LIMIT)
         for s in request.scenes
     )
     return dataclasses.replace(request, scenes=scenes)
@@ -338,8 +345,7 @@ def regenerate_request(
     program = timeline_program(timeline, track=track, timeline_path=timeline_path)
     scene = cue_plan.cue_scenes(program, [_scored_span(program, meta)]).scenes[0]
     scene = dataclasses.replace(scene, index=cue, name=meta.get("scene_name") or scene.name)
-    take = int(meta.get("take", 1)) + 1
-    seed = seed if seed is not None else next_take_seed(int(meta.get("seed", 0)))
+    take, seed = next_take(int(meta.get("take", 1)), int(meta.get("seed", 0)), seed)
     prompt = prompt if prompt is not None else (meta.get("prompt") or None)
     guidance = guidance if guidance is not None else meta.get("guidance")
     request_scene = dataclasses.replace(
@@ -348,7 +354,7 @@ def regenerate_request(
         guidance=guidance,
         handle_s=float(meta.get("handle_s", 0.0)),
         # a cue that opened a new world opens fresh again, in the style its take picks
-        continue_from=None if _flag(meta.get("starts_world"), False) else _continuation(cues, cue),
+        continue_from=None if flag(meta.get("starts_world"), False) else _continuation(cues, cue),
         ends=_ends_into_silence(cues, cue),
         mood=control(mood if mood is not None else meta.get("mood")),
         energy=control(energy if energy is not None else meta.get("energy")),
@@ -365,7 +371,7 @@ def regenerate_request(
         seed=seed,
         prompt=prompt,
         score_name=score_name,
-        hits=_flag(meta.get("hits"), True) if hits is None else hits,
+        hits=flag(meta.get("hits"), True) if hits is None else hits,
         stems=bool(meta.get("stems")) if stems is None else stems,
     )
     changed = request_scene.source_hash() != meta.get("source_hash")
@@ -462,7 +468,7 @@ def _ends_into_silence(cues: dict[int, dict], cue: int) -> bool:
     return not any(int(m.get("record_start_frame", -1)) == end for k, m in cues.items() if k != cue)
 
 
-def _flag(value, default: bool) -> bool:
+def flag(value, default: bool) -> bool:
     """A metadata boolean as written by any adapter (True, "true", "False", 0...)."""
     if value is None or value == "":
         return default
