@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, get_args
 
@@ -215,6 +215,18 @@ def recorded_flag(value: Any, default: bool) -> bool:
     return bool(value)
 
 
+def _recorded_number(kind: type, value: Any, default: Any) -> Any:
+    """A recorded number as `kind` (an adapter may give "3" back for 3); `default` when absent
+    or unreadable."""
+    if value is None or value == "":
+        return default
+    try:
+        number = kind(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return number if math.isfinite(number) else default
+
+
 def recorded_program(data: Any) -> CueProgram | None:
     """A cue's recorded `program`, or None (an older record, or one that does not read)."""
     if not isinstance(data, dict):
@@ -402,8 +414,9 @@ def cue_from_record(record: Any, *, wav_path: str, duration_s: float) -> CueResu
     travel through editors (a missing or unreadable field reads as its default). The WAV and the
     length come from the clip itself, which the editor side reads."""
     index = int(record["cue_index"])
-    guidance = record.get("guidance")
+    guidance = _recorded_number(float, record.get("guidance"), None)
     worlds = record.get("world_changes_s")
+    stems = record.get("stems")
     return CueResult(
         index=index,
         name=str(record.get("scene_name") or f"cue {index}"),
@@ -412,17 +425,17 @@ def cue_from_record(record: Any, *, wav_path: str, duration_s: float) -> CueResu
         num_samples=round(duration_s * CUE_SAMPLE_RATE),
         sample_rate=CUE_SAMPLE_RATE,
         preset=str(record.get("preset") or "tiny"),
-        seed=int(record.get("seed") or 0),
+        seed=_recorded_number(int, record.get("seed"), 0),
         prompt=record.get("prompt") or None,
-        take=int(record.get("take") or 1),
+        take=_recorded_number(int, record.get("take"), 1),
         source_hash=str(record.get("source_hash") or ""),
         engine_version=str(record.get("engine_version") or ""),
         model_trained=bool(record.get("model_trained", True)),
-        guidance=None if guidance in (None, "") else float(guidance),
-        handle_s=float(record.get("handle_s") or 0.0),
+        guidance=guidance,
+        handle_s=_recorded_number(float, record.get("handle_s"), 0.0),
         tokens_path=record.get("tokens_path") or None,
         hits=recorded_flag(record.get("hits"), True),
-        stems={str(k): str(v) for k, v in (record.get("stems") or {}).items()},
+        stems={str(k): str(v) for k, v in stems.items()} if isinstance(stems, Mapping) else {},
         starts_world=recorded_flag(record.get("starts_world"), False),
         world_changes_s=None if worlds is None else recorded_seconds(worlds),
         program=recorded_program(record.get("program")),

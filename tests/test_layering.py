@@ -250,3 +250,73 @@ def test_only_the_session_defines_the_score_options():
                             defined.add((path.name, arg.value))
     # host_bridge's --rate is the host timeline's rate the cue list is given at, not a score's
     assert defined <= {("host_bridge.py", "--rate")}, sorted(defined)
+
+
+# -- the saved cue record (issue 27): written in one place, read through one codec ------------------
+# the codec's homes: engine/api.py (`cue_from_record`, the `recorded_*` helpers) and its editor-side
+# door, score_track.cue_from_metadata; writeback.py writes the record (CueResult.metadata)
+CUE_RECORD_READERS = {"score_track.py"}
+# unrelated dicts that share a name with a cue field: FCPXML <md key="..."> elements
+NOT_A_CUE_RECORD = {("fcpxml_reader.py", "key"), ("fcpxml_writer.py", "key")}
+
+
+def _cue_record_fields() -> set[str]:
+    """The recipe fields CueResult.metadata() writes (cue_index, the record's identity, aside)."""
+    from engine.api import CueKey, CueProgram, CueResult, CueTempo
+
+    cue = CueResult(
+        0, "a", "/a.wav", 1.0, 48000, 48000, "tiny", 1, "p", 1, "h", "v", True, guidance=2.0,
+        tokens_path="/a.npy", starts_world=True, world_changes_s=(), program=CueProgram(1.0, (), ()),
+        continued_from="/b.npy", mood="tension", energy="low", tempo=CueTempo(90.0, 0.0),
+        key=CueKey(0, "major", (0, 2, 4, 5, 7, 9, 11)), hit_points_s=(),
+    )  # fmt: skip
+    fields = set(cue.metadata()) - {"cue_index"}
+    assert {"seed", "take", "prompt", "tempo", "key", "program", "continued_from"} <= fields
+    return fields
+
+
+def cue_field_reads(path: Path, fields: set[str]) -> set[tuple[int, str]]:
+    """(line, field) where `path` reads a cue field by name: x["seed"], x.get("seed"),
+    x.pop/setdefault("seed"), "seed" in x."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        key = None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            key = node.slice.value
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("get", "pop", "setdefault")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            key = node.args[0].value
+        elif isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant):
+            if any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
+                key = node.left.value
+        if isinstance(key, str) and key in fields:
+            found.add((node.lineno, key))
+    return found
+
+
+def test_the_cue_record_is_read_through_its_codec_only():
+    """The cue record saved in clip metadata is read by `score_track.cue_from_metadata` (which
+    asks engine.api.cue_from_record): no other editor-side module picks its fields by name, so a
+    field's leniency (an old record, an adapter's "False") is decided once."""
+    fields = _cue_record_fields()
+    reads = {
+        (path.name, line, key)
+        for package in ("vm_editor", "ui", "otio_adapters")
+        for path in (ROOT / package).rglob("*.py")
+        if path.name not in CUE_RECORD_READERS
+        for line, key in cue_field_reads(path, fields)
+        if (path.name, key) not in NOT_A_CUE_RECORD
+    }
+    assert not reads, sorted(reads)
+
+
+def test_the_cue_record_scan_sees_a_field_read():
+    """The scan above is not blind: the codec's own home reads the fields it guards."""
+    fields = _cue_record_fields()
+    assert {"rate"} - fields  # a clip field, not the recipe's
+    assert {k for _, k in cue_field_reads(ROOT / "engine" / "api.py", fields)} >= {"seed", "take", "tempo"}

@@ -170,6 +170,9 @@ def test_the_recorded_cue_reads_back_through_the_api():
     record.update(hits="False", starts_world="", tempo={"bpm": "x"}, program={"segments": "?"})
     odd = api.cue_from_record(record, wav_path=CUE.wav_path, duration_s=CUE.duration_s)
     assert (odd.hits, odd.starts_world, odd.tempo, odd.program) == (False, False, None, None)
+    record.update(seed="x", take="3", guidance="nan", handle_s=None, stems=True)
+    odd = api.cue_from_record(record, wav_path=CUE.wav_path, duration_s=CUE.duration_s)
+    assert (odd.seed, odd.take, odd.guidance, odd.handle_s, odd.stems) == (0, 3, None, 0.0, {})
 
 
 def _imports(path: Path) -> set[str]:

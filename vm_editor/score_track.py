@@ -276,10 +276,15 @@ class ScoredCue:
 
 
 def cue_from_metadata(meta: dict) -> CueResult:
-    """A take's `vidmusician` clip metadata as the engine's `CueResult` (its WAV by path); the
-    record's fields are read by engine.api, the clip's span and URL here."""
-    rate = float(meta.get("rate") or 24.0)
-    duration_s = (int(meta["record_end_frame"]) - int(meta["record_start_frame"])) / rate
+    """A take's `vidmusician` clip metadata as the engine's `CueResult` (its WAV by path): the one
+    reader of a saved cue (scoring, conform, the session, the panel, the host bridge and the input
+    guard all ask it, never the record's fields). The record's fields are read by engine.api, the
+    clip's span and URL here; a span that does not read is 0 s (a record from elsewhere)."""
+    try:
+        rate = float(meta.get("rate") or 24.0)
+        duration_s = (int(meta["record_end_frame"]) - int(meta["record_start_frame"])) / rate
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        duration_s = 0.0
     wav = url_to_path(str(meta.get("wav_url", "")))
     wav_path = str(wav) if wav is not None else str(meta.get("wav_url", ""))
     return cue_from_record(meta, wav_path=wav_path, duration_s=duration_s)

@@ -544,16 +544,16 @@ def conform_report(
     scene_list = scoring.follow_plan(
         timeline, programs, timeline_path=path, track=options.track, relink=relink
     )
-    recipe = old[0].takes[-1]
     found, old_index = conform_rules.match(
-        scene_list.scenes,
-        old,
-        preset=str(recipe.get("preset") or "tiny"),
-        hits=scoring.flag(recipe.get("hits"), True),
-        stems=bool(recipe.get("stems")),
-        old_programs=programs,
+        scene_list.scenes, old, **_recorded_recipe(old), old_programs=programs
     )
     return tuple(found.report(old_index))
+
+
+def _recorded_recipe(old: Sequence[ScoredCue]) -> dict:
+    """How the old score made its cues (its first cue's playing take): preset, hits, stems."""
+    recipe = cue_from_metadata(old[0].takes[-1])
+    return {"preset": recipe.preset, "hits": recipe.hits, "stems": bool(recipe.stems)}
 
 
 def conform(
@@ -591,14 +591,8 @@ def conform(
         option="--cue-dir" if options.cue_dir else "the cue folder",
     )
     outputs.check_writer_carries_score(report.timeline, out_path, new_path)
-    recipe = old[0].takes[-1]  # the old score's settings: a kept cue matches only its own
-    options = dataclasses.replace(
-        options,
-        preset=str(recipe.get("preset") or "tiny"),
-        hits=scoring.flag(recipe.get("hits"), True),
-        stems=bool(recipe.get("stems")),
-        takes=1,
-    )
+    # the old score's settings: a kept cue matches only its own
+    options = dataclasses.replace(options, **_recorded_recipe(old), takes=1)
     relink = list(options.relink)
     try:
         programs = scoring.old_cue_programs(
