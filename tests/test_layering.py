@@ -213,14 +213,14 @@ def _every_option() -> list[str]:
 
 def test_every_score_option_reaches_score_watch_the_panel_and_the_hosts():
     """`vm-editor score`, `watch`, the panel (`python -m ui`) and the host launchers' score_args
-    take every ScoreOptions field, each from the one definition (`session.add_score_options`),
+    take every ScoreOptions field, each from the one definition (`score_options.add_score_options`),
     and all arrive as the same ScoreOptions."""
     from ui.hosts.commands import InstallCommands
-    from vm_editor import cli, session
+    from vm_editor import cli, score_options
     from vm_editor.panel_model import PanelOptions
 
-    assert set(GIVEN) == set(session.FIELDS)
-    want = session.ScoreOptions(**{name: value for name, (_, value) in GIVEN.items()})
+    assert set(GIVEN) == set(score_options.FIELDS)
+    want = score_options.ScoreOptions(**{name: value for name, (_, value) in GIVEN.items()})
     parser = cli.build_parser()
     faces = {
         "score": parser.parse_args(["score", "cut.otio", *_every_option()]),
@@ -230,16 +230,16 @@ def test_every_score_option_reaches_score_watch_the_panel_and_the_hosts():
     host = InstallCommands(sys.executable, score_args=tuple(_every_option()))
     faces["hosts"] = parser.parse_args(host.score_command(Path("in.otio"), Path("out.otio"))[3:])
     for face, args in faces.items():
-        assert session.ScoreOptions.from_args(args) == want, face
-    assert PanelOptions is session.ScoreOptions  # the panel's options are the score's
+        assert score_options.ScoreOptions.from_args(args) == want, face
+    assert PanelOptions is score_options.ScoreOptions  # the panel's options are the score's
 
 
-def test_only_the_session_defines_the_score_options():
+def test_only_score_options_defines_the_score_options():
     """No face adds --prompt, --mood, --energy, --seed (or any other score option) to a parser of
-    its own: the flags are written once, in vm_editor/session.py (`_FLAGS`)."""
-    from vm_editor import session
+    its own: the flags are written once, in vm_editor/score_options.py (`_FLAGS`)."""
+    from vm_editor import score_options
 
-    flags = {f for name in session.FIELDS for f in session._FLAGS[name][0]} - {"--out"}
+    flags = {f for name in score_options.FIELDS for f in score_options._FLAGS[name][0]} - {"--out"}
     defined = set()
     for package in ("vm_editor", "ui", "otio_adapters"):
         for path in (ROOT / package).rglob("*.py"):

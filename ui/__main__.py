@@ -1,7 +1,7 @@
 """`python -m ui [TIMELINE] [options]`: the panel as a window (what `vm-editor panel` runs).
 
 The options are `vm-editor panel`'s, parsed by the CLI's own parser (`vm_editor.cli.run_panel_command`):
-every option of `vm-editor score` (`vm_editor.session.ScoreOptions`), --screenshot PNG, --service. The engine runs
+every option of `vm-editor score` (`vm_editor.score_options.ScoreOptions`), --screenshot PNG, --service. The engine runs
 in-process unless `--service` is given.
 """
 
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     from ui.panel import run_panel
     from vm_editor.engine_client import ServiceEngine
-    from vm_editor.session import ScoreOptions, check_text
+    from vm_editor.score_options import ScoreOptions, check_text
 
     options = ScoreOptions.from_args(args)  # the score's options, refused as `score` refuses them
     check_text(options)

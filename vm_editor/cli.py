@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.api import CueResult, Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
-from vm_editor import session
+from vm_editor import score_options, session
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError
 from vm_editor.scenes import cue_label, scenes_to_json, to_engine_scene
@@ -23,7 +23,7 @@ from vm_editor.scenes import cue_label, scenes_to_json, to_engine_scene
 
 def _read(args: argparse.Namespace):
     """Read the timeline and say on stderr what was assumed or chosen."""
-    return session.read(args.timeline, session.options_from_args(args), _say)
+    return session.read(args.timeline, score_options.options_from_args(args), _say)
 
 
 def _say(line: str) -> None:
@@ -96,10 +96,10 @@ contract for scripts (DESIGN.md §7):
              (low, medium, high) beat the prompt's words; score and conform: every cue they
              score, regenerate: cue K (kept from its metadata unless given; auto: the prompt
              decides again); kept and re-fit cues keep theirs (metadata mood, energy)
-  options    score, watch and the panel take the same score options (vm_editor.session
-             ScoreOptions): --rate --track --project --relink --cues --merge --merge-all
-             --split-at-markers --in --out --preset --seed --prompt --mood --energy --guidance
-             --no-hits --stems --takes --crossfade --allow-offline --cue-dir
+  options    score, watch and the panel take the same score options
+             (vm_editor.score_options.ScoreOptions): --rate --track --project --relink --cues
+             --merge --merge-all --split-at-markers --in --out --preset --seed --prompt --mood
+             --energy --guidance --no-hits --stems --takes --crossfade --allow-offline --cue-dir
   panel      reopens a scored file with its music and takes, and says how its cues still fit
              the cut (kept / re-fit / regenerated / new / removed); Conform… scores a recut
              from an earlier scored cut as `conform OLD NEW` does and shows its report
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="generate music for every scene and write a scored timeline")
     score.add_argument("timeline", type=Path)
     _add_output_options(score)
-    session.add_score_options(score)
+    score_options.add_score_options(score)
     _add_in_process_option(score)
     score.add_argument(
         "--fresh",
@@ -147,20 +147,22 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("timeline", type=Path, metavar="new", help="the recut")
     _add_output_options(conf, "default: NEW's scored name")
     # the plan follows OLD's cues, and preset, hits and stems are OLD's: a kept cue matches its own
-    session.add_score_options(conf, (*session.READ, "crossfade", "allow_offline", "cue_dir", *session.RECIPE))
+    score_options.add_score_options(
+        conf, (*score_options.READ, "crossfade", "allow_offline", "cue_dir", *score_options.RECIPE)
+    )
     _add_in_process_option(conf)
     conf.set_defaults(func=cmd_conform)
 
     scenes = sub.add_parser("scenes", help="list the scenes that would be scored")
     scenes.add_argument("timeline", type=Path)
-    session.add_score_options(scenes, (*session.READ, *session.PLAN, "preset"))
+    score_options.add_score_options(scenes, (*score_options.READ, *score_options.PLAN, "preset"))
     scenes.add_argument("--json", action="store_true", help="machine-readable output (DESIGN.md §7)")
     _add_in_process_option(scenes)
     scenes.set_defaults(func=cmd_scenes)
 
     rhythm = sub.add_parser("rhythm", help="what the engine conditions one cue on (--json)")
     rhythm.add_argument("timeline", type=Path)
-    session.add_score_options(rhythm, (*session.READ, *session.PLAN, "preset"))
+    score_options.add_score_options(rhythm, (*score_options.READ, *score_options.PLAN, "preset"))
     rhythm.add_argument("--cue", type=int, required=True, help="cue index (as in `scenes --json`)")
     rhythm.add_argument("--json", action="store_true", help="machine-readable output (DESIGN.md §7)")
     _add_in_process_option(rhythm)
@@ -171,8 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     regen.add_argument("--cue", type=int, required=True, help="cue index (as in `scenes --json`)")
     _add_output_options(regen)
     # the cue's span, preset and plan are its own (its metadata); the recipe may change
-    session.add_score_options(
-        regen, ("track", "rate", "project", "cue_dir", *session.RECIPE, "hits", "stems")
+    score_options.add_score_options(
+        regen, ("track", "rate", "project", "cue_dir", *score_options.RECIPE, "hits", "stems")
     )
     regen.add_argument("--hits", action="store_true", help="accents at cuts and markers again")
     regen.add_argument("--no-stems", action="store_true", help="no stems for the new take")
@@ -187,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     panel.add_argument("timeline", type=Path, nargs="?")
     panel.add_argument("--screenshot", type=Path, default=None, help="save one render as PNG and exit")
-    session.add_score_options(panel)
+    score_options.add_score_options(panel)
     panel.add_argument(
         "--service", action="store_true", help="score through the local service (default: in-process)"
     )
@@ -196,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch = sub.add_parser("watch", help="score every timeline exported into a folder, next to it")
     watch.add_argument("folder", type=Path)
     watch.add_argument("--once", action="store_true", help="one pass over the folder, then exit")
-    session.add_score_options(watch)  # each file is scored with `score --force` and these
+    score_options.add_score_options(watch)  # each file is scored with `score --force` and these
     _add_in_process_option(watch)
     watch.set_defaults(func=cmd_watch)
 
@@ -211,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _load_scenes(args: argparse.Namespace):
     """The cue plan `scenes` and `rhythm` show (auto asks the engine what the shots look like)."""
     report = _read(args)
-    options = session.options_from_args(args)
+    options = score_options.options_from_args(args)
     engine = _engine(args) if options.cues == "auto" else None
     return report.timeline, session.plan(report.timeline, args.timeline, options, engine)
 
@@ -315,7 +317,7 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """`vm-editor score`: `score` with this command's flags."""
-    options = session.ScoreOptions.from_args(args)
+    options = score_options.ScoreOptions.from_args(args)
     return score(
         args.timeline,
         options,
@@ -328,7 +330,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def score(
     timeline: Path,
-    options: session.ScoreOptions,
+    options: score_options.ScoreOptions,
     *,
     output: Path | None = None,
     force: bool = False,
@@ -356,7 +358,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
     written = session.conform(
         args.old,
         args.timeline,
-        session.options_from_args(args),
+        score_options.options_from_args(args),
         _engine(args),
         output=args.output,
         force=args.force,
@@ -374,7 +376,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     written = session.regenerate_cue(
         args.timeline,
         args.cue,
-        session.options_from_args(args),
+        score_options.options_from_args(args),
         _engine(args),
         output=args.output,
         force=args.force,
@@ -431,7 +433,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     if not args.folder.is_dir():
         raise EditorInputError(f"{args.folder}: not a folder; give the folder your editor exports into")
-    session.ScoreOptions.from_args(args)  # refused once, before the first file
+    score_options.ScoreOptions.from_args(args)  # refused once, before the first file
 
     def score_one(path: Path) -> bool:
         """`score --force` on one file with the watch's own options (an earlier scored file's

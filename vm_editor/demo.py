@@ -19,7 +19,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from engine.in_process import InProcessEngine
-from vm_editor import cli, session
+from vm_editor import cli, score_options
 
 RationalTime = otio.opentime.RationalTime
 TimeRange = otio.opentime.TimeRange
@@ -65,11 +65,11 @@ def build_demo_timeline(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vm-demo", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="folder for the demo's files")
-    session.add_score_options(parser, ("seed", "preset", "prompt", "mood", "energy", "takes"))
+    score_options.add_score_options(parser, ("seed", "preset", "prompt", "mood", "energy", "takes"))
     args = parser.parse_args(argv)
     # the demo's score: the auto plan, cues beside the result, the rest as given (vm-editor score's)
     options = dataclasses.replace(
-        session.ScoreOptions.from_args(args), cues="auto", cue_dir=args.out / "bikes_demo_cues"
+        score_options.ScoreOptions.from_args(args), cues="auto", cue_dir=args.out / "bikes_demo_cues"
     )
 
     media = bikes_path()

@@ -41,13 +41,13 @@ from vm_editor.media_links import forget_folder_index
 from vm_editor.outputs import cue_folder_for
 from vm_editor.program import Program, timeline_program
 from vm_editor.scenes import Scene, SceneList, cue_label, offline_scenes
+from vm_editor.score_options import ScoreOptions
 from vm_editor.score_track import (
     ScoredCue,
     cue_from_metadata,
     read_score,
     without_score,
 )
-from vm_editor.session import ScoreOptions
 from vm_editor.timeline_io import (
     adapter_for,
     default_output_path,
