@@ -1,4 +1,5 @@
-"""The contract between the editor side and the engine: plain dataclasses that travel as JSON.
+"""The contract between the editor side and the engine: plain dataclasses that travel as JSON,
+and their codecs, the one schema of the wire (the service validates request bodies with them).
 
 Pure standard library on purpose: `vm_editor` imports this module and must never pull in torch,
 onnxruntime or av. Times here are seconds; the editor converts from RationalTime at this edge.
@@ -10,9 +11,9 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypeVar, get_args
 
 # the two clocks the editor side needs, re-exported from their one home (standard library only)
 from engine.timebase import CUE_SAMPLE_RATE as CUE_SAMPLE_RATE
@@ -38,6 +39,7 @@ def control_error(mood: str | None, energy: str | None) -> str | None:
         )
     return None
 
+
 # What one request may hold. The service refuses more (413/422); the editor side checks the same
 # numbers before any work, so a user hears which file, what is over and how to fix it.
 MAX_SCENES = 500  # cues in one score request (and shots in one /shots request)
@@ -46,6 +48,17 @@ MAX_TOTAL_S = 4 * 3600.0  # all cues of a request together
 MAX_HIT_POINTS = 1000  # markers in one cue
 MAX_TEXT_CHARS = 500  # a cue's name, a prompt
 MAX_BODY_BYTES = 1_000_000  # one request's JSON body
+MAX_PATH_CHARS = 4096  # a media, tokens or cue folder path
+MAX_INDEX = 100_000  # a cue's index, and its take
+MAX_GUIDANCE = 20.0
+MAX_HANDLE_S = 10.0
+MAX_MEDIA_S = 1e6  # a media range's seconds
+MAX_NAME_CHARS = 200  # score_name (the service also caps its bytes: it names every cue file)
+MAX_PRESET_CHARS = 100
+MAX_CONTROL_CHARS = 40  # a mood or an energy (their values are checked by `control_error`)
+MAX_ANCHORS = 1000  # a re-fit's anchor pairs
+MAX_HASH_CHARS = 64
+PREVIEW_POINTS = (8, 2000)  # the rhythm curve's points in a media preview, least and most
 
 
 def derive_cue_seed(request_seed: int, cue_index: int) -> int:
@@ -137,17 +150,7 @@ class CueTempo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CueTempo:
-        tempo = cls(
-            bpm=float(data["bpm"]),
-            downbeat_s=float(data["downbeat_s"]),
-            beats_per_bar=int(data.get("beats_per_bar", 4)),
-            steps_per_beat=int(data.get("steps_per_beat", 4)),
-        )
-        if not (math.isfinite(tempo.bpm) and tempo.bpm > 0 and math.isfinite(tempo.downbeat_s)):
-            raise ValueError(f"a cue's tempo needs a positive bpm and a finite downbeat, got {data!r}")
-        if not (1 <= tempo.beats_per_bar <= 16 and 1 <= tempo.steps_per_beat <= 16):
-            raise ValueError(f"a cue's meter is 1-16 beats of 1-16 steps, got {data!r}")
-        return tempo
+        return tempo_from_dict(data)
 
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -168,10 +171,7 @@ class CueKey:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CueKey:
-        key = cls(int(data["tonic"]), str(data["mode"]), tuple(sorted({int(n) for n in data["notes"]})))
-        if not (0 <= key.tonic < 12 and len(key.notes) == 7 and all(0 <= n < 12 for n in key.notes)):
-            raise ValueError(f"a cue's key is a tonic 0-11 and a signature of seven pitch classes, got {data!r}")
-        return key
+        return key_from_dict(data)
 
 
 def recorded_tempo(data: Any) -> CueTempo | None:
@@ -190,7 +190,7 @@ def _recorded(kind, data: Any):
         return None
     try:
         return kind.from_dict(dict(data))
-    except (KeyError, TypeError, ValueError):
+    except SchemaError:
         return None
 
 
@@ -203,6 +203,38 @@ def recorded_seconds(data: Any) -> tuple[float, ...] | None:
     except (TypeError, ValueError):
         return None
     return times if all(math.isfinite(t) for t in times) else None
+
+
+def recorded_flag(value: Any, default: bool) -> bool:
+    """A recorded boolean as any adapter gives it back (True, "true", "False", 0...); `default`
+    when absent."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "no")
+    return bool(value)
+
+
+def _recorded_number(kind: type, value: Any, default: Any) -> Any:
+    """A recorded number as `kind` (an adapter may give "3" back for 3); `default` when absent
+    or unreadable."""
+    if value is None or value == "":
+        return default
+    try:
+        number = kind(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return number if math.isfinite(number) else default
+
+
+def recorded_program(data: Any) -> CueProgram | None:
+    """A cue's recorded `program`, or None (an older record, or one that does not read)."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return program_from_dict(data)
+    except SchemaError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -363,9 +395,57 @@ class CueResult:
             **({"mood": self.mood} if self.mood else {}),
             **({"energy": self.energy} if self.energy else {}),
             **({} if self.tempo is None else {"tempo": dataclasses.asdict(self.tempo)}),
-            **({} if self.key is None else {"key": {**dataclasses.asdict(self.key), "notes": list(self.key.notes)}}),
-            **({} if self.hit_points_s is None else {"hit_points_s": [round(t, 6) for t in self.hit_points_s]}),
+            **(
+                {}
+                if self.key is None
+                else {"key": {**dataclasses.asdict(self.key), "notes": list(self.key.notes)}}
+            ),
+            **(
+                {}
+                if self.hit_points_s is None
+                else {"hit_points_s": [round(t, 6) for t in self.hit_points_s]}
+            ),
         }
+
+
+def cue_from_record(record: Any, *, wav_path: str, duration_s: float) -> CueResult:
+    """A cue as its clip metadata recorded it (`CueResult.metadata`, plus the editor's
+    `scene_name`): the one reader of that record, lenient because records outlive versions and
+    travel through editors (a missing or unreadable field reads as its default). The WAV and the
+    length come from the clip itself, which the editor side reads."""
+    index = int(record["cue_index"])
+    guidance = _recorded_number(float, record.get("guidance"), None)
+    worlds = record.get("world_changes_s")
+    stems = record.get("stems")
+    return CueResult(
+        index=index,
+        name=str(record.get("scene_name") or f"cue {index}"),
+        wav_path=wav_path,
+        duration_s=duration_s,
+        num_samples=round(duration_s * CUE_SAMPLE_RATE),
+        sample_rate=CUE_SAMPLE_RATE,
+        preset=str(record.get("preset") or "tiny"),
+        seed=_recorded_number(int, record.get("seed"), 0),
+        prompt=record.get("prompt") or None,
+        take=_recorded_number(int, record.get("take"), 1),
+        source_hash=str(record.get("source_hash") or ""),
+        engine_version=str(record.get("engine_version") or ""),
+        model_trained=bool(record.get("model_trained", True)),
+        guidance=guidance,
+        handle_s=_recorded_number(float, record.get("handle_s"), 0.0),
+        tokens_path=record.get("tokens_path") or None,
+        hits=recorded_flag(record.get("hits"), True),
+        stems={str(k): str(v) for k, v in stems.items()} if isinstance(stems, Mapping) else {},
+        starts_world=recorded_flag(record.get("starts_world"), False),
+        world_changes_s=None if worlds is None else recorded_seconds(worlds),
+        program=recorded_program(record.get("program")),
+        continued_from=record.get("continued_from") or None,
+        mood=record.get("mood") or None,
+        energy=record.get("energy") or None,
+        tempo=recorded_tempo(record.get("tempo")),
+        key=recorded_key(record.get("key")),
+        hit_points_s=recorded_seconds(record.get("hit_points_s")),
+    )
 
 
 @dataclass(frozen=True)
@@ -376,89 +456,6 @@ class ScoreResult:
 
 def to_json(obj: Any) -> str:
     return json.dumps(dataclasses.asdict(obj), sort_keys=True)
-
-
-def program_from_dict(data: dict[str, Any]) -> CueProgram:
-    return CueProgram(
-        duration_s=float(data["duration_s"]),
-        segments=tuple(ProgramSegmentSpec(**s) for s in data.get("segments", ())),
-        edit_points=tuple(EditPointSpec(**e) for e in data.get("edit_points", ())),
-        markers_s=tuple(float(t) for t in data.get("markers_s", ())),
-        world_changes_s=None
-        if data.get("world_changes_s") is None
-        else tuple(float(t) for t in data["world_changes_s"]),
-    )
-
-
-def shot_picture_from_dict(data: dict[str, Any] | None) -> ShotPicture | None:
-    if data is None:
-        return None
-    return ShotPicture(**{**data, "hues": tuple(float(h) for h in data["hues"])})
-
-
-def scene_from_dict(data: dict[str, Any]) -> SceneRequest:
-    media = data.get("media")
-    program = data.get("program")
-    cont = data.get("continue_from")
-    return SceneRequest(
-        index=int(data["index"]),
-        name=str(data["name"]),
-        duration_s=float(data["duration_s"]),
-        media=None if media is None else MediaRange(**media),
-        hit_points_s=tuple(float(t) for t in data.get("hit_points_s", ())),
-        seed=data.get("seed"),
-        prompt=data.get("prompt"),
-        take=int(data.get("take", 1)),
-        guidance=None if data.get("guidance") is None else float(data["guidance"]),
-        program=None if program is None else program_from_dict(program),
-        handle_s=float(data.get("handle_s", 0.0)),
-        continue_from=None
-        if cont is None
-        else continuation_from_dict(cont),
-        ends=bool(data.get("ends", False)),
-        mood=data.get("mood"),
-        energy=data.get("energy"),
-    )
-
-
-def continuation_from_dict(data: dict[str, Any]) -> Continuation:
-    tempo, key = data.get("tempo"), data.get("key")
-    return Continuation(
-        float(data["at_s"]),
-        data.get("tokens_path"),
-        data.get("scene_index"),
-        CueTempo.from_dict(tempo) if isinstance(tempo, dict) else None,
-        CueKey.from_dict(key) if isinstance(key, dict) else None,
-    )
-
-
-def score_request_from_dict(data: dict[str, Any]) -> ScoreRequest:
-    return ScoreRequest(
-        scenes=tuple(scene_from_dict(s) for s in data["scenes"]),
-        cue_dir=str(data["cue_dir"]),
-        preset=str(data.get("preset", "tiny")),
-        seed=int(data.get("seed", 0)),
-        prompt=data.get("prompt"),
-        score_name=str(data.get("score_name", "score")),
-        hits=bool(data.get("hits", True)),
-        stems=bool(data.get("stems", False)),
-    )
-
-
-def cue_from_dict(data: dict[str, Any]) -> CueResult:
-    names = {f.name for f in dataclasses.fields(CueResult)}
-    fields = {k: v for k, v in data.items() if k in names}
-    if isinstance(fields.get("program"), dict):
-        fields["program"] = program_from_dict(fields["program"])
-    if fields.get("world_changes_s") is not None:
-        fields["world_changes_s"] = tuple(float(t) for t in fields["world_changes_s"])
-    if fields.get("hit_points_s") is not None:
-        fields["hit_points_s"] = tuple(float(t) for t in fields["hit_points_s"])
-    if isinstance(fields.get("tempo"), dict):
-        fields["tempo"] = CueTempo.from_dict(fields["tempo"])
-    if isinstance(fields.get("key"), dict):
-        fields["key"] = CueKey.from_dict(fields["key"])
-    return CueResult(**fields)
 
 
 # -- re-fit: a finished cue's notes re-timed onto a trimmed span ---------------------------------
@@ -535,25 +532,6 @@ def check_refit(request: RefitRequest) -> None:
         )
 
 
-def refit_request_from_dict(data: dict[str, Any]) -> RefitRequest:
-    cont = data.get("continue_from")
-    program = data.get("program")
-    return RefitRequest(
-        cue=cue_from_dict(data["cue"]),
-        index=int(data["index"]),
-        name=str(data["name"]),
-        duration_s=float(data["duration_s"]),
-        anchors=tuple((float(a), float(b)) for a, b in data["anchors"]),
-        cue_dir=str(data["cue_dir"]),
-        score_name=str(data.get("score_name", "score")),
-        source_hash=str(data.get("source_hash", "")),
-        program=None if program is None else program_from_dict(program),
-        continue_from=None
-        if cont is None
-        else continuation_from_dict(cont),
-    )
-
-
 def request_hash(request: ScoreRequest) -> str:
     """Identical requests (same scenes, settings and cue folder) share one result."""
     return hashlib.sha256(to_json(request).encode()).hexdigest()
@@ -561,7 +539,10 @@ def request_hash(request: ScoreRequest) -> str:
 
 # -- jobs, progress and the engine protocol -------------------------------------------------------
 
-STAGES = ("queued", "features", "generate", "finish", "done")
+Stage = Literal["queued", "features", "generate", "finish", "done"]
+STAGES: tuple[Stage, ...] = get_args(Stage)
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+JOB_STATUSES: tuple[JobStatus, ...] = get_args(JobStatus)
 
 
 @dataclass(frozen=True)
@@ -572,7 +553,7 @@ class ProgressEvent:
     scene_position: int  # 1-based position in the request
     scene_count: int
     scene_name: str
-    stage: str  # one of STAGES
+    stage: Stage
     fraction: float
     elapsed_s: float
     cue: CueResult | None = None  # on the "done" event of a cue: the finished cue, once per cue
@@ -594,14 +575,6 @@ class ScoringCancelled(Exception):
     def __init__(self, cues: tuple[CueResult, ...] = ()):
         super().__init__(f"cancelled after {len(cues)} cue(s)")
         self.cues = tuple(cues)
-
-
-def progress_from_dict(data: dict[str, Any]) -> ProgressEvent:
-    names = {f.name for f in dataclasses.fields(ProgressEvent)}
-    fields = {k: v for k, v in data.items() if k in names}
-    if isinstance(fields.get("cue"), dict):
-        fields["cue"] = cue_from_dict(fields["cue"])
-    return ProgressEvent(**fields)
 
 
 def check_shots(shots: Sequence[ProgramSegmentSpec]) -> None:
@@ -663,31 +636,21 @@ def check_scene(scene: SceneRequest) -> None:
         raise ValueError(f"{where}: edit points, markers and world changes must lie inside the cue")
 
 
-def job_from_dict(data: dict[str, Any]) -> Job:
-    """The typed job from the service's JSON (`GET /jobs/{id}`)."""
-    event = data.get("event")
-    return Job(
-        id=str(data["id"]),
-        status=str(data["status"]),
-        progress=float(data.get("progress", 0.0)),
-        event=None if not event else progress_from_dict(event),
-        error=data.get("error"),
-        warnings=tuple(data.get("warnings", ())),
-        cues=tuple(cue_from_dict(c) for c in data.get("cues", ())),
-    )
-
-
 @dataclass(frozen=True)
 class Job:
     """A score request as the engine tracks it."""
 
     id: str
-    status: str  # "queued" | "running" | "done" | "failed" | "cancelled"
+    status: JobStatus
     progress: float
     event: ProgressEvent | None
     error: str | None
     warnings: tuple[str, ...]
     cues: tuple[CueResult, ...]
+    # the last progress stage, or what the engine did to the job ("resumed after restart"): free text
+    stage: str = ""
+    created: float = 0.0
+    updated: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -719,21 +682,7 @@ class EngineInfo:
     build: str | None = None  # engine.build_id's fingerprint of what the engine started from
 
 
-OPEN_JOB_STATUSES = ("queued", "running")
-
-
-def engine_info_from_dict(data: dict[str, Any]) -> EngineInfo:
-    """The typed engine info from the service's JSON (`GET /info`)."""
-    jobs = data.get("jobs") or {}
-    return EngineInfo(
-        version=str(data["version"]),
-        api_version=int(data.get("api_version", API_VERSION)),
-        presets=tuple(data.get("presets", ())),
-        device=str(data.get("device", "?")),
-        warm_presets=tuple(data.get("warm", ())),
-        open_jobs=sum(int(n) for status, n in jobs.items() if status in OPEN_JOB_STATUSES),
-        build=data.get("build"),
-    )
+OPEN_JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running")
 
 
 class Engine(Protocol):
@@ -771,3 +720,556 @@ class Engine(Protocol):
     def preview(self, path: str, start_s: float, end_s: float) -> Preview: ...
 
     def info(self) -> EngineInfo: ...
+
+
+# -- the service's other request bodies ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegenerateRequest:
+    """A new take of one cue of a job (`POST /jobs/{id}/regenerate`); None keeps what it was
+    scored with."""
+
+    cue_index: int
+    seed: int | None = None
+    prompt: str | None = None
+    mood: str | None = None
+    energy: str | None = None
+
+
+@dataclass(frozen=True)
+class ShotsRequest:
+    """Shots to measure (`POST /shots/embeddings`, `/shots/pictures`)."""
+
+    shots: tuple[ProgramSegmentSpec, ...]
+    preset: str = "tiny"
+
+
+@dataclass(frozen=True)
+class ConditioningRequest:
+    """One cue's conditioning (`POST /conditioning`)."""
+
+    scene: SceneRequest
+    preset: str = "tiny"
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    """A media range's still, rhythm curve and cuts (`POST /media/preview`)."""
+
+    path: str
+    start_s: float
+    end_s: float
+    points: int = 120
+
+
+# -- the wire codec: one decoder per contract type ------------------------------------------------
+#
+# Every decoder takes the parsed JSON and the path of where it sits, checks types and bounds and
+# raises SchemaError naming the field, so the service needs no schema of its own and a client
+# hears `scenes.2.hit_points_s.0: ...` whichever side refused it. Unknown fields are ignored
+# (an older engine reads a newer client), except in the program's parts, which are closed.
+
+T = TypeVar("T")
+_REQUIRED: Any = object()
+
+
+class SchemaError(ValueError):
+    """A document that is not the contract; `path` is dotted like `scenes.2.hit_points_s`."""
+
+    def __init__(self, path: str, problem: str):
+        self.path, self.problem = path, problem
+        super().__init__(f"{path or 'body'}: {problem}")
+
+
+def _join(path: str, key: str | int) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _kind(value: Any) -> str:
+    """What a refused value was, short (the input is never echoed whole: it may be megabytes)."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return (
+            f"{value:g}"
+            if isinstance(value, float)
+            else (str(value) if abs(value) < 10**15 else "a huge number")
+        )
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else f"a string of {len(value)} characters"
+    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _number(
+    value: Any,
+    where: str,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    what: str = "must be a finite number",
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SchemaError(where, f"{what} (got {_kind(value)})")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise SchemaError(where, f"{what} (got {number})")
+    if ge is not None and number < ge:
+        raise SchemaError(where, f"at least {ge:g} (got {number:g})")
+    if gt is not None and number <= gt:
+        raise SchemaError(where, f"more than {gt:g} (got {number:g})")
+    if le is not None and number > le:
+        raise SchemaError(where, f"at most {le:g} (got {number:g})")
+    return number
+
+
+def _integer(value: Any, where: str, *, ge: int | None = None, le: int | None = None) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 2.0 from a writer without integers
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SchemaError(where, f"must be a whole number (got {_kind(value)})")
+    if ge is not None and value < ge:
+        raise SchemaError(where, f"at least {ge} (got {_kind(value)})")
+    if le is not None and value > le:
+        raise SchemaError(where, f"at most {le} (got {_kind(value)})")
+    return value
+
+
+def _text(value: Any, where: str, *, max_chars: int | None = None, min_chars: int = 0) -> str:
+    if not isinstance(value, str):
+        raise SchemaError(where, f"must be a string (got {_kind(value)})")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SchemaError(where, "is not a valid string (a lone surrogate: not UTF-8 text)") from None
+    if max_chars is not None and len(value) > max_chars:
+        raise SchemaError(where, f"at most {max_chars} characters (got {len(value)})")
+    if len(value) < min_chars:
+        raise SchemaError(where, f"at least {min_chars} character(s)")
+    return value
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SchemaError(where, f"must be true or false (got {_kind(value)})")
+    return value
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SchemaError(where, f"must be a JSON object (got {_kind(value)})")
+    return value
+
+
+def _tuple_of(
+    value: Any,
+    where: str,
+    *,
+    item: Callable[..., T],
+    max_items: int | None = None,
+    min_items: int = 0,
+    **item_kw,
+) -> tuple[T, ...]:
+    if not isinstance(value, list | tuple):
+        raise SchemaError(where, f"must be a list (got {_kind(value)})")
+    if max_items is not None and len(value) > max_items:
+        raise SchemaError(where, f"at most {max_items} items (got {len(value)})")
+    if len(value) < min_items:
+        raise SchemaError(where, f"at least {min_items} item(s) (got {len(value)})")
+    return tuple(item(v, _join(where, i), **item_kw) for i, v in enumerate(value))
+
+
+def _text_map(value: Any, where: str) -> dict[str, str]:
+    return {_text(k, where): _text(v, _join(where, k)) for k, v in _object(value, where).items()}
+
+
+def _pair(value: Any, where: str) -> tuple[float, float]:
+    a, b = _tuple_of(value, where, item=_number, max_items=2, min_items=2)
+    return a, b
+
+
+def _choice(value: Any, where: str, *, choices: tuple[str, ...]) -> Any:
+    if value not in choices:
+        raise SchemaError(where, f"must be one of {', '.join(choices)} (got {_kind(value)})")
+    return value
+
+
+class _Doc:
+    """One JSON object being decoded: each read names its field's path in any error."""
+
+    def __init__(self, data: Any, path: str, closed: tuple[str, ...] | None = None):
+        self.data, self.path = _object(data, path), path
+        if closed is not None:
+            for key in self.data:
+                if key not in closed:
+                    raise SchemaError(
+                        _join(path, key), f"unknown field (malformed: the fields are {', '.join(closed)})"
+                    )
+
+    def __call__(
+        self, key: str, check: Callable[..., T], default: Any = _REQUIRED, *, null: bool = False, **kw
+    ) -> T:
+        """Field `key` checked by `check`; `default` when absent (required without one); None
+        passes when `null`."""
+        if key not in self.data:
+            if default is _REQUIRED:
+                raise SchemaError(_join(self.path, key), "is required")
+            return default
+        value = self.data[key]
+        if value is None and null:
+            return None  # type: ignore[return-value]
+        return check(value, _join(self.path, key), **kw)
+
+
+def _fields(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+def media_from_dict(data: Any, path: str = "") -> MediaRange:
+    d = _Doc(data, path)
+    media = MediaRange(
+        d("path", _text, max_chars=MAX_PATH_CHARS, min_chars=1),
+        d("start_s", _number, ge=0, le=MAX_MEDIA_S),
+        d("end_s", _number, ge=0, le=MAX_MEDIA_S),
+    )
+    if media.end_s <= media.start_s:
+        raise SchemaError(path or "media", "end_s must be after start_s")
+    return media
+
+
+def segment_from_dict(data: Any, path: str = "") -> ProgramSegmentSpec:
+    d = _Doc(data, path, _fields(ProgramSegmentSpec))
+    return ProgramSegmentSpec(
+        path=d("path", _text, None, null=True, max_chars=MAX_PATH_CHARS),
+        source_start_s=d("source_start_s", _number),
+        source_end_s=d("source_end_s", _number),
+        record_start_s=d("record_start_s", _number),
+        record_end_s=d("record_end_s", _number),
+        speed=d("speed", _number, 1.0),
+        name=d("name", _text, ""),
+    )
+
+
+def edit_point_from_dict(data: Any, path: str = "") -> EditPointSpec:
+    d = _Doc(data, path, _fields(EditPointSpec))
+    return EditPointSpec(
+        d("at_s", _number),
+        d("span_start_s", _number, None, null=True),
+        d("span_end_s", _number, None, null=True),
+    )
+
+
+def program_from_dict(data: Any, path: str = "") -> CueProgram:
+    d = _Doc(data, path, _fields(CueProgram))
+    return CueProgram(
+        duration_s=d("duration_s", _number),
+        segments=d("segments", _tuple_of, (), item=segment_from_dict),
+        edit_points=d("edit_points", _tuple_of, (), item=edit_point_from_dict),
+        markers_s=d("markers_s", _tuple_of, (), item=_number),
+        world_changes_s=d("world_changes_s", _tuple_of, None, null=True, item=_number),
+    )
+
+
+def shot_picture_from_dict(data: Any, path: str = "") -> ShotPicture | None:
+    """None for black (a shot with no picture)."""
+    if data is None:
+        return None
+    d = _Doc(data, path, _fields(ShotPicture))
+    unit = {"ge": 0.0, "le": 1.0}
+    return ShotPicture(
+        d("luma", _number, **unit),
+        d("contrast", _number, **unit),
+        d("saturation", _number, **unit),
+        d("colour", _number, **unit),
+        d("hues", _tuple_of, item=_number, **unit),
+        d("motion", _number, **unit),
+    )
+
+
+def tempo_from_dict(data: Any, path: str = "") -> CueTempo:
+    d = _Doc(data, path)
+    return CueTempo(
+        bpm=d("bpm", _number, gt=0),
+        downbeat_s=d("downbeat_s", _number),
+        beats_per_bar=d("beats_per_bar", _integer, 4, ge=1, le=16),
+        steps_per_beat=d("steps_per_beat", _integer, 4, ge=1, le=16),
+    )
+
+
+def key_from_dict(data: Any, path: str = "") -> CueKey:
+    d = _Doc(data, path)
+    notes = tuple(sorted(set(d("notes", _tuple_of, item=_integer, ge=0, le=11))))
+    if len(notes) != 7:
+        raise SchemaError(_join(path, "notes"), f"a signature is seven pitch classes (got {len(notes)})")
+    return CueKey(d("tonic", _integer, ge=0, le=11), d("mode", _text, max_chars=MAX_CONTROL_CHARS), notes)
+
+
+def continuation_from_dict(data: Any, path: str = "") -> Continuation:
+    d = _Doc(data, path)
+    return Continuation(
+        at_s=d("at_s", _number),
+        tokens_path=d("tokens_path", _text, None, null=True, max_chars=MAX_PATH_CHARS),
+        scene_index=d("scene_index", _integer, None, null=True, ge=0, le=MAX_INDEX),
+        tempo=d("tempo", tempo_from_dict, None, null=True),
+        key=d("key", key_from_dict, None, null=True),
+    )
+
+
+def scene_from_dict(data: Any, path: str = "") -> SceneRequest:
+    d = _Doc(data, path)
+    control = {"null": True, "max_chars": MAX_CONTROL_CHARS}
+    return SceneRequest(
+        index=d("index", _integer, ge=0, le=MAX_INDEX),
+        name=d("name", _text, "scene", max_chars=MAX_TEXT_CHARS),
+        duration_s=d("duration_s", _number, gt=0, le=MAX_SCENE_S),
+        media=d("media", media_from_dict, None, null=True),
+        hit_points_s=d(
+            "hit_points_s",
+            _tuple_of,
+            (),
+            item=_number,
+            max_items=MAX_HIT_POINTS,
+            what="hit points must be finite numbers",
+        ),
+        seed=d("seed", _integer, None, null=True, ge=0, le=SEED_LIMIT),
+        prompt=d("prompt", _text, None, null=True, max_chars=MAX_TEXT_CHARS),
+        take=d("take", _integer, 1, ge=1, le=MAX_INDEX),
+        guidance=d("guidance", _number, None, null=True, ge=0.0, le=MAX_GUIDANCE),
+        program=d("program", program_from_dict, None, null=True),
+        handle_s=d("handle_s", _number, 0.0, ge=0.0, le=MAX_HANDLE_S),
+        continue_from=d("continue_from", continuation_from_dict, None, null=True),
+        ends=d("ends", _flag, False),
+        mood=d("mood", _text, None, **control),
+        energy=d("energy", _text, None, **control),
+    )
+
+
+def score_request_from_dict(data: Any, path: str = "") -> ScoreRequest:
+    """`cue_dir` absent or null reads as "": in service mode, the engine's default folder."""
+    d = _Doc(data, path)
+    return ScoreRequest(
+        scenes=d("scenes", _tuple_of, item=scene_from_dict, min_items=1, max_items=MAX_SCENES),
+        cue_dir=d("cue_dir", _text, "", null=True, max_chars=MAX_PATH_CHARS) or "",
+        preset=d("preset", _text, "tiny", max_chars=MAX_PRESET_CHARS),
+        seed=d("seed", _integer, 0, ge=0, le=SEED_LIMIT),
+        prompt=d("prompt", _text, None, null=True, max_chars=MAX_TEXT_CHARS),
+        score_name=d("score_name", _text, "score", min_chars=1, max_chars=MAX_NAME_CHARS),
+        hits=d("hits", _flag, True),
+        stems=d("stems", _flag, False),
+    )
+
+
+def cue_from_dict(data: Any, path: str = "") -> CueResult:
+    """A finished cue as the engine reports it (types checked; its numbers are the engine's)."""
+    d = _Doc(data, path)
+    text, maybe_text = {"check": _text}, {"check": _text, "default": None, "null": True}
+    seconds = {"check": _tuple_of, "default": None, "null": True, "item": _number}
+    return CueResult(
+        index=d("index", _integer),
+        name=d("name", **text),
+        wav_path=d("wav_path", **text),
+        duration_s=d("duration_s", _number),
+        num_samples=d("num_samples", _integer),
+        sample_rate=d("sample_rate", _integer),
+        preset=d("preset", **text),
+        seed=d("seed", _integer),
+        prompt=d("prompt", **maybe_text),
+        take=d("take", _integer),
+        source_hash=d("source_hash", **text),
+        engine_version=d("engine_version", **text),
+        model_trained=d("model_trained", _flag),
+        guidance=d("guidance", _number, None, null=True),
+        handle_s=d("handle_s", _number, 0.0),
+        tokens_path=d("tokens_path", **maybe_text),
+        hits=d("hits", _flag, True),
+        stems=d("stems", _text_map, {}),
+        starts_world=d("starts_world", _flag, False),
+        world_changes_s=d("world_changes_s", **seconds),
+        program=d("program", program_from_dict, None, null=True),
+        continued_from=d("continued_from", **maybe_text),
+        mood=d("mood", **maybe_text),
+        energy=d("energy", **maybe_text),
+        tempo=d("tempo", tempo_from_dict, None, null=True),
+        key=d("key", key_from_dict, None, null=True),
+        hit_points_s=d("hit_points_s", **seconds),
+    )
+
+
+def score_result_from_dict(data: Any, path: str = "") -> ScoreResult:
+    d = _Doc(data, path)
+    return ScoreResult(d("cues", _tuple_of, item=cue_from_dict), d("warnings", _tuple_of, (), item=_text))
+
+
+def refit_request_from_dict(data: Any, path: str = "") -> RefitRequest:
+    """`cue_dir` absent or null reads as "" (see `score_request_from_dict`)."""
+    d = _Doc(data, path)
+    return RefitRequest(
+        cue=d("cue", cue_from_dict),
+        index=d("index", _integer, ge=0, le=MAX_INDEX),
+        name=d("name", _text, "cue", max_chars=MAX_TEXT_CHARS),
+        duration_s=d("duration_s", _number, gt=0, le=MAX_SCENE_S),
+        anchors=d("anchors", _tuple_of, item=_pair, min_items=1, max_items=MAX_ANCHORS),
+        cue_dir=d("cue_dir", _text, "", null=True, max_chars=MAX_PATH_CHARS) or "",
+        score_name=d("score_name", _text, "score", min_chars=1, max_chars=MAX_NAME_CHARS),
+        source_hash=d("source_hash", _text, "", max_chars=MAX_HASH_CHARS),
+        program=d("program", program_from_dict, None, null=True),
+        continue_from=d("continue_from", continuation_from_dict, None, null=True),
+    )
+
+
+def progress_from_dict(data: Any, path: str = "") -> ProgressEvent:
+    d = _Doc(data, path)
+    return ProgressEvent(
+        scene_index=d("scene_index", _integer),
+        scene_position=d("scene_position", _integer),
+        scene_count=d("scene_count", _integer),
+        scene_name=d("scene_name", _text),
+        stage=d("stage", _choice, choices=STAGES),
+        fraction=d("fraction", _number),
+        elapsed_s=d("elapsed_s", _number),
+        cue=d("cue", cue_from_dict, None, null=True),
+    )
+
+
+def job_from_dict(data: Any, path: str = "") -> Job:
+    """The typed job from the service's JSON (`GET /jobs/{id}`); an empty event is none yet."""
+    d = _Doc(data, path)
+    event = d.data.get("event")
+    return Job(
+        id=d("id", _text),
+        status=d("status", _choice, choices=JOB_STATUSES),
+        progress=d("progress", _number, 0.0),
+        event=progress_from_dict(event, _join(path, "event")) if event else None,
+        error=d("error", _text, None, null=True),
+        warnings=d("warnings", _tuple_of, (), item=_text),
+        cues=d("cues", _tuple_of, (), item=cue_from_dict),
+        stage=d("stage", _text, ""),
+        created=d("created", _number, 0.0),
+        updated=d("updated", _number, 0.0),
+    )
+
+
+def conditioning_from_dict(data: Any, path: str = "") -> CueConditioning:
+    d = _Doc(data, path)
+    return CueConditioning(
+        fps=d("fps", _integer),
+        curve=d("curve", _tuple_of, item=_number),
+        cues=d("cues", _tuple_of, item=_number),
+        edit_points_s=d("edit_points_s", _tuple_of, item=_number),
+        cls_frames=d("cls_frames", _integer),
+    )
+
+
+def preview_from_dict(data: Any, path: str = "") -> Preview:
+    d = _Doc(data, path)
+    return Preview(
+        d("rhythm", _tuple_of, item=_number),
+        d("cuts_s", _tuple_of, item=_number),
+        d("thumbnail_png_base64", _text),
+    )
+
+
+def engine_info_from_dict(data: Any, path: str = "") -> EngineInfo:
+    """The typed engine info from the service's JSON (`GET /info`): `warm` and `jobs` (counts by
+    status) are the wire's names."""
+    d = _Doc(data, path)
+    jobs = d("jobs", _object, {}, null=True) or {}
+    counts = {status: _integer(n, _join(_join(path, "jobs"), status), ge=0) for status, n in jobs.items()}
+    return EngineInfo(
+        version=d("version", _text),
+        api_version=d("api_version", _integer, API_VERSION),
+        presets=d("presets", _tuple_of, (), item=_text),
+        device=d("device", _text, "?"),
+        warm_presets=d("warm", _tuple_of, (), item=_text),
+        open_jobs=sum(n for status, n in counts.items() if status in OPEN_JOB_STATUSES),
+        build=d("build", _text, None, null=True),
+    )
+
+
+def engine_info_to_dict(info: EngineInfo) -> dict[str, Any]:
+    """EngineInfo in the wire's names (the service adds its job counts by status and cue root)."""
+    return {
+        "version": info.version,
+        "api_version": info.api_version,
+        "presets": list(info.presets),
+        "device": info.device,
+        "warm": list(info.warm_presets),
+        "jobs": {"queued": info.open_jobs},
+        "build": info.build,
+    }
+
+
+def regenerate_request_from_dict(data: Any, path: str = "") -> RegenerateRequest:
+    d = _Doc(data, path)
+    control = {"null": True, "max_chars": MAX_CONTROL_CHARS}
+    return RegenerateRequest(
+        cue_index=d("cue_index", _integer, ge=0, le=MAX_INDEX),
+        seed=d("seed", _integer, None, null=True, ge=0, le=SEED_LIMIT),
+        prompt=d("prompt", _text, None, null=True, max_chars=MAX_TEXT_CHARS),
+        mood=d("mood", _text, None, **control),
+        energy=d("energy", _text, None, **control),
+    )
+
+
+def shots_request_from_dict(data: Any, path: str = "") -> ShotsRequest:
+    d = _Doc(data, path)
+    return ShotsRequest(
+        d("shots", _tuple_of, item=segment_from_dict, min_items=1, max_items=MAX_SCENES),
+        d("preset", _text, "tiny", max_chars=MAX_PRESET_CHARS),
+    )
+
+
+def conditioning_request_from_dict(data: Any, path: str = "") -> ConditioningRequest:
+    d = _Doc(data, path)
+    return ConditioningRequest(
+        d("scene", scene_from_dict), d("preset", _text, "tiny", max_chars=MAX_PRESET_CHARS)
+    )
+
+
+def preview_request_from_dict(data: Any, path: str = "") -> PreviewRequest:
+    media = media_from_dict(data, path)
+    points = _Doc(data, path)("points", _integer, 120, ge=PREVIEW_POINTS[0], le=PREVIEW_POINTS[1])
+    return PreviewRequest(media.path, media.start_s, media.end_s, points)
+
+
+# the decoder of each contract type; `to_dict` is their one encoder (EngineInfo has its own names)
+DECODERS: dict[type, Callable[[Any, str], Any]] = {
+    MediaRange: media_from_dict,
+    ProgramSegmentSpec: segment_from_dict,
+    EditPointSpec: edit_point_from_dict,
+    CueProgram: program_from_dict,
+    ShotPicture: shot_picture_from_dict,
+    CueTempo: tempo_from_dict,
+    CueKey: key_from_dict,
+    Continuation: continuation_from_dict,
+    SceneRequest: scene_from_dict,
+    ScoreRequest: score_request_from_dict,
+    CueResult: cue_from_dict,
+    ScoreResult: score_result_from_dict,
+    RefitRequest: refit_request_from_dict,
+    ProgressEvent: progress_from_dict,
+    Job: job_from_dict,
+    CueConditioning: conditioning_from_dict,
+    Preview: preview_from_dict,
+    EngineInfo: engine_info_from_dict,
+    RegenerateRequest: regenerate_request_from_dict,
+    ShotsRequest: shots_request_from_dict,
+    ConditioningRequest: conditioning_request_from_dict,
+    PreviewRequest: preview_request_from_dict,
+}
+
+
+def from_dict(kind: type[T], data: Any, path: str = "") -> T:
+    """`data` (parsed JSON) as contract type `kind`, or SchemaError naming the field."""
+    return DECODERS[kind](data, path)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """A contract object as JSON-ready data (tuples as lists), what its decoder reads back."""
+    if isinstance(obj, EngineInfo):
+        return engine_info_to_dict(obj)
+    return json.loads(json.dumps(dataclasses.asdict(obj)))

@@ -64,6 +64,7 @@ def test_engine_never_imports_ui_or_vm_editor():
 # (engine.build_id) to replace a running engine started before an update. All are standard library only (checked below).
 EDITOR_SIDE_EXCEPTIONS = {
     ("cli.py", "engine.errors"),
+    ("session.py", "engine.errors"),  # a cue the engine cannot re-fit is regenerated, said as a warning
     ("timeline_io.py", "engine.file_modes"),
     ("host_install.py", "engine.file_modes"),
     ("timeline_io.py", "engine.temp_files"),
@@ -176,3 +177,146 @@ def test_no_product_module_imports_evaluation_or_tooling():
     bad = {(f, m) for f, m in imports if m == "engine.eval" or m.startswith(("engine.eval.", "tools"))}
     assert not bad, sorted(bad)
     assert not [p.name for p in (ROOT / "ui").glob("*.py") if p.name.startswith(("guide_", "screenshots"))]
+
+
+# -- one scoring session (issue 27): the faces' option lists are one --------------------------------
+# every ScoreOptions field, given on a command line, and the value it must arrive as
+GIVEN = {
+    "track": (["--track", "2"], 2),
+    "rate": (["--rate", "25"], 25.0),
+    "project": (["--project", "B"], "B"),
+    "relink": (["--relink", "/media"], ("/media",)),
+    "cues": (["--cues", "per-clip"], "per-clip"),
+    "merge": (["--merge", "0-1"], ("0-1",)),
+    "merge_all": (["--merge-all"], True),
+    "split_at_markers": (["--split-at-markers"], True),
+    "record_in": (["--in", "10"], "10"),
+    "record_out": (["--out", "90"], "90"),
+    "preset": (["--preset", "base"], "base"),
+    "seed": (["--seed", "7"], 7),
+    "prompt": (["--prompt", "-dark strings"], "-dark strings"),
+    "guidance": (["--guidance", "3.5"], 3.5),
+    "mood": (["--mood", "tension"], "tension"),
+    "energy": (["--energy", "low"], "low"),
+    "hits": (["--no-hits"], False),
+    "stems": (["--stems"], True),
+    "takes": (["--takes", "3"], 3),
+    "crossfade": (["--crossfade", "0.25"], 0.25),
+    "allow_offline": (["--allow-offline"], True),
+    "cue_dir": (["--cue-dir", "cues"], Path("cues")),
+}
+
+
+def _every_option() -> list[str]:
+    return [token for flags, _ in GIVEN.values() for token in flags]
+
+
+def test_every_score_option_reaches_score_watch_the_panel_and_the_hosts():
+    """`vm-editor score`, `watch`, the panel (`python -m ui`) and the host launchers' score_args
+    take every ScoreOptions field, each from the one definition (`score_options.add_score_options`),
+    and all arrive as the same ScoreOptions."""
+    from ui.hosts.commands import InstallCommands
+    from vm_editor import cli, score_options
+    from vm_editor.panel_model import PanelOptions
+
+    assert set(GIVEN) == set(score_options.FIELDS)
+    want = score_options.ScoreOptions(**{name: value for name, (_, value) in GIVEN.items()})
+    parser = cli.build_parser()
+    faces = {
+        "score": parser.parse_args(["score", "cut.otio", *_every_option()]),
+        "watch": parser.parse_args(["watch", "exports", *_every_option()]),
+        "panel": cli.panel_args(["cut.otio", *_every_option()]),
+    }
+    host = InstallCommands(sys.executable, score_args=tuple(_every_option()))
+    faces["hosts"] = parser.parse_args(host.score_command(Path("in.otio"), Path("out.otio"))[3:])
+    for face, args in faces.items():
+        assert score_options.ScoreOptions.from_args(args) == want, face
+    assert PanelOptions is score_options.ScoreOptions  # the panel's options are the score's
+
+
+def test_only_score_options_defines_the_score_options():
+    """No face adds --prompt, --mood, --energy, --seed (or any other score option) to a parser of
+    its own: the flags are written once, in vm_editor/score_options.py (`_FLAGS`)."""
+    from vm_editor import score_options
+
+    flags = {f for name in score_options.FIELDS for f in score_options._FLAGS[name][0]} - {"--out"}
+    defined = set()
+    for package in ("vm_editor", "ui", "otio_adapters"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
+                    for arg in node.args:
+                        if isinstance(arg, ast.Constant) and arg.value in flags:
+                            defined.add((path.name, arg.value))
+    # host_bridge's --rate is the host timeline's rate the cue list is given at, not a score's
+    assert defined <= {("host_bridge.py", "--rate")}, sorted(defined)
+
+
+# -- the saved cue record (issue 27): written in one place, read through one codec ------------------
+# the codec's homes: engine/api.py (`cue_from_record`, the `recorded_*` helpers) and its editor-side
+# door, score_track.cue_from_metadata; writeback.py writes the record (CueResult.metadata)
+CUE_RECORD_READERS = {"score_track.py"}
+# unrelated dicts that share a name with a cue field: FCPXML <md key="..."> elements
+NOT_A_CUE_RECORD = {("fcpxml_reader.py", "key"), ("fcpxml_writer.py", "key")}
+
+
+def _cue_record_fields() -> set[str]:
+    """The recipe fields CueResult.metadata() writes (cue_index, the record's identity, aside)."""
+    from engine.api import CueKey, CueProgram, CueResult, CueTempo
+
+    cue = CueResult(
+        0, "a", "/a.wav", 1.0, 48000, 48000, "tiny", 1, "p", 1, "h", "v", True, guidance=2.0,
+        tokens_path="/a.npy", starts_world=True, world_changes_s=(), program=CueProgram(1.0, (), ()),
+        continued_from="/b.npy", mood="tension", energy="low", tempo=CueTempo(90.0, 0.0),
+        key=CueKey(0, "major", (0, 2, 4, 5, 7, 9, 11)), hit_points_s=(),
+    )  # fmt: skip
+    fields = set(cue.metadata()) - {"cue_index"}
+    assert {"seed", "take", "prompt", "tempo", "key", "program", "continued_from"} <= fields
+    return fields
+
+
+def cue_field_reads(path: Path, fields: set[str]) -> set[tuple[int, str]]:
+    """(line, field) where `path` reads a cue field by name: x["seed"], x.get("seed"),
+    x.pop/setdefault("seed"), "seed" in x."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        key = None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            key = node.slice.value
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("get", "pop", "setdefault")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            key = node.args[0].value
+        elif isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant):
+            if any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
+                key = node.left.value
+        if isinstance(key, str) and key in fields:
+            found.add((node.lineno, key))
+    return found
+
+
+def test_the_cue_record_is_read_through_its_codec_only():
+    """The cue record saved in clip metadata is read by `score_track.cue_from_metadata` (which
+    asks engine.api.cue_from_record): no other editor-side module picks its fields by name, so a
+    field's leniency (an old record, an adapter's "False") is decided once."""
+    fields = _cue_record_fields()
+    reads = {
+        (path.name, line, key)
+        for package in ("vm_editor", "ui", "otio_adapters")
+        for path in (ROOT / package).rglob("*.py")
+        if path.name not in CUE_RECORD_READERS
+        for line, key in cue_field_reads(path, fields)
+        if (path.name, key) not in NOT_A_CUE_RECORD
+    }
+    assert not reads, sorted(reads)
+
+
+def test_the_cue_record_scan_sees_a_field_read():
+    """The scan above is not blind: the codec's own home reads the fields it guards."""
+    fields = _cue_record_fields()
+    assert {"rate"} - fields  # a clip field, not the recipe's
+    assert {k for _, k in cue_field_reads(ROOT / "engine" / "api.py", fields)} >= {"seed", "take", "tempo"}

@@ -194,3 +194,41 @@ def test_a_service_cue_moved_on_its_done_event_is_not_moved_again(tmp_path, shot
     assert not model.jobs and model.error is None
     assert len(model.rows[0].takes) == 1 and model.rows[0].state == "done"
     assert model.rows[0].cue.wav_path == str(model.cue_folder() / wav.name) and not wav.exists()
+
+
+class _RecordingEngine:
+    """Scores nothing: records the requests (the panel's --takes and regenerate rules)."""
+
+    def __init__(self):
+        self.requests = []
+
+    def shot_pictures(self, shots):
+        raise RuntimeError("no pictures here")  # the plan goes on without worlds
+
+    def score(self, request, progress=None, cancel=None):
+        from engine.api import ScoreResult
+
+        self.requests.append(request)
+        return ScoreResult(())
+
+
+def test_takes_and_regenerate_follow_the_cli_rules(model):
+    """--takes N in the panel asks N takes of every cue as `score --takes` (take k, seed + k - 1);
+    Regenerate asks the next take by `scoring.next_take`, as `vm-editor regenerate` does."""
+    engine = _RecordingEngine()
+    model.engine = engine
+    model.set_options(takes=3, seed=5)
+    model.show(model.read(model.timeline_path))
+    job = model.score_all()
+    model.run(job)
+    model.poll()
+    assert [[s.take for s in r.scenes] for r in engine.requests] == [[1, 1, 1], [2, 2, 2], [3, 3, 3]]
+    first = [s.seed for s in engine.requests[0].scenes]
+    assert first == [scoring.cue_seed(5, i) for i in range(3)]
+    assert [s.seed for s in engine.requests[2].scenes] == [(x + 2) % scoring.SEED_LIMIT for x in first]
+
+    engine.requests.clear()
+    model.select({1})
+    model.run(model.regenerate_selected())
+    (scene,) = engine.requests[0].scenes
+    assert (scene.take, scene.seed) == scoring.next_take(0, first[1])

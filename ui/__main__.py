@@ -1,8 +1,7 @@
 """`python -m ui [TIMELINE] [options]`: the panel as a window (what `vm-editor panel` runs).
 
 The options are `vm-editor panel`'s, parsed by the CLI's own parser (`vm_editor.cli.run_panel_command`):
---rate, --track, --project, --relink, --cues, --preset, --seed, --prompt, --mood, --energy, --guidance,
---allow-offline, --crossfade, --no-hits, --stems, --screenshot PNG, --service. The engine runs
+every option of `vm-editor score` (`vm_editor.score_options.ScoreOptions`), --screenshot PNG, --service. The engine runs
 in-process unless `--service` is given.
 """
 
@@ -20,10 +19,12 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     from ui.panel import run_panel
     from vm_editor.engine_client import ServiceEngine
-    from vm_editor.panel_model import PanelOptions
+    from vm_editor.score_options import ScoreOptions, check_text
 
+    options = ScoreOptions.from_args(args)  # the score's options, refused as `score` refuses them
+    check_text(options)
     engine = ServiceEngine() if args.service else None
-    return run_panel(args.timeline, args.screenshot, engine, PanelOptions.from_args(args))
+    return run_panel(args.timeline, args.screenshot, engine, options)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -78,6 +79,11 @@ class ScorePanel(QWidget):
         self.merge_button = QPushButton("Merge")
         self.split_button = QPushButton("Split…")
         self.relink_button = QPushButton("Relink…")
+        self.conform_button = QPushButton("Conform…")
+        self.conform_button.setToolTip(
+            "score a recut from its earlier scored cut (as `vm-editor conform OLD NEW`): unchanged "
+            "cues kept, trimmed ones re-fit"
+        )
         self.relink_button.setToolTip("find offline media in a folder you choose (and its subfolders)")
         self.engine_label = QLabel("engine: not connected")
         for button, slot in (
@@ -90,6 +96,7 @@ class ScorePanel(QWidget):
             (self.merge_button, self.merge_selected),
             (self.split_button, self._split_dialog),
             (self.relink_button, self._relink_dialog),
+            (self.conform_button, self._conform_dialog),
         ):
             button.clicked.connect(slot)
         bar = QHBoxLayout()
@@ -101,6 +108,7 @@ class ScorePanel(QWidget):
             self.merge_button,
             self.split_button,
             self.relink_button,
+            self.conform_button,
             self.export_button,
             self.play_button,
         )
@@ -306,6 +314,24 @@ class ScorePanel(QWidget):
         after, self._after_open = getattr(self, "_after_open", None), None
         if after is not None:
             after()
+
+    def conform_timelines(
+        self, old: Path, new: Path, *, force: bool = False, background: bool = True
+    ) -> None:
+        """Conform… : NEW scored from OLD's cues through the session's conform (the engine scores
+        what changed, off the GUI thread), then opened; the status line gives its report."""
+        self.settings.setValue("last_folder", str(Path(new).parent))
+        conform = functools.partial(self.model.read_conform, Path(old), Path(new), force=force)
+        self._opening = token = getattr(self, "_opening", 0) + 1
+        if not background:
+            try:
+                result, error = conform(), None
+            except EditorInputError as exc:
+                result, error = None, exc
+            self._opened(token, new, False, result, error)
+            return
+        self.status.setText(f"Conforming {Path(new).name} to {Path(old).name}…")
+        run_in_background(self, conform, functools.partial(self._opened, token, new, False))
 
     def relink_to(self, folder: Path) -> None:
         """Look for the open timeline's offline media in `folder` (as `--relink FOLDER`) and read
@@ -541,6 +567,22 @@ class ScorePanel(QWidget):
         if folder:
             self.settings.setValue("relink_folder", folder)
             self.relink_to(Path(folder))
+
+    def _conform_dialog(self) -> None:
+        folder = str(self.settings.value("last_folder", str(Path.home())))
+        old, _ = QFileDialog.getOpenFileName(self, "Conform: the earlier scored cut (OLD)", folder)
+        if not old:
+            return
+        new, _ = QFileDialog.getOpenFileName(self, "Conform: the recut (NEW)", str(Path(old).parent))
+        if not new:
+            return
+        out = self.model.conform_output(Path(new))
+        force = out.exists()
+        if force and QMessageBox.question(self, "Conform", f"{out.name} exists. Replace it?") != (
+            QMessageBox.StandardButton.Yes
+        ):
+            return
+        self.conform_timelines(Path(old), Path(new), force=force)
 
     def _export_dialog(self) -> None:
         if self.model.timeline_path is None:

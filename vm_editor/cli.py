@@ -12,128 +12,23 @@ import json
 import sys
 from pathlib import Path
 
-from engine.api import CUE_ENERGIES, CUE_MOODS, CueResult, Engine, ProgressEvent
+from engine.api import CueResult, Engine, ProgressEvent
 from engine.errors import EngineInputError, run_command
 from engine.in_process import InProcessEngine
-from vm_editor import conform, input_guard, outputs, request_limits, scoring
-from vm_editor.cue_files import move_cues
+from vm_editor import score_options, session
 from vm_editor.engine_client import ServiceEngine
-from vm_editor.errors import EditorInputError, OutputExistsError
-from vm_editor.media_links import url_to_path
-from vm_editor.outputs import cue_folder_for
-from vm_editor.scenes import SceneList, cue_label, scenes_to_json, to_engine_scene
-from vm_editor.score_track import (
-    add_or_replace_score,
-    carry_score,
-    cue_from_metadata,
-    is_our_output,
-    read_score,
-    scored_output_path,
-    without_score,
-)
-from vm_editor.timeline_io import (
-    default_output_path,
-    output_format_note,
-    read_timeline_report,
-    write_timeline_atomic,
-)
-from vm_editor.writeback import replace_cue
-
-
-def _add_project_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--project", default=None, metavar="NAME|N", help="FCPXML with several projects: which one (first)"
-    )
+from vm_editor.errors import EditorInputError
+from vm_editor.scenes import cue_label, scenes_to_json, to_engine_scene
 
 
 def _read(args: argparse.Namespace):
     """Read the timeline and say on stderr what was assumed or chosen."""
-    report = read_timeline_report(args.timeline, rate=args.rate, project=args.project)
-    for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
-    return report
+    return session.read(args.timeline, score_options.options_from_args(args), _say)
 
 
-def _add_read_options(p: argparse.ArgumentParser) -> None:
-    """How to read the timeline (score, scenes, rhythm, panel)."""
-    p.add_argument("--track", type=int, default=None, help="video track to score (1 = lowest)")
-    p.add_argument("--rate", type=float, default=None, help="frame rate for formats without one (EDL)")
-    _add_project_option(p)
-    p.add_argument("--relink", type=Path, action="append", default=[], help="folder to search for media")
-
-
-def _add_cues_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--cues",
-        choices=("auto", "per-clip", "one"),
-        default="auto",
-        help="cue plan over the program: auto (gaps, cue markers, changes of world: another source "
-        "that looks different; changes of meaning), per-clip, one",
-    )
-
-
-def _add_timeline_options(p: argparse.ArgumentParser) -> None:
-    _add_read_options(p)
-    p.add_argument("--in", dest="record_in", default=None, help="score from here (timecode, frames or 10.5s)")
-    p.add_argument("--out", dest="record_out", default=None, help="score up to here (exclusive)")
-    p.add_argument(
-        "--merge", action="append", default=[], metavar="A-B", help="merge scenes A..B into one cue"
-    )
-    p.add_argument("--merge-all", action="store_true", help="one cue under the whole track")
-    p.add_argument("--split-at-markers", action="store_true", help="markers start new cues")
-    _add_cues_option(p)
-
-
-def _add_recipe_options(p: argparse.ArgumentParser) -> None:
-    """What the music is made from (score, regenerate, panel): the same names everywhere."""
-    p.add_argument(
-        "--seed", type=int, default=None, help="cue K's first take gets a seed derived from N and K"
-    )
-    p.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
-    p.add_argument("--guidance", type=float, default=None, help="how strongly pictures/prompt steer (CFG)")
-    p.add_argument(
-        "--mood",
-        default=None,
-        metavar="M",
-        help=f"the cue's mood over the prompt's words: {', '.join(CUE_MOODS)}, or {scoring.AUTO} "
-        "(the prompt decides); sets its style unless the prompt names one, and its mode and energy "
-        "unless the prompt's words do (regenerate: as the cue was scored unless given)",
-    )
-    p.add_argument(
-        "--energy",
-        default=None,
-        metavar="E",
-        help=f"the cue's energy (note density), over the prompt and the mood: {', '.join(CUE_ENERGIES)}, "
-        f"or {scoring.AUTO}",
-    )
-
-
-def _add_score_options(p: argparse.ArgumentParser) -> None:
-    """Settings of a whole score (score, panel)."""
-    p.add_argument("--preset", default="tiny")
-    p.add_argument("--crossfade", type=float, default=0.5, help="seconds of dissolve where cues touch")
-    p.add_argument(
-        "--allow-offline", action="store_true", help="score clips whose media is offline, without pictures"
-    )
-
-
-def _add_engine_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cue-dir", type=Path, default=None, help="where cue WAVs go")
-    _add_recipe_options(p)
-    p.add_argument("--force", action="store_true", help="replace an existing output file")
-    p.add_argument(
-        "--no-hits",
-        action="store_true",
-        help="no forced accents at cuts and markers: the model alone follows the pictures",
-    )
-    p.add_argument(
-        "--stems",
-        action="store_true",
-        help="also one WAV per stream beside each cue: <cue>.drums/.bass/.harmony/.melody.wav",
-    )
-    _add_in_process_option(p)
+def _say(line: str) -> None:
+    """The session's notes and warnings: one line each on stderr."""
+    print(line, file=sys.stderr)
 
 
 def _add_in_process_option(p: argparse.ArgumentParser) -> None:
@@ -142,6 +37,12 @@ def _add_in_process_option(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run the engine in this process instead of the local service",
     )
+
+
+def _add_output_options(p: argparse.ArgumentParser, output_help: str | None = None) -> None:
+    """-o and --force: where one command writes, and whether it may replace a file."""
+    p.add_argument("-o", "--output", type=Path, default=None, help=output_help)
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
 
 
 CONTRACT = """\
@@ -195,10 +96,14 @@ contract for scripts (DESIGN.md §7):
              (low, medium, high) beat the prompt's words; score and conform: every cue they
              score, regenerate: cue K (kept from its metadata unless given; auto: the prompt
              decides again); kept and re-fit cues keep theirs (metadata mood, energy)
-  panel      takes score's --rate --track --project --relink --cues --merge --merge-all
-             --split-at-markers --in --out --preset --seed --prompt --mood --energy --guidance --cue-dir
-             --allow-offline --crossfade --no-hits --stems; reopens a scored file with its
-             music and takes
+  options    score, watch and the panel take the same score options
+             (vm_editor.score_options.ScoreOptions): --rate --track --project --relink --cues
+             --merge --merge-all --split-at-markers --in --out --preset --seed --prompt --mood
+             --energy --guidance --no-hits --stems --takes --crossfade --allow-offline --cue-dir
+  panel      reopens a scored file with its music and takes, and says how its cues still fit
+             the cut (kept / re-fit / regenerated / new / removed); Conform… scores a recut
+             from an earlier scored cut as `conform OLD NEW` does and shows its report
+  watch      `score --force` on each finished export, with the watch's score options
   engines    the local service by default (started when none runs); --in-process runs it
              here; the panel (`vm-editor panel`) runs in-process unless --service
   errors     exit 2 with one `error:` line naming the file/clip and the fix
@@ -217,24 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = sub.add_parser("score", help="generate music for every scene and write a scored timeline")
     score.add_argument("timeline", type=Path)
-    score.add_argument("-o", "--output", type=Path, default=None)
-    _add_score_options(score)
-    _add_timeline_options(score)
-    _add_engine_options(score)
+    _add_output_options(score)
+    score_options.add_score_options(score)
+    _add_in_process_option(score)
     score.add_argument(
         "--fresh",
         action="store_true",
         help="score every cue anew (a scored timeline's cues otherwise keep their music where "
         "their pictures did not change); the earlier ones stay as takes",
-    )
-    score.add_argument(
-        "--takes",
-        type=int,
-        default=1,
-        metavar="N",
-        help=f"N alternative takes of every cue (1-{scoring.MAX_TAKES}): take k opens in the k-th "
-        "most likely style for its pictures (in a named style: the other end of its tempo range); "
-        "the last is the one playing, the others wait, disabled, on the takes track",
     )
     score.set_defaults(func=cmd_score)
 
@@ -250,31 +145,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     conf.add_argument("old", type=Path, help="the scored timeline (score track and cue metadata)")
     conf.add_argument("timeline", type=Path, metavar="new", help="the recut")
-    conf.add_argument("-o", "--output", type=Path, default=None, help="default: NEW's scored name")
-    _add_read_options(conf)
-    conf.add_argument("--crossfade", type=float, default=0.5, help="seconds of dissolve where cues touch")
-    conf.add_argument(
-        "--allow-offline", action="store_true", help="score clips whose media is offline, without pictures"
+    _add_output_options(conf, "default: NEW's scored name")
+    # the plan follows OLD's cues, and preset, hits and stems are OLD's: a kept cue matches its own
+    score_options.add_score_options(
+        conf, (*score_options.READ, "crossfade", "allow_offline", "cue_dir", *score_options.RECIPE)
     )
-    conf.add_argument("--cue-dir", type=Path, default=None, help="where new and re-fit cue WAVs go")
-    _add_recipe_options(conf)
-    conf.add_argument("--force", action="store_true", help="replace an existing output file")
     _add_in_process_option(conf)
     conf.set_defaults(func=cmd_conform)
 
     scenes = sub.add_parser("scenes", help="list the scenes that would be scored")
     scenes.add_argument("timeline", type=Path)
-    _add_timeline_options(scenes)
-    scenes.add_argument("--preset", default="tiny", help="the preset whose encoder spots --cues auto")
+    score_options.add_score_options(scenes, (*score_options.READ, *score_options.PLAN, "preset"))
     scenes.add_argument("--json", action="store_true", help="machine-readable output (DESIGN.md §7)")
     _add_in_process_option(scenes)
     scenes.set_defaults(func=cmd_scenes)
 
     rhythm = sub.add_parser("rhythm", help="what the engine conditions one cue on (--json)")
     rhythm.add_argument("timeline", type=Path)
-    _add_timeline_options(rhythm)
+    score_options.add_score_options(rhythm, (*score_options.READ, *score_options.PLAN, "preset"))
     rhythm.add_argument("--cue", type=int, required=True, help="cue index (as in `scenes --json`)")
-    rhythm.add_argument("--preset", default="tiny")
     rhythm.add_argument("--json", action="store_true", help="machine-readable output (DESIGN.md §7)")
     _add_in_process_option(rhythm)
     rhythm.set_defaults(func=cmd_rhythm)
@@ -282,13 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     regen = sub.add_parser("regenerate", help="a new take of one cue of a scored timeline")
     regen.add_argument("timeline", type=Path, help="a timeline written by `vm-editor score`")
     regen.add_argument("--cue", type=int, required=True, help="cue index (as in `scenes --json`)")
-    regen.add_argument("-o", "--output", type=Path, default=None)
-    regen.add_argument("--track", type=int, default=None, help="the video track that was scored")
-    regen.add_argument("--rate", type=float, default=None)
-    _add_project_option(regen)
-    _add_engine_options(regen)
+    _add_output_options(regen)
+    # the cue's span, preset and plan are its own (its metadata); the recipe may change
+    score_options.add_score_options(
+        regen, ("track", "rate", "project", "cue_dir", *score_options.RECIPE, "hits", "stems")
+    )
     regen.add_argument("--hits", action="store_true", help="accents at cuts and markers again")
     regen.add_argument("--no-stems", action="store_true", help="no stems for the new take")
+    _add_in_process_option(regen)
     regen.set_defaults(func=cmd_regenerate)
 
     panel = sub.add_parser(
@@ -299,12 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     panel.add_argument("timeline", type=Path, nargs="?")
     panel.add_argument("--screenshot", type=Path, default=None, help="save one render as PNG and exit")
-    _add_timeline_options(panel)
-    _add_score_options(panel)
-    panel.add_argument("--cue-dir", type=Path, default=None, help="where cue WAVs go")
-    _add_recipe_options(panel)
-    panel.add_argument("--no-hits", action="store_true", help="no forced accents at cuts and markers")
-    panel.add_argument("--stems", action="store_true", help="also one WAV per stream beside each cue")
+    score_options.add_score_options(panel)
     panel.add_argument(
         "--service", action="store_true", help="score through the local service (default: in-process)"
     )
@@ -313,13 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch = sub.add_parser("watch", help="score every timeline exported into a folder, next to it")
     watch.add_argument("folder", type=Path)
     watch.add_argument("--once", action="store_true", help="one pass over the folder, then exit")
-    watch.add_argument("--preset", default="tiny")
-    watch.add_argument("--rate", type=float, default=None, help="frame rate for formats without one (EDL)")
-    watch.add_argument("--cues", choices=("auto", "per-clip", "one"), default="auto")
-    watch.add_argument("--seed", type=int, default=None)
-    watch.add_argument("--prompt", default=None, help="text style prompt mixed with the pictures")
-    watch.add_argument("--mood", default=None, metavar="M", help=f"as score's: {', '.join(CUE_MOODS)}")
-    watch.add_argument("--energy", default=None, metavar="E", help=f"as score's: {', '.join(CUE_ENERGIES)}")
+    score_options.add_score_options(watch)  # each file is scored with `score --force` and these
     _add_in_process_option(watch)
     watch.set_defaults(func=cmd_watch)
 
@@ -332,39 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- scenes ------------------------------------------------------------------------------------
 def _load_scenes(args: argparse.Namespace):
+    """The cue plan `scenes` and `rhythm` show (auto asks the engine what the shots look like)."""
     report = _read(args)
-    return report.timeline, _plan(args, report.timeline)
-
-
-def _plan(args: argparse.Namespace, timeline) -> SceneList:
-    """The cue plan `score`, `scenes` and `rhythm` share (auto, and any score, asks the engine
-    what the shots look like: `worlds`)."""
-    return scoring.plan_cues(
-        timeline,
-        mode=args.cues,
-        timeline_path=args.timeline,
-        track=args.track,
-        relink=[str(p) for p in args.relink],
-        # auto splits at world changes and meaning changes; a score holds each cue's style per world
-        engine=_engine(args) if args.cues == "auto" or args.command == "score" else None,
-        preset=getattr(args, "preset", "tiny"),
-        merge=args.merge,
-        split_at_markers=args.split_at_markers,
-        record_in=args.record_in,
-        record_out=args.record_out,
-        merge_all=args.merge_all,
-        # a score too large for one request is refused before the engine is asked anything
-        check_size=(lambda n, total_s: request_limits.check_plan_size(args.timeline, n, total_s))
-        if args.command == "score"
-        else None,
-    )
-
-
-def _check_media(timeline_path: Path, scene_list: SceneList, allow_offline: bool) -> None:
-    """Offline media: refused, or scored without pictures with a warning (`scoring.check_offline`)."""
-    warning = scoring.check_offline(scene_list, timeline_path, allow_offline)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+    options = score_options.options_from_args(args)
+    engine = _engine(args) if options.cues == "auto" else None
+    return report.timeline, session.plan(report.timeline, args.timeline, options, engine)
 
 
 # -- progress ----------------------------------------------------------------------------------
@@ -397,7 +248,7 @@ class _ProgressPrinter:
 
 
 def _how_it_plays(cue: CueResult | None) -> str:
-    """", 96 bpm 3/4, A minor": the tempo and key a cue was written in, as far as it recorded them."""
+    """ ", 96 bpm 3/4, A minor": the tempo and key a cue was written in, as far as it recorded them."""
     if cue is None:
         return ""
     parts = [] if cue.tempo is None else [f"{cue.tempo.bpm:.0f} bpm {cue.tempo.beats_per_bar}/4"]
@@ -433,32 +284,6 @@ def _engine(args: argparse.Namespace) -> Engine:
     return ServiceEngine(on_start=_print_engine_start, on_notice=_print_notice)
 
 
-def _cue_dir(args: argparse.Namespace, out_path: Path) -> Path:
-    """Where the engine writes: the chosen folder in-process; a folder named for the score inside
-    the service's own cue root (the editor side then moves the cues, see `_deliver`)."""
-    if args.in_process:
-        if args.cue_dir is not None:
-            return args.cue_dir.resolve()
-        return cue_folder_for(out_path).resolve()
-    return Path(cue_folder_for(out_path).name)
-
-
-def _deliver(args: argparse.Namespace, cues, folder: Path | None):
-    """Service mode: move finished cues (WAV and tokens) from the engine's root into `folder`."""
-    if args.in_process or folder is None:
-        return tuple(cues)
-    return move_cues(cues, folder)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    return Path(a).resolve() == Path(b).resolve()
-
-
-def _refuse_existing(out_path: Path, force: bool) -> None:
-    if out_path.exists() and not force:
-        raise EditorInputError(f"{out_path}: already exists; pass --force to replace it or choose -o")
-
-
 # -- commands ----------------------------------------------------------------------------------
 def cmd_scenes(args: argparse.Namespace) -> int:
     _, scene_list = _load_scenes(args)
@@ -491,265 +316,83 @@ def cmd_rhythm(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    input_guard.check_crossfade(args.crossfade)
-    scoring.check_takes(args.takes)
-    scoring.check_controls(args.mood, args.energy)
-    out_path = args.output or default_output_path(args.timeline)
-    report = _read(args)  # the input's own problems first (its name, its bytes)
-    timeline = report.timeline
-    _check_utf8_options(args, out_path)
-    cue_folder = args.cue_dir or cue_folder_for(out_path)
-    outputs.check_score_outputs(
+    """`vm-editor score`: `score` with this command's flags."""
+    options = score_options.ScoreOptions.from_args(args)
+    return score(
         args.timeline,
-        out_path,
-        explicit=args.output is not None,
+        options,
+        output=args.output,
         force=args.force,
-        cue_folder=cue_folder,
-        option="--cue-dir" if args.cue_dir else "the cue folder",
+        fresh=args.fresh,
+        in_process=args.in_process,
     )
-    ours = is_our_output(timeline)  # a scored timeline may replace itself (--force), no other input
-    if _same_file(out_path, args.timeline) and not ours:
-        raise OutputExistsError(
-            f"{out_path}: is the input timeline and holds no VidMusician score; choose another -o"
-        )
-    outputs.check_writer_carries_score(timeline, out_path, args.timeline)
-    if args.output is None and (note := output_format_note(args.timeline)):
-        print(f"note: {note}", file=sys.stderr)
-    if out_path.exists() and not _same_file(out_path, args.timeline):  # replaced (--force given)
-        timeline = _carry_previous_score(timeline, out_path)
-    scene_list = _plan(args, timeline)
-    _check_media(args.timeline, scene_list, args.allow_offline)
-    if not scene_list.scenes:
-        raise EditorInputError(f"{args.timeline}: the chosen video track has no clips to score")
-    old = [] if args.fresh else read_score(timeline, args.timeline)
-    return _score_and_write(args, timeline, scene_list, old, out_path, cue_folder, replace_input=ours)
 
 
-def _score_and_write(
-    args: argparse.Namespace,
-    timeline,
-    scene_list: SceneList,
-    old: list,
-    out_path: Path,
-    cue_folder: Path,
+def score(
+    timeline: Path,
+    options: score_options.ScoreOptions,
     *,
-    replace_input: bool = False,
-    old_programs: dict | None = None,
+    output: Path | None = None,
+    force: bool = False,
+    fresh: bool = False,
+    in_process: bool = False,
 ) -> int:
-    """Conform to `old` (kept cues keep their music, trimmed ones are re-fit), score the rest,
-    write OUT: the end of `score` and of `conform`."""
-    plan, old_index = (None, {})
-    if old:  # conform: cues whose pictures did not change keep their music
-        plan, old_index = conform.match(
-            scene_list.scenes,
-            old,
-            preset=args.preset,
-            hits=not args.no_hits,
-            stems=args.stems,
-            old_programs=old_programs,
-        )
-    request = scoring.build_request(
-        scene_list,
-        cue_dir=str(_cue_dir(args, out_path)),
-        preset=args.preset,
-        seed=args.seed or 0,
-        prompt=args.prompt,
-        guidance=args.guidance,
-        score_name=args.timeline.stem,
-        hits=not args.no_hits,
-        stems=args.stems,
-        mood=args.mood,
-        energy=args.energy,
+    """`session.score_timeline` as the terminal shows it (score, watch, the demo): notes, warnings
+    and progress on stderr, what was written on stdout."""
+    written = session.score_timeline(
+        timeline,
+        options,
+        _engine(argparse.Namespace(in_process=in_process)),
+        output=output,
+        force=force,
+        fresh=fresh,
+        say=_say,
+        progress=_ProgressPrinter,
     )
-    kept = dict(plan.kept) if plan is not None else {}
-    for index in sorted(plan.refit) if plan is not None else ():  # in order: each after its neighbour
-        refit = conform.refit_request(
-            plan,
-            scene_list.scenes,
-            index,
-            kept,
-            cue_dir=str(_cue_dir(args, out_path)),
-            score_name=args.timeline.stem,
-        )
-        try:
-            (kept[index],) = _deliver(args, (_engine(args).refit(refit),), cue_folder)
-        except (EngineInputError, EditorInputError) as exc:  # its tokens unreadable, say: new music
-            print(f"warning: cue {index} cannot be re-fit ({exc}); it is regenerated", file=sys.stderr)
-            plan = plan.regenerating(index)
-    if kept:  # the cues to score continue from a kept or re-fit neighbour's saved tokens
-        todo = tuple(s for s in request.scenes if s.index not in kept)
-        request = dataclasses.replace(request, scenes=scoring.continue_from_finished(todo, kept))
-    request_limits.check_request_size(args.timeline, request)
-    if not args.in_process:  # the service reads one JSON body of limited size
-        request_limits.check_body_size(args.timeline, request)
-    if not request.scenes:
-        print(f"every cue of {args.timeline.name} is kept or re-fit: nothing to score", file=sys.stderr)
-    takes: list[tuple] = []  # each take's finished cues, take 1 first
-    for take in range(1, args.takes + 1) if request.scenes else ():
-        # the line is said once the engine has accepted the request
-        header = f"scoring {len(request.scenes)} scene(s) of {args.timeline.name} with preset '{args.preset}'"
-        header += f" ({len(kept)} kept or re-fit)" if kept else ""
-        header += f", take {take} of {args.takes}" if args.takes > 1 else ""
-        result = _engine(args).score(scoring.take_request(request, take), progress=_ProgressPrinter(header))
-        for warning in result.warnings if take == 1 else ():
-            print(f"warning: {warning}", file=sys.stderr)
-        takes.append(_deliver(args, result.cues, cue_folder))
-    fresh: tuple = takes[0] if takes else ()
-    cues = sorted([*fresh, *kept.values()], key=lambda c: c.index)
-    scored = add_or_replace_score(
-        timeline, scene_list.scenes, cues, crossfade_s=args.crossfade, moved=plan.moved if plan else None
-    )
-    for later in takes[1:]:  # each later take plays, the one before it waits on the takes track
-        for cue in later:
-            scored = replace_cue(scored, cue)
-    if plan is not None:
-        conform.keep_history(scored, plan)
-        for line in plan.report(old_index):
-            print(line, file=sys.stderr)
-    written = write_timeline_atomic(
-        scored, out_path, input_path=args.timeline, force=args.force, replace_input=replace_input
-    )
-    folder = Path((fresh or cues)[0].wav_path).parent if cues else "-"
-    print(f"wrote {written} ({len(cues)} cue(s) in {folder})")
+    print(f"wrote {written.path} ({len(written.cues)} cue(s) in {written.folder})")
     return 0
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
-    """NEW scored from OLD's cues: kept, re-fit, regenerated or new (`vm_editor.conform`)."""
-    input_guard.check_crossfade(args.crossfade)
-    scoring.check_controls(args.mood, args.energy)
-    old_timeline = read_timeline_report(args.old, project=args.project).timeline
-    old = read_score(old_timeline, args.old)
-    if not old:
-        raise EditorInputError(f"{args.old}: holds no VidMusician score; score it first (vm-editor score)")
-    report = _read(args)
-    out_path = args.output or default_output_path(args.timeline)
-    _check_utf8_options(args, out_path)
-    if _same_file(out_path, args.old):
-        raise OutputExistsError(f"{out_path}: is OLD, which is never modified; choose another -o")
-    cue_folder = args.cue_dir or cue_folder_for(out_path)
-    outputs.check_score_outputs(
+    """NEW scored from OLD's cues: kept, re-fit, regenerated or new (`session.conform`)."""
+    written = session.conform(
+        args.old,
         args.timeline,
-        out_path,
-        explicit=True,  # NEW is never its own output either
+        score_options.options_from_args(args),
+        _engine(args),
+        output=args.output,
         force=args.force,
-        cue_folder=cue_folder,
-        option="--cue-dir" if args.cue_dir else "the cue folder",
+        say=_say,
+        progress=_ProgressPrinter,
     )
-    outputs.check_writer_carries_score(report.timeline, out_path, args.timeline)
-    recipe = old[0].takes[-1]  # the old score's settings: a kept cue matches only its own
-    args.preset = str(recipe.get("preset") or "tiny")
-    args.no_hits = str(recipe.get("hits", True)).strip().lower() in ("false", "0", "no")
-    args.stems = bool(recipe.get("stems"))
-    args.takes, args.fresh = 1, False
-    relink = [str(p) for p in args.relink]
-    try:
-        programs = scoring.old_cue_programs(
-            old_timeline, old, timeline_path=args.old, track=args.track, relink=relink
-        )
-    except EditorInputError:  # OLD's pictures cannot be read here: each take's recorded program
-        programs = {c.index: p for c in old if (p := cue_from_metadata(c.takes[-1]).program)}
-    if not programs:
-        raise EditorInputError(f"{args.old}: its cues' pictures cannot be read; relink its media (--relink)")
-    timeline, _ = without_score(report.timeline)  # OLD's score (and takes) replace any NEW carries
-    timeline = carry_score(timeline, old_timeline)
-    scene_list = scoring.follow_plan(
-        timeline, programs, timeline_path=args.timeline, track=args.track, relink=relink
-    )
-    if not scene_list.scenes:
-        raise EditorInputError(f"{args.timeline}: the chosen video track has no clips to score")
-    _check_media(args.timeline, scene_list, args.allow_offline)
-    return _score_and_write(args, timeline, scene_list, old, out_path, cue_folder, old_programs=programs)
-
-
-def _carry_previous_score(timeline, out_path: Path):
-    """The score and takes of the output about to be replaced, carried into the new one."""
-    try:
-        previous = read_timeline_report(out_path).timeline
-    except EditorInputError:
-        return timeline  # not a timeline we can read: nothing of ours to keep
-    old = read_score(previous, out_path)
-    if not old:
-        return timeline
-    takes = sum(len(c.takes) for c in old)
-    print(
-        f"note: {out_path} already holds a score: its {len(old)} cue(s) ({takes} take(s) in all) "
-        "are kept as takes in the new one",
-        file=sys.stderr,
-    )
-    return carry_score(timeline, previous)
+    print(f"wrote {written.path} ({len(written.cues)} cue(s) in {written.folder})")
+    return 0
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
     """A new take of one cue, continuing from the cue before it; the old take stays, disabled."""
-    scoring.check_controls(args.mood, args.energy)
-    report = _read(args)
-    timeline = report.timeline
-    cues = input_guard.checked_cue_metadata(timeline, args.timeline)
-    if not cues:
-        raise EditorInputError(f"{args.timeline}: no VidMusician score track; score the timeline first")
-    if args.cue not in cues:
-        raise EditorInputError(f"{args.timeline}: no cue {args.cue}; its cues are {sorted(cues)}")
     if args.hits and args.no_hits or args.stems and args.no_stems:
         raise EditorInputError("give --hits or --no-hits (--stems or --no-stems), not both")
-    meta = cues[args.cue]
-    take = int(meta.get("take", 1)) + 1
-    old_wav = url_to_path(meta.get("wav_url", ""))
-    old_folder = old_wav.parent if old_wav is not None else None
-    out_path = args.output or scored_output_path(args.timeline)  # no growing names
-    _check_utf8_options(args, out_path)
-    _refuse_existing(out_path, args.force or _same_file(out_path, args.timeline))
-    input_guard.check_output(out_path, args.cue_dir)
-    regen = scoring.regenerate_request(
-        timeline,
-        cues,
+    written = session.regenerate_cue(
+        args.timeline,
         args.cue,
-        cue_dir=str(
-            _cue_dir(args, out_path) if args.cue_dir or not old_folder else _regen_cue_dir(args, old_folder)
-        ),
-        timeline_path=args.timeline,
-        track=args.track,
-        seed=args.seed,
-        prompt=args.prompt,
-        guidance=args.guidance,
+        score_options.options_from_args(args),
+        _engine(args),
+        output=args.output,
+        force=args.force,
         hits=_choice(args.hits, args.no_hits),  # None: as the cue was scored
         stems=_choice(args.stems, args.no_stems),
-        score_name=args.timeline.stem.split(".")[0],
-        mood=args.mood,
-        energy=args.energy,
+        say=_say,
+        progress=_ProgressPrinter,
     )
-    if regen.pictures_changed:
-        print(f"warning: the pictures under cue {args.cue} changed since it was scored", file=sys.stderr)
-    result = _engine(args).score(regen.request, progress=_ProgressPrinter())
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    (cue,) = _deliver(args, result.cues, args.cue_dir or old_folder)
-    try:
-        updated = replace_cue(timeline, cue, timeline_path=args.timeline)
-    except KeyError as exc:
-        raise EditorInputError(f"{args.timeline}: {exc.args[0]}") from exc
-    written = write_timeline_atomic(
-        updated, out_path, input_path=args.timeline, force=args.force, replace_input=True
-    )
+    (cue,) = written.cues
     stems = f", stems: {', '.join(sorted(cue.stems))}" if cue.stems else ""
-    print(f"wrote {written} (cue {args.cue}, take {take}: {cue.wav_path}{stems})")
+    print(f"wrote {written.path} (cue {args.cue}, take {written.take}: {cue.wav_path}{stems})")
     return 0
-
-
-def _check_utf8_options(args: argparse.Namespace, out_path: Path) -> None:
-    """Undecodable bytes in what the score records: one error before any work, not a traceback."""
-    input_guard.check_utf8(out_path, "-o" if args.output else "the output (named after the timeline)")
-    input_guard.check_utf8(args.cue_dir, "--cue-dir")
-    input_guard.check_utf8(args.prompt, "--prompt")
 
 
 def _choice(on: bool, off: bool) -> bool | None:
     return True if on else False if off else None
-
-
-def _regen_cue_dir(args: argparse.Namespace, old_folder: Path) -> Path:
-    """Next to the cue it replaces (in-process), or a folder of that name in the service's root."""
-    return old_folder if args.in_process else Path(old_folder.name)
 
 
 def cmd_panel(args: argparse.Namespace) -> int:
@@ -769,6 +412,13 @@ def panel_args(argv: list[str]) -> argparse.Namespace:
     return build_parser().parse_args([*argv[:1]] * debug + ["panel", *argv[debug:]])
 
 
+def run_guarded(call, *, debug: bool = False) -> int:
+    """`call()` under the CLI's error rule (the demo's score): a mistake the user can fix is one
+    `error:` line and exit status 2."""
+    args = argparse.Namespace(debug=debug, func=lambda _args: call())
+    return run_command(args, (EditorInputError, EngineInputError), quiet=True)
+
+
 def run_panel_command(argv: list[str], run) -> int:
     """`python -m ui`: `run(args)` with `vm-editor panel`'s options, errors as the CLI's."""
     args = panel_args(argv)
@@ -783,23 +433,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     if not args.folder.is_dir():
         raise EditorInputError(f"{args.folder}: not a folder; give the folder your editor exports into")
-    options = [f"--preset={args.preset}", f"--cues={args.cues}"]
-    scoring.check_controls(args.mood, args.energy)
-    recipe = (
-        ("--seed", args.seed),
-        ("--prompt", args.prompt),
-        ("--mood", args.mood),
-        ("--energy", args.energy),
-    )
-    for flag, value in (("--rate", args.rate), *recipe):
-        if value is not None:
-            options.append(f"{flag}={value}")  # one token: a prompt may start with "-"
-    if args.in_process:
-        options.append("--in-process")
+    score_options.ScoreOptions.from_args(args)  # refused once, before the first file
 
     def score_one(path: Path) -> bool:
-        """`score --force` on one file (an earlier scored file's cues and takes are carried into the
-        new one); its errors go to the watch, which logs one line and goes on."""
+        """`score --force` on one file with the watch's own options (an earlier scored file's
+        cues and takes are carried into the new one); its errors go to the watch, which logs
+        one line and goes on."""
         try:
             rate = watch_rate(path, args.folder, args.rate)
         except EditorInputError as exc:
@@ -807,9 +446,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
             return False
         # a reader crashing on this file ends a child process, not the watch (one failed: line)
         read_probe.check_reader_survives(path, rate)
-        extra = ["--rate", str(rate)] if rate is not None and args.rate is None else []
-        score_args = build_parser().parse_args(["score", "--force", *options, *extra, "--", str(path)])
-        score_args.debug = args.debug
+        score_args = argparse.Namespace(
+            **{**vars(args), "command": "score", "timeline": path, "rate": rate},
+            output=None,
+            force=True,
+            fresh=False,
+        )
         return cmd_score(score_args) == 0
 
     FolderWatch(args.folder, score_one, user_errors=(EditorInputError, EngineInputError)).run(once=args.once)

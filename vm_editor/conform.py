@@ -95,7 +95,7 @@ def match(
     for cue in old:
         meta = cue.takes[-1]
         if _reusable(meta, preset=preset, hits=hits, stems=stems):
-            by_hash.setdefault(str(meta.get("source_hash")), []).append(cue)
+            by_hash.setdefault(cue_from_metadata(meta).source_hash, []).append(cue)
     kept: dict[int, CueResult] = {}
     history: dict[int, list] = {}
     moved: dict[Span, TimeRange] = {}
@@ -177,7 +177,7 @@ def _trimmed_from(
 
 
 def _tokens_on_disk(meta: dict) -> bool:
-    tokens = meta.get("tokens_path") or ""
+    tokens = cue_from_metadata(meta).tokens_path
     return bool(tokens) and Path(tokens).is_file()
 
 
@@ -281,13 +281,12 @@ def keep_history(scored: otio.schema.Timeline, plan: ConformPlan) -> None:
 
 
 def _reusable(meta: dict, *, preset: str, hits: bool, stems: bool) -> bool:
+    """A take whose WAV is there, made as this score makes its cues (preset, hits, stems)."""
     wav = url_to_path(str(meta.get("wav_url", "")))
-    if wav is None or not wav.is_file() or not meta.get("source_hash"):
+    was = cue_from_metadata(meta)
+    if wav is None or not wav.is_file() or not was.source_hash:
         return False
-    same_hits = str(meta.get("hits", True)).strip().lower() not in ("false", "0", "no")
-    return (
-        str(meta.get("preset") or "tiny") == preset and same_hits == hits and bool(meta.get("stems")) == stems
-    )
+    return (was.preset, was.hits, bool(was.stems)) == (preset, hits, stems)
 
 
 def _span(scene: Scene) -> Span:

@@ -11,6 +11,7 @@ which `make demo` runs next.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from engine.in_process import InProcessEngine
-from vm_editor import cli
+from vm_editor import cli, score_options
 
 RationalTime = otio.opentime.RationalTime
 TimeRange = otio.opentime.TimeRange
@@ -63,9 +64,13 @@ def build_demo_timeline(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vm-demo", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("out/demo"))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("out/demo"), help="folder for the demo's files")
+    score_options.add_score_options(parser, ("seed", "preset", "prompt", "mood", "energy", "takes"))
     args = parser.parse_args(argv)
+    # the demo's score: the auto plan, cues beside the result, the rest as given (vm-editor score's)
+    options = dataclasses.replace(
+        score_options.ScoreOptions.from_args(args), cues="auto", cue_dir=args.out / "bikes_demo_cues"
+    )
 
     media = bikes_path()
     engine = InProcessEngine()
@@ -77,24 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     otio.adapters.write_to_file(build_demo_timeline(media, duration_s, cuts_s, rate), str(timeline_path))
     scored_path = args.out / "bikes_demo.scored.otio"
     print("cue plan (--cues auto):")
-    status = cli.main(["scenes", str(timeline_path), "--cues", "auto"])
+    status = cli.main(["scenes", str(timeline_path), "--cues", "auto", "--preset", options.preset])
     if status != 0:
         return status
-    status = cli.main(
-        [
-            "score",
-            str(timeline_path),
-            "-o",
-            str(scored_path),
-            "--cues",
-            "auto",
-            "--seed",
-            str(args.seed),
-            "--force",
-            "--cue-dir",
-            str(args.out / "bikes_demo_cues"),
-        ]
-    )
+    status = cli.run_guarded(lambda: cli.score(timeline_path, options, output=scored_path, force=True))
     if status == 0:
         print(f"demo result: {scored_path.resolve()} (cues in {scored_path.parent.resolve()})")
         print(f"is it music: python -m tools.demo_check {args.out} (make demo runs it)")

@@ -23,38 +23,41 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from engine.api import (
     MAX_SCENES,
     CancelSignal,
+    ConditioningRequest,
     CueConditioning,
     CueResult,
     EngineInfo,
     Job,
     Preview,
+    PreviewRequest,
     ProgramSegmentSpec,
     ProgressCallback,
     ProgressEvent,
     RefitRequest,
+    RegenerateRequest,
     SceneRequest,
+    SchemaError,
     ScoreRequest,
     ScoreResult,
     ScoringCancelled,
     ShotPicture,
-    cue_from_dict,
-    engine_info_from_dict,
-    job_from_dict,
-    shot_picture_from_dict,
+    ShotsRequest,
+    from_dict,
+    to_dict,
 )
 from engine.build_id import build_fingerprint, environment_settings
 from vm_editor.errors import EditorInputError
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class EngineError(EditorInputError):
@@ -82,8 +85,13 @@ def _expected_start_s(folder: Path) -> float:
         return FIRST_START_S
 
 
-def _json(obj: Any) -> Any:
-    return json.loads(json.dumps(asdict(obj)))
+def _decoded(kind: type[T], data: Any, what: str) -> T:
+    """A response as its contract type (engine.api's decoder, the one the service's own tests
+    read back with): an answer that does not decode is the engine's error, said in one line."""
+    try:
+        return from_dict(kind, data)
+    except SchemaError as exc:
+        raise EngineError(f"the engine's answer to {what} does not read ({exc})") from None
 
 
 def state_dir() -> Path:
@@ -237,7 +245,7 @@ class ServiceEngine:
         pid = runtime.get("pid")
         why = replace_reason(runtime) or "is from before this install was updated"
         try:
-            open_jobs = engine_info_from_dict(self._client.get("/info").json()).open_jobs
+            open_jobs = from_dict(EngineInfo, self._client.get("/info").json()).open_jobs
         except (httpx.HTTPError, ValueError, AttributeError, KeyError, TypeError) as exc:
             self._drop_client()
             raise EngineError(
@@ -304,16 +312,16 @@ class ServiceEngine:
 
     # -- API --------------------------------------------------------------------------------
     def info(self) -> EngineInfo:
-        return engine_info_from_dict(self._call("GET", "/info"))
+        return _decoded(EngineInfo, self._call("GET", "/info"), "GET /info")
 
     def submit(self, request: ScoreRequest) -> dict:
-        return self._call("POST", "/jobs", json=_json(request))
+        return self._call("POST", "/jobs", json=to_dict(request))
 
     def status(self, job_id: str) -> dict:
         return self._call("GET", f"/jobs/{job_id}")
 
     def job(self, job_id: str) -> Job:
-        return job_from_dict(self.status(job_id))
+        return _decoded(Job, self.status(job_id), f"GET /jobs/{job_id}")
 
     def cancel(self, job_id: str) -> dict:
         return self._call("POST", f"/jobs/{job_id}/cancel")
@@ -328,43 +336,38 @@ class ServiceEngine:
         energy: str | None = None,
     ) -> dict:
         """A new take of one cue of a job; None keeps what the cue was scored with."""
-        body = {"cue_index": cue_index, "seed": seed, "prompt": prompt, "mood": mood, "energy": energy}
+        body = to_dict(RegenerateRequest(cue_index, seed, prompt, mood, energy))
         return self._call("POST", f"/jobs/{job_id}/regenerate", json=body)
 
     def refit(self, request: RefitRequest) -> CueResult:
         """A finished cue re-timed onto a recut span (`engine.api.RefitRequest`), in the service's
         cue root (a folder name there); the caller moves it into the chosen folder."""
-        return cue_from_dict(self._call("POST", "/refit", json=_json(request)))
+        return _decoded(CueResult, self._call("POST", "/refit", json=to_dict(request)), "POST /refit")
 
     def preview(self, path: str, start_s: float, end_s: float) -> Preview:
         """A still (base64 PNG), the rhythm curve and the cuts of a media range, for the panel."""
-        doc = self._call("POST", "/media/preview", json={"path": path, "start_s": start_s, "end_s": end_s})
-        return Preview(tuple(doc["rhythm"]), tuple(doc["cuts_s"]), doc["thumbnail_png_base64"])
+        body = to_dict(PreviewRequest(path, start_s, end_s))
+        return _decoded(Preview, self._call("POST", "/media/preview", json=body), "POST /media/preview")
 
     def conditioning(self, scene: SceneRequest, preset: str = "tiny") -> CueConditioning:
-        doc = self._call("POST", "/conditioning", json={"scene": _json(scene), "preset": preset})
-        return CueConditioning(
-            fps=int(doc["fps"]),
-            curve=tuple(doc["curve"]),
-            cues=tuple(doc["cues"]),
-            edit_points_s=tuple(doc["edit_points_s"]),
-            cls_frames=int(doc["cls_frames"]),
-        )
+        body = to_dict(ConditioningRequest(scene, preset))
+        return _decoded(CueConditioning, self._call("POST", "/conditioning", json=body), "POST /conditioning")
 
     def shot_embeddings(
         self, shots: tuple[ProgramSegmentSpec, ...], preset: str = "tiny"
     ) -> list[list[float]]:
         found = []
         for batch in _batches(shots):  # a feature film has more shots than one request holds
-            body = {"shots": [_json(s) for s in batch], "preset": preset}
+            body = to_dict(ShotsRequest(batch, preset))
             found += self._call("POST", "/shots/embeddings", json=body)["embeddings"]
         return found
 
     def shot_pictures(self, shots: tuple[ProgramSegmentSpec, ...]) -> list[ShotPicture | None]:
         found = []
         for batch in _batches(shots):
-            body = {"shots": [_json(s) for s in batch]}
-            found += [shot_picture_from_dict(p) for p in self._call("POST", "/shots/pictures", json=body)["pictures"]]
+            body = to_dict(ShotsRequest(batch))
+            pictures = self._call("POST", "/shots/pictures", json=body)["pictures"]
+            found += [_decoded(ShotPicture, p, "POST /shots/pictures") for p in pictures]
         return found
 
     def wait(self, job_id: str, progress: Callable[[Job], None] | None = None) -> Job:

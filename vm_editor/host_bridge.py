@@ -42,8 +42,9 @@ from vm_editor.host_cues import (
     safe_name,
 )
 from vm_editor.media_links import url_to_path
+from vm_editor.score_track import cue_from_metadata
 from vm_editor.timeline_io import read_timeline, write_timeline_atomic
-from vm_editor.writeback import METADATA_KEY, score_track
+from vm_editor.writeback import METADATA_KEY, plain_json, score_track
 
 RationalTime = otio.opentime.RationalTime
 TimeRange = otio.opentime.TimeRange
@@ -62,21 +63,23 @@ def scored_cues(
     for i, child in enumerate(track):
         if not isinstance(child, otio.schema.Clip) or not child.enabled:
             continue
-        meta = child.metadata.get(METADATA_KEY) or {}
+        meta = plain_json(child.metadata.get(METADATA_KEY) or {})
         ref = child.media_reference
         if not isinstance(ref, otio.schema.ExternalReference):
             continue
         record = track.range_of_child_at_index(i)
         start = _frame(record.start_time, rate)
         end = _frame(record.end_time_exclusive(), rate)
+        # a clip whose record lost its number is numbered in record order (take 1)
+        recorded = cue_from_metadata({"cue_index": len(cues), **meta})
         cues.append(
             HostCue(
-                number=int(meta.get("cue_index", len(cues))),
+                number=recorded.index,
                 name=child.name,
                 wav_path=str(_path(ref.target_url, timeline_path)),
                 record_start=start,
                 record_end=end,
-                take=int(meta.get("take", 1)),
+                take=recorded.take,
             )
         )
     return cues

@@ -348,7 +348,10 @@ def checked_cue_metadata(timeline: otio.schema.Timeline, path: Path) -> dict[int
 
 
 def _check_cue_span(meta: dict, index: int, timeline: otio.schema.Timeline, path: Path) -> None:
-    """The cue's frames, rate and handle describe a span of this timeline (not 10^12 frames)."""
+    """The cue's frames, rate and handle describe a span of this timeline (not 10^12 frames);
+    its controls are ones the engine knows. The recipe is read as every reader reads it
+    (`cue_from_metadata`), once the types above are right."""
+    from vm_editor.score_track import cue_from_metadata
     from vm_editor.writeback import METADATA_KEY
 
     where = f"{shown(path)}: cue {index}'s {METADATA_KEY} metadata"
@@ -361,10 +364,11 @@ def _check_cue_span(meta: dict, index: int, timeline: otio.schema.Timeline, path
         raise EditorInputError(
             f"{where} has rate={rate!r}; a frame rate is above 0 and at most {MAX_RATE:g}; {fix}"
         )
-    problem = control_error(meta.get("mood") or None, meta.get("energy") or None)
+    recorded = cue_from_metadata(meta)
+    problem = control_error(recorded.mood, recorded.energy)
     if problem is not None:
         raise EditorInputError(f"{where}: {problem}; {fix}")
-    handle = meta.get("handle_s", 0.0)
+    handle = recorded.handle_s
     if not 0 <= handle <= MAX_HANDLE_S:
         raise EditorInputError(
             f"{where} has handle_s={handle!r}; it lies between 0 and {MAX_HANDLE_S:g} s; {fix}"

@@ -34,17 +34,16 @@ from engine.api import (
     ScoreResult,
     ScoringCancelled,
 )
-from vm_editor import cue_plan, format_fixups, input_guard, request_limits, scene_ops, scoring, worlds
+from vm_editor import cue_plan, format_fixups, request_limits, scene_ops, scoring, session, worlds
 from vm_editor.cue_files import move_cues
-from vm_editor.engine_client import ServiceEngine
 from vm_editor.errors import EditorInputError, OfflineMediaError, TimelineReadError
 from vm_editor.media_links import forget_folder_index
 from vm_editor.outputs import cue_folder_for
 from vm_editor.program import Program, timeline_program
 from vm_editor.scenes import Scene, SceneList, cue_label, offline_scenes
+from vm_editor.score_options import ScoreOptions
 from vm_editor.score_track import (
     ScoredCue,
-    add_score_with_takes,
     cue_from_metadata,
     read_score,
     without_score,
@@ -53,10 +52,8 @@ from vm_editor.timeline_io import (
     adapter_for,
     default_output_path,
     read_timeline_report,
-    write_timeline_atomic,
 )
 from vm_editor.waveform import CueAudioError, check_cue_wav, peak_envelope
-from vm_editor.writeback import DEFAULT_TRACK_NAME
 
 Listener = Callable[[str], None]
 
@@ -92,64 +89,8 @@ class SceneRow:
         return self.takes[self.current_take] if self.takes else None
 
 
-@dataclass(frozen=True)
-class PanelOptions:
-    """Settings of the whole score, named and defaulted as `vm-editor score`'s options (the
-    per-cue ones, which start from these, are in `CueSettings`)."""
-
-    hits: bool = True  # cuts and markers get forced accents; False leaves them to the model
-    stems: bool = False  # also one WAV per stream (drums, bass, harmony, melody) beside each cue
-    cues: str = "auto"  # --cues auto|per-clip|one
-    track: int | None = None  # --track N (1 = lowest video track)
-    rate: float | None = None  # --rate R for formats without one (EDL)
-    project: str | None = None  # --project NAME|N of an FCPXML with several
-    relink: tuple[str, ...] = ()  # --relink DIR...
-    seed: int = 0  # --seed N: cue K's first take gets scoring.cue_seed(N, K), as in the CLI
-    guidance: float | None = None  # --guidance G
-    prompt: str = ""  # --prompt TEXT
-    mood: str | None = None  # --mood M (None: auto)
-    energy: str | None = None  # --energy E (None: auto)
-    preset: str = "tiny"  # --preset P
-    allow_offline: bool = False  # --allow-offline
-    crossfade: float = 0.5  # --crossfade S
-    merge: tuple[str, ...] = ()  # --merge A-B...
-    merge_all: bool = False  # --merge-all
-    split_at_markers: bool = False  # --split-at-markers
-    record_in: str | None = None  # --in
-    record_out: str | None = None  # --out
-    cue_dir: str | None = None  # --cue-dir DIR
-
-    @classmethod
-    def from_args(cls, args) -> PanelOptions:
-        """From `vm-editor panel`'s parsed options (the same names as `vm-editor score`'s), checked
-        as `score` checks them."""
-        input_guard.check_crossfade(args.crossfade)
-        input_guard.check_utf8(args.cue_dir, "--cue-dir")
-        input_guard.check_utf8(args.prompt, "--prompt")
-        scoring.check_controls(args.mood, args.energy)
-        return cls(
-            hits=not args.no_hits,
-            stems=args.stems,
-            cues=args.cues,
-            track=args.track,
-            rate=args.rate,
-            project=args.project,
-            relink=tuple(str(p) for p in args.relink),
-            seed=args.seed or 0,
-            guidance=args.guidance,
-            prompt=args.prompt or "",
-            mood=scoring.control(args.mood),
-            energy=scoring.control(args.energy),
-            preset=args.preset,
-            allow_offline=args.allow_offline,
-            crossfade=args.crossfade,
-            merge=tuple(args.merge),
-            merge_all=args.merge_all,
-            split_at_markers=args.split_at_markers,
-            record_in=args.record_in,
-            record_out=args.record_out,
-            cue_dir=None if args.cue_dir is None else str(args.cue_dir.resolve()),
-        )
+# The panel's options are the score's (`vm-editor panel` takes `vm-editor score`'s flags): one list
+PanelOptions = ScoreOptions
 
 
 def offline_note(offline: list[tuple[str, str]]) -> str:
@@ -180,6 +121,7 @@ class PanelJob:
     id: int
     positions: list[int]
     request: ScoreRequest
+    later: tuple[ScoreRequest, ...] = ()  # --takes N: the other takes, scored after `request`
     cancel: threading.Event = field(default_factory=threading.Event)
     inbox: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
     progress: float = 0.0
@@ -220,6 +162,9 @@ class Opened:
     scored: tuple[ScoredCue, ...]  # its cues and takes (empty: not scored)
     notes: tuple[str, ...]  # warnings, as the CLI prints them
     rate: float | None = None  # the rate it was read at, when the file does not record one (EDL)
+    # a scored file: how its cues fit the cut (`session.conform_report`), the summary line first
+    conform_report: tuple[str, ...] = ()
+    conformed: bool = False  # the report is of a conform just made (Conform…), not a check
 
 
 class PanelModel:
@@ -245,6 +190,7 @@ class PanelModel:
         self.opened_rate: float | None = None  # the rate the open file was read at (an EDL's)
         self.audio_problem: str | None = None  # why the preview cannot play (no audio device...)
         self.generation = 0  # bumped on every open, so late answers for an old timeline are dropped
+        self.conform_report: tuple[str, ...] = ()  # the open score's conform report (see `Opened`)
         self._listeners: list[Listener] = []
 
     # -- observation ---------------------------------------------------------------------------
@@ -317,9 +263,24 @@ class PanelModel:
         program = worlds.with_worlds_of(program, scene_list)  # merged or split cues keep them
         if offline := offline_scenes(scene_list):
             notes.append(offline_note(offline))
+        report = session.conform_report(report.timeline, Path(path), o) if scored else ()
         return Opened(
-            Path(path), timeline, scene_list, program, score_name, tuple(scored), tuple(notes), rate
+            Path(path), timeline, scene_list, program, score_name, tuple(scored), tuple(notes), rate, report
         )
+
+    def conform_output(self, new: Path) -> Path:
+        """Where Conform… writes NEW scored: where `vm-editor conform OLD NEW` writes it."""
+        return default_output_path(Path(new))
+
+    def read_conform(self, old: Path, new: Path, *, force: bool = False) -> Opened:
+        """Conform… (`vm-editor conform OLD NEW`, safe on a worker thread): NEW scored from OLD's
+        cues through `session.conform` (kept, re-fit, regenerated, new, removed), written where the
+        CLI writes it, then read as `read` reads it, carrying the conform's report."""
+        if self.engine is None:
+            raise EditorInputError("no engine: start the panel with one (`vm-editor panel`)")
+        written = session.conform(Path(old), Path(new), self.options, self.engine, force=force)
+        opened = self.read(written.path)
+        return dataclasses.replace(opened, conform_report=written.conform_report, conformed=True)
 
     def show(self, opened: Opened) -> None:
         """Make `opened` the panel's timeline (GUI thread): rows, takes, settings, banner."""
@@ -348,7 +309,14 @@ class PanelModel:
         self.jobs = {}
         self.outcome, self._last_progress, self._last_asked = None, 0.0, []
         self.error = None
-        self.warning = "; ".join(opened.notes) or None
+        self.conform_report = opened.conform_report
+        notes = list(opened.notes)
+        if opened.conform_report and not opened.conformed and not conform_unchanged(opened.conform_report):
+            notes.append(
+                "the cut changed under some cues since they were scored (see the status line); "
+                "Conform… with the earlier scored cut, or `vm-editor score`, re-fits or regenerates them"
+            )
+        self.warning = "; ".join(notes) or None
         self._changed("scenes")
         self._changed("error")
 
@@ -356,40 +324,27 @@ class PanelModel:
         """`scoring.plan_cues` as the CLI calls it. When the engine cannot embed the shots (it is
         unavailable) an auto plan keeps gaps and cue markers only, and says so."""
         o = self.options
-        plan = functools.partial(
-            scoring.plan_cues,
-            timeline,
-            mode=o.cues,
-            timeline_path=path,
-            track=track,
-            relink=o.relink,
-            preset=o.preset,
-            merge=o.merge,
-            split_at_markers=o.split_at_markers,
-            record_in=o.record_in,
-            record_out=o.record_out,
-            merge_all=o.merge_all,
-        )
+        plan = functools.partial(session.plan, timeline, path, o, track=track)
         if self.engine is None:
-            return plan(engine=None), ""
+            return plan(None), ""
         try:  # any mode: the engine's worlds also hold each cue's style
-            return plan(engine=self.engine), ""
+            return plan(self.engine), ""
         except EditorInputError:
             raise
         except Exception as exc:  # the engine is unreachable or failed: plan without it, visibly
             if o.cues != "auto":
-                return plan(engine=None), ""
-            return plan(engine=None), f"cues planned at gaps and cue markers only (engine unavailable: {exc})"
+                return plan(None), ""
+            return plan(None), f"cues planned at gaps and cue markers only (engine unavailable: {exc})"
 
     def _first_settings(self, scene: Scene) -> CueSettings:
         o = self.options
         return CueSettings(
-            prompt=o.prompt,
+            prompt=o.prompt or "",
             preset=o.preset,
-            seed=scoring.cue_seed(o.seed, scene.index),
+            seed=scoring.cue_seed(o.first_seed, scene.index),
             guidance=o.guidance,
-            mood=o.mood,
-            energy=o.energy,
+            mood=scoring.control(o.mood),
+            energy=scoring.control(o.energy),
         )
 
     @property
@@ -419,7 +374,12 @@ class PanelModel:
         if self.timeline_path is None:
             return "Open a timeline to begin (Ctrl+O)."
         scored = ", scored" if any(r.takes for r in self.rows) else ""
-        return f"{self.timeline_path.name}: {len(self.rows)} cue(s) at {self.rate:g} fps{scored}"
+        conformed = f"; conform: {c}" if (c := self.conform_summary()) else ""
+        return f"{self.timeline_path.name}: {len(self.rows)} cue(s) at {self.rate:g} fps{scored}{conformed}"
+
+    def conform_summary(self) -> str | None:
+        """The open score's conform summary ("K kept, R re-fit, G regenerated, N new, M removed")."""
+        return self.conform_report[0].removeprefix("conform: ") if self.conform_report else None
 
     def music_peaks(self, position: int, bins: int = 200) -> list[float]:
         """The chosen take's waveform for drawing; empty when it has none or its WAV cannot be
@@ -475,11 +435,11 @@ class PanelModel:
         its derived value follows its cue's new number (so the CLI's plan gets the CLI's seeds)."""
         scene_list = cue_plan.cue_scenes(self.program, spans, self.scene_list.track_name)
         old = [r.scene.index for r in self.rows]
-        derived = {scoring.cue_seed(self.options.seed, i) for i in old}
+        derived = {scoring.cue_seed(self.options.first_seed, i) for i in old}
         rows = []
         for scene, s in zip(scene_list.scenes, settings, strict=True):
             if s.seed in derived:
-                s = dataclasses.replace(s, seed=scoring.cue_seed(self.options.seed, scene.index))
+                s = dataclasses.replace(s, seed=scoring.cue_seed(self.options.first_seed, scene.index))
             rows.append(SceneRow(scene, s))
         self.scene_list, self.rows = scene_list, rows
         self.selection = set()
@@ -604,7 +564,7 @@ class PanelModel:
         cues the timeline already has (a scored timeline), else the cue folder of the output it
         would write (`cut.otio` -> `cut_scored_otio_cues/`, `outputs.cue_folder_for`); `--cue-dir` wins."""
         if self.options.cue_dir:
-            return Path(self.options.cue_dir)
+            return Path(self.options.cue_dir).resolve()
         for row in self.rows:
             if row.cue is not None:
                 return Path(row.cue.wav_path).resolve().parent
@@ -614,7 +574,7 @@ class PanelModel:
 
     def _engine_writes_elsewhere(self) -> bool:
         """The service writes only inside its own cue root; the panel then moves the cues."""
-        return isinstance(self.engine, ServiceEngine)
+        return session.engine_writes_elsewhere(self.engine)
 
     def _request(self, positions: list[int]) -> ScoreRequest:
         """Scoring's requests (continuity, handles) with each row's seed, prompt, guidance, take."""
@@ -642,18 +602,19 @@ class PanelModel:
         folder = self.cue_folder()
         return ScoreRequest(
             scenes=scoring.continue_from_finished(scenes, finished),
-            cue_dir=folder.name if self._engine_writes_elsewhere() else str(folder),
+            cue_dir=session.engine_cue_dir(self.engine, folder),
             preset=self.rows[positions[0]].settings.preset,
-            seed=self.options.seed,
+            seed=self.options.first_seed,
             prompt=self.options.prompt or None,
             score_name=self.timeline_path.stem if self.timeline_path else "score",
             hits=self.options.hits,
             stems=self.options.stems,
         )
 
-    def submit(self, positions: list[int]) -> PanelJob | None:
-        """A job for the unlocked rows among `positions`; the view then runs `run(job)` off the
-        GUI thread. None when there is nothing to do (the engine is never asked)."""
+    def submit(self, positions: list[int], *, takes: int = 1) -> PanelJob | None:
+        """A job for the unlocked rows among `positions` (`takes` takes of each, the last one
+        playing, as `score --takes`); the view then runs `run(job)` off the GUI thread. None when
+        there is nothing to do (the engine is never asked)."""
         positions = [p for p in positions if not self.rows[p].settings.locked]
         if not positions:
             return None
@@ -670,7 +631,8 @@ class PanelModel:
         request_limits.check_request_size(where, request)  # said in plain words, before any work
         if self._engine_writes_elsewhere():  # the service reads one JSON body of limited size
             request_limits.check_body_size(where, request)
-        job = PanelJob(next(self._job_ids), positions, request)
+        later = tuple(scoring.take_request(request, k) for k in range(2, takes + 1))
+        job = PanelJob(next(self._job_ids), positions, request, later)
         if not self.jobs:  # a new batch of work: the status speaks of it alone
             self.outcome, self._last_asked = None, []
         self.jobs[job.id] = job
@@ -686,18 +648,30 @@ class PanelModel:
             if job.cancel.is_set():
                 job.inbox.put(ScoringCancelled())
                 return
+            cues: list[CueResult] = []
+            warnings: list[str] = []
             try:
-                outcome = self.engine.score(job.request, progress=job.inbox.put, cancel=job.cancel)
-            except Exception as exc:  # ScoringCancelled, EngineError, a bug: shown on the rows/banner
+                for request in (job.request, *job.later):
+                    result = self.engine.score(request, progress=job.inbox.put, cancel=job.cancel)
+                    cues += result.cues
+                    warnings += [w for w in result.warnings if w not in warnings]
+                outcome = ScoreResult(tuple(cues), tuple(warnings))
+            except ScoringCancelled as exc:  # the takes finished before it stay
+                outcome = ScoringCancelled((*cues, *exc.cues))
+            except Exception as exc:  # EngineError, a bug: shown on the rows/banner
                 outcome = exc
             job.inbox.put(outcome)
 
     def score_all(self) -> PanelJob | None:
-        return self.submit(list(range(len(self.rows))))
+        """Every unlocked cue, `--takes` takes of each."""
+        return self.submit(list(range(len(self.rows))), takes=self.options.takes)
 
     def regenerate_selected(self) -> PanelJob | None:
+        """A new take of each selected cue by the one regenerate rule (`scoring.next_take`, as
+        `vm-editor regenerate`): numbered after its last take, its seed after the last one's."""
         for p in self.selection:
-            self.rows[p].settings.seed = scoring.next_take_seed(self.rows[p].settings.seed)
+            row = self.rows[p]
+            _, row.settings.seed = scoring.next_take(len(row.takes), row.settings.seed)
         return self.submit(sorted(self.selection))
 
     def cancel_all(self) -> None:
@@ -820,19 +794,23 @@ class PanelModel:
         rows = [r for r in self.rows if r.cue is not None]
         if not rows:
             raise EditorInputError("nothing to export yet: score at least one cue")
-        earlier = {r.scene.index: [t for t in r.takes if t is not r.cue] for r in rows}
-        scored = add_score_with_takes(
+        return session.export(
             self.timeline,
             [r.scene for r in rows],
             [r.cue for r in rows],
-            earlier,
-            crossfade_s=self.options.crossfade,
-            track_name=self.score_name or DEFAULT_TRACK_NAME,
+            Path(path),
+            options=self.options,
+            earlier={r.scene.index: [t for t in r.takes if t is not r.cue] for r in rows},
+            track_name=self.score_name,
+            input_path=self.timeline_path,
+            force=force,
+            replace_input=self.score_name is not None,  # the file we opened is a score: it may be replaced
         )
-        ours = self.score_name is not None  # the file we opened is a score: it may be replaced
-        return write_timeline_atomic(
-            scored, Path(path), input_path=self.timeline_path, force=force, replace_input=ours
-        )
+
+
+def conform_unchanged(report: tuple[str, ...]) -> bool:
+    """Whether a conform report keeps every cue (nothing re-fit, regenerated, new or removed)."""
+    return bool(report) and report[0].endswith("0 re-fit, 0 regenerated, 0 new, 0 removed")
 
 
 def _with_worlds_of_cue(scene: SceneRequest, cue: CueResult | None) -> SceneRequest:

@@ -23,15 +23,7 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from engine.api import (
-    CUE_SAMPLE_RATE,
-    CueProgram,
-    CueResult,
-    program_from_dict,
-    recorded_key,
-    recorded_seconds,
-    recorded_tempo,
-)
+from engine.api import CueResult, cue_from_record
 from vm_editor.media_links import url_to_path
 from vm_editor.writeback import (
     METADATA_KEY,
@@ -284,52 +276,18 @@ class ScoredCue:
 
 
 def cue_from_metadata(meta: dict) -> CueResult:
-    """A take's `vidmusician` clip metadata as the engine's `CueResult` (its WAV by path)."""
-    rate = float(meta.get("rate") or 24.0)
-    duration_s = (int(meta["record_end_frame"]) - int(meta["record_start_frame"])) / rate
-    wav = url_to_path(str(meta.get("wav_url", "")))
-    guidance = meta.get("guidance")
-    return CueResult(
-        index=int(meta["cue_index"]),
-        name=str(meta.get("scene_name") or f"cue {meta['cue_index']}"),
-        wav_path=str(wav) if wav is not None else str(meta.get("wav_url", "")),
-        duration_s=duration_s,
-        num_samples=round(duration_s * CUE_SAMPLE_RATE),
-        sample_rate=CUE_SAMPLE_RATE,
-        preset=str(meta.get("preset") or "tiny"),
-        seed=int(meta.get("seed") or 0),
-        prompt=meta.get("prompt") or None,
-        take=int(meta.get("take") or 1),
-        source_hash=str(meta.get("source_hash") or ""),
-        engine_version=str(meta.get("engine_version") or ""),
-        model_trained=bool(meta.get("model_trained", True)),
-        guidance=None if guidance in (None, "") else float(guidance),
-        handle_s=float(meta.get("handle_s") or 0.0),
-        tokens_path=meta.get("tokens_path") or None,
-        hits=str(meta.get("hits", True)).strip().lower() not in ("false", "0", "no"),
-        stems={str(k): str(v) for k, v in (meta.get("stems") or {}).items()},
-        starts_world=str(meta.get("starts_world", False)).strip().lower() in ("true", "1", "yes"),
-        world_changes_s=None
-        if meta.get("world_changes_s") is None
-        else tuple(float(t) for t in meta["world_changes_s"]),
-        program=_program(meta.get("program")),
-        continued_from=meta.get("continued_from") or None,
-        mood=meta.get("mood") or None,
-        energy=meta.get("energy") or None,
-        tempo=recorded_tempo(meta.get("tempo")),
-        key=recorded_key(meta.get("key")),
-        hit_points_s=recorded_seconds(meta.get("hit_points_s")),
-    )
-
-
-def _program(data) -> CueProgram | None:
-    """The pictures a take was made for, as recorded (None: an older score, or unreadable)."""
-    if not isinstance(data, dict):
-        return None
+    """A take's `vidmusician` clip metadata as the engine's `CueResult` (its WAV by path): the one
+    reader of a saved cue (scoring, conform, the session, the panel, the host bridge and the input
+    guard all ask it, never the record's fields). The record's fields are read by engine.api, the
+    clip's span and URL here; a span that does not read is 0 s (a record from elsewhere)."""
     try:
-        return program_from_dict(data)
-    except (KeyError, TypeError, ValueError):
-        return None
+        rate = float(meta.get("rate") or 24.0)
+        duration_s = (int(meta["record_end_frame"]) - int(meta["record_start_frame"])) / rate
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        duration_s = 0.0
+    wav = url_to_path(str(meta.get("wav_url", "")))
+    wav_path = str(wav) if wav is not None else str(meta.get("wav_url", ""))
+    return cue_from_record(meta, wav_path=wav_path, duration_s=duration_s)
 
 
 def read_score(timeline: otio.schema.Timeline, timeline_path: Path | None = None) -> list[ScoredCue]:

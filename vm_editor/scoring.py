@@ -25,8 +25,6 @@ from engine.api import (
     SceneRequest,
     ScoreRequest,
     derive_cue_seed,
-    recorded_key,
-    recorded_tempo,
 )
 from vm_editor import cue_plan, request_limits, scene_ops, worlds
 from vm_editor.conform import follow_old_cues
@@ -34,7 +32,7 @@ from vm_editor.errors import EditorInputError, OfflineMediaError
 from vm_editor.media_links import offline_report, url_to_path
 from vm_editor.program import timeline_program
 from vm_editor.scenes import Scene, SceneList, choose_video_track, offline_scenes, to_engine_scene
-from vm_editor.score_track import ScoredCue
+from vm_editor.score_track import ScoredCue, cue_from_metadata
 
 __all__ = [
     "SEED_LIMIT",
@@ -167,6 +165,12 @@ def next_take_seed(previous_seed: int) -> int:
     return (int(previous_seed) + 1) % SEED_LIMIT
 
 
+def next_take(last_take: int, last_seed: int, seed: int | None = None) -> tuple[int, int]:
+    """The one regenerate rule (`vm-editor regenerate`, the panel's Regenerate): a cue's next take
+    is numbered after its last one, with `seed` when given, else the last take's seed plus one."""
+    return int(last_take) + 1, next_take_seed(last_seed) if seed is None else int(seed)
+
+
 def scene_requests(
     scenes: Sequence[Scene],
     *,
@@ -285,13 +289,14 @@ def check_takes(takes: int) -> None:
 
 
 def take_request(request: ScoreRequest, take: int) -> ScoreRequest:
-    """Take `take` of every cue of `request`: an alternative the engine opens in another style
+    """Take `take` of every cue of `request` (counted from the take each scene asks for: 1 in a
+    fresh score, the next one in the panel): an alternative the engine opens in another style
     (`engine.generator.cue_grid.choose_grid`), with its own seed (the first take's plus k - 1, as
     a regenerated take's), each cue continuing the same take of the cue before it."""
     if take == 1:
         return request
     scenes = tuple(
-        dataclasses.replace(s, take=take, seed=(int(s.seed or 0) + take - 1) % SEED_LIMIT)
+        dataclasses.replace(s, take=s.take + take - 1, seed=(int(s.seed or 0) + take - 1) % SEED_LIMIT)
         for s in request.scenes
     )
     return dataclasses.replace(request, scenes=scenes)
@@ -335,40 +340,40 @@ def regenerate_request(
     if cue not in cues:
         raise EditorInputError(f"no cue {cue}; its cues are {sorted(cues)}")
     meta = cues[cue]
+    was = cue_from_metadata(meta)  # the take it follows, as it was made
     program = timeline_program(timeline, track=track, timeline_path=timeline_path)
     scene = cue_plan.cue_scenes(program, [_scored_span(program, meta)]).scenes[0]
     scene = dataclasses.replace(scene, index=cue, name=meta.get("scene_name") or scene.name)
-    take = int(meta.get("take", 1)) + 1
-    seed = seed if seed is not None else next_take_seed(int(meta.get("seed", 0)))
-    prompt = prompt if prompt is not None else (meta.get("prompt") or None)
-    guidance = guidance if guidance is not None else meta.get("guidance")
+    take, seed = next_take(was.take, was.seed, seed)
+    prompt = prompt if prompt is not None else was.prompt
+    guidance = guidance if guidance is not None else was.guidance
     request_scene = dataclasses.replace(
         to_engine_scene(scene, seed=seed, prompt=prompt),
         take=take,
         guidance=guidance,
-        handle_s=float(meta.get("handle_s", 0.0)),
+        handle_s=was.handle_s,
         # a cue that opened a new world opens fresh again, in the style its take picks
-        continue_from=None if _flag(meta.get("starts_world"), False) else _continuation(cues, cue),
+        continue_from=None if was.starts_world else _continuation(cues, cue),
         ends=_ends_into_silence(cues, cue),
-        mood=control(mood if mood is not None else meta.get("mood")),
-        energy=control(energy if energy is not None else meta.get("energy")),
+        mood=control(mood if mood is not None else was.mood),
+        energy=control(energy if energy is not None else was.energy),
     )
-    if request_scene.program is not None and meta.get("world_changes_s") is not None:
-        worlds = tuple(float(t) for t in meta["world_changes_s"])  # its style holds as it did
-        request_scene = dataclasses.replace(
-            request_scene, program=dataclasses.replace(request_scene.program, world_changes_s=worlds)
+    if request_scene.program is not None and was.world_changes_s is not None:
+        request_scene = dataclasses.replace(  # its style holds where it did
+            request_scene,
+            program=dataclasses.replace(request_scene.program, world_changes_s=was.world_changes_s),
         )
     request = ScoreRequest(
         scenes=(request_scene,),
         cue_dir=cue_dir,
-        preset=meta.get("preset", "tiny"),
+        preset=was.preset,
         seed=seed,
         prompt=prompt,
         score_name=score_name,
-        hits=_flag(meta.get("hits"), True) if hits is None else hits,
-        stems=bool(meta.get("stems")) if stems is None else stems,
+        hits=was.hits if hits is None else hits,
+        stems=bool(was.stems) if stems is None else stems,
     )
-    changed = request_scene.source_hash() != meta.get("source_hash")
+    changed = request_scene.source_hash() != was.source_hash
     return Regeneration(request, take, changed)
 
 
@@ -444,7 +449,8 @@ def _continuation(cues: dict[int, dict], cue: int) -> Continuation | None:
     previous, this = cues.get(cue - 1), cues[cue]
     if previous is None or int(previous["record_end_frame"]) != int(this["record_start_frame"]):
         return None
-    tokens = previous.get("tokens_path") or ""
+    recorded = cue_from_metadata(previous)
+    tokens = recorded.tokens_path or ""
     if not tokens or not Path(tokens).is_file():
         wav = url_to_path(previous.get("wav_url", ""))
         tokens = str(wav.with_suffix(".tokens.npy")) if wav is not None else ""
@@ -452,20 +458,10 @@ def _continuation(cues: dict[int, dict], cue: int) -> Continuation | None:
         return None
     rate = float(previous.get("rate") or 1.0)
     at_s = (int(previous["record_end_frame"]) - int(previous["record_start_frame"])) / rate
-    tempo, key = recorded_tempo(previous.get("tempo")), recorded_key(previous.get("key"))
-    return Continuation(at_s, tokens_path=str(Path(tokens).resolve()), tempo=tempo, key=key)
+    return Continuation(at_s, tokens_path=str(Path(tokens).resolve()), tempo=recorded.tempo, key=recorded.key)
 
 
 def _ends_into_silence(cues: dict[int, dict], cue: int) -> bool:
     """Whether no cue starts where `cue` ends (nothing continues its music)."""
     end = int(cues[cue]["record_end_frame"])
     return not any(int(m.get("record_start_frame", -1)) == end for k, m in cues.items() if k != cue)
-
-
-def _flag(value, default: bool) -> bool:
-    """A metadata boolean as written by any adapter (True, "true", "False", 0...)."""
-    if value is None or value == "":
-        return default
-    if isinstance(value, str):
-        return value.strip().lower() not in ("false", "0", "no")
-    return bool(value)

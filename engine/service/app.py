@@ -1,4 +1,4 @@
-"""The engine's HTTP JSON API (FastAPI, so the OpenAPI schema is the code's own).
+"""The engine's HTTP JSON API (FastAPI for routing; engine.api's codecs are the only schema).
 
 Every request needs the per-launch bearer token; bodies are bounded; media must be readable
 files and cue folders must stay inside the cue root. Bad input is 400/404/409/413/422, never 5xx.
@@ -9,147 +9,112 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field, model_validator
 
 from engine import __version__
 from engine.api import (
     API_VERSION,
     MAX_BODY_BYTES,
-    MAX_HIT_POINTS,
-    MAX_SCENE_S,
-    MAX_SCENES,
-    MAX_TEXT_CHARS,
     MAX_TOTAL_S,
+    ConditioningRequest,
+    Job,
+    PreviewRequest,
     ProgramSegmentSpec,
     RefitRequest,
+    RegenerateRequest,
     SceneRequest,
+    SchemaError,
     ScoreRequest,
+    ShotsRequest,
     check_refit,
     check_scene,
     check_shots,
     control_error,
     cue_from_dict,
-    refit_request_from_dict,
+    from_dict,
+    progress_from_dict,
     request_hash,
-    scene_from_dict,
     score_request_from_dict,
+    to_dict,
 )
 from engine.errors import EngineInputError
 from engine.media import check_program_media
 from engine.presets import available_presets
 from engine.service.paths import PathNotAllowed, check_media_path, resolve_cue_dir
-from engine.service.request_guard import RequestGuard, one_line_validation_error
+from engine.service.request_guard import MAX_DETAIL_CHARS, RequestGuard, one_line_validation_error
 from engine.service.store import TERMINAL, JobRecord, JobStore
 from engine.service.worker import Worker
 
 MAX_NAME_BYTES = 120  # score_name goes into every cue's file name (255 bytes at most)
 REGENERATE_PRIORITY = 10
-_SEED = Field(default=None, ge=0, le=2**31 - 1)
+T = TypeVar("T")
+# a JSON object; FastAPI checks only that much, engine.api's codec reads the rest
+JsonObject = Annotated[dict[str, Any], Body()]
+# parts of a request that always travelled in engine.api's own form and were refused by its rules
+# (400 naming the cue); a field around them that does not fit the contract is a 422, as before
+_API_FORM_PARTS = frozenset({"program", "continue_from", "cue", "shots"})
 
 
-class MediaIn(BaseModel):
-    path: str = Field(min_length=1, max_length=4096)
-    start_s: float = Field(ge=0, le=1e6, allow_inf_nan=False)
-    end_s: float = Field(ge=0, le=1e6, allow_inf_nan=False)
+class NotTheContract(Exception):
+    """A body engine.api's codec refused: the HTTP status and the one-line reason."""
 
-    @model_validator(mode="after")
-    def _ordered(self) -> MediaIn:
-        if self.end_s <= self.start_s:
-            raise ValueError("media end_s must be after start_s")
-        return self
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status, self.detail = status, detail
 
 
-class SceneIn(BaseModel):
-    index: int = Field(ge=0, le=100_000)
-    name: str = Field(default="scene", max_length=MAX_TEXT_CHARS)
-    duration_s: float = Field(gt=0, le=MAX_SCENE_S, allow_inf_nan=False)
-    media: MediaIn | None = None
-    hit_points_s: list[float] = Field(default_factory=list, max_length=MAX_HIT_POINTS)
-    seed: int | None = _SEED
-    prompt: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
-    take: int = Field(default=1, ge=1, le=100_000)
-    guidance: float | None = Field(default=None, ge=0.0, le=20.0, allow_inf_nan=False)
-    # the program, handle and continuation travel as engine.api's JSON form and are checked by
-    # converting them to its dataclasses (engine.api.check_scene): one schema, not a second copy
-    program: dict[str, Any] | None = None
-    handle_s: float = Field(default=0.0, ge=0.0, le=10.0, allow_inf_nan=False)
-    continue_from: dict[str, Any] | None = None
-    ends: bool = False  # nothing continues this cue: it closes on a cadence (engine.api.SceneRequest)
-    # explicit controls (engine.api.CUE_MOODS, CUE_ENERGIES), checked by check_scene; None: the prompt's words
-    mood: str | None = Field(default=None, max_length=40)
-    energy: str | None = Field(default=None, max_length=40)
-
-
-class ScoreJobIn(BaseModel):
-    scenes: list[SceneIn] = Field(min_length=1, max_length=MAX_SCENES)
-    cue_dir: str | None = Field(default=None, max_length=4096)
-    preset: str = Field(default="tiny", max_length=100)
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    prompt: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
-    score_name: str = Field(default="score", min_length=1, max_length=200)
-    hits: bool = True
-    stems: bool = False  # also one WAV per stream beside each cue
-
-
-class ConditioningIn(BaseModel):
-    scene: SceneIn
-    preset: str = Field(default="tiny", max_length=100)
-
-
-class ShotsIn(BaseModel):
-    shots: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_SCENES)
-    preset: str = Field(default="tiny", max_length=100)
-
-
-def _checked_shots(body: ShotsIn) -> tuple[ProgramSegmentSpec, ...]:
-    """The shots of a request as engine.api's specs, each media path checked."""
+def _decoded(kind: type[T], body: dict[str, Any], cue_in: str | None = None) -> T:
+    """`body` as engine.api's `kind`; a refusal names the field (and the cue, where one holds it).
+    `cue_in` is where the body's scenes are ("scenes": a list of them, "scene": one)."""
     try:
-        shots = tuple(ProgramSegmentSpec(**shot) for shot in body.shots)
-    except TypeError as exc:
-        raise EngineInputError(f"a shot is malformed ({exc}); send ProgramSegmentSpec fields") from exc
+        return from_dict(kind, body)
+    except SchemaError as exc:
+        parts = exc.path.split(".")
+        status = 400 if _API_FORM_PARTS & set(parts) else 422
+        prefix, scene = "", None
+        if cue_in == "scenes" and len(parts) > 1 and parts[1].isdigit():
+            scene = body["scenes"][int(parts[1])]
+        elif cue_in == "scene" or kind is RefitRequest:
+            scene = body.get("scene") if cue_in == "scene" else body
+        index = scene.get("index") if isinstance(scene, dict) else None
+        if status == 400 and isinstance(index, int) and not isinstance(index, bool):
+            prefix = f"re-fit of cue {index}: " if kind is RefitRequest else f"cue {index}: "
+        raise NotTheContract(status, " ".join(f"{prefix}{exc}".split())[:MAX_DETAIL_CHARS]) from None
+
+
+def _checked_shots(body: ShotsRequest) -> tuple[ProgramSegmentSpec, ...]:
+    """The shots of a request, each media path checked."""
     try:
-        check_shots(shots)
+        check_shots(body.shots)
     except ValueError as exc:
         raise EngineInputError(str(exc)) from None
-    for shot in shots:
+    for shot in body.shots:
         if shot.path is not None:
             check_media_path(shot.path)
-    return shots
+    return body.shots
 
 
-class RefitIn(BaseModel):
-    """engine.api.RefitRequest's JSON form; converted and checked by the api (one schema)."""
-
-    cue: dict[str, Any]
-    index: int = Field(ge=0, le=100_000)
-    name: str = Field(default="cue", max_length=MAX_TEXT_CHARS)
-    duration_s: float = Field(gt=0, le=MAX_SCENE_S, allow_inf_nan=False)
-    anchors: list[list[float]] = Field(min_length=1, max_length=1000)
-    cue_dir: str | None = Field(default=None, max_length=4096)
-    score_name: str = Field(default="score", min_length=1, max_length=200)
-    source_hash: str = Field(default="", max_length=64)
-    program: dict[str, Any] | None = None
-    continue_from: dict[str, Any] | None = None
+def _check_name(score_name: str) -> None:
+    size = len(score_name.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise PathNotAllowed(
+            f"score_name: {size} bytes, at most {MAX_NAME_BYTES} (it names every cue file); use a shorter name"
+        )
 
 
-def _validated_refit(body: RefitIn, cue_root: Path) -> RefitRequest:
-    check_text(body.model_dump())
-    if len(body.score_name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise PathNotAllowed(f"score_name: at most {MAX_NAME_BYTES} bytes (it names the cue file)")
-    data = body.model_dump()
-    data["cue_dir"] = str(resolve_cue_dir(cue_root, body.cue_dir))
+def _validated_refit(body: dict[str, Any], cue_root: Path) -> RefitRequest:
+    request = _decoded(RefitRequest, body)
+    _check_name(request.score_name)
+    request = dataclasses.replace(request, cue_dir=str(resolve_cue_dir(cue_root, request.cue_dir)))
     try:
-        request = refit_request_from_dict(data)
         check_refit(request)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise EngineInputError(f"re-fit of cue {body.index}: {exc}") from exc
+    except ValueError as exc:
+        raise EngineInputError(f"re-fit of cue {request.index}: {exc}") from exc
     if request.cue.preset not in available_presets():
         raise EngineInputError(f"unknown preset {request.cue.preset!r}; choose one of {available_presets()}")
     cont = request.continue_from
@@ -157,64 +122,27 @@ def _validated_refit(body: RefitIn, cue_root: Path) -> RefitRequest:
         if path is None:
             continue
         if not path.endswith(".tokens.npy"):
-            raise EngineInputError(f"cue {body.index}: tokens paths must be a cue's .tokens.npy")
+            raise EngineInputError(f"cue {request.index}: tokens paths must be a cue's .tokens.npy")
         check_media_path(path)
     return request
 
 
-class RegenerateIn(BaseModel):
-    cue_index: int = Field(ge=0, le=100_000)
-    seed: int | None = _SEED
-    prompt: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
-    mood: str | None = Field(default=None, max_length=40)  # None: as the cue was scored
-    energy: str | None = Field(default=None, max_length=40)
-
-
-class PreviewIn(MediaIn):
-    points: int = Field(default=120, ge=8, le=2000)
-
-
-class JobOut(BaseModel):
-    id: str
-    status: str
-    progress: float
-    stage: str  # one of engine.api.STAGES (or "" before the first event)
-    event: dict | None  # the last engine.api.ProgressEvent, field by field
-    error: str | None
-    warnings: list[str]
-    cues: list[dict]
-    created: float
-    updated: float
-
-
-def _job_out(store: JobStore, job: JobRecord) -> JobOut:
-    return JobOut(
-        id=job.id,
-        status=job.status,
-        progress=job.progress,
-        stage=job.stage,
-        event=job.event,
-        error=job.error,
-        warnings=job.warnings,
-        cues=store.cues(job.id),
-        created=job.created,
-        updated=job.updated,
+def _job_out(store: JobStore, job: JobRecord) -> dict[str, Any]:
+    """The job as engine.api.Job's JSON (what `job_from_dict` reads)."""
+    return to_dict(
+        Job(
+            id=job.id,
+            status=job.status,  # type: ignore[arg-type]  # the store writes only JOB_STATUSES
+            progress=job.progress,
+            event=progress_from_dict(job.event) if job.event else None,
+            error=job.error,
+            warnings=tuple(job.warnings),
+            cues=tuple(cue_from_dict(c) for c in store.cues(job.id)),
+            stage=job.stage,
+            created=job.created,
+            updated=job.updated,
+        )
     )
-
-
-def check_text(value, where: str = "body") -> None:
-    """Every string must be real UTF-8 text (a lone surrogate cannot be stored or written)."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise EngineInputError(f"{where}: is not valid UTF-8 text") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_text(item, f"{where}.{key}" if where != "body" else str(key))
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            check_text(item, f"{where}.{i}")
 
 
 def _checked_scene(scene: SceneRequest) -> SceneRequest:
@@ -237,39 +165,21 @@ def _checked_scene(scene: SceneRequest) -> SceneRequest:
     return scene
 
 
-def _scene(data: dict[str, Any]) -> SceneRequest:
-    try:
-        return scene_from_dict(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise EngineInputError(
-            f"cue {data.get('index')}: program or continue_from is malformed ({exc!r}); "
-            "send engine.api's JSON form"
-        ) from exc
-
-
-def _validated_request(body: ScoreJobIn, cue_root: Path) -> ScoreRequest:
-    check_text(body.model_dump())
-    if len(body.score_name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise PathNotAllowed(
-            f"score_name: {len(body.score_name.encode('utf-8'))} bytes, at most {MAX_NAME_BYTES} "
-            "(it names every cue file); use a shorter name"
-        )
-    if body.preset not in available_presets():
-        raise EngineInputError(f"unknown preset {body.preset!r}; choose one of {available_presets()}")
-    indices = [s.index for s in body.scenes]
+def _validated_request(body: dict[str, Any], cue_root: Path) -> ScoreRequest:
+    request = _decoded(ScoreRequest, body, cue_in="scenes")
+    _check_name(request.score_name)
+    if request.preset not in available_presets():
+        raise EngineInputError(f"unknown preset {request.preset!r}; choose one of {available_presets()}")
+    indices = [s.index for s in request.scenes]
     if len(set(indices)) != len(indices):
         raise EngineInputError("scene indices must be unique")
-    if sum(s.duration_s for s in body.scenes) > MAX_TOTAL_S:
+    if sum(s.duration_s for s in request.scenes) > MAX_TOTAL_S:
         raise EngineInputError(f"the request is longer than {MAX_TOTAL_S / 3600:g} hours; split it")
-    if any(not math.isfinite(t) for s in body.scenes for t in s.hit_points_s):
-        raise EngineInputError("hit points must be finite numbers")
-    for scene in body.scenes:
+    for scene in request.scenes:
         if scene.media is not None:
             check_media_path(scene.media.path)
-        _checked_scene(_scene(scene.model_dump()))
-    data = body.model_dump()
-    data["cue_dir"] = str(resolve_cue_dir(cue_root, body.cue_dir))
-    request = score_request_from_dict(data)
+        _checked_scene(scene)
+    request = dataclasses.replace(request, cue_dir=str(resolve_cue_dir(cue_root, request.cue_dir)))
     check_program_media(request.scenes)  # a clip past its media's end: 400 now, not a failed job
     return request
 
@@ -284,6 +194,10 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError):
         return JSONResponse({"detail": one_line_validation_error(exc.errors())}, status_code=422)
+
+    @app.exception_handler(NotTheContract)
+    async def not_the_contract(_: Request, exc: NotTheContract):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
     @app.exception_handler(EngineInputError)
     async def bad_input(_: Request, exc: EngineInputError):
@@ -316,36 +230,36 @@ def create_app(
         }
 
     @app.post("/jobs", status_code=202)
-    def submit(body: ScoreJobIn) -> JobOut:
+    def submit(body: JsonObject) -> dict:
         request = _validated_request(body, cue_root)
         key = request_hash(request)
         previous = store.find_done(key)
         if previous is not None and all(Path(c["wav_path"]).is_file() for c in store.cues(previous.id)):
             return _job_out(store, previous)
-        job = store.create(json.loads(json.dumps(dataclasses.asdict(request))), key)
+        job = store.create(to_dict(request), key)
         worker.wake()
         return _job_out(store, job)
 
     @app.get("/jobs/{job_id}")
-    def status(job_id: str) -> JobOut:
+    def status(job_id: str) -> dict:
         return _job_out(store, job_or_404(job_id))
 
     @app.post("/jobs/{job_id}/cancel")
-    def cancel(job_id: str) -> JobOut:
+    def cancel(job_id: str) -> dict:
         job_or_404(job_id)
         worker.cancel(job_id)
         return _job_out(store, store.request_cancel(job_id))
 
     @app.get("/jobs/{job_id}/results")
-    def results(job_id: str) -> JobOut:
+    def results(job_id: str) -> dict:
         job = job_or_404(job_id)
         if job.status != "done":
             raise HTTPException(409, f"job {job_id} is {job.status}, not done")
         return _job_out(store, job)
 
     @app.post("/jobs/{job_id}/regenerate", status_code=202)
-    def regenerate(job_id: str, body: RegenerateIn) -> JobOut:
-        check_text(body.model_dump())
+    def regenerate(job_id: str, raw: JsonObject) -> dict:
+        body = _decoded(RegenerateRequest, raw)
         problem = control_error(body.mood, body.energy)
         if problem is not None:
             raise EngineInputError(f"cue {body.cue_index}: {problem}")
@@ -365,49 +279,50 @@ def create_app(
             take=scene.take + 1,
         )
         request = dataclasses.replace(original, scenes=(new_scene,))
-        created = store.create(
-            json.loads(json.dumps(dataclasses.asdict(request))), request_hash(request), REGENERATE_PRIORITY
-        )
+        created = store.create(to_dict(request), request_hash(request), REGENERATE_PRIORITY)
         worker.wake()
         return _job_out(store, created)
 
     @app.post("/refit")
-    def refit(body: RefitIn) -> dict:
+    def refit(body: JsonObject) -> dict:
         """A finished cue's notes re-timed onto a recut span and rendered (fast: no model runs)."""
         from engine.refit import refit_cue
 
-        return dataclasses.asdict(refit_cue(_validated_refit(body, cue_root)))
+        return to_dict(refit_cue(_validated_refit(body, cue_root)))
 
     @app.post("/media/preview")
-    def preview(body: PreviewIn) -> dict:
+    def preview(raw: JsonObject) -> dict:
         """What the panel shows per scene before scoring: a still, the rhythm curve, the cuts."""
         from engine.preview import media_preview
 
+        body = _decoded(PreviewRequest, raw)
         check_media_path(body.path)
-        return dataclasses.asdict(media_preview(body.path, body.start_s, body.end_s, body.points))
+        return to_dict(media_preview(body.path, body.start_s, body.end_s, body.points))
 
     @app.post("/conditioning")
-    def conditioning(body: ConditioningIn) -> dict:
+    def conditioning(raw: JsonObject) -> dict:
         """What the generator conditions one cue on (`vm-editor rhythm --cue K --json`)."""
         from engine.program_features import conditioning
 
-        scene = _checked_scene(_scene(body.scene.model_dump()))
+        body = _decoded(ConditioningRequest, raw, cue_in="scene")
+        scene = _checked_scene(body.scene)
         check_program_media([scene])
-        return dataclasses.asdict(conditioning(scene.cue_program(), preset=body.preset))
+        return to_dict(conditioning(scene.cue_program(), preset=body.preset))
 
     @app.post("/shots/embeddings")
-    def shot_embeddings(body: ShotsIn) -> dict:
+    def shot_embeddings(raw: JsonObject) -> dict:
         """One mean CLS embedding per shot (empty for black): the auto cue plan's meaning changes."""
         from engine.program_features import shot_embeddings
 
+        body = _decoded(ShotsRequest, raw)
         return {"embeddings": shot_embeddings(_checked_shots(body), preset=body.preset)}
 
     @app.post("/shots/pictures")
-    def shot_pictures(body: ShotsIn) -> dict:
+    def shot_pictures(raw: JsonObject) -> dict:
         """What each shot looks like (null for black): the auto cue plan's world changes."""
         from engine.picture_stats import shot_pictures
 
-        found = shot_pictures(_checked_shots(body))
+        found = shot_pictures(_checked_shots(_decoded(ShotsRequest, raw)))
         return {"pictures": [None if p is None else dataclasses.asdict(p) for p in found]}
 
     @app.get("/jobs/{job_id}/events")
