@@ -14,6 +14,7 @@ import pytest
 import soundfile
 
 from tests.scored_checks import check_scored
+from vm_editor.outputs import cue_folder_for
 from tests.service_process import kill_engine_in
 from tests.timeline_builders import clip, gap, timeline_of, video_track
 
@@ -149,3 +150,31 @@ def test_service_puts_cues_in_cue_dir_and_resolves_relative_media(tmp_path, shot
     assert not list(isolated_engine_env.rglob("*.wav"))  # nothing left behind in the engine's root
     meta = cues[0]["meta"]
     assert Path(meta["tokens_path"]).parent == mycues and Path(meta["tokens_path"]).is_file()
+
+
+def test_service_writes_straight_into_a_cue_dir_inside_its_root(tmp_path, shots_video, monkeypatch):
+    """Where the engine may write the cue folder (inside its `--cue-root`), it writes the cues
+    there itself: no scratch folder in its root, no second copy across file systems."""
+    state = tmp_path / "engine-state"
+    monkeypatch.setenv("VIDMUSICIAN_STATE_DIR", str(state))
+    monkeypatch.setenv("VIDMUSICIAN_CUE_ROOT", str(tmp_path))  # the projects live under the root
+    try:
+        project = tmp_path / "project"
+        project.mkdir()
+        source = project / "cut.otio"
+        otio.adapters.write_to_file(
+            timeline_of(video_track(clip("wide", str(shots_video), 0, 50, 25, 75)), rate=25), str(source)
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "vm_editor.cli", "score", str(source), "--cues", "one"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr
+        cues = check_scored(source, project / "cut.scored.otio", cues="one")
+        folder = cue_folder_for(project / "cut.scored.otio").resolve()
+        assert len(cues) == 1 and cues[0]["wav"].resolve().parent == folder
+        assert not (tmp_path / folder.name).exists()  # no scratch folder of that name in the root
+    finally:
+        kill_engine_in(state)

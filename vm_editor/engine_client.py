@@ -310,6 +310,16 @@ class ServiceEngine:
             raise EngineError(f"engine refused the request ({response.status_code}): {_detail(response)}")
         return response.json()
 
+    def running_cue_root(self) -> Path | None:
+        """The folder the engine may write cues under (`--cue-root`): the one this client starts
+        engines with (VIDMUSICIAN_CUE_ROOT; a running engine with another is refused), else the
+        running engine's as it recorded it, else None. Starts nothing (the panel asks on its GUI
+        thread)."""
+        if self.cue_root is not None:
+            return Path(self.cue_root).resolve()
+        root = ((self._runtime() or {}).get("settings") or {}).get("cue_root")
+        return Path(root).resolve() if isinstance(root, str) and root else None
+
     # -- API --------------------------------------------------------------------------------
     def info(self) -> EngineInfo:
         return _decoded(EngineInfo, self._call("GET", "/info"), "GET /info")

@@ -718,7 +718,7 @@ class PanelModel:
         if any(Path(t.wav_path).name == Path(cue.wav_path).name for t in row.takes):
             row.state, row.progress = "done", 1.0
             return
-        if self._engine_writes_elsewhere():
+        if self._engine_writes_elsewhere() and Path(cue.wav_path).resolve().parent != self.cue_folder().resolve():
             try:
                 (cue,) = move_cues([cue], self.cue_folder())
             except OSError as exc:  # gone or not a file (a FIFO across file systems): said on the row

@@ -66,15 +66,31 @@ def engine_writes_elsewhere(engine: Engine | None) -> bool:
     return isinstance(engine, ServiceEngine)
 
 
+def writes_in_place(engine: Engine | None, folder: Path) -> bool:
+    """Whether the engine writes cues straight into `folder`: in process always; the service when
+    `folder` lies inside its cue root (`vm-engine serve --cue-root`, VIDMUSICIAN_CUE_ROOT), the
+    only place a request may make it write."""
+    if not engine_writes_elsewhere(engine):
+        return True
+    root = engine.running_cue_root()
+    target = Path(folder).resolve()
+    return root is not None and (target == root or root in target.parents)
+
+
 def engine_cue_dir(engine: Engine | None, folder: Path) -> str:
-    """`ScoreRequest.cue_dir` for cues meant for `folder`: the folder itself in-process, a folder
-    of that name inside the service's root (then `deliver` moves them into `folder`)."""
-    return Path(folder).name if engine_writes_elsewhere(engine) else str(Path(folder).resolve())
+    """`ScoreRequest.cue_dir` for cues meant for `folder`: the folder itself where the engine may
+    write there (`writes_in_place`), else a folder of that name inside the service's root (then
+    `deliver` moves them into `folder`: a copy when the two lie on other file systems)."""
+    return str(Path(folder).resolve()) if writes_in_place(engine, folder) else Path(folder).name
 
 
 def deliver(engine: Engine | None, cues: Sequence[CueResult], folder: Path | None) -> tuple[CueResult, ...]:
-    """Service mode: move finished cues (WAV and tokens) from the engine's root into `folder`."""
+    """Service mode: move finished cues (WAV and tokens) from the engine's root into `folder`,
+    unless the engine wrote them there."""
     if not engine_writes_elsewhere(engine) or folder is None:
+        return tuple(cues)
+    target = Path(folder).resolve()
+    if all(Path(cue.wav_path).resolve().parent == target for cue in cues):
         return tuple(cues)
     return move_cues(cues, folder)
 
