@@ -14,9 +14,9 @@ import pytest
 import soundfile
 
 from tests.scored_checks import check_scored
-from vm_editor.outputs import cue_folder_for
 from tests.service_process import kill_engine_in
 from tests.timeline_builders import clip, gap, timeline_of, video_track
+from vm_editor.outputs import cue_folder_for
 
 
 @pytest.fixture
