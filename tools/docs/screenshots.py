@@ -26,9 +26,11 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from engine.in_process import InProcessEngine
 from ui.panel import ScorePanel
+from vm_editor import session
 from vm_editor.demo import bikes_path, build_demo_timeline
 from vm_editor.engine_client import ServiceEngine
 from vm_editor.panel_model import PanelModel, PanelOptions
+from vm_editor.score_options import ScoreOptions
 
 
 def _pump(app: QApplication, until, timeout_s: float = 300) -> None:
@@ -148,6 +150,23 @@ def _controls(app: QApplication, root: Path, out: Path) -> None:
     panel.open_timeline(marked)
     _pump(app, lambda: all(s.thumbnail for s in strip.shots() if s.media) and strip.shots(), 300)
     _shoot(app, panel, out / "8-titles-dissolve-speed.png")
+
+    # Conform…: the cut scored per clip, then recut (its second shot trimmed by 6 frames, its
+    # last shot deleted) and conformed from the scored cut, the report on the status line
+    scored_cut = root / "cut.otio"
+    otio.adapters.write_to_file(build_demo_timeline(media, duration, cuts, 25.0), str(scored_cut))
+    old = root / "cut.scored.otio"
+    session.score_timeline(scored_cut, ScoreOptions(cues="per-clip"), engine, output=old)
+    recut = otio.adapters.read_from_file(str(scored_cut))
+    shots = [c for c in recut.tracks[0] if isinstance(c, otio.schema.Clip)]
+    trimmed = shots[1].source_range
+    shots[1].source_range = tr(trimmed.start_time, trimmed.duration - rt(6, 25.0))
+    recut.tracks[0].remove(shots[-1])
+    new = root / "recut.otio"
+    otio.adapters.write_to_file(recut, str(new))
+    panel.conform_timelines(old, new, background=False)
+    _pump(app, lambda: all(s.thumbnail for s in strip.shots() if s.media) and strip.shots(), 300)
+    _shoot(app, panel, out / "9-conform.png")
     panel.close()
 
 
