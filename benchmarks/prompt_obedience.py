@@ -124,18 +124,22 @@ def grid_bpm(tokens: np.ndarray, named: float, meter) -> float:
     from engine.generator.tempo_grid import Meter, fit_to_onsets
 
     onsets = np.flatnonzero((tokens[:4] >= 2).any(0))
-    grid = fit_to_onsets(onsets, Meter((named / 1.3, named * 1.3), meter.steps_per_beat, meter.beats_per_bar))
+    searched = Meter((named / 1.3, named * 1.3), meter.steps_per_beat, meter.beats_per_bar)
+    # frame 0 last: a late first beat's entry sounds there off the grid (form.ENTRY_MIN_FRAMES),
+    # but a cue whose first beat is frame 0 needs it when it has few notes
+    grid = fit_to_onsets(onsets[onsets > 0], searched) or fit_to_onsets(onsets, searched)
     return float("nan") if grid is None else grid.bpm
 
 
 def judges(folder: Path):
-    """(style judge, mood judge), trained once and cached in `folder`."""
-    from engine.eval import mood_judge, style_classifier
+    """(style judge, mood judge, score mood judge), trained once and cached in `folder`."""
+    from engine.eval import mood_judge, score_mood_judge, style_classifier
 
     folder.mkdir(parents=True, exist_ok=True)
     return (
         style_classifier.load_or_train(folder / "style_judge.pkl"),
         mood_judge.load_or_train(folder / "mood_judge.pkl"),
+        score_mood_judge.load_or_train(folder / "score_mood_judge.pkl"),
     )
 
 
@@ -165,7 +169,7 @@ def measure(out: Path, prompts: list, judge_dir: Path) -> tuple[list[dict], dict
     from vm_editor.timeline_io import read_timeline
 
     out.mkdir(parents=True, exist_ok=True)
-    style_judge, mood_judge = judges(judge_dir)
+    style_judge, mood_judge, score_judge = judges(judge_dir)
     path = timeline(out)
     scenes = plan_cues(read_timeline(path), mode="per-clip", timeline_path=path)
     generator, engine = MusicGenerator.load("tiny"), InProcessEngine()
@@ -195,9 +199,15 @@ def measure(out: Path, prompts: list, judge_dir: Path) -> tuple[list[dict], dict
                 row["named_bpm"] = intent.tempo_bpm
                 row["grid_bpm"] = grid_bpm(tokens, intent.tempo_bpm, generator.style_meters[intent.style])
             judge_cue(row, Path(cue.wav_path), style_judge, mood_judge)
+            if intent.mood:  # what the notes say, beside what the audio says
+                row["score_judged_mood"] = score_judge.predict(tokens, row["token_style"])
             rows.append(row)
         print(f"{time.monotonic() - started:5.0f} s  {prompt!r}", file=sys.stderr, flush=True)
-    reports = {"style_judge": style_judge.report(), "mood_judge": mood_judge.report()}
+    reports = {
+        "style_judge": style_judge.report(),
+        "mood_judge": mood_judge.report(),
+        "score_mood_judge": score_judge.report(),
+    }
     (out / "rows.json").write_text(json.dumps({"judges": reports, "rows": rows}, indent=1, default=float))
     return rows, reports
 
@@ -267,6 +277,17 @@ def summary(rows: list[dict], reports: dict, energy_pairs=ENERGY_PAIRS) -> str:
         for word in dict.fromkeys(r["prompt"] for r in moods):
             judged = Counter(r["judged_mood"] for r in moods if r["prompt"] == word)
             lines.append(f"  {word!r}: " + ", ".join(f"{k} x{n}" for k, n in judged.most_common()))
+        read = [r for r in moods if "score_judged_mood" in r]
+        if read and "score_mood_judge" in reports:
+            sm = reports["score_mood_judge"]
+            written = [r for r in read if r["score_judged_mood"] == r["named_mood"]]
+            lines.append(
+                f"mood read from the notes (score judge: held-out accuracy {sm['heldout_accuracy']:.3f}, "
+                f"{sm['heldout_items']} composed clips), mood words: {share(len(written), len(read))}"
+            )
+            for word in dict.fromkeys(r["prompt"] for r in read):
+                judged = Counter(r["score_judged_mood"] for r in read if r["prompt"] == word)
+                lines.append(f"  {word!r}: " + ", ".join(f"{k} x{n}" for k, n in judged.most_common()))
     for r in rows:
         if r["prompt"] is None:
             lines.append(f"no prompt, {r['clip']}: {'/'.join(r['styles'])}")

@@ -139,7 +139,9 @@ def cue_grid(tokens: np.ndarray, style_meters: dict | None = None):
     style = STYLES[int(np.bincount(np.clip(row, 0, len(STYLES) - 1), minlength=len(STYLES)).argmax())]
     meter = (style_meters or {}).get(style, DEFAULT_METER)
     onsets = np.flatnonzero((np.asarray(tokens[:4]) >= symbolic_tokens.ONSET_BASE).any(axis=0))
-    return fit_to_onsets(onsets, meter)
+    # frame 0 last: a late first beat's entry sounds there off the grid (form.ENTRY_MIN_FRAMES),
+    # but a cue whose first beat is frame 0 needs it when it has few notes
+    return fit_to_onsets(onsets[onsets > 0], meter) or fit_to_onsets(onsets, meter)
 
 
 def groove_recurrence(drums: np.ndarray, grid, hits: frozenset[int] | set[int] = frozenset()) -> float:

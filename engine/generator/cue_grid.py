@@ -218,7 +218,10 @@ def choose_grid(
             return tempo_grid.from_cue_tempo(continued, frame_rate, positions), None
         # the pitched streams' onsets: always on the grid (a hit point forces the drums off it)
         pitched = codes[STREAMS.index("bass") : STYLE_ROW]
-        onsets = np.flatnonzero((pitched >= symbolic_tokens.ONSET_BASE).any(axis=0)) - codes.shape[1]
+        onsets = np.flatnonzero((pitched >= symbolic_tokens.ONSET_BASE).any(axis=0))
+        # less its first frame, where a late first beat's entry sounds off the grid (a whole
+        # short cue in the prompt: form.ENTRY_MIN_FRAMES)
+        onsets = onsets[onsets > 0] - codes.shape[1]
         # the grid the predecessor played: fitted in the meter of the style it ends in (or the
         # prompt names), else in that of another style it played (its grid was its opening
         # style's), else at any tempo
