@@ -408,6 +408,21 @@ class CueResult:
         }
 
 
+# The types a saved cue record's engine fields may hold (`CueResult.metadata`): an editor refuses
+# a damaged record by this table before reading it (`cue_from_record` reads leniently).
+CUE_RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "take": (int,),
+    "seed": (int,),
+    "preset": (str,),
+    "prompt": (str, type(None)),
+    "guidance": (int, float, type(None)),
+    "source_hash": (str,),
+    "handle_s": (int, float),
+    "mood": (str, type(None)),
+    "energy": (str, type(None)),
+}
+
+
 def cue_from_record(record: Any, *, wav_path: str, duration_s: float) -> CueResult:
     """A cue as its clip metadata recorded it (`CueResult.metadata`, plus the editor's
     `scene_name`): the one reader of that record, lenient because records outlive versions and

@@ -175,6 +175,14 @@ def test_the_recorded_cue_reads_back_through_the_api():
     assert (odd.seed, odd.take, odd.guidance, odd.handle_s, odd.stems) == (0, 3, None, 0.0, {})
 
 
+def test_the_record_types_table_holds_what_the_record_writes():
+    """An editor refuses a damaged record by `CUE_RECORD_TYPES`: every field it names is written,
+    with a value of one of its types (a field dropped from the record or retyped fails here)."""
+    record = CUE.metadata()
+    for key, types in api.CUE_RECORD_TYPES.items():
+        assert key in record and isinstance(record[key], types), key
+
+
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = set()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from engine.api import control_error
+from engine.api import CUE_RECORD_TYPES, MAX_HANDLE_S, control_error
 from vm_editor.errors import EditorInputError, TimelineReadError
 
 MAX_TIMELINE_BYTES = 512 * 1024 * 1024
@@ -298,25 +298,17 @@ def check_path_length(path: Path, option: str) -> None:
             )
 
 
+# a cue record's fields: where the editor placed the cue (here), then the engine's (engine.api)
 _CUE_FIELDS: dict[str, tuple[type, ...]] = {
     "cue_index": (int,),
     "record_start_frame": (int, float),
     "record_end_frame": (int, float),
-    "take": (int,),
-    "seed": (int,),
-    "preset": (str,),
-    "prompt": (str, type(None)),
-    "guidance": (int, float, type(None)),
-    "source_hash": (str,),
     "wav_url": (str,),
     "scene_name": (str,),
-    "handle_s": (int, float),
     "rate": (int, float, type(None)),
-    "mood": (str, type(None)),
-    "energy": (str, type(None)),
+    **CUE_RECORD_TYPES,
 }
 _CUE_REQUIRED = ("record_start_frame", "record_end_frame")
-MAX_HANDLE_S = 10.0  # the engine's own limit on the music rendered past a cue's end
 
 
 def checked_cue_metadata(timeline: otio.schema.Timeline, path: Path) -> dict[int, dict]:
