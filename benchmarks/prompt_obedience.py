@@ -236,6 +236,15 @@ def share(hits: int, total: int) -> str:
     return f"{hits}/{total} cues ({100 * hits / max(total, 1):.0f} %)"
 
 
+def per_word(rows: list[dict], judged: str) -> list[str]:
+    """One line per prompt word: what the judge (row key `judged`) named its cues, most often first."""
+    lines = []
+    for word in dict.fromkeys(r["prompt"] for r in rows):
+        said = Counter(r[judged] for r in rows if r["prompt"] == word)
+        lines.append(f"  {word!r}: " + ", ".join(f"{k} x{n}" for k, n in said.most_common()))
+    return lines
+
+
 def summary(rows: list[dict], reports: dict, energy_pairs=ENERGY_PAIRS) -> str:
     rows = list({(r["prompt"], r["clip"]): r for r in rows}.values())  # a prompt scored twice counts once
     s, m = reports["style_judge"], reports["mood_judge"]
@@ -274,9 +283,7 @@ def summary(rows: list[dict], reports: dict, energy_pairs=ENERGY_PAIRS) -> str:
             f"  paired on the same clip (the cue asked for a mood has that mood's highest probability "
             f"among the clip's mood cues): {share(first, total)}, chance {100 * chance:.0f} %"
         )
-        for word in dict.fromkeys(r["prompt"] for r in moods):
-            judged = Counter(r["judged_mood"] for r in moods if r["prompt"] == word)
-            lines.append(f"  {word!r}: " + ", ".join(f"{k} x{n}" for k, n in judged.most_common()))
+        lines += per_word(moods, "judged_mood")
         read = [r for r in moods if "score_judged_mood" in r]
         if read and "score_mood_judge" in reports:
             sm = reports["score_mood_judge"]
@@ -285,9 +292,7 @@ def summary(rows: list[dict], reports: dict, energy_pairs=ENERGY_PAIRS) -> str:
                 f"mood read from the notes (score judge: held-out accuracy {sm['heldout_accuracy']:.3f}, "
                 f"{sm['heldout_items']} composed clips), mood words: {share(len(written), len(read))}"
             )
-            for word in dict.fromkeys(r["prompt"] for r in read):
-                judged = Counter(r["score_judged_mood"] for r in read if r["prompt"] == word)
-                lines.append(f"  {word!r}: " + ", ".join(f"{k} x{n}" for k, n in judged.most_common()))
+            lines += per_word(read, "score_judged_mood")
     for r in rows:
         if r["prompt"] is None:
             lines.append(f"no prompt, {r['clip']}: {'/'.join(r['styles'])}")

@@ -35,7 +35,6 @@ from engine.api import (
     ScoringCancelled,
 )
 from vm_editor import cue_plan, format_fixups, request_limits, scene_ops, scoring, session, worlds
-from vm_editor.cue_files import move_cues
 from vm_editor.errors import EditorInputError, OfflineMediaError, TimelineReadError
 from vm_editor.media_links import forget_folder_index
 from vm_editor.outputs import cue_folder_for
@@ -718,9 +717,9 @@ class PanelModel:
         if any(Path(t.wav_path).name == Path(cue.wav_path).name for t in row.takes):
             row.state, row.progress = "done", 1.0
             return
-        if self._engine_writes_elsewhere() and Path(cue.wav_path).resolve().parent != self.cue_folder().resolve():
-            try:
-                (cue,) = move_cues([cue], self.cue_folder())
+        if self._engine_writes_elsewhere():
+            try:  # moved beside the timeline, unless the engine wrote it there (session.deliver)
+                (cue,) = session.deliver(self.engine, [cue], self.cue_folder())
             except OSError as exc:  # gone or not a file (a FIFO across file systems): said on the row
                 row.music_problem = f"{Path(cue.wav_path).name}: cannot be moved beside the timeline ({exc})"
         row.takes.append(cue)
