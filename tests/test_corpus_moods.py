@@ -15,13 +15,13 @@ from benchmarks.mood_figures import measure, span_for
 from engine.corpus.clips import generate_score
 from engine.corpus.compose import compose
 from engine.corpus.meter import Span
-from engine.corpus.mood_styles import check_moods, darken, mooded_style
+from engine.corpus.mood_styles import check_moods, mooded_style
 from engine.corpus.moods import MOOD_TABLE, MOODS, NEUTRAL, mood_words
 from engine.corpus.shots import plan_edit
 from engine.corpus.styles import caption, known_prompt_words, style
 from engine.generator.prompt_intent import MOODS as PROMPT_MOODS
 from engine.generator.prompt_intent import WORDS, Vocabulary, prompt_vocabulary
-from engine.symbolic.modes import SCALES, harmonize
+from engine.symbolic.modes import SCALES, darken, harmonize
 from engine.symbolic.score import CHORD_QUALITIES, STYLES
 
 SEEDS = range(16)

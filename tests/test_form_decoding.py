@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.corpus.moods import MOODS, decoder_play
 from engine.corpus.style_forms import style_forms
 from engine.eval.form_measures import form_measures, groove_recurrence, key_of, melodic_step, motif_recurrence
 from engine.generator import cue_grid
@@ -19,9 +20,12 @@ from engine.generator.form import (
     RELEASE_S,
     STYLE_FORMS_FILE,
     FormDecoder,
+    MoodPlay,
     StyleForm,
+    approach_beats,
     drum_lag,
     in_mode,
+    in_mood,
     melody_lag,
     plan_form,
     read_style_forms,
@@ -32,7 +36,7 @@ from engine.generator.music_generator import MusicGenerator
 from engine.generator.tempo_grid import TempoGrid, read_style_meters
 from engine.presets import load_preset
 from engine.symbolic import tokens as tk
-from engine.symbolic.score import CHORD_QUALITIES, STREAMS, STYLES
+from engine.symbolic.score import CHORD_QUALITIES, MELODY_RANGE, STREAMS, STYLES
 
 MODEL = Path(__file__).resolve().parents[1] / "resources" / "models" / "tiny"
 
@@ -360,3 +364,64 @@ def test_a_prompts_mood_writes_the_cue_in_its_mode():
     assert major.plan.form.mode == "major" and minor.plan.form.mode == "minor"
     assert major.plan.tonic == minor.plan.tonic  # the same seed: the same tonic, another mode
     assert minor.plan.scale == frozenset((minor.plan.tonic + x) % 12 for x in (0, 2, 3, 5, 7, 8, 10))
+
+
+def test_a_moods_mode_moves_the_closing_approach_as_the_composer_moves_a_styles_cadences():
+    sad = in_mode(_form("piano_ballad"), "minor")
+    assert sad.final_cadence == ((7, "min7"), (0, "min"))  # v7-i, not V7-i
+    assert _form("piano_ballad").final_cadence == FINAL_CADENCE["major"]
+    # mixolydian's bVII would be diminished in major: the major V, a triad in a style without sevenths
+    assert in_mode(_form("indie_rock"), "major").final_cadence == ((7, "maj"), (0, "maj"))
+    assert in_mode(_form("cinematic_strings"), "minor").final_cadence == FINAL_CADENCE["minor"]
+
+
+def test_a_short_cue_states_its_key_before_it_cadences():
+    grid = TempoGrid(80.0, 0.0)  # a beat is 37.5 frames, a bar 150
+    assert approach_beats(grid, 150) == 2 and approach_beats(grid, 75) == 1 and approach_beats(grid, 37) == 0
+    form = _form("piano_ballad")
+    for seed in range(6):  # a 3.6 s cue: its close on the third beat, the tonic before the approach
+        plan = plan_form(
+            grid=grid, form=form, tonic=0, frames=180, first=0, end_frame=180, rng=np.random.default_rng(seed)
+        )
+        assert plan.final == 75
+        assert plan.chord_at(0)[0] == 0 and plan.chord_at(40) == FINAL_CADENCE["major"][0]
+        assert plan.chord_at(75) == FINAL_CADENCE["major"][1]
+
+
+def test_the_composers_moods_are_what_the_decoder_plays():
+    """Each mood's play (register, density, dynamics, harmony, ostinato) ships in the model folder's
+    vocabulary as the composer's table holds it."""
+    from engine.generator.prompt_intent import Vocabulary
+
+    shipped = Vocabulary.read(MODEL)
+    for name in MOODS:
+        assert shipped.play(name) == MoodPlay.from_dict(decoder_play(name)), name
+    assert shipped.play(None) is None
+    with pytest.raises(ValueError, match="density"):
+        MoodPlay.from_dict({"density": 3})
+
+
+def test_a_tense_cue_suspends_its_chords_repeats_its_bar_and_takes_the_composers_accents():
+    tense = MoodPlay.from_dict(decoder_play("tension"))
+    form = in_mood(in_mode(_form("cinematic_strings"), "minor"), tense)
+    assert not {q for row in (*form.progressions, *form.cadences) for _, q in row} & {"maj", "maj7", "dom7"}
+    grid = TempoGrid(120.0, 0.0)  # a beat is 25 frames, a bar 100
+    plan = plan_form(
+        grid=grid, form=form, tonic=0, frames=600, first=0, end_frame=600, rng=np.random.default_rng(2),
+        mood=tense,
+    )  # fmt: skip
+    assert plan.chord_at(plan.final - 1) == (7, "sus4")  # the approach suspended too
+    assert plan.melody_from[100] == 0 and plan.melody_from[250] == 150  # every bar repeats the bar before
+    assert plan.accent_shifts and len(plan.accent_shifts) < len(grid.frames(0, 600))
+    dec = FormDecoder(plan, tk.CARD, len(STREAMS))
+    melody = STREAMS.index("melody")
+    unshifted = [f for f in (100, 125, 112) if f not in plan.accent_shifts]
+    for frame in unshifted:  # only the metric accent: medium on a beat, soft off it
+        row = dec.bias(melody, frame)
+        level = 1 if frame % 25 == 0 else 0
+        ids = [tk.note_id("melody", p, a) for p in range(55, 90) for a in range(3)]
+        allowed = [i for i in ids if np.isfinite(row[i])]
+        assert allowed and {tk.onset_accent("melody", i) for i in allowed} == {level}, frame
+    lo, _ = MELODY_RANGE  # the register moves, but never out of the melody's range
+    assert MoodPlay(register_shift=-12).register((lo + 3, lo + 20)) == (lo, lo + 17)
+    assert MoodPlay(register_shift=-3).register((lo + 3, lo + 20)) == (lo, lo + 17)

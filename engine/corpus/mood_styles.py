@@ -4,7 +4,7 @@ Why apart from the table (`moods.py`): this is the one place where the two axes 
 into the mood's mode by scale degree (`engine.symbolic.modes.harmonize`, the rule the decoder's
 `form.in_mode` shares): a major style's I-IV-V in minor is i-iv-v,
 every chord diatonic to the new mode, so melody and harmony stay in one scale; tension then
-suspends the major chords (`darken`). The note-level parts of a mood (density, dynamics,
+suspends the major chords (`modes.darken`). The note-level parts of a mood (density, dynamics,
 ostinato) are the composer's (`compose.py`).
 """
 
@@ -14,19 +14,8 @@ from dataclasses import replace
 
 from engine.corpus.moods import MOOD_TABLE, NEUTRAL, mood
 from engine.corpus.styles import STYLE_TABLE, Style
-from engine.symbolic.modes import SCALES, ChordSpec, fits, harmonize
+from engine.symbolic.modes import SCALES, ChordSpec, darken, fits, harmonize
 from engine.symbolic.score import MELODY_RANGE
-
-
-def darken(chord: ChordSpec, mode: str) -> ChordSpec:
-    """Tension's harmony: a major chord (triad or seventh) becomes suspended (sus4, else sus2)
-    where the scale has the tones; minor, diminished and suspended chords stay."""
-    root, quality = chord
-    if quality in ("maj", "maj7", "dom7"):
-        for sus in ("sus4", "sus2"):
-            if fits(root, sus, SCALES[mode]):
-                return root, sus
-    return chord
 
 
 def mooded_style(spec: Style, name: str) -> Style:

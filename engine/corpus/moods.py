@@ -60,6 +60,20 @@ def mood_words(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for phrase in mood(name).words for w in phrase.split()))
 
 
+def decoder_play(name: str) -> dict:
+    """What the decoder plays of mood `name` beyond its mode (`form.MoodPlay`'s fields; the model
+    folder's vocabulary carries it): its register, density, dynamics, harmony and figure, so a cue
+    asked for the mood is written as the corpus wrote it. Staccato stays the LM's to play."""
+    m = mood(name)
+    return {
+        "register_shift": m.register_shift,
+        "density": m.density,
+        "dynamics": m.dynamics,
+        "dissonant": m.dissonant,
+        "ostinato": m.ostinato,
+    }
+
+
 def check_mood(name: str) -> None:
     """Raise ValueError naming the known moods if `name` is not one."""
     if name not in MOOD_TABLE:

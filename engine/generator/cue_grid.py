@@ -19,7 +19,16 @@ import torch
 from engine.api import CueKey, CueTempo
 from engine.generator import tempo_grid
 from engine.generator.decoding import Sampling, TokenConstraints, generate_window
-from engine.generator.form import FormDecoder, StyleForm, in_mode, key_signature, plan_form, tonic_in
+from engine.generator.form import (
+    FormDecoder,
+    MoodPlay,
+    StyleForm,
+    in_mode,
+    in_mood,
+    key_signature,
+    plan_form,
+    tonic_in,
+)
 from engine.generator.model import VidMusicianLM
 from engine.generator.tempo_grid import (
     DEFAULT_METER,
@@ -313,11 +322,13 @@ def cue_form(
     seam: int | None = None,
     style_meters: dict[str, Meter] | None = None,
     continued_key: CueKey | None = None,
+    mood: MoodPlay | None = None,
 ) -> FormDecoder | None:
     """The cue's written form (`form.plan_form`) in the style it opens in (a continued cue: the
     style its predecessor was playing, and the key signature that cue was written in, read from
     its notes, `history` [K, T] being the whole of it), in `mode` where the prompt asks for one
-    (a mood's: `form.in_mode`), or None where the model folder has no style forms or the style
+    (a mood's: `form.in_mode`), played as `mood` plays it (`form.MoodPlay`: its harmony, register,
+    density, dynamics and figure), or None where the model folder has no style forms or the style
     is unknown."""
     if style_forms is None:
         return None
@@ -333,6 +344,7 @@ def cue_form(
         return None
     if mode is not None:
         form = in_mode(form, mode)
+    form = in_mood(form, mood)
     rng = np.random.default_rng(int(seed) ^ 0xF0A3)
     tonic = None
     if continued_key is not None and prompt is not None:  # the signature it recorded
@@ -355,6 +367,7 @@ def cue_form(
         hits=hits,
         frame_rate=frame_rate,
         seam=seam,
+        mood=mood,
     )
     styles = {STYLES.index(n): f for n, f in style_forms.items() if n in STYLES}
     meters = {STYLES.index(n): m for n, m in (style_meters or {}).items() if n in STYLES}

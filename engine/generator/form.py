@@ -28,7 +28,7 @@ import numpy as np
 
 from engine.generator.tempo_grid import Meter, TempoGrid
 from engine.symbolic import tokens as symbolic_tokens
-from engine.symbolic.modes import SCALES, harmonize
+from engine.symbolic.modes import SCALES, SEVENTHS, darken, harmonize
 from engine.symbolic.score import ACCENTS, BASS_RANGE, CHORD_QUALITIES, MELODY_RANGE, STREAMS
 
 STYLE_FORMS_FILE = "style_forms.json"
@@ -58,6 +58,18 @@ RELEASE_S = 0.6  # a cue ending into silence rests this long before its out poin
 # single stab rather than a pulse (montage cues of 3-5 s: the entry 4-13x their other onsets).
 ENTRY_MIN_FRAMES = 2
 
+# A mood's note-level play (`MoodPlay`) as log-odds: per unit of its density on the melody's
+# onsets (sadness -0.4: fewer notes; action +0.4: more) and an ostinato's pulse on them (its
+# figure plays every grid step). Its accents are the composer's, the only ones allowed: metric (a
+# melody note on a beat medium, off it soft; bass and chords medium on the bar's first beat; the
+# drums keep the LM's: a style's backbeat is its own), one
+# level softer or stronger on the grid frames its dynamics drew (`FormPlan.accent_shifts`, each
+# with the chance |dynamics|: romance -0.4, action +0.5). Left to the LM, a mood's words turned
+# nearly every accent soft (mean accent of a tense cue's melody 0.12, the composer's tension
+# 0.84: guidance overshoots), and odds the size of the composer's chances did not move it.
+DENSITY_ODDS = 3.0
+OSTINATO_ODDS = 2.0
+
 # The last two chords of a cue that ends into silence, per mode (root above the tonic, quality):
 # the approach, then the tonic.
 FINAL_CADENCE = {
@@ -67,6 +79,7 @@ FINAL_CADENCE = {
     "mixolydian": ((10, "maj"), (0, "maj")),
     "lydian": ((2, "maj"), (0, "maj")),
 }
+TRIAD_OF = {"dom7": "maj", "maj7": "maj", "min7": "min"}  # a seventh chord without its seventh
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)  # every style's mode is one of its rotations (a key signature)
 # Krumhansl–Kessler key profiles (probe-tone ratings, tonic first): which of two signatures that
 # hold the same notes the music leans to
@@ -88,6 +101,15 @@ class StyleForm:
     melody_register: tuple[int, int]
     bass_register: tuple[int, int]
     arpeggio: bool = False  # the melody arpeggiates the chord (it moves by chord tones, not steps)
+    # the closing approach chord, where a mood moved the style into another mode (`in_mode`);
+    # None: the mode's own (`FINAL_CADENCE`)
+    approach: Chord | None = None
+
+    @property
+    def final_cadence(self) -> tuple[Chord, Chord]:
+        """(approach, tonic) of a cue that ends into silence."""
+        to_home, home = FINAL_CADENCE[self.mode]
+        return (self.approach or to_home), home
 
     @classmethod
     def from_dict(cls, d: dict) -> StyleForm:
@@ -113,17 +135,70 @@ class StyleForm:
 def in_mode(form: StyleForm, mode: str) -> StyleForm:
     """`form` with its harmony moved into `mode` degree by degree, as the composer plays a style
     in a mood (`engine.symbolic.modes.harmonize`: a sad prompt over a major style's I–V–vi–IV
-    writes i–v–VI–iv); unchanged for its own mode or a mode it does not know."""
+    writes i–v–VI–iv); unchanged for its own mode or a mode it does not know. Its closing approach
+    moves the same way (a sad piano ballad closes v7–i, as the composer's minor ballads do, not
+    V7–i), unless that makes it diminished (mixolydian's bVII in major): then the mode's own
+    approach, as a triad where the style plays no sevenths (uplifting indie rock closes V–I)."""
     if mode == form.mode or mode not in SCALES or form.mode not in SCALES:
         return form
     rows = lambda chords: tuple(tuple(harmonize(c, form.mode, mode) for c in row) for row in chords)  # noqa: E731
+    approach = harmonize(form.final_cadence[0], form.mode, mode)
+    if approach[1] == "dim":
+        approach = FINAL_CADENCE[mode][0]
+        sevenths = {q for row in (*form.progressions, *form.cadences) for _, q in row} & SEVENTHS
+        if not sevenths:
+            approach = (approach[0], TRIAD_OF.get(approach[1], approach[1]))
     return replace(
         form,
         mode=mode,
         scale=SCALES[mode],
         progressions=rows(form.progressions),
         cadences=rows(form.cadences),
+        approach=approach,
     )
+
+
+@dataclass(frozen=True)
+class MoodPlay:
+    """How a mood plays a style beyond its mode: the model folder's vocabulary carries it per mood
+    (`prompt_vocabulary.json`, written from the composer's mood table), so a cue asked for a mood
+    is decoded the way the corpus wrote that mood — its melody's register moved, fewer or more
+    notes, softer or stronger accents, tension's suspended chords, an ostinato's one-bar figure.
+    Decoded from the mood's words alone, a 3-4 s tense cue played a pretty V7-i."""
+
+    register_shift: int = 0  # semitones the melody's register moves (kept inside MELODY_RANGE)
+    density: float = 0.0  # < 0 fewer melody onsets, > 0 more (`DENSITY_ODDS`)
+    dynamics: float = 0.0  # < 0 softer accents, > 0 stronger (the chance of one level off the metric one)
+    dissonant: bool = False  # major chords suspended (`modes.darken`), the approach included
+    ostinato: bool = False  # every melody bar repeats the bar before
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MoodPlay:
+        play = cls(
+            int(d.get("register_shift", 0)),
+            float(d.get("density", 0.0)),
+            float(d.get("dynamics", 0.0)),
+            bool(d.get("dissonant", False)),
+            bool(d.get("ostinato", False)),
+        )
+        if not (abs(play.density) <= 1 and abs(play.dynamics) <= 1 and abs(play.register_shift) <= 12):
+            raise ValueError("a mood's density and dynamics lie in [-1, 1], its register shift in [-12, 12]")
+        return play
+
+    def register(self, register: tuple[int, int]) -> tuple[int, int]:
+        """A melody `register` moved by the mood, kept inside MELODY_RANGE (as the composer does)."""
+        lo, hi = register
+        shift = max(MELODY_RANGE[0] - lo, min(MELODY_RANGE[1] - hi, self.register_shift))
+        return lo + shift, hi + shift
+
+
+def in_mood(form: StyleForm, play: MoodPlay | None) -> StyleForm:
+    """`form` (already in the mood's mode, `in_mode`) with the mood's harmony: tension suspends
+    its major chords as the composer's `mooded_style` does."""
+    if play is None or not play.dissonant:
+        return form
+    rows = lambda chords: tuple(tuple(darken(c, form.mode) for c in row) for row in chords)  # noqa: E731
+    return replace(form, progressions=rows(form.progressions), cadences=rows(form.cadences))
 
 
 def read_style_forms(folder: Path) -> dict[str, StyleForm] | None:
@@ -212,6 +287,9 @@ class FormPlan:
     # chord and bass sound from frame 0 (struck there, or held on from a continued cue's prompt)
     # into it, else None
     entry: int | None = None
+    mood: MoodPlay | None = None  # the mood's note-level play (a prompt or control named one)
+    # grid frames where the mood's dynamics move the metric accent a level (`MoodPlay.dynamics`)
+    accent_shifts: frozenset[int] = frozenset()
 
     @property
     def closing(self) -> int | None:
@@ -337,6 +415,22 @@ def short_melody_lag(bar: int, _position: float = 0.0) -> int:
 SHORT_CUE_BARS = 4  # fewer bars than this: `short_melody_lag`
 
 
+def ostinato_lag(bar: int, _position: float = 0.0) -> int:
+    """An ostinato (tension, action): every bar repeats the one-bar figure of the bar before."""
+    return int(bar > 0)
+
+
+def approach_beats(grid: TempoGrid, final: int) -> int:
+    """Beats the closing approach chord takes before the tonic on `final`: `CADENCE_BEATS` where
+    as much of the cue comes before it, one beat in a cue that reaches its close within four
+    beats, none within two — so a 3-4 s cue states its key before it cadences (a V7-i that was
+    the whole cue read as in the key of V, its mood lost)."""
+    opening = final / grid.beat_frames
+    if opening >= 2 * CADENCE_BEATS - 1e-6:
+        return CADENCE_BEATS
+    return 1 if opening >= 2 - 1e-6 else 0
+
+
 def drum_lag(bar: int, position: float = 0.0) -> int:
     """Bars back to the groove a drum bar repeats: the bar before; the second half of a 4-bar
     phrase's last bar is free (a fill), and the bar after it repeats the groove two bars back."""
@@ -365,6 +459,7 @@ def plan_form(
     hits: frozenset[int] = frozenset(),
     frame_rate: float = 50.0,
     seam: int | None = None,
+    mood: MoodPlay | None = None,
 ) -> FormPlan:
     """The form of a cue of `frames` new frames (prompt frames from `first` < 0) on `grid`.
 
@@ -376,7 +471,9 @@ def plan_form(
     the `hits` (cuts, markers) the chord and the bass strike with the drums' forced accent. A cue
     that runs on into the next at `seam` lets the chord and bass sounding in the beat before it
     ring across: a continued cue's seam never falls in a staccato texture's gap. A cue whose
-    first harmony beat comes late enters on frame 0 (`ENTRY_MIN_FRAMES`)."""
+    first harmony beat comes late enters on frame 0 (`ENTRY_MIN_FRAMES`). A cue shorter than
+    `SHORT_CUE_BARS` opens on a progression that starts on the tonic, where the style has one. A
+    `mood` with an ostinato repeats its melody's bar, one that is dissonant suspends the approach."""
     bar_frames = grid.step_frames * grid.steps_per("bar")
     first_bar = _bar_of(grid, 0)
     last_bar = _bar_of(grid, frames - 1)
@@ -386,7 +483,11 @@ def plan_form(
         final = _closing_beat(grid, release)
     heard_bars = _bar_of(grid, (release or frames) - 1) - first_bar + 1
     theme_rule = melody_lag if heard_bars >= SHORT_CUE_BARS else short_melody_lag
+    if mood is not None and mood.ostinato:
+        theme_rule = ostinato_lag
     progressions = [form.progressions[int(i)] for i in rng.permutation(len(form.progressions))]
+    if heard_bars < SHORT_CUE_BARS:  # a short cue states its key first (stable: still drawn)
+        progressions.sort(key=lambda p: p[0][0] != 0)
     cadences = [form.cadences[int(i)] for i in rng.permutation(len(form.cadences))] if form.cadences else []
     per_chord = max(form.chord_bars, 0.5)
     chords: list[tuple[int, int, Chord]] = []
@@ -412,14 +513,19 @@ def plan_form(
                 chords.append((s, e, chord))
     chords[0] = (min(chords[0][0], first), chords[0][1], chords[0][2])
     chords[-1] = (chords[-1][0], max(chords[-1][1], frames), chords[-1][2])
-    if final is not None:  # the approach over the two beats before the closing beat, then home
-        approach = int(round(final - CADENCE_BEATS * grid.beat_frames))
+    if final is not None:  # the approach over the beats before the closing beat, then home
+        approach = int(round(final - approach_beats(grid, final) * grid.beat_frames))
+        to_home, home = form.final_cadence
+        if mood is not None and mood.dissonant:
+            to_home = darken(to_home, form.mode)
         kept = [(s, min(e, approach), c) for s, e, c in chords if s < approach]
         chords = [
             *kept,
-            (approach, final, FINAL_CADENCE[form.mode][0]),
-            (final, max(frames, final + 1), FINAL_CADENCE[form.mode][1]),
+            *([(approach, final, to_home)] if approach < final else []),
+            (final, max(frames, final + 1), home),
         ]
+        if chords[0][0] > min(first, 0):  # the close takes the whole cue: home from its start
+            chords[0] = (min(first, 0), chords[0][1], chords[0][2])
 
     def first_on(level_frames: np.ndarray, at: int, until: int) -> int | None:
         after = level_frames[(level_frames >= at) & (level_frames < until)]
@@ -456,6 +562,10 @@ def plan_form(
         release=release,
         seam=None if end_frame is not None or seam is None or not 0 < seam <= frames else int(seam),
         entry=entry,
+        mood=mood,
+        accent_shifts=frozenset()
+        if mood is None
+        else frozenset(f for f in grid.frames(first, frames).tolist() if rng.random() < abs(mood.dynamics)),
     )
 
 
@@ -522,6 +632,9 @@ class FormDecoder:
         self._rows: dict[tuple, np.ndarray] = {}
         self.hits: set[int] = set()  # global frames whose drums a hit point forced
         self.onset_ids = np.arange(card) >= symbolic_tokens.ONSET_BASE
+        # the grid's beats and bars (global frames): where a mood's accents fall (`_in_mood`)
+        self.beats = frozenset(plan.grid.frames(-p0, plan.frames, "beat").tolist())
+        self.bars = frozenset(plan.grid.frames(-p0, plan.frames, "bar").tolist())
         self.quality_index = {q: i for i, q in enumerate(CHORD_QUALITIES)}
 
     def _last_pitch(self, q: int, table: np.ndarray) -> int | None:
@@ -554,10 +667,13 @@ class FormDecoder:
     def _pitch_row(self, stream: str, chord: Chord) -> np.ndarray:
         """Log-odds over ids for a melody or bass note under `chord`: out of key or register -inf,
         chord tones favoured."""
-        key = (stream, chord, self.style.melody_register, self.style.bass_register)
+        melody = self.style.melody_register
+        if self.plan.mood is not None:
+            melody = self.plan.mood.register(melody)
+        key = (stream, chord, melody, self.style.bass_register)
         if key not in self._rows:
             table = self.ids[stream]
-            lo, hi = self.style.melody_register if stream == "melody" else self.style.bass_register
+            lo, hi = melody if stream == "melody" else self.style.bass_register
             tones = self.plan.pitch_classes(chord)
             allowed = self.plan.scale | tones
             row = np.zeros(self.card)
@@ -602,7 +718,8 @@ class FormDecoder:
         if q in (HARMONY, BASS) and self._silent_into_seam(q, frame):
             return self._strike(q, chord, may_hold=False)
         if q == HARMONY:
-            return self._chord_row(chord, frame in plan.strikes or frame in plan.accents)
+            strike = frame in plan.strikes or frame in plan.accents
+            return self._in_mood(q, frame, self._chord_row(chord, strike))
         if q == BASS:
             row = self._pitch_row("bass", chord)
             if frame in plan.roots or frame in plan.accents:
@@ -612,10 +729,30 @@ class FormDecoder:
                 row[(table < 0) | (table % 12 != root)] = -np.inf
             row = self._add_step(row, self.ids["bass"], self.last_bass, BASS_STEP_ODDS, 7, None)
             memory = self._repeat(q, frame, plan.bass_from.get(frame), BASS_RHYTHM_ODDS, exact=False)
-            return row if memory is None else row + memory
+            return self._in_mood(q, frame, row if memory is None else row + memory)
         row = self._melody_row(chord)
         memory = self._repeat(q, frame, plan.melody_from.get(frame), MOTIF_ODDS, exact=True)
-        return row if memory is None else row + memory
+        return self._in_mood(q, frame, row if memory is None else row + memory)
+
+    def _in_mood(self, q: int, frame: int, row: np.ndarray) -> np.ndarray:
+        """`row` (melody, bass or harmony at `frame`) with the mood's play added: density and
+        ostinato on the melody's onsets, only the composer's accent on every onset; unchanged
+        with no mood."""
+        play = self.plan.mood
+        if play is None:
+            return row
+        level = int(frame in (self.beats if q == MELODY else self.bars))
+        if frame in self.plan.accent_shifts:
+            level = min(ACCENTS - 1, max(0, level + (1 if play.dynamics > 0 else -1)))
+        key = ("mood", q, level)
+        if key not in self._rows:
+            ids = np.arange(self.card)
+            onset = (ids >= symbolic_tokens.ONSET_BASE) & (ids < symbolic_tokens.STREAM_SIZES[STREAMS[q]])
+            odds = np.where((ids - symbolic_tokens.ONSET_BASE) % ACCENTS == level, 0.0, -np.inf)
+            if q == MELODY:
+                odds = odds + DENSITY_ODDS * play.density + (OSTINATO_ODDS if play.ostinato else 0.0)
+            self._rows[key] = np.where(onset, odds, 0.0)
+        return row + self._rows[key]
 
     def _off_style_grid(self, q: int, frame: int, hit: bool) -> bool:
         """Whether `frame` is off the related grid of the style playing now (a style that took
@@ -758,20 +895,26 @@ class FormDecoder:
 
     def _ending(self, q: int, frame: int, hit: bool) -> np.ndarray | None:
         """The close: the tonic struck on the closing beat in every pitched stream and held to the
-        release, the drums playing their groove up to it (the pulse goes on under the last chord),
-        then silence."""
+        release, the drums playing their groove up to it (the pulse goes on under the last chord;
+        an ostinato's figure too, over the tonic), then silence."""
         plan = self.plan
         if frame >= plan.release:
             return None if q == DRUMS and hit else self._only(symbolic_tokens.REST)
         if q == DRUMS:
             return self._drums(frame, hit)
+        ostinato = plan.mood is not None and plan.mood.ostinato
+        if q == MELODY and ostinato and plan.final is not None and frame > plan.final:
+            row = self._melody_row(plan.form.final_cadence[1])
+            memory = self._repeat(q, frame, plan.melody_from.get(frame), MOTIF_ODDS, exact=True)
+            return self._in_mood(q, frame, row if memory is None else row + memory)
         if frame == plan.final:
             if q == HARMONY:
-                return self._chord_row(FINAL_CADENCE[plan.form.mode][1], True)
+                return self._in_mood(q, frame, self._chord_row(plan.form.final_cadence[1], True))
             table = self.ids["melody" if q == MELODY else "bass"]
             row = np.where((table < 0) | (table % 12 != plan.tonic), -np.inf, 0.0)
             last = self.last_melody if q == MELODY else self.last_bass
-            return self._add_step(row, table, last, STEP_ODDS, 2, None) if last is not None else row
+            row = self._add_step(row, table, last, STEP_ODDS, 2, None) if last is not None else row
+            return self._in_mood(q, frame, row)
         return self._only(symbolic_tokens.HOLD)
 
     def _only(self, token: int) -> np.ndarray:

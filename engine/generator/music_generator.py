@@ -526,6 +526,7 @@ class MusicGenerator:
                     seam=self._seam_frame(seam_s, end_s, frames),
                     style_meters=self.style_meters,
                     continued_key=continuation_key if continuation_tokens is not None else None,
+                    mood=None if self.vocabulary is None else self.vocabulary.play(intent.mood),
                 )
                 if form is not None:  # the form's theme and groove memory replace the groove's
                     constraints = dataclasses.replace(constraints, form=form, repeat_from=())

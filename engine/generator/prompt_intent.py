@@ -29,6 +29,7 @@ from pathlib import Path
 
 from engine.errors import GeneratorInputError
 from engine.generator.cue_grid import prompt_bpm
+from engine.generator.form import MoodPlay
 from engine.symbolic.score import STYLES
 
 VOCABULARY_FILE = "prompt_vocabulary.json"
@@ -116,16 +117,21 @@ FILLERS = frozenset(
 )
 
 
-def prompt_vocabulary(captions: dict[str, str]) -> dict:
+def prompt_vocabulary(captions: dict[str, str], plays: dict[str, dict] | None = None) -> dict:
     """The table `prompt_vocabulary.json` holds: words, moods, fillers and each style's training
     caption (`captions`, style -> "jazz trio, swing, ..."; the text the decoder conditions on when
-    a prompt names that style)."""
+    a prompt names that style). `plays`: mood -> how the composer plays it beyond its mode
+    (`form.MoodPlay`'s fields), carried in each mood's entry for the decoder."""
     missing = sorted(set(STYLES) - set(captions))
     if missing:
         raise ValueError(f"no caption for styles {missing}")
+    plays = plays or {}
     return {
         "words": WORDS,
-        "moods": MOODS,
+        "moods": {
+            name: {**entry, **({"play": plays[name]} if name in plays else {})}
+            for name, entry in MOODS.items()
+        },
         "fillers": sorted(FILLERS),
         "captions": {name: captions[name] for name in STYLES},
     }
@@ -209,6 +215,11 @@ class Vocabulary:
         for mood, entry in moods.items():
             if entry.get("style") not in STYLES or entry.get("energy") not in ENERGIES:
                 raise ValueError(f"mood {mood!r}: needs a style of {STYLES} and an energy of {ENERGIES}")
+            if "play" in entry:
+                try:
+                    MoodPlay.from_dict(entry["play"])
+                except (ValueError, TypeError, AttributeError) as exc:
+                    raise ValueError(f"mood {mood!r}: its play is not one ({exc})") from exc
         return cls(words, moods, frozenset(doc.get("fillers", ())), dict(doc.get("captions", {})))
 
     @classmethod
@@ -221,6 +232,12 @@ class Vocabulary:
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}: not a prompt vocabulary ({exc}); rewrite it with `vm-train`") from exc
+
+    def play(self, mood: str | None) -> MoodPlay | None:
+        """How the decoder plays `mood` beyond its mode (`form.MoodPlay`), or None: no mood, or a
+        table from before moods were played."""
+        entry = self.moods.get(mood) if mood else None
+        return None if entry is None or "play" not in entry else MoodPlay.from_dict(entry["play"])
 
     def parse(self, prompt: str | None, known: frozenset[str] = frozenset()) -> PromptIntent:
         """The intent of `prompt`; `known` are further words that are not unknown (the caption

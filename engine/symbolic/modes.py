@@ -1,4 +1,5 @@
-"""Modes and how a chord moves between them: the one rule the composer and the decoder share.
+"""Modes and how a chord moves between them, and how tension darkens one: the rules the composer
+and the decoder share.
 
 Why here: a mood plays a style in another mode. The composer writes its training corpus that way
 (`engine.corpus.mood_styles`) and the form decoder writes a cue asked for in that mood the same
@@ -59,3 +60,14 @@ def harmonize(chord: ChordSpec, from_mode: str, to_mode: str) -> ChordSpec:
     if to_mode == "lydian" and (new_root, triad) == (6, "dim"):
         return 2, "maj"
     return new_root, triad
+
+
+def darken(chord: ChordSpec, mode: str) -> ChordSpec:
+    """Tension's harmony: a major chord (triad or seventh) becomes suspended (sus4, else sus2)
+    where the scale of `mode` has the tones; minor, diminished and suspended chords stay."""
+    root, quality = chord
+    if quality in ("maj", "maj7", "dom7"):
+        for sus in ("sus4", "sus2"):
+            if fits(root, sus, SCALES[mode]):
+                return root, sus
+    return chord

@@ -35,6 +35,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from engine.corpus.moods import MOODS, decoder_play
 from engine.corpus.style_forms import style_forms
 from engine.corpus.style_meters import style_meters
 from engine.corpus.styles import style
@@ -388,8 +389,11 @@ class Recipe:
 
 def model_vocabulary() -> dict:
     """The editor-word table a model folder ships (`prompt_intent`), with each style's caption as
-    the corpus wrote it (the text a named style is decoded under)."""
-    return prompt_vocabulary({name: ", ".join(style(name).words) for name in STYLES})
+    the corpus wrote it (the text a named style is decoded under) and each mood's play as the
+    composer plays it (`moods.decoder_play`)."""
+    return prompt_vocabulary(
+        {name: ", ".join(style(name).words) for name in STYLES}, {name: decoder_play(name) for name in MOODS}
+    )
 
 
 def folder_size_mb(folder: Path) -> float:
