@@ -425,3 +425,22 @@ def test_a_tense_cue_suspends_its_chords_repeats_its_bar_and_takes_the_composers
     lo, _ = MELODY_RANGE  # the register moves, but never out of the melody's range
     assert MoodPlay(register_shift=-12).register((lo + 3, lo + 20)) == (lo, lo + 17)
     assert MoodPlay(register_shift=-3).register((lo + 3, lo + 20)) == (lo, lo + 17)
+
+
+def test_a_high_energy_cue_rides_out_its_close_where_a_calm_one_holds_the_tonic():
+    grid = TempoGrid(120.0, 0.0)
+    melody = STREAMS.index("melody")
+    plans = {
+        energy: plan_form(
+            grid=grid, form=_form("indie_rock"), tonic=0, frames=400, first=0, end_frame=400,
+            rng=np.random.default_rng(0), energy=energy,
+        )  # fmt: skip
+        for energy in ("low", "high")
+    }
+    assert plans["high"].rides_out and not plans["low"].rides_out
+    after = plans["high"].final + 25  # a beat after the closing tonic, before the release
+    assert after < plans["high"].release
+    calm, riding = (FormDecoder(plans[e], tk.CARD, len(STREAMS)).bias(melody, after) for e in ("low", "high"))
+    assert np.isfinite(calm).sum() == 1 and np.isfinite(calm[tk.HOLD])  # holds the tonic
+    assert np.isfinite(riding[tk.ONSET_BASE :]).sum() > 5  # its figure goes on over it
+    assert not np.isfinite(riding[tk.ONSET_BASE :]).all()  # in key and register

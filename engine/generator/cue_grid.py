@@ -323,13 +323,14 @@ def cue_form(
     style_meters: dict[str, Meter] | None = None,
     continued_key: CueKey | None = None,
     mood: MoodPlay | None = None,
+    energy: str | None = None,
 ) -> FormDecoder | None:
     """The cue's written form (`form.plan_form`) in the style it opens in (a continued cue: the
     style its predecessor was playing, and the key signature that cue was written in, read from
     its notes, `history` [K, T] being the whole of it), in `mode` where the prompt asks for one
     (a mood's: `form.in_mode`), played as `mood` plays it (`form.MoodPlay`: its harmony, register,
-    density, dynamics and figure), or None where the model folder has no style forms or the style
-    is unknown."""
+    density, dynamics and figure) at `energy` (a high one rides out its close), or None where
+    the model folder has no style forms or the style is unknown."""
     if style_forms is None:
         return None
     prompt = None if prompt_codes is None else prompt_codes[0].cpu().numpy()
@@ -368,6 +369,7 @@ def cue_form(
         frame_rate=frame_rate,
         seam=seam,
         mood=mood,
+        energy=energy,
     )
     styles = {STYLES.index(n): f for n, f in style_forms.items() if n in STYLES}
     meters = {STYLES.index(n): m for n, m in (style_meters or {}).items() if n in STYLES}

@@ -290,6 +290,9 @@ class FormPlan:
     mood: MoodPlay | None = None  # the mood's note-level play (a prompt or control named one)
     # grid frames where the mood's dynamics move the metric accent a level (`MoodPlay.dynamics`)
     accent_shifts: frozenset[int] = frozenset()
+    # the melody rides out the closing tonic, its figure going on over it to the release (an
+    # ostinato mood, a high-energy cue), where it would hold the tonic
+    rides_out: bool = False
 
     @property
     def closing(self) -> int | None:
@@ -460,6 +463,7 @@ def plan_form(
     frame_rate: float = 50.0,
     seam: int | None = None,
     mood: MoodPlay | None = None,
+    energy: str | None = None,
 ) -> FormPlan:
     """The form of a cue of `frames` new frames (prompt frames from `first` < 0) on `grid`.
 
@@ -473,7 +477,8 @@ def plan_form(
     ring across: a continued cue's seam never falls in a staccato texture's gap. A cue whose
     first harmony beat comes late enters on frame 0 (`ENTRY_MIN_FRAMES`). A cue shorter than
     `SHORT_CUE_BARS` opens on a progression that starts on the tonic, where the style has one. A
-    `mood` with an ostinato repeats its melody's bar, one that is dissonant suspends the approach."""
+    `mood` with an ostinato repeats its melody's bar, one that is dissonant suspends the approach;
+    an ostinato or a high `energy` rides out the close (`FormPlan.rides_out`)."""
     bar_frames = grid.step_frames * grid.steps_per("bar")
     first_bar = _bar_of(grid, 0)
     last_bar = _bar_of(grid, frames - 1)
@@ -566,6 +571,7 @@ def plan_form(
         accent_shifts=frozenset()
         if mood is None
         else frozenset(f for f in grid.frames(first, frames).tolist() if rng.random() < abs(mood.dynamics)),
+        rides_out=energy == "high" or (mood is not None and mood.ostinato),
     )
 
 
@@ -896,14 +902,13 @@ class FormDecoder:
     def _ending(self, q: int, frame: int, hit: bool) -> np.ndarray | None:
         """The close: the tonic struck on the closing beat in every pitched stream and held to the
         release, the drums playing their groove up to it (the pulse goes on under the last chord;
-        an ostinato's figure too, over the tonic), then silence."""
+        the melody's figure too, over the tonic, where the plan rides out), then silence."""
         plan = self.plan
         if frame >= plan.release:
             return None if q == DRUMS and hit else self._only(symbolic_tokens.REST)
         if q == DRUMS:
             return self._drums(frame, hit)
-        ostinato = plan.mood is not None and plan.mood.ostinato
-        if q == MELODY and ostinato and plan.final is not None and frame > plan.final:
+        if q == MELODY and plan.rides_out and plan.final is not None and frame > plan.final:
             row = self._melody_row(plan.form.final_cadence[1])
             memory = self._repeat(q, frame, plan.melody_from.get(frame), MOTIF_ODDS, exact=True)
             return self._in_mood(q, frame, row if memory is None else row + memory)

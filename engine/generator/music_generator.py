@@ -527,6 +527,7 @@ class MusicGenerator:
                     style_meters=self.style_meters,
                     continued_key=continuation_key if continuation_tokens is not None else None,
                     mood=None if self.vocabulary is None else self.vocabulary.play(intent.mood),
+                    energy=intent.energy,
                 )
                 if form is not None:  # the form's theme and groove memory replace the groove's
                     constraints = dataclasses.replace(constraints, form=form, repeat_from=())
