@@ -1,7 +1,7 @@
 """Prompt obedience of the shipped tiny model on real footage (issue 26): does the music play the
 style or mood a prompt names, at the tempo it names, with more notes when it asks for more energy?
 
-Usage: python -m benchmarks.prompt_obedience OUT_DIR [--quick] [--judge-dir DIR]
+Usage: python -m benchmarks.prompt_obedience OUT_DIR [--quick | --mood-seeds 1,2,3] [--judge-dir DIR]
 (about 5 minutes of scoring on 2 CPU cores, --quick about 1, plus about 4 the first time to fit the
 judges; $VIDMUSICIAN_SAMPLES: the samples folder when it is not ../shared/samples)
 
@@ -21,6 +21,9 @@ play) when it names a mood, and the audio onsets (`metrics.music_onsets`). The j
 once and cached in --judge-dir (default: the vidmusician cache folder's `judges/`; the first run
 spends a few minutes there); their own held-out accuracies are printed with the figures. The rows
 go to OUT_DIR/rows.json, the summary to stdout. Not part of `make bench` (it scores ~180 cues).
+`--mood-seeds 1,2,3,4,5,6` scores only the seven mood words at each seed (35 cues a seed, about
+20 s each) and prints how often the score judge reads the named mood: one seed's short cues swing
+by several cues either way.
 """
 
 from __future__ import annotations
@@ -161,7 +164,7 @@ def judge_cue(row: dict, wav: Path, style_judge, mood_judge) -> None:
         row["mood_probabilities"] = {k: round(v, 3) for k, v in probabilities.items()}
 
 
-def measure(out: Path, prompts: list, judge_dir: Path) -> tuple[list[dict], dict]:
+def measure(out: Path, prompts: list, judge_dir: Path, seed: int = 1) -> tuple[list[dict], dict]:
     from engine.generator.music_generator import MusicGenerator
     from engine.in_process import InProcessEngine
     from engine.symbolic.score import STREAMS, STYLES
@@ -176,7 +179,11 @@ def measure(out: Path, prompts: list, judge_dir: Path) -> tuple[list[dict], dict
     rows, started = [], time.monotonic()
     for i, prompt in enumerate(prompts):
         request = build_request(
-            scenes, cue_dir=str(out / f"p{i:02d}"), seed=1, prompt=prompt, score_name="five"
+            scenes,
+            cue_dir=str(out / (f"p{i:02d}" if seed == 1 else f"s{seed}-p{i:02d}")),
+            seed=seed,
+            prompt=prompt,
+            score_name="five",
         )
         result = engine.score(request)
         intent = generator.prompt_intent(prompt)
@@ -185,6 +192,7 @@ def measure(out: Path, prompts: list, judge_dir: Path) -> tuple[list[dict], dict
             played = Counter(STYLES[s] for s in tokens[STREAMS.index("style")])
             row = {
                 "prompt": prompt,
+                "seed": seed,
                 "clip": clip_label(clip),
                 "seconds": cue.duration_s,
                 "named_style": intent.style,
@@ -208,8 +216,20 @@ def measure(out: Path, prompts: list, judge_dir: Path) -> tuple[list[dict], dict
         "mood_judge": mood_judge.report(),
         "score_mood_judge": score_judge.report(),
     }
-    (out / "rows.json").write_text(json.dumps({"judges": reports, "rows": rows}, indent=1, default=float))
+    name = "rows.json" if seed == 1 else f"rows-seed{seed}.json"
+    (out / name).write_text(json.dumps({"judges": reports, "rows": rows}, indent=1, default=float))
     return rows, reports
+
+
+def mood_seeds(out: Path, seeds: list[int], judge_dir: Path) -> str:
+    """The mood words over several seeds, read from the notes (the score judge): a 3-4 s cue's
+    reading turns on a few notes, so one seed's 35 cues swing by several cues either way."""
+    rows = [r for seed in seeds for r in measure(out, MOOD_WORDS, judge_dir, seed)[0]]
+    read = [r for r in rows if r["score_judged_mood"] == r["named_mood"]]
+    lines = [
+        f"mood read from the notes over seeds {', '.join(map(str, seeds))}: {share(len(read), len(rows))}"
+    ]
+    return "\n".join(lines + per_word(rows, "score_judged_mood"))
 
 
 def trust(report: dict) -> str:
@@ -325,9 +345,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--quick", action="store_true", help="a subset of the prompts (about a third)")
     parser.add_argument("--judge-dir", type=Path, default=None, help="where the judges are cached")
+    parser.add_argument(
+        "--mood-seeds",
+        default=None,
+        help="only the mood words, scored at each of these seeds (e.g. 1,2,3,4,5,6), read by the score judge",
+    )
     args = parser.parse_args(argv)
     prompts = QUICK_PROMPTS if args.quick else PROMPTS
     judge_dir = args.judge_dir or default_cache_root() / "judges"
+    if args.mood_seeds:
+        print(mood_seeds(args.out_dir, [int(s) for s in args.mood_seeds.split(",")], judge_dir))
+        return 0
     rows, reports = measure(args.out_dir, prompts, judge_dir)
     print(summary(rows, reports, QUICK_ENERGY_PAIRS if args.quick else ENERGY_PAIRS))
     return 0
