@@ -68,7 +68,9 @@ ENTRY_MIN_FRAMES = 2
 # nearly every accent soft (mean accent of a tense cue's melody 0.12, the composer's tension
 # 0.84: guidance overshoots), and odds the size of the composer's chances did not move it.
 DENSITY_ODDS = 3.0
-OSTINATO_ODDS = 2.0
+# an ostinato pulses: its figure takes nearly every grid onset (tense cues read as tension from
+# their notes in 7, 10, 12, 17 of 30 at 1, 2, 3, 5; `prompt_obedience --mood-seeds 1,2,3,4,5,6`)
+OSTINATO_ODDS = 5.0
 
 # The last two chords of a cue that ends into silence, per mode (root above the tonic, quality):
 # the approach, then the tonic.
