@@ -58,18 +58,17 @@ RELEASE_S = 0.6  # a cue ending into silence rests this long before its out poin
 # single stab rather than a pulse (montage cues of 3-5 s: the entry 4-13x their other onsets).
 ENTRY_MIN_FRAMES = 2
 
-# A mood's note-level play (`MoodPlay`) as log-odds: per unit of its density on the melody's
-# onsets (sadness -0.4: fewer notes; action +0.4: more) and an ostinato's pulse on them (its
-# figure plays every grid step). Its accents are the composer's, the only ones allowed: metric (a
-# melody note on a beat medium, off it soft; bass and chords medium on the bar's first beat; the
-# drums keep the LM's: a style's backbeat is its own), one
-# level softer or stronger on the grid frames its dynamics drew (`FormPlan.accent_shifts`, each
-# with the chance |dynamics|: romance -0.4, action +0.5). Left to the LM, a mood's words turned
-# nearly every accent soft (mean accent of a tense cue's melody 0.12, the composer's tension
-# 0.84: guidance overshoots), and odds the size of the composer's chances did not move it.
+# A mood's note-level play (`MoodPlay`) as log-odds on the melody's onsets: per unit of its
+# density (sadness -0.4: fewer notes; action +0.4: more), and an ostinato's pulse, its figure
+# taking nearly every grid onset (tense cues read as tension from their notes in 7, 10, 12 and 17
+# of 30 at 1, 2, 3 and 5: `prompt_obedience --mood-seeds 1,2,3,4,5,6`). Its accents are the
+# composer's, the only ones allowed: metric (a melody note on a beat medium, off it soft; bass and
+# chords medium on the bar's first beat), one level softer or stronger on the grid frames its
+# dynamics drew (`FormPlan.accent_shifts`, each with the chance |dynamics|: romance -0.4, action
+# +0.5); the drums keep the LM's (a style's backbeat is its own). Left to the LM, a mood's words
+# turned nearly every accent soft (mean accent of a tense cue's melody 0.12, the composer's
+# tension 0.84: guidance overshoots), and odds the size of the composer's chances did not move it.
 DENSITY_ODDS = 3.0
-# an ostinato pulses: its figure takes nearly every grid onset (tense cues read as tension from
-# their notes in 7, 10, 12, 17 of 30 at 1, 2, 3, 5; `prompt_obedience --mood-seeds 1,2,3,4,5,6`)
 OSTINATO_ODDS = 5.0
 
 # The last two chords of a cue that ends into silence, per mode (root above the tonic, quality):
