@@ -33,7 +33,6 @@ straight from the same renderer, loudness-normalised, and the features normalise
 from __future__ import annotations
 
 import logging
-import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -43,6 +42,7 @@ from engine.corpus.compose import compose
 from engine.corpus.moods import MOODS, mood
 from engine.corpus.shots import VIDEO_FPS, plan_edit
 from engine.corpus.splits import item_seed
+from engine.eval import judge_cache
 from engine.eval.mood_features import FEATURE_NAMES, SAMPLE_RATE, mood_features
 from engine.symbolic.score import STYLES
 from engine.timebase import CUE_SAMPLE_RATE
@@ -137,11 +137,6 @@ class MoodJudge:
             "per_style_accuracy": self.per_style,
         }
 
-    def save(self, path: str | Path) -> None:
-        path = Path(path)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(pickle.dumps({"version": VERSION, "judge": self}))
-        tmp.replace(path)
 
 
 def train_mood_judge(n_train: int = 280, n_heldout: int = 112) -> MoodJudge:
@@ -192,21 +187,6 @@ def train_mood_judge(n_train: int = 280, n_heldout: int = 112) -> MoodJudge:
 
 
 def load_or_train(path: str | Path, n_train: int = 280, n_heldout: int = 112) -> MoodJudge:
-    """The judge cached at `path` when it was fitted with the same version and sizes, else a fresh
-    one (saved there)."""
-    path = Path(path)
-    if path.is_file():
-        try:
-            data = pickle.loads(path.read_bytes())
-            judge = data["judge"]
-            if data.get("version") == VERSION and (judge.train_items, judge.heldout_items) == (
-                n_train,
-                n_heldout,
-            ):
-                return judge
-        except (pickle.UnpicklingError, EOFError, KeyError, AttributeError):
-            log.warning("%s: unreadable mood judge cache, refitting", path)
-    judge = train_mood_judge(n_train, n_heldout)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    judge.save(path)
-    return judge
+    """The one cached at `path` when fitted with this version and sizes, else a fresh one
+    (saved there: `judge_cache`)."""
+    return judge_cache.load_or_fit(path, VERSION, "judge", n_train, n_heldout, train_mood_judge)

@@ -15,7 +15,6 @@ gives. It judges what was written, not what a listener hears: the audio judge st
 from __future__ import annotations
 
 import logging
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from engine.corpus.moods import MOODS
 from engine.corpus.splits import item_seed
+from engine.eval import judge_cache
 from engine.eval.mood_judge import MAJOR_MOODS, mood_clip, relative_to_style, style_statistics
 from engine.symbolic import tokens as symbolic_tokens
 from engine.symbolic.score import CHORD_QUALITIES, FRAME_RATE, STYLES, SymbolicScore
@@ -152,11 +152,6 @@ class ScoreMoodJudge:
             "per_style_accuracy": self.per_style,
         }
 
-    def save(self, path: str | Path) -> None:
-        path = Path(path)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(pickle.dumps({"version": VERSION, "judge": self}))
-        tmp.replace(path)
 
 
 def _features(split: str, count: int) -> tuple[np.ndarray, list[str], list[str]]:
@@ -198,17 +193,6 @@ def train_score_mood_judge(n_train: int = 2240, n_heldout: int = 448) -> ScoreMo
 
 
 def load_or_train(path: str | Path, n_train: int = 2240, n_heldout: int = 448) -> ScoreMoodJudge:
-    """The judge cached at `path` when fitted with this version and sizes, else a fresh one (saved)."""
-    path = Path(path)
-    if path.is_file():
-        try:
-            data = pickle.loads(path.read_bytes())
-            judge = data["judge"]
-            if data.get("version") == VERSION and (judge.train_items, judge.heldout_items) == (n_train, n_heldout):
-                return judge
-        except (OSError, pickle.UnpicklingError, KeyError, AttributeError, EOFError):
-            log.warning("%s: not a readable score mood judge; fitting a new one", path)
-    judge = train_score_mood_judge(n_train, n_heldout)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    judge.save(path)
-    return judge
+    """The one cached at `path` when fitted with this version and sizes, else a fresh one
+    (saved there: `judge_cache`)."""
+    return judge_cache.load_or_fit(path, VERSION, "judge", n_train, n_heldout, train_score_mood_judge)

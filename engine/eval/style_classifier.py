@@ -22,7 +22,6 @@ last three additions took degraded held-out accuracy from 0.81 to 0.97 (clean 0.
 from __future__ import annotations
 
 import logging
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import numpy as np
 
 from engine.corpus.clips import ClipConfig, generate_score
 from engine.corpus.splits import item_seed
-from engine.eval import metrics
+from engine.eval import judge_cache, metrics
 from engine.eval.channel import degrade
 from engine.symbolic.score import STYLES
 from engine.timebase import CUE_SAMPLE_RATE
@@ -128,11 +127,6 @@ class StyleClassifier:
             "classes": list(self.classes),
         }
 
-    def save(self, path: str | Path) -> None:
-        path = Path(path)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(pickle.dumps({"version": VERSION, "classifier": self}))
-        tmp.replace(path)
 
 
 def train_style_classifier(
@@ -177,20 +171,6 @@ def train_style_classifier(
 
 
 def load_or_train(path: str | Path, n_train: int = 200, n_heldout: int = 50) -> StyleClassifier:
-    """The classifier cached at `path` when it was fitted with the same sizes, else a fresh one (saved)."""
-    path = Path(path)
-    if path.is_file():
-        try:
-            data = pickle.loads(path.read_bytes())
-            clf = data["classifier"]
-            if data.get("version") == VERSION and (clf.train_items, clf.heldout_items) == (
-                n_train,
-                n_heldout,
-            ):
-                return clf
-        except (pickle.UnpicklingError, EOFError, KeyError, AttributeError):
-            log.warning("%s: unreadable style classifier cache, refitting", path)
-    clf = train_style_classifier(n_train, n_heldout)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clf.save(path)
-    return clf
+    """The one cached at `path` when fitted with this version and sizes, else a fresh one
+    (saved there: `judge_cache`)."""
+    return judge_cache.load_or_fit(path, VERSION, "classifier", n_train, n_heldout, train_style_classifier)
