@@ -14,8 +14,8 @@ from engine.symbolic import soundfont
 from engine.symbolic.codec import NotEncodable, SymbolicCodec
 from engine.symbolic.orchestra import ORCHESTRA, Voicing, _inversions, voice_chord
 from engine.symbolic.preview import demo_score
-from engine.symbolic.renderer import note_events, render
-from engine.symbolic.score import FRAME_RATE, STREAMS, STYLES, Chord, Note, SymbolicScore
+from engine.symbolic.renderer import CHOKE_S, DRUM_RING_DEFAULT, drums_choke, note_events, render
+from engine.symbolic.score import FRAME_RATE, STREAMS, STYLES, Chord, DrumHit, Note, SymbolicScore
 from engine.symbolic.tokens import CARD, encode
 
 SR = 48000
@@ -66,6 +66,28 @@ def test_notes_are_released_and_the_tail_decays() -> None:
     held = rms(audio[:, SR // 2 : 2 * SR])
     last = rms(audio[:, -SR // 2 :])
     assert held > 0.02 and last < held / 30, (held, last)
+
+
+def test_the_kit_is_choked_with_the_band_at_a_cutoff() -> None:
+    # A crash struck with the last chord of a cue that ends into silence: a GM kit ignores its
+    # note-off, so the drummer's choke is what stops it with the band (its ring was noise, flatness
+    # 0.10-0.16, over the reverb's tonal tail). A chord held to the cue's end keeps the ring.
+    # (Indie rock's crash rings for seconds; the splash of other kits dies by itself.)
+    crash = (DrumHit(100, ("kick", "crash"), 2),)
+    chord, bass = Chord(100, 150, 0, "maj", 1), Note(100, 150, 36, 1)
+    ends = SymbolicScore(250, ((0, "indie_rock"),), drums=crash, harmony=(chord,), bass=(bass,))
+    held = dataclasses.replace(
+        ends, harmony=(dataclasses.replace(chord, end=250),), bass=(dataclasses.replace(bass, end=250),)
+    )
+    assert drums_choke(ends) == 150 and drums_choke(held) is None
+    before, after = slice(0, 150 * SR // FRAME_RATE), slice(int((3 + CHOKE_S) * SR), 5 * SR)
+    rms = lambda x: float(np.sqrt(np.mean(x**2)))  # noqa: E731
+    choked, ringing = render(ends, stems=True)[1]["drums"], render(held, stems=True)[1]["drums"]
+    assert rms(choked[:, before]) == pytest.approx(rms(ringing[:, before]))
+    assert rms(choked[:, after]) < rms(ringing[:, after]) / 20
+    # a drum struck after the band's last note rings its own short while first
+    late = dataclasses.replace(ends, drums=(*crash, DrumHit(200, ("snare",), 1)))
+    assert drums_choke(late) == 200 + DRUM_RING_DEFAULT
 
 
 def test_render_is_deterministic_and_takes_tokens_and_stems() -> None:

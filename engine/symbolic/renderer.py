@@ -31,6 +31,7 @@ PITCHED = ("bass", "harmony", "melody")
 AUDIO_STREAMS = ("drums", *PITCHED)  # the streams that sound (style only steers them)
 DRUM_RING_FRAMES = {"crash": 150, "ride": 75, "hat_open": 40}  # one-shots are released after this
 DRUM_RING_DEFAULT = 25
+CHOKE_S = 0.08  # a cymbal choked by hand at a cue's cutoff (`drums_choke`) dies this fast
 FLAM_FRAMES = 2  # weaker strokes this close to a strong accent are absorbed by it (`_without_flams`)
 STYLE_RAMP_S = 0.05  # reverb and master level cross over this long at a style change
 MIX_HEADROOM_DB = -6.0  # the synths' sum sits here before the style's master gain
@@ -125,6 +126,29 @@ def note_events(score: SymbolicScore, font: Path | None = None) -> dict[str, lis
             out["harmony"].append(Event(chord.start, 2, key + o.harmony.transpose, velocity, channel=channel))
             out["harmony"].append(Event(min(chord.end, n), 0, key + o.harmony.transpose, channel=channel))
     return {name: sorted(events, key=_EVENT_ORDER) for name, events in out.items()}
+
+
+def drums_choke(score: SymbolicScore) -> int | None:
+    """The frame the drummer chokes the kit in a cue that ends into silence: where its last
+    pitched note is released, or a drum struck later has rung `DRUM_RING_DEFAULT`; None where a
+    note sounds to the cue's end. A GM kit ignores note-offs, so a crash struck with the last chord
+    rang on under the reverb's tonal tail as noise (flatness 0.10-0.16 over the last third of a
+    short cue, where music_measures allows 0.05)."""
+    ends = [n.end for n in (*score.bass, *score.melody)] + [c.end for c in score.harmony]
+    if not ends or max(ends) >= score.num_frames:
+        return None
+    last_hit = max((h.frame for h in score.drums if h.frame < score.num_frames), default=-1)
+    return min(score.num_frames, max(max(ends), last_hit + DRUM_RING_DEFAULT))
+
+
+def _fade_out(samples: int, at: int, length: int) -> np.ndarray:
+    """A gain [samples] of 1 up to sample `at`, then a half-cosine down to 0 over `length`."""
+    gain = np.ones(samples, dtype=np.float32)
+    if at < samples:
+        ramp = 0.5 * (1 + np.cos(np.linspace(0, np.pi, max(1, length), dtype=np.float32)))
+        gain[at : at + len(ramp)] = ramp[: samples - at]
+        gain[at + len(ramp) :] = 0.0
+    return gain
 
 
 def _part_channels(name: str, part: Part) -> list[tuple[int, int, int]]:
@@ -401,6 +425,9 @@ def render(
             stem *= np.float32(stream_gain(font, next(iter(weights)), name))
         else:
             stem *= sum(w * np.float32(stream_gain(font, style, name)) for style, w in weights.items())
+    choke = drums_choke(score)
+    if choke is not None:
+        dry["drums"] *= _fade_out(samples, choke * hop, int(CHOKE_S * sample_rate))
     dry["drums"] = _tone(dry["drums"], weights, sample_rate, kit=True)
     gain = np.zeros(samples, dtype=np.float32)
     for style, w in weights.items():
