@@ -17,6 +17,7 @@ from engine.generator.config import GeneratorConfig
 from engine.generator.form import (
     ENTRY_MIN_FRAMES,
     FINAL_CADENCE,
+    MOOD_CENTRE_ODDS,
     RELEASE_S,
     STYLE_FORMS_FILE,
     FormDecoder,
@@ -413,18 +414,51 @@ def test_a_tense_cue_suspends_its_chords_repeats_its_bar_and_takes_the_composers
     assert plan.chord_at(plan.final - 1) == (7, "sus4")  # the approach suspended too
     assert plan.melody_from[100] == 0 and plan.melody_from[250] == 150  # every bar repeats the bar before
     assert plan.accent_shifts and len(plan.accent_shifts) < len(grid.frames(0, 600))
-    dec = FormDecoder(plan, tk.CARD, len(STREAMS))
     melody = STREAMS.index("melody")
-    unshifted = [f for f in (100, 125, 112) if f not in plan.accent_shifts]
-    for frame in unshifted:  # only the metric accent: medium on a beat, soft off it
-        row = dec.bias(melody, frame)
-        level = 1 if frame % 25 == 0 else 0
-        ids = [tk.note_id("melody", p, a) for p in range(55, 90) for a in range(3)]
-        allowed = [i for i in ids if np.isfinite(row[i])]
-        assert allowed and {tk.onset_accent("melody", i) for i in allowed} == {level}, frame
+    ids = [tk.note_id("melody", p, a) for p in range(55, 90) for a in range(3)]
+
+    def levels(dec: FormDecoder, frame: int) -> set[int]:
+        allowed = [i for i in ids if np.isfinite(dec.bias(melody, frame)[i])]
+        assert allowed, frame
+        return {tk.onset_accent("melody", i) for i in allowed}
+
+    dec = FormDecoder(plan, tk.CARD, len(STREAMS))
+    for frame in (f for f in (0, 100, 125, 112, 400) if f not in plan.accent_shifts):
+        # an ostinato's only accent: its phrase (every 4 bars) opens strong, every other note marcato
+        assert levels(dec, frame) == {2 if frame % 400 == 0 else 1}, frame
+    sad = MoodPlay.from_dict(decoder_play("sadness"))
+    plan = plan_form(
+        grid=grid, form=in_mode(_form("piano_ballad"), "minor"), tonic=0, frames=600, first=0,
+        end_frame=600, rng=np.random.default_rng(2), mood=sad,
+    )  # fmt: skip
+    dec = FormDecoder(plan, tk.CARD, len(STREAMS))
+    for frame in (f for f in (0, 100, 125, 112) if f not in plan.accent_shifts):
+        assert levels(dec, frame) == {1 if frame % 25 == 0 else 0}, frame  # metric: on a beat medium
     lo, _ = MELODY_RANGE  # the register moves, but never out of the melody's range
     assert MoodPlay(register_shift=-12).register((lo + 3, lo + 20)) == (lo, lo + 17)
     assert MoodPlay(register_shift=-3).register((lo + 3, lo + 20)) == (lo, lo + 17)
+
+
+def test_a_moods_melody_keeps_to_the_centre_of_its_register():
+    # Left to the LM, a romantic ballad's tune climbed 2 semitones over the composer's and read
+    # as wonder (+7): with a mood, a note costs MOOD_CENTRE_ODDS per octave from the centre.
+    form, grid = _form("piano_ballad"), TempoGrid(120.0, 0.0)
+    lo, hi = form.melody_register
+    romance = MoodPlay.from_dict(decoder_play("romance"))
+
+    def lean(mood: MoodPlay | None) -> float:
+        plan = plan_form(
+            grid=grid, form=form, tonic=0, frames=400, first=0, end_frame=400,
+            rng=np.random.default_rng(0), mood=mood,
+        )  # fmt: skip
+        chord = plan.chord_at(0)
+        roots = [p for p in range(lo, hi + 1) if p % 12 == chord[0] % 12]  # tonic 0
+        near, far = (f(roots, key=lambda p: abs(p - (lo + hi) / 2)) for f in (min, max))
+        row = FormDecoder(plan, tk.CARD, len(STREAMS))._pitch_row("melody", chord)
+        return float(row[tk.note_id("melody", near, 1)] - row[tk.note_id("melody", far, 1)])
+
+    assert lean(None) == 0.0  # no mood: the register's notes are equal
+    assert lean(romance) > 0.25 * MOOD_CENTRE_ODDS  # the chord's root at the register's edge costs more
 
 
 def test_a_high_energy_cue_rides_out_its_close_where_a_calm_one_holds_the_tonic():

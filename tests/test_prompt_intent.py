@@ -185,17 +185,20 @@ def test_low_energy_starts_drums_and_melody_only_on_beats(gen, pictures, one_tor
 
 
 def test_a_tense_prompt_is_written_as_the_composer_writes_tension(gen, pictures, one_torch_thread):
-    """Minor, suspended where a chord would be major, the melody's accents the composer's metric
-    ones and a sad prompt on a major style closing v7-i: what a tense cue of 3-4 s lost to a pretty
+    """Minor, suspended where a chord would be major, the melody's accents the composer's ostinato's
+    and a sad prompt on a major style closing v7-i: what a tense cue of 3-4 s lost to a pretty
     V7-i played softly (mood read from its notes: tense 0 of 5 cues before, issue 26)."""
     cue = _cue(gen, pictures, "tense")
     score = tk.decode(cue.tokens)
     assert cue.key.mode == "minor"
     assert score.harmony and not {c.quality for c in score.harmony} & {"maj", "maj7", "dom7"}
-    beats = set(cue.grid.frames(0, cue.tokens.shape[1], "beat").tolist())
+    grid, bar = cue.grid, cue.grid.step_frames * cue.grid.steps_per("bar")
+    phrases = {
+        f for f in grid.frames(0, cue.tokens.shape[1], "bar") if round((f - grid.origin) / bar) % 4 == 0
+    }
     levels = {n.start: n.accent for n in score.melody}
-    assert levels and all(a <= 1 for a in levels.values())  # tension is softer: never strong
-    assert any(a == 1 for f, a in levels.items() if f in beats)
-    assert all(a == 0 for f, a in levels.items() if f not in beats)
+    # an ostinato: its notes marcato (medium, some drawn a level softer), its phrase opens strong
+    assert levels and all(a <= 1 for f, a in levels.items() if f not in phrases)
+    assert np.mean(list(levels.values())) >= 0.5  # the composer's tension: 0.84; the LM's alone 0.12
     sad = tk.decode(_cue(gen, pictures, "sad piano").tokens)
     assert sad.harmony and "dom7" not in {c.quality for c in sad.harmony}

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.generator.grid_position import PHRASE_BARS
 from engine.generator.tempo_grid import Meter, TempoGrid
 from engine.symbolic import tokens as symbolic_tokens
 from engine.symbolic.modes import SCALES, SEVENTHS, darken, harmonize
@@ -63,12 +64,18 @@ ENTRY_MIN_FRAMES = 2
 # taking nearly every grid onset (tense cues read as tension from their notes in 7, 10, 12 and 17
 # of 30 at 1, 2, 3 and 5: `prompt_obedience --mood-seeds 1,2,3,4,5,6`). Its accents are the
 # composer's, the only ones allowed: metric (a melody note on a beat medium, off it soft; bass and
-# chords medium on the bar's first beat), one level softer or stronger on the grid frames its
-# dynamics drew (`FormPlan.accent_shifts`, each with the chance |dynamics|: romance -0.4, action
-# +0.5); the drums keep the LM's (a style's backbeat is its own). Left to the LM, a mood's words
-# turned nearly every accent soft (mean accent of a tense cue's melody 0.12, the composer's
-# tension 0.84: guidance overshoots), and odds the size of the composer's chances did not move it.
+# chords medium on the bar's first beat; an ostinato's every note medium, the first of its phrase
+# strong), one level softer or stronger on the grid frames its dynamics drew
+# (`FormPlan.accent_shifts`, each with the chance |dynamics|: romance -0.4, action +0.5); the
+# drums keep the LM's (a style's backbeat is its own; leaning them with the dynamics lost 8 cues
+# of 210). Left to the LM, a mood's words turned nearly every accent soft (mean accent of a tense
+# cue's melody 0.12, the composer's tension 0.84: guidance overshoots), and odds the size of the
+# composer's chances did not move it. A mood's melody keeps near its register's centre: left to
+# the LM a romantic ballad's tune sat 2 semitones over the composer's and read as wonder (+7).
+# Tense cues read as tension in 17 -> 24 of 30 with the marcato pulse, romance 15 -> 21 with the
+# centre (2 per octave; 3 read 8 cues fewer overall, the phrase's strong opening on every mood 9).
 DENSITY_ODDS = 3.0
+MOOD_CENTRE_ODDS = 2.0  # log-odds per octave a mood's melody note lies from its register's centre
 OSTINATO_ODDS = 5.0
 
 # The last two chords of a cue that ends into silence, per mode (root above the tonic, quality):
@@ -642,6 +649,10 @@ class FormDecoder:
         # the grid's beats and bars (global frames): where a mood's accents fall (`_in_mood`)
         self.beats = frozenset(plan.grid.frames(-p0, plan.frames, "beat").tolist())
         self.bars = frozenset(plan.grid.frames(-p0, plan.frames, "bar").tolist())
+        bar = plan.grid.step_frames * plan.grid.steps_per("bar")
+        self.phrases = frozenset(
+            f for f in self.bars if round((f - plan.grid.origin) / bar) % PHRASE_BARS == 0
+        )
         self.quality_index = {q: i for i, q in enumerate(CHORD_QUALITIES)}
 
     def _last_pitch(self, q: int, table: np.ndarray) -> int | None:
@@ -689,6 +700,8 @@ class FormDecoder:
             ok = np.isin(pcs, list(allowed)) & (table >= lo - REGISTER_SLACK) & (table <= hi + REGISTER_SLACK)
             row[on & ~ok] = -np.inf
             row[on & ok & np.isin(pcs, list(tones))] += CHORD_TONE_ODDS
+            if stream == "melody" and self.plan.mood is not None:  # the mood's register, its centre
+                row[on & ok] -= MOOD_CENTRE_ODDS * np.abs(table[on & ok] - (lo + hi) / 2) / 12
             self._rows[key] = row
         return self._rows[key]
 
@@ -748,7 +761,11 @@ class FormDecoder:
         play = self.plan.mood
         if play is None:
             return row
-        level = int(frame in (self.beats if q == MELODY else self.bars))
+        pulse = q == MELODY and play.ostinato  # an ostinato's notes are marcato, its phrase opens strong
+        if pulse and frame in self.phrases:
+            level = ACCENTS - 1
+        else:
+            level = int(pulse or frame in (self.beats if q == MELODY else self.bars))
         if frame in self.plan.accent_shifts:
             level = min(ACCENTS - 1, max(0, level + (1 if play.dynamics > 0 else -1)))
         key = ("mood", q, level)
