@@ -187,6 +187,10 @@ def train_mood_judge(n_train: int = 280, n_heldout: int = 112) -> MoodJudge:
 
 
 def load_or_train(path: str | Path, n_train: int = 280, n_heldout: int = 112) -> MoodJudge:
-    """The one cached at `path` when fitted with this version and sizes, else a fresh one
-    (saved there: `judge_cache`)."""
-    return judge_cache.load_or_fit(path, VERSION, "judge", n_train, n_heldout, train_mood_judge)
+    """The one cached at `path` when fitted with this version and sizes on the renderer's sound
+    as it is now, else a fresh one (saved there: `judge_cache`)."""
+    from engine.symbolic.renderer import sound_fingerprint
+
+    return judge_cache.load_or_fit(
+        path, VERSION, "judge", n_train, n_heldout, train_mood_judge, sound_fingerprint()
+    )

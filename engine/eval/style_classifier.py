@@ -171,6 +171,10 @@ def train_style_classifier(
 
 
 def load_or_train(path: str | Path, n_train: int = 200, n_heldout: int = 50) -> StyleClassifier:
-    """The one cached at `path` when fitted with this version and sizes, else a fresh one
-    (saved there: `judge_cache`)."""
-    return judge_cache.load_or_fit(path, VERSION, "classifier", n_train, n_heldout, train_style_classifier)
+    """The one cached at `path` when fitted with this version and sizes on the renderer's sound
+    as it is now, else a fresh one (saved there: `judge_cache`)."""
+    from engine.symbolic.renderer import sound_fingerprint
+
+    return judge_cache.load_or_fit(
+        path, VERSION, "classifier", n_train, n_heldout, train_style_classifier, sound_fingerprint()
+    )
