@@ -1,5 +1,6 @@
 """One cache for the fitted judges (style, mood from audio, mood from notes): each is pickled with
-its format version, and reused only when that version and its train/held-out sizes match.
+its format version and what its inputs were made with (the renderer's sound, for a judge of
+audio), and reused only when those and its train/held-out sizes match.
 
 Why one place: the judges take minutes to fit and are read by `vm-eval` and the benchmarks; an
 unreadable or stale file is refitted, never trusted.
