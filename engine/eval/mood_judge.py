@@ -138,7 +138,6 @@ class MoodJudge:
         }
 
 
-
 def train_mood_judge(n_train: int = 280, n_heldout: int = 112) -> MoodJudge:
     """Fit on `n_train` train-split clips, then measure on `n_heldout` held-out ones (48 kHz)."""
     from sklearn.linear_model import LogisticRegression

@@ -153,7 +153,6 @@ class ScoreMoodJudge:
         }
 
 
-
 def _features(split: str, count: int) -> tuple[np.ndarray, list[str], list[str]]:
     rows, styles, moods = [], [], []
     for i in range(count):

@@ -128,7 +128,6 @@ class StyleClassifier:
         }
 
 
-
 def train_style_classifier(
     n_train: int = 200, n_heldout: int = 50, config: ClipConfig | None = None
 ) -> StyleClassifier:

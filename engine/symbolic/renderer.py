@@ -24,7 +24,8 @@ import numpy as np
 from engine.symbolic import font_levels
 from engine.symbolic import tokens as tk
 from engine.symbolic.orchestra import Orchestration, Part, orchestration, voice_chord
-from engine.symbolic.score import FRAME_RATE, STYLES, Chord, DrumHit, Note, SymbolicScore
+from engine.symbolic.preview import demo_score
+from engine.symbolic.score import FRAME_RATE, STYLES, DrumHit, SymbolicScore
 from engine.symbolic.soundfont import find_soundfont, loaded_synth
 from engine.timebase import CUE_SAMPLE_RATE
 
@@ -130,29 +131,16 @@ def note_events(score: SymbolicScore, font: Path | None = None) -> dict[str, lis
 
 
 def sound_fingerprint(soundfont: Path | None = None) -> str:
-    """A digest of how the renderer sounds now: every style's kit, chord, bass and melody, and a
-    cutoff, rendered through `soundfont` (default: `find_soundfont`). A judge fitted on rendered
-    audio is kept with it and refitted when it changes (`judge_cache`): a new mix or font is a new
-    sound, and a judge trained on the old one hears through it."""
-    span = 50  # one second per style
-    drums, bass, harmony, melody = [], [], [], []
-    for i, _style in enumerate(STYLES):
-        at = i * span
-        drums.append(DrumHit(at, ("kick", "crash"), 2))
-        drums.append(DrumHit(at + 25, ("snare", "hat_closed"), 0))
-        bass.append(Note(at, at + 40, 36 + i, 1))
-        harmony.append(Chord(at, at + 40, i, "maj", 1))
-        melody.append(Note(at + 25, at + 40, 67 + i, 1))
-    score = SymbolicScore(
-        len(STYLES) * span + span,
-        tuple((i * span, style) for i, style in enumerate(STYLES)),
-        drums=tuple(drums),
-        bass=tuple(bass),
-        harmony=tuple(harmony),
-        melody=tuple(melody),
-    )
-    audio = render(score, 16000, soundfont=soundfont)
-    return hashlib.sha256(np.round(audio, 5).tobytes()).hexdigest()[:16]
+    """A digest of how the renderer sounds now: a bar of every style (`demo_score`) and a second's
+    rest after it (the cutoff), rendered through `soundfont` (default: `find_soundfont`). A judge
+    fitted on rendered audio is kept with it and refitted when it changes (`judge_cache`): a new
+    mix or font is a new sound, and a judge trained on the old one hears through it."""
+    digest = hashlib.sha256()
+    for style in STYLES:
+        bar = demo_score(style, bars=1)
+        score = dataclasses.replace(bar, num_frames=bar.num_frames + FRAME_RATE)
+        digest.update(np.round(render(score, 16000, soundfont=soundfont), 5).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def drums_choke(score: SymbolicScore) -> int | None:
